@@ -1,0 +1,107 @@
+"""Command line: ``cosim run|traffic|serve|compare|sweep|scenario|export``.
+
+The only module that prints errors and chooses exit codes: library code raises
+:class:`cosim.errors.CosimError`, which becomes one line on stderr and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from cosim.errors import CosimError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scenario", help="list shipped scenarios or import a SUMO scenario")
+    ssub = p.add_subparsers(dest="scenario_cmd", required=True)
+    lst = ssub.add_parser("list", help="show the shipped scenarios with a one-line description")
+    lst.set_defaults(handler=_scenario_list)
+    imp = ssub.add_parser("import", help="write a scenario.toml for an existing .sumocfg")
+    imp.add_argument("sumocfg", help="path to a SUMO .sumocfg file")
+    imp.add_argument("--rsus", type=int, default=8, help="number of RSUs to place (default 8)")
+    imp.add_argument("--radius", type=float, default=100.0, help="RSU range in metres (default 100)")
+    imp.add_argument("--out", help="output folder (default: scenarios/<name>)")
+    imp.add_argument("--name", help="scenario name (default: the .sumocfg's stem)")
+    imp.set_defaults(handler=_scenario_import)
+
+
+def _scenario_list(args: argparse.Namespace) -> int:
+    from cosim.scenario.commands import list_command
+
+    return list_command(args)
+
+
+def _scenario_import(args: argparse.Namespace) -> int:
+    from cosim.scenario.commands import import_command
+
+    return import_command(args)
+
+
+def _add_traffic_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("traffic", help="run traffic only and write the per-window RSU table")
+    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
+    p.add_argument("--out", help="output folder (default: runs/<scenario>-traffic)")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--gui", action="store_true", help="show the run in sumo-gui (TraCI backend)")
+    p.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    p.set_defaults(handler=_traffic)
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    from cosim.traffic.commands import traffic_command
+
+    return traffic_command(args)
+
+
+def _add_serve_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the SplitFed server standalone")
+    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario whose learning settings to use")
+    p.add_argument("--port", type=int, default=50051, help="TCP port (default 50051)")
+    p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    p.add_argument("--out", help="folder for the saved models (default: runs/serve)")
+    p.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cosim.rpc.commands import serve_command
+
+    return serve_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and docs)."""
+    from cosim import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="cosim",
+        description="Co-simulate SUMO traffic and Split Federated Learning among road-side units.",
+    )
+    parser.add_argument("--version", action="version", version=f"cosim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_scenario_commands(sub)
+    _add_traffic_command(sub)
+    _add_serve_command(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cosim`` command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CosimError as exc:
+        print(f"cosim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cosim: interrupted; traces of finished rounds are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

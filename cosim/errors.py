@@ -1,0 +1,47 @@
+"""The one exception family of cosim.
+
+Library code raises these; only :mod:`cosim.cli` turns them into a printed line and an exit code.
+Every message names the offending file, field or value, so the CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+
+class CosimError(Exception):
+    """Base class of every error cosim raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(CosimError):
+    """A scenario or run configuration is missing, unparseable or invalid (fatal, user's input)."""
+
+    exit_code = 2
+
+
+class ScenarioError(ConfigError):
+    """A scenario refers to something that does not exist (file, junction, position off the network)."""
+
+
+class TrafficError(CosimError):
+    """SUMO failed to start or failed while running; the message carries SUMO's own words."""
+
+    exit_code = 3
+
+
+class LearningError(CosimError):
+    """A learning request was rejected: wrong dtype/shape, non-finite values, unknown tier or RSU."""
+
+    exit_code = 4
+
+
+class TransportError(CosimError):
+    """A gRPC call failed (server unreachable, deadline exceeded, rejected request)."""
+
+    exit_code = 5
+
+
+class RunFolderError(CosimError):
+    """A run folder is missing files, or was written by an incompatible version."""
+
+    exit_code = 6
