@@ -1,0 +1,91 @@
+"""Trace tables written to a run folder: column names, types and meaning (the README's schema table).
+
+Naming rule: ``*_s`` columns are **simulated** seconds (the SimPy clock, ``t_*_s`` are instants, the
+others durations); ``wall_*`` columns are wall-clock; the two are never added together.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+"""Bumped when a table's columns change meaning; run.json records it and readers check it."""
+
+Column = tuple[str, str, str]  # name, pandas dtype, meaning
+
+MESSAGES: tuple[Column, ...] = (
+    ("run_id", "string", "run identifier (also the run folder's name)"),
+    ("strategy", "string", "clustering strategy: static or dynamic"),
+    ("round", "int64", "round index, from 0"),
+    ("rsu", "string", "RSU id"),
+    ("tier", "string", "the RSU's tier in this round: high, medium or low"),
+    ("kind", "string", "forward (activations up, gradients down) or aggregate (weights up and down)"),
+    ("batch", "int64", "batch index within the round (-1 for aggregate)"),
+    ("batch_size", "int64", "samples in the batch (aggregate: the RSU's sample count)"),
+    ("bytes_up", "int64", "serialised request size, bytes"),
+    ("bytes_down", "int64", "serialised reply size, bytes"),
+    ("vehicles_up", "int64", "vehicles in the RSU's range when the request was sent"),
+    ("vehicles_down", "int64", "vehicles in the RSU's range when the reply was sent"),
+    ("t_send_s", "float64", "simulated instant the request left the RSU"),
+    ("t_arrive_s", "float64", "simulated instant it reached the server"),
+    ("t_served_s", "float64", "simulated instant the server started on it (after queueing)"),
+    ("t_done_s", "float64", "simulated instant the server finished and sent the reply"),
+    ("t_received_s", "float64", "simulated instant the reply reached the RSU"),
+    ("client_s", "float64", "simulated client compute before the request was sent"),
+    ("uplink_s", "float64", "simulated uplink delay (latency + bytes/bandwidth + jitter + retransmissions)"),
+    ("queue_s", "float64", "simulated wait at the server (Forward) or at the round barrier (Aggregate)"),
+    ("server_s", "float64", "simulated server compute"),
+    ("downlink_s", "float64", "simulated downlink delay"),
+    ("attempts_up", "int64", "transmissions needed uplink (1 = no loss)"),
+    ("attempts_down", "int64", "transmissions needed downlink"),
+    ("wall_rpc_ms", "float64", "wall-clock milliseconds of the real gRPC call"),
+    ("loss", "float64", "training loss (MSE) of the batch; NaN for aggregate"),
+)
+
+ROUNDS: tuple[Column, ...] = (
+    ("run_id", "string", "run identifier"),
+    ("strategy", "string", "clustering strategy"),
+    ("round", "int64", "round index"),
+    ("t_start_s", "float64", "simulated instant the round started"),
+    ("t_end_s", "float64", "simulated instant the aggregation finished"),
+    ("rsu", "string", "RSU id"),
+    ("tier", "string", "tier in this round"),
+    ("previous_tier", "string", "tier in the previous round (empty in round 0)"),
+    ("migrated", "bool", "tier differs from the previous round's"),
+    ("total_flown", "int64", "distinct vehicles that entered the RSU's range in the window used for tiering"),
+    ("in_range_mean", "float64", "mean vehicles in range in that window"),
+    ("in_range_max", "int64", "max vehicles in range in that window"),
+    ("batch_size", "int64", "the tier's batch size"),
+    ("samples", "int64", "training samples the RSU had this round"),
+    ("batches", "int64", "Forward calls the RSU made this round"),
+    ("late", "bool", "the RSU's weights missed the round's barrier"),
+    ("train_loss", "float64", "mean training loss of the RSU's batches this round"),
+    ("eval_loss", "float64", "held-out MSE of the RSU after aggregation"),
+    ("eval_mae", "float64", "held-out MAE of the RSU after aggregation"),
+    ("eval_samples", "int64", "held-out samples of the RSU"),
+)
+
+TRAFFIC: tuple[Column, ...] = (
+    ("run_id", "string", "run identifier"),
+    ("window", "int64", "window index"),
+    ("start_s", "float64", "simulated window start"),
+    ("end_s", "float64", "simulated window end"),
+    ("rsu", "string", "RSU id"),
+    ("total_flown", "int64", "distinct vehicles that entered range in the window"),
+    ("in_range_mean", "float64", "mean vehicles in range over the window's steps"),
+    ("in_range_max", "int64", "max vehicles in range"),
+    ("mean_speed", "float64", "mean speed in range, m/s (NaN if none)"),
+    ("samples", "int64", "labelled samples produced in the window"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {"messages": MESSAGES, "rounds": ROUNDS, "traffic": TRAFFIC}
+
+
+def columns(table: str) -> list[str]:
+    """Column names of ``table`` in order."""
+    return [c[0] for c in TABLES[table]]
+
+
+def markdown(table: str) -> str:
+    """The schema of ``table`` as a Markdown table (for the README)."""
+    lines = ["| column | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{n}` | {t} | {m} |" for n, t, m in TABLES[table]]
+    return "\n".join(lines)

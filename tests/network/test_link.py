@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cosim.config import NetworkConfig
+from cosim.network.link import LinkModel, channel_share, effective_bandwidth_bps, transfer_time
+
+CFG = NetworkConfig(
+    latency_ms=5.0, rsu_uplink_mbps=20.0, rsu_downlink_mbps=40.0, vehicle_load=0.02, min_share=0.1, server_mbps=1000.0
+)
+
+
+def test_empty_channel_hand_computed() -> None:
+    # 100 kB up at 20 Mbit/s: 0.005 + 800000/20e6 = 0.045 s
+    assert transfer_time(CFG, "up", 100_000, 0) == pytest.approx(0.045)
+    # down at 40 Mbit/s: 0.005 + 0.02 = 0.025 s
+    assert transfer_time(CFG, "down", 100_000, 0) == pytest.approx(0.025)
+
+
+def test_vehicles_in_range_slow_the_link() -> None:
+    # 25 vehicles take 25 * 2% = 50% of the channel: 10 Mbit/s left -> 0.005 + 0.08 = 0.085 s
+    assert channel_share(25, 0.02, 0.1) == pytest.approx(0.5)
+    assert transfer_time(CFG, "up", 100_000, 25) == pytest.approx(0.085)
+    # 200 vehicles would take everything: the floor keeps 10% -> 2 Mbit/s -> 0.005 + 0.4 s
+    assert transfer_time(CFG, "up", 100_000, 200) == pytest.approx(0.405)
+    delays = [transfer_time(CFG, "up", 50_000, v) for v in range(0, 45, 5)]  # the floor starts at 45
+    assert all(a < b for a, b in zip(delays, delays[1:]))
+
+
+def test_server_link_caps_bandwidth() -> None:
+    cfg = NetworkConfig(rsu_uplink_mbps=100.0, server_mbps=10.0)
+    assert effective_bandwidth_bps(cfg, "up", 0) == pytest.approx(10e6)
+
+
+def test_no_jitter_no_loss_is_exact() -> None:
+    model = LinkModel(CFG, seed=1, rsus=["a", "b"])
+    t = model.send("a", "up", 100_000, 25)
+    assert t.seconds == pytest.approx(0.085) and t.attempts == 1 and t.vehicles_in_range == 25
+
+
+def test_jitter_and_loss_are_seeded_per_rsu() -> None:
+    cfg = NetworkConfig(jitter_ms=2.0, loss_rate=0.3, rto_ms=200.0)
+    a = LinkModel(cfg, seed=7, rsus=["a", "b"])
+    b = LinkModel(cfg, seed=7, rsus=["a", "b"])
+    # interleaving the other RSU's draws must not change this RSU's stream
+    seq_a = [a.send("a", "up", 10_000, 3).seconds for _ in range(50)]
+    seq_b = []
+    for _ in range(50):
+        b.send("b", "down", 5_000, 1)
+        seq_b.append(b.send("a", "up", 10_000, 3).seconds)
+    assert seq_a == seq_b
+    c = LinkModel(cfg, seed=8, rsus=["a", "b"])
+    assert [c.send("a", "up", 10_000, 3).seconds for _ in range(50)] != seq_a
+
+
+def test_losses_add_retransmission_timeouts() -> None:
+    cfg = NetworkConfig(loss_rate=0.5, rto_ms=200.0)
+    model = LinkModel(cfg, seed=3, rsus=["a"])
+    base = transfer_time(cfg, "up", 1_000, 0)
+    sends = [model.send("a", "up", 1_000, 0) for _ in range(400)]
+    for s in sends:
+        assert s.seconds == pytest.approx(base + (s.attempts - 1) * 0.2)
+    mean_attempts = np.mean([s.attempts for s in sends])
+    assert 1.7 < mean_attempts < 2.3  # geometric with p = 0.5 has mean 2
