@@ -145,6 +145,13 @@ class Candidate:
     y: float
     load: float
     tls: bool
+    dead_end: bool = False
+    """A network fringe node (where vehicles leave or enter): placed only when real junctions run out."""
+
+
+def _rank(c: Candidate) -> tuple[bool, float, bool, str]:
+    """Real junctions before dead ends, then busiest first, traffic lights winning ties, then id."""
+    return (c.dead_end, -c.load, not c.tls, c.id)
 
 
 def candidates(net: Any, loads: Mapping[str, float]) -> list[Candidate]:
@@ -155,15 +162,16 @@ def candidates(net: Any, loads: Mapping[str, float]) -> list[Candidate]:
             continue
         x, y = node.getCoord()
         tls = node.getType().startswith("traffic_light")
-        out.append(Candidate(node.getID(), x, y, float(loads.get(node.getID(), 0.0)), tls))
+        load = float(loads.get(node.getID(), 0.0))
+        out.append(Candidate(node.getID(), x, y, load, tls, node.getType() == "dead_end"))
     busy = [c for c in out if c.load > 0]
     return busy if busy else [c for c in out if c.tls]
 
 
 def place_busiest(cands: Sequence[Candidate], n: int, min_distance: float) -> list[Candidate]:
-    """Greedy: busiest first (traffic lights win ties), skipping junctions closer than ``min_distance``."""
+    """Greedy: busiest first (traffic lights win ties, dead ends come last), skipping any closer than ``min_distance``."""
     chosen: list[Candidate] = []
-    for c in sorted(cands, key=lambda c: (-c.load, not c.tls, c.id)):
+    for c in sorted(cands, key=_rank):
         if all(math.hypot(c.x - o.x, c.y - o.y) >= min_distance for o in chosen):
             chosen.append(c)
             if len(chosen) == n:
@@ -173,7 +181,7 @@ def place_busiest(cands: Sequence[Candidate], n: int, min_distance: float) -> li
 
 def place_spread(cands: Sequence[Candidate], n: int, min_distance: float) -> list[Candidate]:
     """Pick junctions at evenly spaced load ranks (busiest to quietest), so RSUs see clearly different traffic."""
-    ranked = sorted(cands, key=lambda c: (-c.load, not c.tls, c.id))
+    ranked = sorted(cands, key=_rank)
     if n <= 0 or not ranked:
         return []
     targets = [round(i * (len(ranked) - 1) / max(1, n - 1)) for i in range(n)]

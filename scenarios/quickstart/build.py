@@ -72,7 +72,7 @@ def build(out: Path, seed: int = SEED) -> None:
     rsus = [RsuSpec(f"rsu{i}", c.id, RADIUS) for i, c in enumerate(chosen)]
     text = scenario_toml(
         NAME,
-        "Default: 4x4 grid, 15 min, ~400 vehicles, 6 RSUs from busy to quiet; a full co-simulation in minutes",
+        "Default: 4x4 grid, 15 min, ~450 vehicles, 6 RSUs from busy to quiet; a full co-simulation in minutes",
         seed,
         {"sumocfg": f"{NAME}.sumocfg", "begin": BEGIN, "end": END, "step_length": 1.0, "window": WINDOW},
         rsus,
