@@ -169,7 +169,7 @@ def candidates(net: Any, loads: Mapping[str, float]) -> list[Candidate]:
 
 
 def place_busiest(cands: Sequence[Candidate], n: int, min_distance: float) -> list[Candidate]:
-    """Greedy: busiest first (traffic lights win ties, dead ends come last), skipping any closer than ``min_distance``."""
+    """Greedy: busiest first (lights win ties, dead ends last), skipping any closer than ``min_distance``."""
     chosen: list[Candidate] = []
     for c in sorted(cands, key=_rank):
         if all(math.hypot(c.x - o.x, c.y - o.y) >= min_distance for o in chosen):
