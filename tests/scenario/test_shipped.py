@@ -12,6 +12,7 @@ import sumolib
 
 from cosim.config import Config
 from cosim.errors import ConfigError
+from cosim.scenario.generate import sumo_version
 from cosim.scenario.importer import read_sumocfg
 from cosim.scenario.resolve import SCENARIOS_DIR, load_scenario, resolve_scenario, shipped_scenarios
 
@@ -52,13 +53,21 @@ def test_shipped_scenario_is_small_and_has_its_recipe(name: str) -> None:
     assert sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) < 3_000_000
 
 
+def _build(out: Path) -> list[str]:
+    subprocess.run([sys.executable, str(SCENARIOS_DIR / "quickstart" / "build.py"), "--out", str(out)], check=True)
+    return sorted(p.name for p in out.iterdir())
+
+
 def test_quickstart_recipe_regenerates_identical_bytes(tmp_path: Path) -> None:
     folder = SCENARIOS_DIR / "quickstart"
-    subprocess.run([sys.executable, str(folder / "build.py"), "--out", str(tmp_path)], check=True)
-    written = sorted(p.name for p in tmp_path.iterdir())
-    shipped = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "build.py")
-    assert written == shipped
-    _, mismatch, errors = filecmp.cmpfiles(folder, tmp_path, written, shallow=False)
+    first, second = _build(tmp_path / "a"), _build(tmp_path / "b")
+    assert first == second
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", first, shallow=False)
+    assert mismatch == [] and errors == []
+    if f"eclipse-sumo {sumo_version()}" not in (folder / "scenario.toml").read_text():
+        pytest.skip(f"shipped files were made with another SUMO than {sumo_version()}; checked run-to-run only")
+    assert first == sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "build.py")
+    _, mismatch, errors = filecmp.cmpfiles(folder, tmp_path / "a", first, shallow=False)
     assert mismatch == [] and errors == []
 
 
