@@ -103,8 +103,8 @@ def _read_one(path: Path, stats: RouteStats, named: dict[str, list[list[str]]], 
                 named[el.attrib["id"]] = [r for r in named[el.attrib["id"]] if r] or [[]]
             elif tag in ("vehicle", "trip", "flow"):
                 _count_vehicle(el, stats, refs)
-            if len(stack) <= 1:
-                el.clear()
+            if len(stack) == 1:
+                stack[0].clear()  # drop finished top-level elements: memory stays flat on big files
 
 
 def _count_vehicle(el: ET.Element, stats: RouteStats, refs: Counter[str]) -> None:
