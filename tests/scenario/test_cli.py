@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cosim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env_path = str(ROOT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); from cosim.cli import main; "
-         "raise SystemExit(main())", *args],
-        cwd=cwd, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "cosim", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_list() -> None:
