@@ -77,6 +77,12 @@ def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
 # ------------------------------------------------------------------------------------------ calls
 
 
+def _labels(labels: tf.Tensor | np.ndarray) -> np.ndarray:
+    """Labels as the client sends them: float32 (regression targets from any float data), shape ``(n,)``."""
+    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
+    return y.astype(np.float32, copy=False)
+
+
 def hello_request(rsu: str, n_features: int, hidden_width: int) -> pb.HelloRequest:
     """A client's greeting."""
     return pb.HelloRequest(rsu=rsu, n_features=n_features, hidden_width=hidden_width)
@@ -113,8 +119,8 @@ def start_round_request(round_: int, participants: Mapping[str, str]) -> pb.Star
 def forward_request(
     rsu: str, round_: int, batch: int, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
 ) -> pb.ForwardRequest:
-    """One batch's cut-layer activations and labels (labels flattened to ``(n,)``)."""
-    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
+    """One batch's cut-layer activations and labels (labels as float32, flattened to ``(n,)``)."""
+    y = _labels(labels)
     return pb.ForwardRequest(
         rsu=rsu,
         round=round_,
@@ -197,7 +203,7 @@ def evaluate_request(
     rsu: str, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
 ) -> pb.EvaluateRequest:
     """Held-out activations and labels of one RSU."""
-    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
+    y = _labels(labels)
     return pb.EvaluateRequest(rsu=rsu, tier=tier, activations=encode_tensor(act), labels=encode_tensor(y.reshape(-1)))
 
 
