@@ -76,7 +76,12 @@ def test_saved_models_load_back_to_the_same_predictions(tmp_path: Path) -> None:
     act = ClientPool(SPEC).client("a", "medium").forward(x)
     server.forward("a", 0, 0, "medium", act, tf.constant(y))  # the server part is trained, not initial
     paths = server.finish()
-    assert sorted(p.name for p in paths) == ["client_high.keras", "client_low.keras", "client_medium.keras", "server.keras"]
+    assert sorted(p.name for p in paths) == [
+        "client_high.keras",
+        "client_low.keras",
+        "client_medium.keras",
+        "server.keras",
+    ]
     loaded_server = keras.models.load_model(tmp_path / "server.keras")
     np.testing.assert_allclose(loaded_server.predict(act, verbose=0), server.model.predict(act, verbose=0), rtol=1e-6)
     loaded_client = keras.models.load_model(tmp_path / "client_medium.keras")
