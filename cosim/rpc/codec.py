@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -29,14 +30,26 @@ MAX_RANK = 8
 # ------------------------------------------------------------------------------------------ tensors
 
 
-def encode_tensor(value: tf.Tensor | np.ndarray) -> pb.Tensor:
-    """A tensor or array as dtype + shape + raw bytes (float32 only)."""
+def _as_wire_array(value: tf.Tensor | np.ndarray) -> tuple[str, np.ndarray]:
     arr = value.numpy() if isinstance(value, tf.Tensor) else np.asarray(value)
     name = arr.dtype.name
     if name not in WIRE_DTYPES:
         raise InvalidRequest(f"dtype = {name!r}: the wire carries only {', '.join(WIRE_DTYPES)}")
-    arr = np.ascontiguousarray(arr, dtype=WIRE_DTYPES[name])
-    return pb.Tensor(dtype=name, shape=arr.shape, data=arr.tobytes())
+    return name, np.ascontiguousarray(arr, dtype=WIRE_DTYPES[name])
+
+
+def fill_tensor(msg: pb.Tensor, value: tf.Tensor | np.ndarray) -> pb.Tensor:
+    """Write a tensor into ``msg`` in place (no nested-message copy): dtype + shape + raw bytes."""
+    name, arr = _as_wire_array(value)
+    msg.dtype = name
+    msg.shape[:] = arr.shape
+    msg.data = arr.tobytes()
+    return msg
+
+
+def encode_tensor(value: tf.Tensor | np.ndarray) -> pb.Tensor:
+    """A tensor or array as dtype + shape + raw bytes (float32 only)."""
+    return fill_tensor(pb.Tensor(), value)
 
 
 def decode_array(msg: pb.Tensor, field: str) -> np.ndarray:
@@ -48,9 +61,10 @@ def decode_array(msg: pb.Tensor, field: str) -> np.ndarray:
     if len(shape) > MAX_RANK or any(d < 0 for d in shape):
         raise InvalidRequest(f"{field}.shape = {shape}: dimensions must be >= 0 (rank <= {MAX_RANK})")
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(msg.data) != expected:
-        raise InvalidRequest(f"{field}.data: {len(msg.data)} bytes, but shape {shape} of {msg.dtype} needs {expected}")
-    return np.frombuffer(msg.data, dtype=dtype).reshape(shape)
+    data = msg.data  # one access: each one copies the bytes out of the message
+    if len(data) != expected:
+        raise InvalidRequest(f"{field}.data: {len(data)} bytes, but shape {shape} of {msg.dtype} needs {expected}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def decode_tensor(msg: pb.Tensor, field: str) -> tf.Tensor:
@@ -59,9 +73,12 @@ def decode_tensor(msg: pb.Tensor, field: str) -> tf.Tensor:
     return tf.convert_to_tensor(arr, dtype=tf.as_dtype(arr.dtype.name))
 
 
-def encode_weights(weights: Mapping[str, np.ndarray]) -> list[pb.NamedTensor]:
-    """Named weights as wire tensors, in the mapping's order."""
-    return [pb.NamedTensor(name=n, tensor=encode_tensor(w)) for n, w in weights.items()]
+def fill_weights(field: Any, weights: Mapping[str, np.ndarray]) -> None:
+    """Append named weights to a repeated ``NamedTensor`` field in place, in the mapping's order."""
+    for n, w in weights.items():
+        item = field.add()
+        item.name = n
+        fill_tensor(item.tensor, w)
 
 
 def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
@@ -121,14 +138,10 @@ def forward_request(
 ) -> pb.ForwardRequest:
     """One batch's cut-layer activations and labels (labels as float32, flattened to ``(n,)``)."""
     y = _labels(labels)
-    return pb.ForwardRequest(
-        rsu=rsu,
-        round=round_,
-        batch=batch,
-        tier=tier,
-        activations=encode_tensor(act),
-        labels=encode_tensor(y.reshape(-1)),
-    )
+    req = pb.ForwardRequest(rsu=rsu, round=round_, batch=batch, tier=tier)
+    fill_tensor(req.activations, act)
+    fill_tensor(req.labels, y.reshape(-1))
+    return req
 
 
 def decode_forward_request(req: pb.ForwardRequest) -> tuple[str, int, int, str, tf.Tensor, tf.Tensor]:
@@ -145,7 +158,9 @@ def decode_forward_request(req: pb.ForwardRequest) -> tuple[str, int, int, str, 
 
 def forward_reply(grads: tf.Tensor, loss: float) -> pb.ForwardReply:
     """The activation gradients and the batch loss."""
-    return pb.ForwardReply(gradients=encode_tensor(grads), loss=loss)
+    reply = pb.ForwardReply(loss=loss)
+    fill_tensor(reply.gradients, grads)
+    return reply
 
 
 def decode_forward_reply(reply: pb.ForwardReply) -> tuple[tf.Tensor, float]:
@@ -157,7 +172,9 @@ def aggregate_request(
     rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
 ) -> pb.AggregateRequest:
     """A client's weights after its local epochs."""
-    return pb.AggregateRequest(rsu=rsu, round=round_, tier=tier, weights=encode_weights(weights), n_samples=n_samples)
+    req = pb.AggregateRequest(rsu=rsu, round=round_, tier=tier, n_samples=n_samples)
+    fill_weights(req.weights, weights)
+    return req
 
 
 def decode_aggregate_request(req: pb.AggregateRequest) -> tuple[int, Submission]:
@@ -168,7 +185,9 @@ def decode_aggregate_request(req: pb.AggregateRequest) -> tuple[int, Submission]
 
 def aggregate_reply(reply: AggregateReply) -> pb.AggregateReply:
     """The weights the client continues with."""
-    return pb.AggregateReply(weights=encode_weights(reply.weights), included=reply.included, note=reply.note)
+    msg = pb.AggregateReply(included=reply.included, note=reply.note)
+    fill_weights(msg.weights, reply.weights)
+    return msg
 
 
 def decode_aggregate_reply(reply: pb.AggregateReply) -> AggregateReply:
@@ -204,7 +223,10 @@ def evaluate_request(
 ) -> pb.EvaluateRequest:
     """Held-out activations and labels of one RSU."""
     y = _labels(labels)
-    return pb.EvaluateRequest(rsu=rsu, tier=tier, activations=encode_tensor(act), labels=encode_tensor(y.reshape(-1)))
+    req = pb.EvaluateRequest(rsu=rsu, tier=tier)
+    fill_tensor(req.activations, act)
+    fill_tensor(req.labels, y.reshape(-1))
+    return req
 
 
 def decode_evaluate_request(req: pb.EvaluateRequest) -> tuple[str, str, tf.Tensor, tf.Tensor]:

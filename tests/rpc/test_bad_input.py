@@ -71,11 +71,7 @@ def snapshot(server: ServerHandle) -> dict[str, np.ndarray]:
 
 FORWARD_CASES: dict[str, tuple[Callable[[], pb.ForwardRequest], grpc.StatusCode, str]] = {
     "float64 activations": (
-        lambda: fwd(
-            activations=codec.encode_tensor(act()).__class__(
-                dtype="float64", shape=[8, W], data=act(dtype=np.float64).tobytes()
-            )
-        ),
+        lambda: fwd(activations=pb.Tensor(dtype="float64", shape=[8, W], data=act(dtype=np.float64).tobytes())),
         INVALID,
         "dtype = 'float64'",
     ),

@@ -45,7 +45,8 @@ def test_decoded_gradients_work_under_gradient_tape() -> None:
 
 def test_weights_roundtrip_by_name() -> None:
     weights = {"l/kernel": np.ones((2, 3), np.float32), "l/bias": np.zeros(3, np.float32)}
-    back = codec.decode_weights(codec.encode_weights(weights), "weights")
+    wire = pb.AggregateRequest.FromString(codec.aggregate_request("r", 0, "low", weights, 3).SerializeToString())
+    back = codec.decode_weights(wire.weights, "weights")
     assert list(back) == list(weights)
     for n in weights:
         np.testing.assert_array_equal(back[n], weights[n])
