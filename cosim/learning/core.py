@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cosim.config import Config
 from cosim.learning.aggregation import Submission, Weighting, two_level
 from cosim.learning.errors import InvalidRequest, TooLarge, UnknownRsu
 from cosim.learning.evaluation import EvalResult
@@ -69,6 +70,17 @@ class SplitServer:
         y_sig = tf.TensorSpec([None], tf.float32)
         self._train = tf.function(self._train_step, input_signature=[act_sig, y_sig])
         self._eval = tf.function(self._eval_step, input_signature=[act_sig, y_sig])
+
+    @classmethod
+    def from_config(cls, cfg: Config, out_dir: Path | str = "runs/serve") -> SplitServer:
+        """The server of a scenario's ``[learning]`` section."""
+        lc = cfg.learning
+        return cls(
+            ModelSpec.from_config(cfg),
+            wall_barrier_timeout_s=lc.wall_barrier_timeout_s,
+            weighting=lc.cross_tier_weighting,
+            out_dir=out_dir,
+        )
 
     # ------------------------------------------------------------------ compiled steps
 

@@ -11,7 +11,6 @@ import grpc
 from cosim.config import Config
 from cosim.errors import TransportError
 from cosim.learning.core import SplitServer
-from cosim.learning.models import ModelSpec
 from cosim.rpc import channel
 from cosim.rpc.servicer import SplitFedServicer
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
@@ -43,13 +42,7 @@ def start_server(
     max_message_bytes: int = channel.MAX_MESSAGE_BYTES,
 ) -> ServerHandle:
     """Build the server core from ``cfg`` and serve it on ``host:port`` (0 = any free port)."""
-    lc = cfg.learning
-    core = SplitServer(
-        ModelSpec.from_config(cfg),
-        wall_barrier_timeout_s=lc.wall_barrier_timeout_s,
-        weighting=lc.cross_tier_weighting,
-        out_dir=out_dir,
-    )
+    core = SplitServer.from_config(cfg, out_dir)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=channel.server_workers(len(cfg.rsus)), thread_name_prefix="splitfed"),
         options=channel.options(max_message_bytes),

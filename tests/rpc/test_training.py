@@ -11,9 +11,9 @@ import pytest
 from cosim.config import Config
 from cosim.learning import driver
 from cosim.learning.client import ClientPool
-from cosim.learning.core import SplitServer
 from cosim.learning.data import split, synthetic_samples
 from cosim.learning.models import ModelSpec
+from cosim.rpc.connect import LoopbackTransport, connect
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.server import ServerHandle, start_server
 from cosim.rpc.transport import LocalTransport, Transport
@@ -46,18 +46,18 @@ def run(transport: Transport, cfg: Config) -> list[float]:
 
 def test_training_over_loopback_grpc_lowers_held_out_loss(tmp_path: Path, small_config: Callable[..., Config]) -> None:
     cfg = small_config()
-    handle = start_server(cfg, out_dir=tmp_path)
-    transport = GrpcTransport.for_config(handle.address, cfg)
+    transport = connect(cfg, out_dir=tmp_path)  # a real server in this process on a loopback port
+    assert isinstance(transport, LoopbackTransport)
     try:
         grpc_losses = run(transport, cfg)
         paths = transport.finish()
     finally:
         transport.close()
-        handle.stop(0)
     assert grpc_losses[-1] < 0.6 * grpc_losses[0], grpc_losses
     assert all(p.exists() for p in paths) and len(paths) == 4
     # the same seeds through the in-process transport give the same losses (the transport adds nothing)
-    local = LocalTransport(SplitServer(ModelSpec.from_config(cfg), weighting=cfg.learning.cross_tier_weighting))
+    local = connect(cfg, "local", out_dir=tmp_path / "local")
+    assert isinstance(local, LocalTransport)
     try:
         local_losses = run(local, cfg)
     finally:
