@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from cosim.config import Config
+from cosim.errors import LearningError
 from cosim.learning.aggregation import Submission, Weighting, two_level
 from cosim.learning.errors import InvalidRequest, TooLarge, UnknownRsu
 from cosim.learning.evaluation import EvalResult
@@ -165,11 +166,15 @@ class SplitServer:
 
     def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
         """Submit a client's weights; blocks until the round's barrier releases."""
-        self._check_rsu(rsu)
-        self._check_tier(tier)
-        if n < 1:
-            raise InvalidRequest(f"n_samples = {n}: must be >= 1")
-        check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
+        try:
+            self._check_rsu(rsu)
+            self._check_tier(tier)
+            if n < 1:
+                raise InvalidRequest(f"n_samples = {n}: must be >= 1")
+            check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
+        except LearningError:
+            self.barrier.reject(round_, rsu)
+            raise
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), int(n)))
 
     def end_round(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> RoundOutcome:

@@ -53,6 +53,7 @@ class _Round:
     timed_out: bool = False
     results: dict[str, Weights] = field(default_factory=dict)
     late_submissions: list[str] = field(default_factory=list)
+    rejected: set[str] = field(default_factory=set)
 
 
 class RoundBarrier:
@@ -127,13 +128,25 @@ class RoundBarrier:
                 self._cv.wait(remaining)
             return AggregateReply(_copy(r.results[sub.tier]), included=True)
 
+    def reject(self, number: int, rsu: str) -> None:
+        """Note that ``rsu``'s Aggregate for round ``number`` was rejected, so ``end`` stops waiting for it."""
+        with self._cv:
+            r = self._rounds.get(number)
+            if r is not None:
+                r.rejected.add(rsu)
+                self._cv.notify_all()
+
     def end(self, number: int, awaiting: Sequence[str] = (), wait_s: float = 10.0) -> RoundOutcome:
-        """Release round ``number`` with whoever arrived, first waiting up to ``wait_s`` for ``awaiting``."""
+        """Release round ``number`` with whoever arrived, first waiting up to ``wait_s`` for ``awaiting``.
+
+        ``awaiting`` names RSUs whose Aggregate the caller already sent (possibly still in flight); the wait
+        ends as soon as each of them has arrived or been rejected.
+        """
         with self._cv:
             r = self._get(number)
             want = set(awaiting) & set(r.expected)
             deadline = time.monotonic() + wait_s
-            while not r.released and not want <= set(r.arrivals):
+            while not r.released and not want <= set(r.arrivals) | r.rejected:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

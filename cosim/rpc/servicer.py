@@ -72,7 +72,11 @@ class SplitFedServicer(pb_grpc.SplitFedServicer):
 
     def Aggregate(self, request: pb.AggregateRequest, context: Any) -> pb.AggregateReply:  # noqa: D102, N802
         def call() -> pb.AggregateReply:
-            round_, sub = codec.decode_aggregate_request(request)
+            try:
+                round_, sub = codec.decode_aggregate_request(request)
+            except LearningError:
+                self.core.barrier.reject(request.round, request.rsu)  # EndRound need not wait for it
+                raise
             reply = self.core.aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
             return codec.aggregate_reply(reply)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import numpy as np
 import pytest
 
 from cosim.config import Config
+from cosim.errors import TransportError
 from cosim.learning import driver
 from cosim.learning.client import ClientPool
 from cosim.learning.data import split, synthetic_samples
 from cosim.learning.models import ModelSpec
+from cosim.rpc import channel
 from cosim.rpc.connect import LoopbackTransport, connect
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.server import ServerHandle, start_server
@@ -96,3 +99,26 @@ def test_missing_remote_client_does_not_deadlock(tmp_path: Path, small_config: C
     finally:
         transport.close()
         handle.stop(0)
+
+
+def test_end_round_does_not_wait_for_a_rejected_aggregate(
+    server: ServerHandle, small_config: Callable[..., Config]
+) -> None:
+    transport = GrpcTransport.for_config(server.address, small_config())
+    try:
+        transport.start_round(0, {"a": "low", "b": "low"})
+        good = server.core.tier_weights("low")
+        bad = {**good, "client_dense_0/bias": np.full(16, np.nan, np.float32)}
+        h_good = transport.submit_aggregate("a", 0, "low", good, 10)
+        h_bad = transport.submit_aggregate("b", 0, "low", bad, 10)
+        done: list[object] = []
+        waiter = threading.Thread(target=lambda: done.append(transport.end_round(0)))
+        waiter.start()
+        waiter.join(channel.END_ROUND_WAIT_S / 2)  # would wait the whole END_ROUND_WAIT_S for "b" otherwise
+        assert done, "EndRound kept waiting for a rejected Aggregate"
+        assert done[0].arrived == ("a",) and done[0].late == ("b",)
+        assert transport.collect(h_good).included
+        with pytest.raises(TransportError, match="INVALID_ARGUMENT.*NaN"):
+            transport.collect(h_bad)
+    finally:
+        transport.close()
