@@ -162,6 +162,10 @@ class SplitServer:
         self._check_batch(act, labels)
         with self._lock:
             grads, loss = self._train(act, labels)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "forward round=%d batch=%d rsu=%s tier=%s n=%d loss=%.6g", round_, batch, rsu, tier, len(labels), loss
+            )
         return grads, float(loss)
 
     def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:

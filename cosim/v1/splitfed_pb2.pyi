@@ -25,14 +25,12 @@ class NamedTensor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class TierSpec(_message.Message):
-    __slots__ = ("name", "batch_size", "client_depth")
+    __slots__ = ("name", "client_depth")
     NAME_FIELD_NUMBER: _ClassVar[int]
-    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     CLIENT_DEPTH_FIELD_NUMBER: _ClassVar[int]
     name: str
-    batch_size: int
     client_depth: int
-    def __init__(self, name: _Optional[str] = ..., batch_size: _Optional[int] = ..., client_depth: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., client_depth: _Optional[int] = ...) -> None: ...
 
 class HelloRequest(_message.Message):
     __slots__ = ("rsu", "n_features", "hidden_width")
