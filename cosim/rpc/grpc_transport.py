@@ -16,7 +16,7 @@ from cosim.learning.evaluation import EvalResult
 from cosim.learning.models import ModelSpec
 from cosim.learning.rounds import RoundOutcome
 from cosim.rpc import channel, codec
-from cosim.rpc.transport import AggregateHandle, AggregateResult, ForwardResult
+from cosim.rpc.transport import AggregateHandle, AggregateResult, ForwardResult, Prepared
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 
@@ -76,23 +76,40 @@ class GrpcTransport:
         reply = self._call("StartRound", codec.start_round_request(round_, participants))
         return int(reply.expected)  # type: ignore[attr-defined]
 
+    def prepare_forward(  # noqa: D102
+        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+    ) -> Prepared:
+        req = codec.forward_request(rsu, round_, batch, tier, activations, labels)
+        return Prepared("forward", req.ByteSize(), req)
+
+    def send_forward(self, prepared: Prepared) -> ForwardResult:  # noqa: D102
+        t0 = time.perf_counter()
+        reply = self._call("Forward", prepared.message)
+        grads, loss = codec.decode_forward_reply(reply)  # type: ignore[arg-type]
+        wall_ms = (time.perf_counter() - t0) * 1e3
+        return ForwardResult(grads, loss, prepared.nbytes, reply.ByteSize(), wall_ms)  # type: ignore[attr-defined]
+
     def forward(  # noqa: D102
         self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
     ) -> ForwardResult:
-        t0 = time.perf_counter()
-        req = codec.forward_request(rsu, round_, batch, tier, activations, labels)
-        reply = self._call("Forward", req)
-        grads, loss = codec.decode_forward_reply(reply)  # type: ignore[arg-type]
-        wall_ms = (time.perf_counter() - t0) * 1e3
-        return ForwardResult(grads, loss, req.ByteSize(), reply.ByteSize(), wall_ms)  # type: ignore[attr-defined]
+        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
+
+    def prepare_aggregate(  # noqa: D102
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> Prepared:
+        req = codec.aggregate_request(rsu, round_, tier, weights, n_samples)
+        return Prepared("aggregate", req.ByteSize(), req, (rsu, round_, tier))
+
+    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:  # noqa: D102
+        rsu, round_, tier = prepared.meta
+        fut = self.stub.Aggregate.future(prepared.message, timeout=self._aggregate_timeout_s)
+        self._submitted.setdefault(round_, []).append(rsu)
+        return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 
     def submit_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
     ) -> AggregateHandle:
-        req = codec.aggregate_request(rsu, round_, tier, weights, n_samples)
-        fut = self.stub.Aggregate.future(req, timeout=self._aggregate_timeout_s)
-        self._submitted.setdefault(round_, []).append(rsu)
-        return AggregateHandle(rsu, round_, tier, req.ByteSize(), time.perf_counter(), fut)
+        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = self._submitted.pop(round_, [])

@@ -67,8 +67,41 @@ class AggregateHandle:
     future: futures.Future = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request built before it is sent, so the engine can delay it by its size first.
+
+    ``message`` is the protobuf request for gRPC, or the decoded arguments for the in-process transport.
+    """
+
+    kind: str
+    nbytes: int
+    message: object
+    meta: tuple = ()
+
+
 class Transport(Protocol):
     """The engine's view of the split-learning server."""
+
+    def prepare_forward(
+        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+    ) -> Prepared:
+        """Build a Forward request without sending it (its ``nbytes`` is the serialised size)."""
+        ...
+
+    def send_forward(self, prepared: Prepared) -> ForwardResult:
+        """Send a prepared Forward (blocking)."""
+        ...
+
+    def prepare_aggregate(
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> Prepared:
+        """Build an Aggregate request without sending it."""
+        ...
+
+    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:
+        """Send a prepared Aggregate without blocking."""
+        ...
 
     def hello(self, rsu: str) -> ModelSpec:
         """Register an RSU; returns the server's model spec."""
@@ -131,27 +164,42 @@ class LocalTransport:
         self._submitted[round_] = []
         return self.core.start_round(round_, participants)
 
+    def prepare_forward(  # noqa: D102
+        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+    ) -> Prepared:
+        y = _labels(labels)
+        up = codec.forward_request(rsu, round_, batch, tier, activations, y).ByteSize() if self.measure_bytes else 0
+        return Prepared("forward", up, (rsu, round_, batch, tier, tf.convert_to_tensor(activations), y))
+
+    def send_forward(self, prepared: Prepared) -> ForwardResult:  # noqa: D102
+        t0 = time.perf_counter()
+        grads, loss = self.core.forward(*prepared.message)  # type: ignore[misc]
+        wall_ms = (time.perf_counter() - t0) * 1e3
+        down = codec.forward_reply(grads, loss).ByteSize() if self.measure_bytes else 0
+        return ForwardResult(grads=grads, loss=loss, bytes_up=prepared.nbytes, bytes_down=down, wall_ms=wall_ms)
+
     def forward(  # noqa: D102
         self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
     ) -> ForwardResult:
-        t0 = time.perf_counter()
-        y = _labels(labels)
-        grads, loss = self.core.forward(rsu, round_, batch, tier, tf.convert_to_tensor(activations), y)
-        wall_ms = (time.perf_counter() - t0) * 1e3
-        up = down = 0
-        if self.measure_bytes:
-            up = codec.forward_request(rsu, round_, batch, tier, activations, y).ByteSize()
-            down = codec.forward_reply(grads, loss).ByteSize()
-        return ForwardResult(grads=grads, loss=loss, bytes_up=up, bytes_down=down, wall_ms=wall_ms)
+        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
+
+    def prepare_aggregate(  # noqa: D102
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> Prepared:
+        up = codec.aggregate_request(rsu, round_, tier, weights, n_samples).ByteSize() if self.measure_bytes else 0
+        w = {n: np.array(a, dtype=np.float32) for n, a in weights.items()}
+        return Prepared("aggregate", up, (rsu, round_, tier, w, n_samples))
+
+    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:  # noqa: D102
+        rsu, round_, tier, _, _ = prepared.message  # type: ignore[misc]
+        fut = self._pool.submit(self.core.aggregate, *prepared.message)  # type: ignore[misc]
+        self._submitted.setdefault(round_, []).append(rsu)
+        return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 
     def submit_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
     ) -> AggregateHandle:
-        up = codec.aggregate_request(rsu, round_, tier, weights, n_samples).ByteSize() if self.measure_bytes else 0
-        w = {n: np.array(a, dtype=np.float32) for n, a in weights.items()}
-        fut = self._pool.submit(self.core.aggregate, rsu, round_, tier, w, n_samples)
-        self._submitted.setdefault(round_, []).append(rsu)
-        return AggregateHandle(rsu, round_, tier, up, time.perf_counter(), fut)
+        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = tuple(self._submitted.pop(round_, ()))
