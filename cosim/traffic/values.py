@@ -64,3 +64,7 @@ class SampleSet:
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+
+FEATURE_SCALE: np.ndarray = np.array([15.0, 3.0, 100.0, 3.0, 30.0, 15.0, 1.0, 1.0], dtype=np.float32)
+"""Typical magnitude of each feature (same order as FEATURES); learning divides by it so inputs are O(1)."""
