@@ -1,0 +1,309 @@
+"""The SUMO adapter: the only module of cosim that imports ``libsumo`` or ``traci``.
+
+It starts SUMO (libsumo in-process by default; TraCI over a labelled socket connection when the
+config asks for it or a GUI is wanted), turns SUMO's failures into :class:`TrafficError` carrying
+SUMO's own message, and exposes the handful of calls the observer needs with snake_case names.
+CamelCase TraCI names stay inside this module.
+
+Import side effects handled here:
+
+- ``traci`` swaps itself for ``libsumo`` when the environment variable ``LIBSUMO_AS_TRACI`` is set,
+  so ``traci`` is imported first, with the variable untouched;
+- ``libsumo`` prints a pyarrow version warning on import unless ``LIBSUMO_AS_TRACI == "quiet"``, so
+  the variable is set to ``quiet`` only while ``libsumo`` is imported, then restored (leaving it set
+  would turn every later ``import traci`` in this process or its children into libsumo);
+- both set ``SUMO_HOME`` from the ``eclipse-sumo`` wheel when it is unset (needed by SUMO for XML
+  validation and by the tools); binaries are found through ``sumo.SUMO_HOME``, never a hand-set path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cosim.config import Config
+from cosim.errors import TrafficError
+
+_traci: Any = None
+_libsumo: Any = None
+_libsumo_busy = False
+"""libsumo runs one simulation per process: True while one is open."""
+
+# TraCI variable ids (numeric constants from traci.constants; repeated here so callers need no import).
+VAR_SPEED = 0x40
+VAR_POSITION = 0x42
+VAR_LANE_ID = 0x51
+VAR_ACCELERATION = 0x72
+CMD_GET_VEHICLE_VARIABLE = 0xA4
+OBSERVED_VARS: tuple[int, ...] = (VAR_SPEED, VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
+"""Vehicle variables every RSU's context subscription returns."""
+
+POI_PREFIX = "cosim-rsu:"
+"""Prefix of the POIs cosim adds at RSU positions (kept apart from the scenario's own POIs)."""
+
+
+def _import_traci() -> Any:
+    global _traci
+    if _traci is None:
+        import traci
+
+        _traci = traci
+    return _traci
+
+
+def _import_libsumo() -> Any:
+    global _libsumo
+    if _libsumo is None:
+        _import_traci()  # first, so that it stays the pure-Python TraCI
+        old = os.environ.get("LIBSUMO_AS_TRACI")
+        os.environ["LIBSUMO_AS_TRACI"] = "quiet"
+        try:
+            import libsumo
+        finally:
+            if old is None:
+                del os.environ["LIBSUMO_AS_TRACI"]
+            else:
+                os.environ["LIBSUMO_AS_TRACI"] = old
+        _libsumo = libsumo
+    return _libsumo
+
+
+def sumo_home() -> Path:
+    """The SUMO installation of the ``eclipse-sumo`` wheel."""
+    import sumo
+
+    return Path(sumo.SUMO_HOME)
+
+
+def sumo_binary(gui: bool = False) -> str:
+    """Path of the ``sumo`` (or ``sumo-gui``) binary shipped in the ``eclipse-sumo`` wheel."""
+    return str(sumo_home() / "bin" / ("sumo-gui" if gui else "sumo"))
+
+
+def sumo_env() -> dict[str, str]:
+    """Environment for a SUMO child process: this one, with SUMO_HOME from the wheel when unset."""
+    env = dict(os.environ)
+    env.setdefault("SUMO_HOME", str(sumo_home()))
+    env.pop("LIBSUMO_AS_TRACI", None)
+    return env
+
+
+def scenario_args(cfg: Config) -> list[str]:
+    """SUMO options for the scenario's files, time range, step length and seed (no binary name).
+
+    The same list is used by cosim and by the benchmark's bare ``sumo`` run, so both simulate the same.
+    """
+    t = cfg.traffic
+    args: list[str] = []
+    if t.sumocfg is not None:
+        args += ["-c", str(t.sumocfg)]
+    if t.net is not None:
+        args += ["-n", str(t.net)]
+    if t.routes:
+        args += ["-r", ",".join(str(p) for p in t.routes)]
+    if t.additional:
+        args += ["-a", ",".join(str(p) for p in t.additional)]
+    args += [
+        "--begin", _num(t.begin),
+        "--end", _num(t.end),
+        "--step-length", _num(t.step_length),
+        "--seed", str(cfg.seed),
+        "--no-step-log", "true",
+        "--no-warnings", "true",
+    ]  # fmt: skip
+    return args + list(t.sumo_args)
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+class SumoSim:
+    """A running SUMO simulation (libsumo or a labelled TraCI connection)."""
+
+    def __init__(self, api: Any, backend: str, gui: bool) -> None:
+        self._api = api
+        self.backend = backend
+        self.gui = gui
+        self._closed = False
+        self._ctx_results = api.poi.getAllContextSubscriptionResults
+        self._veh_results = api.vehicle.getAllSubscriptionResults
+        self._step = api.simulationStep
+
+    # -- stepping and reading ---------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance SUMO by one step (SUMO errors become :class:`TrafficError`)."""
+        try:
+            self._step()
+        except Exception as exc:  # libsumo.TraCIException / traci.FatalTraCIError
+            raise TrafficError(f"SUMO failed while running: {exc}") from None
+
+    def time(self) -> float:
+        """SUMO's clock (after a step: the time of the next step)."""
+        return float(self._api.simulation.getTime())
+
+    def context_results(self) -> dict[str, dict[str, dict[int, Any]]]:
+        """All RSU context subscription results of this step: ``{poi id: {vehicle id: {var: value}}}``."""
+        return self._ctx_results()
+
+    def vehicle_results(self) -> dict[str, dict[int, Any]]:
+        """All per-vehicle subscription results of this step: ``{vehicle id: {var: value}}``."""
+        return self._veh_results()
+
+    def subscribe_speed(self, vehicle: str) -> None:
+        """Subscribe one vehicle's speed (for pending sample labels)."""
+        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,))
+
+    def unsubscribe(self, vehicle: str) -> None:
+        """Drop a vehicle's subscription (ignored when the vehicle has already left)."""
+        try:
+            self._api.vehicle.unsubscribe(vehicle)
+        except Exception:  # the vehicle left the simulation: its subscription is gone anyway
+            pass
+
+    # -- network queries --------------------------------------------------------------------------
+
+    def junction_position(self, junction: str) -> tuple[float, float] | None:
+        """A junction's centre, or None if the network has no such junction."""
+        try:
+            x, y = self._api.junction.getPosition(junction)
+        except Exception:
+            return None
+        return float(x), float(y)
+
+    def net_bounds(self) -> tuple[float, float, float, float]:
+        """The network's bounding box ``(xmin, ymin, xmax, ymax)`` in network metres."""
+        (x0, y0), (x1, y1) = self._api.simulation.getNetBoundary()
+        return float(x0), float(y0), float(x1), float(y1)
+
+    def lane_count(self, edge: str) -> int:
+        """Number of lanes of an edge (internal junction edges included)."""
+        return int(self._api.edge.getLaneNumber(edge))
+
+    # -- RSUs -------------------------------------------------------------------------------------
+
+    def add_rsu(self, rsu: str, x: float, y: float, radius: float) -> str:
+        """Put a POI at the RSU and subscribe the vehicles within ``radius`` around it; return its id."""
+        poi = POI_PREFIX + rsu
+        self._api.poi.add(poi, x, y, (0, 120, 255, 255), "cosim-rsu", 10)
+        self._api.poi.subscribeContext(poi, CMD_GET_VEHICLE_VARIABLE, radius, OBSERVED_VARS)
+        if self.gui:
+            self._api.polygon.add(poi, _circle(x, y, radius), (0, 120, 255, 90), fill=True, layer=5)
+        return poi
+
+    def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int]) -> None:
+        """Colour an RSU's POI (and its range circle in the GUI)."""
+        poi = POI_PREFIX + rsu
+        self._api.poi.setColor(poi, rgba)
+        if self.gui:
+            self._api.polygon.setColor(poi, (*rgba[:3], 90))
+
+    def close(self) -> None:
+        """Stop SUMO; safe to call twice."""
+        global _libsumo_busy
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._api.close()
+        except Exception:
+            pass
+        if self.backend == "libsumo":
+            _libsumo_busy = False
+
+
+def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:
+    import math
+
+    return [(x + r * math.cos(2 * math.pi * i / n), y + r * math.sin(2 * math.pi * i / n)) for i in range(n + 1)]
+
+
+def start(cfg: Config, *, gui: bool = False) -> SumoSim:
+    """Start SUMO for a scenario: libsumo unless ``traffic.backend = "traci"`` or ``gui``."""
+    backend = "traci" if gui or cfg.traffic.backend == "traci" else "libsumo"
+    args = scenario_args(cfg)
+    where = cfg.traffic.sumocfg or cfg.traffic.net or cfg.source or "<config>"
+    if backend == "libsumo":
+        return _start_libsumo(args, where)
+    return _start_traci(args, where, gui)
+
+
+def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
+    global _libsumo_busy
+    ls = _import_libsumo()
+    if _libsumo_busy:
+        raise TrafficError(
+            "libsumo runs one simulation per process and one is open: close it, or set traffic.backend = 'traci'"
+        )
+    with _capture_stderr() as captured:
+        try:
+            ls.start([sumo_binary(), *args])
+            error = None
+        except Exception as exc:  # libsumo.TraCIException, with a terse message
+            error = str(exc)
+    if error is not None:
+        try:
+            ls.close()
+        except Exception:
+            pass
+        raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(captured(), error)}")
+    _libsumo_busy = True
+    return SumoSim(ls, "libsumo", gui=False)
+
+
+def _start_traci(args: Sequence[str], where: object, gui: bool) -> SumoSim:
+    traci = _import_traci()
+    label = f"cosim-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="cosim-sumo-") as tmp:
+        errlog = Path(tmp) / "error.log"
+        cmd = [sumo_binary(gui), *args, "--error-log", str(errlog)]
+        if gui:
+            cmd += ["--start", "true", "--quit-on-end", "true"]
+        env_home = "SUMO_HOME" not in os.environ
+        if env_home:
+            os.environ["SUMO_HOME"] = str(sumo_home())
+        try:
+            traci.start(cmd, label=label, stdout=open(os.devnull, "w"))  # noqa: SIM115
+            conn = traci.getConnection(label)
+        except Exception as exc:  # traci.FatalTraCIError ("connection closed by SUMO")
+            try:
+                traci.switch(label)
+                traci.close()
+            except Exception:
+                pass
+            text = errlog.read_text(errors="replace") if errlog.exists() else ""
+            raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(text, str(exc))}") from None
+    return SumoSim(conn, "traci", gui=gui)
+
+
+def _sumo_message(captured: str, fallback: str) -> str:
+    """SUMO's own error lines on one line (falling back to the exception's text)."""
+    lines = [ln.strip() for ln in captured.splitlines() if ln.strip().startswith("Error")]
+    if not lines:
+        lines = [ln.strip() for ln in captured.splitlines() if ln.strip() and not ln.startswith("Warning")]
+    msg = "; ".join(lines) if lines else fallback
+    if fallback and fallback not in msg and fallback != "Process Error":
+        msg = f"{msg}; {fallback}" if lines else fallback
+    return " ".join(msg.split())
+
+
+@contextmanager
+def _capture_stderr() -> Iterator[Any]:
+    """Redirect file descriptor 2 (where libsumo's SUMO writes its errors) into a buffer."""
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        text: list[str] = []
+        try:
+            os.dup2(tmp.fileno(), 2)
+            yield lambda: "".join(text)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text.append(tmp.read().decode(errors="replace"))
