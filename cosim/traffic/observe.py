@@ -5,8 +5,8 @@ the set at the previous observation; a vehicle present now and absent before *en
 this observation. A window's ``total_flown`` is the number of distinct vehicles that entered during
 that window's observations. So a vehicle already in range when a window starts counts in the window it
 entered in, not in the next one; a vehicle that leaves and comes back within one window counts once
-(one leaving in window 1 and coming back in window 2 counts in both). At the run's first observation the previous set is empty, so the
-vehicles in range then count as entering.
+(one leaving in a window and coming back in the next counts in both). At the run's first observation
+the previous set is empty, so the vehicles in range then count as entering.
 
 Samples (regression task, see :data:`cosim.traffic.values.FEATURES`). At every ``samples.period``-th
 observation (period and horizon are rounded to whole steps; observation 0 is a sampling step) each
@@ -241,4 +241,3 @@ class Observer:
                 np.array([y for _, _, y in rows], dtype=np.float32),
             )
         return result
-
