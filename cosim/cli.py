@@ -25,7 +25,8 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--rsus", type=int, default=8, help="number of RSUs to place (default 8)")
     imp.add_argument("--radius", type=float, default=100.0, help="RSU range in metres (default 100)")
     imp.add_argument("--out", help="output folder (default: scenarios/<name>)")
-    imp.add_argument("--name", help="scenario name (default: the .sumocfg's stem)")
+    imp.add_argument("--name", help="scenario name (default: the .sumocfg's stem, or its folder if generic)")
+    imp.add_argument("--force", action="store_true", help="replace an existing scenario.toml in the output folder")
     imp.set_defaults(handler=_scenario_import)
 
 

@@ -1,0 +1,64 @@
+"""Write a ``scenario.toml`` from plain values (the importer and the shipped recipes use this)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RsuSpec:
+    """An RSU to write: id, the junction it sits at, and its radius in metres."""
+
+    id: str
+    junction: str
+    radius: float
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"cannot write non-finite number {v!r} to TOML")
+        return repr(v)
+    if isinstance(v, str | Path):
+        s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{s}"'
+    if isinstance(v, Sequence):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def scenario_toml(
+    name: str,
+    description: str,
+    seed: int,
+    traffic: Mapping[str, Any],
+    rsus: Sequence[RsuSpec],
+    learning: Mapping[str, Any] | None = None,
+    header: str = "",
+) -> str:
+    """Text of a scenario.toml; ``header`` lines become leading comments."""
+    out: list[str] = [f"# {line}".rstrip() for line in header.strip().splitlines()] if header.strip() else []
+    if out:
+        out.append("")
+    out += [f"name = {_value(name)}", f"description = {_value(description)}", f"seed = {seed}", "", "[traffic]"]
+    out += [f"{k} = {_value(v)}" for k, v in traffic.items()]
+    if learning:
+        out += ["", "[learning]"] + [f"{k} = {_value(v)}" for k, v in learning.items()]
+    for r in rsus:
+        out += ["", "[[rsus]]", f"id = {_value(r.id)}", f"junction = {_value(r.junction)}"]
+        out.append(f"radius = {_value(r.radius)}")
+    return "\n".join(out) + "\n"
+
+
+def learning_defaults(begin: float, end: float, rounds: int = 5) -> dict[str, Any]:
+    """Rounds and a round period that fit ``rounds`` rounds inside [begin, end], with a shorter barrier timeout."""
+    period = float(max(1, math.floor((end - begin) / rounds)))
+    return {"rounds": rounds, "round_period": period, "barrier_timeout": float(max(1, math.floor(0.8 * period)))}
