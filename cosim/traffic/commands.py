@@ -10,11 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from cosim import config
-from cosim.errors import ConfigError
+from cosim.scenario.resolve import resolve_scenario
 from cosim.traffic.values import RsuWindow
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS_DIR = REPO_ROOT / "scenarios"
 
 TABLE_COLUMNS = (
     "window",
@@ -28,31 +25,6 @@ TABLE_COLUMNS = (
     "samples",
 )
 """Columns of ``traffic.parquet`` / ``traffic.csv`` (``*_s``: simulated seconds; mean_speed in m/s)."""
-
-
-def resolve_scenario(ref: str | Path) -> Path:
-    """A scenario reference to its ``scenario.toml``: a .toml path, a folder, or a shipped name.
-
-    Shipped names are folders under ``scenarios/`` at the repository root (found from this package's
-    location, not the working directory). An unknown reference -> :class:`ConfigError`.
-    """
-    p = Path(ref).expanduser()
-    if p.suffix == ".toml":
-        if not p.is_file():
-            raise ConfigError(f"{p}: file not found")
-        return p
-    if p.is_dir():
-        if not (p / "scenario.toml").is_file():
-            raise ConfigError(f"{p}: folder has no scenario.toml")
-        return p / "scenario.toml"
-    shipped = SCENARIOS_DIR / str(ref) / "scenario.toml"
-    if shipped.is_file():
-        return shipped
-    names = []
-    if SCENARIOS_DIR.is_dir():
-        names = sorted(d.name for d in SCENARIOS_DIR.iterdir() if (d / "scenario.toml").is_file())
-    known = ", ".join(names) or "none"
-    raise ConfigError(f"{ref}: no such scenario (not a folder or .toml; shipped scenarios: {known})")
 
 
 def windows_table(windows: list[RsuWindow]) -> pd.DataFrame:
