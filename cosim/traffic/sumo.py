@@ -22,9 +22,9 @@ import gzip
 import os
 import re
 import tempfile
+import uuid
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
