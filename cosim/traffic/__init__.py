@@ -7,6 +7,7 @@ Only :mod:`cosim.traffic.sumo` imports libsumo/traci, and only when a live sourc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cosim.config import Config
@@ -18,11 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["TrafficSource", "open_traffic", "record", "ReplayTraffic", "TrafficRecording"]
 
 
-def open_traffic(cfg: Config, *, gui: bool = False) -> TrafficSource:
-    """Start the scenario's traffic live (libsumo; TraCI for ``gui`` or ``traffic.backend = "traci"``)."""
+def open_traffic(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> TrafficSource:
+    """Start the scenario's traffic live (libsumo; TraCI for ``gui`` or ``traffic.backend = "traci"``).
+
+    ``output_dir`` receives the outputs the SUMO scenario itself writes (tripinfo, detectors, logs);
+    by default a temporary folder. Close the source when done (libsumo: one simulation per process).
+    """
     from cosim.traffic.live import LiveTraffic
 
-    return LiveTraffic(cfg, gui=gui)
+    return LiveTraffic(cfg, gui=gui, output_dir=output_dir)
 
 
 def __getattr__(name: str) -> object:

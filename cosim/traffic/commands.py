@@ -49,13 +49,15 @@ def windows_table(windows: list[RsuWindow]) -> pd.DataFrame:
     )
 
 
-def run_traffic(cfg: config.Config, *, gui: bool = False, progress: bool = True) -> pd.DataFrame:
+def run_traffic(
+    cfg: config.Config, *, gui: bool = False, progress: bool = True, output_dir: Path | None = None
+) -> pd.DataFrame:
     """Run the scenario's traffic from begin to end; return the per-window RSU table."""
     from cosim.traffic import open_traffic
 
     t = cfg.traffic
     windows: list[RsuWindow] = []
-    src = open_traffic(cfg, gui=gui)
+    src = open_traffic(cfg, gui=gui, output_dir=output_dir)
     try:
         chunk = max(t.window, (t.end - t.begin) / 200.0)
         targets = [min(t.begin + chunk * (i + 1), t.end) for i in range(math.ceil((t.end - t.begin) / chunk))]
@@ -94,7 +96,7 @@ def traffic_command(args: argparse.Namespace) -> int:
         cfg = cfg.with_overrides(seed=args.seed)
     out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic"
     wall_start = time.perf_counter()
-    df = run_traffic(cfg, gui=args.gui, progress=not args.no_progress)
+    df = run_traffic(cfg, gui=args.gui, progress=not args.no_progress, output_dir=out / "sumo")
     wall = time.perf_counter() - wall_start
     out.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out / "traffic.parquet", index=False)

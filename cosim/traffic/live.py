@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cosim.config import Config
@@ -51,7 +52,7 @@ class _NoSim:
 class LiveTraffic:
     """A :class:`~cosim.traffic.source.TrafficSource` backed by a running SUMO."""
 
-    def __init__(self, cfg: Config, *, gui: bool = False) -> None:
+    def __init__(self, cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> None:
         self.clock = Clock.of(cfg)
         self._gui = gui
         self._k = 0
@@ -63,7 +64,7 @@ class LiveTraffic:
         else:
             from cosim.traffic import sumo
 
-            self._sim = sumo.start(cfg, gui=gui)
+            self._sim = sumo.start(cfg, gui=gui, output_dir=output_dir)
             try:
                 self._sites = resolve_sites(cfg, self._sim.junction_position, self._sim.net_bounds())
                 pois = [self._sim.add_rsu(s.id, s.x, s.y, s.radius) for s in self._sites]

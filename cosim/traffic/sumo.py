@@ -21,6 +21,8 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
@@ -135,6 +137,7 @@ class SumoSim:
         self.backend = backend
         self.gui = gui
         self._closed = False
+        self._scratch: Path | None = None
         self._ctx_results = api.poi.getAllContextSubscriptionResults
         self._veh_results = api.vehicle.getAllSubscriptionResults
         self._step = api.simulationStep
@@ -220,6 +223,8 @@ class SumoSim:
             pass
         if self.backend == "libsumo":
             _libsumo_busy = False
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:
@@ -228,15 +233,42 @@ def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, floa
     return [(x + r * math.cos(2 * math.pi * i / n), y + r * math.sin(2 * math.pi * i / n)) for i in range(n + 1)]
 
 
-def start(cfg: Config, *, gui: bool = False) -> SumoSim:
-    """Start SUMO for a scenario: libsumo unless ``traffic.backend = "traci"`` or ``gui``."""
+def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> SumoSim:
+    """Start SUMO for a scenario: libsumo unless ``traffic.backend = "traci"`` or ``gui``.
+
+    Outputs the scenario itself asks for (tripinfo, logs, detector files) go into ``output_dir``
+    through SUMO's ``--output-prefix``, never into the scenario's (possibly shared, read-only) folder;
+    without ``output_dir`` they go to a temporary folder removed by :meth:`SumoSim.close`.
+    """
     backend = "traci" if gui or cfg.traffic.backend == "traci" else "libsumo"
-    args = scenario_args(cfg)
     where = cfg.traffic.sumocfg or cfg.traffic.net or cfg.source or "<config>"
     check_well_formed(cfg)
-    if backend == "libsumo":
-        return _start_libsumo(args, where)
-    return _start_traci(args, where, gui)
+    scratch = None
+    if output_dir is None:
+        scratch = Path(tempfile.mkdtemp(prefix="cosim-sumo-out-"))
+        output_dir = scratch
+    output_dir.mkdir(parents=True, exist_ok=True)
+    args = scenario_args(cfg) + _output_args(cfg, output_dir)
+    try:
+        if backend == "libsumo":
+            sim = _start_libsumo(args, where)
+        else:
+            sim = _start_traci(args, where, gui)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    sim._scratch = scratch
+    return sim
+
+
+def _output_args(cfg: Config, output_dir: Path) -> list[str]:
+    """``--output-prefix`` sending the scenario's relative output paths into ``output_dir``."""
+    from cosim.scenario.outputs import output_prefix
+
+    t = cfg.traffic
+    base = t.sumocfg or (t.additional[0] if t.additional else None)
+    return ["--output-prefix", output_prefix(base, output_dir)] if base is not None else []
 
 
 def input_files(cfg: Config) -> list[Path]:
@@ -302,25 +334,25 @@ def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
 def _start_traci(args: Sequence[str], where: object, gui: bool) -> SumoSim:
     traci = _import_traci()
     label = f"cosim-{uuid.uuid4().hex[:8]}"
-    with tempfile.TemporaryDirectory(prefix="cosim-sumo-") as tmp:
-        errlog = Path(tmp) / "error.log"
-        cmd = [sumo_binary(gui), *args, "--error-log", str(errlog)]
-        if gui:
-            cmd += ["--start", "true", "--quit-on-end", "true"]
-        env_home = "SUMO_HOME" not in os.environ
-        if env_home:
-            os.environ["SUMO_HOME"] = str(sumo_home())
+    cmd = [sumo_binary(gui), *args]
+    if gui:
+        cmd += ["--start", "true", "--quit-on-end", "true"]
+    os.environ.setdefault("SUMO_HOME", str(sumo_home()))  # as libsumo's own import does
+    error: str | None = None
+    # the SUMO child inherits fd 2 while it starts: its error messages land in the capture
+    with _capture_stderr() as captured:
         try:
-            traci.start(cmd, label=label, stdout=open(os.devnull, "w"))  # noqa: SIM115
+            traci.start(cmd, label=label, stdout=subprocess.DEVNULL)
             conn = traci.getConnection(label)
         except Exception as exc:  # traci.FatalTraCIError ("connection closed by SUMO")
+            error = str(exc)
             try:
                 traci.switch(label)
                 traci.close()
             except Exception:
                 pass
-            text = errlog.read_text(errors="replace") if errlog.exists() else ""
-            raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(text, str(exc))}") from None
+    if error is not None:
+        raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(captured(), error)}")
     return SumoSim(conn, "traci", gui=gui)
 
 
