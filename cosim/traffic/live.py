@@ -33,10 +33,10 @@ class _NoSim:
     def vehicle_results(self) -> dict[str, Any]:
         return {}
 
-    def subscribe_speed(self, vehicle: str) -> None:
+    def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
         pass
 
-    def unsubscribe(self, vehicle: str) -> None:
+    def schedule_detail(self, time: float) -> None:
         pass
 
     def lane_count(self, edge: str) -> int:
@@ -60,7 +60,7 @@ class LiveTraffic:
         if t.sumocfg is None and t.net is None:  # CSV-only scenario (config.validate allows it)
             self._sim: Any = _NoSim()
             self._sites = _sites_without_net(cfg)
-            pois = [s.id for s in self._sites]
+            pois = [(s.id, s.id) for s in self._sites]
         else:
             from cosim.traffic import sumo
 
@@ -81,6 +81,7 @@ class LiveTraffic:
         self._obs = Observer(
             self._sites, pois, self.clock, period=cfg.samples.period, horizon=cfg.samples.horizon, csv=feeder
         )
+        self._obs.start(self._sim)
 
     @property
     def sites(self) -> tuple[RsuSite, ...]:

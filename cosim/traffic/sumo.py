@@ -47,10 +47,13 @@ VAR_LANE_ID = 0x51
 VAR_ACCELERATION = 0x72
 CMD_GET_VEHICLE_VARIABLE = 0xA4
 OBSERVED_VARS: tuple[int, ...] = (VAR_SPEED, VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
-"""Vehicle variables every RSU's context subscription returns."""
+"""Vehicle variables an RSU's detail subscription returns (at sampling steps)."""
+COUNTING_VARS: tuple[int, ...] = (VAR_SPEED,)
+"""Vehicle variables an RSU's counting subscription returns (every step)."""
 
 POI_PREFIX = "cosim-rsu:"
 """Prefix of the POIs cosim adds at RSU positions (kept apart from the scenario's own POIs)."""
+DETAIL_PREFIX = "cosim-rsu-detail:"
 
 
 def _import_traci() -> Any:
@@ -138,6 +141,7 @@ class SumoSim:
         self.gui = gui
         self._closed = False
         self._scratch: Path | None = None
+        self._details: list[tuple[str, float]] = []
         self._ctx_results = api.poi.getAllContextSubscriptionResults
         self._veh_results = api.vehicle.getAllSubscriptionResults
         self._step = api.simulationStep
@@ -163,16 +167,13 @@ class SumoSim:
         """All per-vehicle subscription results of this step: ``{vehicle id: {var: value}}``."""
         return self._veh_results()
 
-    def subscribe_speed(self, vehicle: str) -> None:
-        """Subscribe one vehicle's speed (for pending sample labels)."""
-        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,))
+    def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
+        """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (replaces its previous one).
 
-    def unsubscribe(self, vehicle: str) -> None:
-        """Drop a vehicle's subscription (ignored when the vehicle has already left)."""
-        try:
-            self._api.vehicle.unsubscribe(vehicle)
-        except Exception:  # the vehicle left the simulation: its subscription is gone anyway
-            pass
+        SUMO's clock reads ``t + step`` after producing observation ``t``; the subscription expires by
+        itself, or when the vehicle leaves the simulation.
+        """
+        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
 
     # -- network queries --------------------------------------------------------------------------
 
@@ -195,14 +196,26 @@ class SumoSim:
 
     # -- RSUs -------------------------------------------------------------------------------------
 
-    def add_rsu(self, rsu: str, x: float, y: float, radius: float) -> str:
-        """Put a POI at the RSU and subscribe the vehicles within ``radius`` around it; return its id."""
-        poi = POI_PREFIX + rsu
+    def add_rsu(self, rsu: str, x: float, y: float, radius: float) -> tuple[str, str]:
+        """Put two POIs at the RSU: one counting (speed of the vehicles in range, every step), one detail.
+
+        Returns their ids. The detail POI's context subscription is set per sampling step by
+        :meth:`schedule_detail`.
+        """
+        poi, detail = POI_PREFIX + rsu, DETAIL_PREFIX + rsu
         self._api.poi.add(poi, x, y, (0, 120, 255, 255), "cosim-rsu", 10)
-        self._api.poi.subscribeContext(poi, CMD_GET_VEHICLE_VARIABLE, radius, OBSERVED_VARS)
+        self._api.poi.add(detail, x, y, (0, 0, 0, 0), "cosim-rsu-detail", 9)
+        self._api.poi.subscribeContext(poi, CMD_GET_VEHICLE_VARIABLE, radius, COUNTING_VARS)
+        self._details.append((detail, radius))
         if self.gui:
             self._api.polygon.add(poi, _circle(x, y, radius), (0, 120, 255, 90), fill=True, layer=5)
-        return poi
+        return poi, detail
+
+    def schedule_detail(self, time: float) -> None:
+        """Have every RSU's detail subscription report all :data:`OBSERVED_VARS` at SUMO time ``time`` only."""
+        subscribe = self._api.poi.subscribeContext
+        for detail, radius in self._details:
+            subscribe(detail, CMD_GET_VEHICLE_VARIABLE, radius, OBSERVED_VARS, time, time)
 
     def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int]) -> None:
         """Colour an RSU's POI (and its range circle in the GUI)."""

@@ -22,10 +22,10 @@ class ScriptedSim:
     def vehicle_results(self):
         return {}
 
-    def subscribe_speed(self, vehicle):
+    def subscribe_speed(self, vehicle, begin, end):
         pass
 
-    def unsubscribe(self, vehicle):
+    def schedule_detail(self, time):
         pass
 
     def lane_count(self, edge):
@@ -34,8 +34,9 @@ class ScriptedSim:
 
 def run(script, n_steps=20, window=10.0):
     clock = Clock(begin=0.0, end=float(n_steps), step=1.0, window=window)
-    obs = Observer([RsuSite("r", 0, 0, 10)], ["p"], clock, period=1000, horizon=0)
+    obs = Observer([RsuSite("r", 0, 0, 10)], [("p", "p")], clock, period=1000, horizon=0)
     sim = ScriptedSim(script)
+    obs.start(sim)
     for _ in range(n_steps):
         obs.observe(sim)
     return obs.take_windows()
@@ -64,8 +65,9 @@ def test_vehicles_present_at_the_first_observation_count_as_entering():
 
 def test_last_window_is_cut_at_the_end():
     clock = Clock(begin=0.0, end=25.0, step=1.0, window=10.0)
-    obs = Observer([RsuSite("r", 0, 0, 10)], ["p"], clock, period=5, horizon=0)
+    obs = Observer([RsuSite("r", 0, 0, 10)], [("p", "p")], clock, period=5, horizon=0)
     sim = ScriptedSim({22: {"a": 1.0}})
+    obs.start(sim)
     for _ in range(clock.n_steps):
         obs.observe(sim)
     w = obs.take_windows()
