@@ -34,6 +34,16 @@ def sumo_home() -> Path:
     return Path(sumo.SUMO_HOME)
 
 
+def sumo_version() -> str:
+    """Version of the installed ``eclipse-sumo`` package (recipes record it: outputs may differ across versions)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eclipse-sumo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def sumo_binary(name: str) -> Path:
     """Path of one of SUMO's programs (``sumo``, ``netgenerate``, ``duarouter``...)."""
     exe = sumo_home() / "bin" / (name + (".exe" if os.name == "nt" else ""))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cosim.errors import ScenarioError
 from cosim.scenario.generate import ceil_to
+from cosim.scenario.netcheck import check_scenario, read_net
 from cosim.scenario.placement import candidates, junction_loads, place_busiest, read_route_stats
 from cosim.scenario.writer import RsuSpec, learning_defaults, scenario_toml
 
@@ -127,8 +128,6 @@ def import_sumocfg(
     ``out`` defaults to ``scenarios/<name>`` under the current folder. An existing scenario.toml there is
     only replaced with ``force``. Raises :class:`ScenarioError` (one line, naming the file) on bad input.
     """
-    import sumolib
-
     from cosim.config import load
 
     p = Path(path).expanduser()
@@ -142,10 +141,7 @@ def import_sumocfg(
     target = out_dir / "scenario.toml"
     if target.exists() and not force:
         raise ScenarioError(f"{target}: already exists (use --force to replace it, or --out elsewhere)")
-    try:
-        net = sumolib.net.readNet(str(sc.net))
-    except Exception as exc:  # sumolib raises plain exceptions from its SAX handler  # noqa: BLE001
-        raise ScenarioError(f"{sc.net}: cannot read the network ({type(exc).__name__}: {exc})") from None
+    net = read_net(sc.net)
     stats = read_route_stats([*sc.routes, *sc.additional])
     cands = candidates(net, junction_loads(net, stats))
     chosen = place_busiest(cands, n_rsus, 2 * radius)
@@ -183,5 +179,5 @@ def import_sumocfg(
         header=f"Written by `cosim scenario import {sc.path}`; RSUs at the busiest junctions, >= 2 x radius apart.",
     )
     target.write_text(text, encoding="utf-8")
-    load(target)  # the file we wrote must load; a failure here is a bug worth seeing
+    check_scenario(load(target), net)  # what we wrote must load and fit the network: a failure is a bug
     return target

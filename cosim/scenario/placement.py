@@ -103,8 +103,8 @@ def _read_one(path: Path, stats: RouteStats, named: dict[str, list[list[str]]], 
                 named[el.attrib["id"]] = [r for r in named[el.attrib["id"]] if r] or [[]]
             elif tag in ("vehicle", "trip", "flow"):
                 _count_vehicle(el, stats, refs)
-            if len(stack) <= 1:
-                el.clear()
+            if len(stack) == 1:
+                stack[0].clear()  # drop finished top-level elements: memory stays flat on big files
 
 
 def _count_vehicle(el: ET.Element, stats: RouteStats, refs: Counter[str]) -> None:
@@ -169,7 +169,7 @@ def candidates(net: Any, loads: Mapping[str, float]) -> list[Candidate]:
 
 
 def place_busiest(cands: Sequence[Candidate], n: int, min_distance: float) -> list[Candidate]:
-    """Greedy: busiest first (traffic lights win ties, dead ends come last), skipping any closer than ``min_distance``."""
+    """Greedy: busiest first (lights win ties, dead ends last), skipping any closer than ``min_distance``."""
     chosen: list[Candidate] = []
     for c in sorted(cands, key=_rank):
         if all(math.hypot(c.x - o.x, c.y - o.y) >= min_distance for o in chosen):

@@ -48,6 +48,15 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     raise ConfigError(f"{name_or_path}: no such scenario (shipped: {names}; or give a folder or .toml path)")
 
 
-def load_scenario(name_or_path: str | Path) -> Config:
-    """Resolve and load (validate) a scenario."""
-    return load(resolve_scenario(name_or_path))
+def load_scenario(name_or_path: str | Path, check_net: bool = False) -> Config:
+    """Resolve and load (validate) a scenario; with ``check_net`` also check it against its network.
+
+    The network check (:func:`cosim.scenario.netcheck.check_scenario`) reads the net with sumolib: RSU
+    junctions must exist and x/y positions must lie inside the network's bounds.
+    """
+    cfg = load(resolve_scenario(name_or_path))
+    if check_net:
+        from cosim.scenario.netcheck import check_scenario
+
+        check_scenario(cfg)
+    return cfg
