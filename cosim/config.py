@@ -43,8 +43,11 @@ class TrafficConfig:
     sumocfg: Path | None = None
     """A ``.sumocfg`` file; alternatively give ``net`` and ``routes``."""
     net: Path | None = None
+    """A SUMO network file (.net.xml or .net.xml.gz), used with ``routes`` when there is no sumocfg."""
     routes: tuple[Path, ...] = ()
+    """Route files (vehicles, flows, trips), with ``net``."""
     additional: tuple[Path, ...] = ()
+    """Additional files (vehicle types, detectors, TLS programs, stops), with ``net``."""
     begin: float = 0.0
     """Simulated second at which the run starts."""
     end: float = 3600.0
@@ -64,13 +67,15 @@ class RsuConfig:
     """One road-side unit: where it is and how far it sees."""
 
     id: str
+    """Unique RSU id (appears in every trace)."""
     radius: float = 100.0
     """Range in metres."""
     junction: str | None = None
     """Place the RSU at this junction's centre (alternative to x/y)."""
     x: float | None = None
+    """Network x coordinate in metres (SUMO's x/y; alternative to junction)."""
     y: float | None = None
-    """Network coordinates in metres (SUMO's x/y)."""
+    """Network y coordinate in metres."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,9 @@ class TierConfig:
     """One traffic tier: its batch size and how many layers its clients run."""
 
     batch_size: int
+    """Samples per Forward batch for RSUs in this tier."""
     client_depth: int
+    """Client layers (Dense, hidden_width units) run on the RSU; the last is the cut layer."""
 
 
 def _default_tiers() -> dict[str, TierConfig]:
@@ -108,6 +115,7 @@ class LearningConfig:
     """Split Federated Learning: rounds, model sizes, tiers, aggregation."""
 
     rounds: int = 5
+    """Training rounds; round r starts at begin + (r + 1) * round_period."""
     round_period: float = 120.0
     """Simulated seconds between the starts of two rounds."""
     barrier_timeout: float = 100.0
@@ -115,12 +123,15 @@ class LearningConfig:
     wall_barrier_timeout_s: float = 60.0
     """Wall-clock seconds the real server's Aggregate barrier waits before releasing without missing RSUs."""
     local_epochs: int = 1
+    """Passes over the round's samples per RSU."""
     max_batches_per_round: int = 0
     """Cap on Forward calls per RSU and round (0 = no cap)."""
     learning_rate: float = 1e-3
+    """Adam learning rate of the client and server parts."""
     hidden_width: int = 32
     """Width of every client layer; the last client layer is the cut layer."""
     server_depth: int = 2
+    """Hidden Dense layers of the server part (before its output layer)."""
     cross_tier_weighting: Literal["equal", "samples"] = "equal"
     """How the across-tier average weighs each tier's model."""
     tiers: Mapping[str, TierConfig] = field(default_factory=_default_tiers)
@@ -131,7 +142,9 @@ class ClusteringConfig:
     """How RSUs are put in tiers by their total_flown."""
 
     strategy: Literal["static", "dynamic"] = "dynamic"
+    """static: tiers from the first window, fixed; dynamic: re-tiered every round."""
     method: Literal["quantile", "kmeans"] = "quantile"
+    """Tier thresholds: total_flown terciles, or exact 1-D k-means (k = 3)."""
     hysteresis: float = 0.0
     """Relative margin an RSU must cross beyond a threshold before it changes tier (0 = none)."""
 
@@ -151,14 +164,15 @@ class NetworkConfig:
     min_share: float = 0.1
     """Floor on the share left for learning traffic, however busy the RSU."""
     server_mbps: float = 1000.0
-    """Server ingress/egress bandwidth, shared by all RSUs."""
+    """Server link bandwidth; caps every RSU link's effective bandwidth."""
     jitter_ms: float = 0.0
-    """Standard deviation of seeded Gaussian jitter added to each delay (truncated at 0)."""
+    """Standard deviation of seeded Gaussian jitter added to each delay (never below the latency)."""
     loss_rate: float = 0.0
     """Probability that a transmission is lost and sent again (after ``rto_ms``)."""
     rto_ms: float = 200.0
     """Retransmission timeout after a loss."""
     mtu_bytes: int = 1500
+    """Packet size used when a run is exported as a pcap packet train."""
 
 
 @dataclass(frozen=True)
@@ -182,8 +196,11 @@ class Config:
     """A whole scenario: where it came from and every stage's settings."""
 
     name: str
+    """Scenario name (run folders and traces carry it)."""
     description: str = ""
+    """One line shown by ``cosim scenario list``."""
     seed: int = 42
+    """The one seed: SUMO, data splits, model initialisation, batch order and the link model's jitter."""
     source: Path | None = None
     """The scenario.toml this was loaded from (None when built in code)."""
     traffic: TrafficConfig = field(default_factory=TrafficConfig)

@@ -28,7 +28,7 @@ import simpy
 from cosim.clustering.strategies import Assignment, ClusteringStrategy
 from cosim.config import Config
 from cosim.engine.compute import ComputeModel
-from cosim.engine.data import RsuData, batches
+from cosim.engine.data import Streams, batches
 from cosim.engine.ports import ClientPool, Transport
 from cosim.network.link import LinkModel
 from cosim.traces.recorder import TraceSink
@@ -109,12 +109,8 @@ class Engine:
         self.rsus: tuple[RsuId, ...] = tuple(s.id for s in traffic.sites)
         self.link = LinkModel(cfg.network, cfg.seed, self.rsus)
         self.compute = ComputeModel(cfg.compute, cfg.learning.tiers)
-        seeds = np.random.SeedSequence([cfg.seed, 0xDA7A]).spawn(len(self.rsus))
-        self.data = {
-            r: RsuData(r, np.random.default_rng(s), cfg.samples.test_fraction)
-            for r, s in zip(self.rsus, seeds, strict=True)
-        }
-        self._batch_seed = np.random.SeedSequence([cfg.seed, 0xBA7C])
+        self.streams = Streams(cfg.seed, self.rsus)
+        self.data = self.streams.rsu_data(cfg.samples.test_fraction)
         self.latest: dict[RsuId, RsuWindow] = {}
         self.result = EngineResult()
         self._arrivals: dict[RsuId, _Arrival] = {}
@@ -128,10 +124,13 @@ class Engine:
         self.env.process(self._traffic_process())
         done = self.env.process(self._rounds_process())
         self.env.run(until=done)
+        self._sync_traffic()  # windows that finished after the last round started
+        self.sink.flush()
         self.result.sim_end_s = self.env.now
         return self.result
 
     def _sync_traffic(self) -> None:
+        """Bring the traffic to ``env.now`` and take what finished since the last round (windows, samples)."""
         self.traffic.advance(self.env.now)
         for w in self.traffic.take_windows():
             self.latest[w.rsu] = w
@@ -158,7 +157,7 @@ class Engine:
         end = self.cfg.traffic.end
         while self.env.now + step <= end + 1e-9:
             yield self.env.timeout(step)
-            self._sync_traffic()
+            self.traffic.advance(self.env.now)  # vehicles in range are read at every message's send instant
             if self.on_time:
                 self.on_time(self.env.now)
 
@@ -202,13 +201,7 @@ class Engine:
             self.clients.prepare(rsu, tiers[rsu])
         participants = {rsu: tiers[rsu] for rsu in self.rsus if len(work[rsu][1]) > 0}
         self.transport.start_round(r, participants)
-        batch_rngs = dict(
-            zip(
-                self.rsus,
-                (np.random.default_rng(s) for s in self._batch_seed.spawn(len(self.rsus))),
-                strict=True,
-            )
-        )
+        batch_rngs = self.streams.batch_rngs()
         for rsu in participants:
             procs[rsu] = env.process(self._rsu_process(r, rsu, tiers[rsu], *work[rsu], batch_rngs[rsu]))
         deadline = env.timeout(lc.barrier_timeout)

@@ -46,6 +46,31 @@ class RsuData:
         return x[~test], y[~test]
 
 
+class Streams:
+    """The engine's seeded random streams.
+
+    One per RSU for its train/test split, one per RSU and round for batch order. Shared with the
+    benchmark's pure-training baseline so both see the same batches.
+    """
+
+    def __init__(self, seed: int, rsus: tuple[RsuId, ...]) -> None:
+        self.rsus = rsus
+        self._data = np.random.SeedSequence([seed, 0xDA7A])
+        self._batch = np.random.SeedSequence([seed, 0xBA7C])
+
+    def rsu_data(self, test_fraction: float) -> dict[RsuId, RsuData]:
+        """Each RSU's data buffer with its own split stream."""
+        children = self._data.spawn(len(self.rsus))
+        return {
+            r: RsuData(r, np.random.default_rng(s), test_fraction) for r, s in zip(self.rsus, children, strict=True)
+        }
+
+    def batch_rngs(self) -> dict[RsuId, np.random.Generator]:
+        """Fresh batch-order streams for the next round (call once per round, in round order)."""
+        children = self._batch.spawn(len(self.rsus))
+        return {r: np.random.default_rng(s) for r, s in zip(self.rsus, children, strict=True)}
+
+
 def batches(
     x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator, cap: int = 0
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
