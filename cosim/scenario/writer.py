@@ -43,6 +43,7 @@ def scenario_toml(
     rsus: Sequence[RsuSpec],
     learning: Mapping[str, Any] | None = None,
     header: str = "",
+    samples: Mapping[str, Any] | None = None,
 ) -> str:
     """Text of a scenario.toml; ``header`` lines become leading comments."""
     out: list[str] = [f"# {line}".rstrip() for line in header.strip().splitlines()] if header.strip() else []
@@ -50,6 +51,8 @@ def scenario_toml(
         out.append("")
     out += [f"name = {_value(name)}", f"description = {_value(description)}", f"seed = {seed}", "", "[traffic]"]
     out += [f"{k} = {_value(v)}" for k, v in traffic.items()]
+    if samples:
+        out += ["", "[samples]"] + [f"{k} = {_value(v)}" for k, v in samples.items()]
     if learning:
         out += ["", "[learning]"] + [f"{k} = {_value(v)}" for k, v in learning.items()]
     for r in rsus:
