@@ -46,8 +46,8 @@ class GridPoint:
     params: tuple[tuple[str, Any], ...] = ()
     """(dotted config field, value) overrides, in file order."""
     rounds: int | None = None
-    base: Path | None = None
-    """Folder of the sweep file: relative scenario paths are resolved against it."""
+    location: str | None = None
+    """Absolute path of the scenario when it was given as a path (workers may run in another folder)."""
 
     @property
     def name(self) -> str:
@@ -68,10 +68,7 @@ class GridPoint:
         """Load the point's scenario and apply its overrides (validated)."""
         from cosim.scenario.resolve import load_scenario
 
-        scenario = self.scenario
-        if self.base is not None and (self.base / scenario).exists():
-            scenario = str(self.base / scenario)
-        cfg = load_scenario(scenario)
+        cfg = load_scenario(self.location or self.scenario)
         return cfg.with_overrides(**_typed_overrides(cfg, self.overrides()))
 
 
@@ -143,7 +140,7 @@ def spec_from_dict(raw: Mapping[str, Any], source: Path, out: str | Path | None 
             seed=seed,
             params=tuple(zip(param_keys, values, strict=True)),
             rounds=rounds,
-            base=base,
+            location=_locate(scenario, base),
         )
         for scenario, strategy, seed, *values in itertools.product(
             lists["scenarios"], lists["strategies"], lists["seeds"], *(lists[k] for k in param_keys)
@@ -175,6 +172,14 @@ def check_scenarios(spec: SweepSpec) -> None:
                 pt.config()
             except ConfigError as exc:
                 raise ConfigError(f"{spec.source}: grid point {pt.name}: {exc}") from None
+
+
+def _locate(scenario: str, base: Path) -> str | None:
+    """Absolute path of a scenario given as a path (relative to the sweep file, else to the current folder)."""
+    for candidate in (base / scenario, Path(scenario)):
+        if candidate.exists():
+            return str(candidate.resolve())
+    return None
 
 
 def _check_field(where: str, dotted: str) -> None:

@@ -194,7 +194,7 @@ def run_sweep(
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Run every point not already finished, write the tables and plots, return the runs table."""
-    out = spec.out
+    out = spec.out.resolve()  # Ray workers do not share the driver's current folder
     (out / "runs").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     jobs: list[tuple[GridPoint, str]] = []

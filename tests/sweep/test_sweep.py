@@ -206,3 +206,27 @@ def test_cli_bad_sweeps_are_one_line(tmp_path: Path) -> None:
         r = run_cli("sweep", str(path))
         assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.ray
+@pytest.mark.sumo
+@pytest.mark.tf
+@pytest.mark.grpc
+def test_cli_sweep_on_ray_with_the_real_engine(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    pytest.importorskip("cosim.runner")
+    if not (SHIFT / "scenario.toml").exists():
+        pytest.skip("tests/fixtures/shift not present")
+    spec = tmp_path / "s.toml"
+    grid = f'scenarios = ["{SHIFT}"]\nstrategies = ["static", "dynamic"]\nseeds = [1, 2]\n'
+    spec.write_text("rounds = 2\n[grid]\n" + grid)
+    r = run_cli("sweep", str(spec), "--num-cpus", "2", "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs) == 4 and set(runs["status"]) == {"finished"}
+    assert runs["final_eval_loss"].notna().all()
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    loss = summary[summary["metric"] == "final_eval_loss"]
+    assert sorted(loss["strategy"]) == ["dynamic", "static"] and set(loss["n"]) == {2}
+    again = run_cli("sweep", str(spec), "--num-cpus", "2", "--out", str(tmp_path / "out"))
+    assert again.returncode == 0 and "4 reused" in again.stdout
