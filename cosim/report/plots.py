@@ -90,7 +90,10 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
     migrations = int(run.rounds["migrated"].sum())
     ax.set_title(f"RSU tiers per round: {run.strategy} ({migrations} migrations)")
     bar = fig.colorbar(image, ax=ax, ticks=[0, 1, 2], fraction=0.05)
-    bar.ax.set_yticklabels(["high (128)", "medium (64)", "low (32)"])
+    sizes = run.rounds.groupby("tier")["batch_size"].first().to_dict()
+    bar.ax.set_yticklabels([f"{t} ({sizes[t]})" if t in sizes else t for t in ("high", "medium", "low")])
+    bar.ax.invert_yaxis()  # high on top, like the busiest RSUs
+    bar.set_label("tier (batch size)")
     name = _save(fig, out, f"tiers_{run.strategy}.png")
     return Plot(
         name,
@@ -133,7 +136,7 @@ def delay_boxes(runs: dict[str, RunData], column: str, label: str, out: Path) ->
     ax.set_title(f"{label.capitalize()} per RSU: static vs dynamic")
     ax.grid(axis="y", alpha=0.3)
     if handles:
-        ax.legend(handles, list(runs)[: len(handles)])
+        ax.legend(handles, list(runs)[: len(handles)], loc="upper left", bbox_to_anchor=(1.0, 1.0))
     name = _save(fig, out, f"delay_{column.removesuffix('_s')}.png")
     return Plot(
         name, f"{label.capitalize()} distribution per RSU", f"Box = quartiles of `{column}` of Forward messages."
