@@ -112,6 +112,8 @@ class LearningConfig:
     """Simulated seconds between the starts of two rounds."""
     barrier_timeout: float = 100.0
     """Simulated seconds after a round's start after which the aggregation proceeds without late RSUs."""
+    wall_barrier_timeout_s: float = 60.0
+    """Wall-clock seconds the real server's Aggregate barrier waits before releasing without missing RSUs."""
     local_epochs: int = 1
     max_batches_per_round: int = 0
     """Cap on Forward calls per RSU and round (0 = no cap)."""
@@ -303,6 +305,7 @@ def validate(cfg: Config) -> None:
         raise bad("learning.max_batches_per_round", lc.max_batches_per_round, "must be >= 0")
     _positive(bad, "learning.round_period", lc.round_period)
     _positive(bad, "learning.barrier_timeout", lc.barrier_timeout)
+    _positive(bad, "learning.wall_barrier_timeout_s", lc.wall_barrier_timeout_s)
     _positive(bad, "learning.learning_rate", lc.learning_rate)
     if set(lc.tiers) != set(TIER_NAMES):
         raise bad("learning.tiers", sorted(lc.tiers), f"must define exactly the tiers {list(TIER_NAMES)}")

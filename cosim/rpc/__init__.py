@@ -1,0 +1,8 @@
+"""SplitFed over gRPC: codec, servicer, server, and the engine's transports.
+
+- :mod:`cosim.rpc.transport` -- the :class:`Transport` protocol, its results, :class:`LocalTransport`.
+- :mod:`cosim.rpc.grpc_transport` -- :class:`GrpcTransport` (real gRPC).
+- :mod:`cosim.rpc.connect` -- :func:`connect`: the transport a run asks for (in-process server, remote, local).
+- :mod:`cosim.rpc.server` -- :func:`start_server`; :mod:`cosim.rpc.commands` -- ``cosim serve``.
+- :mod:`cosim.rpc.codec` -- the only wire <-> domain conversion; :mod:`cosim.rpc.channel` -- limits, deadlines.
+"""

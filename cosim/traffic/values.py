@@ -64,3 +64,22 @@ class SampleSet:
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+
+FEATURE_SCALE: np.ndarray = np.array([15.0, 3.0, 100.0, 3.0, 30.0, 15.0, 1.0, 1.0], dtype=np.float32)
+"""Typical magnitude of each feature (same order as FEATURES); learning divides by it so inputs are O(1)."""
+
+
+def make_sample_set(rsu: RsuId, time: np.ndarray, x: np.ndarray, y: np.ndarray) -> SampleSet:
+    """A :class:`SampleSet` with the contract's dtypes and shapes."""
+    return SampleSet(
+        rsu=rsu,
+        time=np.asarray(time, dtype=np.float64).reshape(-1),
+        x=np.asarray(x, dtype=np.float32).reshape(-1, len(FEATURES)),
+        y=np.asarray(y, dtype=np.float32).reshape(-1),
+    )
+
+
+def empty_sample_set(rsu: RsuId) -> SampleSet:
+    """No samples."""
+    return make_sample_set(rsu, np.zeros(0), np.zeros((0, len(FEATURES))), np.zeros(0))

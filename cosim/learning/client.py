@@ -1,0 +1,155 @@
+"""Client side of split learning: one compiled program per tier, a light state per RSU.
+
+Up to ~30 RSUs run in the engine's process. Rather than one Keras model (and one trace) per RSU, each tier
+has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
+``stateless_call``) and have a fixed ``input_signature`` with a ``None`` batch dimension: one trace per
+tier and function, whatever the RSU or batch size. Each :class:`SplitClient` only holds its weights and its
+Adam state as tensors. (Keras's ``optimizer.stateless_apply`` is not supported on the TensorFlow backend,
+so the client's Adam update is written out here, with Keras's default hyper-parameters.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from cosim.learning.models import ModelSpec, Weights, build_client_model, check_weights, weight_shapes
+
+BETA_1 = 0.9
+BETA_2 = 0.999
+EPSILON = 1e-7
+
+
+class TierProgram:
+    """The compiled client forward and train step of one tier, shared by all RSUs of the tier."""
+
+    def __init__(self, spec: ModelSpec, tier: str) -> None:
+        self.tier = tier
+        self.model = build_client_model(spec, tier)
+        self.shapes = weight_shapes(self.model)
+        self.names = list(self.shapes)
+        self.learning_rate = spec.learning_rate
+        self.traces = 0
+        """How many times a function of this program was traced (a test checks this stays at 2)."""
+        w_sig = [tf.TensorSpec(s, tf.float32) for s in self.shapes.values()]
+        x_sig = tf.TensorSpec([None, spec.n_features], tf.float32)
+        g_sig = tf.TensorSpec([None, spec.hidden_width], tf.float32)
+        self.forward = tf.function(self._forward, input_signature=[w_sig, x_sig])
+        self.train = tf.function(
+            self._train, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, g_sig]
+        )
+
+    def initial_weights(self) -> list[tf.Tensor]:
+        """The seeded initial weights of the tier's client part."""
+        return [tf.convert_to_tensor(v.value) for v in self.model.trainable_variables]
+
+    def _forward(self, weights: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
+        self.traces += 1
+        act, _ = self.model.stateless_call(weights, [], x, training=False)
+        return act
+
+    def _train(
+        self,
+        weights: list[tf.Tensor],
+        m: list[tf.Tensor],
+        v: list[tf.Tensor],
+        step: tf.Tensor,
+        x: tf.Tensor,
+        act_grads: tf.Tensor,
+    ) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
+        self.traces += 1
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            act, _ = self.model.stateless_call(weights, [], x, training=True)
+        grads = tape.gradient(act, weights, output_gradients=act_grads)
+        step = step + 1.0
+        lr = self.learning_rate * tf.sqrt(1.0 - BETA_2**step) / (1.0 - BETA_1**step)
+        new_m = [BETA_1 * a + (1.0 - BETA_1) * g for a, g in zip(m, grads, strict=True)]
+        new_v = [BETA_2 * b + (1.0 - BETA_2) * tf.square(g) for b, g in zip(v, grads, strict=True)]
+        new_w = [w - lr * a / (tf.sqrt(b) + EPSILON) for w, a, b in zip(weights, new_m, new_v, strict=True)]
+        return new_w, new_m, new_v, step
+
+
+class ClientPool:
+    """Builds each tier's program once and remembers each tier's latest weights (what a newcomer gets)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._programs: dict[str, TierProgram] = {}
+        self._latest: dict[str, list[tf.Tensor]] = {}
+
+    def program(self, tier: str) -> TierProgram:
+        """The (lazily built) program of ``tier``; raises InvalidRequest for an unknown tier."""
+        self.spec.depth(tier)
+        if tier not in self._programs:
+            self._programs[tier] = TierProgram(self.spec, tier)
+        return self._programs[tier]
+
+    @property
+    def traces(self) -> int:
+        """Total traces of all tier programs so far."""
+        return sum(p.traces for p in self._programs.values())
+
+    def latest(self, tier: str) -> list[tf.Tensor]:
+        """The tier's latest published weights (initially the seeded initial weights)."""
+        if tier not in self._latest:
+            self._latest[tier] = self.program(tier).initial_weights()
+        return self._latest[tier]
+
+    def publish(self, tier: str, weights: Mapping[str, np.ndarray]) -> None:
+        """Record ``weights`` as the tier's latest model (e.g. the round's aggregate)."""
+        prog = self.program(tier)
+        check_weights(weights, prog.shapes, where=f"tier {tier}")
+        self._latest[tier] = [tf.convert_to_tensor(weights[n], tf.float32) for n in prog.names]
+
+    def client(self, rsu: str, tier: str) -> SplitClient:
+        """A new client for ``rsu`` starting from the tier's latest weights."""
+        return SplitClient(self, rsu, tier)
+
+
+class SplitClient:
+    """One RSU's client part: its tier, weights and Adam state; compiled steps come from the pool."""
+
+    def __init__(self, pool: ClientPool, rsu: str, tier: str) -> None:
+        self.pool = pool
+        self.rsu = rsu
+        self._enter(tier)
+
+    def _enter(self, tier: str) -> None:
+        self.tier = tier
+        self._prog = self.pool.program(tier)
+        self._weights = list(self.pool.latest(tier))
+        self._m = [tf.zeros_like(w) for w in self._weights]
+        self._v = [tf.zeros_like(w) for w in self._weights]
+        self._step = tf.constant(0.0, tf.float32)
+
+    def switch_tier(self, tier: str) -> None:
+        """Continue with ``tier``'s latest model (fresh optimizer state); no-op when already in it."""
+        if tier != self.tier:
+            self._enter(tier)
+
+    def forward(self, x: np.ndarray | tf.Tensor) -> tf.Tensor:
+        """Cut-layer activations of a batch of features, ``(n, hidden_width)`` float32."""
+        return self._prog.forward(self._weights, tf.convert_to_tensor(x, tf.float32))
+
+    def backward(self, x: np.ndarray | tf.Tensor, act_grads: tf.Tensor) -> None:
+        """Apply the server's activation gradients: recompute the forward under a tape, then one Adam step."""
+        self._weights, self._m, self._v, self._step = self._prog.train(
+            self._weights, self._m, self._v, self._step, tf.convert_to_tensor(x, tf.float32), act_grads
+        )
+
+    def get_weights(self) -> Weights:
+        """The client's weights by layer/variable name (numpy float32 copies)."""
+        return {n: np.array(w.numpy(), dtype=np.float32) for n, w in zip(self._prog.names, self._weights, strict=True)}
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Replace the weights by name (all of this tier's variables, exact shapes); keeps optimizer state."""
+        check_weights(weights, self._prog.shapes, where=f"rsu {self.rsu} tier {self.tier}")
+        self._weights = [tf.convert_to_tensor(weights[n], tf.float32) for n in self._prog.names]
+
+    def adopt(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Continue with the round's aggregate for this tier, and publish it as the tier's latest model."""
+        self.set_weights(weights)
+        self.pool.publish(self.tier, weights)

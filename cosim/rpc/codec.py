@@ -1,0 +1,249 @@
+"""The one module converting between wire messages (``cosim.v1``) and domain values.
+
+Tensors travel as dtype + shape + raw little-endian C-order bytes. Decoding goes ``np.frombuffer`` ->
+``tf.convert_to_tensor(dtype=float32)``, so code under a ``GradientTape`` always receives a ``tf.Tensor``
+of the right dtype (never a numpy array). Weights (pure numpy aggregation) decode to numpy arrays.
+Malformed tensors raise :class:`cosim.learning.errors.InvalidRequest` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from cosim.learning.aggregation import Submission
+from cosim.learning.errors import InvalidRequest
+from cosim.learning.evaluation import EvalResult
+from cosim.learning.models import ModelSpec, Weights
+from cosim.learning.rounds import AggregateReply, RoundOutcome
+from cosim.v1 import splitfed_pb2 as pb
+
+WIRE_DTYPES: dict[str, np.dtype] = {"float32": np.dtype("<f4")}
+"""The dtypes the protocol carries: only float32 (activations, labels, gradients, weights)."""
+MAX_RANK = 8
+
+
+# ------------------------------------------------------------------------------------------ tensors
+
+
+def _as_wire_array(value: tf.Tensor | np.ndarray) -> tuple[str, np.ndarray]:
+    arr = value.numpy() if isinstance(value, tf.Tensor) else np.asarray(value)
+    name = arr.dtype.name
+    if name not in WIRE_DTYPES:
+        raise InvalidRequest(f"dtype = {name!r}: the wire carries only {', '.join(WIRE_DTYPES)}")
+    return name, np.ascontiguousarray(arr, dtype=WIRE_DTYPES[name])
+
+
+def fill_tensor(msg: pb.Tensor, value: tf.Tensor | np.ndarray) -> pb.Tensor:
+    """Write a tensor into ``msg`` in place (no nested-message copy): dtype + shape + raw bytes."""
+    name, arr = _as_wire_array(value)
+    msg.dtype = name
+    msg.shape[:] = arr.shape
+    msg.data = arr.tobytes()
+    return msg
+
+
+def encode_tensor(value: tf.Tensor | np.ndarray) -> pb.Tensor:
+    """A tensor or array as dtype + shape + raw bytes (float32 only)."""
+    return fill_tensor(pb.Tensor(), value)
+
+
+def decode_array(msg: pb.Tensor, field: str) -> np.ndarray:
+    """A wire tensor as a read-only numpy array; checks dtype, shape and byte length."""
+    dtype = WIRE_DTYPES.get(msg.dtype)
+    if dtype is None:
+        raise InvalidRequest(f"{field}.dtype = {msg.dtype!r}: expected one of {', '.join(WIRE_DTYPES)}")
+    shape = tuple(int(d) for d in msg.shape)
+    if len(shape) > MAX_RANK or any(d < 0 for d in shape):
+        raise InvalidRequest(f"{field}.shape = {shape}: dimensions must be >= 0 (rank <= {MAX_RANK})")
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    data = msg.data  # one access: each one copies the bytes out of the message
+    if len(data) != expected:
+        raise InvalidRequest(f"{field}.data: {len(data)} bytes, but shape {shape} of {msg.dtype} needs {expected}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def decode_tensor(msg: pb.Tensor, field: str) -> tf.Tensor:
+    """A wire tensor as a ``tf.Tensor`` of its dtype (what GradientTape code needs)."""
+    arr = decode_array(msg, field)
+    return tf.convert_to_tensor(arr, dtype=tf.as_dtype(arr.dtype.name))
+
+
+def fill_weights(field: Any, weights: Mapping[str, np.ndarray]) -> None:
+    """Append named weights to a repeated ``NamedTensor`` field in place, in the mapping's order."""
+    for n, w in weights.items():
+        item = field.add()
+        item.name = n
+        fill_tensor(item.tensor, w)
+
+
+def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
+    """Wire weights as numpy arrays by name; a name given twice is an error."""
+    out: Weights = {}
+    for item in items:
+        if item.name in out:
+            raise InvalidRequest(f"{field}: weight {item.name!r} given twice")
+        out[item.name] = decode_array(item.tensor, f"{field}[{item.name}]")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ calls
+
+
+def _labels(labels: tf.Tensor | np.ndarray) -> np.ndarray:
+    """Labels as the client sends them: float32 (regression targets from any float data), shape ``(n,)``."""
+    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
+    return y.astype(np.float32, copy=False)
+
+
+def hello_request(rsu: str, n_features: int, hidden_width: int) -> pb.HelloRequest:
+    """A client's greeting."""
+    return pb.HelloRequest(rsu=rsu, n_features=n_features, hidden_width=hidden_width)
+
+
+def hello_reply(spec: ModelSpec, version: str) -> pb.HelloReply:
+    """The server's model description."""
+    return pb.HelloReply(
+        version=version,
+        n_features=spec.n_features,
+        hidden_width=spec.hidden_width,
+        server_depth=spec.server_depth,
+        tiers=[pb.TierSpec(name=t, client_depth=d) for t, d in spec.tier_depths.items()],
+    )
+
+
+def spec_of_hello_reply(reply: pb.HelloReply, learning_rate: float, seed: int) -> ModelSpec:
+    """The server's model spec (learning rate and seed are the client's own)."""
+    return ModelSpec(
+        hidden_width=reply.hidden_width,
+        server_depth=reply.server_depth,
+        tier_depths={t.name: t.client_depth for t in reply.tiers},
+        learning_rate=learning_rate,
+        seed=seed,
+        n_features=reply.n_features,
+    )
+
+
+def start_round_request(round_: int, participants: Mapping[str, str]) -> pb.StartRoundRequest:
+    """Open a round for these participants (rsu -> tier)."""
+    return pb.StartRoundRequest(round=round_, participants=dict(participants))
+
+
+def forward_request(
+    rsu: str, round_: int, batch: int, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
+) -> pb.ForwardRequest:
+    """One batch's cut-layer activations and labels (labels as float32, flattened to ``(n,)``)."""
+    y = _labels(labels)
+    req = pb.ForwardRequest(rsu=rsu, round=round_, batch=batch, tier=tier)
+    fill_tensor(req.activations, act)
+    fill_tensor(req.labels, y.reshape(-1))
+    return req
+
+
+def decode_forward_request(req: pb.ForwardRequest) -> tuple[str, int, int, str, tf.Tensor, tf.Tensor]:
+    """``(rsu, round, batch, tier, activations, labels)`` with tensors as ``tf.Tensor``."""
+    return (
+        req.rsu,
+        req.round,
+        req.batch,
+        req.tier,
+        decode_tensor(req.activations, "activations"),
+        decode_tensor(req.labels, "labels"),
+    )
+
+
+def forward_reply(grads: tf.Tensor, loss: float) -> pb.ForwardReply:
+    """The activation gradients and the batch loss."""
+    reply = pb.ForwardReply(loss=loss)
+    fill_tensor(reply.gradients, grads)
+    return reply
+
+
+def decode_forward_reply(reply: pb.ForwardReply) -> tuple[tf.Tensor, float]:
+    """``(activation gradients as tf.Tensor, loss)``."""
+    return decode_tensor(reply.gradients, "gradients"), reply.loss
+
+
+def aggregate_request(
+    rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+) -> pb.AggregateRequest:
+    """A client's weights after its local epochs."""
+    req = pb.AggregateRequest(rsu=rsu, round=round_, tier=tier, n_samples=n_samples)
+    fill_weights(req.weights, weights)
+    return req
+
+
+def decode_aggregate_request(req: pb.AggregateRequest) -> tuple[int, Submission]:
+    """``(round, submission)``."""
+    weights = decode_weights(req.weights, "weights")
+    return req.round, Submission(rsu=req.rsu, tier=req.tier, weights=weights, n_samples=int(req.n_samples))
+
+
+def aggregate_reply(reply: AggregateReply) -> pb.AggregateReply:
+    """The weights the client continues with."""
+    msg = pb.AggregateReply(included=reply.included, note=reply.note)
+    fill_weights(msg.weights, reply.weights)
+    return msg
+
+
+def decode_aggregate_reply(reply: pb.AggregateReply) -> AggregateReply:
+    """The weights the client continues with (numpy), and whether its own were in the average."""
+    return AggregateReply(
+        weights={n: w.copy() for n, w in decode_weights(reply.weights, "weights").items()},
+        included=reply.included,
+        note=reply.note,
+    )
+
+
+def end_round_request(round_: int, awaiting: Sequence[str]) -> pb.EndRoundRequest:
+    """Release a round, naming RSUs whose Aggregate is already on its way."""
+    return pb.EndRoundRequest(round=round_, awaiting=list(awaiting))
+
+
+def end_round_reply(outcome: RoundOutcome) -> pb.EndRoundReply:
+    """How the round released."""
+    return pb.EndRoundReply(
+        round=outcome.round, arrived=outcome.arrived, late=outcome.late, timed_out=outcome.timed_out
+    )
+
+
+def decode_end_round_reply(reply: pb.EndRoundReply) -> RoundOutcome:
+    """How the round released."""
+    return RoundOutcome(
+        round=reply.round, arrived=tuple(reply.arrived), late=tuple(reply.late), timed_out=reply.timed_out
+    )
+
+
+def evaluate_request(
+    rsu: str, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
+) -> pb.EvaluateRequest:
+    """Held-out activations and labels of one RSU."""
+    y = _labels(labels)
+    req = pb.EvaluateRequest(rsu=rsu, tier=tier)
+    fill_tensor(req.activations, act)
+    fill_tensor(req.labels, y.reshape(-1))
+    return req
+
+
+def decode_evaluate_request(req: pb.EvaluateRequest) -> tuple[str, str, tf.Tensor, tf.Tensor]:
+    """``(rsu, tier, activations, labels)``."""
+    return req.rsu, req.tier, decode_tensor(req.activations, "activations"), decode_tensor(req.labels, "labels")
+
+
+def evaluate_reply(result: EvalResult) -> pb.EvaluateReply:
+    """Loss, MAE and sample count."""
+    return pb.EvaluateReply(loss=result.loss, mae=result.mae, n=result.n)
+
+
+def decode_evaluate_reply(reply: pb.EvaluateReply) -> EvalResult:
+    """Loss, MAE and sample count."""
+    return EvalResult(loss=reply.loss, mae=reply.mae, n=int(reply.n))
+
+
+def finish_reply(paths: Sequence[Path]) -> pb.FinishReply:
+    """Where the server saved the models (paths on the server's host)."""
+    return pb.FinishReply(paths=[str(p) for p in paths])

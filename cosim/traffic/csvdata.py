@@ -1,0 +1,102 @@
+"""User-supplied samples: a folder of per-RSU CSV files instead of SUMO-derived samples.
+
+``samples.data_dir`` holds ``<rsu id>.csv`` for every RSU, with the columns of
+:data:`cosim.traffic.values.FEATURES` and :data:`cosim.traffic.values.LABEL`, and optionally ``time``
+(simulated seconds). A row is released when the run's observations reach its time; without a ``time``
+column, rows are spread evenly over ``[begin, end)`` in file order, so data arrives as the run goes.
+Extra columns are ignored. Traffic counts still come from SUMO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cosim.errors import ConfigError
+from cosim.traffic.clock import Clock
+from cosim.traffic.values import FEATURES, LABEL, SampleSet, make_sample_set
+from cosim.types import RsuId
+
+
+@dataclass(frozen=True)
+class CsvSamples:
+    """One RSU's CSV rows, ordered by release."""
+
+    rsu: RsuId
+    release: np.ndarray
+    """(n,) int: index of the observation at which each row is released."""
+    time: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def load_data_dir(data_dir: Path, rsus: list[RsuId], clock: Clock) -> list[CsvSamples]:
+    """Read and check ``<rsu>.csv`` for every RSU; bad files -> :class:`ConfigError` naming file/column."""
+    if not data_dir.is_dir():
+        raise ConfigError(f"{data_dir}: samples.data_dir is not a folder")
+    return [_load_one(data_dir / f"{rsu}.csv", rsu, clock) for rsu in rsus]
+
+
+def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found (samples.data_dir needs one CSV per RSU)")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: not a readable CSV file ({' '.join(str(exc).split())})") from None
+    columns = [*FEATURES, LABEL]
+    for col in columns:
+        if col not in df.columns:
+            raise ConfigError(f"{path}: missing column {col!r} (need {', '.join(columns)})")
+    has_time = "time" in df.columns
+    for col in [*columns, "time"] if has_time else columns:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ConfigError(f"{path}: column {col!r} row {row + 2}: {df[col].iloc[row]!r} is not a finite number")
+        df[col] = values
+    n = len(df)
+    if has_time:
+        time = df["time"].to_numpy(dtype=np.float64)
+    else:
+        time = clock.begin + np.arange(n, dtype=np.float64) * ((clock.end - clock.begin) / max(n, 1))
+    release = np.maximum(np.floor((time - clock.begin) / clock.step + 1e-9), 0).astype(np.int64)
+    order = np.argsort(release, kind="stable")
+    return CsvSamples(
+        rsu=rsu,
+        release=release[order],
+        time=time[order],
+        x=df[list(FEATURES)].to_numpy(dtype=np.float32)[order],
+        y=df[LABEL].to_numpy(dtype=np.float32)[order],
+    )
+
+
+class CsvFeeder:
+    """Releases CSV rows as observations are processed."""
+
+    def __init__(self, data: list[CsvSamples]) -> None:
+        self._data = data
+        self._next = [0] * len(data)
+        self._taken = [0] * len(data)
+
+    def release(self, obs: int) -> list[int]:
+        """Advance to observation ``obs`` (processed); return how many rows each RSU released."""
+        counts = []
+        for k, d in enumerate(self._data):
+            j = int(np.searchsorted(d.release, obs, side="right"))
+            counts.append(j - self._next[k])
+            self._next[k] = j
+        return counts
+
+    def take(self) -> dict[RsuId, SampleSet]:
+        """Rows released since the last call, per RSU."""
+        out = {}
+        for k, d in enumerate(self._data):
+            a, b = self._taken[k], self._next[k]
+            self._taken[k] = b
+            out[d.rsu] = make_sample_set(d.rsu, d.time[a:b], d.x[a:b], d.y[a:b])
+        return out

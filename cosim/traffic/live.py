@@ -1,0 +1,140 @@
+"""Live traffic: SUMO stepped on demand, observed through one context subscription per RSU."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cosim.config import Config
+from cosim.errors import ScenarioError
+from cosim.traffic.clock import Clock
+from cosim.traffic.csvdata import CsvFeeder, load_data_dir
+from cosim.traffic.observe import Observer
+from cosim.traffic.sites import resolve_sites
+from cosim.traffic.values import RsuSite, RsuWindow, SampleSet
+from cosim.types import RsuId, SimTime, TierName
+
+TIER_COLORS: dict[str, tuple[int, int, int, int]] = {
+    "high": (220, 30, 30, 255),
+    "medium": (255, 150, 0, 255),
+    "low": (40, 180, 60, 255),
+}
+"""Colour of an RSU in sumo-gui by tier."""
+
+
+class _NoSim:
+    """Stands in for SUMO when a scenario brings only CSV data and no network: no vehicles, ever."""
+
+    def context_results(self) -> dict[str, Any]:
+        return {}
+
+    def vehicle_results(self) -> dict[str, Any]:
+        return {}
+
+    def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
+        pass
+
+    def schedule_detail(self, time: float) -> None:
+        pass
+
+    def lane_count(self, edge: str) -> int:
+        return 1
+
+    def step(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LiveTraffic:
+    """A :class:`~cosim.traffic.source.TrafficSource` backed by a running SUMO."""
+
+    def __init__(self, cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> None:
+        self.clock = Clock.of(cfg)
+        self._gui = gui
+        self._k = 0
+        t = cfg.traffic
+        if t.sumocfg is None and t.net is None:  # CSV-only scenario (config.validate allows it)
+            self._sim: Any = _NoSim()
+            self._sites = _sites_without_net(cfg)
+            pois = [(s.id, s.id) for s in self._sites]
+        else:
+            from cosim.traffic import sumo
+
+            self._sim = sumo.start(cfg, gui=gui, output_dir=output_dir)
+            try:
+                self._sites = resolve_sites(cfg, self._sim.junction_position, self._sim.net_bounds())
+                pois = [self._sim.add_rsu(s.id, s.x, s.y, s.radius) for s in self._sites]
+            except BaseException:
+                self._sim.close()
+                raise
+        feeder = None
+        if cfg.samples.data_dir is not None:
+            try:
+                feeder = CsvFeeder(load_data_dir(cfg.samples.data_dir, [s.id for s in self._sites], self.clock))
+            except BaseException:
+                self._sim.close()
+                raise
+        self._obs = Observer(
+            self._sites, pois, self.clock, period=cfg.samples.period, horizon=cfg.samples.horizon, csv=feeder
+        )
+        self._obs.start(self._sim)
+
+    @property
+    def sites(self) -> tuple[RsuSite, ...]:
+        """The RSUs, resolved to network positions, in scenario order."""
+        return self._sites
+
+    @property
+    def now(self) -> SimTime:
+        """Simulated time the traffic has reached (never beyond ``traffic.end``)."""
+        return self.clock.now(self._k)
+
+    def advance(self, until: SimTime) -> None:
+        """Step SUMO until ``now >= until`` or ``traffic.end`` is reached."""
+        target = self.clock.steps_until(until)
+        sim, obs = self._sim, self._obs
+        while self._k < target:
+            sim.step()
+            obs.observe(sim)
+            self._k += 1
+
+    def in_range(self) -> dict[RsuId, int]:
+        """Vehicles in each RSU's range at the latest observation."""
+        return self._obs.in_range()
+
+    def take_windows(self) -> list[RsuWindow]:
+        """Windows completed since the last call, in time order (all RSUs per window)."""
+        return self._obs.take_windows()
+
+    def take_samples(self) -> dict[RsuId, SampleSet]:
+        """Samples whose label became known since the last call, per RSU (empty sets included)."""
+        return self._obs.take_samples()
+
+    def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
+        """Colour each RSU by tier in sumo-gui (high red, medium orange, low green); no-op without GUI."""
+        if not self._gui:
+            return
+        for rsu, tier in tiers.items():
+            self._sim.set_rsu_color(rsu, TIER_COLORS.get(tier, (128, 128, 128, 255)))
+
+    def close(self) -> None:
+        """Stop SUMO."""
+        self._sim.close()
+
+    def __enter__(self) -> LiveTraffic:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sites_without_net(cfg: Config) -> tuple[RsuSite, ...]:
+    where = cfg.source or "<config>"
+    for r in cfg.rsus:
+        if r.junction is not None:
+            raise ScenarioError(f"{where}: rsus.{r.id}.junction = {r.junction!r}: needs a network (traffic.net)")
+    return resolve_sites(cfg, lambda j: None, (-math.inf, -math.inf, math.inf, math.inf))

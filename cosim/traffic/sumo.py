@@ -1,0 +1,396 @@
+"""The SUMO adapter: the only module of cosim that imports ``libsumo`` or ``traci``.
+
+It starts SUMO (libsumo in-process by default; TraCI over a labelled socket connection when the
+config asks for it or a GUI is wanted), turns SUMO's failures into :class:`TrafficError` carrying
+SUMO's own message, and exposes the handful of calls the observer needs with snake_case names.
+CamelCase TraCI names stay inside this module.
+
+Import side effects handled here:
+
+- ``traci`` swaps itself for ``libsumo`` when the environment variable ``LIBSUMO_AS_TRACI`` is set,
+  so ``traci`` is imported first, with the variable untouched;
+- ``libsumo`` prints a pyarrow version warning on import unless ``LIBSUMO_AS_TRACI == "quiet"``, so
+  the variable is set to ``quiet`` only while ``libsumo`` is imported, then restored (leaving it set
+  would turn every later ``import traci`` in this process or its children into libsumo);
+- both set ``SUMO_HOME`` from the ``eclipse-sumo`` wheel when it is unset (needed by SUMO for XML
+  validation and by the tools); binaries are found through ``sumo.SUMO_HOME``, never a hand-set path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+import xml.etree.ElementTree as ET
+import xml.parsers.expat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cosim.config import Config
+from cosim.errors import TrafficError
+
+_traci: Any = None
+_libsumo: Any = None
+_libsumo_busy = False
+"""libsumo runs one simulation per process: True while one is open."""
+
+# TraCI variable ids (numeric constants from traci.constants; repeated here so callers need no import).
+VAR_SPEED = 0x40
+VAR_POSITION = 0x42
+VAR_LANE_ID = 0x51
+VAR_ACCELERATION = 0x72
+CMD_GET_VEHICLE_VARIABLE = 0xA4
+OBSERVED_VARS: tuple[int, ...] = (VAR_SPEED, VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
+"""Vehicle variables an RSU's detail subscription returns (at sampling steps)."""
+COUNTING_VARS: tuple[int, ...] = (VAR_SPEED,)
+"""Vehicle variables an RSU's counting subscription returns (every step)."""
+
+POI_PREFIX = "cosim-rsu:"
+"""Prefix of the POIs cosim adds at RSU positions (kept apart from the scenario's own POIs)."""
+DETAIL_PREFIX = "cosim-rsu-detail:"
+
+
+def _import_traci() -> Any:
+    global _traci
+    if _traci is None:
+        import traci
+
+        _traci = traci
+    return _traci
+
+
+def _import_libsumo() -> Any:
+    global _libsumo
+    if _libsumo is None:
+        _import_traci()  # first, so that it stays the pure-Python TraCI
+        old = os.environ.get("LIBSUMO_AS_TRACI")
+        os.environ["LIBSUMO_AS_TRACI"] = "quiet"
+        try:
+            import libsumo
+        finally:
+            if old is None:
+                del os.environ["LIBSUMO_AS_TRACI"]
+            else:
+                os.environ["LIBSUMO_AS_TRACI"] = old
+        _libsumo = libsumo
+    return _libsumo
+
+
+def sumo_home() -> Path:
+    """The SUMO installation of the ``eclipse-sumo`` wheel."""
+    import sumo
+
+    return Path(sumo.SUMO_HOME)
+
+
+def sumo_binary(gui: bool = False) -> str:
+    """Path of the ``sumo`` (or ``sumo-gui``) binary shipped in the ``eclipse-sumo`` wheel."""
+    return str(sumo_home() / "bin" / ("sumo-gui" if gui else "sumo"))
+
+
+def sumo_env() -> dict[str, str]:
+    """Environment for a SUMO child process: this one, with SUMO_HOME from the wheel when unset."""
+    env = dict(os.environ)
+    env.setdefault("SUMO_HOME", str(sumo_home()))
+    env.pop("LIBSUMO_AS_TRACI", None)
+    return env
+
+
+def scenario_args(cfg: Config) -> list[str]:
+    """SUMO options for the scenario's files, time range, step length and seed (no binary name).
+
+    The same list is used by cosim and by the benchmark's bare ``sumo`` run, so both simulate the same.
+    """
+    t = cfg.traffic
+    args: list[str] = []
+    if t.sumocfg is not None:
+        args += ["-c", str(t.sumocfg)]
+    if t.net is not None:
+        args += ["-n", str(t.net)]
+    if t.routes:
+        args += ["-r", ",".join(str(p) for p in t.routes)]
+    if t.additional:
+        args += ["-a", ",".join(str(p) for p in t.additional)]
+    args += [
+        "--begin", _num(t.begin),
+        "--end", _num(t.end),
+        "--step-length", _num(t.step_length),
+        "--seed", str(cfg.seed),
+        "--no-step-log", "true",
+        "--no-warnings", "true",
+    ]  # fmt: skip
+    return args + list(t.sumo_args)
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+class SumoSim:
+    """A running SUMO simulation (libsumo or a labelled TraCI connection)."""
+
+    def __init__(self, api: Any, backend: str, gui: bool) -> None:
+        self._api = api
+        self.backend = backend
+        self.gui = gui
+        self._closed = False
+        self._scratch: Path | None = None
+        self._details: list[tuple[str, float]] = []
+        self._ctx_results = api.poi.getAllContextSubscriptionResults
+        self._veh_results = api.vehicle.getAllSubscriptionResults
+        self._step = api.simulationStep
+
+    # -- stepping and reading ---------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance SUMO by one step (SUMO errors become :class:`TrafficError`)."""
+        try:
+            self._step()
+        except Exception as exc:  # libsumo.TraCIException / traci.FatalTraCIError
+            raise TrafficError(f"SUMO failed while running: {exc}") from None
+
+    def time(self) -> float:
+        """SUMO's clock (after a step: the time of the next step)."""
+        return float(self._api.simulation.getTime())
+
+    def context_results(self) -> dict[str, dict[str, dict[int, Any]]]:
+        """All RSU context subscription results of this step: ``{poi id: {vehicle id: {var: value}}}``."""
+        return self._ctx_results()
+
+    def vehicle_results(self) -> dict[str, dict[int, Any]]:
+        """All per-vehicle subscription results of this step: ``{vehicle id: {var: value}}``."""
+        return self._veh_results()
+
+    def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
+        """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (replaces its previous one).
+
+        SUMO's clock reads ``t + step`` after producing observation ``t``; the subscription expires by
+        itself, or when the vehicle leaves the simulation.
+        """
+        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
+
+    # -- network queries --------------------------------------------------------------------------
+
+    def junction_position(self, junction: str) -> tuple[float, float] | None:
+        """A junction's centre, or None if the network has no such junction."""
+        try:
+            x, y = self._api.junction.getPosition(junction)
+        except Exception:
+            return None
+        return float(x), float(y)
+
+    def net_bounds(self) -> tuple[float, float, float, float]:
+        """The network's bounding box ``(xmin, ymin, xmax, ymax)`` in network metres."""
+        (x0, y0), (x1, y1) = self._api.simulation.getNetBoundary()
+        return float(x0), float(y0), float(x1), float(y1)
+
+    def lane_count(self, edge: str) -> int:
+        """Number of lanes of an edge (internal junction edges included)."""
+        return int(self._api.edge.getLaneNumber(edge))
+
+    # -- RSUs -------------------------------------------------------------------------------------
+
+    def add_rsu(self, rsu: str, x: float, y: float, radius: float) -> tuple[str, str]:
+        """Put two POIs at the RSU: one counting (speed of the vehicles in range, every step), one detail.
+
+        Returns their ids. The detail POI's context subscription is set per sampling step by
+        :meth:`schedule_detail`.
+        """
+        poi, detail = POI_PREFIX + rsu, DETAIL_PREFIX + rsu
+        self._api.poi.add(poi, x, y, (0, 120, 255, 255), "cosim-rsu", 10)
+        self._api.poi.add(detail, x, y, (0, 0, 0, 0), "cosim-rsu-detail", 9)
+        self._api.poi.subscribeContext(poi, CMD_GET_VEHICLE_VARIABLE, radius, COUNTING_VARS)
+        self._details.append((detail, radius))
+        if self.gui:
+            self._api.polygon.add(poi, _circle(x, y, radius), (0, 120, 255, 90), fill=True, layer=5)
+        return poi, detail
+
+    def schedule_detail(self, time: float) -> None:
+        """Have every RSU's detail subscription report all :data:`OBSERVED_VARS` at SUMO time ``time`` only."""
+        subscribe = self._api.poi.subscribeContext
+        for detail, radius in self._details:
+            subscribe(detail, CMD_GET_VEHICLE_VARIABLE, radius, OBSERVED_VARS, time, time)
+
+    def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int]) -> None:
+        """Colour an RSU's POI (and its range circle in the GUI)."""
+        poi = POI_PREFIX + rsu
+        self._api.poi.setColor(poi, rgba)
+        if self.gui:
+            self._api.polygon.setColor(poi, (*rgba[:3], 90))
+
+    def close(self) -> None:
+        """Stop SUMO; safe to call twice."""
+        global _libsumo_busy
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._api.close()
+        except Exception:
+            pass
+        if self.backend == "libsumo":
+            _libsumo_busy = False
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:
+    import math
+
+    return [(x + r * math.cos(2 * math.pi * i / n), y + r * math.sin(2 * math.pi * i / n)) for i in range(n + 1)]
+
+
+def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> SumoSim:
+    """Start SUMO for a scenario: libsumo unless ``traffic.backend = "traci"`` or ``gui``.
+
+    Outputs the scenario itself asks for (tripinfo, logs, detector files) go into ``output_dir``
+    through SUMO's ``--output-prefix``, never into the scenario's (possibly shared, read-only) folder;
+    without ``output_dir`` they go to a temporary folder removed by :meth:`SumoSim.close`.
+    """
+    backend = "traci" if gui or cfg.traffic.backend == "traci" else "libsumo"
+    where = cfg.traffic.sumocfg or cfg.traffic.net or cfg.source or "<config>"
+    check_well_formed(cfg)
+    scratch = None
+    if output_dir is None:
+        scratch = Path(tempfile.mkdtemp(prefix="cosim-sumo-out-"))
+        output_dir = scratch
+    output_dir.mkdir(parents=True, exist_ok=True)
+    args = scenario_args(cfg) + _output_args(cfg, output_dir)
+    try:
+        if backend == "libsumo":
+            sim = _start_libsumo(args, where)
+        else:
+            sim = _start_traci(args, where, gui)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    sim._scratch = scratch
+    return sim
+
+
+def _output_args(cfg: Config, output_dir: Path) -> list[str]:
+    """``--output-prefix`` sending the scenario's relative output paths into ``output_dir``."""
+    from cosim.scenario.outputs import output_prefix
+
+    t = cfg.traffic
+    base = t.sumocfg or (t.additional[0] if t.additional else None)
+    return ["--output-prefix", output_prefix(base, output_dir)] if base is not None else []
+
+
+def input_files(cfg: Config) -> list[Path]:
+    """The scenario's SUMO input files that exist: .sumocfg, net, routes, additionals (its own and the config's)."""
+    t = cfg.traffic
+    files: list[Path] = []
+    if t.sumocfg is not None and t.sumocfg.is_file():
+        files.append(t.sumocfg)
+        try:
+            root = ET.parse(t.sumocfg).getroot()
+        except ET.ParseError:
+            return files  # reported by check_well_formed
+        base = t.sumocfg.resolve().parent
+        for tag in ("net-file", "route-files", "additional-files"):
+            for el in root.iter(tag):
+                for item in re.split(r"[,\s]+", el.get("value", "").strip()):
+                    if item:
+                        f = Path(item).expanduser()
+                        files.append(f if f.is_absolute() else base / f)
+    files += [p for p in (t.net, *t.routes, *t.additional) if p is not None]
+    return [f for f in files if f.is_file()]
+
+
+def check_well_formed(cfg: Config) -> None:
+    """Refuse malformed XML inputs before SUMO sees them: SUMO (1.28) segfaults on a truncated net file.
+
+    Missing files are left to SUMO, whose own message names them.
+    """
+    for f in input_files(cfg):
+        parser = xml.parsers.expat.ParserCreate()
+        try:
+            with gzip.open(f, "rb") if f.name.endswith(".gz") else f.open("rb") as fh:
+                parser.ParseFile(fh)
+        except xml.parsers.expat.ExpatError as exc:
+            raise TrafficError(f"{f}: SUMO cannot start: not well-formed XML ({exc})") from None
+        except (OSError, EOFError) as exc:
+            raise TrafficError(f"{f}: SUMO cannot start: cannot read ({exc})") from None
+
+
+def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
+    global _libsumo_busy
+    ls = _import_libsumo()
+    if _libsumo_busy:
+        raise TrafficError(
+            "libsumo runs one simulation per process and one is open: close it, or set traffic.backend = 'traci'"
+        )
+    with _capture_stderr() as captured:
+        try:
+            ls.start([sumo_binary(), *args])
+            error = None
+        except Exception as exc:  # libsumo.TraCIException, with a terse message
+            error = str(exc)
+    if error is not None:
+        try:
+            ls.close()
+        except Exception:
+            pass
+        raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(captured(), error)}")
+    _libsumo_busy = True
+    return SumoSim(ls, "libsumo", gui=False)
+
+
+def _start_traci(args: Sequence[str], where: object, gui: bool) -> SumoSim:
+    traci = _import_traci()
+    label = f"cosim-{uuid.uuid4().hex[:8]}"
+    cmd = [sumo_binary(gui), *args]
+    if gui:
+        cmd += ["--start", "true", "--quit-on-end", "true"]
+    os.environ.setdefault("SUMO_HOME", str(sumo_home()))  # as libsumo's own import does
+    error: str | None = None
+    # the SUMO child inherits fd 2 while it starts: its error messages land in the capture
+    with _capture_stderr() as captured:
+        try:
+            traci.start(cmd, label=label, stdout=subprocess.DEVNULL)
+            conn = traci.getConnection(label)
+        except Exception as exc:  # traci.FatalTraCIError ("connection closed by SUMO")
+            error = str(exc)
+            try:
+                traci.switch(label)
+                traci.close()
+            except Exception:
+                pass
+    if error is not None:
+        raise TrafficError(f"{where}: SUMO failed to start: {_sumo_message(captured(), error)}")
+    return SumoSim(conn, "traci", gui=gui)
+
+
+def _sumo_message(captured: str, fallback: str) -> str:
+    """SUMO's own error lines on one line (falling back to the exception's text)."""
+    lines = [ln.strip() for ln in captured.splitlines() if ln.strip().startswith("Error")]
+    if not lines:
+        lines = [ln.strip() for ln in captured.splitlines() if ln.strip() and not ln.startswith("Warning")]
+    msg = "; ".join(lines) if lines else fallback
+    if fallback and fallback not in msg and fallback != "Process Error":
+        msg = f"{msg}; {fallback}" if lines else fallback
+    return " ".join(msg.split())
+
+
+@contextmanager
+def _capture_stderr() -> Iterator[Any]:
+    """Redirect file descriptor 2 (where libsumo's SUMO writes its errors) into a buffer."""
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        text: list[str] = []
+        try:
+            os.dup2(tmp.fileno(), 2)
+            yield lambda: "".join(text)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text.append(tmp.read().decode(errors="replace"))

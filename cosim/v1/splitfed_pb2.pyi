@@ -1,0 +1,182 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Tensor(_message.Message):
+    __slots__ = ("dtype", "shape", "data")
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    data: bytes
+    def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class NamedTensor(_message.Message):
+    __slots__ = ("name", "tensor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    tensor: Tensor
+    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+
+class TierSpec(_message.Message):
+    __slots__ = ("name", "client_depth")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    client_depth: int
+    def __init__(self, name: _Optional[str] = ..., client_depth: _Optional[int] = ...) -> None: ...
+
+class HelloRequest(_message.Message):
+    __slots__ = ("rsu", "n_features", "hidden_width")
+    RSU_FIELD_NUMBER: _ClassVar[int]
+    N_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    rsu: str
+    n_features: int
+    hidden_width: int
+    def __init__(self, rsu: _Optional[str] = ..., n_features: _Optional[int] = ..., hidden_width: _Optional[int] = ...) -> None: ...
+
+class HelloReply(_message.Message):
+    __slots__ = ("version", "n_features", "hidden_width", "server_depth", "tiers")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    N_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    SERVER_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    n_features: int
+    hidden_width: int
+    server_depth: int
+    tiers: _containers.RepeatedCompositeFieldContainer[TierSpec]
+    def __init__(self, version: _Optional[str] = ..., n_features: _Optional[int] = ..., hidden_width: _Optional[int] = ..., server_depth: _Optional[int] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ...) -> None: ...
+
+class StartRoundRequest(_message.Message):
+    __slots__ = ("round", "participants")
+    class ParticipantsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    participants: _containers.ScalarMap[str, str]
+    def __init__(self, round: _Optional[int] = ..., participants: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class StartRoundReply(_message.Message):
+    __slots__ = ("round", "expected")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    expected: int
+    def __init__(self, round: _Optional[int] = ..., expected: _Optional[int] = ...) -> None: ...
+
+class ForwardRequest(_message.Message):
+    __slots__ = ("rsu", "round", "batch", "tier", "activations", "labels")
+    RSU_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    rsu: str
+    round: int
+    batch: int
+    tier: str
+    activations: Tensor
+    labels: Tensor
+    def __init__(self, rsu: _Optional[str] = ..., round: _Optional[int] = ..., batch: _Optional[int] = ..., tier: _Optional[str] = ..., activations: _Optional[_Union[Tensor, _Mapping]] = ..., labels: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+
+class ForwardReply(_message.Message):
+    __slots__ = ("gradients", "loss")
+    GRADIENTS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    gradients: Tensor
+    loss: float
+    def __init__(self, gradients: _Optional[_Union[Tensor, _Mapping]] = ..., loss: _Optional[float] = ...) -> None: ...
+
+class AggregateRequest(_message.Message):
+    __slots__ = ("rsu", "round", "tier", "weights", "n_samples")
+    RSU_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    N_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    rsu: str
+    round: int
+    tier: str
+    weights: _containers.RepeatedCompositeFieldContainer[NamedTensor]
+    n_samples: int
+    def __init__(self, rsu: _Optional[str] = ..., round: _Optional[int] = ..., tier: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., n_samples: _Optional[int] = ...) -> None: ...
+
+class AggregateReply(_message.Message):
+    __slots__ = ("weights", "included", "note")
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.RepeatedCompositeFieldContainer[NamedTensor]
+    included: bool
+    note: str
+    def __init__(self, weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., included: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class EndRoundRequest(_message.Message):
+    __slots__ = ("round", "awaiting")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    awaiting: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, round: _Optional[int] = ..., awaiting: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EndRoundReply(_message.Message):
+    __slots__ = ("round", "arrived", "late", "timed_out")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    arrived: _containers.RepeatedScalarFieldContainer[str]
+    late: _containers.RepeatedScalarFieldContainer[str]
+    timed_out: bool
+    def __init__(self, round: _Optional[int] = ..., arrived: _Optional[_Iterable[str]] = ..., late: _Optional[_Iterable[str]] = ..., timed_out: _Optional[bool] = ...) -> None: ...
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ("rsu", "tier", "activations", "labels")
+    RSU_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    rsu: str
+    tier: str
+    activations: Tensor
+    labels: Tensor
+    def __init__(self, rsu: _Optional[str] = ..., tier: _Optional[str] = ..., activations: _Optional[_Union[Tensor, _Mapping]] = ..., labels: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+
+class EvaluateReply(_message.Message):
+    __slots__ = ("loss", "mae", "n")
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    MAE_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    loss: float
+    mae: float
+    n: int
+    def __init__(self, loss: _Optional[float] = ..., mae: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
+
+class FinishRequest(_message.Message):
+    __slots__ = ("out_dir",)
+    OUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    out_dir: str
+    def __init__(self, out_dir: _Optional[str] = ...) -> None: ...
+
+class FinishReply(_message.Message):
+    __slots__ = ("paths",)
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, paths: _Optional[_Iterable[str]] = ...) -> None: ...

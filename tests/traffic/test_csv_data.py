@@ -1,0 +1,79 @@
+"""samples.data_dir: per-RSU CSV files replace SUMO samples; counts still come from SUMO."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cosim.errors import ConfigError
+from cosim.traffic import open_traffic
+from cosim.traffic.values import FEATURES, LABEL
+
+pytestmark = pytest.mark.sumo
+
+
+def write_csv(path, n, *, time=None, drop=None, bad=None):
+    df = pd.DataFrame({c: np.arange(n, dtype=float) + i for i, c in enumerate(FEATURES)})
+    df[LABEL] = np.arange(n, dtype=float) * 2
+    if time is not None:
+        df["time"] = time
+    if drop:
+        df = df.drop(columns=[drop])
+    if bad:
+        df[bad] = df[bad].astype(object)
+        df.loc[1, bad] = "fast"
+    df.to_csv(path, index=False)
+
+
+def data_dir(tmp_path, **kw):
+    d = tmp_path / "data"
+    d.mkdir()
+    write_csv(d / "center.csv", 6, time=[0, 10, 120, 150, 250, 299], **kw)
+    write_csv(d / "far.csv", 3)  # no time column: spread over [0, 300) -> 0, 100, 200
+    write_csv(d / "empty.csv", 0)
+    return d
+
+
+def test_csv_rows_arrive_as_the_run_progresses(make_cfg, tmp_path):
+    d = data_dir(tmp_path)
+    cfg = make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"')
+    src = open_traffic(cfg)
+    try:
+        src.advance(100)
+        s = src.take_samples()
+        assert s["center"].time.tolist() == [0, 10]
+        assert s["far"].time.tolist() == [0]
+        assert s["center"].x.shape == (2, len(FEATURES)) and s["center"].x.dtype == np.float32
+        assert s["center"].y.tolist() == [0, 2]
+        assert len(s["empty"]) == 0
+        src.advance(300)
+        s = src.take_samples()
+        assert s["center"].time.tolist() == [120, 150, 250, 299]
+        assert s["far"].time.tolist() == [100, 200]
+        windows = src.take_windows()
+    finally:
+        src.close()
+    assert [w.samples for w in windows if w.rsu == "center"] == [2, 2, 2]
+    assert [w.total_flown for w in windows if w.rsu == "center"] == [4, 3, 1]  # still from SUMO
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [({"drop": "speed"}, "center.csv: missing column 'speed'"), ({"bad": "accel"}, "center.csv: column 'accel'")],
+)
+def test_bad_csv_names_file_and_column(make_cfg, tmp_path, kw, match):
+    d = data_dir(tmp_path, **kw)
+    cfg = make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"')
+    with pytest.raises(ConfigError, match=match):
+        open_traffic(cfg)
+
+
+def test_missing_csv_file(make_cfg, tmp_path):
+    d = data_dir(tmp_path)
+    (d / "far.csv").unlink()
+    cfg = make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"')
+    with pytest.raises(ConfigError, match="far.csv: file not found"):
+        open_traffic(cfg)
+    # and SUMO was closed again: a new run starts fine in this process
+    open_traffic(make_cfg()).close()
