@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# TensorFlow's C++ INFO/WARNING lines (oneDNN notices, absl preamble) drown cosim's own output; a user
+# who wants them sets TF_CPP_MIN_LOG_LEVEL themselves. Must happen before anything imports TensorFlow.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -121,6 +121,64 @@ def _sweep(args: argparse.Namespace) -> int:
     return sweep_command(args)
 
 
+def _add_run_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
+    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
+    p.add_argument("--clustering", choices=["static", "dynamic"], help="clustering strategy (default: scenario's)")
+    p.add_argument("--rounds", type=int, help="number of rounds (default: scenario's)")
+    p.add_argument("--seed", type=int, help="seed for SUMO, data splits, TF and link jitter (default: scenario's)")
+    p.add_argument("--out", help="run folder (default: runs/<scenario>-<strategy>-s<seed>-<time>)")
+    p.add_argument("--gui", action="store_true", help="show the run in sumo-gui, RSUs coloured by tier")
+    p.add_argument("--local", action="store_true", help="call the server in process instead of over gRPC")
+    p.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cosim.console import RunProgress, console, import_quietly, summary_table
+
+    import_quietly()
+    from cosim.runner import check_schedule, resolve_config, run
+
+    cfg = resolve_config(args.scenario)
+    overrides = {"clustering.strategy": args.clustering, "learning.rounds": args.rounds, "seed": args.seed}
+    cfg = cfg.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    check_schedule(cfg)
+    console.print(
+        f"[bold]cosim run[/] {cfg.name}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
+        f"{cfg.clustering.strategy} clustering, seed {cfg.seed}"
+    )
+    with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress) as bar:
+        result = run(
+            cfg,
+            out=args.out,
+            gui=args.gui,
+            transport="local" if args.local else "grpc",
+            on_round=bar.round,
+            on_time=bar.time,
+        )
+    s = result.summary
+    summary_table(
+        f"{cfg.name} · {cfg.clustering.strategy} · seed {cfg.seed}",
+        {
+            "rounds": s["rounds"],
+            "final eval loss, (m/s)²": s["final_eval_loss"],
+            "final eval MAE, m/s": s["final_eval_mae"],
+            "tier migrations": s["tier_migrations"],
+            "late RSUs (barrier timeout)": s["late_rsus"],
+            "Forward calls": s["forwards"],
+            "bytes on the wire": s["bytes_total"],
+            "mean uplink, ms (simulated)": s.get("mean_uplink_ms", float("nan")),
+            "mean downlink, ms (simulated)": s.get("mean_downlink_ms", float("nan")),
+            "mean server queue, ms (simulated)": s.get("mean_queue_ms", float("nan")),
+            "mean gRPC call, ms (wall clock)": s.get("mean_wall_rpc_ms", float("nan")),
+            "simulated time of the rounds, s": s["sim_time_s"],
+            "traces": s["traces"],
+        },
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     from cosim import __version__
@@ -131,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_command(sub)
     _add_scenario_commands(sub)
     _add_traffic_command(sub)
     _add_serve_command(sub)

@@ -216,11 +216,32 @@ class _Stack:
         self.clients: Any = None
 
     def open(self) -> None:
+        """Start SUMO (unless a source was given), the gRPC server and the clients."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        raise NotImplementedError  # wired once the traffic and learning layers land
+        from cosim.engine.clients import EngineClients
+        from cosim.learning.models import ModelSpec
+        from cosim.rpc.connect import LOCAL, connect
+
+        if self.traffic is None:
+            from cosim.traffic import open_traffic
+
+            self.traffic = open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo")
+        address = LOCAL if self.kind == "local" else None
+        self.transport = connect(self.cfg, address=address, out_dir=self.folder / "models")
+        for site in self.traffic.sites:
+            self.transport.hello(site.id)
+        self.clients = EngineClients(ModelSpec.from_config(self.cfg))
 
     def finish(self, models: Path) -> list[Path]:
-        raise NotImplementedError
+        """Save the final models (each tier's client part and the server part)."""
+        return list(self.transport.finish(models))
 
     def close(self) -> None:
-        pass
+        """Stop whatever was started, in reverse order; never raises over the run's own error."""
+        for part in (self.transport, self.traffic if self._own_traffic else None):
+            if part is None:
+                continue
+            try:
+                part.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's outcome
+                pass

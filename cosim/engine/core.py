@@ -33,8 +33,11 @@ from cosim.engine.ports import ClientPool, Transport
 from cosim.network.link import LinkModel
 from cosim.traces.recorder import TraceSink
 from cosim.traffic.source import TrafficSource
-from cosim.traffic.values import RsuWindow
+from cosim.traffic.values import LABEL_SCALE, RsuWindow
 from cosim.types import RsuId, SimTime, TierName
+
+MSE_UNIT = LABEL_SCALE**2
+"""Losses are computed on scaled labels; multiplying by this gives (m/s)^2."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ class Engine:
                 procs[rsu].interrupt("barrier timeout")
         # The barrier releases when the last on-time RSU arrived (or at the deadline if one is late).
         t_release = env.now if late else max((a.t_arrive for a in self._arrivals.values()), default=env.now)
-        self.transport.end_round(r, list(self._arrivals))
+        self.transport.end_round(r)
         downs = []
         for rsu, arrival in self._arrivals.items():
             outcome = self.transport.collect(arrival.handle)
@@ -248,21 +251,21 @@ class Engine:
                 with self.server.request() as slot:
                     yield slot
                     t_served = env.now
-                    reply = self.transport.forward(request)
+                    reply = self.transport.send_forward(request)
                     yield env.timeout(self.compute.server_step(n, reply.wall_ms / 1e3))
                 t_done, veh_down = env.now, self._vehicles(rsu)
                 down = self.link.send(rsu, "down", reply.bytes_down, veh_down)
                 yield env.timeout(down.seconds)
                 t_received = env.now
                 w0 = time.perf_counter()
-                client.backward(xb, reply.gradients)
+                client.backward(xb, reply.grads)
                 yield env.timeout(self.compute.client_backward(tier, n, time.perf_counter() - w0))
                 row["batches"] += 1
-                row["losses"].append(reply.loss)
+                row["losses"].append(reply.loss * MSE_UNIT)
                 self._message(
                     r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down, veh_up, veh_down,
                     t_send, t_arrive, t_served, t_done, t_received, client_fwd,
-                    up, down, reply.wall_ms, reply.loss,
+                    up, down, reply.wall_ms, reply.loss * MSE_UNIT,
                 )  # fmt: skip
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
             weights = client.get_weights()
@@ -270,7 +273,7 @@ class Engine:
             t_send, veh_up = env.now, self._vehicles(rsu)
             up = self.link.send(rsu, "up", request.nbytes, veh_up)
             yield env.timeout(up.seconds)
-            handle = self.transport.submit_aggregate(request)
+            handle = self.transport.send_aggregate(request)
             self._arrivals[rsu] = _Arrival(
                 handle, t_send, env.now, up.seconds, up.attempts, veh_up, request.nbytes, len(y), 0.0
             )
@@ -401,7 +404,8 @@ class Engine:
         data = self.data[rsu]
         if len(data.test_y) == 0:
             return float("nan"), float("nan"), 0
-        return self.clients.evaluate(rsu, tier, data.test_x, data.test_y, self.transport)
+        loss, mae, n = self.clients.evaluate(rsu, tier, data.test_x, data.test_y, self.transport)
+        return loss * MSE_UNIT, mae * LABEL_SCALE, n
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cosim.traffic.values import FEATURES, SampleSet
+from cosim.traffic.values import FEATURE_SCALE, FEATURES, LABEL_SCALE, SampleSet
 from cosim.types import RsuId
 
 MAX_HELD_OUT = 4096
@@ -27,10 +27,10 @@ class RsuData:
     test_y: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
 
     def add(self, samples: SampleSet) -> None:
-        """Queue samples that became available (labels known)."""
+        """Queue samples that became available (labels known), scaled to O(1) for training."""
         if len(samples):
-            self._x.append(samples.x)
-            self._y.append(samples.y)
+            self._x.append(samples.x / FEATURE_SCALE)
+            self._y.append(samples.y / np.float32(LABEL_SCALE))
 
     def take_round(self) -> tuple[np.ndarray, np.ndarray]:
         """Samples since the last call, split: the held-out part is kept, the training part returned."""

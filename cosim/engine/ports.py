@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,7 +19,7 @@ class Prepared(Protocol):
 class ForwardReply(Protocol):
     """What a Forward returned: activation gradients and the batch loss."""
 
-    gradients: Any
+    grads: Any
     loss: float
     bytes_down: int
     wall_ms: float
@@ -47,22 +47,20 @@ class Transport(Protocol):
         """Encode a Forward request (not sent yet)."""
         ...
 
-    def forward(self, request: Prepared) -> ForwardReply:
+    def send_forward(self, request: Prepared) -> ForwardReply:
         """Send a prepared Forward and wait for its reply."""
         ...
 
-    def prepare_aggregate(
-        self, rsu: RsuId, round_index: int, tier: TierName, weights: Any, n_samples: int
-    ) -> Prepared:
+    def prepare_aggregate(self, rsu: RsuId, round_index: int, tier: TierName, weights: Any, n_samples: int) -> Prepared:
         """Encode an Aggregate request."""
         ...
 
-    def submit_aggregate(self, request: Prepared) -> Any:
+    def send_aggregate(self, request: Prepared) -> Any:
         """Send a prepared Aggregate without blocking; returns a handle for :meth:`collect`."""
         ...
 
-    def end_round(self, round_index: int, awaiting: Sequence[RsuId]) -> Sequence[RsuId]:
-        """Release the round's barrier with whoever arrived; returns the late RSUs."""
+    def end_round(self, round_index: int) -> Any:
+        """Release the round's barrier with whoever arrived (the reply lists the late RSUs)."""
         ...
 
     def collect(self, handle: Any) -> AggregateReply:

@@ -12,19 +12,15 @@ another host build identical models from the same :class:`ModelSpec`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-from cosim.config import Config  # noqa: E402
-from cosim.learning.errors import InvalidRequest  # noqa: E402
-from cosim.traffic.values import FEATURES  # noqa: E402
+from cosim.config import Config
+from cosim.learning.errors import InvalidRequest
+from cosim.traffic.values import FEATURES
 
 Weights = dict[str, np.ndarray]
 """Model weights by ``"<layer name>/<variable name>"`` (e.g. ``client_dense_0/kernel``), float32."""

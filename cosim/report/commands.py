@@ -47,6 +47,9 @@ class RichProgress:
 
 def compare_command(args: argparse.Namespace) -> int:
     """Run the comparison and print where the report is."""
+    from cosim.console import import_quietly
+
+    import_quietly()
     console = Console(stderr=True)
     columns = (
         SpinnerColumn(),

@@ -37,7 +37,7 @@ MESSAGES: tuple[Column, ...] = (
     ("attempts_up", "int64", "transmissions needed uplink (1 = no loss)"),
     ("attempts_down", "int64", "transmissions needed downlink"),
     ("wall_rpc_ms", "float64", "wall-clock milliseconds of the real gRPC call"),
-    ("loss", "float64", "training loss (MSE) of the batch; NaN for aggregate"),
+    ("loss", "float64", "training loss of the batch, MSE in (m/s)^2; NaN for aggregate"),
 )
 
 ROUNDS: tuple[Column, ...] = (
@@ -57,9 +57,9 @@ ROUNDS: tuple[Column, ...] = (
     ("samples", "int64", "training samples the RSU had this round"),
     ("batches", "int64", "Forward calls the RSU made this round"),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
-    ("train_loss", "float64", "mean training loss of the RSU's batches this round"),
-    ("eval_loss", "float64", "held-out MSE of the RSU after aggregation"),
-    ("eval_mae", "float64", "held-out MAE of the RSU after aggregation"),
+    ("train_loss", "float64", "mean training loss (m/s)^2 of the RSU's batches this round"),
+    ("eval_loss", "float64", "held-out MSE, (m/s)^2, of the RSU after aggregation"),
+    ("eval_mae", "float64", "held-out MAE, m/s, of the RSU after aggregation"),
     ("eval_samples", "int64", "held-out samples of the RSU"),
 )
 

@@ -67,7 +67,10 @@ class SampleSet:
 
 
 FEATURE_SCALE: np.ndarray = np.array([15.0, 3.0, 100.0, 3.0, 30.0, 15.0, 1.0, 1.0], dtype=np.float32)
-"""Typical magnitude of each feature (same order as FEATURES); learning divides by it so inputs are O(1)."""
+"""Typical magnitude of each feature (same order as FEATURES); the engine divides by it so inputs are O(1)."""
+
+LABEL_SCALE: float = 15.0
+"""m/s. The engine trains on ``label / LABEL_SCALE`` and reports losses back in (m/s)^2 and MAE in m/s."""
 
 
 def make_sample_set(rsu: RsuId, time: np.ndarray, x: np.ndarray, y: np.ndarray) -> SampleSet:
