@@ -46,7 +46,7 @@ def loss_vs_time(curves: dict[str, pd.DataFrame], target: float, out: Path) -> P
     if math.isfinite(target):
         ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.4g}")
     ax.set_xlabel("simulated time at the end of the round (s)")
-    ax.set_ylabel("eval loss (MSE, held-out)")
+    ax.set_ylabel("held-out eval loss, MSE ((m/s)²)")
     ax.set_title("Eval loss over simulated time")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -60,7 +60,7 @@ def loss_vs_round(curves: dict[str, pd.DataFrame], out: Path) -> Plot:
     for name, c in curves.items():
         ax.plot(c["round"], c["eval_loss"], marker="o", color=COLORS.get(name), label=name)
     ax.set_xlabel("round")
-    ax.set_ylabel("eval loss (MSE, held-out)")
+    ax.set_ylabel("held-out eval loss, MSE ((m/s)²)")
     ax.set_title("Eval loss per round")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
@@ -73,7 +73,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
     """Each RSU's tier in each round (one heat map per strategy)."""
     matrix = tier_matrix(run)
     n_rsus, n_rounds = matrix.shape
-    fig, ax = plt.subplots(figsize=(min(14, 3 + 0.5 * n_rounds), min(12, 1.5 + 0.32 * n_rsus)))
+    fig, ax = plt.subplots(figsize=(min(14, max(6.5, 3 + 0.5 * n_rounds)), min(12, max(3.0, 1.5 + 0.32 * n_rsus))))
     cmap = ListedColormap(TIER_COLORS).with_extremes(bad="white")
     image = ax.imshow(
         np.ma.masked_invalid(matrix.to_numpy()),
@@ -105,7 +105,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
 def delay_boxes(runs: dict[str, RunData], column: str, label: str, out: Path) -> Plot:
     """Per-RSU distribution of one delay of Forward messages, both strategies side by side."""
     rsus = list(dict.fromkeys(str(r) for run in runs.values() for r in run.rounds["rsu"]))
-    fig, ax = plt.subplots(figsize=(min(16, 3 + 0.75 * len(rsus)), 4.4))
+    fig, ax = plt.subplots(figsize=(min(16, max(7.5, 3 + 0.75 * len(rsus))), 4.4))
     width = 0.38
     handles = []
     for k, (name, run) in enumerate(runs.items()):
@@ -132,8 +132,8 @@ def delay_boxes(runs: dict[str, RunData], column: str, label: str, out: Path) ->
         range(len(rsus)), rsus, rotation=45 if len(rsus) > 8 else 0, ha="right" if len(rsus) > 8 else "center"
     )
     ax.set_xlabel("RSU")
-    ax.set_ylabel(f"{label} per Forward (ms, simulated)")
-    ax.set_title(f"{label.capitalize()} per RSU: static vs dynamic")
+    ax.set_ylabel(f"{label} (ms, simulated)")
+    ax.set_title(f"{label.capitalize()} of Forward messages per RSU")
     ax.grid(axis="y", alpha=0.3)
     if handles:
         ax.legend(handles, list(runs)[: len(handles)], loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -147,14 +147,14 @@ def bytes_per_round(curves: dict[str, pd.DataFrame], out: Path) -> Plot:
     """Bytes sent (up + down) in each round."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     width = 0.4
+    top = max(float(c["bytes"].max()) for c in curves.values())
+    unit, scale = ("MB", 1e6) if top >= 1e6 else ("kB", 1e3)
     for k, (name, c) in enumerate(curves.items()):
-        total = c["bytes"].sum() / 1e6
-        label = f"{name} ({total:.3g} MB in total)"
-        ax.bar(c["round"] + (k - 0.5) * width, c["bytes"] / 1e6, width, color=COLORS.get(name), label=label)
-    top = max(float(c["bytes"].max()) for c in curves.values()) / 1e6
-    ax.set_ylim(0, top * 1.25 if top > 0 else 1)
+        label = f"{name} ({c['bytes'].sum() / scale:.4g} {unit} in total)"
+        ax.bar(c["round"] + (k - 0.5) * width, c["bytes"] / scale, width, color=COLORS.get(name), label=label)
+    ax.set_ylim(0, top / scale * 1.25 if top > 0 else 1)
     ax.set_xlabel("round")
-    ax.set_ylabel("bytes sent, up + down (MB)")
+    ax.set_ylabel(f"bytes sent, up + down ({unit})")
     ax.set_title("Traffic volume per round")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(axis="y", alpha=0.3)
