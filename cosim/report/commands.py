@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cosim.report.compare import compare
+from cosim.report.compare import compare, prepare
 
 
 class RichProgress:
@@ -49,6 +50,7 @@ def compare_command(args: argparse.Namespace) -> int:
     """Run the comparison and print where the report is."""
     from cosim.console import import_quietly
 
+    cfg = prepare(args.scenario, seed=args.seed, rounds=args.rounds)  # bad input fails before TF loads
     import_quietly()
     console = Console(stderr=True)
     columns = (
@@ -61,7 +63,29 @@ def compare_command(args: argparse.Namespace) -> int:
     )
     with Progress(*columns, console=console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
-        report = compare(args.scenario, seed=args.seed, rounds=args.rounds, out=args.out, progress=progress)
+        report = compare(cfg, out=args.out, progress=progress)
         progress.close()
+    _print_numbers(report.parent / "numbers.csv")
     print(report)
     return 0
+
+
+def _print_numbers(path: Path) -> None:
+    """The report's numbers table on the terminal."""
+    import pandas as pd
+    from rich.table import Table
+
+    from cosim.console import console
+    from cosim.report.numbers import fmt
+
+    numbers = pd.read_csv(path)
+    table = Table(title="static vs dynamic (same traffic, same seed)", title_justify="left")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    for name in ("static", "dynamic", "dyn − stat"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("dynamic is", no_wrap=True)
+    for row in numbers.itertuples(index=False):
+        verdict = str(row.verdict).removeprefix("dynamic ")
+        table.add_row(row.metric, row.unit, fmt(row.static), fmt(row.dynamic), fmt(row.difference), verdict)
+    console.print(table)

@@ -74,3 +74,17 @@ def test_compare_end_to_end_on_the_shift_fixture(tmp_path: Path) -> None:
     cols = ["window", "rsu", "total_flown", "in_range_max", "samples"]
     pd.testing.assert_frame_equal(static[cols], dynamic[cols])  # the same vehicles in both runs
     assert len(list(out.glob("*.png"))) == 10
+    # the pcap of a real run reads back: one train per direction, true sizes, first packet at the send instant
+    import dpkt
+
+    from cosim.export import export_run
+    from cosim.traces.recorder import read_table
+
+    pcap = export_run(out / "runs" / "dynamic", "pcap", out=tmp_path / "pcap")[0]
+    messages = read_table(out / "runs" / "dynamic", "messages")
+    with pcap.open("rb") as fh:
+        packets = [(ts, dpkt.ethernet.Ethernet(buf).data) for ts, buf in dpkt.pcap.Reader(fh)]
+    assert sum(len(ip.data.data) for _, ip in packets) == messages["bytes_up"].sum() + messages["bytes_down"].sum()
+    assert all(ip.len <= 1500 for _, ip in packets)
+    stamps = {round(ts, 6) for ts, _ in packets}
+    assert all(round(t, 6) in stamps for t in messages["t_send_s"]) and len(packets) >= 2 * len(messages)
