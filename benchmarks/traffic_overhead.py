@@ -11,6 +11,8 @@ seed (a subprocess), alternating, several times; prints each wall time and, as t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import subprocess
 import sys
@@ -30,7 +32,8 @@ from cosim.traffic.commands import traffic_command  # noqa: E402
 def run_cosim(scenario: str, out: Path) -> float:
     args = argparse.Namespace(scenario=scenario, out=str(out), seed=None, gui=False, no_progress=True)
     start = time.perf_counter()
-    traffic_command(args)
+    with contextlib.redirect_stdout(io.StringIO()):
+        traffic_command(args)
     return time.perf_counter() - start
 
 

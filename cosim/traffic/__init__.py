@@ -1,7 +1,20 @@
 """Traffic: SUMO-driven RSU observation (windows of total_flown, in-range counts, samples).
 
-The engine calls :func:`open_traffic` and drives the returned :class:`TrafficSource`; recordings
-(:func:`record`, :class:`TrafficRecording`) replay through :class:`ReplayTraffic` with identical values.
+Use::
+
+    src = open_traffic(cfg)              # live SUMO (libsumo; TraCI for gui / traffic.backend="traci")
+    src.advance(env.now)                 # cheap when already there; never passes traffic.end
+    src.take_windows()                   # RsuWindow rows of windows whose end <= src.now
+    src.take_samples()                   # {rsu: SampleSet} labelled since the last call
+    src.close()
+
+    rec = record(cfg)                    # run live to the end, keep everything with its step
+    rec.save("traffic.npz"); rec = TrafficRecording.load("traffic.npz")
+    src = ReplayTraffic(rec)             # same values at the same times, no SUMO
+
+Time convention (see :mod:`cosim.traffic.clock`): after k steps ``now = begin + k*step`` and the
+newest observation is the state SUMO labels ``now - step``; a window ``[start, end)`` is handed out
+once ``now >= end``. Counting and sampling rules: :mod:`cosim.traffic.observe`.
 Only :mod:`cosim.traffic.sumo` imports libsumo/traci, and only when a live source is opened.
 """
 

@@ -18,15 +18,11 @@ Import side effects handled here:
 
 from __future__ import annotations
 
-import gzip
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import uuid
-import xml.etree.ElementTree as ET
-import xml.parsers.expat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +30,7 @@ from typing import Any
 
 from cosim.config import Config
 from cosim.errors import TrafficError
+from cosim.traffic.inputs import check_well_formed
 
 _traci: Any = None
 _libsumo: Any = None
@@ -255,7 +252,7 @@ def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> 
     """
     backend = "traci" if gui or cfg.traffic.backend == "traci" else "libsumo"
     where = cfg.traffic.sumocfg or cfg.traffic.net or cfg.source or "<config>"
-    check_well_formed(cfg)
+    check_well_formed(cfg)  # SUMO crashes on some malformed XML: refuse it first
     scratch = None
     if output_dir is None:
         scratch = Path(tempfile.mkdtemp(prefix="cosim-sumo-out-"))
@@ -282,43 +279,6 @@ def _output_args(cfg: Config, output_dir: Path) -> list[str]:
     t = cfg.traffic
     base = t.sumocfg or (t.additional[0] if t.additional else None)
     return ["--output-prefix", output_prefix(base, output_dir)] if base is not None else []
-
-
-def input_files(cfg: Config) -> list[Path]:
-    """The scenario's SUMO input files that exist: .sumocfg, net, routes, additionals (its own and the config's)."""
-    t = cfg.traffic
-    files: list[Path] = []
-    if t.sumocfg is not None and t.sumocfg.is_file():
-        files.append(t.sumocfg)
-        try:
-            root = ET.parse(t.sumocfg).getroot()
-        except ET.ParseError:
-            return files  # reported by check_well_formed
-        base = t.sumocfg.resolve().parent
-        for tag in ("net-file", "route-files", "additional-files"):
-            for el in root.iter(tag):
-                for item in re.split(r"[,\s]+", el.get("value", "").strip()):
-                    if item:
-                        f = Path(item).expanduser()
-                        files.append(f if f.is_absolute() else base / f)
-    files += [p for p in (t.net, *t.routes, *t.additional) if p is not None]
-    return [f for f in files if f.is_file()]
-
-
-def check_well_formed(cfg: Config) -> None:
-    """Refuse malformed XML inputs before SUMO sees them: SUMO (1.28) segfaults on a truncated net file.
-
-    Missing files are left to SUMO, whose own message names them.
-    """
-    for f in input_files(cfg):
-        parser = xml.parsers.expat.ParserCreate()
-        try:
-            with gzip.open(f, "rb") if f.name.endswith(".gz") else f.open("rb") as fh:
-                parser.ParseFile(fh)
-        except xml.parsers.expat.ExpatError as exc:
-            raise TrafficError(f"{f}: SUMO cannot start: not well-formed XML ({exc})") from None
-        except (OSError, EOFError) as exc:
-            raise TrafficError(f"{f}: SUMO cannot start: cannot read ({exc})") from None
 
 
 def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:

@@ -77,3 +77,25 @@ def test_missing_csv_file(make_cfg, tmp_path):
         open_traffic(cfg)
     # and SUMO was closed again: a new run starts fine in this process
     open_traffic(make_cfg()).close()
+
+
+def test_csv_only_scenario_without_sumo(tmp_path):
+    from cosim import config
+
+    d = tmp_path / "data"
+    d.mkdir()
+    write_csv(d / "a.csv", 4)  # spread over [0, 200): 0, 50, 100, 150
+    toml = tmp_path / "scenario.toml"
+    toml.write_text(
+        'name = "csv-only"\n[traffic]\nend = 200\nwindow = 100\n'
+        '[[rsus]]\nid = "a"\nx = 0\ny = 0\n'
+        f'[samples]\ndata_dir = "{d.as_posix()}"\n'
+    )
+    src = open_traffic(config.load(toml))
+    try:
+        src.advance(200)
+        windows = src.take_windows()
+        assert src.take_samples()["a"].time.tolist() == [0, 50, 100, 150]
+    finally:
+        src.close()
+    assert [(w.total_flown, w.samples) for w in windows] == [(0, 2), (0, 2)]
