@@ -9,10 +9,10 @@ import dpkt
 import numpy as np
 import pandas as pd
 import pytest
-from report.runfolders import make_run
 
 from cosim.export import export_run, link_series
 from cosim.export.pcap import train_sizes
+from cosim.report.synthetic import make_run
 from cosim.traces.recorder import read_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from cosim.errors import RunFolderError
 from cosim.report import build_report
 from cosim.report.numbers import load_run, round_curve, target_loss, time_to_target, verdict
-from report.runfolders import make_run
+from cosim.report.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"

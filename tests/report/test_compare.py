@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cosim.report.compare import compare
-from report.runfolders import engine_ready, make_run
+from cosim.report.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
@@ -55,8 +55,6 @@ def test_both_strategies_replay_the_same_recording(tmp_path: Path) -> None:
 @pytest.mark.grpc
 def test_compare_end_to_end_on_the_shift_fixture(tmp_path: Path) -> None:
     needs_shift()
-    if not engine_ready():
-        pytest.skip("the engine (cosim.runner) is not wired yet")
     out = tmp_path / "cmp"
     r = subprocess.run(
         [sys.executable, "-m", "cosim", "compare", str(SHIFT), "--out", str(out), "--no-progress"],

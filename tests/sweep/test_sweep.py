@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from report.runfolders import engine_ready
 
 from cosim.errors import ConfigError
 from cosim.sweep import GridPoint, load_spec, mean_ci, run_sweep, t_quantile
@@ -215,8 +214,6 @@ def test_cli_bad_sweeps_are_one_line(tmp_path: Path) -> None:
 @pytest.mark.grpc
 def test_cli_sweep_on_ray_with_the_real_engine(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    if not engine_ready():
-        pytest.skip("the engine (cosim.runner) is not wired yet")
     if not (SHIFT / "scenario.toml").exists():
         pytest.skip("tests/fixtures/shift not present")
     spec = tmp_path / "s.toml"

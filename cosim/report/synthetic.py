@@ -1,6 +1,7 @@
 """Synthetic run folders written with the real TraceRecorder: a few rounds, 3-6 RSUs, realistic values.
 
-Reused by tests/report, tests/export and tests/sweep (``from report.runfolders import make_run``).
+For tests (report, export, sweep) and for trying ``cosim export`` / :func:`cosim.report.build_report`
+without running a co-simulation. The values are made up; the folder layout and columns are the real ones.
 Times follow the engine's chain per message: send -> arrive (uplink) -> served (queue) -> done
 (server) -> received (downlink); forward messages of one RSU follow each other within a round.
 """
@@ -181,14 +182,3 @@ def make_run(
     )
     rec.write_run_json(info)
     return folder
-
-
-def engine_ready() -> bool:
-    """True once cosim.runner is wired end to end (its skeleton raised NotImplementedError)."""
-    import inspect
-
-    try:
-        from cosim import runner
-    except ImportError:
-        return False
-    return "NotImplementedError" not in inspect.getsource(runner)
