@@ -169,6 +169,7 @@ def _import_ray() -> Any:
 
 
 def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
+    import logging
     import os
 
     import cosim
@@ -178,9 +179,15 @@ def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     env = {"env_vars": {"PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}}
     try:
         if address:
-            ray.init(address=address, runtime_env=env, log_to_driver=False)
+            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
         else:
-            ray.init(num_cpus=num_cpus, runtime_env=env, include_dashboard=False, log_to_driver=False)
+            ray.init(
+                num_cpus=num_cpus,
+                runtime_env=env,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"--address {address}" if address else "local Ray"
         raise CosimError(f"{where}: Ray did not start ({str(exc).strip().splitlines()[0]})") from None
