@@ -73,6 +73,54 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_command(args)
 
 
+def _add_export_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a run folder as tables, per-link time series or a pcap")
+    p.add_argument("run_dir", help="a run folder (holds run.json)")
+    p.add_argument("--format", choices=("csv", "parquet", "pcap"), default="csv", help="output format (default csv)")
+    p.add_argument("--out", help="output folder (default: RUN_DIR/export)")
+    p.add_argument(
+        "--window", type=float, help="window of the per-link series, simulated seconds (default: traffic.window)"
+    )
+    p.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from cosim.export.commands import export_command
+
+    return export_command(args)
+
+
+def _add_compare_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="run static and dynamic clustering on identical traffic and write a report")
+    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
+    p.add_argument("--seed", type=int, help="override the scenario's seed (both runs use it)")
+    p.add_argument("--rounds", type=int, help="override learning.rounds")
+    p.add_argument("--out", help="output folder (default: runs/<scenario>-compare-s<seed>-<UTC time>)")
+    p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
+    p.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from cosim.report.commands import compare_command
+
+    return compare_command(args)
+
+
+def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a grid of scenarios x strategies x seeds x link parameters on Ray")
+    p.add_argument("config", help="sweep TOML file ([grid] table, rounds, out)")
+    p.add_argument("--address", help="address of an existing Ray cluster (default: start Ray locally)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--out", help="output folder (overrides the file's out)")
+    p.set_defaults(handler=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from cosim.sweep.commands import sweep_command
+
+    return sweep_command(args)
+
+
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
@@ -145,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_commands(sub)
     _add_traffic_command(sub)
     _add_serve_command(sub)
+    _add_compare_command(sub)
+    _add_sweep_command(sub)
+    _add_export_command(sub)
     return parser
 
 

@@ -1,0 +1,261 @@
+"""Run a sweep's points (Ray tasks by default), skip finished ones, and write the tables and plots.
+
+Each point runs in its own folder ``<out>/runs/<point name>``. A point whose folder holds a run.json
+with status ``finished`` is not run again (its numbers are read back); a folder left by a failed or
+interrupted run is cleared and the point runs again. A point that fails becomes a row with
+``status = failed`` and the error, and the sweep goes on.
+
+Files written to ``<out>``: ``runs.csv`` / ``runs.parquet`` (one row per point) and ``summary.csv`` /
+``summary.parquet`` (per group = scenario × strategy × swept fields, and metric: n, mean, standard
+deviation and the 95 % confidence interval of the mean over seeds), and ``sweep_<metric>.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from cosim.errors import CosimError
+from cosim.sweep.grid import GridPoint, SweepSpec
+from cosim.sweep.stats import mean_ci
+
+METRICS: tuple[str, ...] = (
+    "final_eval_loss",
+    "final_eval_mae",
+    "tier_migrations",
+    "late_rsus",
+    "forwards",
+    "bytes_total",
+    "sim_time_s",
+    "mean_uplink_ms",
+    "mean_downlink_ms",
+    "mean_queue_ms",
+)
+"""Numbers taken from each run's summary (run.json ``summary``)."""
+
+Task = Callable[[GridPoint, Path], Mapping[str, Any]]
+"""Runs one point into a folder and returns its summary (the metrics above)."""
+
+
+def run_point(point: GridPoint, folder: Path) -> Mapping[str, Any]:
+    """The real task: one co-simulation of the point (cosim.runner.run) into ``folder``."""
+    from cosim.runner import run
+
+    result = run(point.config(), out=folder)
+    return dict(result.summary)
+
+
+def execute(point: GridPoint, folder: str, task: Task) -> dict[str, Any]:
+    """Run one point and return its row; any exception becomes a failed row (runs inside a Ray worker)."""
+    path = Path(folder)
+    if path.exists():
+        shutil.rmtree(path)  # a partial folder of an earlier failed or interrupted attempt
+    started = time.perf_counter()
+    try:
+        summary = task(point, path)
+    except BaseException as exc:  # noqa: BLE001 - a failed point is a row, not the end of the sweep
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
+        return _row(point, path, "failed", {}, error=error, wall=time.perf_counter() - started)
+    return _row(point, path, "finished", summary, wall=time.perf_counter() - started)
+
+
+def _last_frame(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"
+
+
+def _row(
+    point: GridPoint,
+    folder: Path,
+    status: str,
+    summary: Mapping[str, Any],
+    *,
+    error: str = "",
+    wall: float = float("nan"),
+    reused: bool = False,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": point.name,
+        "scenario": point.scenario,
+        "strategy": point.strategy,
+        "seed": point.seed,
+        **dict(point.params),
+        "status": status,
+        "reused": reused,
+        "error": error,
+        "folder": str(folder),
+        "wall_task_s": wall,
+    }
+    for m in METRICS:
+        value = summary.get(m)
+        row[m] = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+    return row
+
+
+def finished_row(point: GridPoint, folder: Path) -> dict[str, Any] | None:
+    """The row of a point whose folder already holds a finished run, else None."""
+    try:
+        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if info.get("status") != "finished":
+        return None
+    return _row(point, folder, "finished", info.get("summary") or {}, wall=0.0, reused=True)
+
+
+class Executor(Protocol):
+    """Runs ``execute(point, folder, task)`` for many points; yields rows as they complete."""
+
+    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
+        """Run every job; yield each row when it is done."""
+        ...
+
+
+class SerialExecutor:
+    """Runs the points one after the other in this process (tests, debugging)."""
+
+    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
+        """Run every job in order."""
+        for point, folder in jobs:
+            yield execute(point, folder, task)
+
+
+class RayExecutor:
+    """Runs each point as a Ray task with ``num_cpus=1`` (local Ray, or a cluster at ``address``)."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+
+    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
+        """Submit every job, then yield rows in completion order; a lost worker is a failed row."""
+        ray = _import_ray()
+        started_here = not ray.is_initialized()
+        if started_here:
+            _init_ray(ray, self.address, self.num_cpus)
+        try:
+            remote = ray.remote(num_cpus=1, max_retries=0)(execute)
+            pending = {remote.remote(point, folder, task): (point, folder) for point, folder in jobs}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    point, folder = pending.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except Exception as exc:  # noqa: BLE001 - worker died, task cancelled, ...
+                        msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc) else ''}"
+                        yield _row(point, Path(folder), "failed", {}, error=msg)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise CosimError("cosim sweep needs Ray: pip install 'cosim[ray]' (or: pip install ray)") from None
+    return ray
+
+
+def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
+    import logging
+    import os
+
+    import cosim
+
+    root = str(Path(cosim.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {"env_vars": {"PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}}
+    try:
+        if address:
+            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
+        else:
+            ray.init(
+                num_cpus=num_cpus,
+                runtime_env=env,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--address {address}" if address else "local Ray"
+        raise CosimError(f"{where}: Ray did not start ({str(exc).strip().splitlines()[0]})") from None
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    executor: Executor | None = None,
+    task: Task = run_point,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Run every point not already finished, write the tables and plots, return the runs table."""
+    out = spec.out.resolve()  # Ray workers do not share the driver's current folder
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    jobs: list[tuple[GridPoint, str]] = []
+    for point in spec.points:
+        folder = out / "runs" / point.name
+        row = finished_row(point, folder)
+        if row is not None:
+            rows.append(row)
+            if on_row:
+                on_row(row)
+        else:
+            jobs.append((point, str(folder)))
+    if jobs:
+        for row in (executor or RayExecutor()).map(jobs, task):
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    order = {p.name: i for i, p in enumerate(spec.points)}
+    table = pd.DataFrame(sorted(rows, key=lambda r: order[r["name"]]))
+    write_tables(table, spec, out)
+    return table
+
+
+def group_keys(spec: SweepSpec) -> list[str]:
+    """Columns a summary group is made of: everything in the grid but the seed."""
+    return ["scenario", "strategy", *spec.param_keys]
+
+
+def summarize(table: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    """Per group and metric over the finished runs: n, mean, std, 95 % CI (t-distribution)."""
+    keys = list(keys)
+    finished = table[table["status"] == "finished"]
+    rows = []
+    for group, frame in finished.groupby(keys, sort=False, dropna=False):
+        values = group if isinstance(group, tuple) else (group,)
+        for metric in METRICS:
+            mean, low, high, n = mean_ci(frame[metric].tolist())
+            std = float(frame[metric].std(ddof=1)) if n > 1 else float("nan")
+            rows.append(
+                {**dict(zip(keys, values, strict=True)), "metric": metric, "n": n, "mean": mean, "std": std}
+                | {"ci95_low": low, "ci95_high": high}
+            )
+    columns = [*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
+    """runs.csv/.parquet, summary.csv/.parquet and the plots."""
+    from cosim.sweep.plots import plot_summary
+
+    table.to_csv(out / "runs.csv", index=False)
+    table.to_parquet(out / "runs.parquet", index=False)
+    summary = summarize(table, group_keys(spec))
+    summary.to_csv(out / "summary.csv", index=False)
+    summary.to_parquet(out / "summary.parquet", index=False)
+    written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
+    return written + plot_summary(summary, group_keys(spec), out)
