@@ -44,5 +44,5 @@ def import_command(args: argparse.Namespace) -> int:
     )
     cfg = load(path)
     print(f"wrote {path} ({len(cfg.rsus)} RSUs, {cfg.traffic.begin:g}-{cfg.traffic.end:g} s)")
-    print(f"run it with: cosim traffic {path.parent}")
+    print(f"run it with: cosim run {path.parent}   (or traffic only: cosim traffic {path.parent})")
     return 0

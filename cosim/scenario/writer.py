@@ -62,6 +62,10 @@ def scenario_toml(
 
 
 def learning_defaults(begin: float, end: float, rounds: int = 5) -> dict[str, Any]:
-    """Rounds and a round period that fit ``rounds`` rounds inside [begin, end], with a shorter barrier timeout."""
-    period = float(max(1, math.floor((end - begin) / rounds)))
+    """Rounds and a round period that fit ``rounds`` rounds inside [begin, end], with a shorter barrier timeout.
+
+    Round r starts at ``begin + (r + 1) * period`` (the first period collects data), and the last round
+    needs a period to run before ``end``: hence ``rounds + 1`` periods.
+    """
+    period = float(max(1, math.floor((end - begin) / (rounds + 1))))
     return {"rounds": rounds, "round_period": period, "barrier_timeout": float(max(1, math.floor(0.8 * period)))}

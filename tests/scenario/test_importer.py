@@ -11,6 +11,7 @@ import sumolib
 
 from cosim.config import load
 from cosim.errors import ScenarioError
+from cosim.runner import check_schedule
 from cosim.scenario.generate import sumo_binary
 from cosim.scenario.importer import default_name, import_sumocfg, read_sumocfg
 from cosim.scenario.outputs import output_prefix
@@ -39,7 +40,8 @@ def test_import_pasubio(pasubio: Path, tmp_path: Path) -> None:
     assert cfg.traffic.sumocfg == pasubio.resolve()  # referenced, not copied
     assert sorted(p.name for p in toml.parent.iterdir()) == ["scenario.toml"]
     assert cfg.traffic.begin == 0.0 and cfg.traffic.end == 3600.0  # from the last departure
-    assert cfg.traffic.begin + cfg.learning.rounds * cfg.learning.round_period <= cfg.traffic.end
+    check_schedule(cfg)  # every round starts, and has a period to run, before traffic.end
+    assert cfg.traffic.begin + (cfg.learning.rounds + 1) * cfg.learning.round_period <= cfg.traffic.end
     assert sorted(p.name for p in pasubio.parent.iterdir()) == before
 
 
