@@ -123,3 +123,16 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_measured_compute_mode_is_flagged_not_reproducible(tmp_path: Path) -> None:
+    cfg = load(SHIFT).with_overrides(
+        **{"compute.mode": "measured", "compute.measured_scale": 2.0, "learning.rounds": 1, "network.loss_rate": 0.3}
+    )
+    result = cosim.run(cfg, out=tmp_path / "m")
+    info = json.loads((result.folder / "run.json").read_text())
+    assert info["reproducible"] is False
+    fwd = result.table("messages").query("kind == 'forward'")
+    # simulated server time = 2 x the measured wall time of the real call (the RPC includes the step)
+    assert np.allclose(fwd["server_s"], 2.0 * fwd["wall_rpc_ms"] / 1e3, rtol=1e-6)
+    assert fwd["attempts_up"].max() > 1  # losses were retransmitted
