@@ -13,7 +13,14 @@ For the breakdown it also times, in the same interleaving:
 - ``grpc floor``: the same request over the same kind of loopback server whose Forward handler returns a
   ready-made reply of the same size (no decode, no step): the cost of the gRPC round trip alone;
 - the codec alone (encode request, decode it, encode the reply, decode it), in process;
+- the core step's own time inside the gRPC handler vs called in process;
 and, for information, the whole split-learning step per batch (client forward -> Forward -> client backward).
+
+Measured on the shared 2-core box (other helpers' SUMO/TF runs alongside; 6 runs): in-process Forward
+0.9-1.1 ms (core step ~0.7), gRPC 1.7-2.1 ms: the round trip alone (Python sync client + sync server,
+16 KB each way) ~0.6-0.8 ms, codec ~0.09 ms both ways, the step ~0.05-0.1 ms slower inside the handler.
+The ratio lands at ~1.7-1.9; the round trip alone is ~0.55-0.75x the step, so <= 1.5 is out of reach for a
+Python gRPC unary call on this box while the step stays at ~0.7 ms. The whole split step lands ~1.2-1.4.
 """
 
 from __future__ import annotations
@@ -79,6 +86,20 @@ def per_call(fn: Callable[[int], object], n: int) -> Callable[[], float]:
     return block
 
 
+def time_core_forward(core: SplitServer, into: list[float]) -> None:
+    """Record the wall time of each ``core.forward`` (the step as the servicer or LocalTransport calls it)."""
+    inner = core.forward
+
+    def forward(*args: object) -> tuple[tf.Tensor, float]:
+        t0 = time.perf_counter()
+        try:
+            return inner(*args)  # type: ignore[arg-type]
+        finally:
+            into.append(time.perf_counter() - t0)
+
+    core.forward = forward  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden-width", type=int, help="cut-layer width (default: the config's, 32)")
@@ -106,6 +127,9 @@ def main() -> None:
         try:
             for transport in (local, remote):
                 transport.start_round(0, {"rsu": "high"})
+            core_s: dict[str, list[float]] = {"inprocess": [], "grpc": []}
+            time_core_forward(local.core, core_s["inprocess"])
+            time_core_forward(handle.core, core_s["grpc"])
 
             def forwards(transport: Transport) -> Callable[[], float]:
                 return per_call(lambda b: transport.forward("rsu", 0, b, "high", acts[b], ys[b]), N_BATCHES)
@@ -136,6 +160,7 @@ def main() -> None:
                 },
                 args.repeats,
             )
+            core_ms = {name: statistics.median(ts) * 1e3 for name, ts in core_s.items()}
             step = interleaved_medians(
                 {"inprocess": split_steps(local), "grpc": split_steps(remote)}, max(3, args.repeats // 3)
             )
@@ -150,6 +175,10 @@ def main() -> None:
     print(f"grpc      : Forward {ms['grpc']:.3f} ms (overhead {ms['grpc'] - ms['inprocess']:.3f} ms)")
     print(f"  of which gRPC round trip, canned reply (no decode, no step): {ms['grpc floor']:.3f} ms")
     print(f"  of which codec (encode+serialise+parse+decode, both ways) : {ms['codec']:.3f} ms")
+    print(
+        f"  the core step itself: {core_ms['grpc']:.3f} ms inside the gRPC handler vs "
+        f"{core_ms['inprocess']:.3f} ms called in process"
+    )
     print(f"info: whole split step inprocess {step['inprocess'] * 1e3:.3f} ms, grpc {step['grpc'] * 1e3:.3f} ms")
     print(f"info: whole split step grpc / inprocess = {step['grpc'] / step['inprocess']:.2f}")
     print(f"info: grpc floor / inprocess step = {fwd['grpc floor'] / fwd['inprocess']:.2f}")
