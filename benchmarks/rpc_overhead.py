@@ -16,11 +16,13 @@ For the breakdown it also times, in the same interleaving:
 - the core step's own time inside the gRPC handler vs called in process;
 and, for information, the whole split-learning step per batch (client forward -> Forward -> client backward).
 
-Measured on the shared 2-core box (other helpers' SUMO/TF runs alongside; 6 runs): in-process Forward
-0.9-1.1 ms (core step ~0.7), gRPC 1.7-2.1 ms: the round trip alone (Python sync client + sync server,
-16 KB each way) ~0.6-0.8 ms, codec ~0.09 ms both ways, the step ~0.05-0.1 ms slower inside the handler.
-The ratio lands at ~1.7-1.9; the round trip alone is ~0.55-0.75x the step, so <= 1.5 is out of reach for a
-Python gRPC unary call on this box while the step stays at ~0.7 ms. The whole split step lands ~1.2-1.4.
+Measured on the shared 2-core box (other helpers' SUMO/TF runs alongside): in-process Forward
+0.81-0.85 ms (core step ~0.7), gRPC 1.66-1.78 ms: the round trip alone (Python sync client + sync server,
+16 KB each way, canned reply) ~0.57-0.60 ms, codec ~0.09 ms both ways, the step ~0.07 ms slower inside the
+handler. Ratio ~2.05-2.1 (whole split step ~1.5). The round trip alone is ~0.7x the in-process Forward, so
+<= 1.5 is out of reach for a Python gRPC unary call on this box while the step stays at ~0.7 ms. (Earlier
+runs printed 1.8-2.0 only because the in-process side paid an eager ``tf.reshape`` of the labels, which
+slowed the compiled step after it; LocalTransport no longer does that.)
 """
 
 from __future__ import annotations
