@@ -145,7 +145,15 @@ class Transport(Protocol):
 
 
 def _labels(labels: tf.Tensor | np.ndarray) -> tf.Tensor:
-    return tf.reshape(tf.convert_to_tensor(labels, tf.float32), [-1])
+    """Labels as a float32 ``(n,)`` tensor, as the codec would deliver them.
+
+    Built with numpy and ``tf.constant``, not an eager ``tf.reshape``: a tensor fresh out of an eager op
+    made the next compiled server step ~0.15 ms slower (measured), which padded the in-process baseline.
+    """
+    if isinstance(labels, tf.Tensor) and labels.dtype == tf.float32 and labels.shape.rank == 1:
+        return labels
+    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
+    return tf.constant(y.astype(np.float32, copy=False).reshape(-1))
 
 
 class LocalTransport:
