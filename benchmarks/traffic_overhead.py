@@ -9,6 +9,13 @@ cosim's count every thread of this process), and as the last line
 ``RESULT traffic_overhead ratio=<median cosim wall / median bare wall> target=1.25``.
 
     python benchmarks/traffic_overhead.py [SCENARIO] [--repeats N]
+
+Where the time goes on grid-rush (CPU seconds, medians of 5, 2 shared cores; bare ``sumo`` 2.16):
+libsumo stepping alone 2.43; + 15 counting context subscriptions evaluated by SUMO 2.57; + read into
+Python every step 2.73; + counting and the command's plumbing 2.94; + per-sampling-step detail
+subscriptions 3.20; + sample rows 3.37; + label speed subscriptions 3.80. Counting alone is already
+above 1.25x; an all-vehicle position subscription with numpy distances instead costs more (SUMO
+evaluates and converts ~180 vehicles per step instead of ~65 in range).
 """
 
 from __future__ import annotations
