@@ -20,24 +20,27 @@ Cost. Turning subscription results into Python objects, and SUMO evaluating each
 are the per-step costs, so every subscription is as narrow and as short as it can be:
 
 - each RSU has a *counting* context subscription (speed only) read at every step;
-- each RSU has a second, *detail* context subscription (speed, position, acceleration, lane) that is
-  scheduled with SUMO's begin/end times for the sampling steps only;
-- a vehicle with pending labels has a speed subscription scheduled from its first pending label's
-  step to a little after its last one (it expires by itself: no unsubscribe calls).
+- the same RSU gets a second, *detail* context subscription (position, acceleration, lane) scheduled
+  with SUMO's begin/end times for one sampling step at a time; SUMO merges both into one result per
+  vehicle at that step (and reads the vehicles in range once for both);
+- a vehicle whose label is due at a step not covered by its speed subscriptions gets one from that
+  step to two sampling periods later (covering its next labels too); SUMO keeps subscriptions with
+  different begin/end apart and lets them expire by themselves (no unsubscribe calls);
+- samples of one sampling step are kept as one block of arrays (features, RSU index, vehicle ids)
+  until their labels are read, then handed out per RSU with numpy masks.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder
-from cosim.traffic.values import FEATURES, RsuSite, RsuWindow, SampleSet, make_sample_set
+from cosim.traffic.values import RsuSite, RsuWindow, SampleSet, empty_sample_set, make_sample_set
 from cosim.types import RsuId
 
 # Keys of SUMO's subscription results (TraCI variable ids, see cosim.traffic.sumo).
@@ -58,7 +61,8 @@ class ObservedSim(Protocol):
 class Observer:
     """Turns per-step subscription results into :class:`RsuWindow` rows and labelled samples.
 
-    ``pois`` are, per RSU, the ids of its counting and detail context subscriptions.
+    ``pois`` are, per RSU, the ids of its counting and detail context subscriptions' objects (the same
+    id when SUMO merges both into one result, as :class:`cosim.traffic.sumo.SumoSim` does).
     """
 
     def __init__(
@@ -82,7 +86,7 @@ class Observer:
         self._count_sum = [0] * n
         self._count_max = [0] * n
         self._speed_sum = [0.0] * n
-        self._released = [0] * n
+        self._released = np.zeros(n, dtype=np.int64)
         self._now_count = [0] * n
         self._period = clock.steps(period)
         self._horizon = 0 if horizon <= 0 else clock.steps(horizon)
@@ -93,12 +97,14 @@ class Observer:
         self._window = 0
         self._window_end_obs = self._first_obs_of(1)
         self._closed: list[RsuWindow] = []
-        self._pending: dict[int, list[tuple[int, str, float, list[float]]]] = defaultdict(list)
-        """Samples waiting for their label, by the observation at which it is due: (rsu, vehicle, t, row)."""
-        self._vdues: dict[str, deque[int]] = {}
+        self._pending: dict[int, _Block] = {}
+        """Samples waiting for their label, by the observation at which it is due (one block per sampling step)."""
         self._sub_end: dict[str, int] = {}
-        self._lanes: dict[str, int] = {}
-        self._out: list[list[tuple[float, list[float], float]]] = [[] for _ in range(n)]
+        """Per vehicle: last observation its speed subscriptions cover."""
+        self._lanes: dict[str, float] = {}
+        """Lane id -> lane count of its edge (asked once per lane)."""
+        self._out: list[_Block] = []
+        """Labelled blocks not yet handed out, in release order."""
         self._started = False
 
     def _first_obs_of(self, w: int) -> int:
@@ -113,8 +119,7 @@ class Observer:
         i = self._obs
         if not self._started:
             raise RuntimeError("Observer.start(sim) must be called before the first step")
-        ctx = sim.context_results()
-        empty: Mapping[str, Any] = {}
+        get = sim.context_results().get
         prevs, entered, csum, cmax, ssum, nows = (
             self._prev,
             self._entered,
@@ -123,28 +128,31 @@ class Observer:
             self._speed_sum,
             self._now_count,
         )
-        for j, poi in enumerate(self._count_pois):
-            vehs = ctx.get(poi, empty)
-            n = len(vehs)
-            if n:
+        j = 0
+        for poi in self._count_pois:
+            vehs = get(poi)
+            if vehs:
                 prev = prevs[j]
-                if prev:
-                    new = vehs.keys() - prev.keys()
-                    if new:
-                        entered[j].update(new)
-                else:
+                if not prev:
                     entered[j].update(vehs)
+                elif vehs.keys() != prev.keys():
+                    entered[j].update(vehs.keys() - prev.keys())
+                n = len(vehs)
                 csum[j] += n
                 if n > cmax[j]:
                     cmax[j] = n
                 ssum[j] += sum([v[_SPEED] for v in vehs.values()])
-            prevs[j] = vehs
-            nows[j] = n
+                prevs[j] = vehs
+                nows[j] = n
+            elif nows[j]:
+                prevs[j] = _EMPTY
+                nows[j] = 0
+            j += 1
         if self._sumo_samples:
             if i in self._pending:
                 self._label(sim, i)
             if i % self._period == 0:
-                self._sample(sim, i, ctx)
+                self._sample(sim, i, get)
                 self._schedule_detail(sim, i + self._period)
         elif self._csv is not None:
             for j, n in enumerate(self._csv.release(i)):
@@ -163,20 +171,20 @@ class Observer:
         if i < self.clock.n_steps:
             sim.schedule_detail(self.clock.now(i + 1))  # SUMO's clock reads now(i+1) after observation i
 
-    def _sample(self, sim: ObservedSim, i: int, ctx: Mapping[str, Mapping[str, Mapping[int, Any]]]) -> None:
-        # the per-sample hot path: kept inline on purpose
-        t = self.clock.obs_time(i)
-        tod = 2.0 * math.pi * (t % _DAY) / _DAY
-        tod_sin, tod_cos = math.sin(tod), math.cos(tod)
+    def _sample(self, sim: ObservedSim, i: int, get: Any) -> None:
+        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step
         due = i + self._horizon
         if self._horizon and due >= self.clock.n_steps:
             return  # a label after the run's end can never be known
+        t = self.clock.obs_time(i)
+        tod = 2.0 * math.pi * (t % _DAY) / _DAY
+        tod_sin, tod_cos = math.sin(tod), math.cos(tod)
         lanes, hypot = self._lanes, math.hypot
-        pending = self._pending[due] if self._horizon else None
-        vdues, sub_end = self._vdues, self._sub_end
-        new_end = min(due + 2 * self._period, self.clock.n_steps - 1)
+        rows: list[tuple[float, ...]] = []
+        rsus: list[int] = []
+        vids: list[str] = []
         for ri, poi in enumerate(self._detail_pois):
-            vehs = ctx.get(poi)
+            vehs = get(poi)
             if not vehs:
                 continue
             n = len(vehs)
@@ -184,54 +192,50 @@ class Observer:
             mean = sum([v[_SPEED] for v in vehs.values()]) / n
             site = self._sites[ri]
             sx, sy = site.x, site.y
-            for vid, v in vehs.items():
+            for v in vehs.values():
                 x, y = v[_POS]
-                lane = v[_LANE]
-                edge = lane[: lane.rfind("_")]
-                lc = lanes.get(edge)
+                lc = lanes.get(v[_LANE])
                 if lc is None:
-                    lc = lanes[edge] = float(sim.lane_count(edge))
-                row = [v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos]
-                if pending is None:
-                    self._release(ri, t, row, v[_SPEED])
-                    continue
-                pending.append((ri, vid, t, row))
-                dues = vdues.get(vid)
-                if dues is None:
-                    dues = vdues[vid] = deque((due,))
-                elif dues[-1] != due:
-                    dues.append(due)
-                if due > sub_end.get(vid, -1):
-                    # one subscription covers this label and the next two sampling periods' labels
-                    sub_end[vid] = new_end
-                    sim.subscribe_speed(vid, self.clock.now(dues[0] + 1), self.clock.now(new_end + 1))
+                    lc = self._lane_count(sim, v[_LANE])
+                rows.append((v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
+            vids += vehs
+            rsus += [ri] * n
+        if not rows:
+            return
+        x = np.array(rows, dtype=np.float32)
+        rsu = np.array(rsus, dtype=np.intp)
+        if not self._horizon:
+            self._release(_Block(t, rsu, vids, x, x[:, 0].copy()))
+            return
+        self._pending[due] = _Block(t, rsu, vids, x, None)
+        sub_end, clock = self._sub_end, self.clock
+        new_end = min(due + 2 * self._period, clock.n_steps - 1)
+        begin, end = clock.now(due + 1), clock.now(new_end + 1)
+        for vid in vids:
+            if due > sub_end.get(vid, -1):
+                # one subscription covers this label and the next two sampling periods' labels
+                sub_end[vid] = new_end
+                sim.subscribe_speed(vid, begin, end)
 
     def _label(self, sim: ObservedSim, i: int) -> None:
-        speeds = sim.vehicle_results()
-        out, released, vdues, sub_end = self._out, self._released, self._vdues, self._sub_end
-        for ri, vid, t, row in self._pending.pop(i):
-            v = speeds.get(vid)
-            if v is not None:
-                out[ri].append((t, row, v[_SPEED]))
-                released[ri] += 1
-            dues = vdues.get(vid)
-            if dues and dues[0] == i:
-                dues.popleft()
-                if not dues:
-                    del vdues[vid]
-                    if v is None or sub_end.get(vid, -1) <= i:
-                        sub_end.pop(vid, None)  # gone, or its subscription has expired
+        block = self._pending.pop(i)
+        get = sim.vehicle_results().get
+        found = [get(vid) for vid in block.vids]
+        speeds = [v[_SPEED] for v in found if v is not None]
+        if not speeds:
+            return
+        if len(speeds) < len(found):  # some vehicles left the simulation: their samples are dropped
+            keep = np.array([v is not None for v in found])
+            block = _Block(block.time, block.rsu[keep], [], block.x[keep], None)
+        self._release(_Block(block.time, block.rsu, [], block.x, np.array(speeds, dtype=np.float32)))
 
-    def _lane_count(self, sim: ObservedSim, lane: str) -> int:
-        edge = lane[: lane.rfind("_")]
-        n = self._lanes.get(edge)
-        if n is None:
-            n = self._lanes[edge] = sim.lane_count(edge)
+    def _lane_count(self, sim: ObservedSim, lane: str) -> float:
+        n = self._lanes[lane] = float(sim.lane_count(lane[: lane.rfind("_")]))
         return n
 
-    def _release(self, rsu: int, t: float, row: list[float], label: float) -> None:
-        self._out[rsu].append((t, row, float(label)))
-        self._released[rsu] += 1
+    def _release(self, block: _Block) -> None:
+        self._out.append(block)
+        self._released += np.bincount(block.rsu, minlength=len(self._sites))
 
     def _close_window(self) -> None:
         w = self._window
@@ -249,14 +253,17 @@ class Observer:
                     in_range_mean=cs / steps,
                     in_range_max=self._count_max[j],
                     mean_speed=self._speed_sum[j] / cs if cs else math.nan,
-                    samples=self._released[j],
+                    samples=int(self._released[j]),
                 )
             )
             self._entered[j] = set()
-            self._count_sum[j] = self._count_max[j] = self._released[j] = 0
+            self._count_sum[j] = self._count_max[j] = 0
             self._speed_sum[j] = 0.0
+        self._released[:] = 0
         self._window = w + 1
         self._window_end_obs = self._first_obs_of(w + 2)
+        obs = self._obs
+        self._sub_end = {v: e for v, e in self._sub_end.items() if e >= obs}  # forget expired ones
 
     # -- hand-out ---------------------------------------------------------------------------------
 
@@ -278,14 +285,28 @@ class Observer:
         """Samples released since the last call, per RSU (empty sets included)."""
         if self._csv is not None:
             return self._csv.take()
+        blocks, self._out = self._out, []
+        if not blocks:
+            return {site.id: empty_sample_set(site.id) for site in self._sites}
+        rsu = np.concatenate([b.rsu for b in blocks])
+        time = np.concatenate([np.full(len(b.rsu), b.time) for b in blocks])
+        x = np.concatenate([b.x for b in blocks])
+        y = np.concatenate([b.y for b in blocks if b.y is not None])
         result: dict[RsuId, SampleSet] = {}
         for ri, site in enumerate(self._sites):
-            rows = self._out[ri]
-            self._out[ri] = []
-            result[site.id] = make_sample_set(
-                site.id,
-                np.array([t for t, _, _ in rows], dtype=np.float64),
-                np.array([x for _, x, _ in rows], dtype=np.float32).reshape(len(rows), len(FEATURES)),
-                np.array([y for _, _, y in rows], dtype=np.float32),
-            )
+            m = rsu == ri
+            result[site.id] = make_sample_set(site.id, time[m], x[m], y[m])
         return result
+
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+class _Block(NamedTuple):
+    """Samples of one sampling step: RSU index, vehicle id and features per row; labels once known."""
+
+    time: float
+    rsu: np.ndarray
+    vids: list[str]
+    x: np.ndarray
+    y: np.ndarray | None

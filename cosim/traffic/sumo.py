@@ -43,14 +43,13 @@ VAR_POSITION = 0x42
 VAR_LANE_ID = 0x51
 VAR_ACCELERATION = 0x72
 CMD_GET_VEHICLE_VARIABLE = 0xA4
-OBSERVED_VARS: tuple[int, ...] = (VAR_SPEED, VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
-"""Vehicle variables an RSU's detail subscription returns (at sampling steps)."""
 COUNTING_VARS: tuple[int, ...] = (VAR_SPEED,)
 """Vehicle variables an RSU's counting subscription returns (every step)."""
+DETAIL_VARS: tuple[int, ...] = (VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
+"""Extra vehicle variables an RSU's detail subscription adds to the same results (sampling steps only)."""
 
 POI_PREFIX = "cosim-rsu:"
 """Prefix of the POIs cosim adds at RSU positions (kept apart from the scenario's own POIs)."""
-DETAIL_PREFIX = "cosim-rsu-detail:"
 
 
 def _import_traci() -> Any:
@@ -165,7 +164,7 @@ class SumoSim:
         return self._veh_results()
 
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
-        """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (replaces its previous one).
+        """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (kept apart from its other ones).
 
         SUMO's clock reads ``t + step`` after producing observation ``t``; the subscription expires by
         itself, or when the vehicle leaves the simulation.
@@ -194,25 +193,29 @@ class SumoSim:
     # -- RSUs -------------------------------------------------------------------------------------
 
     def add_rsu(self, rsu: str, x: float, y: float, radius: float) -> tuple[str, str]:
-        """Put two POIs at the RSU: one counting (speed of the vehicles in range, every step), one detail.
+        """Put a POI at the RSU with a counting context subscription (speed of the vehicles in range).
 
-        Returns their ids. The detail POI's context subscription is set per sampling step by
-        :meth:`schedule_detail`.
+        Returns ``(counting id, detail id)``: both are the one POI. Its detail subscription (see
+        :meth:`schedule_detail`) is a second context subscription on the same POI, so at sampling steps
+        SUMO merges both into one result per vehicle (speed, position, acceleration, lane).
         """
-        poi, detail = POI_PREFIX + rsu, DETAIL_PREFIX + rsu
+        poi = POI_PREFIX + rsu
         self._api.poi.add(poi, x, y, (0, 120, 255, 255), "cosim-rsu", 10)
-        self._api.poi.add(detail, x, y, (0, 0, 0, 0), "cosim-rsu-detail", 9)
         self._api.poi.subscribeContext(poi, CMD_GET_VEHICLE_VARIABLE, radius, COUNTING_VARS)
-        self._details.append((detail, radius))
+        self._details.append((poi, radius))
         if self.gui:
             self._api.polygon.add(poi, _circle(x, y, radius), (0, 120, 255, 90), fill=True, layer=5)
-        return poi, detail
+        return poi, poi
 
     def schedule_detail(self, time: float) -> None:
-        """Have every RSU's detail subscription report all :data:`OBSERVED_VARS` at SUMO time ``time`` only."""
+        """Have every RSU's results also carry :data:`DETAIL_VARS` at SUMO time ``time`` only.
+
+        SUMO keeps subscriptions that differ in begin/end apart (it merges only identical ones), so this
+        adds a one-step subscription next to the permanent counting one; it expires by itself.
+        """
         subscribe = self._api.poi.subscribeContext
-        for detail, radius in self._details:
-            subscribe(detail, CMD_GET_VEHICLE_VARIABLE, radius, OBSERVED_VARS, time, time)
+        for poi, radius in self._details:
+            subscribe(poi, CMD_GET_VEHICLE_VARIABLE, radius, DETAIL_VARS, time, time)
 
     def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int]) -> None:
         """Colour an RSU's POI (and its range circle in the GUI)."""
