@@ -16,7 +16,7 @@ from cosim.learning.evaluation import EvalResult
 from cosim.learning.models import ModelSpec
 from cosim.learning.rounds import RoundOutcome
 from cosim.rpc import channel, codec
-from cosim.rpc.transport import AggregateHandle, AggregateResult, ForwardResult, Prepared
+from cosim.rpc.transport import AggregateHandle, AggregateResult, ForwardResult, OneShotCalls, Prepared
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 
@@ -29,7 +29,7 @@ def _error(call: str, exc: grpc.RpcError) -> TransportError:
     return err
 
 
-class GrpcTransport:
+class GrpcTransport(OneShotCalls):
     """Calls the SplitFed service at ``address`` (``host:port``); ``spec`` is the client's model spec."""
 
     @classmethod
@@ -89,11 +89,6 @@ class GrpcTransport:
         wall_ms = (time.perf_counter() - t0) * 1e3
         return ForwardResult(grads, loss, prepared.nbytes, reply.ByteSize(), wall_ms)  # type: ignore[attr-defined]
 
-    def forward(  # noqa: D102
-        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> ForwardResult:
-        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
-
     def prepare_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
     ) -> Prepared:
@@ -105,11 +100,6 @@ class GrpcTransport:
         fut = self.stub.Aggregate.future(prepared.message, timeout=self._aggregate_timeout_s)
         self._submitted.setdefault(round_, []).append(rsu)
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
-
-    def submit_aggregate(  # noqa: D102
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> AggregateHandle:
-        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = self._submitted.pop(round_, [])

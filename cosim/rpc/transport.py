@@ -156,7 +156,23 @@ def _labels(labels: tf.Tensor | np.ndarray) -> tf.Tensor:
     return tf.constant(y.astype(np.float32, copy=False).reshape(-1))
 
 
-class LocalTransport:
+class OneShotCalls:
+    """``forward`` and ``submit_aggregate`` as prepare + send, for transports that define those two steps."""
+
+    def forward(
+        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+    ) -> ForwardResult:
+        """One batch through the server part (blocking)."""
+        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))  # type: ignore[attr-defined]
+
+    def submit_aggregate(
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> AggregateHandle:
+        """Send a client's weights without blocking."""
+        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))  # type: ignore[attr-defined]
+
+
+class LocalTransport(OneShotCalls):
     """Calls a :class:`SplitServer` in process (Aggregate on a helper thread, as it blocks at the barrier)."""
 
     def __init__(self, core: SplitServer, measure_bytes: bool = True, workers: int = 64) -> None:
@@ -186,11 +202,6 @@ class LocalTransport:
         down = codec.forward_reply(grads, loss).ByteSize() if self.measure_bytes else 0
         return ForwardResult(grads=grads, loss=loss, bytes_up=prepared.nbytes, bytes_down=down, wall_ms=wall_ms)
 
-    def forward(  # noqa: D102
-        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> ForwardResult:
-        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
-
     def prepare_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
     ) -> Prepared:
@@ -203,11 +214,6 @@ class LocalTransport:
         fut = self._pool.submit(self.core.aggregate, *prepared.message)  # type: ignore[misc]
         self._submitted.setdefault(round_, []).append(rsu)
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
-
-    def submit_aggregate(  # noqa: D102
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> AggregateHandle:
-        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = tuple(self._submitted.pop(round_, ()))
