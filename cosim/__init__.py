@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 # who wants them sets TF_CPP_MIN_LOG_LEVEL themselves. Must happen before anything imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+from cosim.version import __version__ as __version__  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from cosim.config import Config
     from cosim.runner import Result
 
 
-def run(config: Config | str, **kwargs: Any) -> Result:
+def run(config: Config | str = "quickstart", **kwargs: Any) -> Result:
     """Run one co-simulation (see :func:`cosim.runner.run`); imported lazily to keep ``import cosim`` light."""
     from cosim.runner import run as _run
 

@@ -15,6 +15,50 @@ from cosim.errors import CosimError
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Lazy:
+    """A help text computed when it is shown (reading a registry imports the built-in plug-ins)."""
+
+    def __init__(self, fn: Callable[[], str]) -> None:
+        self.fn = fn
+
+    def __str__(self) -> str:
+        return self.fn()
+
+    def __mod__(self, other: object) -> str:
+        return str(self) % other
+
+
+def _strategy_help() -> str:
+    from cosim.registry import STRATEGIES
+
+    return f"clustering strategy: {STRATEGIES.choices()} (default: the scenario's)"
+
+
+def _add_overrides(p: argparse.ArgumentParser) -> None:
+    """``--set section.key=value`` (repeatable), shared by every command that loads a scenario."""
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any scenario.toml field, e.g. --set network.rsu_uplink_mbps=10 "
+        "--set learning.tiers.high.batch_size=256 (repeatable; values are read as TOML, bare words as strings; "
+        "validated like the file)",
+    )
+
+
+def overrides_of(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """``--set`` values, then the shortcut options, as ordered dotted overrides."""
+    from cosim.config import parse_override
+
+    pairs = [parse_override(text) for text in getattr(args, "set", [])]
+    for dotted, name in (("clustering.strategy", "clustering"), ("learning.rounds", "rounds"), ("seed", "seed")):
+        value = getattr(args, name, None)
+        if value is not None:
+            pairs.append((dotted, value))
+    return pairs
+
+
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scenario", help="list shipped scenarios or import a SUMO scenario")
     ssub = p.add_subparsers(dest="scenario_cmd", required=True)
@@ -47,6 +91,7 @@ def _add_traffic_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
     p.add_argument("--out", help="output folder (default: runs/<scenario>-traffic)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
+    _add_overrides(p)
     p.add_argument("--gui", action="store_true", help="show the run in sumo-gui (TraCI backend)")
     p.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     p.set_defaults(handler=_traffic)
@@ -64,6 +109,7 @@ def _add_serve_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=50051, help="TCP port (default 50051)")
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     p.add_argument("--out", help="folder for the saved models (default: runs/serve)")
+    _add_overrides(p)
     p.set_defaults(handler=_serve)
 
 
@@ -95,6 +141,7 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
     p.add_argument("--seed", type=int, help="override the scenario's seed (both runs use it)")
     p.add_argument("--rounds", type=int, help="override learning.rounds")
+    _add_overrides(p)
     p.add_argument("--out", help="output folder (default: runs/<scenario>-compare-s<seed>-<UTC time>)")
     p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
     p.set_defaults(handler=_compare)
@@ -124,9 +171,10 @@ def _sweep(args: argparse.Namespace) -> int:
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
-    p.add_argument("--clustering", choices=["static", "dynamic"], help="clustering strategy (default: scenario's)")
+    p.add_argument("--clustering", metavar="STRATEGY", help=_Lazy(_strategy_help))  # type: ignore[arg-type]
     p.add_argument("--rounds", type=int, help="number of rounds (default: scenario's)")
     p.add_argument("--seed", type=int, help="seed for SUMO, data splits, TF and link jitter (default: scenario's)")
+    _add_overrides(p)
     p.add_argument("--out", help="run folder (default: runs/<scenario>-<strategy>-s<seed>-<time>)")
     p.add_argument("--gui", action="store_true", help="show the run in sumo-gui, RSUs coloured by tier")
     p.add_argument("--local", action="store_true", help="call the server in process instead of over gRPC")
@@ -136,17 +184,18 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from cosim.console import RunProgress, console, import_quietly, summary_table
+    from cosim.registry import STRATEGIES
+    from cosim.runner import check_schedule, resolve_config
 
-    import_quietly()
-    from cosim.runner import check_schedule, resolve_config, run
-
-    cfg = resolve_config(args.scenario)
-    overrides = {"clustering.strategy": args.clustering, "learning.rounds": args.rounds, "seed": args.seed}
-    cfg = cfg.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+    cfg = resolve_config(args.scenario, args.overrides)  # bad input fails before TensorFlow loads
     check_schedule(cfg)
+    import_quietly()
+    from cosim.runner import run
+
+    label = STRATEGIES.entry(cfg.clustering.strategy).label
     console.print(
         f"[bold]cosim run[/] {cfg.name}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
-        f"{cfg.clustering.strategy} clustering, seed {cfg.seed}"
+        f"{label} clustering, workload {cfg.workload.name}, seed {cfg.seed}"
     )
     with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress) as bar:
         result = run(
@@ -158,12 +207,13 @@ def _run(args: argparse.Namespace) -> int:
             on_time=bar.time,
         )
     s = result.summary
+    spec = result.data_spec
     summary_table(
-        f"{cfg.name} · {cfg.clustering.strategy} · seed {cfg.seed}",
+        f"{cfg.name} · {label} · seed {cfg.seed}",
         {
             "rounds": s["rounds"],
-            "final eval loss, (m/s)²": s["final_eval_loss"],
-            "final eval MAE, m/s": s["final_eval_mae"],
+            f"final eval {spec.loss_name}, {spec.loss_unit}".rstrip(", "): s["final_eval_loss"],
+            f"final eval {spec.metric_name}, {spec.metric_unit}".rstrip(", "): s["final_eval_metric"],
             "tier migrations": s["tier_migrations"],
             "late RSUs (barrier timeout)": s["late_rsus"],
             "Forward calls": s["forwards"],
@@ -181,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
-    from cosim import __version__
+    from cosim.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="cosim",
@@ -205,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        args.overrides = overrides_of(args)
         return handler(args)
     except CosimError as exc:
         print(f"cosim: error: {exc}", file=sys.stderr)

@@ -9,13 +9,16 @@ A scenario file has a few top-level keys and one table per stage of the data flo
     [traffic]   -> TrafficConfig   (SUMO files, begin/end, step, window, backend)
     [[rsus]]    -> RsuConfig       (id, junction or x/y, radius)
     [samples]   -> SamplesConfig   (how vehicle observations become per-RSU training data)
-    [learning]  -> LearningConfig  (rounds, model sizes, tiers)
-    [clustering]-> ClusteringConfig
-    [network]   -> NetworkConfig   (link model parameters, units in the field names)
-    [compute]   -> ComputeConfig   (simulated compute time)
+    [learning]  -> LearningConfig  (rounds, schedule, optimiser, tiers)
+    [workload]  -> WorkloadConfig  (the split model and its data: a plug-in, ``name`` + its parameters)
+    [clustering]-> ClusteringConfig(a plug-in: ``strategy`` + its parameters)
+    [network]   -> NetworkConfig   (the link model: a plug-in, ``model`` + its parameters)
+    [compute]   -> ComputeConfig   (simulated compute time: a plug-in, ``mode`` + its parameters)
 
-Every value is validated on load; an error names the file, the field and the value.
-Paths inside the file are relative to the file's folder and are resolved on load.
+Plug-in sections name a registered plug-in (:mod:`cosim.registry`) or a ``"package.module:Class"``
+path; the plug-in's own parameters (its ``Params`` dataclass) sit in the same table and are validated
+like every other field. Every value is validated on load; an error names the file, the field and the
+value. Paths inside the file are relative to the file's folder and are resolved on load.
 """
 
 from __future__ import annotations
@@ -28,12 +31,11 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from cosim import registry
 from cosim.errors import ConfigError
-
-TIER_NAMES: tuple[str, ...] = ("high", "medium", "low")
-"""Tier names ordered from the busiest RSUs to the quietest."""
+from cosim.values import Tier, Tiers
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class RsuConfig:
 
 @dataclass(frozen=True)
 class SamplesConfig:
-    """How vehicle observations turn into each RSU's local regression data set."""
+    """How vehicle observations turn into each RSU's local data set."""
 
     period: float = 5.0
     """Sub-sampling period in simulated seconds: a vehicle in range gives one sample per period."""
@@ -99,7 +101,7 @@ class TierConfig:
     batch_size: int
     """Samples per Forward batch for RSUs in this tier."""
     client_depth: int
-    """Client layers (Dense, hidden_width units) run on the RSU; the last is the cut layer."""
+    """Client layers run on the RSU (the workload's layers; the last is the cut layer)."""
 
 
 def _default_tiers() -> dict[str, TierConfig]:
@@ -112,7 +114,7 @@ def _default_tiers() -> dict[str, TierConfig]:
 
 @dataclass(frozen=True)
 class LearningConfig:
-    """Split Federated Learning: rounds, model sizes, tiers, aggregation."""
+    """Split Federated Learning: rounds, optimiser, aggregation, tiers."""
 
     rounds: int = 5
     """Training rounds; round r starts at begin + (r + 1) * round_period."""
@@ -128,67 +130,92 @@ class LearningConfig:
     """Cap on Forward calls per RSU and round (0 = no cap)."""
     learning_rate: float = 1e-3
     """Adam learning rate of the client and server parts."""
-    hidden_width: int = 32
-    """Width of every client layer; the last client layer is the cut layer."""
-    server_depth: int = 2
-    """Hidden Dense layers of the server part (before its output layer)."""
     cross_tier_weighting: Literal["equal", "samples"] = "equal"
     """How the across-tier average weighs each tier's model."""
     tiers: Mapping[str, TierConfig] = field(default_factory=_default_tiers)
+    """Tiers from the busiest RSUs to the quietest (see below)."""
+
+    def tier_list(self) -> Tiers:
+        """The tiers as plain values, busiest first."""
+        return tuple(Tier(name, t.batch_size, t.client_depth) for name, t in self.tiers.items())
 
 
 @dataclass(frozen=True)
-class ClusteringConfig:
-    """How RSUs are put in tiers by their total_flown."""
+class PluginSlot:
+    """Marks a config section as a plug-in choice: which field names the plug-in, which registry holds it."""
 
-    strategy: Literal["static", "dynamic"] = "dynamic"
-    """static: tiers from the first window, fixed; dynamic: re-tiered every round."""
+    field: str
+    registry: str
+
+
+class _Plugin:
+    """Mixin of plug-in sections: ``params`` holds the chosen plug-in's ``Params`` (filled in when absent)."""
+
+    slot: ClassVar[PluginSlot]
+
+    def __post_init__(self) -> None:
+        if getattr(self, "params", None) is None:
+            cls = registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.field)
+            object.__setattr__(self, "params", _params_class(cls)())
+
+    @property
+    def plugin(self) -> type:
+        """The plug-in class this section names."""
+        return registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.field)
+
+
+def _default(reg: str) -> Any:
+    return field(default_factory=lambda: registry.ALL[reg].default)
+
+
+@dataclass(frozen=True)
+class WorkloadConfig(_Plugin):
+    """The split-learning workload: model parts, data encoding, loss and metric (a registry plug-in)."""
+
+    slot: ClassVar[PluginSlot] = PluginSlot("name", "workloads")
+    name: str = _default("workloads")
+    """A registered workload or a ``package.module:Class`` path; its parameters follow in this table."""
+    params: Any = None
+
+
+@dataclass(frozen=True)
+class ClusteringConfig(_Plugin):
+    """How RSUs are put in tiers (a registry plug-in) and the tier-table rules the built-ins share."""
+
+    slot: ClassVar[PluginSlot] = PluginSlot("strategy", "strategies")
+    strategy: str = _default("strategies")
+    """A registered clustering strategy or a ``package.module:Class`` path; its parameters follow."""
     method: Literal["quantile", "kmeans"] = "quantile"
-    """Tier thresholds: total_flown terciles, or exact 1-D k-means (k = 3)."""
+    """Tier thresholds: equal-count quantiles, or exact 1-D k-means (k = number of tiers)."""
     hysteresis: float = 0.0
     """Relative margin an RSU must cross beyond a threshold before it changes tier (0 = none)."""
+    params: Any = None
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
-    """Link model: delay = latency + bytes*8 / effective bandwidth (+ jitter, + retransmissions)."""
+class NetworkConfig(_Plugin):
+    """The link model (a registry plug-in) and what every model shares."""
 
-    latency_ms: float = 5.0
-    """One-way propagation and processing latency of an RSU link."""
-    rsu_uplink_mbps: float = 20.0
-    """RSU to server bandwidth with no vehicles in range."""
-    rsu_downlink_mbps: float = 40.0
-    """Server to RSU bandwidth with no vehicles in range."""
-    vehicle_load: float = 0.02
-    """Share of the RSU's channel each vehicle in range takes (shared channel)."""
-    min_share: float = 0.1
-    """Floor on the share left for learning traffic, however busy the RSU."""
-    server_mbps: float = 1000.0
-    """Server link bandwidth; caps every RSU link's effective bandwidth."""
-    jitter_ms: float = 0.0
-    """Standard deviation of seeded Gaussian jitter added to each delay (never below the latency)."""
-    loss_rate: float = 0.0
-    """Probability that a transmission is lost and sent again (after ``rto_ms``)."""
-    rto_ms: float = 200.0
-    """Retransmission timeout after a loss."""
+    slot: ClassVar[PluginSlot] = PluginSlot("model", "links")
+    model: str = _default("links")
+    """A registered link model or a ``package.module:Class`` path; its parameters follow in this table."""
     mtu_bytes: int = 1500
     """Packet size used when a run is exported as a pcap packet train."""
+    params: Any = None
 
 
 @dataclass(frozen=True)
-class ComputeConfig:
-    """Simulated compute time of the training steps."""
+class ComputeConfig(_Plugin):
+    """Simulated compute time of the training steps (a registry plug-in)."""
 
-    mode: Literal["model", "measured"] = "model"
-    """``model``: from work per sample (reproducible); ``measured``: real wall time, scaled."""
-    client_us_per_sample_layer: float = 40.0
-    """Client compute per sample and client layer, in microseconds, on a device of speed 1."""
-    server_us_per_sample: float = 20.0
-    """Server compute per sample, in microseconds."""
-    device_speed: Mapping[str, float] = field(default_factory=lambda: {"high": 1.0, "medium": 1.0, "low": 1.0})
-    """Relative device speed of the RSUs in each tier."""
-    measured_scale: float = 1.0
-    """Simulated seconds per measured wall second in ``measured`` mode."""
+    slot: ClassVar[PluginSlot] = PluginSlot("mode", "compute")
+    mode: str = _default("compute")
+    """A registered compute model or a ``package.module:Class`` path; its parameters follow."""
+    params: Any = None
+
+
+PLUGIN_SECTIONS: tuple[str, ...] = ("workload", "clustering", "network", "compute")
+"""The top-level tables that choose a plug-in."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +234,7 @@ class Config:
     rsus: tuple[RsuConfig, ...] = ()
     samples: SamplesConfig = field(default_factory=SamplesConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
@@ -216,17 +244,36 @@ class Config:
         """Folder of the scenario file (paths in it are relative to this)."""
         return self.source.parent if self.source else Path.cwd()
 
-    def with_overrides(self, **changes: Any) -> Config:
-        """Return a copy with dotted-path overrides, e.g. ``{"clustering.strategy": "static"}``."""
-        cfg: Config = self
-        for dotted, value in changes.items():
-            cfg = _replace_dotted(cfg, dotted.split("."), value)
-        validate(cfg)
-        return cfg
+    @property
+    def where(self) -> str:
+        """How error messages name this config's file."""
+        return str(self.source) if self.source else "<config>"
+
+    def with_overrides(self, *pairs: tuple[str, Any], **changes: Any) -> Config:
+        """A copy with dotted-path overrides (``{"clustering.strategy": "static"}``), loaded like the TOML.
+
+        Values are coerced and validated exactly as :func:`load` does (a TOML integer for a float field
+        is fine; a string for an integer is an error naming the field). Lists of named tables are
+        addressed by name: ``learning.tiers.high.batch_size``, ``rsus.west.radius``. Changing a plug-in
+        (``clustering.strategy``) drops the old plug-in's parameters the new one does not know.
+        ``pairs`` are ``(dotted, value)`` tuples, for keys that are not Python identifiers.
+        """
+        items = [*pairs, *changes.items()]
+        if not items:
+            return self
+        raw = self.to_dict()
+        for dotted, value in items:
+            _set_dotted(raw, dotted, value, self.where)
+        return from_dict(raw, source=self.source, where=self.where)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the fully resolved configuration."""
-        return _jsonable(dataclasses.asdict(self))
+        """A TOML/JSON-ready dict of the fully resolved configuration; ``from_dict`` reads it back."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "source":
+                continue
+            out[f.name] = _raw(getattr(self, f.name))
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -244,40 +291,42 @@ def load(path: str | Path) -> Config:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
     return from_dict(raw, source=p.resolve())
 
 
-def from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Config:
+def from_dict(raw: Mapping[str, Any], source: Path | None = None, where: str | None = None) -> Config:
     """Build a validated :class:`Config` from a parsed TOML mapping."""
-    where = str(source) if source else "<config>"
+    where = where or (str(source) if source else "<config>")
     base = source.parent if source else None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: top level must be a table")
     if "source" in raw:
         raise ConfigError(f"{where}: unknown field source")
-    raw = _merge_tier_tables(raw)
+    raw = _moved_fields(raw, where)
     cfg = dataclasses.replace(_build(Config, raw, where, "", base), source=source)
     validate(cfg)
     return cfg
 
 
-def _merge_tier_tables(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Let a file override one field of one tier without restating the others."""
-    out = dict(raw)
-    learning = out.get("learning")
-    if isinstance(learning, Mapping) and isinstance(learning.get("tiers"), Mapping):
-        tiers = {k: dataclasses.asdict(v) for k, v in _default_tiers().items()}
-        for name, table in learning["tiers"].items():
-            tiers[name] = {**tiers.get(name, {}), **table} if isinstance(table, Mapping) else table
-        out["learning"] = {**learning, "tiers": tiers}
-    compute = out.get("compute")
-    if isinstance(compute, Mapping) and isinstance(compute.get("device_speed"), Mapping):
-        speeds = {**ComputeConfig().device_speed, **compute["device_speed"]}
-        out["compute"] = {**compute, "device_speed": speeds}
-    return out
+_MOVED = {
+    ("learning", "hidden_width"): "workload.hidden_width",
+    ("learning", "server_depth"): "workload.server_depth",
+}
+
+
+def _moved_fields(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    for (section, key), new in _MOVED.items():
+        table = raw.get(section)
+        if isinstance(table, Mapping) and key in table:
+            raise ConfigError(f"{where}: {section}.{key} has moved: write it as {new} (in the [workload] table)")
+    return raw
 
 
 def validate(cfg: Config) -> None:
     """Check cross-field rules; raise :class:`ConfigError` naming the field and value."""
-    w = str(cfg.source) if cfg.source else "<config>"
+    w = cfg.where
     t = cfg.traffic
 
     def bad(fieldname: str, value: Any, problem: str) -> ConfigError:
@@ -285,6 +334,8 @@ def validate(cfg: Config) -> None:
 
     if not cfg.name:
         raise bad("name", cfg.name, "must not be empty")
+    if cfg.seed < 0 or cfg.seed >= 2**31:
+        raise bad("seed", cfg.seed, "must be in 0 .. 2147483647 (SUMO takes a 32-bit seed)")
     if t.sumocfg is None and t.net is None and cfg.samples.data_dir is None:
         raise bad("traffic.sumocfg", None, "give traffic.sumocfg, or traffic.net and traffic.routes")
     if t.end <= t.begin:
@@ -315,7 +366,7 @@ def validate(cfg: Config) -> None:
     if not 0.0 <= s.test_fraction < 1.0:
         raise bad("samples.test_fraction", s.test_fraction, "must be in [0, 1)")
     lc = cfg.learning
-    for name in ("rounds", "local_epochs", "hidden_width", "server_depth"):
+    for name in ("rounds", "local_epochs"):
         if getattr(lc, name) < 1:
             raise bad(f"learning.{name}", getattr(lc, name), "must be >= 1")
     if lc.max_batches_per_round < 0:
@@ -324,33 +375,26 @@ def validate(cfg: Config) -> None:
     _positive(bad, "learning.barrier_timeout", lc.barrier_timeout)
     _positive(bad, "learning.wall_barrier_timeout_s", lc.wall_barrier_timeout_s)
     _positive(bad, "learning.learning_rate", lc.learning_rate)
-    if set(lc.tiers) != set(TIER_NAMES):
-        raise bad("learning.tiers", sorted(lc.tiers), f"must define exactly the tiers {list(TIER_NAMES)}")
+    if len(lc.tiers) < 1:
+        raise bad("learning.tiers", [], "give at least one tier")
     for name, tier in lc.tiers.items():
+        if not name:
+            raise bad("learning.tiers.name", name, "must not be empty")
         if tier.batch_size < 1:
             raise bad(f"learning.tiers.{name}.batch_size", tier.batch_size, "must be >= 1")
         if tier.client_depth < 1:
             raise bad(f"learning.tiers.{name}.client_depth", tier.client_depth, "must be >= 1")
     if cfg.clustering.hysteresis < 0:
         raise bad("clustering.hysteresis", cfg.clustering.hysteresis, "must be >= 0")
-    n = cfg.network
-    for name in ("rsu_uplink_mbps", "rsu_downlink_mbps", "server_mbps", "mtu_bytes"):
-        _positive(bad, f"network.{name}", getattr(n, name))
-    for name in ("latency_ms", "jitter_ms", "rto_ms", "vehicle_load"):
-        if getattr(n, name) < 0:
-            raise bad(f"network.{name}", getattr(n, name), "must be >= 0")
-    if not 0.0 < n.min_share <= 1.0:
-        raise bad("network.min_share", n.min_share, "must be in (0, 1]")
-    if not 0.0 <= n.loss_rate < 1.0:
-        raise bad("network.loss_rate", n.loss_rate, "must be in [0, 1)")
-    c = cfg.compute
-    for name in ("client_us_per_sample_layer", "server_us_per_sample", "measured_scale"):
-        if getattr(c, name) < 0:
-            raise bad(f"compute.{name}", getattr(c, name), "must be >= 0")
-    if set(c.device_speed) != set(TIER_NAMES):
-        raise bad("compute.device_speed", sorted(c.device_speed), f"must give the tiers {list(TIER_NAMES)}")
-    for name, speed in c.device_speed.items():
-        _positive(bad, f"compute.device_speed.{name}", speed)
+    if not 29 <= cfg.network.mtu_bytes <= 65521:
+        raise bad("network.mtu_bytes", cfg.network.mtu_bytes, "must be in 29 .. 65521 (IPv4 + UDP headers fit)")
+    for section in PLUGIN_SECTIONS:
+        sec = getattr(cfg, section)
+        check = getattr(sec.plugin, "check_config", None)
+        if check is not None:
+            problem = check(cfg)
+            if problem:
+                raise ConfigError(f"{w}: {problem}")
 
 
 def _positive(bad: Any, name: str, value: float) -> None:
@@ -362,22 +406,92 @@ def _positive(bad: Any, name: str, value: float) -> None:
 # Generic TOML table -> frozen dataclass, with type checks and unknown-key detection.
 
 
+def _params_class(plugin: type) -> type:
+    params = getattr(plugin, "Params", None)
+    if params is None:
+        return _NoParams
+    if not dataclasses.is_dataclass(params):
+        raise TypeError(f"{plugin.__name__}.Params must be a dataclass")
+    return params  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _NoParams:
+    """A plug-in without parameters."""
+
+
 def _build(cls: type, table: Any, where: str, prefix: str, base: Path | None) -> Any:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: {prefix.rstrip('.') or 'top level'} must be a table")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)} - {"source"}
-    unknown = sorted(set(table) - names)
-    if unknown:
+    fields = [f for f in dataclasses.fields(cls) if f.name not in ("source", "params")]
+    names = {f.name for f in fields}
+    plugin_params: Any = None
+    rest = {k: v for k, v in table.items() if k not in names}
+    slot: PluginSlot | None = getattr(cls, "slot", None)
+    if slot is not None:
+        reg = registry.ALL[slot.registry]
+        chosen = table.get(slot.field)
+        if chosen is None:
+            chosen = reg.default
+        entry = reg.entry(chosen, f"{prefix}{slot.field}", where)
+        pcls = _params_class(entry.cls)
+        pnames = {f.name for f in dataclasses.fields(pcls)}
+        unknown = sorted(set(rest) - pnames)
+        if unknown:
+            known = ", ".join(sorted(names))
+            extra = f"; {entry.name}: {', '.join(sorted(pnames))}" if pnames else f"; {entry.name} takes none"
+            raise ConfigError(f"{where}: unknown field {prefix}{unknown[0]!s} (known: {known}{extra})")
+        plugin_params = _build(pcls, rest, where, prefix, base)
+    elif rest:
+        unknown = sorted(rest)
         raise ConfigError(f"{where}: unknown field {prefix}{unknown[0]!s} (known: {', '.join(sorted(names))})")
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in fields:
         if f.name not in table:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{where}: missing required field {prefix}{f.name}")
             continue
+        if f.name == "tiers" and cls is LearningConfig:
+            kwargs[f.name] = _tiers(table[f.name], where, f"{prefix}{f.name}", base)
+            continue
         kwargs[f.name] = _coerce(hints[f.name], table[f.name], where, f"{prefix}{f.name}", base)
+    if slot is not None:
+        kwargs["params"] = plugin_params
+        kwargs.setdefault(slot.field, table.get(slot.field) or registry.ALL[slot.registry].default)
     return cls(**kwargs)
+
+
+def _tiers(value: Any, where: str, key: str, base: Path | None) -> dict[str, TierConfig]:
+    """``[[learning.tiers]]`` (name, batch_size, client_depth: the tiers, busiest first) or
+    ``[learning.tiers.<default name>]`` tables that change fields of the default tiers.
+    """
+    if isinstance(value, list):
+        out: dict[str, TierConfig] = {}
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise ConfigError(f"{where}: {key}[{i}] must be a table with name, batch_size and client_depth")
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"{where}: {key}[{i}].name = {name!r}: every tier needs a name")
+            if name in out:
+                raise ConfigError(f"{where}: {key}[{i}].name = {name!r}: used by two tiers")
+            body = {k: v for k, v in item.items() if k != "name"}
+            out[name] = _build(TierConfig, body, where, f"{key}.{name}.", base)
+        return out
+    if isinstance(value, Mapping):
+        defaults = {k: dataclasses.asdict(v) for k, v in _default_tiers().items()}
+        for name, table in value.items():
+            if name not in defaults:
+                raise ConfigError(
+                    f"{where}: {key}.{name}: not a default tier ({', '.join(defaults)}); to define your own "
+                    "tiers write [[learning.tiers]] tables with name, batch_size and client_depth, busiest first"
+                )
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{where}: {key}.{name} must be a table")
+            defaults[name] = {**defaults[name], **table}
+        return {n: _build(TierConfig, t, where, f"{key}.{n}.", base) for n, t in defaults.items()}
+    raise ConfigError(f"{where}: {key} must be a list of tier tables")
 
 
 def _coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
@@ -396,7 +510,7 @@ def _coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any
     if origin is tuple:
         if isinstance(value, str | int | float | Mapping):
             value = [value]
-        if not isinstance(value, list):
+        if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: {key} = {value!r}: must be a list")
         return tuple(_coerce(args[0], v, where, f"{key}[{i}]", base) for i, v in enumerate(value))
     if origin in (Mapping, dict) or tp is Mapping:
@@ -428,23 +542,105 @@ def _coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} = {value!r}: must be a string")
         return value
+    if tp is Any:
+        return value
     raise TypeError(f"config field {key} has an unsupported type {tp!r}")  # a bug in this module
 
 
-def _replace_dotted(obj: Any, parts: list[str], value: Any) -> Any:
-    head, rest = parts[0], parts[1:]
-    if not dataclasses.is_dataclass(obj) or head not in {f.name for f in dataclasses.fields(obj)}:
-        raise ConfigError(f"unknown configuration field {head!r}")
-    if rest:
-        value = _replace_dotted(getattr(obj, head), rest, value)
-    return dataclasses.replace(obj, **{head: value})
+# ---------------------------------------------------------------------------------------------------
+# Overrides and the raw (TOML-shaped) form
 
 
-def _jsonable(v: Any) -> Any:
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"section.key=value"`` -> ``("section.key", value)``.
+
+    The value is read as TOML when it is a TOML value (``5``, ``2.5``, ``true``, ``"x"``, ``[1, 2]``),
+    else kept as the text (``static``).
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: write it as section.key=value (e.g. network.rsu_uplink_mbps=10)")
+    value = value.strip()
+    try:
+        return key, tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, where: str) -> None:
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ConfigError(f"{where}: {dotted!r}: not a dotted field name")
+    node: Any = raw
+    path: list[str] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        path.append(part)
+        if isinstance(node, list):  # [[rsus]] by id, [[learning.tiers]] by name
+            found = [t for t in node if isinstance(t, dict) and part in (t.get("id"), t.get("name"))]
+            if not found:
+                names = [str(t.get("id", t.get("name"))) for t in node if isinstance(t, dict)]
+                raise ConfigError(f"{where}: {'.'.join(path)}: no such entry (have: {', '.join(names) or 'none'})")
+            if last:
+                raise ConfigError(f"{where}: {dotted}: give a field of {'.'.join(path)}")
+            node = found[0]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"{where}: {dotted}: {'.'.join(path[:-1])} has no fields")
+        if last:
+            if part not in node and i == 0:
+                raise ConfigError(f"{where}: unknown field {dotted}")
+            if path[0] in PLUGIN_SECTIONS and len(path) == 2 and _is_plugin_field(path[0], part):
+                _drop_foreign_params(node, path[0], part, value)
+            node[part] = value
+            return
+        if part not in node:
+            if i == 0:
+                raise ConfigError(f"{where}: unknown field {dotted}")
+            node[part] = {}
+        node = node[part]
+
+
+def _is_plugin_field(section: str, key: str) -> bool:
+    cls = typing.get_type_hints(Config)[section]
+    return key == cls.slot.field
+
+
+def _drop_foreign_params(table: dict[str, Any], section: str, key: str, new: Any) -> None:
+    """Switching a section's plug-in: keep only the old parameters the new plug-in knows."""
+    cls = typing.get_type_hints(Config)[section]
+    reg = registry.ALL[cls.slot.registry]
+    own = {f.name for f in dataclasses.fields(cls)} - {"params"}
+    try:
+        old = reg.get(table.get(key) or reg.default)
+        new_cls = reg.get(new)
+    except ConfigError:
+        return  # an unknown name: the loader reports it
+    old_params = {f.name for f in dataclasses.fields(_params_class(old))}
+    new_params = {f.name for f in dataclasses.fields(_params_class(new_cls))}
+    for k in list(table):
+        if k not in own and k in old_params and k not in new_params:
+            del table[k]
+
+
+def _raw(v: Any) -> Any:
+    """A config value in its TOML shape (plug-in parameters flattened into their section)."""
+    if isinstance(v, LearningConfig):
+        out = {f.name: _raw(getattr(v, f.name)) for f in dataclasses.fields(v) if f.name != "tiers"}
+        out["tiers"] = [{"name": n, **dataclasses.asdict(t)} for n, t in v.tiers.items()]
+        return out
+    if isinstance(v, _Plugin):
+        out = {f.name: _raw(getattr(v, f.name)) for f in dataclasses.fields(v) if f.name != "params"}
+        if v.params is not None:
+            out.update({f.name: _raw(getattr(v.params, f.name)) for f in dataclasses.fields(v.params)})
+        return out
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _raw(getattr(v, f.name)) for f in dataclasses.fields(v) if getattr(v, f.name) is not None}
     if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): _raw(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
+        return [_raw(x) for x in v]
     if isinstance(v, Path):
         return str(v)
     return v

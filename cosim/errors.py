@@ -45,3 +45,9 @@ class RunFolderError(CosimError):
     """A run folder is missing files, or was written by an incompatible version."""
 
     exit_code = 6
+
+
+class PluginError(CosimError):
+    """A plug-in (strategy, link model, workload, compute model) broke its contract, e.g. an unknown tier."""
+
+    exit_code = 7

@@ -1,6 +1,8 @@
-"""Wires one co-simulation: scenario → traffic → clustering → engine (link model, gRPC, learning) → traces.
+"""Wires one co-simulation: scenario -> traffic -> clustering -> engine (link model, gRPC, learning) -> traces.
 
-The only module that knows every stage; each stage hands the next a plain value.
+The only module that knows every stage. It builds each of the engine's collaborators (:mod:`cosim.ports`)
+from the config -- the strategy, link model, workload (clients and per-RSU data), compute model, traffic
+source, transport and trace sink -- and hands them to :class:`cosim.engine.Engine`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cosim.clustering.strategies import make_strategy
+from cosim import registry
 from cosim.config import Config
-from cosim.engine.core import Engine, RoundSummary
+from cosim.engine import Engine, RoundSummary
 from cosim.errors import ConfigError
+from cosim.ports import DataSpec, TrafficSource
+from cosim.scenario.resolve import Overrides, load_scenario
+from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces.recorder import TraceRecorder, read_table
-from cosim.traffic.source import TrafficSource
 from cosim.types import SimTime
 
 TransportKind = Literal["grpc", "local"]
@@ -37,19 +41,17 @@ class Result:
     config: Config
     rounds: tuple[RoundSummary, ...]
     summary: dict[str, Any]
+    data_spec: DataSpec
+    """What the workload's losses and metric are, and their units."""
 
     def table(self, name: str) -> pd.DataFrame:
         """A trace table of this run (``messages``, ``rounds`` or ``traffic``)."""
         return read_table(self.folder, name)
 
 
-def resolve_config(config: Config | str | Path) -> Config:
-    """A Config as given, or loaded from a shipped scenario name, a folder or a scenario.toml."""
-    if isinstance(config, Config):
-        return config
-    from cosim.scenario.resolve import load_scenario
-
-    return load_scenario(config)
+def resolve_config(config: Config | str | Path, overrides: Overrides = ()) -> Config:
+    """A Config as given, or loaded from a shipped scenario name, a folder or a scenario.toml; overrides applied."""
+    return load_scenario(config, overrides=overrides)
 
 
 def check_schedule(cfg: Config) -> None:
@@ -57,9 +59,8 @@ def check_schedule(cfg: Config) -> None:
     lc, t = cfg.learning, cfg.traffic
     last_start = t.begin + lc.rounds * lc.round_period
     if last_start >= t.end:
-        where = str(cfg.source) if cfg.source else "<config>"
         raise ConfigError(
-            f"{where}: learning.rounds = {lc.rounds}: round {lc.rounds - 1} would start at {last_start:g} s, "
+            f"{cfg.where}: learning.rounds = {lc.rounds}: round {lc.rounds - 1} would start at {last_start:g} s, "
             f"not before traffic.end ({t.end:g} s); lower rounds or learning.round_period ({lc.round_period:g} s)"
         )
 
@@ -68,12 +69,25 @@ def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
     """``runs/<scenario>-<strategy>-s<seed>-<UTC timestamp>`` (made unique if it exists)."""
     base = runs_dir or Path("runs")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = base / f"{cfg.name}-{cfg.clustering.strategy}-s{cfg.seed}-{stamp}"
+    strategy = cfg.clustering.strategy.replace(":", "-").replace(".", "-")
+    folder = base / f"{cfg.name}-{strategy}-s{cfg.seed}-{stamp}"
     n = 1
     while folder.exists():
         n += 1
-        folder = base / f"{cfg.name}-{cfg.clustering.strategy}-s{cfg.seed}-{stamp}-{n}"
+        folder = base / f"{cfg.name}-{strategy}-s{cfg.seed}-{stamp}-{n}"
     return folder
+
+
+def shortcuts(strategy: str | None = None, rounds: int | None = None, seed: int | None = None) -> list[tuple[str, Any]]:
+    """The ``--clustering``, ``--rounds`` and ``--seed`` shortcuts as dotted overrides."""
+    pairs: list[tuple[str, Any]] = []
+    if strategy is not None:
+        pairs.append(("clustering.strategy", strategy))
+    if rounds is not None:
+        pairs.append(("learning.rounds", rounds))
+    if seed is not None:
+        pairs.append(("seed", seed))
+    return pairs
 
 
 def run(
@@ -82,6 +96,7 @@ def run(
     strategy: str | None = None,
     rounds: int | None = None,
     seed: int | None = None,
+    overrides: Overrides = (),
     out: str | Path | None = None,
     gui: bool = False,
     transport: TransportKind = "grpc",
@@ -91,20 +106,14 @@ def run(
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
-    ``traffic`` may be a ready source (e.g. a replayed recording, so two strategies see the same
-    vehicles); otherwise SUMO is started from the scenario. ``transport="local"`` calls the server in
-    process instead of over gRPC (the benchmark's baseline).
+    ``overrides`` are dotted scenario.toml fields (``{"network.rsu_uplink_mbps": 5}``), validated as the
+    loader does; ``strategy``, ``rounds`` and ``seed`` are shortcuts applied after them. ``traffic`` may be
+    a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
+    started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
+    ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
     """
-    cfg = resolve_config(config)
-    overrides: dict[str, Any] = {}
-    if strategy is not None:
-        overrides["clustering.strategy"] = strategy
-    if rounds is not None:
-        overrides["learning.rounds"] = rounds
-    if seed is not None:
-        overrides["seed"] = seed
-    if overrides:
-        cfg = cfg.with_overrides(**overrides)
+    pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
+    cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
     check_schedule(cfg)
     folder = Path(out) if out else default_folder(cfg)
     if folder.exists() and any(folder.iterdir()):
@@ -112,42 +121,51 @@ def run(
     recorder = TraceRecorder(folder)
     run_id = folder.name
     started = time.perf_counter()
+    entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
     info: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario": cfg.name,
         "strategy": cfg.clustering.strategy,
+        "strategy_label": entry.label,
         "seed": cfg.seed,
         "transport": transport,
-        "reproducible": cfg.compute.mode == "model",
+        "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
     }
     recorder.write_run_json(info)
-    stack = _Stack(cfg, folder, gui=gui, transport=transport, traffic=traffic)
+    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic)
     try:
-        stack.open()
+        parts.open()
+        info["workload"] = dataclasses.asdict(parts.workload.spec)
+        recorder.write_run_json(info)
         engine = Engine(
             cfg,
-            traffic=stack.traffic,
-            transport=stack.transport,
-            clients=stack.clients,
-            strategy=make_strategy(cfg.clustering),
+            traffic=parts.traffic,
+            transport=parts.transport,
+            clients=parts.clients,
+            datasets=parts.datasets,
+            strategy=parts.strategy,
+            link=parts.link,
+            compute=parts.compute,
+            streams=parts.streams,
+            data_spec=parts.workload.spec,
             sink=recorder,
             run_id=run_id,
             on_round=on_round,
             on_time=on_time,
         )
         result = engine.run()
-        models = stack.finish(folder / "models")
+        models = parts.finish(folder / "models")
     except BaseException as exc:
         recorder.flush()
         info.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_total_s=time.perf_counter() - started)
         recorder.write_run_json(info)
         raise
     finally:
-        stack.close()
+        parts.close()
     summary = summarize(folder, result.rounds)
     info.update(
         status="finished",
@@ -158,7 +176,14 @@ def run(
         rounds=[dataclasses.asdict(r) for r in result.rounds],
     )
     recorder.write_run_json(info)
-    return Result(run_id=run_id, folder=folder, config=cfg, rounds=tuple(result.rounds), summary=summary)
+    return Result(
+        run_id=run_id,
+        folder=folder,
+        config=cfg,
+        rounds=tuple(result.rounds),
+        summary=summary,
+        data_spec=parts.workload.spec,
+    )
 
 
 def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
@@ -167,7 +192,7 @@ def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rounds": len(rounds),
         "final_eval_loss": rounds[-1].eval_loss if rounds else float("nan"),
-        "final_eval_mae": rounds[-1].eval_mae if rounds else float("nan"),
+        "final_eval_metric": rounds[-1].eval_metric if rounds else float("nan"),
         "tier_migrations": sum(r.migrations for r in rounds),
         "late_rsus": sum(len(r.late) for r in rounds),
         "forwards": sum(r.forwards for r in rounds),
@@ -188,9 +213,9 @@ def versions() -> dict[str, str]:
     """Versions of the parts of the stack, for run.json."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import cosim
+    from cosim.version import __version__
 
-    out = {"cosim": cosim.__version__, "python": platform.python_version()}
+    out = {"cosim": __version__, "python": platform.python_version()}
     for dist in ("eclipse-sumo", "libsumo", "tensorflow-cpu", "tensorflow", "keras", "grpcio", "simpy", "numpy"):
         try:
             out[dist] = version(dist)
@@ -199,8 +224,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-class _Stack:
-    """The live parts of a run (SUMO, gRPC server, transport, clients), opened and closed together."""
+class Parts:
+    """The engine's collaborators for one run, built from the config, opened and closed together."""
 
     def __init__(
         self, cfg: Config, folder: Path, *, gui: bool, transport: TransportKind, traffic: TrafficSource | None
@@ -211,26 +236,53 @@ class _Stack:
         self.kind = transport
         self.traffic: Any = traffic
         self._own_traffic = traffic is None
-        self.server: Any = None
         self.transport: Any = None
+        self.strategy: Any = cfg.clustering.plugin(cfg.clustering)
+        self.link: Any = cfg.network.plugin(cfg.network)
+        self.compute: Any = None
         self.clients: Any = None
+        self.datasets: dict[str, Any] = {}
+        self.workload: Any = None
+        self.streams: Streams | None = None
 
     def open(self) -> None:
-        """Start SUMO (unless a source was given), the gRPC server and the clients."""
+        """Start the traffic (unless a source was given), the server and transport, the clients and data."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from cosim.engine.clients import EngineClients
+        from cosim.learning.client import RsuClients
+        from cosim.learning.data import RsuData
         from cosim.learning.models import ModelSpec
         from cosim.rpc.connect import LOCAL, connect
 
+        cfg = self.cfg
         if self.traffic is None:
-            from cosim.traffic import open_traffic
-
-            self.traffic = open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo")
+            self.traffic = self._open_traffic()
+        rsus = [s.id for s in self.traffic.sites]
+        self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else None
-        self.transport = connect(self.cfg, address=address, out_dir=self.folder / "models")
-        for site in self.traffic.sites:
-            self.transport.hello(site.id)
-        self.clients = EngineClients(ModelSpec.from_config(self.cfg))
+        self.transport = connect(cfg, address=address, out_dir=self.folder / "models")
+        for rsu in rsus:
+            self.transport.hello(rsu)
+        spec = ModelSpec.from_config(cfg)
+        self.workload = spec.task
+        self.clients = RsuClients(spec)
+        rngs = self.streams.per_rsu(DATA_SPLIT)
+        self.datasets = {
+            rsu: RsuData(rsu, self.workload.encoder(), rngs[rsu], cfg.samples.test_fraction) for rsu in rsus
+        }
+        depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
+        self.compute = cfg.compute.plugin(cfg.compute, depths)
+
+    def _open_traffic(self) -> TrafficSource:
+        from cosim.traffic import open_traffic
+
+        if getattr(self.strategy, "needs_future", False):
+            # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
+            from cosim.traffic.recording import ReplayTraffic, record
+
+            recording = record(self.cfg, output_dir=self.folder / "sumo")
+            recording.save(self.folder / "traffic.npz")
+            return ReplayTraffic(recording)
+        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo")
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""

@@ -1,0 +1,10 @@
+"""Clustering: which tier each RSU is in, round by round.
+
+- :class:`cosim.clustering.base.TierStrategy` -- subclass it and write ``metric(ctx)`` to make a strategy.
+- :mod:`cosim.clustering.builtin` -- static, dynamic, forecast and oracle (registered by name).
+- :mod:`cosim.clustering.tiers` -- quantile and exact 1-D k-means thresholds for any number of tiers.
+"""
+
+from cosim.clustering.base import TierStrategy, latest_flown
+
+__all__ = ["TierStrategy", "latest_flown"]

@@ -2,81 +2,67 @@
 
 Processes (all in simulated seconds):
 
-* **traffic** — advances the traffic source to ``env.now`` every step, collects finished windows and
-  newly labelled samples;
-* **rounds** — at each round start: latest window per RSU → clustering strategy → tiers; starts one
-  process per RSU; waits for them or the barrier timeout; closes the round at the server, sends the
-  aggregated weights down; evaluates; flushes the traces;
-* **rsu** — per batch: client forward → uplink → queue at the server (a SimPy resource) → real
-  ``Forward`` RPC → downlink → client backward; then weights up and ``Aggregate``.
+* **traffic** -- advances the traffic source to ``env.now`` every step (vehicles in range are read at
+  every message's send instant);
+* **rounds** -- at each round start: finished windows -> the clustering strategy (a
+  :class:`~cosim.values.RoundContext`) -> tiers; one process per RSU; wait for them or the barrier
+  timeout; close the round at the server, send the aggregated weights down; evaluate; flush the traces;
+* **rsu** -- per batch: client forward -> uplink -> queue at the server (a SimPy resource) -> real
+  ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate``.
 
-Real work (TensorFlow steps, gRPC calls) happens at the simulated instant it belongs to, so the
-server's model sees batches in simulated arrival order. The engine is handed its transport, clients,
-strategy and trace sink, so the same loop runs over real gRPC or in process.
+Real work (TensorFlow steps, gRPC calls) happens at the simulated instant it belongs to, so the server's
+model sees batches in simulated arrival order. Every collaborator is a port (:mod:`cosim.ports`) handed
+in by the runner: the same loop runs over real gRPC or in process, on live SUMO or a recording, with
+any strategy, link model, workload and compute model.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
-from cosim.clustering.strategies import Assignment, ClusteringStrategy
 from cosim.config import Config
-from cosim.engine.compute import ComputeModel
-from cosim.engine.data import Streams, batches
-from cosim.engine.ports import ClientPool, Transport
-from cosim.network.link import LinkModel
-from cosim.traces.recorder import TraceSink
-from cosim.traffic.source import TrafficSource
-from cosim.traffic.values import LABEL_SCALE, RsuWindow
+from cosim.engine.rows import EngineResult, Leg, RoundSummary, message_row
+from cosim.errors import PluginError
+from cosim.ports import (
+    ClientPool,
+    ClusteringStrategy,
+    ComputeModel,
+    DataSpec,
+    LinkContext,
+    LinkModel,
+    RsuDataset,
+    TraceSink,
+    TrafficSource,
+    Transport,
+)
+from cosim.seeds import LINK, Streams
 from cosim.types import RsuId, SimTime, TierName
-
-MSE_UNIT = LABEL_SCALE**2
-"""Losses are computed on scaled labels; multiplying by this gives (m/s)^2."""
-
-
-@dataclass(frozen=True)
-class RoundSummary:
-    """What one round did, handed to the progress callback and kept in the result."""
-
-    round: int
-    t_start_s: SimTime
-    t_end_s: SimTime
-    tiers: Mapping[RsuId, TierName]
-    migrations: int
-    forwards: int
-    late: tuple[RsuId, ...]
-    bytes_total: int
-    train_loss: float
-    eval_loss: float
-    eval_mae: float
-    wall_s: float
-
-
-@dataclass
-class EngineResult:
-    """Everything the engine produced besides the traces it sent to the sink."""
-
-    rounds: list[RoundSummary] = field(default_factory=list)
-    sim_end_s: SimTime = 0.0
+from cosim.values import Assignment, RoundContext, RsuWindow, WindowTable
 
 
 @dataclass
 class _Arrival:
     handle: Any
-    t_send: SimTime
-    t_arrive: SimTime
-    uplink_s: float
-    attempts_up: int
-    vehicles_up: int
+    up: Leg
     bytes_up: int
     n_samples: int
-    client_s: float
+
+
+class _InRange:
+    """The link model's view of the traffic: vehicles in an RSU's range at the current instant."""
+
+    def __init__(self, traffic: TrafficSource) -> None:
+        self._traffic = traffic
+
+    def in_range(self, rsu: RsuId) -> int:
+        return int(self._traffic.in_range().get(rsu, 0))
 
 
 class Engine:
@@ -89,7 +75,12 @@ class Engine:
         traffic: TrafficSource,
         transport: Transport,
         clients: ClientPool,
+        datasets: Mapping[RsuId, RsuDataset],
         strategy: ClusteringStrategy,
+        link: LinkModel,
+        compute: ComputeModel,
+        streams: Streams,
+        data_spec: DataSpec,
         sink: TraceSink,
         run_id: str,
         on_round: Callable[[RoundSummary], None] | None = None,
@@ -99,23 +90,29 @@ class Engine:
         self.traffic = traffic
         self.transport = transport
         self.clients = clients
+        self.data = datasets
         self.strategy = strategy
+        self.link = link
+        self.compute = compute
+        self.streams = streams
+        self.spec = data_spec
         self.sink = sink
         self.run_id = run_id
         self.on_round = on_round
         self.on_time = on_time
         self.env = simpy.Environment(initial_time=cfg.traffic.begin)
         self.server = simpy.Resource(self.env, capacity=1)
-        self.rsus: tuple[RsuId, ...] = tuple(s.id for s in traffic.sites)
-        self.link = LinkModel(cfg.network, cfg.seed, self.rsus)
-        self.compute = ComputeModel(cfg.compute, cfg.learning.tiers)
-        self.streams = Streams(cfg.seed, self.rsus)
-        self.data = self.streams.rsu_data(cfg.samples.test_fraction)
+        self.sites = tuple(traffic.sites)
+        self.rsus: tuple[RsuId, ...] = tuple(s.id for s in self.sites)
+        self.tiers = cfg.learning.tier_list()
+        self.batch_size = {t.name: t.batch_size for t in self.tiers}
         self.latest: dict[RsuId, RsuWindow] = {}
+        self.windows: list[RsuWindow] = []
         self.result = EngineResult()
         self._arrivals: dict[RsuId, _Arrival] = {}
         self._round_rows: dict[RsuId, dict[str, Any]] = {}
         self._round_bytes = 0
+        link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK)))
 
     # ------------------------------------------------------------------ processes
 
@@ -130,25 +127,12 @@ class Engine:
         return self.result
 
     def _sync_traffic(self) -> None:
-        """Bring the traffic to ``env.now`` and take what finished since the last round (windows, samples)."""
+        """Bring the traffic to ``env.now`` and take what finished since the last call (windows, samples)."""
         self.traffic.advance(self.env.now)
         for w in self.traffic.take_windows():
             self.latest[w.rsu] = w
-            self.sink.append(
-                "traffic",
-                {
-                    "run_id": self.run_id,
-                    "window": w.window,
-                    "start_s": w.start,
-                    "end_s": w.end,
-                    "rsu": w.rsu,
-                    "total_flown": w.total_flown,
-                    "in_range_mean": w.in_range_mean,
-                    "in_range_max": w.in_range_max,
-                    "mean_speed": w.mean_speed,
-                    "samples": w.samples,
-                },
-            )
+            self.windows.append(w)
+            self.sink.append("traffic", {"run_id": self.run_id, **w.as_row()})
         for rsu, samples in self.traffic.take_samples().items():
             self.data[rsu].add(samples)
 
@@ -157,16 +141,17 @@ class Engine:
         end = self.cfg.traffic.end
         while self.env.now + step <= end + 1e-9:
             yield self.env.timeout(step)
-            self.traffic.advance(self.env.now)  # vehicles in range are read at every message's send instant
+            self.traffic.advance(self.env.now)
             if self.on_time:
                 self.on_time(self.env.now)
 
+    def _round_start(self, r: int) -> SimTime:
+        return self.cfg.traffic.begin + (r + 1) * self.cfg.learning.round_period
+
     def _rounds_process(self):  # noqa: ANN202
-        lc = self.cfg.learning
-        begin = self.cfg.traffic.begin
         previous: Assignment | None = None
-        for r in range(lc.rounds):
-            start = begin + (r + 1) * lc.round_period
+        for r in range(self.cfg.learning.rounds):
+            start = self._round_start(r)
             if self.env.now < start:
                 yield self.env.timeout(start - self.env.now)
             self._sync_traffic()
@@ -178,13 +163,36 @@ class Engine:
     # ------------------------------------------------------------------ one round
 
     def _assign(self, r: int, previous: Assignment | None) -> Assignment:
-        missing = [rsu for rsu in self.rsus if rsu not in self.latest]
-        windows = dict(self.latest)
-        for rsu in missing:  # no finished window yet (window longer than the first round period)
-            windows[rsu] = RsuWindow(-1, self.cfg.traffic.begin, self.env.now, rsu, 0, 0.0, 0, float("nan"), 0)
-        assignment = self.strategy.assign(r, windows, previous)
+        t_next = min(self._round_start(r + 1), self.cfg.traffic.end)
+        future = None
+        if getattr(self.strategy, "needs_future", False):
+            future = WindowTable.from_windows(self.rsus, self.traffic.peek_windows(self.env.now, t_next))
+        ctx = RoundContext(
+            round=r,
+            t_start_s=self.env.now,
+            t_next_s=t_next,
+            windows=WindowTable.from_windows(self.rsus, self.windows),
+            previous=previous,
+            sites=self.sites,
+            tiers=self.tiers,
+            future=future,
+        )
+        assignment = self.strategy.assign(ctx)
+        self._check_assignment(assignment)
         self.traffic.show_tiers(assignment.tiers)
         return assignment
+
+    def _check_assignment(self, a: Assignment) -> None:
+        name = getattr(self.strategy, "name", type(self.strategy).__name__)
+        missing = [rsu for rsu in self.rsus if rsu not in a.tiers]
+        if missing:
+            raise PluginError(f"clustering strategy {name!r} gave no tier to RSU {missing[0]!r}")
+        bad = {rsu: t for rsu, t in a.tiers.items() if t not in self.batch_size}
+        if bad:
+            rsu, tier = next(iter(bad.items()))
+            raise PluginError(
+                f"clustering strategy {name!r} put RSU {rsu!r} in tier {tier!r} (tiers: {', '.join(self.batch_size)})"
+            )
 
     def _run_round(self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float):  # noqa: ANN202
         env, lc = self.env, self.cfg.learning
@@ -196,8 +204,7 @@ class Engine:
         procs: dict[RsuId, simpy.Process] = {}
         work: dict[RsuId, tuple[np.ndarray, np.ndarray]] = {}
         for rsu in self.rsus:
-            x, y = self.data[rsu].take_round()
-            work[rsu] = (x, y)
+            work[rsu] = self.data[rsu].take_round()
             self.clients.prepare(rsu, tiers[rsu])
         participants = {rsu: tiers[rsu] for rsu in self.rsus if len(work[rsu][1]) > 0}
         self.transport.start_round(r, participants)
@@ -212,7 +219,11 @@ class Engine:
             if procs[rsu].is_alive:
                 procs[rsu].interrupt("barrier timeout")
         # The barrier releases when the last on-time RSU arrived (or at the deadline if one is late).
-        t_release = env.now if late else max((a.t_arrive for a in self._arrivals.values()), default=env.now)
+        t_release = (
+            env.now
+            if late
+            else max((a.up.t_send + a.up.transfer.seconds for a in self._arrivals.values()), default=env.now)
+        )
         self.transport.end_round(r)
         downs = []
         for rsu, arrival in self._arrivals.items():
@@ -225,51 +236,45 @@ class Engine:
         self._finish_round(r, assignment, previous, t_start, late, work, wall0)
 
     def _rsu_process(self, r: int, rsu: RsuId, tier: TierName, x: np.ndarray, y: np.ndarray, rng):  # noqa: ANN202
-        env, lc = self.env, self.cfg.learning
+        env, lc, link = self.env, self.cfg.learning, self.link
         client = self.clients.get(rsu)
-        bs = lc.tiers[tier].batch_size
+        data = self.data[rsu]
         row = self._round_rows.setdefault(rsu, {"batches": 0, "losses": []})
+        loss_scale = self.spec.loss_scale
         try:
-            for b, (xb, yb) in enumerate(batches(x, y, bs, lc.local_epochs, rng, lc.max_batches_per_round)):
+            for b, (xb, yb) in enumerate(
+                data.batches(x, y, self.batch_size[tier], lc.local_epochs, rng, lc.max_batches_per_round)
+            ):
                 n = len(yb)
                 w0 = time.perf_counter()
                 acts = client.forward(xb)
                 client_fwd = self.compute.client_forward(tier, n, time.perf_counter() - w0)
                 yield env.timeout(client_fwd)
                 request = self.transport.prepare_forward(rsu, r, b, tier, acts, yb)
-                t_send, veh_up = env.now, self._vehicles(rsu)
-                up = self.link.send(rsu, "up", request.nbytes, veh_up)
-                yield env.timeout(up.seconds)
-                t_arrive = env.now
+                up = Leg(env.now, (yield from link.transmit(rsu, "up", request.nbytes)))
                 with self.server.request() as slot:
                     yield slot
                     t_served = env.now
                     reply = self.transport.send_forward(request)
-                    yield env.timeout(self.compute.server_step(n, reply.wall_ms / 1e3))
-                t_done, veh_down = env.now, self._vehicles(rsu)
-                down = self.link.send(rsu, "down", reply.bytes_down, veh_down)
-                yield env.timeout(down.seconds)
-                t_received = env.now
+                    yield env.timeout(self.compute.server_step(tier, n, reply.wall_ms / 1e3))
+                t_done = env.now
+                down = Leg(t_done, (yield from link.transmit(rsu, "down", reply.bytes_down)))
                 w0 = time.perf_counter()
                 client.backward(xb, reply.grads)
                 yield env.timeout(self.compute.client_backward(tier, n, time.perf_counter() - w0))
                 row["batches"] += 1
-                row["losses"].append(reply.loss * MSE_UNIT)
+                row["losses"].append(reply.loss * loss_scale)
                 self._message(
-                    r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down, veh_up, veh_down,
-                    t_send, t_arrive, t_served, t_done, t_received, client_fwd,
-                    up, down, reply.wall_ms, reply.loss * MSE_UNIT,
+                    r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down,
+                    up, t_served, down, client_fwd, reply.wall_ms, reply.loss * loss_scale,
                 )  # fmt: skip
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
             weights = client.get_weights()
             request = self.transport.prepare_aggregate(rsu, r, tier, weights, len(y))
-            t_send, veh_up = env.now, self._vehicles(rsu)
-            up = self.link.send(rsu, "up", request.nbytes, veh_up)
-            yield env.timeout(up.seconds)
+            t_send = env.now
+            transfer = yield from link.transmit(rsu, "up", request.nbytes)
             handle = self.transport.send_aggregate(request)
-            self._arrivals[rsu] = _Arrival(
-                handle, t_send, env.now, up.seconds, up.attempts, veh_up, request.nbytes, len(y), 0.0
-            )
+            self._arrivals[rsu] = _Arrival(handle, Leg(t_send, transfer), request.nbytes, len(y))
         except simpy.Interrupt:
             return
 
@@ -277,55 +282,40 @@ class Engine:
         env = self.env
         if env.now < t_release:
             yield env.timeout(t_release - env.now)
-        t_done, veh_down = env.now, self._vehicles(rsu)
-        down = self.link.send(rsu, "down", outcome.bytes_down, veh_down)
-        yield env.timeout(down.seconds)
+        t_done = env.now
+        down = Leg(t_done, (yield from self.link.transmit(rsu, "down", outcome.bytes_down)))
         self._message(
-            r, rsu, tier, "aggregate", -1, a.n_samples, a.bytes_up, outcome.bytes_down, a.vehicles_up, veh_down,
-            a.t_send, a.t_arrive, t_release, t_done, env.now, a.client_s,
-            _Sent(a.uplink_s, a.attempts_up), down, outcome.wall_ms, float("nan"),
+            r, rsu, tier, "aggregate", -1, a.n_samples, a.bytes_up, outcome.bytes_down,
+            a.up, t_release, down, 0.0, outcome.wall_ms, float("nan"),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ rows
 
-    def _vehicles(self, rsu: RsuId) -> int:
-        return int(self.traffic.in_range().get(rsu, 0))
-
     def _message(
-        self, r, rsu, tier, kind, batch, batch_size, bytes_up, bytes_down, veh_up, veh_down,
-        t_send, t_arrive, t_served, t_done, t_received, client_s, up, down, wall_ms, loss,
+        self, r: int, rsu: RsuId, tier: TierName, kind: str, batch: int, batch_size: int, bytes_up: int,
+        bytes_down: int, up: Leg, t_served: SimTime, down: Leg, client_s: float, wall_ms: float, loss: float,
     ) -> None:  # fmt: skip
         self._round_bytes += bytes_up + bytes_down
         self.sink.append(
             "messages",
-            {
-                "run_id": self.run_id,
-                "strategy": self.strategy.name,
-                "round": r,
-                "rsu": rsu,
-                "tier": tier,
-                "kind": kind,
-                "batch": batch,
-                "batch_size": batch_size,
-                "bytes_up": bytes_up,
-                "bytes_down": bytes_down,
-                "vehicles_up": veh_up,
-                "vehicles_down": veh_down,
-                "t_send_s": t_send,
-                "t_arrive_s": t_arrive,
-                "t_served_s": t_served,
-                "t_done_s": t_done,
-                "t_received_s": t_received,
-                "client_s": client_s,
-                "uplink_s": up.seconds,
-                "queue_s": t_served - t_arrive,
-                "server_s": t_done - t_served,
-                "downlink_s": down.seconds,
-                "attempts_up": up.attempts,
-                "attempts_down": down.attempts,
-                "wall_rpc_ms": wall_ms,
-                "loss": loss,
-            },
+            message_row(
+                self.run_id,
+                self.strategy.name,
+                r,
+                rsu,
+                tier,
+                kind,
+                batch,
+                batch_size,
+                bytes_up,
+                bytes_down,
+                up,
+                t_served,
+                down,
+                client_s,
+                wall_ms,
+                loss,
+            ),  # fmt: skip
         )
 
     def _finish_round(
@@ -346,7 +336,7 @@ class Engine:
             w = self.latest.get(rsu)
             info = self._round_rows.get(rsu, {"batches": 0, "losses": []})
             losses += info["losses"]
-            loss, mae, n = evals[rsu]
+            loss, metric, n = evals[rsu]
             prev = previous.tiers.get(rsu, "") if previous else ""
             self.sink.append(
                 "rounds",
@@ -363,13 +353,14 @@ class Engine:
                     "total_flown": w.total_flown if w else 0,
                     "in_range_mean": w.in_range_mean if w else 0.0,
                     "in_range_max": w.in_range_max if w else 0,
-                    "batch_size": self.cfg.learning.tiers[tiers[rsu]].batch_size,
+                    "tier_metric": float(assignment.metric.get(rsu, math.nan)),
+                    "batch_size": self.batch_size[tiers[rsu]],
                     "samples": len(work[rsu][1]),
                     "batches": info["batches"],
                     "late": rsu in late,
                     "train_loss": float(np.mean(info["losses"])) if info["losses"] else float("nan"),
                     "eval_loss": loss,
-                    "eval_mae": mae,
+                    "eval_metric": metric,
                     "eval_samples": n,
                 },
             )
@@ -386,7 +377,7 @@ class Engine:
             bytes_total=self._round_bytes,
             train_loss=float(np.mean(losses)) if losses else float("nan"),
             eval_loss=sum(e[0] * e[2] for e in evals.values() if e[2]) / n_eval if n_eval else float("nan"),
-            eval_mae=sum(e[1] * e[2] for e in evals.values() if e[2]) / n_eval if n_eval else float("nan"),
+            eval_metric=sum(e[1] * e[2] for e in evals.values() if e[2]) / n_eval if n_eval else float("nan"),
             wall_s=time.perf_counter() - wall0,
         )
         self.result.rounds.append(summary)
@@ -394,14 +385,11 @@ class Engine:
             self.on_round(summary)
 
     def _evaluate(self, rsu: RsuId, tier: TierName) -> tuple[float, float, int]:
-        data = self.data[rsu]
-        if len(data.test_y) == 0:
+        x, y = self.data[rsu].held_out()
+        if len(y) == 0:
             return float("nan"), float("nan"), 0
-        loss, mae, n = self.clients.evaluate(rsu, tier, data.test_x, data.test_y, self.transport)
-        return loss * MSE_UNIT, mae * LABEL_SCALE, n
+        result = self.transport.evaluate(rsu, tier, self.clients.get(rsu).forward(x), y)
+        return result.loss * self.spec.loss_scale, result.metric * self.spec.metric_scale, int(result.n)
 
 
-@dataclass(frozen=True)
-class _Sent:
-    seconds: float
-    attempts: int
+__all__ = ["Engine", "EngineResult", "RoundSummary"]

@@ -1,10 +1,10 @@
-"""Split Federated Learning: split models, compiled client/server steps, two-level aggregation.
+"""Split Federated Learning: workloads, split models, compiled client/server steps, two-level aggregation.
 
-- :mod:`cosim.learning.models` -- :class:`ModelSpec`, client part per tier, server part, weights by name.
-- :mod:`cosim.learning.client` -- :class:`ClientPool` (one compiled program per tier), :class:`SplitClient`.
+- :mod:`cosim.learning.workloads` -- the built-in workloads (``speed-mlp``, ``speed-seq``), registered by name.
+- :mod:`cosim.learning.models` -- :class:`ModelSpec` (workload + tiers + seed), weights by name.
+- :mod:`cosim.learning.client` -- :class:`TierPrograms` (one compiled program per tier), :class:`RsuClients`.
 - :mod:`cosim.learning.core` -- :class:`SplitServer`, the transport-free server core.
 - :mod:`cosim.learning.rounds` -- the round barrier (timeout, late submissions).
 - :mod:`cosim.learning.aggregation` -- FedAvg within tiers, shared layers across tiers (pure numpy).
-- :mod:`cosim.learning.evaluation` -- per-RSU results and their sample-weighted combination.
-- :mod:`cosim.learning.data`, :mod:`cosim.learning.driver` -- seeded batches, synthetic data, a plain round loop.
+- :mod:`cosim.learning.data` -- per-RSU data (encode, split, batches); :mod:`cosim.learning.compute` -- compute models.
 """

@@ -1,11 +1,15 @@
 """Client side of split learning: one compiled program per tier, a light state per RSU.
 
-Up to ~30 RSUs run in the engine's process. Rather than one Keras model (and one trace) per RSU, each tier
-has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
-``stateless_call``) and have a fixed ``input_signature`` with a ``None`` batch dimension: one trace per
-tier and function, whatever the RSU or batch size. Each :class:`SplitClient` only holds its weights and its
-Adam state as tensors. (Keras's ``optimizer.stateless_apply`` is not supported on the TensorFlow backend,
-so the client's Adam update is written out here, with Keras's default hyper-parameters.)
+Up to ~100 RSUs run in the engine's process. Rather than one Keras model (and one trace) per RSU, each
+tier has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
+``stateless_call``) and have a fixed ``input_signature`` with a ``None`` batch dimension (shapes taken
+from the workload's own model): one trace per tier and function, whatever the RSU or batch size. Each
+:class:`SplitClient` only holds its weights and its Adam state as tensors. (Keras's
+``optimizer.stateless_apply`` is not supported on the TensorFlow backend, so the client's Adam update is
+written out here with Keras's default hyper-parameters; a test checks it against ``keras.optimizers.Adam``.)
+
+:class:`RsuClients` is the engine's :class:`cosim.ports.ClientPool`: a client per RSU, kept in its
+tier's model, switching to the new tier's latest model when the RSU migrates.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
-from cosim.learning.models import ModelSpec, Weights, build_client_model, check_weights, weight_shapes
+from cosim.learning.models import ModelSpec, Weights, check_weights, weight_shapes
 
 BETA_1 = 0.9
 BETA_2 = 0.999
@@ -27,15 +31,15 @@ class TierProgram:
 
     def __init__(self, spec: ModelSpec, tier: str) -> None:
         self.tier = tier
-        self.model = build_client_model(spec, tier)
+        self.model = spec.client_model(tier)
         self.shapes = weight_shapes(self.model)
         self.names = list(self.shapes)
         self.learning_rate = spec.learning_rate
         self.traces = 0
         """How many times a function of this program was traced (a test checks this stays at 2)."""
         w_sig = [tf.TensorSpec(s, tf.float32) for s in self.shapes.values()]
-        x_sig = tf.TensorSpec([None, spec.n_features], tf.float32)
-        g_sig = tf.TensorSpec([None, spec.hidden_width], tf.float32)
+        x_sig = tf.TensorSpec([None, *spec.input_shape], tf.float32)
+        g_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
         self.forward = tf.function(self._forward, input_signature=[w_sig, x_sig])
         self.train = tf.function(
             self._train, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, g_sig]
@@ -64,15 +68,22 @@ class TierProgram:
             tape.watch(weights)
             act, _ = self.model.stateless_call(weights, [], x, training=True)
         grads = tape.gradient(act, weights, output_gradients=act_grads)
-        step = step + 1.0
-        lr = self.learning_rate * tf.sqrt(1.0 - BETA_2**step) / (1.0 - BETA_1**step)
-        new_m = [BETA_1 * a + (1.0 - BETA_1) * g for a, g in zip(m, grads, strict=True)]
-        new_v = [BETA_2 * b + (1.0 - BETA_2) * tf.square(g) for b, g in zip(v, grads, strict=True)]
-        new_w = [w - lr * a / (tf.sqrt(b) + EPSILON) for w, a, b in zip(weights, new_m, new_v, strict=True)]
-        return new_w, new_m, new_v, step
+        return adam_step(weights, m, v, step, grads, self.learning_rate)
 
 
-class ClientPool:
+def adam_step(
+    weights: list[tf.Tensor], m: list[tf.Tensor], v: list[tf.Tensor], step: tf.Tensor, grads: list[tf.Tensor], lr: float
+) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
+    """One Adam update (Keras's defaults: beta_1 0.9, beta_2 0.999, epsilon 1e-7), as pure tensor maths."""
+    step = step + 1.0
+    rate = lr * tf.sqrt(1.0 - BETA_2**step) / (1.0 - BETA_1**step)
+    new_m = [BETA_1 * a + (1.0 - BETA_1) * g for a, g in zip(m, grads, strict=True)]
+    new_v = [BETA_2 * b + (1.0 - BETA_2) * tf.square(g) for b, g in zip(v, grads, strict=True)]
+    new_w = [w - rate * a / (tf.sqrt(b) + EPSILON) for w, a, b in zip(weights, new_m, new_v, strict=True)]
+    return new_w, new_m, new_v, step
+
+
+class TierPrograms:
     """Builds each tier's program once and remembers each tier's latest weights (what a newcomer gets)."""
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -110,17 +121,17 @@ class ClientPool:
 
 
 class SplitClient:
-    """One RSU's client part: its tier, weights and Adam state; compiled steps come from the pool."""
+    """One RSU's client part: its tier, weights and Adam state; compiled steps come from the programs."""
 
-    def __init__(self, pool: ClientPool, rsu: str, tier: str) -> None:
-        self.pool = pool
+    def __init__(self, programs: TierPrograms, rsu: str, tier: str) -> None:
+        self.programs = programs
         self.rsu = rsu
         self._enter(tier)
 
     def _enter(self, tier: str) -> None:
         self.tier = tier
-        self._prog = self.pool.program(tier)
-        self._weights = list(self.pool.latest(tier))
+        self._prog = self.programs.program(tier)
+        self._weights = list(self.programs.latest(tier))
         self._m = [tf.zeros_like(w) for w in self._weights]
         self._v = [tf.zeros_like(w) for w in self._weights]
         self._step = tf.constant(0.0, tf.float32)
@@ -131,7 +142,7 @@ class SplitClient:
             self._enter(tier)
 
     def forward(self, x: np.ndarray | tf.Tensor) -> tf.Tensor:
-        """Cut-layer activations of a batch of features, ``(n, hidden_width)`` float32."""
+        """Cut-layer activations of a batch of encoded inputs (float32)."""
         return self._prog.forward(self._weights, tf.convert_to_tensor(x, tf.float32))
 
     def backward(self, x: np.ndarray | tf.Tensor, act_grads: tf.Tensor) -> None:
@@ -152,4 +163,44 @@ class SplitClient:
     def adopt(self, weights: Mapping[str, np.ndarray]) -> None:
         """Continue with the round's aggregate for this tier, and publish it as the tier's latest model."""
         self.set_weights(weights)
-        self.pool.publish(self.tier, weights)
+        self.programs.publish(self.tier, weights)
+
+
+class RsuClients:
+    """The engine's client pool: one :class:`SplitClient` per RSU; a migrating RSU takes its new tier's model."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.programs = TierPrograms(spec)
+        self._clients: dict[str, SplitClient] = {}
+        self._fresh: set[str] = set()
+
+    def prepare(self, rsu: str, tier: str) -> None:
+        """Put ``rsu`` in ``tier`` for the coming round (its tier's latest model if it moved)."""
+        client = self._clients.get(rsu)
+        if client is None:
+            self._clients[rsu] = self.programs.client(rsu, tier)
+        elif client.tier != tier:
+            client.switch_tier(tier)
+        self._fresh.discard(rsu)
+
+    def get(self, rsu: str) -> SplitClient:
+        """The client of ``rsu``."""
+        return self._clients[rsu]
+
+    def receive(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> None:
+        """The round's aggregate for ``tier`` came down to ``rsu``: continue with it (and publish it)."""
+        client = self._clients[rsu]
+        if client.tier != tier:  # cannot happen within a round; guards a wiring mistake
+            raise RuntimeError(f"rsu {rsu} received tier {tier} weights while in tier {client.tier}")
+        client.adopt(weights)
+        self._fresh.add(rsu)
+
+    def end_round(self, tiers: Mapping[str, str]) -> None:
+        """RSUs that got no aggregate this round (idle or late) take their tier's latest model."""
+        for rsu, tier in tiers.items():
+            client = self._clients.get(rsu)
+            if client is None or rsu in self._fresh:
+                continue
+            names = self.programs.program(tier).names
+            client.set_weights(dict(zip(names, map(np.asarray, self.programs.latest(tier)), strict=True)))
+        self._fresh.clear()

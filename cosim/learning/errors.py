@@ -22,3 +22,7 @@ class TooLarge(LearningError):
 
 class RoundStateError(LearningError):
     """A call that does not fit the round's state, e.g. Aggregate for a round never started (FAILED_PRECONDITION)."""
+
+
+class ModelMismatch(LearningError):
+    """A client whose model (workload, parameters, tiers, shapes) is not the server's (FAILED_PRECONDITION)."""

@@ -1,26 +1,26 @@
-"""The split model: a client part whose depth is set by its tier, and one server part.
+"""The split model of a run: a workload's client part per tier depth, its server part, weights by name.
 
-Client part of a tier with depth ``d``: ``client_dense_0 .. client_dense_{d-1}``, each
-``Dense(hidden_width, relu)``; the last one is the cut layer. Every client layer has the same width, so a
-shallow tier's layers are a prefix of a deeper tier's (same names, same shapes: what the across-tier
-average shares). Server part: ``server_dense_0 .. server_dense_{k-1}`` (``Dense(hidden_width, relu)``)
-and ``server_out`` (``Dense(1)``), trained with MSE.
-
-Initial weights come from explicit per-layer initializer seeds, so the engine's clients and a server on
-another host build identical models from the same :class:`ModelSpec`.
+:class:`ModelSpec` is everything needed to build the split model identically on any host: the
+workload (a registry plug-in and its parameters), each tier's client depth, the learning rate and the
+seed. Nothing here assumes a layer type: shapes come from the workload's own models, weights are
+addressed by ``"<layer>/<variable>"`` paths, and the tiers share whatever layers have the same path
+and shape (see :mod:`cosim.learning.aggregation`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
-import keras
 import numpy as np
 
-from cosim.config import Config
+from cosim.config import Config, WorkloadConfig, _raw
 from cosim.learning.errors import InvalidRequest
-from cosim.traffic.values import FEATURES
+from cosim.ports import Workload
 
 Weights = dict[str, np.ndarray]
 """Model weights by ``"<layer name>/<variable name>"`` (e.g. ``client_dense_0/kernel``), float32."""
@@ -30,25 +30,27 @@ Weights = dict[str, np.ndarray]
 class ModelSpec:
     """Everything needed to build the split model identically on any host."""
 
-    hidden_width: int
-    server_depth: int
+    workload: WorkloadConfig
     tier_depths: Mapping[str, int]
-    """Client depth of each tier (tier name -> number of client layers)."""
+    """Client depth of each tier (tier name -> number of client layers), busiest tier first."""
     learning_rate: float = 1e-3
     seed: int = 42
-    n_features: int = len(FEATURES)
 
     @classmethod
     def from_config(cls, cfg: Config) -> ModelSpec:
-        """The spec of a scenario's ``[learning]`` section and seed."""
+        """The spec of a scenario's ``[workload]``, ``[learning]`` tiers and seed."""
         lc = cfg.learning
         return cls(
-            hidden_width=lc.hidden_width,
-            server_depth=lc.server_depth,
+            workload=cfg.workload,
             tier_depths={name: t.client_depth for name, t in lc.tiers.items()},
             learning_rate=lc.learning_rate,
             seed=cfg.seed,
         )
+
+    @cached_property
+    def task(self) -> Workload:
+        """The workload instance (built once per spec)."""
+        return self.workload.plugin(self.workload)
 
     def depth(self, tier: str) -> int:
         """Client depth of ``tier``; raises :class:`InvalidRequest` for an unknown tier."""
@@ -57,54 +59,69 @@ class ModelSpec:
         except KeyError:
             raise InvalidRequest(f"tier = {tier!r}: unknown tier (known: {', '.join(self.tier_depths)})") from None
 
+    def client_model(self, tier: str) -> Any:
+        """The client part of ``tier``: encoded inputs -> cut-layer activations."""
+        model = self.task.client_part(self.depth(tier), self.seed)
+        return model
 
-def _dense(width: int, name: str, seed: int, activation: str | None = "relu") -> keras.layers.Dense:
-    return keras.layers.Dense(
-        width,
-        activation=activation,
-        name=name,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-        bias_initializer="zeros",
-    )
+    def server_model(self) -> Any:
+        """The server part: cut-layer activations -> prediction."""
+        return self.task.server_part(self.seed)
+
+    @cached_property
+    def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """``(input shape, cut shape)`` without the batch dimension, from the deepest tier's client part."""
+        deepest = max(self.tier_depths, key=lambda t: self.tier_depths[t])
+        model = self.client_model(deepest)
+        return _dims(model.inputs[0].shape), _dims(model.outputs[0].shape)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one encoded sample (the client part's input)."""
+        return self.shapes[0]
+
+    @property
+    def cut_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's cut-layer activations (what Forward carries)."""
+        return self.shapes[1]
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        """Shape of one label (``()`` for a scalar regression target)."""
+        return tuple(getattr(self.task.spec, "label_shape", ()))
+
+    def describe(self) -> dict[str, Any]:
+        """What the Hello handshake compares: workload, its parameters, tiers and tensor shapes."""
+        return {
+            "workload": _raw(self.workload),
+            "tiers": {t: int(d) for t, d in self.tier_depths.items()},
+            "input_shape": list(self.input_shape),
+            "cut_shape": list(self.cut_shape),
+        }
+
+    def fingerprint(self) -> str:
+        """A short hash of :meth:`describe` (equal on client and server when their models match)."""
+        text = json.dumps(self.describe(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_client_model(spec: ModelSpec, tier: str) -> keras.Model:
-    """The client part of ``tier``: input features -> cut-layer activations (width ``hidden_width``)."""
-    inp = keras.Input((spec.n_features,), name="features")
-    h = inp
-    for i in range(spec.depth(tier)):
-        h = _dense(spec.hidden_width, f"client_dense_{i}", seed=spec.seed * 1000 + i)(h)
-    return keras.Model(inp, h, name=f"client_{tier}")
+def _dims(shape: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in tuple(shape)[1:])
 
 
-def build_server_model(spec: ModelSpec) -> keras.Model:
-    """The server part: cut-layer activations -> one regression output."""
-    inp = keras.Input((spec.hidden_width,), name="activations")
-    h = inp
-    for i in range(spec.server_depth):
-        h = _dense(spec.hidden_width, f"server_dense_{i}", seed=spec.seed * 1000 + 500 + i)(h)
-    out = _dense(1, "server_out", seed=spec.seed * 1000 + 999, activation=None)(h)
-    return keras.Model(inp, out, name="server")
-
-
-def weight_names(model: keras.Model) -> list[str]:
-    """Names of the model's trainable variables, in ``model.trainable_variables`` order."""
-    return [v.path for v in model.trainable_variables]
-
-
-def get_weights(model: keras.Model) -> Weights:
+def get_weights(model: Any) -> Weights:
     """A copy of the model's trainable weights by name."""
     return {v.path: np.array(v.numpy(), dtype=np.float32) for v in model.trainable_variables}
 
 
-def set_weights(model: keras.Model, weights: Mapping[str, np.ndarray]) -> None:
+def set_weights(model: Any, weights: Mapping[str, np.ndarray]) -> None:
     """Assign weights by name; every trainable variable must be given with its exact shape."""
     check_weights(weights, {v.path: tuple(v.shape) for v in model.trainable_variables}, where=model.name)
     for v in model.trainable_variables:
         v.assign(np.asarray(weights[v.path], dtype=np.float32))
 
 
-def weight_shapes(model: keras.Model) -> dict[str, tuple[int, ...]]:
+def weight_shapes(model: Any) -> dict[str, tuple[int, ...]]:
     """Shape of each trainable variable by name."""
     return {v.path: tuple(int(d) for d in v.shape) for v in model.trainable_variables}
 

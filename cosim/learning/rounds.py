@@ -19,20 +19,9 @@ import numpy as np
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest, RoundStateError
 from cosim.learning.models import Weights
+from cosim.values import RoundOutcome
 
 log = logging.getLogger("cosim.learning")
-
-
-@dataclass(frozen=True)
-class RoundOutcome:
-    """How a round's barrier released."""
-
-    round: int
-    arrived: tuple[str, ...]
-    late: tuple[str, ...]
-    """Expected participants whose weights were not in the average."""
-    timed_out: bool
-    """True when the wall-clock timeout released the barrier."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """SplitFed over gRPC: codec, servicer, server, and the engine's transports.
 
-- :mod:`cosim.rpc.transport` -- the :class:`Transport` protocol, its results, :class:`LocalTransport`.
-- :mod:`cosim.rpc.grpc_transport` -- :class:`GrpcTransport` (real gRPC).
+- :mod:`cosim.rpc.transport` -- :class:`LocalTransport` (the server core in process, no gRPC).
+- :mod:`cosim.rpc.grpc_transport` -- :class:`GrpcTransport` (real gRPC); both implement :class:`cosim.ports.Transport`.
 - :mod:`cosim.rpc.connect` -- :func:`connect`: the transport a run asks for (in-process server, remote, local).
 - :mod:`cosim.rpc.server` -- :func:`start_server`; :mod:`cosim.rpc.commands` -- ``cosim serve``.
 - :mod:`cosim.rpc.codec` -- the only wire <-> domain conversion; :mod:`cosim.rpc.channel` -- limits, deadlines.

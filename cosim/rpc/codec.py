@@ -8,6 +8,7 @@ Malformed tensors raise :class:`cosim.learning.errors.InvalidRequest` naming the
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,10 +19,10 @@ import tensorflow as tf
 
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest
-from cosim.learning.evaluation import EvalResult
 from cosim.learning.models import ModelSpec, Weights
-from cosim.learning.rounds import AggregateReply, RoundOutcome
+from cosim.learning.rounds import AggregateReply
 from cosim.v1 import splitfed_pb2 as pb
+from cosim.values import EvalResult, RoundOutcome
 
 WIRE_DTYPES: dict[str, np.dtype] = {"float32": np.dtype("<f4")}
 """The dtypes the protocol carries: only float32 (activations, labels, gradients, weights)."""
@@ -101,37 +102,25 @@ def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
 # ------------------------------------------------------------------------------------------ calls
 
 
-def _labels(labels: tf.Tensor | np.ndarray) -> np.ndarray:
-    """Labels as the client sends them: float32 (regression targets from any float data), shape ``(n,)``."""
+def labels_array(labels: tf.Tensor | np.ndarray) -> np.ndarray:
+    """Labels as the client sends them: float32; one label per row travels flat as ``(n,)``."""
     y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
-    return y.astype(np.float32, copy=False)
+    y = y.astype(np.float32, copy=False)
+    return y.reshape(-1) if y.ndim > 1 and y.size == y.shape[0] else y
 
 
-def hello_request(rsu: str, n_features: int, hidden_width: int) -> pb.HelloRequest:
-    """A client's greeting."""
-    return pb.HelloRequest(rsu=rsu, n_features=n_features, hidden_width=hidden_width)
+def hello_request(rsu: str, spec: ModelSpec) -> pb.HelloRequest:
+    """A client's greeting: its RSU id and its model's fingerprint and description."""
+    return pb.HelloRequest(rsu=rsu, fingerprint=spec.fingerprint(), model=json.dumps(spec.describe()))
 
 
 def hello_reply(spec: ModelSpec, version: str) -> pb.HelloReply:
     """The server's model description."""
     return pb.HelloReply(
         version=version,
-        n_features=spec.n_features,
-        hidden_width=spec.hidden_width,
-        server_depth=spec.server_depth,
         tiers=[pb.TierSpec(name=t, client_depth=d) for t, d in spec.tier_depths.items()],
-    )
-
-
-def spec_of_hello_reply(reply: pb.HelloReply, learning_rate: float, seed: int) -> ModelSpec:
-    """The server's model spec (learning rate and seed are the client's own)."""
-    return ModelSpec(
-        hidden_width=reply.hidden_width,
-        server_depth=reply.server_depth,
-        tier_depths={t.name: t.client_depth for t in reply.tiers},
-        learning_rate=learning_rate,
-        seed=seed,
-        n_features=reply.n_features,
+        fingerprint=spec.fingerprint(),
+        model=json.dumps(spec.describe()),
     )
 
 
@@ -143,11 +132,10 @@ def start_round_request(round_: int, participants: Mapping[str, str]) -> pb.Star
 def forward_request(
     rsu: str, round_: int, batch: int, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
 ) -> pb.ForwardRequest:
-    """One batch's cut-layer activations and labels (labels as float32, flattened to ``(n,)``)."""
-    y = _labels(labels)
+    """One batch's cut-layer activations and labels (float32; one label per row flattened to ``(n,)``)."""
     req = pb.ForwardRequest(rsu=rsu, round=round_, batch=batch, tier=tier)
     fill_tensor(req.activations, act)
-    fill_tensor(req.labels, y.reshape(-1))
+    fill_tensor(req.labels, labels_array(labels))
     return req
 
 
@@ -229,10 +217,9 @@ def evaluate_request(
     rsu: str, tier: str, act: tf.Tensor | np.ndarray, labels: tf.Tensor | np.ndarray
 ) -> pb.EvaluateRequest:
     """Held-out activations and labels of one RSU."""
-    y = _labels(labels)
     req = pb.EvaluateRequest(rsu=rsu, tier=tier)
     fill_tensor(req.activations, act)
-    fill_tensor(req.labels, y.reshape(-1))
+    fill_tensor(req.labels, labels_array(labels))
     return req
 
 
@@ -242,13 +229,13 @@ def decode_evaluate_request(req: pb.EvaluateRequest) -> tuple[str, str, tf.Tenso
 
 
 def evaluate_reply(result: EvalResult) -> pb.EvaluateReply:
-    """Loss, MAE and sample count."""
-    return pb.EvaluateReply(loss=result.loss, mae=result.mae, n=result.n)
+    """Loss, metric and sample count."""
+    return pb.EvaluateReply(loss=result.loss, metric=result.metric, n=result.n)
 
 
 def decode_evaluate_reply(reply: pb.EvaluateReply) -> EvalResult:
-    """Loss, MAE and sample count."""
-    return EvalResult(loss=reply.loss, mae=reply.mae, n=int(reply.n))
+    """Loss, metric and sample count."""
+    return EvalResult(loss=reply.loss, metric=reply.metric, n=int(reply.n))
 
 
 def finish_reply(paths: Sequence[Path]) -> pb.FinishReply:

@@ -7,10 +7,11 @@ from pathlib import Path
 from cosim.config import Config
 from cosim.learning.core import SplitServer
 from cosim.learning.models import ModelSpec
+from cosim.ports import Transport
 from cosim.rpc import channel
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.server import ServerHandle, start_server
-from cosim.rpc.transport import LocalTransport, Transport
+from cosim.rpc.transport import LocalTransport
 
 LOCAL = "local"
 """``address`` value asking for the in-process core without gRPC (the pure-compute baseline)."""

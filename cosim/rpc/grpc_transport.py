@@ -1,4 +1,4 @@
-"""The engine's :class:`~cosim.rpc.transport.Transport` over real gRPC (a loopback or remote server)."""
+"""The engine's :class:`cosim.ports.Transport` over real gRPC (a loopback or remote server)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import tensorflow as tf
 
 from cosim.config import Config
 from cosim.errors import TransportError
-from cosim.learning.evaluation import EvalResult
 from cosim.learning.models import ModelSpec
-from cosim.learning.rounds import RoundOutcome
 from cosim.rpc import channel, codec
-from cosim.rpc.transport import AggregateHandle, AggregateResult, ForwardResult, OneShotCalls, Prepared
+from cosim.rpc.transport import OneShotCalls
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
+from cosim.values import AggregateHandle, AggregateResult, EvalResult, ForwardResult, Prepared, RoundOutcome
 
 
 def _error(call: str, exc: grpc.RpcError) -> TransportError:
@@ -66,10 +65,13 @@ class GrpcTransport(OneShotCalls):
         except grpc.RpcError as exc:
             raise _error(name, exc) from None
 
-    def hello(self, rsu: str) -> ModelSpec:
-        """Register ``rsu`` with this client's model dimensions; returns the server's spec."""
-        reply = self._call("Hello", codec.hello_request(rsu, self.spec.n_features, self.spec.hidden_width))
-        return codec.spec_of_hello_reply(reply, self.spec.learning_rate, self.spec.seed)  # type: ignore[arg-type]
+    def hello(self, rsu: str) -> str:
+        """Register ``rsu``; the server refuses it (one line naming what differs) unless its model is ours.
+
+        Returns the server's model fingerprint.
+        """
+        reply = self._call("Hello", codec.hello_request(rsu, self.spec))
+        return str(reply.fingerprint)  # type: ignore[attr-defined]
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:  # noqa: D102
         self._submitted[round_] = []

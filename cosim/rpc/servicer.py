@@ -8,6 +8,7 @@ Domain errors become statuses (the message is the error's one line):
 :class:`TooLarge`                  RESOURCE_EXHAUSTED (batch above the row limit; gRPC itself rejects
                                                        messages above ``channel.MAX_MESSAGE_BYTES``)
 :class:`RoundStateError`           FAILED_PRECONDITION
+:class:`ModelMismatch`             FAILED_PRECONDITION (Hello from a client whose model is not the server's)
 =================================  =====================
 """
 
@@ -18,19 +19,20 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from cosim import __version__
 from cosim.errors import LearningError
 from cosim.learning.core import SplitServer
-from cosim.learning.errors import InvalidRequest, RoundStateError, TooLarge, UnknownRsu
+from cosim.learning.errors import InvalidRequest, ModelMismatch, RoundStateError, TooLarge, UnknownRsu
 from cosim.rpc import codec
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
+from cosim.version import __version__
 
 STATUS: dict[type[LearningError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     UnknownRsu: grpc.StatusCode.NOT_FOUND,
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     RoundStateError: grpc.StatusCode.FAILED_PRECONDITION,
+    ModelMismatch: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 T = TypeVar("T")
@@ -56,7 +58,7 @@ class SplitFedServicer(pb_grpc.SplitFedServicer):
         self.core = core
 
     def Hello(self, request: pb.HelloRequest, context: Any) -> pb.HelloReply:  # noqa: D102, N802
-        spec = _guarded(context, lambda: self.core.hello(request.rsu, request.n_features, request.hidden_width))
+        spec = _guarded(context, lambda: self.core.hello(request.rsu, request.fingerprint, request.model))
         return codec.hello_reply(spec, __version__)
 
     def StartRound(self, request: pb.StartRoundRequest, context: Any) -> pb.StartRoundReply:  # noqa: D102, N802

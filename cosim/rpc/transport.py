@@ -1,13 +1,13 @@
-"""What the engine calls to reach the split-learning server: a :class:`Transport` and its two forms.
+"""The in-process transport, and the prepare + send helper both transports share.
 
 - :class:`cosim.rpc.grpc_transport.GrpcTransport`: real gRPC over a real socket (codec on both sides).
 - :class:`LocalTransport`: the same server core called directly in process, no serialisation and no
   socket (the pure-compute baseline). Byte counts are still the protobuf sizes of the messages gRPC would
   send (``measure_bytes=True``, built with the same codec), so a link model delays both the same way.
 
-``submit_aggregate`` never blocks (the engine is single-threaded): it returns a handle; ``end_round``
-releases the round's barrier with whoever arrived; ``collect(handle)`` then returns the weights that
-client's tier continues with.
+Both implement :class:`cosim.ports.Transport`. ``send_aggregate`` never blocks (the engine is
+single-threaded): it returns a handle; ``end_round`` releases the round's barrier with whoever arrived;
+``collect(handle)`` then returns the weights that client's tier continues with.
 """
 
 from __future__ import annotations
@@ -15,145 +15,27 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from concurrent import futures
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import tensorflow as tf
 
 from cosim.learning.core import SplitServer
-from cosim.learning.evaluation import EvalResult
-from cosim.learning.models import ModelSpec, Weights
-from cosim.learning.rounds import AggregateReply, RoundOutcome
+from cosim.learning.models import ModelSpec
+from cosim.learning.rounds import AggregateReply
 from cosim.rpc import channel, codec
-
-
-@dataclass(frozen=True)
-class ForwardResult:
-    """A Forward's answer: activation gradients (tf.Tensor float32), loss, wire sizes, wall time."""
-
-    grads: tf.Tensor
-    loss: float
-    bytes_up: int
-    """Serialized size of the request (activations + labels + ids)."""
-    bytes_down: int
-    """Serialized size of the reply (gradients + loss)."""
-    wall_ms: float
-
-
-@dataclass(frozen=True)
-class AggregateResult:
-    """The weights the client's tier continues with, and whether its own were in the average."""
-
-    weights: Weights
-    included: bool
-    bytes_up: int
-    bytes_down: int
-    wall_ms: float
-    """Wall time from submission until the result was available (includes waiting at the barrier)."""
-    note: str = ""
-
-
-@dataclass
-class AggregateHandle:
-    """A submitted Aggregate: pass it to :meth:`Transport.collect` after :meth:`Transport.end_round`."""
-
-    rsu: str
-    round: int
-    tier: str
-    bytes_up: int
-    started: float
-    future: futures.Future = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A request built before it is sent, so the engine can delay it by its size first.
-
-    ``message`` is the protobuf request for gRPC, or the decoded arguments for the in-process transport.
-    """
-
-    kind: str
-    nbytes: int
-    message: object
-    meta: tuple = ()
-
-
-class Transport(Protocol):
-    """The engine's view of the split-learning server."""
-
-    def prepare_forward(
-        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> Prepared:
-        """Build a Forward request without sending it (its ``nbytes`` is the serialised size)."""
-        ...
-
-    def send_forward(self, prepared: Prepared) -> ForwardResult:
-        """Send a prepared Forward (blocking)."""
-        ...
-
-    def prepare_aggregate(
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> Prepared:
-        """Build an Aggregate request without sending it."""
-        ...
-
-    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:
-        """Send a prepared Aggregate without blocking."""
-        ...
-
-    def hello(self, rsu: str) -> ModelSpec:
-        """Register an RSU; returns the server's model spec."""
-        ...
-
-    def start_round(self, round_: int, participants: Mapping[str, str]) -> int:
-        """Open a round for these participants (rsu -> tier); returns how many are expected."""
-        ...
-
-    def forward(
-        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> ForwardResult:
-        """One batch through the server part (blocking)."""
-        ...
-
-    def submit_aggregate(
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> AggregateHandle:
-        """Send a client's weights without blocking."""
-        ...
-
-    def end_round(self, round_: int) -> RoundOutcome:
-        """Release the round's barrier with whoever arrived; late ones are listed."""
-        ...
-
-    def collect(self, handle: AggregateHandle) -> AggregateResult:
-        """The result of a submitted Aggregate (call after ``end_round``)."""
-        ...
-
-    def evaluate(self, rsu: str, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray) -> EvalResult:
-        """Held-out loss/MAE of one RSU's activations (no training)."""
-        ...
-
-    def finish(self, out_dir: Path | str | None = None) -> list[Path]:
-        """Save the final models; returns their paths (on the server's host)."""
-        ...
-
-    def close(self) -> None:
-        """Release the transport's resources."""
-        ...
+from cosim.values import AggregateHandle, AggregateResult, EvalResult, ForwardResult, Prepared, RoundOutcome
 
 
 def _labels(labels: tf.Tensor | np.ndarray) -> tf.Tensor:
-    """Labels as a float32 ``(n,)`` tensor, as the codec would deliver them.
+    """Labels as a float32 tensor, as the codec would deliver them (one per row: ``(n,)``).
 
     Built with numpy and ``tf.constant``, not an eager ``tf.reshape``: a tensor fresh out of an eager op
     made the next compiled server step ~0.15 ms slower (measured), which padded the in-process baseline.
     """
     if isinstance(labels, tf.Tensor) and labels.dtype == tf.float32 and labels.shape.rank == 1:
         return labels
-    y = labels.numpy() if isinstance(labels, tf.Tensor) else np.asarray(labels)
-    return tf.constant(y.astype(np.float32, copy=False).reshape(-1))
+    return tf.constant(codec.labels_array(labels))
 
 
 class OneShotCalls:
@@ -182,7 +64,7 @@ class LocalTransport(OneShotCalls):
         self._submitted: dict[int, list[str]] = {}
 
     def hello(self, rsu: str) -> ModelSpec:  # noqa: D102
-        return self.core.hello(rsu, self.core.spec.n_features, self.core.spec.hidden_width)
+        return self.core.hello(rsu, self.core.spec.fingerprint())
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:  # noqa: D102
         self._submitted[round_] = []

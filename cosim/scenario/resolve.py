@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-import cosim
 from cosim.config import Config, load
 from cosim.errors import ConfigError
 
-SCENARIOS_DIR = Path(cosim.__file__).resolve().parents[1] / "scenarios"
+Overrides = Mapping[str, Any] | Iterable[tuple[str, Any]]
+"""Dotted config overrides: a mapping, or ``(dotted, value)`` pairs in order (as ``--set`` gives them)."""
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 """The shipped scenarios: the repository's ``scenarios/`` folder."""
 
 
@@ -48,13 +52,18 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     raise ConfigError(f"{name_or_path}: no such scenario (shipped: {names}; or give a folder or .toml path)")
 
 
-def load_scenario(name_or_path: str | Path, check_net: bool = False) -> Config:
-    """Resolve and load (validate) a scenario; with ``check_net`` also check it against its network.
+def load_scenario(name_or_path: str | Path | Config, check_net: bool = False, overrides: Overrides = ()) -> Config:
+    """The one scenario loader: resolve, load and validate a scenario, then apply dotted overrides.
 
-    The network check (:func:`cosim.scenario.netcheck.check_scenario`) reads the net with sumolib: RSU
-    junctions must exist and x/y positions must lie inside the network's bounds.
+    ``name_or_path`` is a shipped name, a folder, a scenario.toml, or a ready :class:`Config`. Overrides
+    are coerced and validated exactly as the TOML loader does. With ``check_net`` the scenario is also
+    checked against its network (:func:`cosim.scenario.netcheck.check_scenario`, read with sumolib: RSU
+    junctions must exist and x/y positions must lie inside the network's bounds).
     """
-    cfg = load(resolve_scenario(name_or_path))
+    cfg = name_or_path if isinstance(name_or_path, Config) else load(resolve_scenario(name_or_path))
+    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    if pairs:
+        cfg = cfg.with_overrides(*pairs)
     if check_net:
         from cosim.scenario.netcheck import check_scenario
 

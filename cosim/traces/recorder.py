@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
@@ -23,20 +23,8 @@ from cosim.errors import RunFolderError
 from cosim.traces.schema import SCHEMA_VERSION, TABLES, columns
 
 
-class TraceSink(Protocol):
-    """Where the engine sends its rows (the recorder, or a sink that keeps them in memory)."""
-
-    def append(self, table: str, row: Mapping[str, Any]) -> None:
-        """Add one row to ``table``."""
-        ...
-
-    def flush(self) -> None:
-        """Make every appended row durable."""
-        ...
-
-
 class MemorySink:
-    """Keeps rows in memory (for tests and for in-process baselines)."""
+    """A :class:`cosim.ports.TraceSink` that keeps rows in memory (engine tests, in-process baselines)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
@@ -54,7 +42,7 @@ class MemorySink:
 
 
 class TraceRecorder:
-    """Writes the trace tables of one run into ``folder``."""
+    """The :class:`cosim.ports.TraceSink` of a run folder: writes the trace tables of one run into ``folder``."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)

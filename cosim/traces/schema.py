@@ -6,17 +6,20 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
-"""Bumped when a table's columns change meaning; run.json records it and readers check it."""
+SCHEMA_VERSION = 2
+"""Bumped when a table's columns change meaning; run.json records it and readers check it.
+
+2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
+gained ``tier_metric``; losses are in the workload's units (run.json ``workload``)."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
 MESSAGES: tuple[Column, ...] = (
     ("run_id", "string", "run identifier (also the run folder's name)"),
-    ("strategy", "string", "clustering strategy: static or dynamic"),
+    ("strategy", "string", "clustering strategy (a name of the strategy registry, or a package.module:Class path)"),
     ("round", "int64", "round index, from 0"),
     ("rsu", "string", "RSU id"),
-    ("tier", "string", "the RSU's tier in this round: high, medium or low"),
+    ("tier", "string", "the RSU's tier in this round (a name of learning.tiers)"),
     ("kind", "string", "forward (activations up, gradients down) or aggregate (weights up and down)"),
     ("batch", "int64", "batch index within the round (-1 for aggregate)"),
     ("batch_size", "int64", "samples in the batch (aggregate: the RSU's sample count)"),
@@ -37,7 +40,11 @@ MESSAGES: tuple[Column, ...] = (
     ("attempts_up", "int64", "transmissions needed uplink (1 = no loss)"),
     ("attempts_down", "int64", "transmissions needed downlink"),
     ("wall_rpc_ms", "float64", "wall-clock milliseconds of the real gRPC call"),
-    ("loss", "float64", "training loss of the batch, MSE in (m/s)^2; NaN for aggregate"),
+    (
+        "loss",
+        "float64",
+        "training loss of the batch in the workload's unit (speed workloads: MSE, (m/s)^2); NaN for aggregate",
+    ),
 )
 
 ROUNDS: tuple[Column, ...] = (
@@ -50,16 +57,21 @@ ROUNDS: tuple[Column, ...] = (
     ("tier", "string", "tier in this round"),
     ("previous_tier", "string", "tier in the previous round (empty in round 0)"),
     ("migrated", "bool", "tier differs from the previous round's"),
-    ("total_flown", "int64", "distinct vehicles that entered the RSU's range in the window used for tiering"),
+    (
+        "total_flown",
+        "int64",
+        "distinct vehicles that entered the RSU's range in its latest window at the round's start",
+    ),
     ("in_range_mean", "float64", "mean vehicles in range in that window"),
     ("in_range_max", "int64", "max vehicles in range in that window"),
+    ("tier_metric", "float64", "the number the strategy ranked the RSU by this round (e.g. total_flown, a forecast)"),
     ("batch_size", "int64", "the tier's batch size"),
     ("samples", "int64", "training samples the RSU had this round"),
     ("batches", "int64", "Forward calls the RSU made this round"),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
-    ("train_loss", "float64", "mean training loss (m/s)^2 of the RSU's batches this round"),
-    ("eval_loss", "float64", "held-out MSE, (m/s)^2, of the RSU after aggregation"),
-    ("eval_mae", "float64", "held-out MAE, m/s, of the RSU after aggregation"),
+    ("train_loss", "float64", "mean training loss of the RSU's batches this round (workload's unit)"),
+    ("eval_loss", "float64", "held-out loss of the RSU after aggregation (speed workloads: MSE, (m/s)^2)"),
+    ("eval_metric", "float64", "held-out metric of the RSU after aggregation (speed workloads: MAE, m/s)"),
     ("eval_samples", "int64", "held-out samples of the RSU"),
 )
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cosim.config import Config
-from cosim.traffic.source import TrafficSource
+from cosim.ports import TrafficSource
 
 if TYPE_CHECKING:
     from cosim.traffic.recording import ReplayTraffic, TrafficRecording

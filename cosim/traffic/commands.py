@@ -1,58 +1,24 @@
-"""``cosim traffic SCENARIO``: run traffic only and write the per-window RSU table."""
+"""``cosim traffic SCENARIO``: run traffic only and write the per-window RSU table as a run folder."""
 
 from __future__ import annotations
 
 import argparse
 import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from cosim import config
-from cosim.scenario.resolve import resolve_scenario
-from cosim.traffic.values import RsuWindow
-
-TABLE_COLUMNS = (
-    "window",
-    "start_s",
-    "end_s",
-    "rsu",
-    "total_flown",
-    "in_range_mean",
-    "in_range_max",
-    "mean_speed",
-    "samples",
-)
-"""Columns of ``traffic.parquet`` / ``traffic.csv`` (``*_s``: simulated seconds; mean_speed in m/s)."""
-
-
-def windows_table(windows: list[RsuWindow]) -> pd.DataFrame:
-    """The per-window RSU table with :data:`TABLE_COLUMNS`."""
-    rows = [
-        (w.window, w.start, w.end, w.rsu, w.total_flown, w.in_range_mean, w.in_range_max, w.mean_speed, w.samples)
-        for w in windows
-    ]
-    df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    return df.astype(
-        {
-            "window": "int64",
-            "start_s": "float64",
-            "end_s": "float64",
-            "rsu": "string",
-            "total_flown": "int64",
-            "in_range_mean": "float64",
-            "in_range_max": "int64",
-            "mean_speed": "float64",
-            "samples": "int64",
-        }
-    )
+from cosim.errors import ConfigError
+from cosim.scenario.resolve import load_scenario
+from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.values import RsuWindow
 
 
 def run_traffic(
     cfg: config.Config, *, gui: bool = False, progress: bool = True, output_dir: Path | None = None
-) -> pd.DataFrame:
-    """Run the scenario's traffic from begin to end; return the per-window RSU table."""
+) -> list[RsuWindow]:
+    """Run the scenario's traffic from begin to end; return every RSU's windows in time order."""
     from cosim.traffic import open_traffic
 
     t = cfg.traffic
@@ -84,23 +50,40 @@ def run_traffic(
                 src.take_samples()
     finally:
         src.close()
-    return windows_table(windows)
+    return windows
 
 
 def traffic_command(args: argparse.Namespace) -> int:
-    """Handler of ``cosim traffic``: writes ``traffic.parquet`` and ``traffic.csv``; returns 0."""
+    """Handler of ``cosim traffic``: a traffic-only run folder (``traffic`` table + run.json); returns 0.
+
+    The folder has the layout of a ``cosim run`` folder (``traffic.csv``, ``traffic.parquet/`` parts with
+    ``run_id``, ``run.json``), so :func:`cosim.traces.recorder.read_table` reads both.
+    """
     from rich.console import Console
 
-    cfg = config.load(resolve_scenario(args.scenario))
-    if args.seed is not None:
-        cfg = cfg.with_overrides(seed=args.seed)
+    cfg = load_scenario(args.scenario, overrides=args.overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic"
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: output folder exists and is not empty; choose another --out")
+    recorder = TraceRecorder(out)
+    info = {
+        "run_id": out.name,
+        "kind": "traffic",
+        "status": "running",
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": cfg.name,
+        "seed": cfg.seed,
+        "config": cfg.to_dict(),
+    }
+    recorder.write_run_json(info)
     wall_start = time.perf_counter()
-    df = run_traffic(cfg, gui=args.gui, progress=not args.no_progress, output_dir=out / "sumo")
+    windows = run_traffic(cfg, gui=args.gui, progress=not args.no_progress, output_dir=out / "sumo")
     wall = time.perf_counter() - wall_start
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(out / "traffic.parquet", index=False)
-    df.to_csv(out / "traffic.csv", index=False)
+    for w in windows:
+        recorder.append("traffic", {"run_id": out.name, **w.as_row()})
+    recorder.flush()
+    recorder.write_run_json({**info, "status": "finished", "wall_total_s": wall})
+    df = read_table(out, "traffic")
     console = Console(soft_wrap=True)
     n_rsu = df["rsu"].nunique()
     busiest = df.groupby("rsu")["total_flown"].sum().sort_values(ascending=False)

@@ -2,9 +2,11 @@
 
 ``samples.data_dir`` holds ``<rsu id>.csv`` for every RSU, with the columns of
 :data:`cosim.traffic.values.FEATURES` and :data:`cosim.traffic.values.LABEL`, and optionally ``time``
-(simulated seconds). A row is released when the run's observations reach its time; without a ``time``
-column, rows are spread evenly over ``[begin, end)`` in file order, so data arrives as the run goes.
-Extra columns are ignored. Traffic counts still come from SUMO.
+(simulated seconds) and ``vehicle`` (an integer id of the observed vehicle, so workloads that follow a
+vehicle and evaluations that split by vehicle can; without it every row is its own vehicle). A row is
+released when the run's observations reach its time; without a ``time`` column, rows are spread evenly
+over ``[begin, end)`` in file order, so data arrives as the run goes. Extra columns are ignored.
+Traffic counts still come from SUMO.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import pandas as pd
 
 from cosim.errors import ConfigError
 from cosim.traffic.clock import Clock
-from cosim.traffic.values import FEATURES, LABEL, SampleSet, make_sample_set
+from cosim.traffic.values import FEATURES, LABEL, feature_samples
 from cosim.types import RsuId
+from cosim.values import SampleSet
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class CsvSamples:
     time: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    vehicle: np.ndarray
 
 
 def load_data_dir(data_dir: Path, rsus: list[RsuId], clock: Clock) -> list[CsvSamples]:
@@ -52,7 +56,8 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         if col not in df.columns:
             raise ConfigError(f"{path}: missing column {col!r} (need {', '.join(columns)})")
     has_time = "time" in df.columns
-    for col in [*columns, "time"] if has_time else columns:
+    optional = [c for c in ("time", "vehicle") if c in df.columns]
+    for col in [*columns, *optional]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
@@ -66,12 +71,21 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         time = clock.begin + np.arange(n, dtype=np.float64) * ((clock.end - clock.begin) / max(n, 1))
     release = np.maximum(np.floor((time - clock.begin) / clock.step + 1e-9), 0).astype(np.int64)
     order = np.argsort(release, kind="stable")
+    if "vehicle" in df.columns:
+        vehicle = df["vehicle"].to_numpy(dtype=np.float64)
+        if not np.all(vehicle == np.round(vehicle)):
+            row = int(np.flatnonzero(vehicle != np.round(vehicle))[0])
+            raise ConfigError(f"{path}: column 'vehicle' row {row + 2}: {vehicle[row]!r} is not an integer id")
+        vehicle = vehicle.astype(np.int64)
+    else:
+        vehicle = np.arange(n, dtype=np.int64)
     return CsvSamples(
         rsu=rsu,
         release=release[order],
         time=time[order],
         x=df[list(FEATURES)].to_numpy(dtype=np.float32)[order],
         y=df[LABEL].to_numpy(dtype=np.float32)[order],
+        vehicle=vehicle[order],
     )
 
 
@@ -98,5 +112,5 @@ class CsvFeeder:
         for k, d in enumerate(self._data):
             a, b = self._taken[k], self._next[k]
             self._taken[k] = b
-            out[d.rsu] = make_sample_set(d.rsu, d.time[a:b], d.x[a:b], d.y[a:b])
+            out[d.rsu] = feature_samples(d.rsu, d.time[a:b], d.x[a:b], d.y[a:b], d.vehicle[a:b])
         return out

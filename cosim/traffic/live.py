@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from cosim.config import Config
-from cosim.errors import ScenarioError
+from cosim.errors import ScenarioError, TrafficError
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder, load_data_dir
 from cosim.traffic.observe import Observer
 from cosim.traffic.sites import resolve_sites
-from cosim.traffic.values import RsuSite, RsuWindow, SampleSet
 from cosim.types import RsuId, SimTime, TierName
+from cosim.values import RsuSite, RsuWindow, SampleSet
 
 TIER_COLORS: dict[str, tuple[int, int, int, int]] = {
     "high": (220, 30, 30, 255),
@@ -50,7 +50,7 @@ class _NoSim:
 
 
 class LiveTraffic:
-    """A :class:`~cosim.traffic.source.TrafficSource` backed by a running SUMO."""
+    """A :class:`~cosim.ports.TrafficSource` backed by a running SUMO."""
 
     def __init__(self, cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> None:
         self.clock = Clock.of(cfg)
@@ -113,6 +113,10 @@ class LiveTraffic:
     def take_samples(self) -> dict[RsuId, SampleSet]:
         """Samples whose label became known since the last call, per RSU (empty sets included)."""
         return self._obs.take_samples()
+
+    def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:
+        """Live SUMO cannot see the future: a strategy that needs it runs on a recording."""
+        raise TrafficError("live SUMO cannot show future windows; record the traffic first (cosim does for oracle)")
 
     def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
         """Colour each RSU by tier in sumo-gui (high red, medium orange, low green); no-op without GUI."""

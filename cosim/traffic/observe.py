@@ -40,8 +40,9 @@ import numpy as np
 
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder
-from cosim.traffic.values import RsuSite, RsuWindow, SampleSet, empty_sample_set, make_sample_set
+from cosim.traffic.values import empty_sample_set, feature_samples
 from cosim.types import RsuId
+from cosim.values import RsuSite, RsuWindow, SampleSet
 
 # Keys of SUMO's subscription results (TraCI variable ids, see cosim.traffic.sumo).
 _SPEED, _POS, _LANE, _ACCEL = 0x40, 0x42, 0x51, 0x72
@@ -103,6 +104,8 @@ class Observer:
         """Per vehicle: last observation its speed subscriptions cover."""
         self._lanes: dict[str, float] = {}
         """Lane id -> lane count of its edge (asked once per lane)."""
+        self._vehicle_index: dict[str, int] = {}
+        """Vehicle id -> its index in samples (first-seen order: the same in every run of a seed)."""
         self._out: list[_Block] = []
         """Labelled blocks not yet handed out, in release order."""
         self._started = False
@@ -183,6 +186,7 @@ class Observer:
         rows: list[tuple[float, ...]] = []
         rsus: list[int] = []
         vids: list[str] = []
+        index = self._vehicle_index
         for ri, poi in enumerate(self._detail_pois):
             vehs = get(poi)
             if not vehs:
@@ -204,10 +208,11 @@ class Observer:
             return
         x = np.array(rows, dtype=np.float32)
         rsu = np.array(rsus, dtype=np.intp)
+        veh = np.array([index.setdefault(v, len(index)) for v in vids], dtype=np.int64)
         if not self._horizon:
-            self._release(_Block(t, rsu, vids, x, x[:, 0].copy()))
+            self._release(_Block(t, rsu, [], veh, x, x[:, 0].copy()))
             return
-        self._pending[due] = _Block(t, rsu, vids, x, None)
+        self._pending[due] = _Block(t, rsu, vids, veh, x, None)
         sub_end, clock = self._sub_end, self.clock
         new_end = min(due + 2 * self._period, clock.n_steps - 1)
         begin, end = clock.now(due + 1), clock.now(new_end + 1)
@@ -226,8 +231,8 @@ class Observer:
             return
         if len(speeds) < len(found):  # some vehicles left the simulation: their samples are dropped
             keep = np.array([v is not None for v in found])
-            block = _Block(block.time, block.rsu[keep], [], block.x[keep], None)
-        self._release(_Block(block.time, block.rsu, [], block.x, np.array(speeds, dtype=np.float32)))
+            block = _Block(block.time, block.rsu[keep], [], block.veh[keep], block.x[keep], None)
+        self._release(_Block(block.time, block.rsu, [], block.veh, block.x, np.array(speeds, dtype=np.float32)))
 
     def _lane_count(self, sim: ObservedSim, lane: str) -> float:
         n = self._lanes[lane] = float(sim.lane_count(lane[: lane.rfind("_")]))
@@ -292,10 +297,11 @@ class Observer:
         time = np.concatenate([np.full(len(b.rsu), b.time) for b in blocks])
         x = np.concatenate([b.x for b in blocks])
         y = np.concatenate([b.y for b in blocks if b.y is not None])
+        veh = np.concatenate([b.veh for b in blocks])
         result: dict[RsuId, SampleSet] = {}
         for ri, site in enumerate(self._sites):
             m = rsu == ri
-            result[site.id] = make_sample_set(site.id, time[m], x[m], y[m])
+            result[site.id] = feature_samples(site.id, time[m], x[m], y[m], veh[m])
         return result
 
 
@@ -303,10 +309,11 @@ _EMPTY: Mapping[str, Any] = {}
 
 
 class _Block(NamedTuple):
-    """Samples of one sampling step: RSU index, vehicle id and features per row; labels once known."""
+    """Samples of one sampling step: RSU index, vehicle id and index, features per row; labels once known."""
 
     time: float
     rsu: np.ndarray
     vids: list[str]
+    veh: np.ndarray
     x: np.ndarray
     y: np.ndarray | None

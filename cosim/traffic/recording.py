@@ -2,7 +2,7 @@
 
 A :class:`TrafficRecording` holds, for every step, the vehicles in range of every RSU, every window
 with the step at which it was handed out, and every sample with the step at which it was released.
-:class:`ReplayTraffic` implements :class:`~cosim.traffic.source.TrafficSource` from it, so two
+:class:`ReplayTraffic` implements :class:`~cosim.ports.TrafficSource` from it, so two
 clustering strategies can see identical traffic and tests can run without SUMO. Saved as ``.npz``
 (plain arrays plus a JSON header; never pickled).
 """
@@ -19,13 +19,15 @@ import numpy as np
 
 from cosim.config import Config
 from cosim.errors import RunFolderError
+from cosim.ports import TrafficSource
 from cosim.traffic.clock import Clock
-from cosim.traffic.source import TrafficSource
-from cosim.traffic.values import FEATURES, RsuSite, RsuWindow, SampleSet, make_sample_set
+from cosim.traffic.values import FEATURES, feature_samples
 from cosim.types import RsuId, SimTime, TierName
+from cosim.values import RsuSite, RsuWindow, SampleSet
 
 FORMAT = "cosim-traffic-recording"
-VERSION = 1
+VERSION = 2
+"""2: samples carry the observed vehicle's index."""
 
 _WINDOW_FIELDS = ("window", "start", "end", "total_flown", "in_range_mean", "in_range_max", "mean_speed", "samples")
 
@@ -48,6 +50,8 @@ class TrafficRecording:
     sample_time: np.ndarray
     sample_x: np.ndarray
     sample_y: np.ndarray
+    sample_vehicle: np.ndarray
+    """(n,) int64: the observed vehicle of each sample."""
 
     def save(self, path: str | Path) -> Path:
         """Write the recording to an ``.npz`` file; return its path."""
@@ -73,6 +77,7 @@ class TrafficRecording:
                 sample_time=self.sample_time,
                 sample_x=self.sample_x,
                 sample_y=self.sample_y,
+                sample_vehicle=self.sample_vehicle,
                 **wins,
             )
         return p
@@ -119,6 +124,7 @@ class TrafficRecording:
             sample_time=arrays["sample_time"],
             sample_x=arrays["sample_x"].reshape(-1, len(FEATURES)),
             sample_y=arrays["sample_y"],
+            sample_vehicle=arrays["sample_vehicle"],
         )
 
 
@@ -151,6 +157,7 @@ def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
         sample_time=_cat([ss.time for _, _, ss in parts], np.float64),
         sample_x=_cat([ss.x for _, _, ss in parts], np.float32).reshape(-1, len(FEATURES)),
         sample_y=_cat([ss.y for _, _, ss in parts], np.float32),
+        sample_vehicle=_cat([ss.vehicle for _, _, ss in parts], np.int64),
     )
 
 
@@ -158,16 +165,19 @@ def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
-def record(cfg: Config, *, gui: bool = False) -> TrafficRecording:
-    """Run the scenario's traffic live from begin to end and record it."""
+def record(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> TrafficRecording:
+    """Run the scenario's traffic live from begin to end and record it.
+
+    ``output_dir`` receives the SUMO scenario's own outputs (see :func:`cosim.traffic.open_traffic`).
+    """
     from cosim.traffic.live import LiveTraffic
 
-    with LiveTraffic(cfg, gui=gui) as live:
+    with LiveTraffic(cfg, gui=gui, output_dir=output_dir) as live:
         return record_source(live, live.clock)
 
 
 class ReplayTraffic:
-    """A :class:`TrafficSource` that replays a :class:`TrafficRecording` (no SUMO)."""
+    """A :class:`~cosim.ports.TrafficSource` that replays a :class:`TrafficRecording` (no SUMO)."""
 
     def __init__(self, recording: TrafficRecording) -> None:
         self._rec = recording
@@ -180,6 +190,7 @@ class ReplayTraffic:
         self._s_time = recording.sample_time[order]
         self._s_x = recording.sample_x[order]
         self._s_y = recording.sample_y[order]
+        self._s_v = recording.sample_vehicle[order]
 
     @classmethod
     def from_file(cls, path: str | Path) -> ReplayTraffic:
@@ -221,8 +232,14 @@ class ReplayTraffic:
         out = {}
         for j, s in enumerate(self.sites):
             m = rsu == j
-            out[s.id] = make_sample_set(s.id, self._s_time[a:b][m], self._s_x[a:b][m], self._s_y[a:b][m])
+            out[s.id] = feature_samples(
+                s.id, self._s_time[a:b][m], self._s_x[a:b][m], self._s_y[a:b][m], self._s_v[a:b][m]
+            )
         return out
+
+    def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:
+        """The recorded windows inside ``[t0, t1]``, whether or not the replay has reached them."""
+        return [w for w in self._rec.windows if w.start >= t0 - 1e-9 and w.end <= t1 + 1e-9]
 
     def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
         """No GUI in a replay: nothing to colour."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cosim.config import Config
 from cosim.errors import ScenarioError
-from cosim.traffic.values import RsuSite
+from cosim.values import RsuSite
 
 JunctionLookup = Callable[[str], "tuple[float, float] | None"]
 Bounds = tuple[float, float, float, float]

@@ -33,28 +33,26 @@ class TierSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., client_depth: _Optional[int] = ...) -> None: ...
 
 class HelloRequest(_message.Message):
-    __slots__ = ("rsu", "n_features", "hidden_width")
+    __slots__ = ("rsu", "fingerprint", "model")
     RSU_FIELD_NUMBER: _ClassVar[int]
-    N_FEATURES_FIELD_NUMBER: _ClassVar[int]
-    HIDDEN_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     rsu: str
-    n_features: int
-    hidden_width: int
-    def __init__(self, rsu: _Optional[str] = ..., n_features: _Optional[int] = ..., hidden_width: _Optional[int] = ...) -> None: ...
+    fingerprint: str
+    model: str
+    def __init__(self, rsu: _Optional[str] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class HelloReply(_message.Message):
-    __slots__ = ("version", "n_features", "hidden_width", "server_depth", "tiers")
+    __slots__ = ("version", "tiers", "fingerprint", "model")
     VERSION_FIELD_NUMBER: _ClassVar[int]
-    N_FEATURES_FIELD_NUMBER: _ClassVar[int]
-    HIDDEN_WIDTH_FIELD_NUMBER: _ClassVar[int]
-    SERVER_DEPTH_FIELD_NUMBER: _ClassVar[int]
     TIERS_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     version: str
-    n_features: int
-    hidden_width: int
-    server_depth: int
     tiers: _containers.RepeatedCompositeFieldContainer[TierSpec]
-    def __init__(self, version: _Optional[str] = ..., n_features: _Optional[int] = ..., hidden_width: _Optional[int] = ..., server_depth: _Optional[int] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ...) -> None: ...
+    fingerprint: str
+    model: str
+    def __init__(self, version: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class StartRoundRequest(_message.Message):
     __slots__ = ("round", "participants")
@@ -160,14 +158,14 @@ class EvaluateRequest(_message.Message):
     def __init__(self, rsu: _Optional[str] = ..., tier: _Optional[str] = ..., activations: _Optional[_Union[Tensor, _Mapping]] = ..., labels: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("loss", "mae", "n")
+    __slots__ = ("loss", "metric", "n")
     LOSS_FIELD_NUMBER: _ClassVar[int]
-    MAE_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     loss: float
-    mae: float
+    metric: float
     n: int
-    def __init__(self, loss: _Optional[float] = ..., mae: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
+    def __init__(self, loss: _Optional[float] = ..., metric: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
 
 class FinishRequest(_message.Message):
     __slots__ = ("out_dir",)

@@ -1,0 +1,95 @@
+"""What the engine reports: per-round summaries, and the trace rows it hands to the sink."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cosim.types import RsuId, SimTime, TierName
+from cosim.values import Transfer
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """What one round did, handed to the progress callback and kept in the result."""
+
+    round: int
+    t_start_s: SimTime
+    t_end_s: SimTime
+    tiers: Mapping[RsuId, TierName]
+    migrations: int
+    """RSUs whose tier differs from the previous round's (0 in round 0)."""
+    forwards: int
+    late: tuple[RsuId, ...]
+    bytes_total: int
+    train_loss: float
+    eval_loss: float
+    eval_metric: float
+    wall_s: float
+
+
+@dataclass
+class EngineResult:
+    """Everything the engine produced besides the traces it sent to the sink."""
+
+    rounds: list[RoundSummary] = field(default_factory=list)
+    sim_end_s: SimTime = 0.0
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One direction of a message as the engine saw it: when it left, how long it took, the load then."""
+
+    t_send: SimTime
+    transfer: Transfer
+
+
+def message_row(
+    run_id: str,
+    strategy: str,
+    r: int,
+    rsu: RsuId,
+    tier: TierName,
+    kind: str,
+    batch: int,
+    batch_size: int,
+    bytes_up: int,
+    bytes_down: int,
+    up: Leg,
+    t_served: SimTime,
+    down: Leg,
+    client_s: float,
+    wall_ms: float,
+    loss: float,
+) -> dict[str, Any]:
+    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`)."""
+    t_arrive = up.t_send + up.transfer.seconds
+    return {
+        "run_id": run_id,
+        "strategy": strategy,
+        "round": r,
+        "rsu": rsu,
+        "tier": tier,
+        "kind": kind,
+        "batch": batch,
+        "batch_size": batch_size,
+        "bytes_up": bytes_up,
+        "bytes_down": bytes_down,
+        "vehicles_up": up.transfer.vehicles_in_range,
+        "vehicles_down": down.transfer.vehicles_in_range,
+        "t_send_s": up.t_send,
+        "t_arrive_s": t_arrive,
+        "t_served_s": t_served,
+        "t_done_s": down.t_send,
+        "t_received_s": down.t_send + down.transfer.seconds,
+        "client_s": client_s,
+        "uplink_s": up.transfer.seconds,
+        "queue_s": t_served - t_arrive,
+        "server_s": down.t_send - t_served,
+        "downlink_s": down.transfer.seconds,
+        "attempts_up": up.transfer.attempts,
+        "attempts_down": down.transfer.attempts,
+        "wall_rpc_ms": wall_ms,
+        "loss": loss,
+    }

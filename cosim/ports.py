@@ -1,0 +1,406 @@
+"""The engine's collaborators, declared once.
+
+The runner (:mod:`cosim.runner`) builds one of each from the config and hands them to the engine
+(:mod:`cosim.engine`), which builds none of them and imports no implementation (an import-linter
+contract checks it). Implementations satisfy these protocols structurally; a user's plug-in may also
+subclass the protocol to say so. The values they exchange are in :mod:`cosim.values`.
+
+==================  ===========================================  =====================================
+port                what it does                                 built-ins (registry)
+==================  ===========================================  =====================================
+ClusteringStrategy  tiers for a round, from the window history   static, dynamic, forecast, oracle
+LinkModel           how long a message takes (a SimPy process)   abstract
+Transport           reaches the split-learning server            gRPC, in process
+Workload            model parts, data, loss and metric           speed-mlp, speed-seq
+ComputeModel        simulated compute time of each step          model, measured
+TrafficSource       vehicles, windows and samples over time      live SUMO, a replayed recording
+TraceSink           where trace rows go                          the run folder's recorder, memory
+==================  ===========================================  =====================================
+
+Two runtime objects are made from a workload by :mod:`cosim.learning`: a :class:`ClientPool` (the
+RSUs' client parts) and one :class:`RsuDataset` per RSU (its training and held-out samples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
+from cosim.values import (
+    AggregateHandle,
+    AggregateResult,
+    Assignment,
+    EvalResult,
+    ForwardResult,
+    Prepared,
+    RoundContext,
+    RoundOutcome,
+    RsuSite,
+    RsuWindow,
+    SampleSet,
+    Transfer,
+)
+
+Direction = Literal["up", "down"]
+"""``up`` = RSU -> server (requests), ``down`` = server -> RSU (replies)."""
+
+
+# ------------------------------------------------------------------------------------ clustering
+
+
+@runtime_checkable
+class ClusteringStrategy(Protocol):
+    """Decides each round's tiers from the traffic.
+
+    Hook: :meth:`assign`, called once at the start of every round with a :class:`RoundContext`: every
+    finished window of every RSU so far, the previous assignment, the round index and start, the RSU
+    sites and the tiers of the config. Return an :class:`Assignment` naming a tier for every RSU.
+
+    Class attributes: ``name`` (set by the registry), ``needs_future`` (True: the strategy reads
+    ``ctx.future``, the windows the round will actually see, so the run records its traffic first;
+    such a strategy is an upper bound, not a realisable policy).
+    """
+
+    name: ClassVar[str]
+    needs_future: ClassVar[bool]
+
+    def assign(self, ctx: RoundContext) -> Assignment:
+        """The tiers for round ``ctx.round``."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ network
+
+
+class TrafficView(Protocol):
+    """What a link model may read of the traffic at the current simulated instant."""
+
+    def in_range(self, rsu: RsuId) -> int:
+        """Vehicles in the RSU's range now."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkContext:
+    """What a link model is given when a run starts."""
+
+    env: Any
+    """The SimPy environment (the one simulated clock)."""
+    sites: tuple[RsuSite, ...]
+    traffic: TrafficView
+    seed: np.random.SeedSequence
+    """The link model's own seed; spawn one stream per RSU so results do not depend on ordering."""
+
+
+@runtime_checkable
+class LinkModel(Protocol):
+    """How long a message takes between an RSU and the server.
+
+    :meth:`transmit` is a SimPy process body (a generator): it yields SimPy events until the message
+    has arrived and returns a :class:`Transfer`. A model whose transfers interact (a shared bottleneck,
+    a cell's scheduler) keeps its in-flight messages itself; the engine only calls this port::
+
+        transfer = yield from link.transmit(rsu, "up", nbytes)
+    """
+
+    name: ClassVar[str]
+
+    def start(self, ctx: LinkContext) -> None:
+        """Bind to a run (called once before the first message)."""
+        ...
+
+    def transmit(self, rsu: RsuId, direction: Direction, nbytes: int) -> Generator[Any, Any, Transfer]:
+        """Deliver ``nbytes`` in ``direction``; returns when the message has arrived."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ compute
+
+
+@runtime_checkable
+class ComputeModel(Protocol):
+    """Turns a step's size (or its measured wall time) into simulated seconds."""
+
+    name: ClassVar[str]
+    reproducible: bool
+    """True when simulated compute time does not depend on the machine (run.json records it)."""
+
+    def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of a client forward pass over ``n`` samples."""
+        ...
+
+    def client_backward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of a client backward pass and optimizer step."""
+        ...
+
+    def server_step(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of the server's forward, loss, backward and update."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ transport
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """The split-learning server, reached over real gRPC or called in process.
+
+    Requests are prepared (encoded) before they are sent so the engine can delay them by their size;
+    ``send_aggregate`` never blocks (the barrier is in simulated time): ``end_round`` releases the
+    round's barrier and ``collect`` then returns each submitted Aggregate's weights.
+    """
+
+    def hello(self, rsu: RsuId) -> Any:
+        """Register an RSU; the server refuses a client whose model does not match its own."""
+        ...
+
+    def start_round(self, round_: int, participants: Mapping[RsuId, TierName]) -> int:
+        """Open a round's barrier for these participants (rsu -> tier); returns how many are expected."""
+        ...
+
+    def prepare_forward(
+        self, rsu: RsuId, round_: int, batch: int, tier: TierName, activations: Any, labels: Any
+    ) -> Prepared:
+        """Encode a Forward request (not sent yet); ``nbytes`` is its serialised size."""
+        ...
+
+    def send_forward(self, prepared: Prepared) -> ForwardResult:
+        """Send a prepared Forward and wait for its reply."""
+        ...
+
+    def prepare_aggregate(
+        self, rsu: RsuId, round_: int, tier: TierName, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> Prepared:
+        """Encode an Aggregate request."""
+        ...
+
+    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:
+        """Send a prepared Aggregate without blocking."""
+        ...
+
+    def end_round(self, round_: int) -> RoundOutcome:
+        """Release the round's barrier with whoever arrived (late RSUs are listed)."""
+        ...
+
+    def collect(self, handle: AggregateHandle) -> AggregateResult:
+        """The reply of a submitted Aggregate (after :meth:`end_round`)."""
+        ...
+
+    def evaluate(self, rsu: RsuId, tier: TierName, activations: Any, labels: Any) -> EvalResult:
+        """Held-out loss and metric of one RSU's activations (no training)."""
+        ...
+
+    def finish(self, out_dir: Any = None) -> list[Any]:
+        """Save the final models; returns their paths."""
+        ...
+
+    def close(self) -> None:
+        """Release the transport's resources."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ workload
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a workload reads from the traffic samples and how its numbers are reported."""
+
+    features: tuple[str, ...]
+    """Sample feature columns the workload uses (names of :data:`cosim.traffic.values.FEATURES`)."""
+    label: str
+    """What the label is (e.g. ``speed_future``)."""
+    loss_name: str = "MSE"
+    loss_unit: str = ""
+    loss_scale: float = 1.0
+    """Multiply a training-unit loss by this to report it in ``loss_unit``."""
+    metric_name: str = "MAE"
+    metric_unit: str = ""
+    metric_scale: float = 1.0
+
+
+@runtime_checkable
+class Workload(Protocol):
+    """A split-learning task: model parts, data encoding, loss and metric (a user's plug-in seam).
+
+    - :meth:`client_part`: the client's layers for a tier ``depth`` (1, 2, ...). Layer ``i`` must have the
+      same name (and, where shapes allow, the same initial weights) at every depth, so a shallow tier's
+      layers are a prefix of a deeper tier's; every depth must output the same cut shape.
+    - :meth:`server_part`: cut-layer activations -> prediction.
+    - :meth:`loss` / :meth:`metric`: per-batch means, as TensorFlow ops on ``(y_true, y_pred)``.
+    - :meth:`encoder`: a per-RSU :class:`SampleEncoder` turning samples into model inputs and labels.
+    """
+
+    name: ClassVar[str]
+    spec: DataSpec
+
+    def client_part(self, depth: int, seed: int) -> Any:
+        """A Keras model: encoded inputs -> cut-layer activations."""
+        ...
+
+    def server_part(self, seed: int) -> Any:
+        """A Keras model: cut-layer activations -> prediction."""
+        ...
+
+    def loss(self, y_true: Any, y_pred: Any) -> Any:
+        """Mean training loss of a batch (a scalar tensor)."""
+        ...
+
+    def metric(self, y_true: Any, y_pred: Any) -> Any:
+        """Mean of the reported metric over a batch (a scalar tensor)."""
+        ...
+
+    def encoder(self) -> SampleEncoder:
+        """A fresh per-RSU encoder (it may keep state, e.g. each vehicle's recent observations)."""
+        ...
+
+
+class SampleEncoder(Protocol):
+    """Turns one RSU's samples, in time order, into model inputs and labels (training units)."""
+
+    def encode(self, samples: SampleSet) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)``: x of shape ``(n, *input_shape)`` float32, y of ``(n, *label_shape)`` float32."""
+        ...
+
+
+class RsuDataset(Protocol):
+    """One RSU's local data during a run: samples arriving from traffic, training and held-out parts."""
+
+    def add(self, samples: SampleSet) -> None:
+        """Samples whose labels became known."""
+        ...
+
+    def take_round(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training samples that arrived since the last round (held-out ones are kept aside)."""
+        ...
+
+    def held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """The held-out samples to evaluate on."""
+        ...
+
+    def batches(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator, cap: int = 0
+    ) -> Any:
+        """Shuffled mini-batches of ``(x, y)`` over ``epochs`` (``cap`` > 0 limits their count)."""
+        ...
+
+
+class Client(Protocol):
+    """One RSU's client part."""
+
+    def forward(self, x: np.ndarray) -> Any:
+        """Cut-layer activations of a batch."""
+        ...
+
+    def backward(self, x: np.ndarray, gradients: Any) -> None:
+        """Apply the activation gradients through the client's layers."""
+        ...
+
+    def get_weights(self) -> Mapping[str, np.ndarray]:
+        """The client's weights by name."""
+        ...
+
+
+class ClientPool(Protocol):
+    """The RSUs' clients, their tiers and each tier's latest model."""
+
+    def prepare(self, rsu: RsuId, tier: TierName) -> None:
+        """Make ``rsu``'s client run ``tier``'s model (switching model when the tier changed)."""
+        ...
+
+    def get(self, rsu: RsuId) -> Client:
+        """The client of ``rsu``."""
+        ...
+
+    def receive(self, rsu: RsuId, tier: TierName, weights: Mapping[str, np.ndarray]) -> None:
+        """Aggregated weights came down for ``rsu`` (and are ``tier``'s latest model)."""
+        ...
+
+    def end_round(self, tiers: Mapping[RsuId, TierName]) -> None:
+        """The round is over: clients whose weights were not aggregated take their tier's model."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ traffic
+
+
+@runtime_checkable
+class TrafficSource(Protocol):
+    """Traffic advanced by the engine's clock. Implementations: live SUMO, replay of a recording."""
+
+    @property
+    def sites(self) -> tuple[RsuSite, ...]:
+        """The RSUs, resolved to network positions, in scenario order."""
+        ...
+
+    @property
+    def now(self) -> SimTime:
+        """Simulated time the traffic has reached."""
+        ...
+
+    def advance(self, until: SimTime) -> None:
+        """Step the traffic until ``now >= until`` (no-op if it is already there)."""
+        ...
+
+    def in_range(self) -> Mapping[RsuId, int]:
+        """Vehicles in each RSU's range at ``now``."""
+        ...
+
+    def take_windows(self) -> list[RsuWindow]:
+        """Windows completed since the last call, in time order (all RSUs per window)."""
+        ...
+
+    def take_samples(self) -> dict[RsuId, SampleSet]:
+        """Samples whose label became known since the last call, per RSU (empty sets included)."""
+        ...
+
+    def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:
+        """Windows inside ``[t0, t1]`` *before* they happen (a recording can; live SUMO raises)."""
+        ...
+
+    def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
+        """Show each RSU's tier (colour in sumo-gui); a no-op without a GUI."""
+        ...
+
+    def close(self) -> None:
+        """Stop SUMO (or release the recording)."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ traces
+
+
+@runtime_checkable
+class TraceSink(Protocol):
+    """Where the engine sends its rows (the run folder's recorder, or memory)."""
+
+    def append(self, table: str, row: Mapping[str, Any]) -> None:
+        """Add one row to ``table``."""
+        ...
+
+    def flush(self) -> None:
+        """Make every appended row durable (called when a round completes)."""
+        ...
+
+
+__all__ = [
+    "Client",
+    "ClientPool",
+    "ClusteringStrategy",
+    "ComputeModel",
+    "DataSpec",
+    "Direction",
+    "LinkContext",
+    "LinkModel",
+    "RsuDataset",
+    "SampleEncoder",
+    "TraceSink",
+    "TrafficSource",
+    "TrafficView",
+    "Transport",
+    "Workload",
+]
