@@ -463,8 +463,10 @@ def _build(cls: type, table: Any, where: str, prefix: str, base: Path | None) ->
 
 
 def _tiers(value: Any, where: str, key: str, base: Path | None) -> dict[str, TierConfig]:
-    """``[[learning.tiers]]`` (name, batch_size, client_depth: the tiers, busiest first) or
-    ``[learning.tiers.<default name>]`` tables that change fields of the default tiers.
+    """The tiers of ``[[learning.tiers]]`` or ``[learning.tiers.<name>]`` tables.
+
+    ``[[learning.tiers]]`` (name, batch_size, client_depth) defines the tiers, busiest first;
+    ``[learning.tiers.<default name>]`` tables change fields of the default tiers.
     """
     if isinstance(value, list):
         out: dict[str, TierConfig] = {}
