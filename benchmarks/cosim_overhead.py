@@ -41,14 +41,14 @@ import_quietly()
 import numpy as np  # noqa: E402
 
 from cosim.config import Config  # noqa: E402
-from cosim.engine.clients import EngineClients  # noqa: E402
-from cosim.engine.core import MSE_UNIT  # noqa: E402
-from cosim.engine.data import Streams, batches  # noqa: E402
+from cosim.learning.client import RsuClients  # noqa: E402
 from cosim.learning.core import SplitServer  # noqa: E402
+from cosim.learning.data import RsuData, batches  # noqa: E402
 from cosim.learning.models import ModelSpec  # noqa: E402
 from cosim.rpc.transport import LocalTransport  # noqa: E402
 from cosim.runner import run  # noqa: E402
 from cosim.scenario.resolve import load_scenario  # noqa: E402
+from cosim.seeds import DATA_SPLIT, Streams  # noqa: E402
 from cosim.traces.recorder import read_table  # noqa: E402
 from cosim.traffic import ReplayTraffic, record  # noqa: E402
 
@@ -68,9 +68,12 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
     replay = ReplayTraffic(recording)
     rsus = tuple(s.id for s in replay.sites)
     streams = Streams(cfg.seed, rsus)
-    data = streams.rsu_data(cfg.samples.test_fraction)
+    spec = ModelSpec.from_config(cfg)
+    rngs = streams.per_rsu(DATA_SPLIT)
+    data = {r: RsuData(r, spec.task.encoder(), rngs[r], cfg.samples.test_fraction) for r in rsus}
     transport = LocalTransport(SplitServer.from_config(cfg, out), measure_bytes=False)
-    clients = EngineClients(ModelSpec.from_config(cfg))
+    clients = RsuClients(spec)
+    loss_scale = spec.task.spec.loss_scale
     losses: list[float] = []
     lc = cfg.learning
     for r in range(lc.rounds):
@@ -96,7 +99,7 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
             client = clients.get(rsu)
             reply = transport.forward(rsu, r, int(b), tiers[rsu], client.forward(xb), yb)
             client.backward(xb, reply.grads)
-            losses.append(reply.loss * MSE_UNIT)
+            losses.append(reply.loss * loss_scale)
         handles = [
             transport.submit_aggregate(rsu, r, tiers[rsu], clients.get(rsu).get_weights(), len(work[rsu][1]))
             for rsu in participants
@@ -106,8 +109,9 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
             clients.receive(h.rsu, h.tier, transport.collect(h).weights)
         clients.end_round(tiers)
         for rsu in rsus:
-            if len(data[rsu].test_y):
-                clients.evaluate(rsu, tiers[rsu], data[rsu].test_x, data[rsu].test_y, transport)
+            x, y = data[rsu].held_out()
+            if len(y):
+                transport.evaluate(rsu, tiers[rsu], clients.get(rsu).forward(x), y)
     transport.finish(out / "models")
     transport.close()
     return time.perf_counter() - t0, losses

@@ -28,7 +28,6 @@ slowed the compiled step after it; LocalTransport no longer does that.)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import tempfile
 import time
@@ -40,13 +39,14 @@ import grpc
 import numpy as np
 import tensorflow as tf
 
-from cosim.learning.client import ClientPool
+from cosim.learning.client import TierPrograms
 from cosim.learning.core import SplitServer
 from cosim.learning.models import ModelSpec
+from cosim.ports import Transport
 from cosim.rpc import channel, codec
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.server import start_server
-from cosim.rpc.transport import LocalTransport, Transport
+from cosim.rpc.transport import LocalTransport
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 
@@ -109,14 +109,14 @@ def main() -> None:
     args = parser.parse_args()
     cfg = _common.bench_config()
     if args.hidden_width:
-        cfg = dataclasses.replace(cfg, learning=dataclasses.replace(cfg.learning, hidden_width=args.hidden_width))
+        cfg = cfg.with_overrides(**{"workload.hidden_width": args.hidden_width})
     spec = ModelSpec.from_config(cfg)
     rng = np.random.default_rng(0)
-    acts = [tf.constant(rng.normal(size=(BATCH, spec.hidden_width)), tf.float32) for _ in range(N_BATCHES)]
-    xs = [tf.constant(rng.normal(size=(BATCH, spec.n_features)), tf.float32) for _ in range(N_BATCHES)]
+    acts = [tf.constant(rng.normal(size=(BATCH, *spec.cut_shape)), tf.float32) for _ in range(N_BATCHES)]
+    xs = [tf.constant(rng.normal(size=(BATCH, *spec.input_shape)), tf.float32) for _ in range(N_BATCHES)]
     ys = [rng.normal(size=BATCH).astype(np.float32) for _ in range(N_BATCHES)]
-    client = ClientPool(spec).client("rsu", "high")
-    canned_reply = codec.forward_reply(tf.zeros((BATCH, spec.hidden_width), tf.float32), 0.0)
+    client = TierPrograms(spec).client("rsu", "high")
+    canned_reply = codec.forward_reply(tf.zeros((BATCH, *spec.cut_shape), tf.float32), 0.0)
     canned = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=channel.options())
     pb_grpc.add_SplitFedServicer_to_server(CannedForward(canned_reply), canned)
     canned_port = canned.add_insecure_port("127.0.0.1:0")

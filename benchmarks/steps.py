@@ -13,9 +13,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cosim.learning.client import ClientPool
+from cosim.learning.client import TierPrograms
 from cosim.learning.core import SplitServer
-from cosim.learning.models import ModelSpec, build_client_model, build_server_model
+from cosim.learning.models import ModelSpec
 
 TIER = "high"
 BATCH = 128
@@ -23,7 +23,7 @@ N_BATCHES = 16
 
 
 def eager_stepper(spec: ModelSpec):  # noqa: ANN201
-    client, server = build_client_model(spec, TIER), build_server_model(spec)
+    client, server = spec.client_model(TIER), spec.server_model()
     c_opt, s_opt = keras.optimizers.Adam(spec.learning_rate), keras.optimizers.Adam(spec.learning_rate)
 
     def step(x: tf.Tensor, y: tf.Tensor) -> None:
@@ -41,7 +41,7 @@ def eager_stepper(spec: ModelSpec):  # noqa: ANN201
 
 
 def compiled_stepper(spec: ModelSpec):  # noqa: ANN201
-    client = ClientPool(spec).client("rsu", TIER)
+    client = TierPrograms(spec).client("rsu", TIER)
     server = SplitServer(spec)
     server.start_round(0, {"rsu": TIER})
 
@@ -58,7 +58,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     data = [
         (
-            tf.constant(rng.normal(size=(BATCH, spec.n_features)), tf.float32),
+            tf.constant(rng.normal(size=(BATCH, *spec.input_shape)), tf.float32),
             tf.constant(rng.normal(size=BATCH), tf.float32),
         )
         for _ in range(N_BATCHES)

@@ -146,6 +146,12 @@ class PluginSlot:
 
     field: str
     registry: str
+    section: str
+
+    @property
+    def dotted(self) -> str:
+        """The field's full name, e.g. ``clustering.strategy``."""
+        return f"{self.section}.{self.field}"
 
 
 class _Plugin:
@@ -155,13 +161,13 @@ class _Plugin:
 
     def __post_init__(self) -> None:
         if getattr(self, "params", None) is None:
-            cls = registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.field)
+            cls = registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.dotted)
             object.__setattr__(self, "params", _params_class(cls)())
 
     @property
     def plugin(self) -> type:
         """The plug-in class this section names."""
-        return registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.field)
+        return registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.dotted)
 
 
 def _default(reg: str) -> Any:
@@ -172,7 +178,7 @@ def _default(reg: str) -> Any:
 class WorkloadConfig(_Plugin):
     """The split-learning workload: model parts, data encoding, loss and metric (a registry plug-in)."""
 
-    slot: ClassVar[PluginSlot] = PluginSlot("name", "workloads")
+    slot: ClassVar[PluginSlot] = PluginSlot("name", "workloads", "workload")
     name: str = _default("workloads")
     """A registered workload or a ``package.module:Class`` path; its parameters follow in this table."""
     params: Any = None
@@ -182,7 +188,7 @@ class WorkloadConfig(_Plugin):
 class ClusteringConfig(_Plugin):
     """How RSUs are put in tiers (a registry plug-in) and the tier-table rules the built-ins share."""
 
-    slot: ClassVar[PluginSlot] = PluginSlot("strategy", "strategies")
+    slot: ClassVar[PluginSlot] = PluginSlot("strategy", "strategies", "clustering")
     strategy: str = _default("strategies")
     """A registered clustering strategy or a ``package.module:Class`` path; its parameters follow."""
     method: Literal["quantile", "kmeans"] = "quantile"
@@ -196,7 +202,7 @@ class ClusteringConfig(_Plugin):
 class NetworkConfig(_Plugin):
     """The link model (a registry plug-in) and what every model shares."""
 
-    slot: ClassVar[PluginSlot] = PluginSlot("model", "links")
+    slot: ClassVar[PluginSlot] = PluginSlot("model", "links", "network")
     model: str = _default("links")
     """A registered link model or a ``package.module:Class`` path; its parameters follow in this table."""
     mtu_bytes: int = 1500
@@ -208,7 +214,7 @@ class NetworkConfig(_Plugin):
 class ComputeConfig(_Plugin):
     """Simulated compute time of the training steps (a registry plug-in)."""
 
-    slot: ClassVar[PluginSlot] = PluginSlot("mode", "compute")
+    slot: ClassVar[PluginSlot] = PluginSlot("mode", "compute", "compute")
     mode: str = _default("compute")
     """A registered compute model or a ``package.module:Class`` path; its parameters follow."""
     params: Any = None

@@ -12,7 +12,8 @@ Each registry maps a name to a plug-in class. Three ways in, one lookup:
 2. **Installed packages** declare entry points in the registry's group (``cosim.strategies``,
    ``cosim.links``, ``cosim.workloads``, ``cosim.compute``); an entry point's name is the plug-in's name.
 3. **A path** ``"package.module:Name"`` written where a name goes (in scenario.toml, ``--set``, a sweep
-   grid) imports that module and takes ``Name`` from it.
+   grid) imports that module and takes ``Name`` from it; a module that is not importable as it is is
+   also looked for beside the scenario file and in the working folder.
 
 Config validation, the CLI's choices and help, sweep grids, the README reference and the report all
 read these registries; an unknown name or a failing import is one :class:`ConfigError` line naming the
@@ -25,9 +26,11 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cosim.errors import ConfigError
@@ -66,6 +69,8 @@ class Registry:
         """The entry-point group installed packages use."""
         self._builtin_modules = builtin_modules
         self._entries: dict[str, Entry] = {}
+        self._paths: dict[str, Entry] = {}
+        """Plug-ins named by a ``package.module:Class`` path (resolved once, never listed as names)."""
         self._default: str | None = None
         self._loaded = False
         self._lock = threading.RLock()
@@ -139,7 +144,7 @@ class Registry:
         what = f"{field_name} = {name!r}" if field_name else repr(name)
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{prefix}{what}: must name a {self.kind} ({self.choices()})")
-        found = self._entries.get(name)
+        found = self._entries.get(name) or self._paths.get(name)
         if isinstance(found, _LazyEntry):
             found = found.resolve(prefix, what)
         if found is not None:
@@ -156,14 +161,14 @@ class Registry:
         if not _PATH.match(path):
             raise ConfigError(f"{prefix}{what}: a path must look like 'package.module:Class'")
         module_name, attr = path.split(":")
-        cls = _import_attr(module_name, attr, f"{prefix}{what}")
+        cls = _import_attr(module_name, attr, f"{prefix}{what}", _search_folders(prefix))
         if not inspect.isclass(cls):
             raise ConfigError(f"{prefix}{what}: {attr} in {module_name} is not a class")
         with self._lock:
             entry = Entry(path, cls, _summary(cls), "path", dict(getattr(cls, "registry_flags", {}) or {}))
-            if not getattr(cls, "name", None):
+            if not cls.__dict__.get("name"):  # its own name, not one inherited from a built-in
                 cls.name = path  # type: ignore[attr-defined]
-            self._entries[path] = entry
+            self._paths[path] = entry
         return entry
 
 
@@ -183,18 +188,33 @@ class _LazyEntry:
             ) from None
         dist = getattr(getattr(self.ep, "dist", None), "name", "?")
         entry = Entry(self.ep.name, cls, _summary(cls), f"entry point {dist}", dict(getattr(cls, "registry_flags", {})))
-        if not getattr(cls, "name", None):
+        if not cls.__dict__.get("name"):
             cls.name = self.ep.name
         with self.registry._lock:
             self.registry._entries[self.ep.name] = entry
         return entry
 
 
-def _import_attr(module_name: str, attr: str, what: str) -> Any:
+def _search_folders(prefix: str) -> list[str]:
+    """Where a user's module may also live: the scenario file's folder, then the working folder."""
+    folders = []
+    where = prefix.removesuffix(": ")
+    if where and Path(where).is_file():
+        folders.append(str(Path(where).resolve().parent))
+    folders.append(str(Path.cwd()))
+    return folders
+
+
+def _import_attr(module_name: str, attr: str, what: str, folders: list[str] | None = None) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"{what}: cannot import {module_name} (no module named {exc.name!r})") from None
+        top = module_name.split(".")[0]
+        extra = [f for f in folders or [] if f not in sys.path]
+        if exc.name != top or not extra:
+            raise ConfigError(f"{what}: cannot import {module_name} (no module named {exc.name!r})") from None
+        sys.path[:0] = extra  # a user's module beside the scenario, or in the working folder
+        return _import_attr(module_name, attr, what, [])
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
         raise ConfigError(f"{what}: importing {module_name} failed ({_one_line(exc)})") from None
     try:

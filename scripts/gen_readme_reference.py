@@ -1,82 +1,126 @@
-"""Regenerate the README's scenario.toml reference and trace schema from the code.
+"""Regenerate the README's scenario.toml reference, plug-in lists and trace schema from the code.
 
 The README keeps generated blocks between ``<!-- BEGIN GENERATED: x -->`` / ``<!-- END GENERATED: x -->``
-markers; tests/test_readme.py fails when they are out of date. Run: python scripts/gen_readme_reference.py
+markers; tests/test_readme.py fails when they are out of date. Every list of plug-in names comes from
+the registries (cosim.registry), every parameter table from the dataclass that declares it.
+Run: python scripts/gen_readme_reference.py
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import inspect
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cosim import config  # noqa: E402
+from cosim import config, registry  # noqa: E402
 from cosim.traces.schema import markdown  # noqa: E402
 
 SECTIONS = [
-    ("top level", "Config", ""),
-    ("[traffic]", "TrafficConfig", "traffic."),
-    ("[[rsus]] (one table per RSU)", "RsuConfig", ""),
-    ("[samples]", "SamplesConfig", "samples."),
-    ("[learning]", "LearningConfig", "learning."),
-    ("[learning.tiers.high|medium|low]", "TierConfig", ""),
-    ("[clustering]", "ClusteringConfig", "clustering."),
-    ("[network]", "NetworkConfig", "network."),
-    ("[compute]", "ComputeConfig", "compute."),
+    ("top level", config.Config),
+    ("[traffic]", config.TrafficConfig),
+    ("[[rsus]] (one table per RSU)", config.RsuConfig),
+    ("[samples]", config.SamplesConfig),
+    ("[learning]", config.LearningConfig),
+    ("[[learning.tiers]] (one table per tier, busiest first)", config.TierConfig),
 ]
-SKIP = {"source", "traffic", "rsus", "samples", "learning", "clustering", "network", "compute", "tiers"}
+PLUGIN_SECTIONS = [
+    ("[workload]", config.WorkloadConfig),
+    ("[clustering]", config.ClusteringConfig),
+    ("[network]", config.NetworkConfig),
+    ("[compute]", config.ComputeConfig),
+]
+SKIP = {"source", "traffic", "rsus", "samples", "learning", "clustering", "network", "compute", "workload", "params"}
 
 
-def field_docs(cls_name: str) -> list[tuple[str, str, str, str]]:
-    """(name, type, default, doc) of each field, from config.py's source (attribute docstrings)."""
-    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls_name)
+def field_docs(cls: type) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, doc) of each field, from the class's source (attribute docstrings)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    defaults = {f.name: f for f in dataclasses.fields(cls)}
     out = []
-    body = cls.body
-    for i, node in enumerate(body):
-        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+    body = node.body
+    for i, item in enumerate(body):
+        if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
             continue
-        name = node.target.id
-        if name in SKIP:
+        name = item.target.id
+        if name in SKIP or name not in defaults:
             continue
         doc = ""
         if i + 1 < len(body) and isinstance(body[i + 1], ast.Expr) and isinstance(body[i + 1].value, ast.Constant):
             doc = " ".join(str(body[i + 1].value.value).split())
-        default = "required"
-        if node.value is not None:
-            src = ast.unparse(node.value)
-            default = "see below" if "default_factory" in src else src
-        tp = ast.unparse(node.annotation).replace("|", "or")
-        out.append((name, tp, default, doc))
+        out.append((name, ast.unparse(item.annotation).replace("|", "or"), _default(defaults[name]), doc))
     return out
 
 
+def _default(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        return repr(f.default)
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        value = f.default_factory()  # type: ignore[misc]
+        if isinstance(value, dict) and value and all(dataclasses.is_dataclass(v) for v in value.values()):
+            return "see below"
+        return repr(value)
+    return "required"
+
+
+def table(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{n}` | {t} | `{d}` | {doc} |" for n, t, d, doc in rows]
+    return lines
+
+
 def reference() -> str:
-    parts = []
-    for title, cls_name, _ in SECTIONS:
-        parts.append(f"**{title}**\n")
-        parts.append("| key | type | default | meaning |")
-        parts.append("| --- | --- | --- | --- |")
-        for name, tp, default, doc in field_docs(cls_name):
-            parts.append(f"| `{name}` | {tp} | `{default}` | {doc} |")
-        parts.append("")
-    tiers = ", ".join(f"{n}: batch {t.batch_size}, depth {t.client_depth}" for n, t in config._default_tiers().items())
-    parts.append(f"Default tiers — {tiers}. Default `compute.device_speed`: 1.0 for every tier.")
-    return "\n".join(parts)
+    parts: list[str] = []
+    for title, cls in SECTIONS:
+        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+    tiers = ", ".join(f"{n} (batch {t.batch_size}, depth {t.client_depth})" for n, t in config._default_tiers().items())
+    parts.append(
+        f"Default tiers, busiest first: {tiers}. `[learning.tiers.<name>]` tables change fields of these; "
+        "`[[learning.tiers]]` tables (with `name`) define your own tiers, 2, 3, 4 or more."
+    )
+    parts.append("")
+    for title, cls in PLUGIN_SECTIONS:
+        slot = cls.slot
+        reg = registry.ALL[slot.registry]
+        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+        for entry in reg.entries():
+            params = config._params_class(entry.cls)
+            rows = field_docs(params) if dataclasses.fields(params) else []
+            head = f'`{slot.field} = "{entry.name}"` — {entry.summary}'
+            parts += [f"{head} Parameters, in the same table:" if rows else f"{head} No parameters.", ""]
+            if rows:
+                parts += [*table(rows), ""]
+    return "\n".join(parts).rstrip()
+
+
+def plugins() -> str:
+    lines = [
+        "| extension point | setting | entry-point group | built-ins (registry names) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for _, cls in PLUGIN_SECTIONS:
+        slot = cls.slot
+        reg = registry.ALL[slot.registry]
+        names = ", ".join(f"`{e.label}`" + (" (default)" if e.name == reg.default else "") for e in reg.entries())
+        lines.append(f"| {reg.kind} | `{slot.dotted}` | `{reg.group}` | {names} |")
+    return "\n".join(lines)
 
 
 def schema() -> str:
     blocks = []
-    for table in ("messages", "rounds", "traffic"):
-        blocks.append(f"**{table}**\n\n{markdown(table)}\n")
+    for name in ("messages", "rounds", "traffic"):
+        blocks.append(f"**{name}**\n\n{markdown(name)}\n")
     return "\n".join(blocks)
 
 
-BLOCKS = {"scenario-reference": reference, "trace-schema": schema}
+BLOCKS = {"scenario-reference": reference, "trace-schema": schema, "plugins": plugins}
 
 
 def render(text: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,10 @@ def test_with_overrides_is_validated(tmp_path: Path) -> None:
         ("[trafic]\nx = 1\n", "unknown field trafic"),
         ("[[rsus]]\nid = 'a'\nradius = 0\nx = 1\ny = 2\n", r"rsus.a.radius = 0.0: must be > 0"),
         ("[[rsus]]\nid = 'a'\n", "give a junction or both x and y"),
-        ("[clustering]\nstrategy = 'sometimes'\n", "must be one of 'static', 'dynamic'"),
+        (
+            "[clustering]\nstrategy = 'sometimes'\n",
+            r"clustering.strategy = 'sometimes': unknown clustering strategy \(available: dynamic",
+        ),
         ("[network]\nloss_rate = 1.5\n", r"network.loss_rate = 1.5: must be in \[0, 1\)"),
         ("[learning]\nrounds = 'many'\n", "learning.rounds = 'many': must be an integer"),
     ],
@@ -69,3 +73,94 @@ def test_missing_and_unparseable_files(tmp_path: Path) -> None:
     p = write(tmp_path, "name = ")
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(p)
+
+
+def test_overrides_are_coerced_and_validated_like_the_file(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, BASE + '[[rsus]]\nid = "r0"\njunction = "J1"\n'))
+    got = cfg.with_overrides(**{"network.rsu_uplink_mbps": 10, "learning.rounds": 3})
+    assert got.network.params.rsu_uplink_mbps == 10.0 and isinstance(got.network.params.rsu_uplink_mbps, float)
+    with pytest.raises(ConfigError, match=r"learning.rounds = '3': must be an integer"):
+        cfg.with_overrides(**{"learning.rounds": "3"})
+    with pytest.raises(ConfigError, match=r"network.loss_rate = 2.0: must be in \[0, 1\)"):
+        cfg.with_overrides(**{"network.loss_rate": 2.0})
+    # lists of named tables are addressed by name
+    got = cfg.with_overrides(**{"learning.tiers.high.batch_size": 256, "rsus.r0.radius": 42.0})
+    assert got.learning.tiers["high"].batch_size == 256 and got.rsus[0].radius == 42.0
+    with pytest.raises(ConfigError, match=r"rsus.nope: no such entry \(have: r0\)"):
+        cfg.with_overrides(**{"rsus.nope.radius": 1.0})
+    assert str(tmp_path) in str(cfg.with_overrides(seed=1).source)
+
+
+def test_switching_a_plugin_drops_parameters_the_new_one_does_not_know(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, BASE + "[clustering]\nstrategy = 'forecast'\nalpha = 0.9\n"))
+    assert cfg.clustering.params.alpha == 0.9
+    static = cfg.with_overrides(**{"clustering.strategy": "static"})
+    assert static.clustering.strategy == "static" and "alpha" not in static.to_dict()["clustering"]
+    with pytest.raises(ConfigError, match=r"unknown field clustering.alpha .*static takes none"):
+        config.load(write(tmp_path, BASE + "[clustering]\nstrategy = 'static'\nalpha = 0.9\n"))
+    with pytest.raises(ConfigError, match=r"clustering.alpha = 1.5: must be in \(0, 1\]"):
+        cfg.with_overrides(**{"clustering.alpha": 1.5})
+
+
+def test_parse_override_reads_toml_values_and_bare_words() -> None:
+    assert config.parse_override("network.rsu_uplink_mbps=10") == ("network.rsu_uplink_mbps", 10)
+    assert config.parse_override("clustering.strategy=static") == ("clustering.strategy", "static")
+    assert config.parse_override("a.b = true") == ("a.b", True)
+    assert config.parse_override('name="x y"') == ("name", "x y")
+    assert config.parse_override("pkg=mod.sub:Cls") == ("pkg", "mod.sub:Cls")
+    with pytest.raises(ConfigError, match="write it as section.key=value"):
+        config.parse_override("no-equals-sign")
+
+
+def test_any_number_of_tiers_from_the_file(tmp_path: Path) -> None:
+    tiers = "".join(
+        f'[[learning.tiers]]\nname = "{n}"\nbatch_size = {b}\nclient_depth = {d}\n'
+        for n, b, d in (("t1", 256, 4), ("t2", 128, 3), ("t3", 64, 2), ("t4", 32, 1))
+    )
+    cfg = config.load(write(tmp_path, BASE + tiers + "[compute.device_speed]\nt4 = 0.5\n"))
+    assert list(cfg.learning.tiers) == ["t1", "t2", "t3", "t4"]
+    assert [t.client_depth for t in cfg.learning.tier_list()] == [4, 3, 2, 1]
+    assert cfg.compute.params.device_speed == {"t4": 0.5}
+    two = config.load(write(tmp_path, BASE + '[[learning.tiers]]\nname = "busy"\nbatch_size = 64\nclient_depth = 2\n'
+                            '[[learning.tiers]]\nname = "quiet"\nbatch_size = 16\nclient_depth = 1\n'))  # fmt: skip
+    assert list(two.learning.tiers) == ["busy", "quiet"]
+    with pytest.raises(ConfigError, match=r"learning.tiers.huge: not a default tier .*\[\[learning.tiers\]\]"):
+        config.load(write(tmp_path, BASE + "[learning.tiers.huge]\nbatch_size = 1\n"))
+    with pytest.raises(ConfigError, match=r"compute.device_speed.high: not a tier \(tiers: t1, t2, t3, t4\)"):
+        config.load(write(tmp_path, BASE + tiers + "[compute.device_speed]\nhigh = 2.0\n"))
+
+
+def test_moved_model_sizes_get_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"learning.hidden_width has moved: write it as workload.hidden_width"):
+        config.load(write(tmp_path, BASE + "[learning]\nhidden_width = 8\n"))
+
+
+def test_a_path_names_a_users_plugin_and_a_bad_path_is_one_line(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "mystrategies.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from cosim.clustering import TierStrategy, latest_flown\n"
+        "class Busiest(TierStrategy):\n"
+        '    """Tiers from the latest window, scaled."""\n'
+        "    @dataclass(frozen=True)\n"
+        "    class Params:\n"
+        "        scale: float = 1.0\n"
+        "    def metric(self, ctx):\n"
+        "        return {k: v * self.params.scale for k, v in latest_flown(ctx).items()}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = config.load(write(tmp_path, BASE + "[clustering]\nstrategy = 'mystrategies:Busiest'\nscale = 2.0\n"))
+    assert cfg.clustering.plugin.__name__ == "Busiest" and cfg.clustering.params.scale == 2.0
+    for value, message in [
+        ("nosuchmodule:X", "cannot import nosuchmodule (no module named 'nosuchmodule')"),
+        ("mystrategies:Nope", "module mystrategies has no Nope"),
+        ("not a path", "unknown clustering strategy"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)) as info:
+            config.load(write(tmp_path, BASE + f"[clustering]\nstrategy = '{value}'\n"))
+        assert f"clustering.strategy = '{value}'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_to_dict_round_trips(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, BASE + "[workload]\nname = 'speed-seq'\nhistory = 4\n"))
+    again = config.from_dict(cfg.to_dict(), source=cfg.source)
+    assert again == cfg

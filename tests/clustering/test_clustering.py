@@ -1,23 +1,75 @@
+"""Tier tables and the built-in strategies, on hand-made window histories (no SUMO)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cosim.clustering.strategies import DynamicClustering, StaticClustering, make_strategy
+from cosim.clustering.builtin import DynamicClustering, ForecastClustering, OracleClustering, StaticClustering, holt
 from cosim.clustering.tiers import assign_tiers, kmeans_thresholds, quantile_thresholds, tier_of
 from cosim.config import ClusteringConfig
 from cosim.errors import ConfigError
-from cosim.traffic.values import RsuWindow
+from cosim.values import RoundContext, RsuSite, RsuWindow, Tier, WindowTable
+
+THREE = (Tier("high", 128, 3), Tier("medium", 64, 2), Tier("low", 32, 1))
+RSUS = ("a", "b", "c")
+SITES = tuple(RsuSite(r, float(i), 0.0, 50.0) for i, r in enumerate(RSUS))
 
 
-def windows(flown: dict[str, int], w: int = 0) -> dict[str, RsuWindow]:
-    return {r: RsuWindow(w, w * 60.0, (w + 1) * 60.0, r, n, n / 2, n, 10.0, n) for r, n in flown.items()}
+def window_rows(flown: dict[str, list[int]], start: int = 0, length: float = 60.0) -> list[RsuWindow]:
+    """Windows start, start+1, ... with the given total_flown series per RSU."""
+    n = len(next(iter(flown.values())))
+    return [
+        RsuWindow(w, w * length, (w + 1) * length, r, flown[r][w - start], 1.0, 1, 10.0, 0)
+        for w in range(start, start + n)
+        for r in flown
+    ]
+
+
+def ctx(
+    flown: dict[str, list[int]],
+    r: int = 0,
+    previous=None,
+    tiers=THREE,
+    future: dict[str, list[int]] | None = None,
+    t_next: float | None = None,
+) -> RoundContext:
+    rows = window_rows(flown)
+    t_start = rows[-1].end if rows else 0.0
+    fut = None
+    if future is not None:
+        n_past = len(next(iter(flown.values())))
+        fut = WindowTable.from_windows(RSUS, window_rows(future, start=n_past))
+    return RoundContext(
+        round=r,
+        t_start_s=t_start,
+        t_next_s=t_next if t_next is not None else t_start + 600.0,
+        windows=WindowTable.from_windows(RSUS, rows),
+        previous=previous,
+        sites=SITES,
+        tiers=tiers,
+        future=fut,
+    )
+
+
+def settings(strategy: str = "dynamic", **kw) -> ClusteringConfig:
+    return ClusteringConfig(strategy=strategy, **kw)
 
 
 def test_quantile_thresholds_split_in_thirds() -> None:
     lo, hi = quantile_thresholds(np.array([1, 2, 3, 4, 5, 6]))
     tiers = [tier_of(v, (lo, hi)) for v in [1, 2, 3, 4, 5, 6]]
     assert tiers == ["low", "low", "medium", "medium", "high", "high"]
+
+
+def test_four_tiers_split_in_quarters_and_two_tiers_in_halves() -> None:
+    values = np.arange(1, 9)
+    four = ("t1", "t2", "t3", "t4")
+    t = quantile_thresholds(values, 4)
+    assert t == pytest.approx((2.75, 4.5, 6.25))
+    assert [tier_of(v, t, four) for v in values] == ["t4", "t4", "t3", "t3", "t2", "t2", "t1", "t1"]
+    two = quantile_thresholds(values, 2)
+    assert [tier_of(v, two, ("busy", "quiet")) for v in values] == ["quiet"] * 4 + ["busy"] * 4
 
 
 def test_kmeans_finds_the_natural_gaps() -> None:
@@ -31,6 +83,8 @@ def test_kmeans_finds_the_natural_gaps() -> None:
         for j in range(i + 1, len(s))
     )
     assert kmeans_thresholds(v) == best[1]
+    # four clusters: the 40 stands alone
+    assert kmeans_thresholds(v, 4) == (3.0, 12.0, 31.0)
 
 
 def test_hysteresis_keeps_borderline_rsus() -> None:
@@ -43,20 +97,79 @@ def test_hysteresis_keeps_borderline_rsus() -> None:
     assert assign_tiers({"a": 10.5}, thresholds, prev, hysteresis=0.0) == {"a": "medium"}
 
 
-def test_static_never_changes_dynamic_follows_traffic() -> None:
-    cfg = ClusteringConfig()
-    first = windows({"a": 50, "b": 20, "c": 5})
-    later = windows({"a": 5, "b": 20, "c": 50}, w=5)
-    s, d = StaticClustering(cfg), DynamicClustering(cfg)
-    s0, d0 = s.assign(0, first, None), d.assign(0, first, None)
+def test_static_never_changes_dynamic_follows_the_latest_window() -> None:
+    s, d = StaticClustering(settings("static")), DynamicClustering(settings())
+    first = ctx({"a": [50], "b": [20], "c": [5]})
+    s0, d0 = s.assign(first), d.assign(first)
     assert s0.tiers == d0.tiers == {"a": "high", "b": "medium", "c": "low"}
-    s1, d1 = s.assign(1, later, s0), d.assign(1, later, d0)
+    later = {"a": [50, 5], "b": [20, 20], "c": [5, 50]}
+    s1, d1 = s.assign(ctx(later, 1, s0)), d.assign(ctx(later, 1, d0))
     assert s1.tiers == s0.tiers and not s1.recomputed
     assert d1.tiers == {"a": "low", "b": "medium", "c": "high"}
     assert d1.migrations(d0) == {"a": ("high", "low"), "c": ("low", "high")}
     assert s1.migrations(s0) == {}
 
 
-def test_unknown_strategy_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="'sometimes'"):
-        make_strategy(ClusteringConfig(strategy="sometimes"))  # type: ignore[arg-type]
+def test_an_rsu_without_any_window_counts_as_zero_traffic() -> None:
+    d = DynamicClustering(settings())
+    empty = RoundContext(0, 0.0, 60.0, WindowTable.empty(RSUS), None, SITES, THREE)
+    assert set(d.assign(empty).metric.values()) == {0.0}
+
+
+def test_window_table_is_read_only_and_gives_history_views() -> None:
+    table = ctx({"a": [1, 2, 3], "b": [4, 5, 6], "c": [7, 8, 9]}).windows
+    assert len(table) == 9
+    with pytest.raises(ValueError):
+        table["total_flown"][0] = 99
+    np.testing.assert_array_equal(table.matrix("total_flown")[:, 0], [1, 2, 3])
+    assert table.latest()["c"].total_flown == 9
+    assert table.ended_by(120.0).total() == {"a": 3.0, "b": 9.0, "c": 15.0}
+    assert len(table.between(60.0, 180.0)) == 6
+
+
+def test_holt_by_hand() -> None:
+    # alpha 0.5, beta 0.5 on 10, 20, 30:
+    # l1 = 10, b1 = 0; l2 = .5*20 + .5*(10+0) = 15, b2 = .5*(15-10) + .5*0 = 2.5
+    # l3 = .5*30 + .5*(15+2.5) = 23.75, b3 = .5*(23.75-15) + .5*2.5 = 5.625
+    level, trend = holt(np.array([[10.0], [20.0], [30.0]]), 0.5, 0.5)
+    assert level[0] == pytest.approx(23.75) and trend[0] == pytest.approx(5.625)
+
+
+def test_forecast_ranks_by_the_trend_not_the_last_window() -> None:
+    # a is busiest now but falling fast; c is quiet now but rising fast: over the next period
+    # (windows 5..14) the forecast puts c above a, while dynamic (latest window) keeps a on top.
+    history = {"a": [100, 90, 80, 70, 60], "b": [50, 50, 50, 50, 50], "c": [10, 20, 30, 40, 45]}
+    cfg = settings("forecast", params=ForecastClustering.Params(alpha=0.8, beta=0.5))
+    f = ForecastClustering(cfg).assign(ctx(history))
+    d = DynamicClustering(settings()).assign(ctx(history))
+    assert d.tiers == {"a": "high", "b": "medium", "c": "low"}
+    assert f.tiers == {"a": "low", "b": "medium", "c": "high"}
+    assert f.metric["c"] > f.metric["b"] > f.metric["a"] >= 0.0
+
+
+def test_oracle_uses_the_traffic_the_round_will_see() -> None:
+    history = {"a": [100], "b": [50], "c": [10]}
+    future = {"a": [0, 0], "b": [50, 50], "c": [90, 110]}
+    o = OracleClustering(settings("oracle")).assign(ctx(history, future=future))
+    assert o.tiers == {"a": "low", "b": "medium", "c": "high"}
+    assert o.metric == {"a": 0.0, "b": 50.0, "c": 100.0}
+    assert OracleClustering.needs_future and not DynamicClustering.needs_future
+
+
+def test_any_number_of_tiers_from_the_config() -> None:
+    four = (Tier("t1", 256, 4), Tier("t2", 128, 3), Tier("t3", 64, 2), Tier("t4", 32, 1))
+    rsus = {r: [i * 10] for i, r in enumerate(RSUS)}
+    got = DynamicClustering(settings()).assign(ctx(rsus, tiers=four))
+    assert set(got.tiers.values()) <= {"t1", "t2", "t3", "t4"} and got.tiers["c"] == "t1" and got.tiers["a"] == "t4"
+    assert len(got.thresholds) == 3
+    two = (Tier("busy", 128, 2), Tier("quiet", 32, 1))
+    # two tiers cut at the median (10): 0 and 10 are quiet, 20 is busy
+    assert DynamicClustering(settings()).assign(ctx(rsus, tiers=two)).tiers == {"a": "quiet", "b": "quiet", "c": "busy"}
+
+
+def test_unknown_strategy_is_one_line_naming_what_exists() -> None:
+    with pytest.raises(ConfigError, match=r"clustering.strategy = 'sometimes': unknown clustering strategy") as info:
+        ClusteringConfig(strategy="sometimes")
+    for name in ("dynamic", "forecast", "oracle (upper bound)", "static"):
+        assert name in str(info.value)
+    assert "\n" not in str(info.value)

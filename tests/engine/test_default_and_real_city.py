@@ -28,7 +28,7 @@ def test_cosim_run_without_arguments_runs_quickstart(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "quickstart" in proc.stdout and "final eval loss" in proc.stdout
+    assert "quickstart" in proc.stdout and "final eval MSE, (m/s)²" in proc.stdout
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "finished" and info["strategy"] == "dynamic"
     rounds = read_table(tmp_path / "run", "rounds")

@@ -68,7 +68,7 @@ def test_every_forward_has_a_consistent_simulated_timeline(runs) -> None:
 
 
 def test_link_delay_grows_with_vehicles_in_range(runs) -> None:
-    cfg = runs["dynamic"].config.network
+    cfg = runs["dynamic"].config.network.params
     fwd = read_table(runs["dynamic"].folder, "messages").query("kind == 'forward'")
     share = np.maximum(cfg.min_share, 1 - cfg.vehicle_load * fwd["vehicles_up"])
     expected = cfg.latency_ms / 1e3 + fwd["bytes_up"] * 8 / (cfg.rsu_uplink_mbps * 1e6 * share)

@@ -7,7 +7,7 @@ import pytest
 
 from cosim.learning.aggregation import Submission, fedavg, shared_weight_names, two_level
 from cosim.learning.errors import InvalidRequest
-from cosim.learning.evaluation import EvalResult, combine
+from cosim.values import EvalResult, combine
 
 
 def w(**layers: float) -> dict[str, np.ndarray]:
@@ -66,4 +66,4 @@ def test_unknown_tier_is_rejected() -> None:
 
 def test_combine_is_sample_weighted() -> None:
     overall = combine([EvalResult(1.0, 0.5, 1), EvalResult(3.0, 1.5, 3), EvalResult(9.0, 9.0, 0)])
-    assert overall == EvalResult(loss=2.5, mae=1.25, n=4)
+    assert overall == EvalResult(loss=2.5, metric=1.25, n=4)

@@ -8,7 +8,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cosim.config import Config, LearningConfig, SamplesConfig
+from cosim.config import Config, LearningConfig, SamplesConfig, WorkloadConfig
+from cosim.learning.workloads.speed_mlp import SpeedMlpParams
 from cosim.rpc import channel
 from cosim.rpc.server import ServerHandle, start_server
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
@@ -16,8 +17,9 @@ from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 
 def small_config(**learning: object) -> Config:
     """A scenario that needs no SUMO files (data_dir), with small learning settings."""
-    lc = LearningConfig(hidden_width=16, learning_rate=3e-3, **learning)  # type: ignore[arg-type]
-    return Config(name="rpc-test", seed=3, samples=SamplesConfig(data_dir=Path(".")), learning=lc)
+    lc = LearningConfig(learning_rate=3e-3, **learning)  # type: ignore[arg-type]
+    workload = WorkloadConfig(name="speed-mlp", params=SpeedMlpParams(hidden_width=16))
+    return Config(name="rpc-test", seed=3, samples=SamplesConfig(data_dir=Path(".")), learning=lc, workload=workload)
 
 
 @pytest.fixture(name="small_config")

@@ -166,8 +166,19 @@ def test_oversize_message_is_resource_exhausted(tmp_path: Path, small_config: Ca
         handle.stop(0)
 
 
-def test_hello_with_a_different_model_is_refused(stub: pb_grpc.SplitFedStub) -> None:
+def test_hello_with_a_different_model_is_refused_naming_what_differs(
+    stub: pb_grpc.SplitFedStub, server, small_config: Callable[..., Config]
+) -> None:
+    from cosim.learning.models import ModelSpec
+
+    wider = ModelSpec.from_config(small_config().with_overrides(**{"workload.hidden_width": W * 2}))
     with pytest.raises(grpc.RpcError) as err:
-        stub.Hello(codec.hello_request("a", 8, W * 2), timeout=10)
-    assert err.value.code() == INVALID and "server expects 8/16" in err.value.details()
-    assert stub.Hello(codec.hello_request("a", 8, W), timeout=10).hidden_width == W
+        stub.Hello(codec.hello_request("a", wider), timeout=10)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "workload.hidden_width: server 16, client 32" in err.value.details()
+    other_tiers = ModelSpec.from_config(small_config().with_overrides(**{"learning.tiers.low.client_depth": 2}))
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Hello(codec.hello_request("a", other_tiers), timeout=10)
+    assert "tiers.low: server 1, client 2" in err.value.details()
+    own = server.core.spec
+    assert stub.Hello(codec.hello_request("a", own), timeout=10).fingerprint == own.fingerprint()

@@ -31,7 +31,7 @@ def test_forward_takes_labels_of_any_float_dtype_and_shape(
 ) -> None:
     spec = ModelSpec.from_config(small_config())
     rng = np.random.default_rng(5)
-    act = tf.constant(rng.normal(size=(6, spec.hidden_width)), tf.float32)
+    act = tf.constant(rng.normal(size=(6, *spec.cut_shape)), tf.float32)
     y = rng.normal(size=6).astype(np.float32)
     results = []
     for labels in (y, as_given(y)):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cosim.config import load
 from cosim.learning.models import ModelSpec
 from cosim.rpc.grpc_transport import GrpcTransport
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_cosim_serve_answers_a_client(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.toml"
-    scenario.write_text('name = "serve-test"\nseed = 5\n[samples]\ndata_dir = "."\n[learning]\nhidden_width = 12\n')
+    scenario.write_text('name = "serve-test"\nseed = 5\n[samples]\ndata_dir = "."\n[workload]\nhidden_width = 12\n')
     out = tmp_path / "models"
     proc = subprocess.Popen(
         [
@@ -45,11 +46,10 @@ def test_cosim_serve_answers_a_client(tmp_path: Path) -> None:
         line = proc.stdout.readline() if proc.stdout else ""
         found = re.search(r"listening on (\S+)", line)
         assert found, line + (proc.stderr.read() if proc.stderr and proc.poll() is not None else "")
-        spec = ModelSpec(hidden_width=12, server_depth=2, tier_depths={"high": 3, "medium": 2, "low": 1})
+        spec = ModelSpec.from_config(load(scenario))
         transport = GrpcTransport(found.group(1), spec)
         try:
-            remote = transport.hello("rsu-far-away")
-            assert remote.hidden_width == 12 and remote.tier_depths == {"high": 3, "medium": 2, "low": 1}
+            assert transport.hello("rsu-far-away") == spec.fingerprint()
             paths = transport.finish()
             assert {p.name for p in paths} >= {"server.keras", "client_low.keras"}
             assert all(p.parent == out for p in paths)
