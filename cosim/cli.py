@@ -15,19 +15,6 @@ from cosim.errors import CosimError
 Handler = Callable[[argparse.Namespace], int]
 
 
-class _Lazy:
-    """A help text computed when it is shown (reading a registry imports the built-in plug-ins)."""
-
-    def __init__(self, fn: Callable[[], str]) -> None:
-        self.fn = fn
-
-    def __str__(self) -> str:
-        return self.fn()
-
-    def __mod__(self, other: object) -> str:
-        return str(self) % other
-
-
 def _strategy_help() -> str:
     from cosim.registry import STRATEGIES
 
@@ -171,7 +158,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
-    p.add_argument("--clustering", metavar="STRATEGY", help=_Lazy(_strategy_help))  # type: ignore[arg-type]
+    p.add_argument("--clustering", metavar="STRATEGY", help=_strategy_help())
     p.add_argument("--rounds", type=int, help="number of rounds (default: scenario's)")
     p.add_argument("--seed", type=int, help="seed for SUMO, data splits, TF and link jitter (default: scenario's)")
     _add_overrides(p)

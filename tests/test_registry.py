@@ -91,3 +91,23 @@ def test_a_strategy_name_is_spelled_in_the_registry_and_nowhere_else_in_code() -
     }
     assert found == {}, f"strategy names spelled outside their registration: {found}"
     assert sys.modules["cosim.clustering.builtin"]  # where they are registered
+
+
+def test_cli_help_lists_the_registry_without_loading_tensorflow() -> None:
+    import subprocess
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from cosim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n"
+        "        main(['run', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(' '.join(out.getvalue().split()))\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    help_text, tf_loaded = proc.stdout.strip().splitlines()
+    assert "dynamic, forecast, oracle (upper bound), static" in help_text
+    assert tf_loaded == "False"
