@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from cosim.errors import ScenarioError, TrafficError
+from cosim.scenario.netcheck import resolve_sites_from_net
 from cosim.traffic import open_traffic
-from cosim.traffic.sites import resolve_sites_from_net
 
 pytestmark = pytest.mark.sumo
 
@@ -33,7 +33,7 @@ def test_unknown_junction_names_it_and_the_scenario(make_cfg):
 
 def test_rsu_outside_the_network(make_cfg):
     cfg = make_cfg(empty_x=5000)
-    with pytest.raises(ScenarioError, match=r"scenario\.toml: rsus\.empty at \(5000, 500\) is outside the network"):
+    with pytest.raises(ScenarioError, match=r"scenario\.toml: rsus\.empty x/y = \(5000, 500\): outside the network"):
         open_traffic(cfg)
     # just beyond the bounds but within the radius still reaches the network
     open_traffic(make_cfg(empty_x=-15)).close()
