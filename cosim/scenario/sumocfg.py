@@ -199,12 +199,13 @@ def _sumocfg(p: Path, values: dict[str, str], strict: bool) -> SumoCfg:
     nets = files("net-file")
     if strict and not nets:
         raise ScenarioError(f"{p}: no net-file in the configuration")
+    routes, additional = files("route-files"), files("additional-files")
     end = time("end")
     return SumoCfg(
         path=p.resolve(),
         net=nets[0] if nets else None,
-        routes=files("route-files"),
-        additional=files("additional-files"),
+        routes=routes,
+        additional=additional,
         begin=time("begin"),
         end=None if end is not None and end < 0 else end,
         step_length=time("step-length"),

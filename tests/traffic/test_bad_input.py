@@ -16,10 +16,10 @@ from cosim.traffic import open_traffic
 pytestmark = pytest.mark.sumo
 
 
-def sumocfg_with_net(tmp_path, fixture_dir, net_name):
+def sumocfg_with_net(tmp_path, fixture_dir, net_name, tag="net-file"):
     cfg = tmp_path / "x.sumocfg"
     cfg.write_text(
-        f'<configuration><input><net-file value="{net_name}"/>'
+        f'<configuration><input><{tag} value="{net_name}"/>'
         f'<route-files value="{(fixture_dir / "line.rou.xml").as_posix()}"/></input></configuration>'
     )
     return cfg
@@ -58,12 +58,19 @@ def test_invalid_net_shows_sumos_message(make_cfg, tmp_path, fixture_dir):
     open_traffic(make_cfg()).close()  # the process survived and libsumo starts again
 
 
-@pytest.mark.parametrize("name", ["truncated.net.xml", "truncated.net.xml.gz"])
-def test_truncated_net_is_refused_before_sumo_crashes_on_it(make_cfg, tmp_path, fixture_dir, name):
+@pytest.mark.parametrize(
+    ("name", "tag", "gz"),
+    [
+        ("truncated.net.xml", "net-file", False),
+        ("truncated.net.xml.gz", "net-file", True),
+        ("truncated.net.xml", "n", True),  # SUMO's short alias; gzipped whatever the name says
+    ],
+)
+def test_truncated_net_is_refused_before_sumo_crashes_on_it(make_cfg, tmp_path, fixture_dir, name, tag, gz):
     # SUMO 1.28 itself (binary and libsumo) segfaults on a truncated net: cosim checks well-formedness first
     text = b"<net><edge id='a'>"
-    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
-    cfg = make_cfg(sumocfg=sumocfg_with_net(tmp_path, fixture_dir, name))
+    (tmp_path / name).write_bytes(gzip.compress(text) if gz else text)
+    cfg = make_cfg(sumocfg=sumocfg_with_net(tmp_path, fixture_dir, name, tag))
     with pytest.raises(TrafficError, match=rf"{name}: SUMO cannot start: not well-formed XML \(.*line 1"):
         open_traffic(cfg)
 
