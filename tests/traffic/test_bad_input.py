@@ -140,15 +140,27 @@ def test_cli_bad_input_is_one_line_without_traceback(case, make_cfg, tmp_path, f
     assert expected in lines[0]
 
 
-def test_cli_writes_the_table(tmp_path, root, fixture_dir):
+def test_cli_writes_a_run_folder_read_table_reads(tmp_path, root, fixture_dir):
     import pandas as pd
 
-    proc = run_cli(str(fixture_dir), "--no-progress", "--out", str(tmp_path / "out"), cwd=root)
+    from cosim.traces.recorder import read_run, read_table
+    from cosim.traces.schema import columns
+
+    out = tmp_path / "out"
+    proc = run_cli(
+        str(fixture_dir), "--no-progress", "--out", str(out), "--seed", "7", "--set", "traffic.end=200", cwd=root
+    )
     assert proc.returncode == 0, proc.stderr
-    df = pd.read_parquet(tmp_path / "out" / "traffic.parquet")
-    assert list(df.columns) == [
-        "window", "start_s", "end_s", "rsu", "total_flown", "in_range_mean", "in_range_max", "mean_speed", "samples",
-    ]  # fmt: skip
-    assert df[df.rsu == "center"].total_flown.tolist() == [4, 3, 1]
-    assert pd.read_csv(tmp_path / "out" / "traffic.csv").shape == df.shape
+    df = read_table(out, "traffic")  # the reader of `cosim run` folders
+    assert list(df.columns) == list(columns("traffic")) and df.columns[0] == "run_id"
+    assert set(df.run_id) == {"out"}
+    assert df[df.rsu == "center"].total_flown.tolist() == [4, 3]  # --set traffic.end=200: two windows of 100 s
+    assert sorted(df.rsu.unique()) == ["center", "empty", "far"]
+    assert sorted((out / "traffic.parquet").glob("part-*.parquet"))
+    assert pd.read_csv(out / "traffic.csv").shape == df.shape
+    info = read_run(out)
+    assert info["kind"] == "traffic" and info["status"] == "finished"
+    assert info["seed"] == 7 and info["config"]["seed"] == 7 and info["config"]["traffic"]["end"] == 200.0
     assert "wrote" in proc.stdout
+    again = run_cli(str(fixture_dir), "--no-progress", "--out", str(out), cwd=root)
+    assert again.returncode == 2 and "output folder exists and is not empty" in again.stderr
