@@ -55,8 +55,8 @@ def traffic_profile(cfg: Config, period: float = 600.0, end: float | None = None
         raise ScenarioError(f"{cfg.where}: traffic.sumocfg: traffic_profile needs one")
     files = scenario_files(cfg)
     net = read_net(files.net)
-    incoming: dict[str, list[str]] = {}
     resolve_sites(cfg, *sumolib_lookup(net))  # the one on-network rule
+    incoming: dict[str, list[str]] = {}
     for r in cfg.rsus:
         if r.junction is None:
             raise ScenarioError(f"{cfg.where}: rsus.{r.id}: traffic_profile counts junction entries; give a junction")

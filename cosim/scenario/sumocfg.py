@@ -112,11 +112,6 @@ def parse_time(text: str) -> float:
     return value
 
 
-def split_files(value: str, base: Path) -> tuple[Path, ...]:
-    """A file-list option's value as paths (relative ones against ``base``); see the module's rules."""
-    return tuple(path for _, path in _split(value, base))
-
-
 def _split(value: str, base: Path) -> list[tuple[str, Path]]:
     """``(item as written, path)`` of every file in a file-list value."""
     out: list[tuple[str, Path]] = []
