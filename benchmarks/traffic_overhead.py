@@ -36,13 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from cosim import config  # noqa: E402
 from cosim.scenario.resolve import resolve_scenario  # noqa: E402
+from cosim.scenario.sumo_bin import sumo_binary, sumo_env  # noqa: E402
 from cosim.traffic import sumo  # noqa: E402
 from cosim.traffic.commands import traffic_command  # noqa: E402
 
 
 def run_cosim(scenario: str, out: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one in-process ``cosim traffic`` run."""
-    args = argparse.Namespace(scenario=scenario, out=str(out), seed=None, gui=False, no_progress=True)
+    args = argparse.Namespace(scenario=scenario, out=str(out), overrides=[], gui=False, no_progress=True)
     cpu, start = time.process_time(), time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         traffic_command(args)
@@ -51,10 +52,10 @@ def run_cosim(scenario: str, out: Path) -> tuple[float, float]:
 
 def run_bare(cfg: config.Config) -> tuple[float, float]:
     """Wall and CPU seconds of one bare ``sumo`` run (a child process)."""
-    cmd = [sumo.sumo_binary(), *sumo.scenario_args(cfg)]
+    cmd = [str(sumo_binary("sumo")), *sumo.scenario_args(cfg)]
     before = _children_cpu()
     start = time.perf_counter()
-    subprocess.run(cmd, env=sumo.sumo_env(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, env=sumo_env(), check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start, _children_cpu() - before
 
 

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from cosim.config import Config
 from cosim.errors import ScenarioError
-from cosim.scenario.generate import sumo_binary
+from cosim.scenario.netcheck import read_net
+from cosim.scenario.sites import resolve_sites, sumolib_lookup
+from cosim.scenario.sumo_bin import sumo_binary, sumo_env
+from cosim.scenario.sumocfg import scenario_files
 
 
 @dataclass(frozen=True)
@@ -47,19 +50,16 @@ def traffic_profile(cfg: Config, period: float = 600.0, end: float | None = None
     """Run ``sumo -c`` on the scenario and aggregate edge entries per RSU junction per ``period`` seconds."""
     import time
 
-    import sumolib
-
     t = cfg.traffic
     if t.sumocfg is None:
-        raise ScenarioError(f"{cfg.source}: traffic_profile needs traffic.sumocfg")
-    from cosim.scenario.importer import read_sumocfg
-
-    sc = read_sumocfg(t.sumocfg)
-    net = sumolib.net.readNet(str(sc.net))
+        raise ScenarioError(f"{cfg.where}: traffic.sumocfg: traffic_profile needs one")
+    files = scenario_files(cfg)
+    net = read_net(files.net)
+    resolve_sites(cfg, *sumolib_lookup(net))  # the one on-network rule
     incoming: dict[str, list[str]] = {}
     for r in cfg.rsus:
-        if r.junction is None or not net.hasNode(r.junction):
-            raise ScenarioError(f"{cfg.source}: rsus.{r.id}.junction = {r.junction!r}: not in the network")
+        if r.junction is None:
+            raise ScenarioError(f"{cfg.where}: rsus.{r.id}: traffic_profile counts junction entries; give a junction")
         incoming[r.id] = [e.getID() for e in net.getNode(r.junction).getIncoming()]
     stop = t.end if end is None else min(end, t.end)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,11 +73,13 @@ def traffic_profile(cfg: Config, period: float = 600.0, end: float | None = None
         cmd = [
             str(sumo_binary("sumo")),
             "-c", str(t.sumocfg),
+            *(["--net-file", str(t.net)] if t.net is not None else []),
+            *(["--route-files", ",".join(map(str, t.routes))] if t.routes else []),
             "--begin", str(t.begin),
             "--end", str(stop),
             "--step-length", str(t.step_length),
             "--seed", str(cfg.seed),
-            "--additional-files", ",".join([*map(str, sc.additional), str(add)]),
+            "--additional-files", ",".join([*map(str, files.additional), str(add)]),
             "--summary-output", str(d / "summary.xml"),
             "--tripinfo-output", str(d / "tripinfo.xml"),
             "--log", str(d / "log.txt"),
@@ -85,7 +87,7 @@ def traffic_profile(cfg: Config, period: float = 600.0, end: float | None = None
             "--no-warnings", "true",
         ]  # fmt: skip
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(cmd, env=sumo_env(), capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             lines = (proc.stderr or proc.stdout).strip().splitlines()

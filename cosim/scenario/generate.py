@@ -5,14 +5,14 @@ given a seed: SUMO's tools get ``--seed``, Python-side randomness comes from a p
 ``numpy.random.Generator``, and the "generated on <date>" header comment SUMO writes is stripped so that
 running a recipe twice gives byte-identical files (gzip files are written with a zero timestamp).
 
-SUMO is found through the ``sumo`` PyPI package (``sumo.SUMO_HOME``); nobody needs to set SUMO_HOME.
+SUMO's programs and tools are found by :mod:`cosim.scenario.sumo_bin` (the ``eclipse-sumo`` wheel);
+nobody needs to set SUMO_HOME.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
-import os
 import re
 import subprocess
 import sys
@@ -23,50 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import ScenarioError
+from cosim.scenario.sumo_bin import sumo_binary, sumo_env, sumo_tool
 
 _HEADER_COMMENT = re.compile(rb"\A(<\?xml[^>]*\?>\s*)?<!--.*?-->\s*", re.DOTALL)
-
-
-def sumo_home() -> Path:
-    """SUMO's installation folder, from the ``eclipse-sumo`` PyPI package."""
-    import sumo
-
-    return Path(sumo.SUMO_HOME)
-
-
-def sumo_version() -> str:
-    """Version of the installed ``eclipse-sumo`` package (recipes record it: outputs may differ across versions)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("eclipse-sumo")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def sumo_binary(name: str) -> Path:
-    """Path of one of SUMO's programs (``sumo``, ``netgenerate``, ``duarouter``...)."""
-    exe = sumo_home() / "bin" / (name + (".exe" if os.name == "nt" else ""))
-    if not exe.exists():
-        raise ScenarioError(f"{exe}: SUMO program {name!r} not found in the eclipse-sumo package")
-    return exe
-
-
-def sumo_tool(name: str) -> Path:
-    """Path of a script in SUMO's tools folder (e.g. ``randomTrips.py``)."""
-    return sumo_home() / "tools" / name
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["SUMO_HOME"] = str(sumo_home())  # for the child only: tools look up their siblings through it
-    return env
 
 
 def run(cmd: Sequence[str | Path], cwd: Path | None = None) -> str:
     """Run a SUMO program or tool; raise :class:`ScenarioError` carrying its own message on failure."""
     args = [str(c) for c in cmd]
-    proc = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, cwd=cwd, env=sumo_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         msg = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         last = next((m for m in reversed(msg) if "Error" in m), msg[-1] if msg else "")

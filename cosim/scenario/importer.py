@@ -10,93 +10,18 @@ from __future__ import annotations
 import math
 import os
 import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 from cosim.errors import ScenarioError
 from cosim.scenario.generate import ceil_to
 from cosim.scenario.netcheck import check_scenario, read_net
 from cosim.scenario.placement import candidates, junction_loads, place_busiest, read_route_stats
+from cosim.scenario.sumocfg import read_sumocfg
 from cosim.scenario.writer import RsuSpec, learning_defaults, scenario_toml
 
 DEFAULT_WINDOW = 60.0
 DEFAULT_DURATION = 3600.0
 _GENERIC_STEMS = {"run", "osm", "sim", "simulation", "scenario", "config", "sumo", "main", "test"}
-
-# Long option names and the short aliases SUMO accepts in configuration files.
-_ALIASES = {
-    "net-file": ("net-file", "n"),
-    "route-files": ("route-files", "r"),
-    "additional-files": ("additional-files", "a"),
-    "begin": ("begin", "b"),
-    "end": ("end", "e"),
-    "step-length": ("step-length",),
-}
-
-
-@dataclass(frozen=True)
-class SumoCfg:
-    """What cosim needs from a ``.sumocfg``: resolved file paths and the time settings (None if absent)."""
-
-    path: Path
-    net: Path
-    routes: tuple[Path, ...]
-    additional: tuple[Path, ...]
-    begin: float | None
-    end: float | None
-    step_length: float | None
-
-
-def _time(path: Path, key: str, raw: str) -> float:
-    try:
-        if ":" in raw:
-            return float(sum(float(p) * 60**i for i, p in enumerate(reversed(raw.split(":")))))
-        v = float(raw)
-    except ValueError:
-        raise ScenarioError(f"{path}: {key} = {raw!r}: not a time in seconds") from None
-    if not math.isfinite(v):
-        raise ScenarioError(f"{path}: {key} = {raw!r}: must be finite")
-    return v
-
-
-def read_sumocfg(path: str | Path) -> SumoCfg:
-    """Parse a ``.sumocfg``; files are resolved against its folder and must exist."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise ScenarioError(f"{p}: file not found")
-    try:
-        root = ET.parse(p).getroot()
-    except ET.ParseError as exc:
-        raise ScenarioError(f"{p}: not a valid SUMO configuration ({exc})") from None
-    except OSError as exc:
-        raise ScenarioError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    if root.tag not in ("configuration", "sumoConfiguration"):
-        raise ScenarioError(f"{p}: not a SUMO configuration (root element <{root.tag}>)")
-    values: dict[str, str] = {}
-    for el in root.iter():
-        for key, names in _ALIASES.items():
-            if el.tag in names and "value" in el.attrib:
-                values[key] = el.attrib["value"]
-    base = p.resolve().parent
-
-    def files(key: str) -> tuple[Path, ...]:
-        out = []
-        for item in re.split(r"[,\s]+", values.get(key, "").strip()):
-            if not item:
-                continue
-            f = Path(item).expanduser()
-            f = f if f.is_absolute() else base / f
-            if not f.is_file():
-                raise ScenarioError(f"{p}: {key} {item!r}: file not found ({f})")
-            out.append(f)
-        return tuple(out)
-
-    nets = files("net-file")
-    if not nets:
-        raise ScenarioError(f"{p}: no net-file in the configuration")
-    times = {k: _time(p, k, values[k]) if k in values else None for k in ("begin", "end", "step-length")}
-    return SumoCfg(p.resolve(), nets[0], files("route-files"), files("additional-files"), *times.values())
 
 
 def default_name(sumocfg: Path) -> str:

@@ -1,7 +1,9 @@
-"""Check a loaded scenario against its SUMO network: files exist, RSU junctions exist, positions are inside.
+"""Check a loaded scenario against its SUMO network: files exist, RSU junctions exist, positions are on it.
 
 :func:`cosim.config.load` validates a scenario.toml on its own; this adds the checks that need the network
-(read with sumolib). Every problem is one :class:`ScenarioError` line naming the file, field and value.
+(read with sumolib), with the files from :func:`cosim.scenario.sumocfg.scenario_files` and the RSU rule of
+:mod:`cosim.scenario.sites` (the one ``cosim run`` applies with a running SUMO). Every problem is one
+:class:`ScenarioError` line naming the file, field and value.
 """
 
 from __future__ import annotations
@@ -11,26 +13,19 @@ from typing import Any
 
 from cosim.config import Config
 from cosim.errors import ScenarioError
+from cosim.scenario.sites import resolve_sites, sumolib_lookup
+from cosim.scenario.sumocfg import scenario_files
+from cosim.values import RsuSite
 
 
 def scenario_net_path(cfg: Config) -> Path:
-    """The network file of a scenario: ``traffic.net``, or the net-file of ``traffic.sumocfg``."""
-    from cosim.scenario.importer import read_sumocfg
+    """The network file of a scenario: ``traffic.net``, or the net-file of ``traffic.sumocfg``.
 
-    where = cfg.source or "<config>"
-    t = cfg.traffic
-    if t.net is not None:
-        if not t.net.is_file():
-            raise ScenarioError(f"{where}: traffic.net = {str(t.net)!r}: file not found")
-        for i, r in enumerate(t.routes):
-            if not r.is_file():
-                raise ScenarioError(f"{where}: traffic.routes[{i}] = {str(r)!r}: file not found")
-        return t.net
-    if t.sumocfg is None:
-        raise ScenarioError(f"{where}: traffic.sumocfg: not given (nor traffic.net)")
-    if not t.sumocfg.is_file():
-        raise ScenarioError(f"{where}: traffic.sumocfg = {str(t.sumocfg)!r}: file not found")
-    return read_sumocfg(t.sumocfg).net
+    Every file the scenario's run reads must exist (a :class:`ScenarioError` names the first missing one).
+    """
+    net = scenario_files(cfg).net
+    assert net is not None  # scenario_files(strict=True) raises instead
+    return net
 
 
 def read_net(path: Path) -> Any:
@@ -43,25 +38,20 @@ def read_net(path: Path) -> Any:
         raise ScenarioError(f"{path}: cannot read the network ({type(exc).__name__}: {exc})") from None
 
 
+def resolve_sites_from_net(cfg: Config, net: Any = None) -> tuple[RsuSite, ...]:
+    """The RSUs placed on the scenario's network read with sumolib (no SUMO run); ``net`` if already read."""
+    if net is None:
+        net = read_net(scenario_net_path(cfg))
+    return resolve_sites(cfg, *sumolib_lookup(net))
+
+
 def check_scenario(cfg: Config, net: Any = None) -> Any:
-    """Raise :class:`ScenarioError` if an RSU names an unknown junction or sits outside the network.
+    """Raise :class:`ScenarioError` if a file is missing, or an RSU names an unknown junction or is off the network.
 
     Returns the sumolib network (read here unless given) so callers need not read it twice.
     """
-    where = cfg.source or "<config>"
-    for i, a in enumerate(cfg.traffic.additional):
-        if not a.is_file():
-            raise ScenarioError(f"{where}: traffic.additional[{i}] = {str(a)!r}: file not found")
+    path = scenario_net_path(cfg)  # checks every input file, also when the network is given
     if net is None:
-        net = read_net(scenario_net_path(cfg))
-    xmin, ymin, xmax, ymax = net.getBoundary()
-    for r in cfg.rsus:
-        if r.junction is not None:
-            if r.junction.startswith(":") or not net.hasNode(r.junction):
-                raise ScenarioError(f"{where}: rsus.{r.id}.junction = {r.junction!r}: no such junction in the network")
-        elif r.x is not None and r.y is not None and not (xmin <= r.x <= xmax and ymin <= r.y <= ymax):
-            raise ScenarioError(
-                f"{where}: rsus.{r.id} x/y = ({r.x:g}, {r.y:g}): outside the network's bounds "
-                f"({xmin:g}..{xmax:g}, {ymin:g}..{ymax:g})"
-            )
+        net = read_net(path)
+    resolve_sites_from_net(cfg, net)
     return net

@@ -7,23 +7,16 @@ may be gzipped. Trips without a route count their from/via/to edges.
 
 from __future__ import annotations
 
-import gzip
 import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cosim.errors import ScenarioError
-
-
-def open_maybe_gz(path: Path) -> IO[bytes]:
-    """Open a file for binary reading, transparently un-gzipping it."""
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+from cosim.scenario.sumocfg import open_maybe_gz, parse_time
 
 
 @dataclass
@@ -37,16 +30,13 @@ class RouteStats:
 
 
 def _float(v: str | None) -> float | None:
+    """A number or a time (``1:00:00``) of a route file, or None when absent or unreadable."""
     if v is None:
         return None
     try:
-        return float(v)
+        return parse_time(v)
     except ValueError:
-        parts = v.split(":")
-        try:
-            return sum(float(p) * 60**i for i, p in enumerate(reversed(parts))) if len(parts) > 1 else None
-        except ValueError:
-            return None
+        return None
 
 
 def _flow_count(a: Mapping[str, str]) -> float:

@@ -57,8 +57,9 @@ def load_scenario(name_or_path: str | Path | Config, check_net: bool = False, ov
 
     ``name_or_path`` is a shipped name, a folder, a scenario.toml, or a ready :class:`Config`. Overrides
     are coerced and validated exactly as the TOML loader does. With ``check_net`` the scenario is also
-    checked against its network (:func:`cosim.scenario.netcheck.check_scenario`, read with sumolib: RSU
-    junctions must exist and x/y positions must lie inside the network's bounds).
+    checked against its network (:func:`cosim.scenario.netcheck.check_scenario`, read with sumolib: its
+    files must exist and every RSU must be on the network by the rule of :mod:`cosim.scenario.sites`,
+    the one ``cosim run`` applies).
     """
     cfg = name_or_path if isinstance(name_or_path, Config) else load(resolve_scenario(name_or_path))
     pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)

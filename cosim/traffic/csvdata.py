@@ -56,13 +56,12 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         if col not in df.columns:
             raise ConfigError(f"{path}: missing column {col!r} (need {', '.join(columns)})")
     has_time = "time" in df.columns
-    optional = [c for c in ("time", "vehicle") if c in df.columns]
-    for col in [*columns, *optional]:
+    for col in [*columns, *(["time"] if has_time else [])]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ConfigError(f"{path}: column {col!r} row {row + 2}: {df[col].iloc[row]!r} is not a finite number")
+            raise ConfigError(f"{path}: column {col!r} row {row + 2}: {_cell(df[col], row)} is not a finite number")
         df[col] = values
     n = len(df)
     if has_time:
@@ -71,14 +70,7 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         time = clock.begin + np.arange(n, dtype=np.float64) * ((clock.end - clock.begin) / max(n, 1))
     release = np.maximum(np.floor((time - clock.begin) / clock.step + 1e-9), 0).astype(np.int64)
     order = np.argsort(release, kind="stable")
-    if "vehicle" in df.columns:
-        vehicle = df["vehicle"].to_numpy(dtype=np.float64)
-        if not np.all(vehicle == np.round(vehicle)):
-            row = int(np.flatnonzero(vehicle != np.round(vehicle))[0])
-            raise ConfigError(f"{path}: column 'vehicle' row {row + 2}: {vehicle[row]!r} is not an integer id")
-        vehicle = vehicle.astype(np.int64)
-    else:
-        vehicle = np.arange(n, dtype=np.int64)
+    vehicle = _vehicle_ids(path, df["vehicle"]) if "vehicle" in df.columns else np.arange(n, dtype=np.int64)
     return CsvSamples(
         rsu=rsu,
         release=release[order],
@@ -87,6 +79,27 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         y=df[LABEL].to_numpy(dtype=np.float32)[order],
         vehicle=vehicle[order],
     )
+
+
+def _vehicle_ids(path: Path, column: pd.Series) -> np.ndarray:
+    """The ``vehicle`` column as int64 ids; anything but a whole number is a :class:`ConfigError` naming the row."""
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return column.to_numpy(dtype=np.int64)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**53))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ConfigError(f"{path}: column 'vehicle' row {row + 2}: {_cell(column, row)} is not an integer vehicle id")
+    return values.astype(np.int64)
+
+
+def _cell(column: pd.Series, row: int) -> str:
+    """A cell as the file has it, for a message (``'fast'``, ``2.5``, empty)."""
+    value = column.iloc[row]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return "empty" if isinstance(value, float) and np.isnan(value) else repr(value)
 
 
 class CsvFeeder:

@@ -1,47 +1,31 @@
-"""Pre-flight checks of a scenario's SUMO input files (no SUMO import here)."""
+"""Pre-flight check of a scenario's SUMO input files (no SUMO import here).
+
+SUMO 1.28 (binary and libsumo) segfaults on some malformed XML, e.g. a truncated net file, so the files
+a run reads (:func:`cosim.scenario.sumocfg.scenario_files`, tolerant) are parsed once before SUMO starts.
+Missing files are left to SUMO, whose own message names them.
+"""
 
 from __future__ import annotations
 
-import gzip
-import re
-import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from pathlib import Path
 
 from cosim.config import Config
 from cosim.errors import TrafficError
+from cosim.scenario.sumocfg import open_maybe_gz, scenario_files
 
 
 def input_files(cfg: Config) -> list[Path]:
-    """The scenario's SUMO input files that exist: .sumocfg, net, routes, additionals (its own and the config's)."""
-    t = cfg.traffic
-    files: list[Path] = []
-    if t.sumocfg is not None and t.sumocfg.is_file():
-        files.append(t.sumocfg)
-        try:
-            root = ET.parse(t.sumocfg).getroot()
-        except ET.ParseError:
-            return files  # reported by check_well_formed
-        base = t.sumocfg.resolve().parent
-        for tag in ("net-file", "route-files", "additional-files"):
-            for el in root.iter(tag):
-                for item in re.split(r"[,\s]+", el.get("value", "").strip()):
-                    if item:
-                        f = Path(item).expanduser()
-                        files.append(f if f.is_absolute() else base / f)
-    files += [p for p in (t.net, *t.routes, *t.additional) if p is not None]
-    return [f for f in files if f.is_file()]
+    """The scenario's SUMO input files that exist: its .sumocfg, then the net, route and additional files."""
+    return [f for f in dict.fromkeys(scenario_files(cfg, strict=False).files) if f.is_file()]
 
 
 def check_well_formed(cfg: Config) -> None:
-    """Refuse malformed XML inputs before SUMO sees them: SUMO (1.28) segfaults on a truncated net file.
-
-    Missing files are left to SUMO, whose own message names them.
-    """
+    """Refuse malformed XML inputs (gzipped or not) before SUMO sees them, naming the file."""
     for f in input_files(cfg):
         parser = xml.parsers.expat.ParserCreate()
         try:
-            with gzip.open(f, "rb") if f.name.endswith(".gz") else f.open("rb") as fh:
+            with open_maybe_gz(f) as fh:
                 parser.ParseFile(fh)
         except xml.parsers.expat.ExpatError as exc:
             raise TrafficError(f"{f}: SUMO cannot start: not well-formed XML ({exc})") from None

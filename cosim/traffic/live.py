@@ -9,10 +9,10 @@ from typing import Any
 
 from cosim.config import Config
 from cosim.errors import ScenarioError, TrafficError
+from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder, load_data_dir
 from cosim.traffic.observe import Observer
-from cosim.traffic.sites import resolve_sites
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import RsuSite, RsuWindow, SampleSet
 

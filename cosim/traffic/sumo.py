@@ -12,8 +12,10 @@ Import side effects handled here:
 - ``libsumo`` prints a pyarrow version warning on import unless ``LIBSUMO_AS_TRACI == "quiet"``, so
   the variable is set to ``quiet`` only while ``libsumo`` is imported, then restored (leaving it set
   would turn every later ``import traci`` in this process or its children into libsumo);
-- both set ``SUMO_HOME`` from the ``eclipse-sumo`` wheel when it is unset (needed by SUMO for XML
-  validation and by the tools); binaries are found through ``sumo.SUMO_HOME``, never a hand-set path.
+- ``libsumo`` sets ``SUMO_HOME`` from the ``eclipse-sumo`` wheel when it is unset (SUMO reads its XML
+  schemas there); a TraCI child gets :func:`cosim.scenario.sumo_bin.sumo_env` (the wheel's ``SUMO_HOME``).
+  The binaries are found by :mod:`cosim.scenario.sumo_bin` through ``sumo.SUMO_HOME``, never a hand-set
+  path.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from cosim.config import Config
 from cosim.errors import TrafficError
+from cosim.scenario.sumo_bin import sumo_binary, sumo_env
 from cosim.traffic.inputs import check_well_formed
 
 _traci: Any = None
@@ -76,26 +79,6 @@ def _import_libsumo() -> Any:
                 os.environ["LIBSUMO_AS_TRACI"] = old
         _libsumo = libsumo
     return _libsumo
-
-
-def sumo_home() -> Path:
-    """The SUMO installation of the ``eclipse-sumo`` wheel."""
-    import sumo
-
-    return Path(sumo.SUMO_HOME)
-
-
-def sumo_binary(gui: bool = False) -> str:
-    """Path of the ``sumo`` (or ``sumo-gui``) binary shipped in the ``eclipse-sumo`` wheel."""
-    return str(sumo_home() / "bin" / ("sumo-gui" if gui else "sumo"))
-
-
-def sumo_env() -> dict[str, str]:
-    """Environment for a SUMO child process: this one, with SUMO_HOME from the wheel when unset."""
-    env = dict(os.environ)
-    env.setdefault("SUMO_HOME", str(sumo_home()))
-    env.pop("LIBSUMO_AS_TRACI", None)
-    return env
 
 
 def scenario_args(cfg: Config) -> list[str]:
@@ -293,7 +276,7 @@ def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
         )
     with _capture_stderr() as captured:
         try:
-            ls.start([sumo_binary(), *args])
+            ls.start([str(sumo_binary("sumo")), *args])
             error = None
         except Exception as exc:  # libsumo.TraCIException, with a terse message
             error = str(exc)
@@ -310,13 +293,12 @@ def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
 def _start_traci(args: Sequence[str], where: object, gui: bool) -> SumoSim:
     traci = _import_traci()
     label = f"cosim-{uuid.uuid4().hex[:8]}"
-    cmd = [sumo_binary(gui), *args]
+    cmd = [str(sumo_binary("sumo-gui" if gui else "sumo")), *args]
     if gui:
         cmd += ["--start", "true", "--quit-on-end", "true"]
-    os.environ.setdefault("SUMO_HOME", str(sumo_home()))  # as libsumo's own import does
     error: str | None = None
     # the SUMO child inherits fd 2 while it starts: its error messages land in the capture
-    with _capture_stderr() as captured:
+    with _capture_stderr() as captured, _child_environ():
         try:
             traci.start(cmd, label=label, stdout=subprocess.DEVNULL)
             conn = traci.getConnection(label)
@@ -341,6 +323,22 @@ def _sumo_message(captured: str, fallback: str) -> str:
     if fallback and fallback not in msg and fallback != "Process Error":
         msg = f"{msg}; {fallback}" if lines else fallback
     return " ".join(msg.split())
+
+
+@contextmanager
+def _child_environ() -> Iterator[None]:
+    """Let a child started meanwhile (``traci.start`` takes no ``env``) inherit :func:`sumo_env`."""
+    saved = dict(os.environ)
+    wanted = sumo_env()
+    try:
+        for key in set(saved) - set(wanted):
+            del os.environ[key]
+        os.environ.update(wanted)
+        yield
+    finally:
+        for key in set(os.environ) - set(saved):
+            del os.environ[key]
+        os.environ.update(saved)
 
 
 @contextmanager

@@ -12,9 +12,10 @@ import sumolib
 from cosim.config import load
 from cosim.errors import ScenarioError
 from cosim.runner import check_schedule
-from cosim.scenario.generate import sumo_binary
-from cosim.scenario.importer import default_name, import_sumocfg, read_sumocfg
+from cosim.scenario.importer import default_name, import_sumocfg
 from cosim.scenario.outputs import output_prefix
+from cosim.scenario.sumo_bin import sumo_binary, sumo_env
+from cosim.scenario.sumocfg import read_sumocfg
 
 
 def _check_rsus(toml: Path, n: int, radius: float) -> None:
@@ -61,7 +62,7 @@ def test_imported_pasubio_starts_in_sumo(pasubio: Path, tmp_path: Path) -> None:
             "--output-prefix", output_prefix(cfg.traffic.sumocfg, runs),
             "--no-step-log", "true",
         ],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=sumo_env(),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     log = (runs / "sumo_log.txt").read_text()

@@ -13,9 +13,9 @@ import sumolib
 from cosim.config import Config
 from cosim.errors import ConfigError
 from cosim.runner import check_schedule
-from cosim.scenario.generate import sumo_version
-from cosim.scenario.importer import read_sumocfg
 from cosim.scenario.resolve import SCENARIOS_DIR, load_scenario, resolve_scenario, shipped_scenarios
+from cosim.scenario.sumo_bin import sumo_version
+from cosim.scenario.sumocfg import read_sumocfg
 
 SHIPPED = {"quickstart": 6, "grid-rush": 12, "spider-city": 20}
 """Name -> minimum number of RSUs."""

@@ -10,16 +10,16 @@ import sys
 import pytest
 
 from cosim.errors import ScenarioError, TrafficError
+from cosim.scenario.netcheck import resolve_sites_from_net
 from cosim.traffic import open_traffic
-from cosim.traffic.sites import resolve_sites_from_net
 
 pytestmark = pytest.mark.sumo
 
 
-def sumocfg_with_net(tmp_path, fixture_dir, net_name):
+def sumocfg_with_net(tmp_path, fixture_dir, net_name, tag="net-file"):
     cfg = tmp_path / "x.sumocfg"
     cfg.write_text(
-        f'<configuration><input><net-file value="{net_name}"/>'
+        f'<configuration><input><{tag} value="{net_name}"/>'
         f'<route-files value="{(fixture_dir / "line.rou.xml").as_posix()}"/></input></configuration>'
     )
     return cfg
@@ -33,7 +33,7 @@ def test_unknown_junction_names_it_and_the_scenario(make_cfg):
 
 def test_rsu_outside_the_network(make_cfg):
     cfg = make_cfg(empty_x=5000)
-    with pytest.raises(ScenarioError, match=r"scenario\.toml: rsus\.empty at \(5000, 500\) is outside the network"):
+    with pytest.raises(ScenarioError, match=r"scenario\.toml: rsus\.empty x/y = \(5000, 500\): outside the network"):
         open_traffic(cfg)
     # just beyond the bounds but within the radius still reaches the network
     open_traffic(make_cfg(empty_x=-15)).close()
@@ -58,12 +58,19 @@ def test_invalid_net_shows_sumos_message(make_cfg, tmp_path, fixture_dir):
     open_traffic(make_cfg()).close()  # the process survived and libsumo starts again
 
 
-@pytest.mark.parametrize("name", ["truncated.net.xml", "truncated.net.xml.gz"])
-def test_truncated_net_is_refused_before_sumo_crashes_on_it(make_cfg, tmp_path, fixture_dir, name):
+@pytest.mark.parametrize(
+    ("name", "tag", "gz"),
+    [
+        ("truncated.net.xml", "net-file", False),
+        ("truncated.net.xml.gz", "net-file", True),
+        ("truncated.net.xml", "n", True),  # SUMO's short alias; gzipped whatever the name says
+    ],
+)
+def test_truncated_net_is_refused_before_sumo_crashes_on_it(make_cfg, tmp_path, fixture_dir, name, tag, gz):
     # SUMO 1.28 itself (binary and libsumo) segfaults on a truncated net: cosim checks well-formedness first
     text = b"<net><edge id='a'>"
-    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
-    cfg = make_cfg(sumocfg=sumocfg_with_net(tmp_path, fixture_dir, name))
+    (tmp_path / name).write_bytes(gzip.compress(text) if gz else text)
+    cfg = make_cfg(sumocfg=sumocfg_with_net(tmp_path, fixture_dir, name, tag))
     with pytest.raises(TrafficError, match=rf"{name}: SUMO cannot start: not well-formed XML \(.*line 1"):
         open_traffic(cfg)
 
@@ -133,15 +140,27 @@ def test_cli_bad_input_is_one_line_without_traceback(case, make_cfg, tmp_path, f
     assert expected in lines[0]
 
 
-def test_cli_writes_the_table(tmp_path, root, fixture_dir):
+def test_cli_writes_a_run_folder_read_table_reads(tmp_path, root, fixture_dir):
     import pandas as pd
 
-    proc = run_cli(str(fixture_dir), "--no-progress", "--out", str(tmp_path / "out"), cwd=root)
+    from cosim.traces.recorder import read_run, read_table
+    from cosim.traces.schema import columns
+
+    out = tmp_path / "out"
+    proc = run_cli(
+        str(fixture_dir), "--no-progress", "--out", str(out), "--seed", "7", "--set", "traffic.end=200", cwd=root
+    )
     assert proc.returncode == 0, proc.stderr
-    df = pd.read_parquet(tmp_path / "out" / "traffic.parquet")
-    assert list(df.columns) == [
-        "window", "start_s", "end_s", "rsu", "total_flown", "in_range_mean", "in_range_max", "mean_speed", "samples",
-    ]  # fmt: skip
-    assert df[df.rsu == "center"].total_flown.tolist() == [4, 3, 1]
-    assert pd.read_csv(tmp_path / "out" / "traffic.csv").shape == df.shape
+    df = read_table(out, "traffic")  # the reader of `cosim run` folders
+    assert list(df.columns) == list(columns("traffic")) and df.columns[0] == "run_id"
+    assert set(df.run_id) == {"out"}
+    assert df[df.rsu == "center"].total_flown.tolist() == [4, 3]  # --set traffic.end=200: two windows of 100 s
+    assert sorted(df.rsu.unique()) == ["center", "empty", "far"]
+    assert sorted((out / "traffic.parquet").glob("part-*.parquet"))
+    assert pd.read_csv(out / "traffic.csv").shape == df.shape
+    info = read_run(out)
+    assert info["kind"] == "traffic" and info["status"] == "finished"
+    assert info["seed"] == 7 and info["config"]["seed"] == 7 and info["config"]["traffic"]["end"] == 200.0
     assert "wrote" in proc.stdout
+    again = run_cli(str(fixture_dir), "--no-progress", "--out", str(out), cwd=root)
+    assert again.returncode == 2 and "output folder exists and is not empty" in again.stderr

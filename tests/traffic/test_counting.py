@@ -118,3 +118,16 @@ def test_window_samples_column_matches_released_samples(line_cfg):
     windows, samples = _run(line_cfg)
     for rsu, ss in samples.items():
         assert sum(w.samples for w in windows if w.rsu == rsu) == len(ss)
+
+
+def test_samples_carry_the_observed_vehicle_in_first_seen_order(line_cfg):
+    # first samples: c0 at 45 (center) -> 0; at 50 c0 again and f0 (far) -> 1; then c1 2, c2 3, c3 4,
+    # c4 5, c5 6, a0 7, c6 8: each const vehicle gives two samples (ten steps in range), a0 one.
+    _, samples = _run(line_cfg)
+    center = samples["center"]
+    assert center.vehicle.dtype == np.int64
+    assert list(zip(center.time.tolist(), center.vehicle.tolist(), strict=True)) == [
+        (45, 0), (50, 0), (55, 2), (60, 2), (65, 3), (70, 3), (95, 4), (100, 4),
+        (115, 5), (120, 5), (125, 6), (130, 6), (180, 7), (245, 8), (250, 8),
+    ]  # fmt: skip
+    assert samples["far"].vehicle.tolist() == [1]

@@ -13,11 +13,13 @@ from cosim.traffic.values import FEATURES, LABEL
 pytestmark = pytest.mark.sumo
 
 
-def write_csv(path, n, *, time=None, drop=None, bad=None):
+def write_csv(path, n, *, time=None, drop=None, bad=None, vehicle=None):
     df = pd.DataFrame({c: np.arange(n, dtype=float) + i for i, c in enumerate(FEATURES)})
     df[LABEL] = np.arange(n, dtype=float) * 2
     if time is not None:
         df["time"] = time
+    if vehicle is not None:
+        df["vehicle"] = vehicle
     if drop:
         df = df.drop(columns=[drop])
     if bad:
@@ -46,6 +48,7 @@ def test_csv_rows_arrive_as_the_run_progresses(make_cfg, tmp_path):
         assert s["far"].time.tolist() == [0]
         assert s["center"].x.shape == (2, len(FEATURES)) and s["center"].x.dtype == np.float32
         assert s["center"].y.tolist() == [0, 2]
+        assert s["center"].vehicle.tolist() == [0, 1]  # no vehicle column: every row is its own vehicle
         assert len(s["empty"]) == 0
         src.advance(300)
         s = src.take_samples()
@@ -99,3 +102,35 @@ def test_csv_only_scenario_without_sumo(tmp_path):
     finally:
         src.close()
     assert [(w.total_flown, w.samples) for w in windows] == [(0, 2), (0, 2)]
+
+
+def test_csv_vehicle_column_is_used(make_cfg, tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    # rows out of time order: they are released by time, each keeping its vehicle
+    write_csv(d / "center.csv", 4, time=[150, 0, 10, 120], vehicle=[7, 3, 3, 7])
+    write_csv(d / "far.csv", 2, vehicle=[40, 41])
+    write_csv(d / "empty.csv", 0)
+    src = open_traffic(make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"'))
+    try:
+        src.advance(300)
+        s = src.take_samples()
+    finally:
+        src.close()
+    assert s["center"].time.tolist() == [0, 10, 120, 150]
+    assert s["center"].vehicle.tolist() == [3, 3, 7, 7]
+    assert s["center"].vehicle.dtype == np.int64
+    assert s["center"].y.tolist() == [2, 4, 6, 0]  # the label travels with its row
+    assert s["far"].vehicle.tolist() == [40, 41]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(2.5, "2.5"), ("car7", "'car7'"), (None, "empty")])
+def test_non_integer_vehicle_names_file_column_and_row(make_cfg, tmp_path, value, shown):
+    d = data_dir(tmp_path)
+    vehicle = pd.Series([1, value, 3, 4, 5, 6], dtype=object)
+    write_csv(d / "center.csv", 6, time=[0, 10, 120, 150, 250, 299], vehicle=vehicle)
+    with pytest.raises(ConfigError) as err:
+        open_traffic(make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"'))
+    msg = str(err.value)
+    assert msg.endswith(f"center.csv: column 'vehicle' row 3: {shown} is not an integer vehicle id")
+    assert "\n" not in msg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cosim.traffic.clock import Clock
 from cosim.traffic.observe import Observer
-from cosim.traffic.values import RsuSite
+from cosim.values import RsuSite
 
 
 class ScriptedSim:
