@@ -27,6 +27,10 @@ class _Lazy:
     def __mod__(self, other: object) -> str:
         return str(self) % other
 
+    def strip(self) -> str:
+        """Argparse checks ``help.strip()`` before formatting a help text."""
+        return str(self).strip()
+
 
 def _strategy_help() -> str:
     from cosim.registry import STRATEGIES
