@@ -141,14 +141,40 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_compare_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="run static and dynamic clustering on identical traffic and write a report")
+    p = sub.add_parser(
+        "compare", help="run several clustering strategies on identical traffic and write a comparison report"
+    )
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
-    p.add_argument("--seed", type=int, help="override the scenario's seed (both runs use it)")
+    p.add_argument(
+        "--strategies",
+        metavar="A,B,...",
+        help=_Lazy(_compare_strategies_help),  # type: ignore[arg-type]
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help=_Lazy(_compare_baseline_help),  # type: ignore[arg-type]
+    )
+    p.add_argument("--seed", type=int, help="override the scenario's seed (every run uses it)")
     p.add_argument("--rounds", type=int, help="override learning.rounds")
     _add_overrides(p)
     p.add_argument("--out", help="output folder (default: runs/<scenario>-compare-s<seed>-<UTC time>)")
     p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
     p.set_defaults(handler=_compare)
+
+
+def _compare_strategies_help() -> str:
+    from cosim.registry import STRATEGIES
+
+    default = ",".join(STRATEGIES.flagged("compare"))
+    return f"comma-separated clustering strategies: {STRATEGIES.choices()} (default: {default})"
+
+
+def _compare_baseline_help() -> str:
+    from cosim.registry import STRATEGIES
+
+    default = ",".join(STRATEGIES.flagged("baseline"))
+    return f"the strategy differences are taken against (default: {default} if compared, else the first listed)"
 
 
 def _compare(args: argparse.Namespace) -> int:
