@@ -66,7 +66,7 @@ class ComparePlan:
 
     @property
     def labels(self) -> dict[str, str]:
-        """Each strategy as shown to people (the oracle marked as an upper bound)."""
+        """Each strategy as shown to people (a strategy registered as an upper bound is marked so)."""
         return {s: STRATEGIES.entry(s).label for s in self.configs}
 
     def run_folder(self, strategy: str) -> Path:
