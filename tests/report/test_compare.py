@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from cosim.errors import ConfigError
+from cosim.registry import STRATEGIES
 from cosim.report.compare import compare, plan
 from cosim.report.synthetic import make_run
 
@@ -40,6 +41,8 @@ def test_plan_checks_and_prepares_every_strategy(tmp_path: Path, monkeypatch: py
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    # the registry keeps a resolved path among its names: restore them after this test
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
     path = "my_strategies:Greedy"
     checked = plan(
         SHIFT,
