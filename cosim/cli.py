@@ -124,9 +124,25 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_compare_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="run static and dynamic clustering on identical traffic and write a report")
+    def strategies_help() -> str:
+        from cosim.registry import STRATEGIES
+
+        default = ",".join(STRATEGIES.flagged("compare"))
+        return f"comma-separated clustering strategies: {STRATEGIES.choices()} (default: {default})"
+
+    def baseline_help() -> str:
+        from cosim.registry import STRATEGIES
+
+        default = ",".join(STRATEGIES.flagged("baseline"))
+        return f"the strategy differences are taken against (default: {default} if compared, else the first listed)"
+
+    p = sub.add_parser(
+        "compare", help="run several clustering strategies on identical traffic and write a comparison report"
+    )
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
-    p.add_argument("--seed", type=int, help="override the scenario's seed (both runs use it)")
+    p.add_argument("--strategies", metavar="A,B,...", help=_Lazy(strategies_help))  # type: ignore[arg-type]
+    p.add_argument("--baseline", metavar="NAME", help=_Lazy(baseline_help))  # type: ignore[arg-type]
+    p.add_argument("--seed", type=int, help="override the scenario's seed (every run uses it)")
     p.add_argument("--rounds", type=int, help="override learning.rounds")
     _add_overrides(p)
     p.add_argument("--out", help="output folder (default: runs/<scenario>-compare-s<seed>-<UTC time>)")
@@ -141,7 +157,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="run a grid of scenarios x strategies x seeds x link parameters on Ray")
+    p = sub.add_parser("sweep", help="run a grid of scenarios x strategies x seeds x config values on Ray")
     p.add_argument("config", help="sweep TOML file ([grid] table, rounds, out)")
     p.add_argument("--address", help="address of an existing Ray cluster (default: start Ray locally)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")

@@ -1,85 +1,62 @@
-"""The numbers of a comparison: per-round curves and per-strategy metrics from two run folders.
+"""The numbers of a comparison: per-strategy metrics and their differences against a baseline.
 
-Eval loss of a round = the held-out MSE of every RSU after aggregation, weighted by its held-out
-samples (as the engine's round summary). Delays are those of ``forward`` messages (the split-learning
-steps); an ``aggregate``'s queue is its wait at the round barrier, a different quantity.
+Two tables, both long so that more seeds per strategy only add rows:
+
+* **values** (``values.csv``): one row per strategy x seed x metric, the raw per-run number;
+* **numbers** (``numbers.csv``): one row per metric x strategy: the value (the mean over that
+  strategy's seeds), the baseline's value, the difference ``value - baseline`` and its direction.
+
+With one seed per strategy the numbers are those of single runs, which cannot support a conclusion
+(:func:`seed_caveat`); a paired multi-seed comparison with confidence intervals reads the same
+values table (one row per seed).
+
+Delays are those of ``forward`` messages (the split-learning steps); an ``aggregate``'s queue is its
+wait at the round barrier, a different quantity.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from cosim.errors import RunFolderError
-from cosim.traces.recorder import read_run, read_table
+from cosim.report.rundata import RunData, Units
 
-STRATEGIES: tuple[str, ...] = ("static", "dynamic")
 SAME_WITHIN = 0.01
-"""Relative difference under which two numbers are reported as equal."""
+"""Relative difference under which two numbers are reported as the same."""
 
 
 @dataclass(frozen=True)
-class RunData:
-    """One run folder, read and checked."""
+class Metric:
+    """One number of the comparison table (lower is not always better: the table says lower/higher)."""
 
-    folder: Path
-    info: dict[str, Any]
-    messages: pd.DataFrame
-    rounds: pd.DataFrame
-
-    @property
-    def strategy(self) -> str:
-        """Clustering strategy of the run."""
-        return str(self.info.get("strategy") or (self.rounds["strategy"].iloc[0] if len(self.rounds) else "?"))
-
-    @property
-    def forwards(self) -> pd.DataFrame:
-        """The run's forward messages."""
-        return self.messages[self.messages["kind"] == "forward"]
+    name: str
+    unit: str
+    meaning: str
 
 
-def load_run(folder: str | Path, expect: str | None = None) -> RunData:
-    """Read a run folder's run.json, messages and rounds; check it holds rounds (and the strategy)."""
-    folder = Path(folder)
-    info = read_run(folder)
-    data = RunData(folder, info, read_table(folder, "messages"), read_table(folder, "rounds"))
-    if data.rounds.empty:
-        raise RunFolderError(f"{folder}: rounds table is empty (the run finished no round)")
-    if expect is not None and data.strategy != expect:
-        raise RunFolderError(f"{folder}: strategy = {data.strategy!r}, expected {expect!r}")
-    return data
-
-
-def round_curve(run: RunData) -> pd.DataFrame:
-    """Per round: start/end instant, weighted eval loss, migrations, bytes, late RSUs."""
-    r = run.rounds
-    w = r["eval_samples"].clip(lower=0).astype(float)
-    weighted = (r["eval_loss"] * w).groupby(r["round"]).sum() / w.groupby(r["round"]).sum()
-    plain = r.groupby("round")["eval_loss"].mean()
-    loss = weighted.where(w.groupby(r["round"]).sum() > 0, plain)
-    out = pd.DataFrame(
-        {
-            "t_start_s": r.groupby("round")["t_start_s"].min(),
-            "t_end_s": r.groupby("round")["t_end_s"].max(),
-            "eval_loss": loss,
-            "migrations": r.groupby("round")["migrated"].sum().astype("int64"),
-            "late": r.groupby("round")["late"].sum().astype("int64"),
-        }
+def metric_list(units: Units) -> tuple[Metric, ...]:
+    """The table's metrics, the loss and the workload's metric named and united as run.json says."""
+    return (
+        Metric("final_eval_loss", units.loss_unit or "-", f"held-out {units.loss_name} after the last round"),
+        Metric("final_eval_metric", units.metric_unit or "-", f"held-out {units.metric_name} after the last round"),
+        Metric("time_to_target_s", "s (sim.)", "simulated time until the eval loss reaches the target"),
+        Metric("mean_uplink_ms", "ms (sim.)", "mean uplink delay of Forward requests"),
+        Metric("mean_downlink_ms", "ms (sim.)", "mean downlink delay of Forward replies"),
+        Metric("mean_queue_ms", "ms (sim.)", "mean wait at the server of Forward requests"),
+        Metric("p95_uplink_ms", "ms (sim.)", "95th percentile uplink delay of Forward requests"),
+        Metric("tier_migrations", "count", "RSU tier changes over the run"),
+        Metric("bytes_total", "MB", "bytes sent up and down, all messages"),
+        Metric("forwards", "count", "Forward calls"),
+        Metric("late_rsus", "count", "RSU-rounds that missed the barrier"),
+        Metric("sim_time_s", "s (sim.)", "simulated time from the first round's start to the last round's end"),
     )
-    m = run.messages
-    sent = (m["bytes_up"] + m["bytes_down"]).groupby(m["round"]).sum()
-    out["bytes"] = sent.reindex(out.index).fillna(0).astype("int64")
-    out.index.name = "round"
-    return out.reset_index()
 
 
-def target_loss(curves: dict[str, pd.DataFrame]) -> float:
-    """The loss the worse strategy reaches at its end: the larger of the final eval losses."""
+def target_loss(curves: Mapping[str, pd.DataFrame]) -> float:
+    """The loss every strategy reaches by its end: the largest of the final eval losses."""
     finals = [float(c["eval_loss"].iloc[-1]) for c in curves.values()]
     finite = [f for f in finals if math.isfinite(f)]
     return max(finite) if finite else float("nan")
@@ -95,24 +72,8 @@ def time_to_target(curve: pd.DataFrame, target: float) -> float:
     return float(hit["t_end_s"].iloc[0] - curve["t_start_s"].iloc[0])
 
 
-# name, unit, how to read it (lower is better for every metric here)
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("final_eval_loss", "(m/s)²", "held-out loss (MSE) after the last round"),
-    ("time_to_target_s", "s (sim.)", "simulated time until the eval loss reaches the target"),
-    ("mean_uplink_ms", "ms (sim.)", "mean uplink delay of Forward requests"),
-    ("mean_downlink_ms", "ms (sim.)", "mean downlink delay of Forward replies"),
-    ("mean_queue_ms", "ms (sim.)", "mean wait at the server of Forward requests"),
-    ("p95_uplink_ms", "ms (sim.)", "95th percentile uplink delay of Forward requests"),
-    ("tier_migrations", "count", "RSU tier changes over the run"),
-    ("bytes_total", "MB", "bytes sent up and down, all messages"),
-    ("forwards", "count", "Forward calls"),
-    ("late_rsus", "count", "RSU-rounds that missed the barrier"),
-    ("sim_time_s", "s (sim.)", "simulated time from the first round's start to the last round's end"),
-)
-
-
-def metrics(run: RunData, curve: pd.DataFrame, target: float) -> dict[str, float]:
-    """The metrics of one run (units as in :data:`METRICS`)."""
+def run_values(run: RunData, curve: pd.DataFrame, target: float) -> dict[str, float]:
+    """The metrics of one run (units as in :func:`metric_list`)."""
     fwd = run.forwards
     m = run.messages
 
@@ -123,6 +84,7 @@ def metrics(run: RunData, curve: pd.DataFrame, target: float) -> dict[str, float
 
     return {
         "final_eval_loss": float(curve["eval_loss"].iloc[-1]),
+        "final_eval_metric": float(curve["eval_metric"].iloc[-1]),
         "time_to_target_s": time_to_target(curve, target),
         "mean_uplink_ms": ms(fwd["uplink_s"]),
         "mean_downlink_ms": ms(fwd["downlink_s"]),
@@ -136,38 +98,103 @@ def metrics(run: RunData, curve: pd.DataFrame, target: float) -> dict[str, float
     }
 
 
-def numbers_table(static: dict[str, float], dynamic: dict[str, float]) -> pd.DataFrame:
-    """metric, unit, static, dynamic, difference (dynamic − static), relative difference and a verdict."""
+VALUE_COLUMNS = ("strategy", "seed", "metric", "value")
+
+
+def values_table(runs: Mapping[str, Sequence[tuple[RunData, pd.DataFrame]]], target: float) -> pd.DataFrame:
+    """The long table strategy x seed x metric of raw per-run values (``runs``: strategy -> (run, curve) per seed)."""
+    rows = [
+        {"strategy": name, "seed": run.seed, "metric": metric, "value": value}
+        for name, seeded in runs.items()
+        for run, curve in seeded
+        for metric, value in run_values(run, curve, target).items()
+    ]
+    return pd.DataFrame(rows, columns=list(VALUE_COLUMNS)).astype({"seed": "Int64"})
+
+
+NUMBER_COLUMNS = (
+    "metric",
+    "unit",
+    "meaning",
+    "strategy",
+    "label",
+    "seeds",
+    "value",
+    "baseline_value",
+    "difference",
+    "relative_pct",
+    "direction",
+)
+
+
+def numbers_table(
+    values: pd.DataFrame, metrics: Sequence[Metric], labels: Mapping[str, str], baseline: str
+) -> pd.DataFrame:
+    """One row per metric x strategy (in ``labels`` order): value, baseline's value, difference, direction.
+
+    ``value`` is the mean over the strategy's seeds; ``difference = value - baseline_value``;
+    ``direction`` is lower/higher/same (within :data:`SAME_WITHIN`) or n/a, against the baseline.
+    """
     rows = []
-    for name, unit, meaning in METRICS:
-        s, d = static[name], dynamic[name]
-        diff = d - s
-        if math.isfinite(diff) and abs(diff) <= 1e-9 * max(abs(s), abs(d), 1e-300):
-            diff = 0.0  # float noise of equal values
-        rel = diff / abs(s) if s not in (0.0,) and math.isfinite(s) and math.isfinite(d) else float("nan")
-        rows.append(
-            {
-                "metric": name,
-                "unit": unit,
-                "meaning": meaning,
-                "static": s,
-                "dynamic": d,
-                "difference": diff,
-                "relative_pct": rel * 100 if math.isfinite(rel) else float("nan"),
-                "verdict": verdict(s, d),
-            }
-        )
-    return pd.DataFrame(rows)
+    for m in metrics:
+        of_metric = values[values["metric"] == m.name]
+        means = of_metric.groupby("strategy")["value"].mean()
+        seeds = of_metric.groupby("strategy")["value"].size()
+        base = float(means.get(baseline, float("nan")))
+        for name, label in labels.items():
+            value = float(means.get(name, float("nan")))
+            diff = difference(base, value)
+            rel = diff / abs(base) if base != 0.0 and math.isfinite(base) and math.isfinite(value) else float("nan")
+            rows.append(
+                {
+                    "metric": m.name,
+                    "unit": m.unit,
+                    "meaning": m.meaning,
+                    "strategy": name,
+                    "label": label,
+                    "seeds": int(seeds.get(name, 0)),
+                    "value": value,
+                    "baseline_value": base,
+                    "difference": diff,
+                    "relative_pct": rel * 100 if math.isfinite(rel) else float("nan"),
+                    "direction": direction(base, value),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(NUMBER_COLUMNS))
 
 
-def verdict(static: float, dynamic: float) -> str:
-    """'dynamic lower', 'dynamic higher', 'same' (within 1 %), or 'n/a'."""
-    if not (math.isfinite(static) and math.isfinite(dynamic)):
+def difference(base: float, value: float) -> float:
+    """``value - base``, exactly 0 for the float noise of equal values."""
+    diff = value - base
+    if math.isfinite(diff) and abs(diff) <= 1e-9 * max(abs(base), abs(value), 1e-300):
+        return 0.0
+    return diff
+
+
+def direction(base: float, value: float) -> str:
+    """'lower', 'higher', 'same' (within 1 % of the larger) than ``base``, or 'n/a'."""
+    if not (math.isfinite(base) and math.isfinite(value)):
         return "n/a"
-    scale = max(abs(static), abs(dynamic))
-    if scale == 0 or abs(dynamic - static) <= SAME_WITHIN * scale:
+    scale = max(abs(base), abs(value))
+    if scale == 0 or abs(value - base) <= SAME_WITHIN * scale:
         return "same"
-    return "dynamic lower" if dynamic < static else "dynamic higher"
+    return "lower" if value < base else "higher"
+
+
+def fewest_seeds(numbers: pd.DataFrame) -> int:
+    """The fewest seeds any strategy of a numbers table ran on."""
+    return int(numbers["seeds"].min()) if len(numbers) else 0
+
+
+def seed_caveat(seeds: int) -> str:
+    """What a reader must be told about the evidence: with fewer than two seeds, that it concludes nothing."""
+    if seeds >= 2:
+        return ""
+    return (
+        "One seed cannot support a conclusion: each strategy ran once, on one seed, so any difference here "
+        "may come from that seed's traffic, data split and initialisation rather than from the strategy. "
+        "Compare over several seeds (cosim sweep with seeds = [...]) before saying one strategy is better."
+    )
 
 
 def fmt(value: float) -> str:
@@ -179,10 +206,7 @@ def fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def tier_matrix(run: RunData) -> pd.DataFrame:
-    """RSU × round matrix of tier indices (0 high, 1 medium, 2 low; NaN if absent), RSUs in first-seen order."""
-    order = {"high": 0, "medium": 1, "low": 2}
-    r = run.rounds
-    rsus = list(dict.fromkeys(r["rsu"].astype(str)))
-    pivot = r.assign(t=r["tier"].map(order)).pivot_table(index="rsu", columns="round", values="t", aggfunc="first")
-    return pivot.reindex(rsus).astype(float).replace({np.nan: np.nan})
+def fmt_diff(value: float) -> str:
+    """A signed difference (``+0.1``, ``-2``, ``0``)."""
+    text = fmt(value)
+    return f"+{text}" if math.isfinite(value) and value > 0 else text

@@ -1,28 +1,45 @@
 """Synthetic run folders written with the real TraceRecorder: a few rounds, 3-6 RSUs, realistic values.
 
 For tests (report, export, sweep) and for trying ``cosim export`` / :func:`cosim.report.build_report`
-without running a co-simulation. The values are made up; the folder layout and columns are the real ones.
+without running a co-simulation. The values are made up; the folder layout, the columns (schema
+version 2) and run.json's ``config``, ``workload`` and ``summary`` are shaped like a real run's.
 Times follow the engine's chain per message: send -> arrive (uplink) -> served (queue) -> done
 (server) -> received (downlink); forward messages of one RSU follow each other within a round.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cosim.errors import ConfigError
+from cosim.ports import DataSpec
+from cosim.registry import STRATEGIES
 from cosim.traces.recorder import TraceRecorder
 
-TIERS = ("high", "medium", "low")
-BATCH = {"high": 128, "medium": 64, "low": 32}
+TIERS: tuple[tuple[str, int], ...] = (("high", 128), ("medium", 64), ("low", 32))
+"""The default tiers (name, batch size), busiest first, as in the config's defaults."""
+
+SPEC = DataSpec(
+    features=("speed", "acceleration"),
+    label="speed_future",
+    loss_name="MSE",
+    loss_unit="(m/s)²",
+    metric_name="MAE",
+    metric_unit="m/s",
+)
+"""The workload description written to run.json (shaped like the speed workloads')."""
 
 
 def make_run(
     folder: Path,
     *,
-    strategy: str = "dynamic",
+    strategy: str | None = None,
+    retier: bool = True,
     n_rsus: int = 4,
     n_rounds: int = 4,
     seed: int = 0,
@@ -32,12 +49,22 @@ def make_run(
     mtu_bytes: int | None = 1500,
     status: str = "finished",
     scenario: str = "synthetic",
+    tiers: Sequence[tuple[str, int]] = TIERS,
+    spec: DataSpec = SPEC,
 ) -> Path:
     """Write a finished run folder of ``n_rounds`` rounds and return it.
 
-    ``dynamic`` rotates one RSU's tier every round (so there are migrations); ``static`` keeps the
-    first tiers. Eval loss falls from 1.0 towards ``loss_end``.
+    ``strategy`` (default: the registry's default) is only written down; ``retier`` decides the tiers:
+    True moves one RSU to the next tier every round (so there are migrations), False keeps the first
+    tiers. Eval loss falls from 1.0 towards ``loss_end``; the eval metric is its square root.
     """
+    strategy = strategy or STRATEGIES.default
+    try:
+        label = STRATEGIES.entry(strategy).label
+    except ConfigError:
+        label = strategy
+    names = [name for name, _ in tiers]
+    batch = dict(tiers)
     rng = np.random.default_rng(seed)
     rec = TraceRecorder(folder)
     run_id = folder.name
@@ -47,7 +74,11 @@ def make_run(
         "seed": seed,
         "rsus": [{"id": r} for r in rsus],
         "clustering": {"strategy": strategy},
-        "learning": {"rounds": n_rounds, "round_period": round_period},
+        "learning": {
+            "rounds": n_rounds,
+            "round_period": round_period,
+            "tiers": [{"name": n, "batch_size": b, "client_depth": len(tiers) - i} for i, (n, b) in enumerate(tiers)],
+        },
         "traffic": {"window": 60.0},
         "network": {} if mtu_bytes is None else {"mtu_bytes": mtu_bytes},
     }
@@ -56,29 +87,32 @@ def make_run(
         "status": "running",
         "scenario": scenario,
         "strategy": strategy,
+        "strategy_label": label,
         "seed": seed,
         "config": config,
-        "versions": {"cosim": "0.1.0"},
+        "versions": {"cosim": "0.2.0"},
+        "workload": dataclasses.asdict(spec),
     }
     rec.write_run_json(info)
-    tiers = {r: TIERS[i % 3] for i, r in enumerate(rsus)}
+    assigned = {r: names[i % len(names)] for i, r in enumerate(rsus)}
     previous: dict[str, str] = {}
     bytes_total = 0
+    forwards = 0
     migrations = 0
     summaries = []
     for k in range(n_rounds):
-        if strategy == "dynamic" and k > 0:
+        if retier and k > 0:
             moved = rsus[k % n_rsus]
-            tiers[moved] = TIERS[(TIERS.index(tiers[moved]) + 1) % 3]
+            assigned[moved] = names[(names.index(assigned[moved]) + 1) % len(names)]
         t0 = k * round_period
         t_end = t0
         for j, rsu in enumerate(rsus):
-            tier = tiers[rsu]
+            tier = assigned[rsu]
             t = t0
             for b in range(batches + 1):
                 kind = "forward" if b < batches else "aggregate"
-                up = int(BATCH[tier] * 16 * 4 + 60) if kind == "forward" else 9000 + 37 * j
-                down = int(BATCH[tier] * 16 * 4 + 40) if kind == "forward" else 9000 + 37 * j
+                up = int(batch[tier] * 16 * 4 + 60) if kind == "forward" else 9000 + 37 * j
+                down = int(batch[tier] * 16 * 4 + 40) if kind == "forward" else 9000 + 37 * j
                 n_up = 2 + j
                 client = 0.01 * (1 + j)
                 uplink = 0.005 + up * 8 / 20e6 * (1 + 0.05 * n_up) + rng.uniform(0, 1e-3)
@@ -94,7 +128,7 @@ def make_run(
                     "tier": tier,
                     "kind": kind,
                     "batch": b if kind == "forward" else -1,
-                    "batch_size": BATCH[tier] if kind == "forward" else BATCH[tier] * batches,
+                    "batch_size": batch[tier] if kind == "forward" else batch[tier] * batches,
                     "bytes_up": up,
                     "bytes_down": down,
                     "vehicles_up": n_up,
@@ -116,13 +150,14 @@ def make_run(
                 }
                 rec.append("messages", row)
                 bytes_total += up + down
+                forwards += kind == "forward"
                 t = row["t_received_s"]
             t_end = max(t_end, t)
         base = loss_end + (1.0 - loss_end) * np.exp(-k)
         for j, rsu in enumerate(rsus):
             prev = previous.get(rsu, "")
-            moved = bool(prev) and prev != tiers[rsu]
-            migrations += int(moved)
+            moved_now = bool(prev) and prev != assigned[rsu]
+            migrations += int(moved_now)
             rec.append(
                 "rounds",
                 {
@@ -132,23 +167,24 @@ def make_run(
                     "t_start_s": t0,
                     "t_end_s": t_end,
                     "rsu": rsu,
-                    "tier": tiers[rsu],
+                    "tier": assigned[rsu],
                     "previous_tier": prev,
-                    "migrated": moved,
+                    "migrated": moved_now,
                     "total_flown": 10 + 5 * j + k,
                     "in_range_mean": 2.0 + j,
                     "in_range_max": 4 + j,
-                    "batch_size": BATCH[tiers[rsu]],
-                    "samples": BATCH[tiers[rsu]] * batches,
+                    "tier_metric": float(10 + 5 * j + k),
+                    "batch_size": batch[assigned[rsu]],
+                    "samples": batch[assigned[rsu]] * batches,
                     "batches": batches,
                     "late": False,
                     "train_loss": base * 1.1,
                     "eval_loss": base * (1 + 0.05 * j),
-                    "eval_mae": np.sqrt(base),
+                    "eval_metric": np.sqrt(base),
                     "eval_samples": 40 + j,
                 },
             )
-            previous[rsu] = tiers[rsu]
+            previous[rsu] = assigned[rsu]
         for w in range(int(round_period // 60)):
             win = k * int(round_period // 60) + w
             for j, rsu in enumerate(rsus):
@@ -168,16 +204,22 @@ def make_run(
                     },
                 )
         rec.flush()
-        summaries.append({"round": k, "t_start_s": t0, "t_end_s": t_end, "eval_loss": base})
+        summaries.append(
+            {"round": k, "t_start_s": t0, "t_end_s": t_end, "eval_loss": base, "eval_metric": float(np.sqrt(base))}
+        )
     info.update(
         status=status,
         rounds=summaries,
         summary={
             "rounds": n_rounds,
             "final_eval_loss": summaries[-1]["eval_loss"],
+            "final_eval_metric": summaries[-1]["eval_metric"],
             "tier_migrations": migrations,
+            "late_rsus": 0,
+            "forwards": forwards,
             "bytes_total": bytes_total,
             "sim_time_s": summaries[-1]["t_end_s"],
+            "traces": str(folder),
         },
     )
     rec.write_run_json(info)

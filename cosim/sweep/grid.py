@@ -6,32 +6,36 @@ A sweep file::
     out = "runs/my-sweep"           # optional: output folder, relative to this file's folder
     [grid]
     scenarios = ["grid-rush"]       # shipped names, folders or scenario.toml paths
-    strategies = ["static", "dynamic"]
+    strategies = [...]              # registered strategy names or package.module:Class paths
     seeds = [1, 2, 3]
     "network.rsu_uplink_mbps" = [10.0, 20.0]   # any other dotted config field: a list of values
+    "learning.tiers.high.batch_size" = [128, 256]  # list-of-table fields by name (rsus.<id>.radius too)
 
-The grid is the Cartesian product of every list, in file order. Each point gets a deterministic folder
-name from its values (``<scenario>-<strategy>-s<seed>[-<field><value>...]``).
+The grid is the Cartesian product of every list, in file order. Strategies are names of
+:data:`cosim.registry.STRATEGIES` or ``package.module:Class`` paths. Other keys are dotted config
+fields applied with :meth:`cosim.config.Config.with_overrides`, which coerces and validates them as
+the TOML loader does; :func:`check_scenarios` builds every point's config before anything runs.
+Each point gets a deterministic folder name from its values
+(``<scenario>-<strategy>-s<seed>[-<field><value>...]``, a field named by the shortest dotted suffix
+that tells it apart from the other swept fields).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 import tomllib
-import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cosim.config import Config
 from cosim.errors import ConfigError
+from cosim.registry import STRATEGIES
 
 TOP_KEYS = ("grid", "out", "rounds")
 AXES = ("scenarios", "strategies", "seeds")
-STRATEGY_NAMES = ("static", "dynamic")
 RESERVED = {"seed": "seeds", "clustering.strategy": "strategies", "learning.rounds": "rounds", "name": "scenarios"}
 
 
@@ -54,22 +58,35 @@ class GridPoint:
         """Deterministic folder name of the point."""
         parts = [Path(self.scenario).stem if self.scenario.endswith(".toml") else Path(self.scenario).name]
         parts += [self.strategy, f"s{self.seed}"]
-        parts += [f"{key.split('.')[-1]}{value}" for key, value in self.params]
+        short = short_keys([key for key, _ in self.params])
+        parts += [f"{short[key]}{value}" for key, value in self.params]
         return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
 
-    def overrides(self) -> dict[str, Any]:
-        """Dotted config overrides of this point (strategy, seed, rounds and the swept fields)."""
-        out: dict[str, Any] = {"clustering.strategy": self.strategy, "seed": self.seed, **dict(self.params)}
+    def overrides(self) -> list[tuple[str, Any]]:
+        """Dotted config overrides of this point, in order: strategy, seed, the swept fields, rounds."""
+        out: list[tuple[str, Any]] = [("clustering.strategy", self.strategy), ("seed", self.seed), *self.params]
         if self.rounds is not None:
-            out["learning.rounds"] = self.rounds
+            out.append(("learning.rounds", self.rounds))
         return out
 
-    def config(self) -> Config:
-        """Load the point's scenario and apply its overrides (validated)."""
+    def config(self, base: Config | None = None) -> Config:
+        """The point's validated config: its scenario (or ``base``, that scenario already loaded) + overrides."""
         from cosim.scenario.resolve import load_scenario
 
-        cfg = load_scenario(self.location or self.scenario)
-        return cfg.with_overrides(**_typed_overrides(cfg, self.overrides()))
+        return load_scenario(base or self.location or self.scenario, overrides=self.overrides())
+
+
+def short_keys(keys: Sequence[str]) -> dict[str, str]:
+    """Each dotted key's shortest suffix that no other key ends with (``high.batch_size`` vs ``low.batch_size``)."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if not any(other != key and (other == suffix or other.endswith("." + suffix)) for other in keys):
+                break
+        out[key] = suffix
+    return out
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,6 @@ def spec_from_dict(raw: Mapping[str, Any], source: Path, out: str | Path | None 
     for key, values in grid.items():
         if key in RESERVED:
             raise ConfigError(f"{where}: grid.{key}: use the {RESERVED[key]!r} key instead")
-        if key not in AXES:
-            _check_field(where, key)
         if not isinstance(values, list):
             raise ConfigError(f"{where}: grid.{key} = {values!r}: must be a list")
         if not values:
@@ -122,9 +137,8 @@ def spec_from_dict(raw: Mapping[str, Any], source: Path, out: str | Path | None 
     for axis in AXES:
         if axis not in lists:
             raise ConfigError(f"{where}: grid.{axis} is missing")
-    bad = [s for s in lists["strategies"] if s not in STRATEGY_NAMES]
-    if bad:
-        raise ConfigError(f"{where}: grid.strategies: unknown strategy {bad[0]!r} (known: {', '.join(STRATEGY_NAMES)})")
+    for s in lists["strategies"]:
+        STRATEGIES.entry(s, "grid.strategies", where)
     for s in lists["seeds"]:
         if isinstance(s, bool) or not isinstance(s, int):
             raise ConfigError(f"{where}: grid.seeds: {s!r} is not an integer")
@@ -162,16 +176,22 @@ def spec_from_dict(raw: Mapping[str, Any], source: Path, out: str | Path | None 
 
 
 def check_scenarios(spec: SweepSpec) -> None:
-    """Load every point's config once per scenario so unknown scenarios and bad values fail before Ray starts."""
-    seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+    """Build every point's config (each scenario loaded once) so bad scenarios, fields and values fail before Ray.
+
+    Also checks each point's round schedule fits its traffic run.
+    """
+    from cosim.runner import check_schedule
+    from cosim.scenario.resolve import load_scenario
+
+    loaded: dict[str, Config] = {}
     for pt in spec.points:
-        key = (pt.scenario, pt.params)
-        if key not in seen:
-            seen.add(key)
-            try:
-                pt.config()
-            except ConfigError as exc:
-                raise ConfigError(f"{spec.source}: grid point {pt.name}: {exc}") from None
+        try:
+            where = pt.location or pt.scenario
+            if where not in loaded:
+                loaded[where] = load_scenario(where)
+            check_schedule(pt.config(loaded[where]))
+        except ConfigError as exc:
+            raise ConfigError(f"{spec.source}: grid point {pt.name}: {exc}") from None
 
 
 def _locate(scenario: str, base: Path) -> str | None:
@@ -180,33 +200,3 @@ def _locate(scenario: str, base: Path) -> str | None:
         if candidate.exists():
             return str(candidate.resolve())
     return None
-
-
-def _check_field(where: str, dotted: str) -> None:
-    cls: Any = Config
-    for part in dotted.split("."):
-        if not dataclasses.is_dataclass(cls):
-            raise ConfigError(f"{where}: grid.{dotted}: unknown grid key ({part!r} is not a config table)")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        if part not in fields or part == "source":
-            raise ConfigError(
-                f"{where}: grid.{dotted}: unknown grid key (not scenarios, strategies, seeds or a config field)"
-            )
-        cls = typing.get_type_hints(cls)[part]
-
-
-def _typed_overrides(cfg: Config, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerce ints to floats where the field is a float (TOML ``10`` for ``rsu_uplink_mbps``)."""
-    out = {}
-    for dotted, value in overrides.items():
-        obj: Any = cfg
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            obj = getattr(obj, part, None)
-        current = getattr(obj, parts[-1], None) if obj is not None else None
-        if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif current is not None and type(current) is not type(value) and not isinstance(current, tuple):
-            raise ConfigError(f"grid.{dotted} = {value!r}: must be a {type(current).__name__}")
-        out[dotted] = value
-    return out

@@ -1,8 +1,14 @@
-"""Sweep plots: per metric, the mean over seeds with its 95 % confidence interval, per group."""
+"""Sweep plots: per metric, the mean over seeds with its 95 % confidence interval, per group.
+
+Strategies take colours by their position in the sweep (Okabe-Ito palette, safe with colour-vision
+deficiencies) and are shown by their registry label (an upper bound is marked so). The loss's and
+metric's names and units come from the runs' workload.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -11,28 +17,61 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-COLORS = {"static": "#1f77b4", "dynamic": "#ff7f0e"}
-PLOTTED: dict[str, tuple[str, float]] = {
-    "final_eval_loss": ("final eval loss, MSE ((m/s)²)", 1.0),
-    "mean_uplink_ms": ("mean Forward uplink delay (ms, simulated)", 1.0),
-    "mean_downlink_ms": ("mean Forward downlink delay (ms, simulated)", 1.0),
-    "mean_queue_ms": ("mean Forward queue wait (ms, simulated)", 1.0),
-    "tier_migrations": ("tier migrations per run (count)", 1.0),
-    "bytes_total": ("bytes sent per run (MB)", 1e-6),
-}
+from cosim.errors import ConfigError  # noqa: E402
+from cosim.registry import STRATEGIES  # noqa: E402
+
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+"""Okabe-Ito colours in the order strategies take them (the report uses the same order)."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def plot_summary(summary: pd.DataFrame, keys: list[str], out: Path) -> list[Path]:
+def plotted(units: Mapping[str, str]) -> dict[str, tuple[str, float]]:
+    """Metric -> (axis label, scale) of the metrics that get a plot; loss and metric named as the workload says."""
+    loss = _named("final eval loss", units.get("loss_name", ""), units.get("loss_unit", ""))
+    name, unit = units.get("metric_name", ""), units.get("metric_unit", "")
+    metric = f"final eval {name} ({unit})" if name and unit else f"final eval {name or 'metric'}"
+    return {
+        "final_eval_loss": (loss, 1.0),
+        "final_eval_metric": (metric, 1.0),
+        "mean_uplink_ms": ("mean Forward uplink delay (ms, simulated)", 1.0),
+        "mean_downlink_ms": ("mean Forward downlink delay (ms, simulated)", 1.0),
+        "mean_queue_ms": ("mean Forward queue wait (ms, simulated)", 1.0),
+        "tier_migrations": ("tier migrations per run (count)", 1.0),
+        "bytes_total": ("bytes sent per run (MB)", 1e-6),
+    }
+
+
+def _named(what: str, name: str, unit: str) -> str:
+    """``final eval loss, MSE ((m/s)²)``; the bare description when the runs do not say."""
+    if not name:
+        return what
+    return f"{what}, {name} ({unit})" if unit else f"{what}, {name}"
+
+
+def label_of(strategy: str) -> str:
+    """A strategy's label from the registry (its name when it cannot be looked up here)."""
+    try:
+        return STRATEGIES.entry(strategy).label
+    except ConfigError:
+        return strategy
+
+
+def plot_summary(
+    summary: pd.DataFrame, keys: list[str], out: Path, units: Mapping[str, str] | None = None
+) -> list[Path]:
     """One PNG per metric: a point per group (mean) with its 95 % CI as an error bar."""
     written = []
     others = [k for k in keys if k != "strategy"]
-    for metric, (label, scale) in PLOTTED.items():
+    for metric, (label, scale) in plotted(units or {}).items():
         frame = summary[summary["metric"] == metric]
         if frame.empty or frame["mean"].isna().all():
             continue
         settings = list(dict.fromkeys(tuple(r) for r in frame[others].itertuples(index=False)))
         fig, ax = plt.subplots(figsize=(min(16, 7 + 1.3 * len(settings)), 4.2))
         strategies = list(dict.fromkeys(frame["strategy"]))
+        spread = 0.6 / max(1, len(strategies))
+        counts = set(frame["n"].astype(int))
+        same_n = f", n = {counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
         for k, strategy in enumerate(strategies):
             xs, ys, lo, hi, ns = [], [], [], [], []
             for i, setting in enumerate(settings):
@@ -43,14 +82,22 @@ def plot_summary(summary: pd.DataFrame, keys: list[str], out: Path) -> list[Path
                     continue
                 r = match.iloc[0]
                 mean = r["mean"] * scale
-                xs.append(i + (k - (len(strategies) - 1) / 2) * 0.25)
+                xs.append(i + (k - (len(strategies) - 1) / 2) * spread)
                 ns.append(int(r["n"]))
                 ys.append(mean)
                 lo.append(mean - r["ci95_low"] * scale if math.isfinite(r["ci95_low"]) else 0.0)
                 hi.append(r["ci95_high"] * scale - mean if math.isfinite(r["ci95_high"]) else 0.0)
-            color = COLORS.get(strategy)
-            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=5, color=color, label=f"{strategy} (mean, 95 % CI)")
-            for x, y, n in zip(xs, ys, ns, strict=True):
+            color = PALETTE[k % len(PALETTE)]
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=[lo, hi],
+                fmt=MARKERS[k % len(MARKERS)],
+                capsize=5,
+                color=color,
+                label=f"{label_of(strategy)} (mean, 95 % CI{same_n})",
+            )
+            for x, y, n in zip(xs, ys, ns, strict=True) if not same_n else ():
                 ax.annotate(
                     f"n={n}", (x, y), xytext=(7, 0), textcoords="offset points", fontsize=8, color=color, va="center"
                 )
@@ -59,8 +106,9 @@ def plot_summary(summary: pd.DataFrame, keys: list[str], out: Path) -> list[Path
         ax.set_xlabel("\n".join(others) if others else "")
         ax.set_ylabel(label)
         top = max(float(frame["ci95_high"].max() if frame["ci95_high"].notna().any() else 0), frame["mean"].max())
-        ax.set_ylim(0, top * 1.1 if top > 0 else 1)  # every plotted metric is >= 0
-        what = label.split(",")[0].split(" (")[0].capitalize()
+        ax.set_ylim(0, top * scale * 1.1 if top > 0 else 1)  # every plotted metric is >= 0
+        what = label.split(",")[0].split(" (")[0]
+        what = what[0].upper() + what[1:]
         ax.set_title(f"{what} per strategy\n(mean over seeds, 95 % confidence interval)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))

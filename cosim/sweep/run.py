@@ -8,10 +8,13 @@ interrupted run is cleared and the point runs again. A point that fails becomes 
 Files written to ``<out>``: ``runs.csv`` / ``runs.parquet`` (one row per point) and ``summary.csv`` /
 ``summary.parquet`` (per group = scenario × strategy × swept fields, and metric: n, mean, standard
 deviation and the 95 % confidence interval of the mean over seeds), and ``sweep_<metric>.png``.
+Each row also carries the workload's loss and metric names and units (run.json ``workload``), which
+the plots' axes show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -28,7 +31,7 @@ from cosim.sweep.stats import mean_ci
 
 METRICS: tuple[str, ...] = (
     "final_eval_loss",
-    "final_eval_mae",
+    "final_eval_metric",
     "tier_migrations",
     "late_rsus",
     "forwards",
@@ -40,8 +43,11 @@ METRICS: tuple[str, ...] = (
 )
 """Numbers taken from each run's summary (run.json ``summary``)."""
 
+UNITS: tuple[str, ...] = ("loss_name", "loss_unit", "metric_name", "metric_unit")
+"""Fields of the run's workload description (run.json ``workload``) kept in each row."""
+
 Task = Callable[[GridPoint, Path], Mapping[str, Any]]
-"""Runs one point into a folder and returns its summary (the metrics above)."""
+"""Runs one point into a folder and returns its summary (the metrics above; ``workload``: the units)."""
 
 
 def run_point(point: GridPoint, folder: Path) -> Mapping[str, Any]:
@@ -49,7 +55,7 @@ def run_point(point: GridPoint, folder: Path) -> Mapping[str, Any]:
     from cosim.runner import run
 
     result = run(point.config(), out=folder)
-    return dict(result.summary)
+    return {**result.summary, "workload": dataclasses.asdict(result.data_spec)}
 
 
 def execute(point: GridPoint, folder: str, task: Task) -> dict[str, Any]:
@@ -99,6 +105,9 @@ def _row(
     for m in METRICS:
         value = summary.get(m)
         row[m] = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+    workload = summary.get("workload")
+    for key in UNITS:
+        row[key] = str(workload.get(key) or "") if isinstance(workload, Mapping) else ""
     return row
 
 
@@ -110,7 +119,8 @@ def finished_row(point: GridPoint, folder: Path) -> dict[str, Any] | None:
         return None
     if info.get("status") != "finished":
         return None
-    return _row(point, folder, "finished", info.get("summary") or {}, wall=0.0, reused=True)
+    summary = {**(info.get("summary") or {}), "workload": info.get("workload")}
+    return _row(point, folder, "finished", summary, wall=0.0, reused=True)
 
 
 class Executor(Protocol):
@@ -258,4 +268,14 @@ def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
     summary.to_csv(out / "summary.csv", index=False)
     summary.to_parquet(out / "summary.parquet", index=False)
     written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
-    return written + plot_summary(summary, group_keys(spec), out)
+    return written + plot_summary(summary, group_keys(spec), out, units=units_of(table))
+
+
+def units_of(table: pd.DataFrame) -> dict[str, str]:
+    """The loss's and metric's names and units of the finished runs (``a / b`` when runs disagree)."""
+    finished = table[table["status"] == "finished"] if "status" in table else table
+    out = {}
+    for key in UNITS:
+        values = [str(v) for v in finished.get(key, pd.Series(dtype=str)).dropna().unique() if str(v)]
+        out[key] = " / ".join(values)
+    return out

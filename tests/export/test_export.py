@@ -14,6 +14,7 @@ from cosim.export import export_run, link_series
 from cosim.export.pcap import train_sizes
 from cosim.report.synthetic import make_run
 from cosim.traces.recorder import read_table
+from cosim.traces.schema import columns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +66,9 @@ def test_csv_and_parquet_export_consolidate_the_tables(run_dir: Path, tmp_path: 
         assert links.loc[links["direction"] == "up", "bytes"].sum() == messages["bytes_up"].sum()
         assert links.loc[links["direction"] == "down", "bytes"].sum() == messages["bytes_down"].sum()
         assert links["messages"].sum() == 2 * len(messages)
+        rounds = read(tmp_path / fmt / f"rounds.{fmt}")  # schema version 2: the workload's metric, tier_metric
+        assert list(rounds.columns) == columns("rounds") and rounds["eval_metric"].notna().all()
+        assert "eval_mae" not in rounds.columns and len(rounds) == 5 * 3
         assert set(links["rsu"]) == set(messages["rsu"])
         # same time axis for every link
         assert links.groupby(["rsu", "direction"]).size().nunique() == 1
@@ -132,12 +136,22 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "run.json").write_text(json.dumps({"schema_version": 99}))
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "run.json").write_text(
+        (run_dir / "run.json").read_text().replace('"schema_version": 2', '"schema_version": 1')
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     no_tables = tmp_path / "notables"
     no_tables.mkdir()
     (no_tables / "run.json").write_text((run_dir / "run.json").read_text())
-    for folder, words in ((foreign, "schema_version = 99"), (empty, "no run.json"), (no_tables, "missing messages")):
+    for folder, words in (
+        (foreign, "schema_version = 99"),
+        (old, "schema_version = 1, this cosim reads version 2"),
+        (empty, "no run.json"),
+        (no_tables, "missing messages"),
+    ):
         r = run_cli("export", str(folder), "--format", "pcap")
         assert r.returncode != 0
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

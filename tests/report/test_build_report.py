@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -8,90 +9,221 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cosim.errors import RunFolderError
+from cosim.errors import ConfigError, RunFolderError
+from cosim.ports import DataSpec
 from cosim.report import build_report
-from cosim.report.numbers import load_run, round_curve, target_loss, time_to_target, verdict
+from cosim.report.commands import print_numbers
+from cosim.report.numbers import direction, target_loss, time_to_target
+from cosim.report.rundata import load_run, round_curve, safe_name, tier_matrix
 from cosim.report.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
+N_RSUS = 5
+# eval loss of RSU j is base * (1 + 0.05 j), weighted by its held-out samples 40 + j
+FACTOR = sum((40 + j) * (1 + 0.05 * j) for j in range(N_RSUS)) / sum(40 + j for j in range(N_RSUS))
+
+
+def final_loss(loss_end: float, rounds: int = 5) -> float:
+    """The synthetic run's final eval loss, by hand."""
+    return (loss_end + (1 - loss_end) * math.exp(-(rounds - 1))) * FACTOR
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("pair")
-    static = make_run(base / "static", strategy="static", n_rsus=5, n_rounds=5, loss_end=0.3)
-    dynamic = make_run(base / "dynamic", strategy="dynamic", n_rsus=5, n_rounds=5, loss_end=0.2, seed=1)
-    return static, dynamic
+def trio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("trio")
+    common = {"n_rsus": N_RSUS, "n_rounds": 5, "seed": 3}
+    return {
+        "dynamic": make_run(base / "d", strategy="dynamic", loss_end=0.2, **common),
+        "static": make_run(base / "s", strategy="static", retier=False, loss_end=0.3, **common),
+        "forecast": make_run(base / "f", strategy="forecast", loss_end=0.25, **common),
+    }
 
 
-def test_curve_and_target_hand_computed(pair: tuple[Path, Path]) -> None:
-    static, dynamic = pair
-    curves = {"static": round_curve(load_run(static)), "dynamic": round_curve(load_run(dynamic))}
+@pytest.fixture(scope="module")
+def report(trio: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_report(trio, tmp_path_factory.mktemp("rep") / "rep")
+
+
+def numbers_of(report: Path) -> pd.DataFrame:
+    return pd.read_csv(report.parent / "numbers.csv", keep_default_na=False, na_values=[""])
+
+
+def test_curve_and_target_hand_computed(trio: dict[str, Path]) -> None:
+    curves = {name: round_curve(load_run(folder)) for name, folder in trio.items()}
     c = curves["dynamic"]
-    # round 0: eval_loss 1.0*(1+0.05j), weights 40+j for j=0..4
-    w = [40 + j for j in range(5)]
-    expected = sum(wj * (1 + 0.05 * j) for j, wj in enumerate(w)) / sum(w)
-    assert c["eval_loss"].iloc[0] == pytest.approx(expected)
+    assert c["eval_loss"].iloc[0] == pytest.approx(FACTOR)  # round 0: base 1.0
+    assert c["eval_loss"].iloc[-1] == pytest.approx(final_loss(0.2))
+    assert c["eval_metric"].iloc[-1] == pytest.approx(math.sqrt(final_loss(0.2) / FACTOR))
     assert list(c["migrations"]) == [0, 1, 1, 1, 1]
     assert list(curves["static"]["migrations"]) == [0] * 5
     target = target_loss(curves)
-    assert target == pytest.approx(curves["static"]["eval_loss"].iloc[-1])  # static ends worse
-    # dynamic reaches it earlier than static, which reaches it at its end
+    assert target == pytest.approx(final_loss(0.3))  # static ends worst
     assert time_to_target(c, target) < time_to_target(curves["static"], target)
     assert time_to_target(curves["static"], target) == pytest.approx(
         curves["static"]["t_end_s"].iloc[-1] - curves["static"]["t_start_s"].iloc[0]
     )
-    assert time_to_target(c, 0.0) != time_to_target(c, 0.0)  # never reached -> NaN
-    assert (
-        verdict(1.0, 1.005) == "same" and verdict(1.0, 0.5) == "dynamic lower" and verdict(1.0, 2.0) == "dynamic higher"
-    )
+    assert math.isnan(time_to_target(c, 0.0))  # never reached
+    assert direction(1.0, 1.005) == "same" and direction(1.0, 0.5) == "lower" and direction(1.0, 2.0) == "higher"
 
 
-def test_build_report_writes_numbers_plots_and_markdown(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    static, dynamic = pair
-    report = build_report(static, dynamic, tmp_path / "rep")
+def test_three_strategies_differences_against_the_baseline_by_hand(report: Path) -> None:
+    numbers = numbers_of(report)
+    # baseline first (the registry's baseline), then the others in the order given
+    assert list(dict.fromkeys(numbers["strategy"])) == ["static", "dynamic", "forecast"]
+    rows = numbers.set_index(["metric", "strategy"])
+    static_loss = final_loss(0.3)
+    for name, loss_end in (("static", 0.3), ("dynamic", 0.2), ("forecast", 0.25)):
+        row = rows.loc[("final_eval_loss", name)]
+        assert row["value"] == pytest.approx(final_loss(loss_end))
+        assert row["baseline_value"] == pytest.approx(static_loss)
+        assert row["difference"] == pytest.approx(final_loss(loss_end) - static_loss)
+        assert row["seeds"] == 1 and row["unit"] == "(m/s)²"
+    # by hand: (0.2 - 0.3) * (1 - e^-4) * FACTOR, and -5.0 % ... of the loss for forecast
+    assert rows.loc[("final_eval_loss", "dynamic"), "difference"] == pytest.approx(-0.1 * (1 - math.exp(-4)) * FACTOR)
+    expected_pct = 100 * (final_loss(0.25) - static_loss) / static_loss
+    assert rows.loc[("final_eval_loss", "forecast"), "relative_pct"] == pytest.approx(expected_pct)
+    assert rows.loc[("final_eval_loss", "dynamic"), "direction"] == "lower"
+    assert rows.loc[("final_eval_loss", "static"), "difference"] == 0
+    assert rows.loc[("tier_migrations", "static"), "value"] == 0
+    assert rows.loc[("tier_migrations", "forecast"), "difference"] == 4
+    assert rows.loc[("tier_migrations", "dynamic"), "direction"] == "higher"
+    assert rows.loc[("forwards", "forecast"), "direction"] == "same"  # 5 RSUs x 3 batches x 5 rounds each
+    assert rows.loc[("forwards", "forecast"), "value"] == 75
+    values = pd.read_csv(report.parent / "values.csv")
+    assert len(values) == 3 * numbers["metric"].nunique()  # strategy x seed x metric, one seed
+    assert set(values["seed"]) == {3}
     text = report.read_text()
-    numbers = pd.read_csv(tmp_path / "rep" / "numbers.csv").set_index("metric")
-    assert numbers.loc["tier_migrations", "static"] == 0 and numbers.loc["tier_migrations", "dynamic"] == 4
-    assert numbers.loc["final_eval_loss", "verdict"] == "dynamic lower"
-    assert numbers.loc["final_eval_loss", "difference"] == pytest.approx(
-        numbers.loc["final_eval_loss", "dynamic"] - numbers.loc["final_eval_loss", "static"]
-    )
-    assert "dynamic is **lower**" in text and "target loss" in text
+    header = next(line for line in text.splitlines() if line.startswith("| metric |"))
+    assert header.split(" | ")[2:] == ["static (baseline)", "dynamic", "Δ vs static", "forecast", "Δ vs static |"]
+    loss_line = next(line for line in text.splitlines() if line.startswith("| final_eval_loss |"))
+    assert f"{final_loss(0.2) - static_loss:.4g} (" in loss_line
+
+
+def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
+    text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 10
+    assert len(images) == 9 + 3
     for name in images:  # every linked plot exists and is a PNG
-        assert (tmp_path / "rep" / name).read_bytes()[:8] == PNG
-    assert {"tiers_static.png", "tiers_dynamic.png", "delay_queue.png", "time_to_target.png"} <= set(images)
+        assert (report.parent / name).read_bytes()[:8] == PNG
+    assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "metric_vs_round.png"} <= set(images)
+    curves = pd.read_csv(report.parent / "rounds.csv")
+    assert curves.groupby("strategy").size().to_dict() == {"dynamic": 5, "forecast": 5, "static": 5}
+
+
+def test_single_seed_report_and_table_say_they_cannot_conclude(
+    report: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = report.read_text()
+    assert "One seed cannot support a conclusion" in text
+    assert "## What this single seed shows" in text
+    assert " better" not in text.replace("before saying one strategy is better", "")
+    print_numbers(report.parent / "numbers.csv", "static", "synthetic, seed 3")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "One seed cannot support a conclusion" in out
+    assert "(baseline)" in out and "forecast (Δ)" in out
+    assert "│ tier_migrations │ count │ 0 │ 4 (+4) │ 4 (+4) │" in out  # each value and its difference to static
+
+
+def test_oracle_is_labelled_an_upper_bound(tmp_path: Path) -> None:
+    runs = {
+        "static": make_run(tmp_path / "s", strategy="static", retier=False, n_rsus=3, n_rounds=3),
+        "oracle": make_run(tmp_path / "o", strategy="oracle", n_rsus=3, n_rounds=3, loss_end=0.1),
+    }
+    report = build_report(runs, tmp_path / "rep")
+    text = report.read_text()
+    assert "| oracle (upper bound) | Upper bound:" in text  # strategies table
+    assert "| static (baseline) | oracle (upper bound) | Δ vs static |" in text  # numbers table header
+    assert "Tier of each RSU over rounds (oracle (upper bound))" in text
+    assert "not a policy" in text
+    assert "oracle (upper bound) 0." in text  # the summary sentences use the label too
+    numbers = numbers_of(report)
+    assert set(numbers.loc[numbers["strategy"] == "oracle", "label"]) == {"oracle (upper bound)"}
+    assert (tmp_path / "rep" / "tiers_oracle.png").read_bytes()[:8] == PNG
+
+
+def test_baseline_can_be_chosen_and_must_be_compared(trio: dict[str, Path], tmp_path: Path) -> None:
+    report = build_report(trio, tmp_path / "rep", baseline="forecast")
+    rows = numbers_of(report).set_index(["metric", "strategy"])
+    assert rows.loc[("final_eval_loss", "static"), "difference"] == pytest.approx(final_loss(0.3) - final_loss(0.25))
+    assert rows.loc[("final_eval_loss", "forecast"), "difference"] == 0
+    with pytest.raises(ConfigError) as info:
+        build_report(trio, tmp_path / "x", baseline="oracle")
+    assert "baseline = 'oracle': not one of the compared strategies (dynamic, static, forecast)" == str(info.value)
+    # the registry's baseline is not compared: the first strategy is the baseline
+    two = {k: trio[k] for k in ("forecast", "dynamic")}
+    first = numbers_of(build_report(two, tmp_path / "two")).set_index(["metric", "strategy"])
+    assert first.loc[("final_eval_loss", "dynamic"), "baseline_value"] == pytest.approx(final_loss(0.25))
+
+
+def test_units_and_tiers_come_from_run_json(tmp_path: Path) -> None:
+    spec = DataSpec(features=("x",), label="y", loss_name="CE", loss_unit="nats", metric_name="accuracy")
+    tiers = (("rush", 256), ("busy", 128), ("calm", 64), ("idle", 16))
+    runs = {
+        name: make_run(tmp_path / name, strategy=name, n_rsus=6, n_rounds=4, tiers=tiers, spec=spec)
+        for name in ("static", "dynamic")
+    }
+    run = load_run(runs["dynamic"])
+    assert run.tiers == ["rush", "busy", "calm", "idle"]
+    matrix = tier_matrix(run)
+    assert list(matrix[0]) == [0, 1, 2, 3, 0, 1]  # round 0: rsu i in tier i % 4, busiest = 0
+    report = build_report(runs, tmp_path / "rep")
+    rows = numbers_of(report).set_index(["metric", "strategy"])
+    assert rows.loc[("final_eval_loss", "static"), "unit"] == "nats"
+    assert rows.loc[("final_eval_metric", "static"), "unit"] == "-"  # the workload gives no unit
+    assert rows.loc[("final_eval_metric", "static"), "meaning"] == "held-out accuracy after the last round"
+    text = report.read_text()
+    assert "Eval accuracy per round" in text and "(m/s)" not in text
+    other = make_run(tmp_path / "speed", strategy="forecast", n_rsus=6, n_rounds=4)
+    with pytest.raises(RunFolderError, match="compare runs of one workload"):
+        build_report({**runs, "forecast": other}, tmp_path / "mixed")
 
 
 def test_identical_runs_report_no_difference(tmp_path: Path) -> None:
-    a = make_run(tmp_path / "a", strategy="static", n_rsus=3, n_rounds=3)
-    b = make_run(tmp_path / "b", strategy="static", n_rsus=3, n_rounds=3)
-    info = (b / "run.json").read_text().replace('"strategy": "static"', '"strategy": "dynamic"')
-    (b / "run.json").write_text(info)
-    build_report(a, b, tmp_path / "rep")
-    numbers = pd.read_csv(tmp_path / "rep" / "numbers.csv").set_index("metric")
-    assert numbers.loc["final_eval_loss", "verdict"] == "same"
-    assert numbers.loc["mean_uplink_ms", "difference"] == 0
-    assert "**no difference**" in (tmp_path / "rep" / "report.md").read_text()
+    a = make_run(tmp_path / "a", strategy="static", retier=False, n_rsus=3, n_rounds=3)
+    b = make_run(tmp_path / "b", strategy="dynamic", retier=False, n_rsus=3, n_rounds=3)
+    report = build_report({"static": a, "dynamic": b}, tmp_path / "rep")
+    rows = numbers_of(report).set_index(["metric", "strategy"])
+    assert rows.loc[("final_eval_loss", "dynamic"), "direction"] == "same"
+    assert rows.loc[("mean_uplink_ms", "dynamic"), "difference"] == 0
+    assert "(the same within 1%)" in report.read_text()
 
 
-def test_swapped_or_broken_run_folders_are_rejected(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    static, dynamic = pair
-    with pytest.raises(RunFolderError, match="expected 'static'"):
-        build_report(dynamic, static, tmp_path / "x")
+def test_swapped_or_broken_run_folders_are_rejected(trio: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="strategy = 'dynamic', expected 'static'"):
+        build_report({"static": trio["dynamic"], "dynamic": trio["static"]}, tmp_path / "x")
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunFolderError, match="no run.json"):
-        build_report(tmp_path / "empty", dynamic, tmp_path / "x")
+        build_report({"static": tmp_path / "empty", "dynamic": trio["dynamic"]}, tmp_path / "x")
+    with pytest.raises(ConfigError, match="at least two"):
+        build_report({"static": trio["static"]}, tmp_path / "x")
 
 
-def test_compare_cli_bad_input_is_one_line() -> None:
+def test_safe_folder_names() -> None:
+    assert safe_name("static") == "static"
+    assert safe_name("my_pkg.strategies:Greedy") == "my_pkg.strategies-Greedy"
+    assert "/" not in safe_name("../x:Y")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cosim", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    out = str(tmp_path / "never")
     for args, words in (
         (["compare", "no-such-scenario"], "no such scenario"),
         (["compare", "quickstart", "--rounds", "0"], "learning.rounds"),
+        (
+            ["compare", "quickstart", "--strategies", "static,greedy"],
+            "--strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, "
+            "oracle (upper bound), static;",
+        ),
+        (["compare", "quickstart", "--strategies", "static"], "give at least two strategies"),
+        (["compare", "quickstart", "--baseline", "oracle"], "--baseline = 'oracle': not one of the compared"),
+        (["compare", "quickstart", "--set", "clustering.strategy=static"], "name them there"),
     ):
-        r = subprocess.run([sys.executable, "-m", "cosim", *args], cwd=ROOT, capture_output=True, text=True)
-        assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr
+        r = run_cli(*args, "--out", out)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
+    assert not (tmp_path / "never").exists()  # nothing ran

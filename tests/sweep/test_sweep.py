@@ -13,12 +13,14 @@ import pytest
 from cosim.errors import ConfigError
 from cosim.sweep import GridPoint, load_spec, mean_ci, run_sweep, t_quantile
 from cosim.sweep.grid import check_scenarios
-from cosim.sweep.run import SerialExecutor, summarize
+from cosim.sweep.plots import plotted
+from cosim.sweep.run import SerialExecutor, summarize, units_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 
 HEAD = '[grid]\nscenarios=["quickstart"]\n'
+GRID_TAIL = 'strategies=["static", "oracle"]\nseeds=[1, 2]\n'
 SPEC = """
 rounds = 2
 out = "out"
@@ -54,17 +56,19 @@ def test_grid_expands_to_named_points(tmp_path: Path) -> None:
     assert spec.param_keys == ("network.rsu_uplink_mbps",)
     first = spec.points[0]
     assert first.name == "quickstart-static-s1-rsu_uplink_mbps10"
-    assert first.overrides() == {
-        "clustering.strategy": "static",
-        "seed": 1,
-        "network.rsu_uplink_mbps": 10,
-        "learning.rounds": 2,
-    }
+    assert first.overrides() == [
+        ("clustering.strategy", "static"),
+        ("seed", 1),
+        ("network.rsu_uplink_mbps", 10),
+        ("learning.rounds", 2),
+    ]
     assert len({p.name for p in spec.points}) == len(spec.points)
     assert [p.name for p in load_spec(write(tmp_path, SPEC)).points] == [p.name for p in spec.points]
-    cfg = spec.points[1].config()  # int 10 -> float field, seeds and rounds applied
-    assert cfg.network.rsu_uplink_mbps == 20.5 and cfg.learning.rounds == 2 and cfg.seed == 1
+    cfg = spec.points[1].config()  # seeds, rounds and the swept field applied
+    assert cfg.network.params.rsu_uplink_mbps == 20.5 and cfg.learning.rounds == 2 and cfg.seed == 1
     assert cfg.clustering.strategy == "static"
+    ten = first.config().network.params.rsu_uplink_mbps  # a TOML integer for a float field
+    assert ten == 10.0 and isinstance(ten, float)
 
 
 @pytest.mark.parametrize(
@@ -73,11 +77,12 @@ def test_grid_expands_to_named_points(tmp_path: Path) -> None:
         ("rounds = 2\n", "[grid] is missing or empty"),
         ("[grid]\n", "[grid] is missing or empty"),
         (HEAD + 'strategies=["static"]\nseeds=[]\n', "grid.seeds is empty"),
-        (HEAD + 'strategies=["greedy"]\nseeds=[1]\n', "unknown strategy 'greedy'"),
         (
-            HEAD + 'strategies=["static"]\nseeds=[1]\n"network.nope"=[1]\n',
-            "unknown grid key",
+            HEAD + 'strategies=["static", "greedy"]\nseeds=[1]\n',
+            "grid.strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, "
+            "oracle (upper bound), static; or a 'package.module:Class' path)",
         ),
+        (HEAD + 'strategies=["no_such_module:Thing"]\nseeds=[1]\n', "cannot import no_such_module"),
         (HEAD + 'strategies=["static"]\nseeds=[1]\nseed=[1]\n', "use the 'seeds' key"),
         (HEAD + 'strategies=["static"]\n', "grid.seeds is missing"),
         ('walltime = 3\n[grid]\nscenarios=["q"]\nstrategies=["static"]\nseeds=[1]\n', "unknown key 'walltime'"),
@@ -97,6 +102,41 @@ def test_unknown_scenario_fails_before_running(tmp_path: Path) -> None:
     bad_value = HEAD + 'strategies=["static"]\nseeds=[1]\n"network.min_share"=[2.0]\n'
     with pytest.raises(ConfigError, match="network.min_share"):
         check_scenarios(load_spec(write(tmp_path, bad_value)))
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "words"),
+    [
+        ("network.nope", "[1]", "unknown field network.nope"),
+        ("network.rsu_uplink_mbps", '[10, "fast"]', "network.rsu_uplink_mbps = 'fast': must be a number"),
+        ("learning.tiers.huge.batch_size", "[8]", "learning.tiers.huge: no such entry (have: high, medium, low)"),
+        ("rsus.nowhere.radius", "[50.0]", "rsus.nowhere: no such entry"),
+        ("learning.round_period", "[400.0]", "not before traffic.end"),
+    ],
+)
+def test_bad_grid_values_fail_when_points_are_built(tmp_path: Path, key: str, values: str, words: str) -> None:
+    spec = load_spec(write(tmp_path, HEAD + f'strategies=["static"]\nseeds=[1]\n"{key}"={values}\n'))
+    with pytest.raises(ConfigError) as info:
+        check_scenarios(spec)
+    assert words in str(info.value) and "grid point quickstart-static-s1-" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_list_of_table_fields_are_swept_by_name(tmp_path: Path) -> None:
+    text = HEAD + (
+        'strategies=["static", "forecast"]\nseeds=[1]\n'
+        '"learning.tiers.high.batch_size"=[256]\n"learning.tiers.low.batch_size"=[16, 8]\n'
+        '"rsus.rsu2.radius"=[150]\n"clustering.hysteresis"=[0, 0.1]\n'
+    )
+    spec = load_spec(write(tmp_path, text))
+    check_scenarios(spec)
+    assert len(spec.points) == 2 * 2 * 2
+    point = spec.points[-1]
+    assert point.name == "quickstart-forecast-s1-high.batch_size256-low.batch_size8-radius150-hysteresis0.1"
+    cfg = point.config()
+    assert cfg.learning.tiers["high"].batch_size == 256 and cfg.learning.tiers["low"].batch_size == 8
+    assert next(r.radius for r in cfg.rsus if r.id == "rsu2") == 150.0  # an integer for a float field
+    assert cfg.clustering.strategy == "forecast" and cfg.clustering.hysteresis == 0.1
 
 
 def test_t_quantiles_and_interval() -> None:
@@ -143,6 +183,27 @@ def test_failures_are_rows_and_reruns_skip_finished(tmp_path: Path) -> None:
     assert again.set_index("name").loc["quickstart-static-s2", "final_eval_loss"] == pytest.approx(0.7)
 
 
+def test_rows_and_plots_take_the_units_from_run_json(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, "rounds = 2\n" + HEAD + GRID_TAIL), out=tmp_path / "out")
+    workload = {"loss_name": "CE", "loss_unit": "nats", "metric_name": "accuracy", "metric_unit": "%"}
+
+    def task(point: GridPoint, folder: Path) -> dict[str, Any]:
+        folder.mkdir(parents=True)
+        summary = {"final_eval_loss": 0.1 * point.seed, "final_eval_metric": 90.0 + point.seed}
+        (folder / "run.json").write_text(json.dumps({"status": "finished", "summary": summary, "workload": workload}))
+        return {**summary, "workload": workload}
+
+    table = run_sweep(spec, executor=SerialExecutor(), task=task)
+    assert set(table["loss_unit"]) == {"nats"} and set(table["metric_name"]) == {"accuracy"}
+    again = run_sweep(spec, executor=SerialExecutor(), task=task)  # reused rows read run.json's workload
+    assert again["reused"].all() and set(again["metric_unit"]) == {"%"}
+    labels = plotted(units_of(again))
+    assert labels["final_eval_loss"][0] == "final eval loss, CE (nats)"
+    assert labels["final_eval_metric"][0] == "final eval accuracy (%)"
+    assert (spec.out / "sweep_final_eval_metric.png").read_bytes()[:4] == b"\x89PNG"
+    assert plotted({})["final_eval_metric"][0] == "final eval metric"  # runs that do not say
+
+
 def test_summary_groups_by_everything_but_the_seed() -> None:
     table = pd.DataFrame(
         {
@@ -154,7 +215,7 @@ def test_summary_groups_by_everything_but_the_seed() -> None:
             "final_eval_loss": [1.0, 3.0, 5.0, 5.0],
         }
     )
-    for m in ("final_eval_mae", "tier_migrations", "late_rsus", "forwards", "bytes_total", "sim_time_s"):
+    for m in ("final_eval_metric", "tier_migrations", "late_rsus", "forwards", "bytes_total", "sim_time_s"):
         table[m] = 0.0
     for m in ("mean_uplink_ms", "mean_downlink_ms", "mean_queue_ms"):
         table[m] = 1.0
@@ -169,7 +230,7 @@ def test_ray_runs_the_grid_locally(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     from cosim.sweep.run import RayExecutor
 
-    spec = load_spec(write(tmp_path, HEAD + 'strategies=["static","dynamic"]\nseeds=[1,3]\n'))
+    spec = load_spec(write(tmp_path, HEAD + 'strategies=["static","dynamic"]\nseeds=[1,3]\n'), out=tmp_path / "out")
 
     def task(point: GridPoint, folder: Path) -> dict[str, Any]:  # pickled by value into the workers
         import os
@@ -198,9 +259,12 @@ def test_cli_bad_sweeps_are_one_line(tmp_path: Path) -> None:
     empty.write_text("[grid]\n")
     unknown = tmp_path / "unknown.toml"
     unknown.write_text(HEAD + 'strategies=["static"]\nseeds=[1]\n"traffic.speed"=[1]\n')
+    greedy = tmp_path / "greedy.toml"
+    greedy.write_text(HEAD + 'strategies=["static","greedy"]\nseeds=[1]\n')
     for path, words in (
         (empty, "missing or empty"),
-        (unknown, "unknown grid key"),
+        (unknown, "unknown field traffic.speed"),
+        (greedy, "grid.strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, oracle"),
         (tmp_path / "nope.toml", "not found"),
     ):
         r = run_cli("sweep", str(path))

@@ -1,0 +1,181 @@
+"""One run folder as the report reads it: run.json, the trace tables, the workload's units and tiers.
+
+Eval loss (and metric) of a round = the held-out value of every RSU after aggregation, weighted by
+its held-out samples (as the engine's round summary). Tiers are ordered as the run's config lists
+them (``learning.tiers``, busiest first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cosim.errors import ConfigError, RunFolderError
+from cosim.registry import STRATEGIES
+from cosim.traces.recorder import read_run, read_table
+
+
+@dataclass(frozen=True)
+class Units:
+    """What the workload's loss and metric are, from run.json's ``workload`` (a DataSpec)."""
+
+    loss_name: str
+    loss_unit: str
+    metric_name: str
+    metric_unit: str
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any], where: Path) -> Units:
+        """The units recorded in a run.json; RunFolderError when it has none."""
+        spec = info.get("workload")
+        if not isinstance(spec, Mapping):
+            raise RunFolderError(
+                f"{where / 'run.json'}: no workload entry (the run stopped before its workload loaded)"
+            )
+        return cls(
+            loss_name=str(spec.get("loss_name") or "loss"),
+            loss_unit=str(spec.get("loss_unit") or ""),
+            metric_name=str(spec.get("metric_name") or "metric"),
+            metric_unit=str(spec.get("metric_unit") or ""),
+        )
+
+    @property
+    def loss(self) -> str:
+        """``MSE ((m/s)²)``: the loss's name and unit for an axis or a table."""
+        return _with_unit(self.loss_name, self.loss_unit)
+
+    @property
+    def metric(self) -> str:
+        """``MAE (m/s)``."""
+        return _with_unit(self.metric_name, self.metric_unit)
+
+
+def _with_unit(name: str, unit: str) -> str:
+    return f"{name} ({unit})" if unit else name
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One run folder, read and checked."""
+
+    folder: Path
+    info: dict[str, Any]
+    messages: pd.DataFrame
+    rounds: pd.DataFrame
+
+    @property
+    def strategy(self) -> str:
+        """Clustering strategy of the run (a registry name or a ``package.module:Class`` path)."""
+        return str(self.info.get("strategy") or (self.rounds["strategy"].iloc[0] if len(self.rounds) else "?"))
+
+    @property
+    def label(self) -> str:
+        """The strategy as shown to people (run.json's label, e.g. marked as an upper bound)."""
+        return str(self.info.get("strategy_label") or label_of(self.strategy))
+
+    @property
+    def seed(self) -> int | None:
+        """The run's seed."""
+        seed = self.info.get("seed")
+        return int(seed) if isinstance(seed, int) else None
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name."""
+        return str(self.info.get("scenario") or "?")
+
+    @cached_property
+    def units(self) -> Units:
+        """The workload's loss and metric names and units."""
+        return Units.from_info(self.info, self.folder)
+
+    @cached_property
+    def tiers(self) -> list[str]:
+        """Tier names busiest first: the config's ``learning.tiers``, then any other tier in the trace."""
+        listed = ((self.info.get("config") or {}).get("learning") or {}).get("tiers") or []
+        if isinstance(listed, Mapping):
+            names = [str(n) for n in listed]
+        else:
+            names = [str(t["name"]) for t in listed if isinstance(t, Mapping) and "name" in t]
+        seen = self.rounds.groupby("tier")["batch_size"].max().sort_values(ascending=False)
+        return names + [str(t) for t in seen.index if str(t) not in names]
+
+    @cached_property
+    def batch_sizes(self) -> dict[str, int]:
+        """Each tier's batch size as the trace shows it."""
+        return {str(k): int(v) for k, v in self.rounds.groupby("tier")["batch_size"].first().items()}
+
+    @property
+    def forwards(self) -> pd.DataFrame:
+        """The run's forward messages."""
+        return self.messages[self.messages["kind"] == "forward"]
+
+
+def label_of(strategy: str) -> str:
+    """A strategy's label from the registry (its name when it cannot be looked up here)."""
+    try:
+        return STRATEGIES.entry(strategy).label
+    except ConfigError:
+        return strategy
+
+
+def safe_name(name: str) -> str:
+    """A folder/file name for a strategy (``package.module:Class`` -> ``package.module-Class``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "strategy"
+
+
+def load_run(folder: str | Path, expect: str | None = None) -> RunData:
+    """Read a run folder's run.json, messages and rounds; check it holds rounds (and the strategy)."""
+    folder = Path(folder)
+    info = read_run(folder)
+    data = RunData(folder, info, read_table(folder, "messages"), read_table(folder, "rounds"))
+    if data.rounds.empty:
+        raise RunFolderError(f"{folder}: rounds table is empty (the run finished no round)")
+    if expect is not None and data.strategy != expect:
+        raise RunFolderError(f"{folder}: strategy = {data.strategy!r}, expected {expect!r}")
+    return data
+
+
+def round_curve(run: RunData) -> pd.DataFrame:
+    """Per round: start/end instant, weighted eval loss and metric, migrations, late RSUs, bytes."""
+    r = run.rounds
+    w = r["eval_samples"].clip(lower=0).astype(float)
+    total = w.groupby(r["round"]).sum()
+
+    def weighted(column: str) -> pd.Series:
+        mean = (r[column] * w).groupby(r["round"]).sum() / total
+        return mean.where(total > 0, r.groupby("round")[column].mean())
+
+    out = pd.DataFrame(
+        {
+            "t_start_s": r.groupby("round")["t_start_s"].min(),
+            "t_end_s": r.groupby("round")["t_end_s"].max(),
+            "eval_loss": weighted("eval_loss"),
+            "eval_metric": weighted("eval_metric"),
+            "migrations": r.groupby("round")["migrated"].sum().astype("int64"),
+            "late": r.groupby("round")["late"].sum().astype("int64"),
+        }
+    )
+    m = run.messages
+    sent = (m["bytes_up"] + m["bytes_down"]).groupby(m["round"]).sum()
+    out["bytes"] = sent.reindex(out.index).fillna(0).astype("int64")
+    out.index.name = "round"
+    return out.reset_index()
+
+
+def tier_matrix(run: RunData) -> pd.DataFrame:
+    """RSU x round matrix of tier positions in :attr:`RunData.tiers` (0 = busiest; NaN if absent)."""
+    order = {t: i for i, t in enumerate(run.tiers)}
+    r = run.rounds
+    rsus = list(dict.fromkeys(r["rsu"].astype(str)))
+    pivot = r.assign(t=r["tier"].astype(str).map(order).astype(float)).pivot_table(
+        index="rsu", columns="round", values="t", aggfunc="first"
+    )
+    return pivot.reindex(rsus).astype(float).replace({np.nan: np.nan})
