@@ -140,8 +140,8 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
         "compare", help="run several clustering strategies on identical traffic and write a comparison report"
     )
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
-    p.add_argument("--strategies", metavar="A,B,...", help=_Lazy(strategies_help))  # type: ignore[arg-type]
-    p.add_argument("--baseline", metavar="NAME", help=_Lazy(baseline_help))  # type: ignore[arg-type]
+    p.add_argument("--strategies", metavar="A,B,...", help=strategies_help())
+    p.add_argument("--baseline", metavar="NAME", help=baseline_help())
     p.add_argument("--seed", type=int, help="override the scenario's seed (every run uses it)")
     p.add_argument("--rounds", type=int, help="override learning.rounds")
     _add_overrides(p)
