@@ -44,7 +44,7 @@ from cosim.ports import (
 )
 from cosim.seeds import LINK, Streams
 from cosim.types import RsuId, SimTime, TierName
-from cosim.values import Assignment, RoundContext, RsuWindow, WindowTable
+from cosim.values import Assignment, EvalResult, RoundContext, RsuWindow, WindowTable, combine
 
 
 @dataclass
@@ -365,7 +365,7 @@ class Engine:
                 },
             )
         self.sink.flush()
-        n_eval = sum(e[2] for e in evals.values())
+        overall = combine([EvalResult(loss, metric, n) for loss, metric, n in evals.values()])
         summary = RoundSummary(
             round=r,
             t_start_s=t_start,
@@ -376,8 +376,8 @@ class Engine:
             late=tuple(late),
             bytes_total=self._round_bytes,
             train_loss=float(np.mean(losses)) if losses else float("nan"),
-            eval_loss=sum(e[0] * e[2] for e in evals.values() if e[2]) / n_eval if n_eval else float("nan"),
-            eval_metric=sum(e[1] * e[2] for e in evals.values() if e[2]) / n_eval if n_eval else float("nan"),
+            eval_loss=overall.loss,
+            eval_metric=overall.metric,
             wall_s=time.perf_counter() - wall0,
         )
         self.result.rounds.append(summary)

@@ -20,6 +20,7 @@ import pandas as pd
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
 from cosim.traces.recorder import read_run, read_table
+from cosim.values import EvalResult, combine
 
 
 @dataclass(frozen=True)
@@ -146,19 +147,16 @@ def load_run(folder: str | Path, expect: str | None = None) -> RunData:
 def round_curve(run: RunData) -> pd.DataFrame:
     """Per round: start/end instant, weighted eval loss and metric, migrations, late RSUs, bytes."""
     r = run.rounds
-    w = r["eval_samples"].clip(lower=0).astype(float)
-    total = w.groupby(r["round"]).sum()
-
-    def weighted(column: str) -> pd.Series:
-        mean = (r[column] * w).groupby(r["round"]).sum() / total
-        return mean.where(total > 0, r.groupby("round")[column].mean())
-
+    overall = {
+        rnd: combine([EvalResult(a, b, int(n)) for a, b, n in g[["eval_loss", "eval_metric", "eval_samples"]].values])
+        for rnd, g in r.groupby("round")
+    }  # the engine's RoundSummary uses the same combine()
     out = pd.DataFrame(
         {
             "t_start_s": r.groupby("round")["t_start_s"].min(),
             "t_end_s": r.groupby("round")["t_end_s"].max(),
-            "eval_loss": weighted("eval_loss"),
-            "eval_metric": weighted("eval_metric"),
+            "eval_loss": pd.Series({k: v.loss for k, v in overall.items()}),
+            "eval_metric": pd.Series({k: v.metric for k, v in overall.items()}),
             "migrations": r.groupby("round")["migrated"].sum().astype("int64"),
             "late": r.groupby("round")["late"].sum().astype("int64"),
         }
