@@ -1,0 +1,177 @@
+"""The metrics of a comparison: what each number is, its unit, which direction is better, how it is computed.
+
+Each :class:`Metric` says how to compute it from one run (its traces and its round curve) and the
+seed's target loss, and which trace columns it needs: a metric whose columns a run does not have (a
+trace written before they existed) is left out of the tables rather than shown as NaN. Delays are those
+of ``forward`` messages (the split-learning steps); an ``aggregate``'s queue is its wait at the barrier.
+
+The **target loss** of a seed is the largest final eval loss of the strategies on that seed: the level
+every strategy reaches by its end. Time, rounds and bytes to target are counted from the first round's
+start until the end of the first round whose eval loss is at or below it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cosim.report.rundata import RunData, Units
+
+Compute = Callable[[RunData, pd.DataFrame, float], float]
+"""(run, its round curve, the seed's target loss) -> the metric's value."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number of the comparison table."""
+
+    name: str
+    unit: str
+    meaning: str
+    compute: Compute
+    better: str = "lower"
+    """'lower' or 'higher' when one direction is better (the verdict says so), '' when neither is."""
+    needs: tuple[str, ...] = ()
+    """``table.column`` the runs must have (``rounds.t_end_s``); otherwise the metric is left out."""
+
+    def available(self, run: RunData) -> bool:
+        """Whether ``run``'s traces hold the columns this metric needs."""
+        tables = {"rounds": run.rounds, "messages": run.messages}
+        return all(col in tables[t].columns for t, _, col in (n.partition(".") for n in self.needs))
+
+
+def _ms(series: pd.Series, q: float | None = None) -> float:
+    if series.empty:
+        return float("nan")
+    return float((series.quantile(q) if q is not None else series.mean()) * 1e3)
+
+
+def _hit(curve: pd.DataFrame, target: float) -> int | None:
+    """Position of the first round whose eval loss is at or below ``target`` (None: never)."""
+    if not math.isfinite(target):
+        return None
+    hits = np.flatnonzero(curve["eval_loss"].to_numpy() <= target * (1 + 1e-9))
+    return int(hits[0]) if len(hits) else None
+
+
+def time_to_target(curve: pd.DataFrame, target: float) -> float:
+    """Simulated seconds from the first round's start until a round ends with eval loss <= target (NaN: never)."""
+    k = _hit(curve, target)
+    return float("nan") if k is None else float(curve["t_end_s"].iloc[k] - curve["t_start_s"].iloc[0])
+
+
+def rounds_to_target(curve: pd.DataFrame, target: float) -> float:
+    """Rounds run until the eval loss is at or below ``target`` (the hitting round included; NaN: never)."""
+    k = _hit(curve, target)
+    return float("nan") if k is None else float(k + 1)
+
+
+def bytes_to_target(curve: pd.DataFrame, target: float) -> float:
+    """Megabytes sent (up + down, all messages) until the eval loss is at or below ``target`` (NaN: never)."""
+    k = _hit(curve, target)
+    return float("nan") if k is None else float(curve["bytes"].iloc[: k + 1].sum() / 1e6)
+
+
+def metric_list(units: Units) -> tuple[Metric, ...]:
+    """Every metric of the comparison, the loss and the workload's metric named and united as run.json says."""
+    sim_ms = "ms (sim.)"
+    return (
+        Metric(
+            "final_eval_loss",
+            units.loss_unit or "-",
+            f"held-out {units.loss_name} after the last round",
+            lambda run, c, t: float(c["eval_loss"].iloc[-1]),
+        ),
+        Metric(
+            "final_eval_metric",
+            units.metric_unit or "-",
+            f"held-out {units.metric_name} after the last round",
+            lambda run, c, t: float(c["eval_metric"].iloc[-1]),
+            better="",  # a metric may be an error (lower is better) or an accuracy: the workload does not say
+        ),
+        Metric(
+            "time_to_target_s",
+            "s (sim.)",
+            "simulated time until the eval loss reaches the target",
+            lambda run, c, t: time_to_target(c, t),
+        ),
+        Metric(
+            "rounds_to_target",
+            "count",
+            "rounds until the eval loss reaches the target",
+            lambda r, c, t: rounds_to_target(c, t),
+        ),
+        Metric(
+            "bytes_to_target",
+            "MB",
+            "bytes sent until the eval loss reaches the target",
+            lambda r, c, t: bytes_to_target(c, t),
+        ),
+        Metric(
+            "mean_uplink_ms",
+            sim_ms,
+            "mean uplink delay of Forward requests",
+            lambda r, c, t: _ms(r.forwards["uplink_s"]),
+        ),
+        Metric(
+            "mean_downlink_ms",
+            sim_ms,
+            "mean downlink delay of Forward replies",
+            lambda r, c, t: _ms(r.forwards["downlink_s"]),
+        ),
+        Metric(
+            "mean_queue_ms",
+            sim_ms,
+            "mean wait at the server of Forward requests",
+            lambda r, c, t: _ms(r.forwards["queue_s"]),
+        ),
+        Metric(
+            "p95_uplink_ms",
+            sim_ms,
+            "95th percentile uplink delay of Forward requests",
+            lambda r, c, t: _ms(r.forwards["uplink_s"], 0.95),
+        ),
+        Metric(
+            "tier_migrations",
+            "count",
+            "RSU tier changes over the run",
+            lambda r, c, t: float(c["migrations"].sum()),
+            better="",
+        ),
+        Metric(
+            "bytes_total",
+            "MB",
+            "bytes sent up and down, all messages",
+            lambda r, c, t: float((r.messages["bytes_up"].sum() + r.messages["bytes_down"].sum()) / 1e6),
+        ),
+        Metric("forwards", "count", "Forward calls", lambda r, c, t: float(len(r.forwards)), better=""),
+        Metric("late_rsus", "count", "RSU-rounds that missed the barrier", lambda r, c, t: float(c["late"].sum())),
+        Metric(
+            "sim_time_s",
+            "s (sim.)",
+            "simulated time from the first round's start to the last round's end",
+            lambda r, c, t: float(c["t_end_s"].iloc[-1] - c["t_start_s"].iloc[0]),
+            better="",
+        ),
+    )
+
+
+def available_metrics(metrics: Sequence[Metric], runs: Sequence[RunData]) -> tuple[Metric, ...]:
+    """The metrics every run has the columns for."""
+    return tuple(m for m in metrics if all(m.available(r) for r in runs))
+
+
+def target_loss(curves: Mapping[str, pd.DataFrame]) -> float:
+    """The loss every strategy reaches by its end: the largest of the final eval losses."""
+    finals = [float(c["eval_loss"].iloc[-1]) for c in curves.values()]
+    finite = [f for f in finals if math.isfinite(f)]
+    return max(finite) if finite else float("nan")
+
+
+def run_values(run: RunData, curve: pd.DataFrame, target: float, metrics: Sequence[Metric]) -> dict[str, float]:
+    """The metrics of one run."""
+    return {m.name: m.compute(run, curve, target) for m in metrics}
