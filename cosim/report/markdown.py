@@ -238,4 +238,3 @@ def _single(row: pd.Series, unit: str) -> str:
         return f"the same within {SAME_WITHIN:.0%}"
     rel = f", {abs(row['relative_pct']):.1f} %" if math.isfinite(row["relative_pct"]) else ""
     return f"{row['direction']} by {fmt(abs(row['difference']))}{unit}{rel}"
-
