@@ -1,4 +1,4 @@
-"""Command line: ``cosim run|traffic|serve|compare|sweep|scenario|export``.
+"""Command line: ``cosim run|traffic|serve|compare|sweep|study|scenario|export``.
 
 The only module that prints errors and chooses exit codes: library code raises
 :class:`cosim.errors.CosimError`, which becomes one line on stderr and the error's exit code.
@@ -170,6 +170,25 @@ def _compare(args: argparse.Namespace) -> int:
     return compare_command(args)
 
 
+def _add_study_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "study", help="run a study: a paired comparison per scenario, written up with its tables and plots"
+    )
+    p.add_argument("study", nargs="?", help="study file (default: docs/study.toml of this checkout)")
+    p.add_argument("--only", metavar="SCENARIO", help="run only this scenario of the study (the doc shows all)")
+    p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")
+    p.add_argument("--no-ray", action="store_true", help="run one after the other in this process, even with Ray")
+    p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
+    p.set_defaults(handler=_study)
+
+
+def _study(args: argparse.Namespace) -> int:
+    from cosim.study.commands import study_command
+
+    return study_command(args)
+
+
 def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a grid of scenarios x strategies x seeds x config values on Ray")
     p.add_argument("config", help="sweep TOML file ([grid] table, rounds, out)")
@@ -262,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_command(sub)
     _add_compare_command(sub)
     _add_sweep_command(sub)
+    _add_study_command(sub)
     _add_export_command(sub)
     return parser
 

@@ -31,10 +31,19 @@ CHECK_MARK = "†"
 
 
 def verdict_text(row: pd.Series) -> str:
-    """``lower (better)``, ``no significant difference``, ``cannot conclude``... of a numbers row."""
+    """``lower (better)``, ``no significant difference``, ``cannot conclude``... of a numbers row.
+
+    A significant difference smaller than :data:`SAME_WITHIN` of the baseline is marked negligible.
+    """
     verdict = str(row["verdict"])
-    if verdict in ("lower", "higher") and row.get("better"):
-        verdict += " (better)" if verdict == row["better"] else " (worse)"
+    if verdict not in ("lower", "higher"):
+        return verdict
+    better = row.get("better")
+    if isinstance(better, str) and better in ("lower", "higher"):
+        verdict += " (better)" if verdict == better else " (worse)"
+    rel = row.get("relative_pct")
+    if isinstance(rel, float) and math.isfinite(rel) and abs(rel) < SAME_WITHIN * 100:
+        verdict += f", negligible ({rel:+.2g} %)"
     return verdict
 
 

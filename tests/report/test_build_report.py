@@ -301,6 +301,9 @@ def test_seeded_report_shows_intervals_verdicts_and_bands(seeded: Path) -> None:
     )
     line = next(x for x in text.splitlines() if x.startswith("| final_eval_loss | (m/s)² | dynamic |"))
     assert "| lower (better) |" in line or "| lower (better) † |" in line
+    # neither direction of a migration count is better: no (better)/(worse)
+    line = next(x for x in text.splitlines() if x.startswith("| tier_migrations | count | dynamic |"))
+    assert "| +4 [4, 4] | higher |" in line
     sentence = next(x for x in text.splitlines() if x.startswith("- Held-out MSE after the last round:"))
     assert "static " in sentence and "(baseline); dynamic " in sentence and ": lower (better)" in sentence
     assert "Line = mean over 4 seeds, band = its 95 % confidence interval" in text
