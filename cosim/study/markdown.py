@@ -141,6 +141,8 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
     ]
     if spec.overrides:
         lines += ["- settings of every scenario: " + ", ".join(f"`{k} = {v!r}`" for k, v in spec.overrides) + "."]
+    if spec.notes:
+        lines += ["", "Why these settings:", "", *(f"- {note}" for note in spec.notes)]
     lines += [
         "",
         "| scenario | RSUs | traffic (simulated s) | rounds × period (s) | workload | batches per RSU and round | "

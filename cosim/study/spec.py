@@ -10,6 +10,7 @@ A study file (``docs/study.toml`` is the shipped one)::
     doc = "study.md"                    # the written study (relative to this file)
     figures = "study"                   # its PNG figures (relative to this file)
     budget_minutes = 60                 # the wall-clock budget the doc reports against
+    notes = ["why the settings are what they are", "..."]   # printed under the doc's Design
     [set]                               # scenario.toml fields set for every scenario
     "workload.name" = "speed-seq"
 
@@ -40,7 +41,7 @@ from typing import Any
 from cosim.errors import ConfigError
 from cosim.report.plan import choose_strategies, parse_seeds
 
-TOP_KEYS = ("title", "question", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
+TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
 SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note")
 
 
@@ -83,6 +84,8 @@ class StudySpec:
     source: Path
     title: str
     question: str
+    notes: tuple[str, ...]
+    """Lines the doc prints under its design: why the settings are what they are."""
     strategies: tuple[str, ...]
     baseline: str
     seeds: tuple[int, ...]
@@ -131,6 +134,9 @@ def load_study(path: str | Path) -> StudySpec:
     budget = raw.get("budget_minutes", 60)
     if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
         raise ConfigError(f"{where}: budget_minutes = {budget!r}: must be a positive number")
+    notes = raw.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ConfigError(f"{where}: notes must be a list of strings")
     scenarios = raw.get("scenarios")
     if not isinstance(scenarios, list) or not scenarios:
         raise ConfigError(f"{where}: [[scenarios]] is missing: name at least one scenario")
@@ -142,7 +148,8 @@ def load_study(path: str | Path) -> StudySpec:
     return StudySpec(
         source=p,
         title=str(raw.get("title") or "Clustering strategies compared"),
-        question=str(raw.get("question") or ""),
+        question=str(raw.get("question") or "").strip(),
+        notes=tuple(" ".join(n.split()) for n in notes),
         strategies=tuple(order),
         baseline=baseline,
         seeds=tuple(seeds or ()),

@@ -30,6 +30,8 @@ def study_file(tmp: Path, body: str) -> Path:
 TINY = f"""
 title = "Tiny study"
 question = "Does the fixture's demand shift reward re-clustering?"
+notes = ['''Four rounds of 120 s: the demand moves east at 300 s,
+  so round 3 sees it.''']
 strategies = ["static", "dynamic", "oracle"]
 seeds = "1-2"
 out = "runs"
@@ -81,6 +83,7 @@ def test_study_file_is_checked(tmp_path: Path) -> None:
         ('colour = "red"\n[[scenarios]]\nname = "x"\n', "unknown key 'colour'"),
         ("budget_minutes = 0\n[[scenarios]]\nname = 'x'\n", "budget_minutes = 0: must be a positive number"),
         ('title = "no scenarios"\n', "[[scenarios]] is missing"),
+        ('notes = "one"\n[[scenarios]]\nname = "x"\n', "notes must be a list of strings"),
         ('[[scenarios]]\nname = "x"\nrsus = 0\n', "scenarios[0]: rsus = 0: must be an integer >= 1"),
         ('[[scenarios]]\nname = "x"\n[[scenarios]]\nname = "x"\n', "scenario 'x' is listed twice"),
         ('[set]\nlearning = { rounds = 2 }\n[[scenarios]]\nname = "x"\n', 'write dotted keys, e.g. "learning.field"'),
@@ -123,6 +126,7 @@ def test_tiny_study_runs_imports_skips_and_writes_its_document(tmp_path: Path) -
 
     text = result.doc.read_text()
     assert text.startswith("# Tiny study") and "Does the fixture's demand shift" in text
+    assert "- Four rounds of 120 s: the demand moves east at 300 s, so round 3 sees it." in text
     assert "## Results at a glance" in text and "## Gap to the upper bound (oracle (upper bound))" in text
     assert "*Skipped: `" in text and "no/such/city.sumocfg` is not present on this machine.*" in text
     numbers = pd.read_csv(tmp_path / "runs" / "imported-shift" / "numbers.csv").set_index(["metric", "strategy"])
