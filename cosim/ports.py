@@ -85,6 +85,38 @@ class TrafficView(Protocol):
 
 
 @dataclass(frozen=True)
+class LinkField:
+    """A per-message field a link model may report in :attr:`Transfer.extra` (the trace has a column per direction)."""
+
+    name: str
+    dtype: str
+    """pandas dtype of the trace column."""
+    missing: Any
+    """The value written when a model does not report the field."""
+    meaning: str
+
+
+LINK_FIELDS: tuple[LinkField, ...] = (
+    LinkField("cell", "string", "", "serving cell (base station id); empty for models without cells"),
+    LinkField("cell_vehicles", "int64", -1, "vehicles in the serving cell at the send instant (-1: no cells)"),
+    LinkField("sinr_db", "float64", float("nan"), "mean SINR of the link, dB (NaN: not modelled)"),
+    LinkField("mcs", "int64", -1, "MCS index of TS 38.214 chosen by link adaptation (-1: none, e.g. Shannon)"),
+    LinkField("se_bps_hz", "float64", float("nan"), "spectral efficiency after link adaptation, bit/s/Hz"),
+    LinkField(
+        "share",
+        "float64",
+        float("nan"),
+        "mean share of the shared resource the message held (cellular: of the cell's PRBs; abstract: of server_mbps)",
+    ),
+    LinkField("harq_tx", "int64", -1, "HARQ transmissions of all the message's transport blocks (-1: no HARQ)"),
+)
+"""Keys of :attr:`Transfer.extra` the trace knows: ``<name>_up`` and ``<name>_down`` message columns.
+
+A model may report any subset; other keys are ignored by the trace. Add a field here (and to the
+schema's documentation, :mod:`cosim.traces.schema`) to make a new one visible to analysts."""
+
+
+@dataclass(frozen=True)
 class LinkContext:
     """What a link model is given when a run starts."""
 
@@ -394,7 +426,9 @@ __all__ = [
     "ComputeModel",
     "DataSpec",
     "Direction",
+    "LINK_FIELDS",
     "LinkContext",
+    "LinkField",
     "LinkModel",
     "RsuDataset",
     "SampleEncoder",
