@@ -83,6 +83,10 @@ class TrafficView(Protocol):
         """Vehicles in the RSU's range now."""
         ...
 
+    def in_region(self, region: str) -> int:
+        """Vehicles now on the lanes of a region the link model asked for (:meth:`LinkModel.prepare`); 0 if unknown."""
+        ...
+
 
 @dataclass(frozen=True)
 class LinkField:
@@ -100,7 +104,7 @@ LINK_FIELDS: tuple[LinkField, ...] = (
     LinkField("cell", "string", "", "serving cell (base station id); empty for models without cells"),
     LinkField("cell_vehicles", "int64", -1, "vehicles in the serving cell at the send instant (-1: no cells)"),
     LinkField("sinr_db", "float64", float("nan"), "mean SINR of the link, dB (NaN: not modelled)"),
-    LinkField("mcs", "int64", -1, "MCS index of TS 38.214 chosen by link adaptation (-1: none, e.g. Shannon)"),
+    LinkField("cqi", "int64", -1, "CQI of TS 38.214 Table 5.2.2.1-2 at the mean SINR (0: out of range; -1: none)"),
     LinkField("se_bps_hz", "float64", float("nan"), "spectral efficiency after link adaptation, bit/s/Hz"),
     LinkField(
         "share",
@@ -126,6 +130,8 @@ class LinkContext:
     traffic: TrafficView
     seed: np.random.SeedSequence
     """The link model's own seed; spawn one stream per RSU so results do not depend on ordering."""
+    step_s: float = 1.0
+    """The traffic's step length: counts of vehicles (in range, in regions) change only at its multiples."""
 
 
 @runtime_checkable
@@ -137,6 +143,11 @@ class LinkModel(Protocol):
     a cell's scheduler) keeps its in-flight messages itself; the engine only calls this port::
 
         transfer = yield from link.transmit(rsu, "up", nbytes)
+
+    Optional hook ``prepare(cfg) -> tuple[LaneRegion, ...]``: called by the runner with the whole scenario
+    before the traffic starts; the model reads what it needs (e.g. base stations, the road network) and
+    returns the lane regions whose vehicles the traffic source must count every step (read back through
+    :meth:`TrafficView.in_region`). A model without it sees only the vehicles in each RSU's range.
     """
 
     name: ClassVar[str]
@@ -380,6 +391,10 @@ class TrafficSource(Protocol):
 
     def in_range(self) -> Mapping[RsuId, int]:
         """Vehicles in each RSU's range at ``now``."""
+        ...
+
+    def region_counts(self) -> Mapping[str, int]:
+        """Vehicles on each counted lane region at ``now`` (the regions the source was opened with)."""
         ...
 
     def take_windows(self) -> list[RsuWindow]:

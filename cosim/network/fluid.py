@@ -67,6 +67,8 @@ class FluidLink:
         self.env = env
         self.allocate = allocate
         self.flows: list[Flow] = []
+        self.on_change: Callable[[], None] | None = None
+        """Called after a transfer starts or ends (e.g. to re-rate links whose rates depend on this one's load)."""
         self._last: SimTime = env.now
         self._generation = 0
 
@@ -80,7 +82,16 @@ class FluidLink:
         flow.done = env.event()
         self.flows.append(flow)
         self._rerate()
-        yield flow.done
+        self._changed()
+        try:
+            yield flow.done
+        except BaseException:  # interrupted (e.g. a barrier timeout): the message leaves the link
+            if flow in self.flows:
+                self._advance()
+                self.flows.remove(flow)
+                self._rerate()
+                self._changed()
+            raise
         seconds = env.now - flow.started
         if seconds <= 0:
             return FlowResult(0.0, flow.rate, flow.share)
@@ -126,14 +137,22 @@ class FluidLink:
         timer = self.env.timeout(horizon)
         timer.callbacks.append(lambda _ev: self._on_timer(generation))
 
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
     def _on_timer(self, generation: int) -> None:
         if generation != self._generation:
             return  # superseded by a later re-rating
         self._advance()
+        ended = False
         for f in self.flows:  # the flow(s) this timer was for end now, float residue or not
             if f.rate > 0 and f.remaining <= f.rate * 1e-12 + _REL_EPS * f.bits:
                 f.remaining = 0.0
+                ended = True
         self._rerate()
+        if ended:
+            self._changed()
 
 
 __all__ = ["Allocation", "Allocator", "Flow", "FlowResult", "FluidLink"]

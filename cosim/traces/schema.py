@@ -6,11 +6,16 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+from cosim.ports import LINK_FIELDS
+
+SCHEMA_VERSION = 3
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
-gained ``tier_metric``; losses are in the workload's units (run.json ``workload``)."""
+gained ``tier_metric``; losses are in the workload's units (run.json ``workload``).
+3: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
+and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
+se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -33,7 +38,11 @@ MESSAGES: tuple[Column, ...] = (
     ("t_done_s", "float64", "simulated instant the server finished and sent the reply"),
     ("t_received_s", "float64", "simulated instant the reply reached the RSU"),
     ("client_s", "float64", "simulated client compute before the request was sent"),
-    ("uplink_s", "float64", "simulated uplink delay (latency + bytes/bandwidth + jitter + retransmissions)"),
+    (
+        "uplink_s",
+        "float64",
+        "simulated uplink delay (link model: latency, serialisation, sharing, retransmissions)",
+    ),
     ("queue_s", "float64", "simulated wait at the server (Forward) or at the round barrier (Aggregate)"),
     ("server_s", "float64", "simulated server compute"),
     ("downlink_s", "float64", "simulated downlink delay"),
@@ -44,6 +53,13 @@ MESSAGES: tuple[Column, ...] = (
         "loss",
         "float64",
         "training loss of the batch in the workload's unit (speed workloads: MSE, (m/s)^2); NaN for aggregate",
+    ),
+    ("rate_up_bps", "float64", "mean rate the request got while it was serialised, bit/s of simulated time"),
+    ("rate_down_bps", "float64", "mean rate the reply got while it was serialised, bit/s of simulated time"),
+    *(
+        (f"{f.name}_{d}", f.dtype, f"{'request' if d == 'up' else 'reply'}: {f.meaning}")
+        for f in LINK_FIELDS
+        for d in ("up", "down")
     ),
 )
 
