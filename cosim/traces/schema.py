@@ -91,6 +91,15 @@ ROUNDS: tuple[Column, ...] = (
     ("eval_samples", "int64", "held-out samples of the RSU"),
 )
 
+MISSING: dict[str, dict[str, object]] = {
+    "messages": {
+        "rate_up_bps": float("nan"),
+        "rate_down_bps": float("nan"),
+        **{f"{f.name}_{d}": f.missing for f in LINK_FIELDS for d in ("up", "down")},
+    }
+}
+"""Per table, columns a row may leave out and the value written for them (the link model's optional fields)."""
+
 TRAFFIC: tuple[Column, ...] = (
     ("run_id", "string", "run identifier"),
     ("window", "int64", "window index"),
