@@ -39,7 +39,8 @@ def test_path_loss_matches_the_reference_vectors(env_los: tuple[str, bool]) -> N
 def test_path_loss_by_hand_from_table_7_4_1_1() -> None:
     # UMa LOS at 3.5 GHz, d2D 100 m (< d'BP): PL1 = 28 + 22 log10(d3D) + 20 log10(3.5)
     d3d = math.hypot(100.0, 25.0 - 1.5)
-    assert path_loss("UMa", True, 100.0, 3.5, 25.0, 1.5) == pytest.approx(28 + 22 * math.log10(d3d) + 20 * math.log10(3.5))
+    pl1 = 28 + 22 * math.log10(d3d) + 20 * math.log10(3.5)
+    assert path_loss("UMa", True, 100.0, 3.5, 25.0, 1.5) == pytest.approx(pl1)
     # d'BP = 4 (25-1)(1.5-1) 3.5e9 / 3e8 = 560 m; beyond it PL2 with the -9 log10(d'BP^2 + 23.5^2) term
     assert breakpoint_distance(25.0, 1.5, 3.5) == pytest.approx(560.0)
     d3d = math.hypot(800.0, 23.5)
