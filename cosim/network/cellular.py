@@ -2,7 +2,7 @@
 
 Per message (one direction)::
 
-    delay = [UL: grant]  +  air time  +  HARQ tail  +  one slot  +  core latency
+    delay = [UL: grant]  +  air time  +  HARQ tail  +  processing slots  +  core latency
     air time:  the message's bits x (HARQ transmissions / transport blocks) pushed through the cell as a
                fluid at   rate_i(t) = share_i(t) * rate_per_se * SE_i(t)   (re-rated when a transfer in
                the cell starts or ends and at every traffic step, when the cell's vehicles change)
@@ -90,6 +90,8 @@ class CellularParams:
     """Block error rate of a first transmission that link adaptation aims at; HARQ retransmits failed blocks."""
     harq_rtt_slots: int = 8
     """Slots from a transmission to its retransmission."""
+    processing_slots: int = 1
+    """Slots from a message's last transport block being scheduled to its arrival (transmission, processing)."""
     tdd_uplink_fraction: float = 0.0
     """TDD: fraction of slots for uplink (the rest downlink); 0 = FDD, each direction has the whole carrier."""
     ul_grant_ms: float = 2.0
@@ -125,6 +127,7 @@ class CellularLink:
             ("vehicle_downlink_mbps", p.vehicle_downlink_mbps >= 0, ">= 0"),
             ("target_bler", 0 <= p.target_bler < 1, "in [0, 1)"),
             ("harq_rtt_slots", p.harq_rtt_slots >= 1, ">= 1"),
+            ("processing_slots", p.processing_slots >= 0, ">= 0"),
             ("tdd_uplink_fraction", 0 <= p.tdd_uplink_fraction < 1, "in [0, 1) (0 = FDD)"),
             ("ul_grant_ms", p.ul_grant_ms >= 0, ">= 0"),
             ("core_latency_ms", p.core_latency_ms >= 0, ">= 0"),
@@ -300,7 +303,7 @@ class CellularLink:
         bits = nbytes * 8.0
         tx = self._harq(rsu, bits, share * carrier.rate_per_se[direction] * se * carrier.slot_s)
         flow = yield from pool.transfer(bits * tx.sum() / len(tx), info=rsu)
-        tail = (int(tx[-1]) - 1) * p.harq_rtt_slots * carrier.slot_s + carrier.slot_s
+        tail = ((int(tx[-1]) - 1) * p.harq_rtt_slots + p.processing_slots) * carrier.slot_s
         yield env.timeout(tail + (p.core_latency_ms / 1e3 if direction == "up" else 0.0))
         rate = bits / flow.seconds if flow.seconds > 0 else share * carrier.rate_per_se[direction] * se
         return Transfer(

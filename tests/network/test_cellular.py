@@ -193,3 +193,20 @@ def test_base_stations_load_and_bad_values_are_one_line() -> None:
         with pytest.raises(ConfigError) as err:
             from_dict({**base, "base_stations": [station]})
         assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_validation_benchmark_cosim_side_runs_without_ns3() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "validate_network.py"
+    spec = importlib.util.spec_from_file_location("validate_network", path)
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules["validate_network"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    messages = module.sequence(7)
+    delays = module.cosim_delays(messages)
+    assert len(delays) == len(messages) and min(delays) > module.CORE_S
+    assert delays == module.cosim_delays(messages)  # deterministic
