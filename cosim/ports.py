@@ -9,7 +9,7 @@ subclass the protocol to say so. The values they exchange are in :mod:`cosim.val
 port                what it does                                 built-ins (registry)
 ==================  ===========================================  =====================================
 ClusteringStrategy  tiers for a round, from the window history   static, dynamic, forecast, oracle
-LinkModel           how long a message takes (a SimPy process)   abstract
+LinkModel           how long a message takes (a SimPy process)   abstract, cellular, trace
 Transport           reaches the split-learning server            gRPC, in process
 Workload            model parts, data, loss and metric           speed-mlp, speed-seq
 ComputeModel        simulated compute time of each step          model, measured

@@ -90,7 +90,8 @@ def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     cols = TABLES[table]
     frame = pd.DataFrame.from_records(rows, columns=[c[0] for c in cols])
     for name, value in MISSING.get(table, {}).items():
-        frame[name] = frame[name].fillna(value) if len(frame) else frame[name]
+        if frame[name].isna().any():  # a row that left the column out (e.g. written by a model without it)
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), value)
     return frame.astype({name: dtype for name, dtype, _ in cols})
 
 
