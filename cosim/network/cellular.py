@@ -84,6 +84,8 @@ class CellularParams:
     """Offered uplink load of each vehicle in a cell, Mbit/s."""
     vehicle_downlink_mbps: float = 1.0
     """Offered downlink load of each vehicle in a cell, Mbit/s."""
+    count_internal_lanes: bool = False
+    """Also count vehicles on junction-internal lanes (~5 % more vehicles; three times the lanes read per step)."""
     vehicle_height_m: float = 1.5
     """Vehicle antenna height, m (for the vehicles' mean spectral efficiency)."""
     target_bler: float = 0.1
@@ -150,7 +152,8 @@ class CellularLink:
 
     def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
         """Place the cells (configured or on a hexagonal grid) and hand the traffic each cell's lanes."""
-        self.layout = layout(cfg, self.params.environment, self.params.isd_m)
+        p = self.params
+        self.layout = layout(cfg, p.environment, p.isd_m, p.count_internal_lanes)
         return self.layout.regions()
 
     def use_layout(self, cell_layout: CellLayout) -> None:
