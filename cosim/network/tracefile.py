@@ -81,7 +81,8 @@ def read_csv(path: Path, where: str) -> pd.DataFrame:
     try:
         return pd.read_csv(path, comment="#", skipinitialspace=True)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise ConfigError(f"{where}: network.path = {str(path)!r}: not a readable CSV ({exc})") from None
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"{where}: network.path = {str(path)!r}: not a readable CSV ({reason})") from None
 
 
 def detect(frame: pd.DataFrame) -> str:

@@ -54,7 +54,7 @@ class TraceLink:
 
     @staticmethod
     def check_config(cfg: Any) -> str:
-        """A trace path is given and exists; offsets and RTT are non-negative."""
+        """A trace path is given and reads as a trace for every RSU; offsets and RTT are non-negative."""
         p: TraceParams = cfg.network.params
         if p.path is None:
             return "network.path: the trace model needs a capacity trace (a CSV, or a folder of <rsu>.csv)"
@@ -64,6 +64,10 @@ class TraceLink:
             return f"network.rsu_offset_s = {p.rsu_offset_s!r}: must be >= 0"
         if p.rtt_ms < 0:
             return f"network.rtt_ms = {p.rtt_ms!r}: must be >= 0"
+        try:  # read it now, so a bad trace is reported before SUMO starts
+            load_traces(p.path, [r.id for r in cfg.rsus], p.format, p.rtt_ms, "")
+        except ConfigError as exc:
+            return str(exc).removeprefix(": ")
         return ""
 
     def __init__(self, settings: Any) -> None:

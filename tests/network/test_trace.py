@@ -145,3 +145,11 @@ def test_config_needs_an_existing_trace() -> None:
         cfg.with_overrides(**{"network.model": "trace"})
     ok = cfg.with_overrides(**{"network.model": "trace", "network.path": str(ROOT / "examples/traces/drive-5g.csv")})
     assert ok.network.params.path.name == "drive-5g.csv"
+
+
+def test_a_bad_trace_is_refused_when_the_scenario_loads() -> None:
+    cfg = load(ROOT / "scenarios" / "quickstart")
+    with pytest.raises(ConfigError) as err:
+        cfg.with_overrides(**{"network.model": "trace", "network.path": str(ROOT / "README.md")})
+    text = str(err.value)
+    assert "scenario.toml: network.path = " in text and "not a readable CSV" in text and "\n" not in text
