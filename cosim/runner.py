@@ -137,6 +137,9 @@ def run(
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
+        describe = getattr(parts.compute, "describe", None)
+        if describe is not None:
+            info["compute"] = describe()
         recorder.write_run_json(info)
         engine = Engine(
             cfg,
