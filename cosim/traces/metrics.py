@@ -11,6 +11,9 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
   round whose held-out loss is at or below the target (``elapsed_s`` of that round); **rounds to
   target** -- that round's index + 1; **bytes to target** -- bytes of all messages up to and including
   that round (``cum_bytes``). NaN when no round reaches the target.
+* **final prequential loss** -- that of the last round with samples to score (the last round's own
+  score covers only the samples that arrived while it ran, since the run ends with it; a short last
+  round may have none).
 * **straggler time** -- per round, slowest participant's arrival at the barrier minus the median
   arrival; mean and max over rounds.
 * **server busy fraction** -- server compute time over the time the rounds lasted (sums over rounds).
@@ -101,12 +104,13 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
     out: dict[str, Any] = {"target_loss": target, "target_source": source, **to_target(curve, target)}
     if curve.empty:
         return out
-    last = curve.iloc[-1]
+    scored = curve[curve["prequential_samples"] > 0]
+    last = scored.iloc[-1] if len(scored) else None
     busy, span = curve["server_busy_s"].sum(), curve["duration_s"].sum()
     strag = curve["straggler_s"].dropna()
     out.update(
-        final_prequential_loss=float(last["prequential_loss"]),
-        final_prequential_metric=float(last["prequential_metric"]),
+        final_prequential_loss=float(last["prequential_loss"]) if last is not None else math.nan,
+        final_prequential_metric=float(last["prequential_metric"]) if last is not None else math.nan,
         mean_round_s=float(curve["duration_s"].mean()),
         mean_start_delay_s=float(curve["start_delay_s"].mean()),
         mean_straggler_s=float(strag.mean()) if len(strag) else math.nan,
