@@ -71,3 +71,14 @@ def test_synchronous_the_end_of_the_last_round_moves_with_device_speed(runs) -> 
     rows_base, rows_slow = base.table("rounds"), slow.table("rounds")
     assert rows_slow["compute_s"].sum() > 10 * rows_base["compute_s"].sum()  # compute is what grew
     assert end["slow"] - end["base"] <= rows_slow["compute_s"].sum() - rows_base["compute_s"].sum()
+
+
+@pytest.mark.slow
+def test_the_shipped_synchronous_variant_makes_a_round_last_10_to_120_simulated_seconds(tmp_path: Path) -> None:
+    result = cosim.run("grid-rush-sync", rounds=2, out=tmp_path / "grs")
+    c = round_curve(result.table("rounds"))
+    assert ((c["duration_s"] >= 10.0) & (c["duration_s"] <= 120.0)).all(), c["duration_s"].tolist()
+    assert c["t_start_s"].iloc[1] == pytest.approx(c["t_end_s"].iloc[0])  # synchronous, no gap
+    rows = result.table("rounds")
+    slowest = rows.loc[rows["t_finish_s"].idxmax()]
+    assert slowest["link_s"] > 0.5 * (slowest["t_finish_s"] - slowest["t_start_s"])  # the uplink is what costs
