@@ -38,7 +38,12 @@ RUN_TARGET_MARGIN = 0.10
 def _combined(group: pd.DataFrame, prefix: str) -> EvalResult:
     """Sample-weighted loss and metric over the RSUs of one round (the engine's round summary does the same)."""
     cols = [f"{prefix}_loss", f"{prefix}_metric", f"{prefix}_samples"]
-    return combine([EvalResult(float(a), float(b), int(n)) for a, b, n in group[cols].values])
+    return combine([EvalResult(_number(a), _number(b), int(n) if pd.notna(n) else 0) for a, b, n in group[cols].values])
+
+
+def _number(value: Any) -> float:
+    """A trace value as a float (NaN where the writer left it missing)."""
+    return float(value) if pd.notna(value) else math.nan
 
 
 def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +65,8 @@ def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
                 "prequential_loss": preq.loss,
                 "prequential_metric": preq.metric,
                 "prequential_samples": preq.n,
-                "round_bytes": int(first["round_bytes"]),
-                "cum_bytes": int(first["cum_bytes"]),
+                "round_bytes": _number(first["round_bytes"]),
+                "cum_bytes": _number(first["cum_bytes"]),
                 "straggler_s": float(first["straggler_s"]),
                 "server_busy_s": float(first["server_busy_s"]),
                 "start_delay_s": float(first["start_delay_s"]),

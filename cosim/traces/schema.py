@@ -17,7 +17,8 @@ gained the prequential score (``prequential_*``), the schedule's timing (``t_due
 ``start_delay_s``, ``t_finish_s``, ``t_release_s``, ``barrier_wait_s``), where each RSU's round time
 went (``compute_s``, ``link_s``, ``server_queue_s``, ``bytes``) and round-level columns repeated on
 every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``, ``round_bytes``,
-``cum_bytes``, ``elapsed_s``)."""
+``cum_bytes``, ``elapsed_s``). Its new integer columns are nullable (``Int64``): a writer that does not
+measure them (a converter, a synthetic run) leaves them missing rather than 0."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -91,7 +92,7 @@ ROUNDS: tuple[Column, ...] = (
         "started, scored before any training on them (test-then-train); NaN when none arrived",
     ),
     ("prequential_metric", "float64", "metric on the same samples as prequential_loss"),
-    ("prequential_samples", "int64", "samples prequential_loss is measured on"),
+    ("prequential_samples", "Int64", "samples prequential_loss is measured on"),
     ("t_due_s", "float64", "simulated instant the schedule wanted the round to start"),
     (
         "start_delay_s",
@@ -114,7 +115,7 @@ ROUNDS: tuple[Column, ...] = (
         "simulated transfer time of the RSU's messages this round, both directions (Forwards and Aggregate)",
     ),
     ("server_queue_s", "float64", "simulated time the RSU's Forwards waited for the server this round"),
-    ("bytes", "int64", "bytes the RSU sent and received this round (all its messages)"),
+    ("bytes", "Int64", "bytes the RSU sent and received this round (all its messages)"),
     (
         "straggler_s",
         "float64",
@@ -122,8 +123,8 @@ ROUNDS: tuple[Column, ...] = (
     ),
     ("server_busy_s", "float64", "round: simulated seconds the server spent computing Forwards"),
     ("server_busy_frac", "float64", "round: server_busy_s / (t_end_s - t_start_s)"),
-    ("round_bytes", "int64", "round: bytes sent and received by all RSUs"),
-    ("cum_bytes", "int64", "round: bytes of all rounds up to and including this one"),
+    ("round_bytes", "Int64", "round: bytes sent and received by all RSUs"),
+    ("cum_bytes", "Int64", "round: bytes of all rounds up to and including this one"),
     ("elapsed_s", "float64", "round: t_end_s minus the first round's t_start_s (time to reach this round's model)"),
 )
 
