@@ -334,27 +334,11 @@ class Engine:
         bytes_down: int, up: Leg, t_served: SimTime, down: Leg, client_s: float, wall_ms: float, loss: float,
     ) -> None:  # fmt: skip
         self.ledger.tally[rsu].bytes += bytes_up + bytes_down
-        self.sink.append(
-            "messages",
-            message_row(
-                self.run_id,
-                self.strategy.name,
-                r,
-                rsu,
-                tier,
-                kind,
-                batch,
-                batch_size,
-                bytes_up,
-                bytes_down,
-                up,
-                t_served,
-                down,
-                client_s,
-                wall_ms,
-                loss,
-            ),  # fmt: skip
-        )
+        row = message_row(
+            self.run_id, self.strategy.name, r, rsu, tier, kind, batch, batch_size, bytes_up, bytes_down,
+            up, t_served, down, client_s, wall_ms, loss,
+        )  # fmt: skip
+        self.sink.append("messages", row)
 
     def _end_round(
         self,
