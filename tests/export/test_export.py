@@ -139,9 +139,7 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
     old = tmp_path / "old"
     old.mkdir()
     (old / "run.json").write_text(
-        (run_dir / "run.json")
-        .read_text()
-        .replace(f'"schema_version": {SCHEMA_VERSION}', f'"schema_version": {SCHEMA_VERSION - 1}')
+        (run_dir / "run.json").read_text().replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 1')
     )
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -150,7 +148,7 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
     (no_tables / "run.json").write_text((run_dir / "run.json").read_text())
     for folder, words in (
         (foreign, "schema_version = 99"),
-        (old, f"schema_version = {SCHEMA_VERSION - 1}, this cosim reads version {SCHEMA_VERSION}"),
+        (old, f"schema_version = 1, this cosim reads version {SCHEMA_VERSION}"),
         (empty, "no run.json"),
         (no_tables, "missing messages"),
     ):
