@@ -9,7 +9,7 @@ subclass the protocol to say so. The values they exchange are in :mod:`cosim.val
 port                what it does                                 built-ins (registry)
 ==================  ===========================================  =====================================
 ClusteringStrategy  tiers for a round, from the window history   static, dynamic, forecast, oracle
-LinkModel           how long a message takes (a SimPy process)   abstract
+LinkModel           how long a message takes (a SimPy process)   abstract, cellular, trace
 Transport           reaches the split-learning server            gRPC, in process
 Workload            model parts, data, loss and metric           speed-mlp, speed-seq
 ComputeModel        simulated compute time of each step          model, measured
@@ -23,7 +23,7 @@ RSUs' client parts) and one :class:`RsuDataset` per RSU (its training and held-o
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -42,6 +42,7 @@ from cosim.values import (
     RsuSite,
     RsuWindow,
     SampleSet,
+    Tiers,
     Transfer,
 )
 
@@ -83,6 +84,42 @@ class TrafficView(Protocol):
         """Vehicles in the RSU's range now."""
         ...
 
+    def in_region(self, region: str) -> int:
+        """Vehicles now on the lanes of a region the link model asked for (:meth:`LinkModel.prepare`); 0 if unknown."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """A per-message field a link model may report in :attr:`Transfer.extra` (the trace has a column per direction)."""
+
+    name: str
+    dtype: str
+    """pandas dtype of the trace column."""
+    missing: Any
+    """The value written when a model does not report the field."""
+    meaning: str
+
+
+LINK_FIELDS: tuple[LinkField, ...] = (
+    LinkField("cell", "string", "", "serving cell (base station id); empty for models without cells"),
+    LinkField("cell_vehicles", "int64", -1, "vehicles in the serving cell at the send instant (-1: no cells)"),
+    LinkField("sinr_db", "float64", float("nan"), "mean SINR of the link, dB (NaN: not modelled)"),
+    LinkField("cqi", "int64", -1, "CQI of TS 38.214 Table 5.2.2.1-2 at the mean SINR (0: out of range; -1: none)"),
+    LinkField("se_bps_hz", "float64", float("nan"), "spectral efficiency after link adaptation, bit/s/Hz"),
+    LinkField(
+        "share",
+        "float64",
+        float("nan"),
+        "mean share of the shared resource the message held (cellular: of the cell's PRBs; abstract: of server_mbps)",
+    ),
+    LinkField("harq_tx", "int64", -1, "HARQ transmissions of all the message's transport blocks (-1: no HARQ)"),
+)
+"""Keys of :attr:`Transfer.extra` the trace knows: ``<name>_up`` and ``<name>_down`` message columns.
+
+A model may report any subset; other keys are ignored by the trace. Add a field here (and to the
+schema's documentation, :mod:`cosim.traces.schema`) to make a new one visible to analysts."""
+
 
 @dataclass(frozen=True)
 class LinkContext:
@@ -94,6 +131,8 @@ class LinkContext:
     traffic: TrafficView
     seed: np.random.SeedSequence
     """The link model's own seed; spawn one stream per RSU so results do not depend on ordering."""
+    step_s: float = 1.0
+    """The traffic's step length: counts of vehicles (in range, in regions) change only at its multiples."""
 
 
 @runtime_checkable
@@ -105,6 +144,11 @@ class LinkModel(Protocol):
     a cell's scheduler) keeps its in-flight messages itself; the engine only calls this port::
 
         transfer = yield from link.transmit(rsu, "up", nbytes)
+
+    Optional hook ``prepare(cfg) -> tuple[LaneRegion, ...]``: called by the runner with the whole scenario
+    before the traffic starts; the model reads what it needs (e.g. base stations, the road network) and
+    returns the lane regions whose vehicles the traffic source must count every step (read back through
+    :meth:`TrafficView.in_region`). A model without it sees only the vehicles in each RSU's range.
     """
 
     name: ClassVar[str]
@@ -121,13 +165,31 @@ class LinkModel(Protocol):
 # ------------------------------------------------------------------------------------ compute
 
 
+@dataclass(frozen=True)
+class ComputeContext:
+    """What a compute model is given when a run starts: the split model whose steps it times."""
+
+    tiers: Tiers
+    client_part: Callable[[TierName], Any]
+    """Builds a tier's client part (a Keras model), e.g. to count its FLOPs."""
+    server_part: Callable[[], Any]
+    """Builds the server part (a Keras model)."""
+
+
 @runtime_checkable
 class ComputeModel(Protocol):
-    """Turns a step's size (or its measured wall time) into simulated seconds."""
+    """Turns a step's size (or its measured wall time) into simulated seconds.
+
+    The runner calls :meth:`start` once before the run (a model that needs nothing may omit it).
+    """
 
     name: ClassVar[str]
     reproducible: bool
     """True when simulated compute time does not depend on the machine (run.json records it)."""
+
+    def start(self, ctx: ComputeContext) -> None:
+        """Bind to the run's split model (called once, before the first step)."""
+        ...
 
     def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
         """Simulated seconds of a client forward pass over ``n`` samples."""
@@ -274,8 +336,12 @@ class RsuDataset(Protocol):
         """Samples whose labels became known."""
         ...
 
-    def take_round(self) -> tuple[np.ndarray, np.ndarray]:
-        """The training samples that arrived since the last round (held-out ones are kept aside)."""
+    def fresh(self) -> tuple[np.ndarray, np.ndarray]:
+        """Samples that arrived since the last :meth:`take_round`, not yet trained on (prequential test set)."""
+        ...
+
+    def take_round(self, now: SimTime | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Split the fresh samples (held-out ones kept aside) and return the round's training data."""
         ...
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
@@ -350,6 +416,10 @@ class TrafficSource(Protocol):
         """Vehicles in each RSU's range at ``now``."""
         ...
 
+    def region_counts(self) -> Mapping[str, int]:
+        """Vehicles on each counted lane region at ``now`` (the regions the source was opened with)."""
+        ...
+
     def take_windows(self) -> list[RsuWindow]:
         """Windows completed since the last call, in time order (all RSUs per window)."""
         ...
@@ -391,10 +461,13 @@ __all__ = [
     "Client",
     "ClientPool",
     "ClusteringStrategy",
+    "ComputeContext",
     "ComputeModel",
     "DataSpec",
     "Direction",
+    "LINK_FIELDS",
     "LinkContext",
+    "LinkField",
     "LinkModel",
     "RsuDataset",
     "SampleEncoder",

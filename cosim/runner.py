@@ -21,13 +21,15 @@ import pandas as pd
 
 from cosim import registry
 from cosim.config import Config
-from cosim.engine import Engine, RoundSummary
+from cosim.engine import Engine, RoundSummary, schedule
 from cosim.errors import ConfigError
-from cosim.ports import DataSpec, TrafficSource
+from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
+from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
 from cosim.types import SimTime
+from cosim.values import LaneRegion
 
 TransportKind = Literal["grpc", "local"]
 
@@ -55,14 +57,10 @@ def resolve_config(config: Config | str | Path, overrides: Overrides = ()) -> Co
 
 
 def check_schedule(cfg: Config) -> None:
-    """Every round must start inside the traffic run."""
-    lc, t = cfg.learning, cfg.traffic
-    last_start = t.begin + lc.rounds * lc.round_period
-    if last_start >= t.end:
-        raise ConfigError(
-            f"{cfg.where}: learning.rounds = {lc.rounds}: round {lc.rounds - 1} would start at {last_start:g} s, "
-            f"not before traffic.end ({t.end:g} s); lower rounds or learning.round_period ({lc.round_period:g} s)"
-        )
+    """Rounds must be able to start inside the traffic run (periodic, deadline: every round; synchronous: round 0)."""
+    problem = schedule.check(cfg)
+    if problem:
+        raise ConfigError(f"{cfg.where}: {problem}")
 
 
 def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
@@ -140,6 +138,9 @@ def run(
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
+        describe = getattr(parts.compute, "describe", None)
+        if describe is not None:
+            info["compute"] = describe()
         recorder.write_run_json(info)
         engine = Engine(
             cfg,
@@ -166,11 +167,13 @@ def run(
         raise
     finally:
         parts.close()
-    summary = summarize(folder, result.rounds)
+    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
         sim_end_s=result.sim_end_s,
+        rounds_planned=result.rounds_planned,
+        stop_reason=result.stop_reason,
         models=[str(p) for p in models],
         summary=summary,
         rounds=[dataclasses.asdict(r) for r in result.rounds],
@@ -186,11 +189,17 @@ def run(
     )
 
 
-def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
-    """The numbers of the end-of-run table."""
+def summarize(
+    folder: Path, rounds: list[RoundSummary], cfg: Config | None = None, *, stop_reason: str = ""
+) -> dict[str, Any]:
+    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`."""
     messages = read_table(folder, "messages") if (folder / "messages.csv").exists() else None
+    table = read_table(folder, "rounds") if (folder / "rounds.csv").exists() else None
     out: dict[str, Any] = {
+        "schedule": cfg.learning.schedule if cfg else "",
         "rounds": len(rounds),
+        "rounds_planned": cfg.learning.rounds if cfg else len(rounds),
+        "stop_reason": stop_reason,
         "final_eval_loss": rounds[-1].eval_loss if rounds else float("nan"),
         "final_eval_metric": rounds[-1].eval_metric if rounds else float("nan"),
         "tier_migrations": sum(r.migrations for r in rounds),
@@ -200,6 +209,12 @@ def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
         "sim_time_s": (rounds[-1].t_end_s - rounds[0].t_start_s) if rounds else 0.0,
         "traces": str(folder),
     }
+    if table is not None and len(table):
+        metrics = run_metrics(table, messages, cfg.learning.target_loss if cfg else 0.0)
+        if cfg:  # tiers in the config's order, busiest first
+            waits = metrics.get("mean_barrier_wait_s", {})
+            metrics["mean_barrier_wait_s"] = {t: waits[t] for t in cfg.learning.tiers if t in waits}
+        out.update(metrics)
     if messages is not None and len(messages):
         fwd = messages[messages["kind"] == "forward"]
         out["mean_uplink_ms"] = float(fwd["uplink_s"].mean() * 1e3)
@@ -224,6 +239,26 @@ def versions() -> dict[str, str]:
     return out
 
 
+def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
+    """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
+    prepare = getattr(link, "prepare", None)
+    return tuple(prepare(cfg) or ()) if prepare is not None else ()
+
+
+def link_regions(cfg: Config) -> tuple[LaneRegion, ...]:
+    """The lane regions the scenario's link model needs counted (record traffic with them for a replay)."""
+    return prepare_link(cfg.network.plugin(cfg.network), cfg)
+
+
+def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
+    missing = traffic.missing_regions(regions) if hasattr(traffic, "missing_regions") else []
+    if missing:
+        raise ConfigError(
+            f"{cfg.where}: network.model = {cfg.network.model!r}: the given traffic recording did not count the "
+            f"vehicles of region {missing[0]!r}; record it with these regions (cosim.runner.link_regions(cfg))"
+        )
+
+
 class Parts:
     """The engine's collaborators for one run, built from the config, opened and closed together."""
 
@@ -239,6 +274,8 @@ class Parts:
         self.transport: Any = None
         self.strategy: Any = cfg.clustering.plugin(cfg.clustering)
         self.link: Any = cfg.network.plugin(cfg.network)
+        self.regions = prepare_link(self.link, cfg)
+        """Lane regions whose vehicles the link model needs counted every step."""
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -249,13 +286,15 @@ class Parts:
         """Start the traffic (unless a source was given), the server and transport, the clients and data."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from cosim.learning.client import RsuClients
-        from cosim.learning.data import RsuData
+        from cosim.learning.data import datasets
         from cosim.learning.models import ModelSpec
         from cosim.rpc.connect import LOCAL, connect
 
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
+        else:
+            _check_regions(self.traffic, self.regions, cfg)
         rsus = [s.id for s in self.traffic.sites]
         self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else None
@@ -265,12 +304,12 @@ class Parts:
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        rngs = self.streams.per_rsu(DATA_SPLIT)
-        self.datasets = {
-            rsu: RsuData(rsu, self.workload.encoder(), rngs[rsu], cfg.samples.test_fraction) for rsu in rsus
-        }
+        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
         depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
         self.compute = cfg.compute.plugin(cfg.compute, depths)
+        start = getattr(self.compute, "start", None)
+        if start is not None:
+            start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
@@ -279,10 +318,10 @@ class Parts:
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
             from cosim.traffic.recording import ReplayTraffic, record
 
-            recording = record(self.cfg, output_dir=self.folder / "sumo")
+            recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
             recording.save(self.folder / "traffic.npz")
             return ReplayTraffic(recording)
-        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo")
+        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""

@@ -22,7 +22,7 @@ def test_builtins_register_themselves_with_their_flags() -> None:
     assert s.entry("oracle").label == "oracle (upper bound)" and s.entry("static").label == "static"
     assert s.choices().startswith("dynamic, forecast, oracle (upper bound), static")
     assert registry.LINKS.default == "abstract" and registry.WORKLOADS.default == "speed-mlp"
-    assert registry.COMPUTE.names() == ["measured", "model"]
+    assert registry.COMPUTE.names() == ["flops", "measured", "model"] and registry.COMPUTE.default == "flops"
     for reg in registry.ALL.values():
         for entry in reg.entries():
             assert entry.summary, f"{reg.kind} {entry.name} has no docstring summary"
@@ -56,7 +56,7 @@ def test_an_installed_package_is_found_through_its_entry_point(tmp_path: Path, m
 
 def test_unknown_names_and_bad_paths_are_one_line_naming_the_field() -> None:
     cases = [
-        ("nope", "unknown link model (available: abstract; or a 'package.module:Class' path)"),
+        ("nope", "unknown link model (available: abstract, cellular, trace; or a 'package.module:Class' path)"),
         ("a:b:c", "a path must look like 'package.module:Class'"),
         ("json:dumps", "dumps in json is not a class"),
     ]

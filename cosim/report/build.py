@@ -14,10 +14,11 @@ import pandas as pd
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
 from cosim.report import bands, plots
+from cosim.report.delay_load import delay_vs_load
 from cosim.report.markdown import SUMMARY_METRICS, report_markdown
 from cosim.report.metrics import available_metrics, metric_list, target_loss
 from cosim.report.numbers import numbers_table, values_table
-from cosim.report.rundata import RunData, load_run, round_curve
+from cosim.report.rundata import RunData, load_run, pooled, round_curve
 
 RunFolders = str | Path | Sequence[str | Path]
 """One run folder, or one per seed."""
@@ -131,6 +132,7 @@ def build_report(
         plots.delay_boxes(_lists(data), labels, "downlink_s", "downlink delay", out),
         plots.delay_boxes(_lists(data), labels, "queue_s", "queue wait at the server", out),
         bands.bytes_per_round(curves, labels, out),
+        delay_vs_load({n: pooled(seeded.values()) for n, seeded in data.items()}, labels, out),
     ]
     report = out / "report.md"
     report.write_text(report_markdown(data, base, table, targets, figures, notes, out), encoding="utf-8")

@@ -33,8 +33,9 @@ from cosim.report.rundata import safe_name
 from cosim.runner import check_schedule
 from cosim.scenario.resolve import Overrides, load_scenario
 
-TRAFFIC_KEYS = ("name", "seed", "traffic", "rsus", "samples")
-"""The config sections a traffic recording depends on (the SUMO run and the samples it releases)."""
+TRAFFIC_KEYS = ("name", "seed", "traffic", "rsus", "samples", "network")
+"""The config sections a traffic recording depends on: the SUMO run, the samples it releases and the link
+model, whose lane regions (cells) are counted into the recording."""
 MAX_SEEDS = 1000
 
 

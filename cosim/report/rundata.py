@@ -8,7 +8,7 @@ them (``learning.tiers``, busiest first).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,6 +117,22 @@ class RunData:
     def forwards(self) -> pd.DataFrame:
         """The run's forward messages."""
         return self.messages[self.messages["kind"] == "forward"]
+
+
+def pooled(runs: Iterable[RunData]) -> RunData:
+    """One RunData holding the messages and rounds of several runs of a strategy (e.g. all its seeds).
+
+    For figures that pool every message; its run.json is the first run's.
+    """
+    runs = list(runs)
+    if len(runs) == 1:
+        return runs[0]
+    return RunData(
+        runs[0].folder,
+        runs[0].info,
+        pd.concat([r.messages for r in runs], ignore_index=True),
+        pd.concat([r.rounds for r in runs], ignore_index=True),
+    )
 
 
 def label_of(strategy: str) -> str:

@@ -1,6 +1,7 @@
 """The two jobs of a comparison, as :mod:`cosim.jobs` runs them (in this process or in a Ray worker).
 
-* :func:`record_task`: run the scenario's traffic live once for a seed and save the recording
+* :func:`record_task`: run the scenario's traffic live once for a seed and save the recording, with the
+  vehicle counts of the lane regions its link model needs (:func:`cosim.runner.link_regions`)
   (``traffic.npz``, written under a temporary name and renamed, then ``traffic.json``: the traffic
   config it was made from, which tells a rerun it may reuse it).
 * :func:`run_task`: one strategy's co-simulation on a replay of its seed's recording.
@@ -67,12 +68,13 @@ class RecordTask:
 
 def record_task(task: RecordTask, folder: Path) -> dict[str, Any]:
     """Run the traffic live, save the recording atomically, then its key; return what it holds."""
+    from cosim.runner import link_regions
     from cosim.traffic.recording import record
 
     cfg = task.config.load()
     path = Path(task.recording)
     path.parent.mkdir(parents=True, exist_ok=True)
-    recording = record(cfg)
+    recording = record(cfg, regions=link_regions(cfg))  # the lane regions the link model counts vehicles in
     partial = path.with_name(path.name + ".partial")
     recording.save(partial)
     os.replace(partial, path)
