@@ -275,3 +275,37 @@ def differences(
         else "One seed: each diamond is a single difference, which cannot support a conclusion."
     )
     return Plot(name, f"Paired differences against {base_label}", f"Same traffic and seed on both sides. {how}")
+
+
+def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequence[str], out: Path) -> Plot:
+    """Mean wait at the barrier per tier: a bar per strategy (mean over seeds, 95 % interval), each seed a dot."""
+    shown = [t for t in tiers if (values["metric"] == f"barrier_wait_{t}_s").any()]
+    n = len(labels)
+    width = 0.8 / max(n, 1)
+    fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
+    for k, name in enumerate(labels):
+        for i, tier in enumerate(shown):
+            xs = values.loc[(values["metric"] == f"barrier_wait_{tier}_s") & (values["strategy"] == name), "value"]
+            mean, low, high, m = mean_ci(xs.tolist())
+            if not m:
+                continue
+            x = i + (k - (n - 1) / 2) * width
+            err = [[mean - low], [high - mean]] if m > 1 else None
+            ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=labels[name] if i == 0 else None)
+            finite = xs[np.isfinite(xs.astype(float))]
+            ax.scatter(np.full(len(finite), x), finite, s=10, color="black", alpha=0.5, zorder=3)
+    ax.set_xticks(range(len(shown)), shown)
+    ax.set_xlabel("tier (busiest first)")
+    ax.set_ylabel("mean wait at the barrier (s, simulated)")
+    ax.set_title("Wait at the round barrier per tier")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    name = save(fig, out, "barrier_wait.png")
+    seeds = values["seed"].nunique()
+    how = f" Bar = mean over {seeds} seeds, whisker = its 95 % interval, dots = each seed." if seeds > 1 else ""
+    return Plot(
+        name,
+        "Barrier wait per tier",
+        "How long the weights of an RSU of each tier waited at the barrier for the slowest one (its arrival to "
+        f"the aggregation), mean over rounds and RSUs.{how}",
+    )

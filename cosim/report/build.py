@@ -89,7 +89,7 @@ def build_report(
     curves = {n: {seed: round_curve(run) for seed, run in seeded.items()} for n, seeded in data.items()}
     seeds = sorted({seed for seeded in data.values() for seed in seeded})
     targets = {seed: target_loss({n: c[seed] for n, c in curves.items() if seed in c}) for seed in seeds}
-    metrics = available_metrics(metric_list(units), every)
+    metrics = available_metrics(metric_list(units, first.tiers), every)
     values = values_table({n: {s: (data[n][s], curves[n][s]) for s in data[n]} for n in order}, targets, metrics)
     table = numbers_table(values, metrics, labels, base)
     values.to_csv(out / "values.csv", index=False)
@@ -125,7 +125,25 @@ def build_report(
             ylabel=f"held-out eval {units.metric}",
             caption=f"Held-out {units.metric_name}, the workload's metric, after each round's aggregation.",
         ),
+        *(
+            [
+                bands.per_round(
+                    curves,
+                    labels,
+                    "prequential_loss",
+                    out,
+                    file="prequential_vs_round.png",
+                    title="Prequential loss per round",
+                    ylabel=f"prequential loss, {units.loss}",
+                    caption=f"{units.loss_name} of the model after each round on the samples that reached the RSUs "
+                    "before the next round, scored before training on them (traffic the model has not seen).",
+                )
+            ]
+            if all("prequential_loss" in c for seeded in curves.values() for c in seeded.values())
+            else []
+        ),
         bands.time_to_target(values, labels, units, out),
+        *([bands.barrier_waits(values, labels, first.tiers, out)] if _has(values, "barrier_wait_") else []),
         *(plots.tier_heatmap(next(iter(seeded.values())), out) for seeded in data.values()),
         bands.migrations_per_round(curves, labels, out),
         plots.delay_boxes(_lists(data), labels, "uplink_s", "uplink delay", out),
@@ -137,6 +155,10 @@ def build_report(
     report = out / "report.md"
     report.write_text(report_markdown(data, base, table, targets, figures, notes, out), encoding="utf-8")
     return report
+
+
+def _has(values: pd.DataFrame, prefix: str) -> bool:
+    return bool(values["metric"].str.startswith(prefix).any())
 
 
 def _lists(data: Mapping[str, Mapping[int, RunData]]) -> dict[str, list[RunData]]:

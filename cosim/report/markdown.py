@@ -16,11 +16,15 @@ from cosim.report.rundata import RunData
 
 SUMMARY_METRICS = (
     "final_eval_loss",
+    "final_prequential_loss",
     "final_eval_metric",
     "time_to_target_s",
+    "rounds_to_target",
     "bytes_to_target",
+    "mean_round_s",
+    "mean_straggler_s",
+    "server_busy_frac",
     "mean_uplink_ms",
-    "mean_queue_ms",
     "tier_migrations",
     "bytes_total",
 )

@@ -6,8 +6,12 @@ trace written before they existed) is left out of the tables rather than shown a
 of ``forward`` messages (the split-learning steps); an ``aggregate``'s queue is its wait at the barrier.
 
 The **target loss** of a seed is the largest final eval loss of the strategies on that seed: the level
-every strategy reaches by its end. Time, rounds and bytes to target are counted from the first round's
-start until the end of the first round whose eval loss is at or below it.
+every strategy reaches by its end (a comparison needs one target for all its runs; a run alone uses its
+own, see :mod:`cosim.traces.metrics`). Time, rounds and bytes to target are counted as the run's own
+metrics count them (:func:`cosim.traces.metrics.to_target`): from the first round's start until the end
+of the first round whose eval loss is at or below the target. The run's own numbers (prequential loss,
+round duration, straggler time, server busy fraction, barrier wait per tier) are read from run.json's
+summary, computed once by the run.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from cosim.report.rundata import RunData, Units
+from cosim.traces.metrics import to_target
 
 Compute = Callable[[RunData, pd.DataFrame, float], float]
 """(run, its round curve, the seed's target loss) -> the metric's value."""
@@ -50,35 +54,48 @@ def _ms(series: pd.Series, q: float | None = None) -> float:
     return float((series.quantile(q) if q is not None else series.mean()) * 1e3)
 
 
-def _hit(curve: pd.DataFrame, target: float) -> int | None:
-    """Position of the first round whose eval loss is at or below ``target`` (None: never)."""
-    if not math.isfinite(target):
-        return None
-    hits = np.flatnonzero(curve["eval_loss"].to_numpy() <= target * (1 + 1e-9))
-    return int(hits[0]) if len(hits) else None
-
-
 def time_to_target(curve: pd.DataFrame, target: float) -> float:
     """Simulated seconds from the first round's start until a round ends with eval loss <= target (NaN: never)."""
-    k = _hit(curve, target)
-    return float("nan") if k is None else float(curve["t_end_s"].iloc[k] - curve["t_start_s"].iloc[0])
+    return to_target(curve, target)["time_to_target_s"]
 
 
 def rounds_to_target(curve: pd.DataFrame, target: float) -> float:
     """Rounds run until the eval loss is at or below ``target`` (the hitting round included; NaN: never)."""
-    k = _hit(curve, target)
-    return float("nan") if k is None else float(k + 1)
+    return to_target(curve, target)["rounds_to_target"]
 
 
 def bytes_to_target(curve: pd.DataFrame, target: float) -> float:
     """Megabytes sent (up + down, all messages) until the eval loss is at or below ``target`` (NaN: never)."""
-    k = _hit(curve, target)
-    return float("nan") if k is None else float(curve["bytes"].iloc[: k + 1].sum() / 1e6)
+    return to_target(curve, target)["bytes_to_target"] / 1e6
 
 
-def metric_list(units: Units) -> tuple[Metric, ...]:
-    """Every metric of the comparison, the loss and the workload's metric named and united as run.json says."""
+def _summary(key: str) -> Compute:
+    """The run's own number ``key`` of run.json's summary (computed once, by the run)."""
+
+    def compute(run: RunData, curve: pd.DataFrame, target: float) -> float:
+        value = run.summary.get(key)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+
+    return compute
+
+
+def _barrier_wait(tier: str) -> Compute:
+    def compute(run: RunData, curve: pd.DataFrame, target: float) -> float:
+        waits = run.summary.get("mean_barrier_wait_s")
+        value = waits.get(tier) if isinstance(waits, Mapping) else None
+        return float(value) if isinstance(value, int | float) else math.nan
+
+    return compute
+
+
+def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
+    """Every metric of the comparison, the loss and the workload's metric named and united as run.json says.
+
+    ``tiers`` (busiest first) get a barrier-wait metric each.
+    """
     sim_ms = "ms (sim.)"
+    sim_s = "s (sim.)"
+    timed = ("rounds.barrier_wait_s",)
     return (
         Metric(
             "final_eval_loss",
@@ -92,6 +109,22 @@ def metric_list(units: Units) -> tuple[Metric, ...]:
             f"held-out {units.metric_name} after the last round",
             lambda run, c, t: float(c["eval_metric"].iloc[-1]),
             better="",  # a metric may be an error (lower is better) or an accuracy: the workload does not say
+        ),
+        Metric(
+            "final_prequential_loss",
+            units.loss_unit or "-",
+            f"prequential {units.loss_name}: the last model scored on the samples that arrived after it, before "
+            "training on them",
+            _summary("final_prequential_loss"),
+            needs=("rounds.prequential_loss",),
+        ),
+        Metric(
+            "final_prequential_metric",
+            units.metric_unit or "-",
+            f"prequential {units.metric_name}, as final_prequential_loss",
+            _summary("final_prequential_metric"),
+            better="",
+            needs=("rounds.prequential_metric",),
         ),
         Metric(
             "time_to_target_s",
@@ -150,6 +183,45 @@ def metric_list(units: Units) -> tuple[Metric, ...]:
         ),
         Metric("forwards", "count", "Forward calls", lambda r, c, t: float(len(r.forwards)), better=""),
         Metric("late_rsus", "count", "RSU-rounds that missed the barrier", lambda r, c, t: float(c["late"].sum())),
+        Metric(
+            "mean_round_s",
+            sim_s,
+            "mean simulated duration of a round (start to aggregation)",
+            _summary("mean_round_s"),
+            needs=timed,
+        ),
+        Metric(
+            "mean_straggler_s",
+            sim_s,
+            "straggler time per round, mean: slowest RSU's arrival at the barrier minus the median arrival",
+            _summary("mean_straggler_s"),
+            needs=("rounds.straggler_s",),
+        ),
+        Metric(
+            "max_straggler_s",
+            sim_s,
+            "straggler time per round, the largest",
+            _summary("max_straggler_s"),
+            needs=("rounds.straggler_s",),
+        ),
+        Metric(
+            "server_busy_frac",
+            "-",
+            "server busy fraction: server compute time over the time the rounds lasted",
+            _summary("server_busy_frac"),
+            better="",
+            needs=("rounds.server_busy_s",),
+        ),
+        *(
+            Metric(
+                f"barrier_wait_{tier}_s",
+                sim_s,
+                f"mean wait at the barrier of the RSUs in tier {tier} (their weights' arrival to the aggregation)",
+                _barrier_wait(tier),
+                needs=timed,
+            )
+            for tier in tiers
+        ),
         Metric(
             "sim_time_s",
             "s (sim.)",
