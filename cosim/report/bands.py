@@ -279,11 +279,13 @@ def differences(
 
 def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequence[str], out: Path) -> Plot:
     """Mean wait at the barrier per tier: a bar per strategy (mean over seeds, 95 % interval), each seed a dot."""
-    shown = [t for t in tiers if (values["metric"] == f"barrier_wait_{t}_s").any()]
+    waits = values[values["metric"].str.startswith("barrier_wait_")]
+    shown = [t for t in tiers if waits.loc[waits["metric"] == f"barrier_wait_{t}_s", "value"].notna().any()]
     n = len(labels)
     width = 0.8 / max(n, 1)
     fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
     for k, name in enumerate(labels):
+        label: str | None = labels[name]
         for i, tier in enumerate(shown):
             xs = values.loc[(values["metric"] == f"barrier_wait_{tier}_s") & (values["strategy"] == name), "value"]
             mean, low, high, m = mean_ci(xs.tolist())
@@ -291,7 +293,8 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
                 continue
             x = i + (k - (n - 1) / 2) * width
             err = [[mean - low], [high - mean]] if m > 1 else None
-            ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=labels[name] if i == 0 else None)
+            ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=label)
+            label = None  # one legend entry per strategy
             finite = xs[np.isfinite(xs.astype(float))]
             ax.scatter(np.full(len(finite), x), finite, s=10, color="black", alpha=0.5, zorder=3)
     ax.set_xticks(range(len(shown)), shown)

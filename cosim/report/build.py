@@ -139,7 +139,11 @@ def build_report(
                     "before the next round, scored before training on them (traffic the model has not seen).",
                 )
             ]
-            if all("prequential_loss" in c for seeded in curves.values() for c in seeded.values())
+            if all(
+                "prequential_loss" in c and c["prequential_loss"].notna().any()
+                for seeded in curves.values()
+                for c in seeded.values()
+            )
             else []
         ),
         bands.time_to_target(values, labels, units, out),
@@ -158,7 +162,8 @@ def build_report(
 
 
 def _has(values: pd.DataFrame, prefix: str) -> bool:
-    return bool(values["metric"].str.startswith(prefix).any())
+    """Whether any run has a value for a metric whose name starts with ``prefix``."""
+    return bool(values.loc[values["metric"].str.startswith(prefix), "value"].notna().any())
 
 
 def _lists(data: Mapping[str, Mapping[int, RunData]]) -> dict[str, list[RunData]]:

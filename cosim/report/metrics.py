@@ -40,12 +40,20 @@ class Metric:
     better: str = "lower"
     """'lower' or 'higher' when one direction is better (the verdict says so), '' when neither is."""
     needs: tuple[str, ...] = ()
-    """``table.column`` the runs must have (``rounds.t_end_s``); otherwise the metric is left out."""
+    """What a run must hold for the metric, else it is left out: ``rounds.<column>`` or ``messages.<column>``
+    (a column with at least one value) or ``summary.<key>`` (a number of run.json's summary)."""
 
     def available(self, run: RunData) -> bool:
-        """Whether ``run``'s traces hold the columns this metric needs."""
+        """Whether ``run`` holds what this metric needs (a trace written before a column existed does not)."""
         tables = {"rounds": run.rounds, "messages": run.messages}
-        return all(col in tables[t].columns for t, _, col in (n.partition(".") for n in self.needs))
+        for need in self.needs:
+            where, _, key = need.partition(".")
+            if where == "summary":
+                if key not in run.summary:
+                    return False
+            elif key not in tables[where].columns or not tables[where][key].notna().any():
+                return False
+        return True
 
 
 def _ms(series: pd.Series, q: float | None = None) -> float:
@@ -95,7 +103,6 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
     """
     sim_ms = "ms (sim.)"
     sim_s = "s (sim.)"
-    timed = ("rounds.barrier_wait_s",)
     return (
         Metric(
             "final_eval_loss",
@@ -116,7 +123,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             f"prequential {units.loss_name}: the last model scored on the samples that arrived after it, before "
             "training on them",
             _summary("final_prequential_loss"),
-            needs=("rounds.prequential_loss",),
+            needs=("summary.final_prequential_loss",),
         ),
         Metric(
             "final_prequential_metric",
@@ -124,7 +131,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             f"prequential {units.metric_name}, as final_prequential_loss",
             _summary("final_prequential_metric"),
             better="",
-            needs=("rounds.prequential_metric",),
+            needs=("summary.final_prequential_metric",),
         ),
         Metric(
             "time_to_target_s",
@@ -188,21 +195,21 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             sim_s,
             "mean simulated duration of a round (start to aggregation)",
             _summary("mean_round_s"),
-            needs=timed,
+            needs=("summary.mean_round_s",),
         ),
         Metric(
             "mean_straggler_s",
             sim_s,
             "straggler time per round, mean: slowest RSU's arrival at the barrier minus the median arrival",
             _summary("mean_straggler_s"),
-            needs=("rounds.straggler_s",),
+            needs=("summary.mean_straggler_s",),
         ),
         Metric(
             "max_straggler_s",
             sim_s,
             "straggler time per round, the largest",
             _summary("max_straggler_s"),
-            needs=("rounds.straggler_s",),
+            needs=("summary.max_straggler_s",),
         ),
         Metric(
             "server_busy_frac",
@@ -210,7 +217,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "server busy fraction: server compute time over the time the rounds lasted",
             _summary("server_busy_frac"),
             better="",
-            needs=("rounds.server_busy_s",),
+            needs=("summary.server_busy_frac",),
         ),
         *(
             Metric(
@@ -218,7 +225,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
                 sim_s,
                 f"mean wait at the barrier of the RSUs in tier {tier} (their weights' arrival to the aggregation)",
                 _barrier_wait(tier),
-                needs=timed,
+                needs=("rounds.barrier_wait_s", "summary.mean_barrier_wait_s"),
             )
             for tier in tiers
         ),

@@ -16,7 +16,7 @@ from cosim.report import build_report
 from cosim.report.commands import print_numbers
 from cosim.report.metrics import target_loss, time_to_target
 from cosim.report.numbers import direction
-from cosim.report.rundata import load_run, round_curve, safe_name, tier_matrix
+from cosim.report.rundata import RunData, load_run, round_curve, safe_name, tier_matrix
 from cosim.report.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,10 +107,11 @@ def test_three_strategies_differences_against_the_baseline_by_hand(report: Path)
 def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
     text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 11 + 3  # 11 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
+    assert len(images) == 13 + 3  # 13 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
     for name in images:  # every linked plot exists and is a PNG
         assert (report.parent / name).read_bytes()[:8] == PNG
     assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "differences.png"} <= set(images)
+    assert {"prequential_vs_round.png", "barrier_wait.png"} <= set(images)  # the runs carry schema 3's timing
     curves = pd.read_csv(report.parent / "rounds.csv")
     assert curves.groupby("strategy").size().to_dict() == {"dynamic": 5, "forecast": 5, "static": 5}
 
@@ -127,7 +128,9 @@ def test_single_seed_report_and_table_say_they_cannot_conclude(
     assert "One seed cannot support a conclusion" in out
     assert "verdict" not in out  # one seed: no verdict column
     # each value and its difference to static, a row per strategy
-    assert "│ tier_migrations │ count │ static (baseline) │ 0 │ — │ │ │ │ dynamic │ 4 │ +4 │" in out
+    migrations = out[out.index("│ tier_migrations │") : out.index("│ bytes_total │")]
+    assert migrations.startswith("│ tier_migrations │ count │ static") and "│ 0 │ — │" in migrations
+    assert "│ dynamic │ 4 │ +4 │" in migrations
 
 
 def test_oracle_is_labelled_an_upper_bound(tmp_path: Path) -> None:
@@ -316,3 +319,30 @@ def test_a_strategy_cannot_give_one_seed_twice(trio: dict[str, Path], tmp_path: 
     twin = make_run(tmp_path / "twin", strategy="dynamic", n_rsus=3, n_rounds=3, seed=3)
     with pytest.raises(RunFolderError, match="seed 3 of 'dynamic' is also the seed of"):
         build_report({"static": trio["static"], "dynamic": [trio["dynamic"], twin]}, tmp_path / "x")
+
+
+def test_the_runs_own_metrics_are_read_and_left_out_where_a_run_lacks_them(trio: dict[str, Path]) -> None:
+    from cosim.report.metrics import available_metrics, metric_list
+
+    run = load_run(trio["dynamic"])
+    metrics = metric_list(run.units, run.tiers)
+    names = [m.name for m in available_metrics(metrics, [run])]
+    for name in ("final_prequential_loss", "mean_straggler_s", "server_busy_frac", "barrier_wait_high_s"):
+        assert name in names
+    # what the report reads is run.json's summary, computed by the run (cosim.traces.metrics)
+    values = {m.name: m.compute(run, round_curve(run), 1.0) for m in metrics if m.name in names}
+    assert values["mean_straggler_s"] == pytest.approx(run.summary["mean_straggler_s"])
+    assert values["barrier_wait_low_s"] == pytest.approx(run.summary["mean_barrier_wait_s"]["low"])
+    curve = round_curve(run)  # the round's straggler is the slowest arrival minus the median arrival
+    first = run.rounds[run.rounds["round"] == 0]
+    assert curve["straggler_s"].iloc[0] == pytest.approx(first["t_finish_s"].max() - first["t_finish_s"].median())
+    # a run written before these existed (no values, no summary keys) leaves them out instead of NaN rows
+    old = RunData(
+        run.folder,
+        {**run.info, "summary": {k: v for k, v in run.summary.items() if k in ("final_eval_loss", "forwards")}},
+        run.messages,
+        run.rounds.assign(barrier_wait_s=float("nan"), prequential_loss=float("nan")),
+    )
+    left = [m.name for m in available_metrics(metrics, [run, old])]
+    assert "final_eval_loss" in left and "time_to_target_s" in left
+    assert not {"final_prequential_loss", "mean_straggler_s", "barrier_wait_high_s"} & set(left)
