@@ -158,3 +158,22 @@ def test_cli_study_bad_input_is_one_line(tmp_path: Path) -> None:
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_shipped_study_plans() -> None:
+    from cosim.study.run import plan_scenario, scenario_source
+
+    spec = load_study(ROOT / "docs" / "study.toml")
+    assert spec.strategies == ("static", "dynamic", "forecast", "oracle") and spec.seeds == (1, 2, 3, 4, 5)
+    assert spec.doc == ROOT / "docs" / "study.md" and spec.out == ROOT / "runs" / "study"
+    keys = [s.key for s in spec.scenarios]
+    assert keys[:2] == ["grid-rush-sync", "spider-city"] and "bologna-pasubio" in keys
+    for scenario in spec.scenarios:
+        if not scenario.available:
+            continue  # the real city is only where ../shared is
+        with scenario_source(scenario) as source:
+            checked = plan_scenario(spec, scenario, source)
+        cfg = checked.config("dynamic", 3)
+        assert cfg.learning.schedule == "synchronous" and cfg.workload.name == "speed-seq" and cfg.seed == 3
+        assert cfg.learning.max_batches_per_round == 16 and cfg.compute.mode == "flops"
+        assert len(checked.pairs()) == 20
