@@ -59,6 +59,8 @@ class Outcome:
     """One line: the exception's type and message."""
     wall_s: float = float("nan")
     """Wall-clock seconds the job took."""
+    cpu_s: float = float("nan")
+    """CPU seconds of the process that ran it, all its threads (TensorFlow's, gRPC's, libsumo's) while it ran."""
 
 
 def run_job(job: Job) -> Outcome:
@@ -66,14 +68,16 @@ def run_job(job: Job) -> Outcome:
     path = Path(job.folder)
     if job.clear and path.exists():
         shutil.rmtree(path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         value = job.fn(job.arg, path)
     except BaseException as exc:  # noqa: BLE001 - a failed job is an outcome, not the end of the batch
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Outcome(job.key, job.folder, "failed", error=one_line(exc), wall_s=time.perf_counter() - started)
-    return Outcome(job.key, job.folder, "finished", dict(value or {}), wall_s=time.perf_counter() - started)
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+        return Outcome(job.key, job.folder, "failed", error=one_line(exc), wall_s=wall, cpu_s=used)
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    return Outcome(job.key, job.folder, "finished", dict(value or {}), wall_s=wall, cpu_s=used)
 
 
 def one_line(exc: BaseException) -> str:

@@ -56,6 +56,8 @@ class CompareResult:
     recorded: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     """Wall-clock seconds of each job made now, by title."""
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each job made now (its process, all threads), by title."""
 
 
 def _title(label: str, seed: int) -> str:
@@ -81,6 +83,7 @@ def execute(
     labels = checked.labels
     failed: list[Outcome] = []
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
 
     def report_done(outcomes: Any) -> None:
         for outcome in outcomes:
@@ -88,6 +91,7 @@ def execute(
                 failed.append(outcome)
             else:
                 timings[outcome.key] = outcome.wall_s
+                cpu[outcome.key] = outcome.cpu_s
             if progress:
                 progress.done(outcome.key, outcome.status)
 
@@ -160,6 +164,7 @@ def execute(
         reused=len(reused),
         recorded=len([j for j in record_jobs if j.key in timings]),
         timings=timings,
+        cpu=cpu,
     )
 
 

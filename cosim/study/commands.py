@@ -34,6 +34,11 @@ def study_command(args: argparse.Namespace) -> int:
     from cosim.jobs import default_executor
 
     spec = load_study(args.study or DEFAULT)
+    if args.doc_only:
+        from cosim.study.markdown import write_study
+
+        print(write_study(spec))
+        return 0
     executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
     if executor.in_process:
         import_quietly()

@@ -28,7 +28,7 @@ from cosim.version import __version__
 
 FIGURES = ("differences.png", "loss_vs_time.png", "time_to_target.png")
 """The report's figures the study shows per scenario."""
-GLANCE = ("final_eval_loss", "time_to_target_s", "bytes_to_target")
+GLANCE = ("final_eval_loss", "time_to_target_s", "bytes_to_target", "mean_round_s")
 """The metrics of the cross-scenario tables."""
 
 
@@ -43,7 +43,31 @@ def _read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | N
         info = json.loads((folder / "study.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         info = {}
-    return numbers, values, info
+    return numbers, values, {**info, **_settings(folder)}
+
+
+def _settings(folder: Path) -> dict[str, Any]:
+    """The scenario's settings as its runs recorded them (run.json ``config`` of a finished run)."""
+    for path in sorted(folder.glob("s*/*/run.json")):
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        cfg = run.get("config") if run.get("status") == "finished" else None
+        if not isinstance(cfg, dict):
+            continue
+        learning, traffic = cfg.get("learning") or {}, cfg.get("traffic") or {}
+        return {
+            "rsus": len(cfg.get("rsus") or []),
+            "rounds": learning.get("rounds"),
+            "round_period": learning.get("round_period"),
+            "round_gap": learning.get("round_gap", 0.0),
+            "schedule": learning.get("schedule", "periodic"),
+            "max_batches": learning.get("max_batches_per_round"),
+            "traffic": (traffic.get("begin"), traffic.get("end")),
+            "workload": (cfg.get("workload") or {}).get("name"),
+        }
+    return {}
 
 
 def _commit(root: Path) -> str:
@@ -63,6 +87,26 @@ def _rel(path: Path, start: Path) -> str:
         import os
 
         return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def _shown(path: Path) -> str:
+    """A path as a user types it here: relative to the working folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _schedule(info: dict[str, Any]) -> str:
+    """``10 synchronous rounds from 600 s, gap 240 s`` / ``5 periodic rounds every 600 s``."""
+    if "rounds" not in info:
+        return "—"
+    kind = str(info.get("schedule") or "periodic")
+    if kind == "synchronous":
+        return (
+            f"{info['rounds']} synchronous rounds from {info['round_period']:g} s, gap {info.get('round_gap', 0):g} s"
+        )
+    return f"{info['rounds']} {kind} rounds every {info['round_period']:g} s"
 
 
 def _upper_bounds(strategies: Sequence[str]) -> list[str]:
@@ -93,10 +137,7 @@ def write_study(spec: StudySpec) -> Path:
 def _head(spec: StudySpec) -> list[str]:
     root = spec.source.resolve().parent
     commit = _commit(root)
-    try:
-        study = spec.source.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        study = str(spec.source.resolve())
+    study = _shown(spec.source)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# {spec.title}",
@@ -116,8 +157,9 @@ def _head(spec: StudySpec) -> list[str]:
         f"cosim study {study} --only {spec.scenarios[0].key}    # one scenario (the others stay as they are)",
         "```",
         "",
-        f"Runs go to `{_rel(spec.out, root)}/<scenario>/` beside the study file (a rerun skips finished runs and "
-        "reuses each seed's traffic recording); this file and its figures are rewritten from them.",
+        f"Runs go to `{_shown(spec.out)}/<scenario>/` (a rerun skips finished runs and reuses each seed's traffic "
+        f"recording); this file and its figures are rewritten from them (`cosim study {study} --doc-only` rewrites "
+        "them without running anything).",
         "",
     ]
     return lines
@@ -145,7 +187,7 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         lines += ["", "Why these settings:", "", *(f"- {note}" for note in spec.notes)]
     lines += [
         "",
-        "| scenario | RSUs | traffic (simulated s) | rounds × period (s) | workload | batches per RSU and round | "
+        "| scenario | RSUs | traffic (simulated s) | rounds | workload | Forwards per RSU and round | "
         "settings of this scenario | note |",
         "| --- | ---: | --- | --- | --- | ---: | --- | --- |",
     ]
@@ -154,14 +196,14 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         info = found[2] if found else {}
         span = info.get("traffic")
         span_text = f"{span[0]:g}–{span[1]:g}" if span else "—"
-        rounds = f"{info['rounds']} × {info['round_period']:g}" if "rounds" in info else "—"
+        rounds = _schedule(info)
         cap = info.get("max_batches")
         cap_text = "all" if cap == 0 else (str(cap) if cap is not None else "—")
         own = ", ".join(f"`{k} = {v!r}`" for k, v in s.overrides) or "—"
         imported = f" (imported from `{s.imported.name}`, {s.rsus} RSUs of {s.radius:g} m)" if s.imported else ""
         lines.append(
             f"| {s.key}{imported} | {info.get('rsus', '—')} | {span_text} | {rounds} | {info.get('workload', '—')} | "
-            f"{cap_text} | {own} | {s.note or '—'} |"
+            f"{cap_text} | {own} | {' '.join(s.note.split()) or '—'} |"
         )
     return [*lines, ""]
 
@@ -170,34 +212,53 @@ def _budget(spec: StudySpec, data: dict[str, Any]) -> list[str]:
     lines = [
         "## Budget",
         "",
-        "| scenario | recordings made | runs made | runs reused | failed | wall time (min) | sum of run times (min) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | recordings made | runs made | runs reused | failed | wall time (min) "
+        "| sum of job wall times (min) | CPU time of the jobs (min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     total = 0.0
+    cpu_total = 0.0
     partial = False
     cpus = set()
+    loads: list[float] = []
     for s in spec.scenarios:
         found = data[s.key]
         if not found or not found[2]:
-            lines.append(f"| {s.key} | — | — | — | — | — | — |")
+            lines.append(f"| {s.key} | — | — | — | — | — | — | — |")
             continue
         info = found[2]
         wall = float(info.get("wall_s", float("nan")))
         total += wall if math.isfinite(wall) else 0.0
         partial = partial or bool(info.get("reused"))
         cpus.add(info.get("cpus"))
-        jobs = sum(float(v) for k, v in (info.get("job_wall_s") or {}).items() if not k.startswith("traffic"))
+        if isinstance(info.get("load_15min"), int | float):
+            loads.append(float(info["load_15min"]))
+        jobs = sum(float(v) for v in (info.get("job_wall_s") or {}).values())
+        cpu = [float(v) for v in (info.get("job_cpu_s") or {}).values()]
+        cpu_ok = bool(cpu) and all(math.isfinite(c) for c in cpu)
+        cpu_total += sum(cpu) if cpu_ok else math.nan
+        cpu_text = f"{sum(cpu) / 60:.1f}" if cpu_ok else "—"
         lines.append(
             f"| {s.key} | {info.get('recorded', 0)} | {info.get('ran', 0)} | {info.get('reused', 0)} | "
-            f"{len(info.get('failed') or [])} | {wall / 60:.1f} | {jobs / 60:.1f} |"
+            f"{len(info.get('failed') or [])} | {wall / 60:.1f} | {jobs / 60:.1f} | {cpu_text} |"
         )
     within = "within" if total <= spec.budget_minutes * 60 else "**over**"
     machine = ", ".join(f"{c} cores" for c in sorted(c for c in cpus if c)) or "unknown"
     lines += [
         "",
         f"Total wall time {total / 60:.1f} min, {within} the budget of {spec.budget_minutes:g} min, on {machine} "
-        "(runs fan out over Ray, one CPU each: the sum of run times exceeds the wall time by the parallelism).",
+        "(jobs fan out over Ray, one CPU each, so the sum of job wall times exceeds the wall time by the "
+        "parallelism). Wall time depends on what else the machine runs; CPU time does not.",
     ]
+    if loads:
+        shown = ", ".join(f"{x:.1f}" for x in loads)
+        lines.append(f"The machine's 15-minute load average when each scenario finished: {shown}.")
+    ncpu = max((c for c in cpus if c), default=0)
+    if math.isfinite(cpu_total) and cpu_total > 0 and ncpu:
+        lines.append(
+            f"The jobs used {cpu_total / 60:.1f} CPU-minutes (SUMO, TensorFlow and gRPC run in the job's process): "
+            f"at least {cpu_total / 60 / ncpu:.1f} min of wall time on {ncpu} otherwise idle cores."
+        )
     if partial:
         lines.append(
             "Some runs were reused from an earlier invocation: the wall time above is that of the last "
@@ -255,7 +316,8 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
             found = data[s.key]
             if not found:
                 continue
-            values = found[1]
+            numbers, values = found[0], found[1]
+            better = dict(zip(numbers["metric"], numbers["better"], strict=False))
             for name in others:
                 cells = [s.key, _label(name)]
                 for metric in GLANCE:
@@ -264,7 +326,10 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
                         cells.append("—")
                         continue
                     r = paired(wide[bound].tolist(), wide[name].tolist())
-                    cells.append(f"{fmt_ci(r.mean, r.low, r.high, signed=True)}: {r.verdict}")
+                    verdict = r.verdict
+                    if verdict in ("lower", "higher") and better.get(metric) in ("lower", "higher"):
+                        verdict += " (better)" if verdict == better[metric] else " (worse)"
+                    cells.append(f"{fmt_ci(r.mean, r.low, r.high, signed=True)}: {verdict}")
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -273,7 +338,7 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
 def _scenario(spec: StudySpec, scenario: StudyScenario, found: Any) -> list[str]:
     lines = [f"## {scenario.key}", ""]
     if scenario.note:
-        lines += [scenario.note, ""]
+        lines += [" ".join(scenario.note.split()), ""]
     if not scenario.available:
         return [*lines, f"*Skipped: `{scenario.imported}` is not present on this machine.*", ""]
     if not found:

@@ -86,6 +86,7 @@ def facts(checked: ComparePlan) -> dict[str, Any]:
         "rsus": len(cfg.rsus),
         "rounds": cfg.learning.rounds,
         "round_period": cfg.learning.round_period,
+        "round_gap": cfg.learning.round_gap,
         "traffic": (cfg.traffic.begin, cfg.traffic.end),
         "window": cfg.traffic.window,
         "workload": cfg.workload.name,
@@ -106,8 +107,9 @@ def run_study(
 
     Every scenario's comparison is planned (configs checked) before any of them runs. The doc is
     written from the comparison folders, so it also shows scenarios finished by an earlier invocation;
-    each scenario's wall time and job counts go to ``<out>/<scenario>/study.json``. ``write`` defaults to
-    :func:`cosim.study.markdown.write_study`.
+    each scenario's wall time and job counts go to ``<out>/<scenario>/study.json`` (kept as they are when an
+    invocation made nothing: the measurement stays that of the invocation that did the work). ``write``
+    defaults to :func:`cosim.study.markdown.write_study`.
     """
     if only is not None and only not in {s.key for s in spec.scenarios} | {s.name for s in spec.scenarios}:
         names = ", ".join(s.key for s in spec.scenarios)
@@ -130,6 +132,14 @@ def run_study(
             result = execute(checked, progress=progress(scenario) if progress else None, executor=executor)
             wall = time.perf_counter() - t0
             info = facts(checked)
+            outcomes.append(ScenarioOutcome(scenario, result, wall_s=wall, summary=info))
+            if (
+                result.ran == 0
+                and result.recorded == 0
+                and not result.failed
+                and (checked.out / "study.json").is_file()
+            ):
+                continue  # nothing was made: keep the measurement of the invocation that made the runs
             write_json(
                 checked.out / "study.json",
                 {
@@ -141,12 +151,13 @@ def run_study(
                     "recorded": result.recorded,
                     "failed": [f"{o.key}: {o.error}" for o in result.failed],
                     "job_wall_s": result.timings,
+                    "job_cpu_s": result.cpu,
                     "cpus": os.cpu_count(),
+                    "load_15min": os.getloadavg()[2],
                     "executor": type(executor).__name__ if executor else "default",
                     "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
-            outcomes.append(ScenarioOutcome(scenario, result, wall_s=wall, summary=info))
     if write is None:
         from cosim.study.markdown import write_study as write
     doc = write(spec)

@@ -135,17 +135,33 @@ def test_tiny_study_runs_imports_skips_and_writes_its_document(tmp_path: Path) -
     delta = fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True)
     assert glance.split(" | ")[2].startswith(f"{delta}: {row['verdict']}")
     assert numbers.loc[("tier_migrations", "dynamic"), "value"] >= 1  # round 3 sees the demand moved east
-    assert "| imported-shift (imported from `shift.sumocfg`, 2 RSUs of 60 m) | 2 | 0–600 | 4 × 120 |" in text
+    assert (
+        "| imported-shift (imported from `shift.sumocfg`, 2 RSUs of 60 m) | 2 | 0–600 | 4 periodic rounds every 120 s |"
+        in text
+    )
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
     assert len(images) == 3
     for image in images:
         assert (result.doc.parent / image).read_bytes()[:8] == PNG
     assert "Total wall time" in text and "within the budget of 30 min" in text
+    budget = next(line for line in text.splitlines() if line.startswith("| imported-shift | 2 | 6 | 0 | 0 |"))
+    cpu = float(budget.strip("| ").split(" | ")[-1])
+    assert cpu == pytest.approx(sum(timing["job_cpu_s"].values()) / 60, abs=0.05) and cpu > 0  # CPU-minutes
+    assert "CPU-minutes" in text
 
-    # a rerun makes nothing again and rewrites the same tables
+    # a rerun makes nothing again, keeps the measurement of the run that did the work, rewrites the tables
     again = run_study(spec, executor=SerialExecutor(), only="imported-shift")
     assert [o.result.reused for o in again.outcomes if o.result] == [6]
-    assert "Some runs were reused from an earlier invocation" in again.doc.read_text()
+    assert json.loads((imported / "study.json").read_text()) == timing
+    assert "Some runs were reused" not in again.doc.read_text()
+    (again.doc).unlink()
+    r = subprocess.run(
+        [sys.executable, "-m", "cosim", "study", str(spec.source), "--doc-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and r.stdout.strip() == str(spec.doc) and spec.doc.read_text().startswith("# Tiny study")
 
 
 def test_cli_study_bad_input_is_one_line(tmp_path: Path) -> None:
