@@ -7,6 +7,7 @@ The only module that prints errors and chooses exit codes: library code raises
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cosim`` command; returns the process exit code."""
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (e.g. a refused TLS handshake) stay quiet
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

@@ -57,13 +57,13 @@ def _error(call: str, exc: grpc.RpcError, address: str = "", waited_s: float = 0
     code = exc.code() if hasattr(exc, "code") else None
     detail = exc.details() if hasattr(exc, "details") else str(exc)
     detail = " ".join(str(detail).split())
-    where = (
-        f"server {address}: "
-        if address and code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
-        else ""
-    )
+    remote = call == "Hello" or code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
+    where = f"server {address}: " if address and remote else ""
     waited = f" (retried for {waited_s:.0f} s)" if waited_s >= 1 else ""
-    err = TransportError(f"{where}{call}: {code.name if code else 'error'}{waited}: {detail}")
+    hint = ""
+    if code == grpc.StatusCode.UNAVAILABLE and waited:
+        hint = " -- is the server up, and does it expect TLS (--tls-ca) or a client certificate (--tls-cert/--tls-key)?"
+    err = TransportError(f"{where}{call}: {code.name if code else 'error'}{waited}: {detail}{hint}")
     err.code = code  # type: ignore[attr-defined]
     return err
 

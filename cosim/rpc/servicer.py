@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Callable
 from concurrent import futures
 from typing import Any, TypeVar
@@ -58,14 +59,22 @@ T = TypeVar("T")
 
 
 def _status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status of an error; the error's frames are cleared, so a refused request is freed at once."""
     if isinstance(exc, LearningError):
         code = next((c for t, c in STATUS.items() if isinstance(exc, t)), grpc.StatusCode.INVALID_ARGUMENT)
         text = str(exc)
     else:
         log.error("internal error", exc_info=exc)
         code, text = grpc.StatusCode.INTERNAL, f"server error: {type(exc).__name__}: {exc}"
+    traceback.clear_frames(exc.__traceback__)  # drop the request's bytes the failed call's frames still hold
     text = " ".join(text.split())  # one line
     return code, text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+def _fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    code, text = _status(exc)
+    context.set_code(code)
+    context.set_details(text)
 
 
 class SplitFedServicer:
@@ -87,22 +96,24 @@ class SplitFedServicer:
         self._steps.shutdown(wait=False, cancel_futures=True)
         self._calls.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self, context: grpc.aio.ServicerContext, pool: futures.Executor, fn: Callable[[], T]) -> T:
-        """``fn()`` on ``pool``; a domain error (or any other) aborts the call with its status."""
+    # An error sets the call's status and the handler returns (no exception is raised through the handler:
+    # one would keep the handler's frame, and the request's bytes in it, alive until the next garbage collection).
+
+    async def _run(self, context: grpc.aio.ServicerContext, pool: futures.Executor, fn: Callable[[], T]) -> T | None:
+        """``fn()`` on ``pool``; on any error the call's status is set and None returned."""
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, fn)
         except Exception as exc:  # noqa: BLE001 - every error becomes a status, never a crash
-            failure = _status(exc)
-        await context.abort(*failure)
-        raise AssertionError("unreachable")  # context.abort raises
+            _fail(context, exc)
+        return None
 
     async def _wait(self, context: grpc.aio.ServicerContext, fut: futures.Future) -> Any:
+        """The future's result (holding no thread); on an error the call's status is set and None returned."""
         try:
             return await asyncio.shield(asyncio.wrap_future(fut))  # a cancelled call leaves the barrier's future
         except Exception as exc:  # noqa: BLE001
-            failure = _status(exc)
-        await context.abort(*failure)
-        raise AssertionError("unreachable")
+            _fail(context, exc)
+        return None
 
     # ------------------------------------------------------------------ methods
 
@@ -112,7 +123,7 @@ class SplitFedServicer:
             spec = self.core.hello(req.rsu, req.fingerprint, req.model)
             return codec.hello_reply(spec, __version__).SerializeToString()
 
-        return await self._run(context, self._calls, call)
+        return await self._run(context, self._calls, call) or b""
 
     async def StartRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def call() -> bytes:
@@ -120,7 +131,7 @@ class SplitFedServicer:
             n = self.core.start_round(req.round, dict(req.participants))
             return pb.StartRoundReply(round=req.round, expected=n).SerializeToString()
 
-        return await self._run(context, self._calls, call)
+        return await self._run(context, self._calls, call) or b""
 
     async def Forward(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def call() -> bytes:
@@ -128,7 +139,7 @@ class SplitFedServicer:
             grads, loss = self.core.forward(*codec.decode_forward_request(req))
             return codec.forward_reply(grads, loss).SerializeToString()
 
-        return await self._run(context, self._steps, call)
+        return await self._run(context, self._steps, call) or b""
 
     async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def submit() -> futures.Future:
@@ -141,8 +152,13 @@ class SplitFedServicer:
             return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
 
         pending = await self._run(context, self._calls, submit)
+        if pending is None:
+            return b""
+        del data  # not kept while the barrier waits
         reply = await self._wait(context, pending)  # no thread is held while the barrier waits
-        return await self._run(context, self._calls, lambda: codec.aggregate_reply(reply).SerializeToString())
+        if reply is None:
+            return b""
+        return await self._run(context, self._calls, lambda: codec.aggregate_reply(reply).SerializeToString()) or b""
 
     async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def end() -> futures.Future:
@@ -150,15 +166,15 @@ class SplitFedServicer:
             return self.core.end_round_async(req.round, tuple(req.awaiting), channel.END_ROUND_WAIT_S)
 
         pending = await self._run(context, self._calls, end)
-        outcome = await self._wait(context, pending)
-        return codec.end_round_reply(outcome).SerializeToString()
+        outcome = None if pending is None else await self._wait(context, pending)
+        return b"" if outcome is None else codec.end_round_reply(outcome).SerializeToString()
 
     async def Evaluate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def call() -> bytes:
             req = codec.parse(pb.EvaluateRequest, data, "Evaluate")
             return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(req))).SerializeToString()
 
-        return await self._run(context, self._steps, call)
+        return await self._run(context, self._steps, call) or b""
 
     async def Finish(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
         def call() -> bytes:
@@ -166,4 +182,4 @@ class SplitFedServicer:
             paths = self.core.finish()  # always the server's own folder: no request field names a path
             return codec.finish_reply(paths, req.send_files).SerializeToString()
 
-        return await self._run(context, self._calls, call)
+        return await self._run(context, self._calls, call) or b""
