@@ -26,6 +26,7 @@ anything else                      INTERNAL          (logged on the server with 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import traceback
 from collections.abc import Callable
@@ -141,20 +142,20 @@ class SplitFedServicer:
 
         return await self._run(context, self._steps, call) or b""
 
-    async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def submit() -> futures.Future:
-            req = codec.parse(pb.AggregateRequest, data, "Aggregate")
-            try:
-                round_, sub = codec.decode_aggregate_request(req)
-            except LearningError:
-                self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
-                raise
-            return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
+    def _submit(self, data: bytes) -> futures.Future:
+        req = codec.parse(pb.AggregateRequest, data, "Aggregate")
+        try:
+            round_, sub = codec.decode_aggregate_request(req)
+        except LearningError:
+            self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
+            raise
+        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
 
-        pending = await self._run(context, self._calls, submit)
+    async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        pending = await self._run(context, self._calls, functools.partial(self._submit, data))
         if pending is None:
             return b""
-        del data  # not kept while the barrier waits
+        del data  # the request's bytes are not kept while the barrier waits
         reply = await self._wait(context, pending)  # no thread is held while the barrier waits
         if reply is None:
             return b""
