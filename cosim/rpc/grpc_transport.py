@@ -138,7 +138,7 @@ class GrpcTransport(OneShotCalls):
                 waited = time.monotonic() - t0
                 if not _retryable(exc) or waited + pause > window:
                     raise _error(name, exc, self.address, waited) from None
-                if self._reached and waited == 0 or pause == channel.BACKOFF_S[0]:
+                if pause == channel.BACKOFF_S[0]:  # once per call
                     log.warning("server %s unavailable (%s); retrying for up to %.0f s", self.address, name, window)
                 time.sleep(pause)
                 pause = min(2 * pause, channel.BACKOFF_S[1])
