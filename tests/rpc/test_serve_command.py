@@ -157,6 +157,9 @@ def test_a_second_server_on_a_taken_port_is_one_line(served: Served, scenario: P
     line = one_line_error(cosim("serve", str(scenario), "--port", str(served.port), "--out", str(tmp_path / "b")))
     assert f"--port = {served.port}: 127.0.0.1:{served.port} is in use" in line
     assert GrpcTransport(served.address, served.spec).hello("still-the-first") == served.spec.fingerprint()
+    served.proc.send_signal(signal.SIGTERM)  # an operator's stop: clean, and the folder says so
+    assert served.proc.wait(timeout=30) == 0
+    assert json.loads((served.folder / "server.json").read_text())["status"] == "stopped"
 
 
 def test_ten_hellos_with_50_mib_names_are_refused_and_not_kept(served: Served) -> None:
