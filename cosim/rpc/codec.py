@@ -137,6 +137,8 @@ def hello_reply(spec: ModelSpec, version: str) -> pb.HelloReply:
         tiers=[pb.TierSpec(name=t, client_depth=d) for t, d in spec.tier_depths.items()],
         fingerprint=spec.fingerprint(),
         model=json.dumps(spec.describe()),
+        seed=spec.seed,
+        learning_rate=spec.learning_rate,
     )
 
 

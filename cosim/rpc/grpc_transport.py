@@ -115,6 +115,7 @@ class GrpcTransport(OneShotCalls):
         self._retry_s = retry_s
         self._connect_s = connect_s
         self._reached = False
+        self._warned = False
         opts = channel.options(max_message_bytes)
         if credentials is None:
             self._channel = grpc.insecure_channel(self.address, options=opts)
@@ -152,6 +153,14 @@ class GrpcTransport(OneShotCalls):
         Returns the server's model fingerprint.
         """
         reply = self._call("Hello", codec.hello_request(rsu, self.spec))
+        seed, lr = int(reply.seed), float(reply.learning_rate)  # type: ignore[attr-defined]
+        if (seed, lr) != (self.spec.seed, self.spec.learning_rate) and not self._warned:
+            self._warned = True
+            log.warning(
+                "server %s: its server part was initialised with seed %d and trains at learning rate %g; this run "
+                "has seed %d and learning rate %g (its traces will differ from an in-process run's)",
+                self.address, seed, lr, self.spec.seed, self.spec.learning_rate,
+            )  # fmt: skip
         return str(reply.fingerprint)  # type: ignore[attr-defined]
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:  # noqa: D102

@@ -43,16 +43,20 @@ class HelloRequest(_message.Message):
     def __init__(self, rsu: _Optional[str] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class HelloReply(_message.Message):
-    __slots__ = ("version", "tiers", "fingerprint", "model")
+    __slots__ = ("version", "tiers", "fingerprint", "model", "seed", "learning_rate")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TIERS_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     version: str
     tiers: _containers.RepeatedCompositeFieldContainer[TierSpec]
     fingerprint: str
     model: str
-    def __init__(self, version: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    seed: int
+    learning_rate: float
+    def __init__(self, version: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class StartRoundRequest(_message.Message):
     __slots__ = ("round", "participants")

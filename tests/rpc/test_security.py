@@ -183,3 +183,18 @@ def test_token_and_pem_files_are_checked_with_one_line(tmp_path: Path) -> None:
     not_pem.write_text("hello")
     with pytest.raises(ConfigError, match=r"--tls-cert = .*cert.pem: not a PEM file"):
         start_server(Config(name="x"), out_dir=tmp_path, security=ServerSecurity(tls_cert=not_pem, tls_key=not_pem))
+
+
+def test_a_server_started_with_another_seed_is_accepted_with_a_warning(
+    server: ServerHandle, small_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    other_seed = ModelSpec.from_config(small_config().with_overrides(seed=4))
+    t = GrpcTransport(server.address, other_seed)
+    try:
+        with caplog.at_level("WARNING", logger="cosim.rpc"):
+            assert t.hello("a") == other_seed.fingerprint()  # same model: the seed is not in the fingerprint
+            t.hello("b")
+        warnings = [r.getMessage() for r in caplog.records if "initialised with seed 3" in r.getMessage()]
+        assert len(warnings) == 1 and "this run has seed 4" in warnings[0]
+    finally:
+        t.close()
