@@ -21,10 +21,10 @@ from typing import Any
 
 from cosim.config import Config, from_dict
 from cosim.errors import ConfigError, RunFolderError
+from cosim.learning.state import CHECKPOINT  # numpy only: bad input still fails before TensorFlow loads
 from cosim.scenario.resolve import load_scenario
 
 SERVER_JSON = "server.json"
-CHECKPOINT = "checkpoint.npz"  # cosim.learning.state.CHECKPOINT (not imported: it would load TensorFlow)
 
 
 def security_of(args: argparse.Namespace) -> Any:
