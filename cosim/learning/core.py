@@ -87,7 +87,7 @@ class SplitServer:
         self._known: set[str] = set()
         self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
         self.barrier = RoundBarrier(
-            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._released
+            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state
         )
         self.traces = 0
         act_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
@@ -201,7 +201,7 @@ class SplitServer:
             raise TooLarge(f"the server already knows {len(self._known)} RSUs (at most {MAX_RSUS})")
         n = self.barrier.start(round_, participants)
         self._known.update(new)
-        self._released(round_)
+        self._save_state(round_)
         return n
 
     def forward(
@@ -362,7 +362,7 @@ class SplitServer:
             self._tier_weights = new
             return {t: {n: w.copy() for n, w in ws.items()} for t, ws in self._tier_weights.items()}
 
-    def _released(self, round_: int) -> None:
+    def _save_state(self, round_: int) -> None:
         """Run the checkpoint hook (after a round opened or was aggregated); log, never raise, on failure."""
         if self.checkpoint is None:
             return
