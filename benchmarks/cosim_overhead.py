@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from cosim.config import Config  # noqa: E402
 from cosim.learning.client import RsuClients  # noqa: E402
 from cosim.learning.core import SplitServer  # noqa: E402
-from cosim.learning.data import RsuData, batches  # noqa: E402
+from cosim.learning.data import batches, datasets  # noqa: E402
 from cosim.learning.models import ModelSpec  # noqa: E402
 from cosim.rpc.transport import LocalTransport  # noqa: E402
 from cosim.runner import run  # noqa: E402
@@ -69,20 +69,30 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
     rsus = tuple(s.id for s in replay.sites)
     streams = Streams(cfg.seed, rsus)
     spec = ModelSpec.from_config(cfg)
-    rngs = streams.per_rsu(DATA_SPLIT)
-    data = {r: RsuData(r, spec.task.encoder(), rngs[r], cfg.samples.test_fraction) for r in rsus}
+    data = datasets(cfg, spec.task, rsus, streams.per_rsu(DATA_SPLIT))
     transport = LocalTransport(SplitServer.from_config(cfg, out), measure_bytes=False)
     clients = RsuClients(spec)
     loss_scale = spec.task.spec.loss_scale
     losses: list[float] = []
     lc = cfg.learning
-    for r in range(lc.rounds):
-        info = rounds[rounds["round"] == r].set_index("rsu")
-        replay.advance(float(info["t_start_s"].iloc[0]))
+    tiers: dict[str, str] = {}
+
+    def arrive_and_score(t: float) -> None:
+        """Samples up to ``t``; the last round's model scores them before training (prequential)."""
+        replay.advance(t)
         for rsu, samples in replay.take_samples().items():
             data[rsu].add(samples)
+        for rsu in tiers:
+            x, y = data[rsu].fresh()
+            if len(y):
+                transport.evaluate(rsu, tiers[rsu], clients.get(rsu).forward(x), y)
+
+    for r in map(int, sorted(rounds["round"].unique())):
+        info = rounds[rounds["round"] == r].set_index("rsu")
+        t_start = float(info["t_start_s"].iloc[0])
+        arrive_and_score(t_start)
         tiers = info["tier"].to_dict()
-        work = {rsu: data[rsu].take_round() for rsu in rsus}
+        work = {rsu: data[rsu].take_round(t_start) for rsu in rsus}
         for rsu in rsus:
             clients.prepare(rsu, tiers[rsu])
         participants = {rsu: tiers[rsu] for rsu in rsus if len(work[rsu][1])}
@@ -112,6 +122,7 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
             x, y = data[rsu].held_out()
             if len(y):
                 transport.evaluate(rsu, tiers[rsu], clients.get(rsu).forward(x), y)
+    arrive_and_score(float(rounds["t_end_s"].max()))
     transport.finish(out / "models")
     transport.close()
     return time.perf_counter() - t0, losses

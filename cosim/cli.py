@@ -7,6 +7,7 @@ The only module that prints errors and chooses exit codes: library code raises
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -282,26 +283,60 @@ def _run(args: argparse.Namespace) -> int:
             security=security,
         )
     s = result.summary
-    spec = result.data_spec
-    summary_table(
-        f"{cfg.name} · {label} · seed {cfg.seed}",
+    summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))
+    if s.get("stop_reason"):
+        console.print(f"[yellow]stopped after {s['rounds']} of {s['rounds_planned']} rounds: {s['stop_reason']}[/]")
+    return 0
+
+
+def run_rows(s: dict, spec: object) -> dict[str, object]:
+    """The rows of ``cosim run``'s summary table, from a run summary (run.json ``summary``)."""
+    nan = float("nan")
+    loss = f"{spec.loss_name}, {spec.loss_unit}".rstrip(", ")  # type: ignore[attr-defined]
+    metric = f"{spec.metric_name}, {spec.metric_unit}".rstrip(", ")  # type: ignore[attr-defined]
+    rounds = (
+        s["rounds"]
+        if s["rounds"] == s.get("rounds_planned", s["rounds"])
+        else f"{s['rounds']} of {s['rounds_planned']}"
+    )
+    rows: dict[str, object] = {
+        "schedule": s.get("schedule", ""),
+        "rounds": rounds,
+        f"final eval {loss} (held-out)": s["final_eval_loss"],
+        f"final eval {metric} (held-out)": s["final_eval_metric"],
+        f"latest prequential {loss}": s.get("final_prequential_loss", nan),
+        f"target {loss} ({s.get('target_source', '')})": s.get("target_loss", nan),
+        "time to target, s (simulated)": s.get("time_to_target_s", nan),
+        "rounds to target": _count(s.get("rounds_to_target", nan)),
+        "bytes to target": _count(s.get("bytes_to_target", nan)),
+        "mean round, s (simulated)": s.get("mean_round_s", nan),
+        "straggler per round, mean s (simulated)": s.get("mean_straggler_s", nan),
+        "straggler per round, max s (simulated)": s.get("max_straggler_s", nan),
+        "server busy fraction": s.get("server_busy_frac", nan),
+    }
+    for tier, wait in s.get("mean_barrier_wait_s", {}).items():
+        rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
+    rows.update(
         {
-            "rounds": s["rounds"],
-            f"final eval {spec.loss_name}, {spec.loss_unit}".rstrip(", "): s["final_eval_loss"],
-            f"final eval {spec.metric_name}, {spec.metric_unit}".rstrip(", "): s["final_eval_metric"],
             "tier migrations": s["tier_migrations"],
-            "late RSUs (barrier timeout)": s["late_rsus"],
+            "late RSUs (deadline)": s["late_rsus"],
             "Forward calls": s["forwards"],
             "bytes on the wire": s["bytes_total"],
-            "mean uplink, ms (simulated)": s.get("mean_uplink_ms", float("nan")),
-            "mean downlink, ms (simulated)": s.get("mean_downlink_ms", float("nan")),
-            "mean server queue, ms (simulated)": s.get("mean_queue_ms", float("nan")),
-            "mean gRPC call, ms (wall clock)": s.get("mean_wall_rpc_ms", float("nan")),
+            "mean uplink, ms (simulated)": s.get("mean_uplink_ms", nan),
+            "mean downlink, ms (simulated)": s.get("mean_downlink_ms", nan),
+            "mean server queue, ms (simulated)": s.get("mean_queue_ms", nan),
+            "gRPC call, median ms (wall clock)": s.get("median_wall_rpc_ms", nan),
+            "gRPC call, p95 ms (wall clock)": s.get("p95_wall_rpc_ms", nan),
             "simulated time of the rounds, s": s["sim_time_s"],
             "traces": s["traces"],
-        },
+        }
     )
-    return 0
+    return rows
+
+
+def _count(value: object) -> object:
+    """A count kept as a float only so it can be NaN (never reached) shown as an integer."""
+    return int(value) if isinstance(value, float) and math.isfinite(value) else value
 
 
 def build_parser() -> argparse.ArgumentParser:

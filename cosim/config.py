@@ -91,7 +91,11 @@ class SamplesConfig:
     data_dir: Path | None = None
     """A folder of per-RSU CSV files (``<rsu id>.csv``) to use instead of SUMO-derived samples."""
     test_fraction: float = 0.2
-    """Fraction of each RSU's samples held out for evaluation."""
+    """Share held out for evaluation: of the vehicles (split = vehicle) or of each RSU's samples
+    (split = sample)."""
+    split: Literal["vehicle", "sample"] = "vehicle"
+    """Held-out set: every sample of a seeded share of the vehicles, the same at every RSU (vehicle), or a
+    random share of each round's new samples (sample: the split before schema 3)."""
 
 
 @dataclass(frozen=True)
@@ -117,11 +121,22 @@ class LearningConfig:
     """Split Federated Learning: rounds, optimiser, aggregation, tiers."""
 
     rounds: int = 5
-    """Training rounds; round r starts at begin + (r + 1) * round_period."""
+    """Training rounds (fewer run when the next would start at or after traffic.end; run.json says why)."""
+    schedule: Literal["periodic", "deadline", "synchronous"] = "periodic"
+    """When rounds start and how their barrier releases (see Round schedules in the README)."""
     round_period: float = 120.0
-    """Simulated seconds between the starts of two rounds."""
+    """Simulated seconds between round starts: round r is due at begin + (r + 1) * round_period
+    (synchronous: round 0 only)."""
+    round_gap: float = 0.0
+    """synchronous: simulated seconds from a round's end (aggregate at every participant) to the next round's start."""
     barrier_timeout: float = 100.0
-    """Simulated seconds after a round's start after which the aggregation proceeds without late RSUs."""
+    """deadline: simulated seconds after a round's start at which the barrier releases without the RSUs
+    still missing."""
+    train_window: float = 0.0
+    """Simulated seconds of recent samples an RSU trains on each round (0 = only those that arrived since
+    the previous round)."""
+    target_loss: float = 0.0
+    """Held-out loss (workload's unit) that defines time/rounds/bytes to target; 0 = within 10 % of the run's best."""
     wall_barrier_timeout_s: float = 60.0
     """Wall-clock seconds the real server's Aggregate barrier waits before releasing without missing RSUs."""
     local_epochs: int = 1
@@ -382,6 +397,10 @@ def validate(cfg: Config) -> None:
     if lc.max_batches_per_round < 0:
         raise bad("learning.max_batches_per_round", lc.max_batches_per_round, "must be >= 0")
     _positive(bad, "learning.round_period", lc.round_period)
+    for name in ("round_gap", "train_window", "target_loss"):
+        value = getattr(lc, name)
+        if value < 0:
+            raise bad(f"learning.{name}", value, "must be >= 0")
     _positive(bad, "learning.barrier_timeout", lc.barrier_timeout)
     _positive(bad, "learning.wall_barrier_timeout_s", lc.wall_barrier_timeout_s)
     _positive(bad, "learning.learning_rate", lc.learning_rate)

@@ -23,7 +23,7 @@ RSUs' client parts) and one :class:`RsuDataset` per RSU (its training and held-o
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -42,6 +42,7 @@ from cosim.values import (
     RsuSite,
     RsuWindow,
     SampleSet,
+    Tiers,
     Transfer,
 )
 
@@ -121,13 +122,31 @@ class LinkModel(Protocol):
 # ------------------------------------------------------------------------------------ compute
 
 
+@dataclass(frozen=True)
+class ComputeContext:
+    """What a compute model is given when a run starts: the split model whose steps it times."""
+
+    tiers: Tiers
+    client_part: Callable[[TierName], Any]
+    """Builds a tier's client part (a Keras model), e.g. to count its FLOPs."""
+    server_part: Callable[[], Any]
+    """Builds the server part (a Keras model)."""
+
+
 @runtime_checkable
 class ComputeModel(Protocol):
-    """Turns a step's size (or its measured wall time) into simulated seconds."""
+    """Turns a step's size (or its measured wall time) into simulated seconds.
+
+    The runner calls :meth:`start` once before the run (a model that needs nothing may omit it).
+    """
 
     name: ClassVar[str]
     reproducible: bool
     """True when simulated compute time does not depend on the machine (run.json records it)."""
+
+    def start(self, ctx: ComputeContext) -> None:
+        """Bind to the run's split model (called once, before the first step)."""
+        ...
 
     def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
         """Simulated seconds of a client forward pass over ``n`` samples."""
@@ -274,8 +293,12 @@ class RsuDataset(Protocol):
         """Samples whose labels became known."""
         ...
 
-    def take_round(self) -> tuple[np.ndarray, np.ndarray]:
-        """The training samples that arrived since the last round (held-out ones are kept aside)."""
+    def fresh(self) -> tuple[np.ndarray, np.ndarray]:
+        """Samples that arrived since the last :meth:`take_round`, not yet trained on (prequential test set)."""
+        ...
+
+    def take_round(self, now: SimTime | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Split the fresh samples (held-out ones kept aside) and return the round's training data."""
         ...
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
@@ -391,6 +414,7 @@ __all__ = [
     "Client",
     "ClientPool",
     "ClusteringStrategy",
+    "ComputeContext",
     "ComputeModel",
     "DataSpec",
     "Direction",

@@ -21,11 +21,12 @@ import pandas as pd
 
 from cosim import registry
 from cosim.config import Config
-from cosim.engine import Engine, RoundSummary
+from cosim.engine import Engine, RoundSummary, schedule
 from cosim.errors import ConfigError
-from cosim.ports import DataSpec, TrafficSource
+from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
+from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
 from cosim.types import SimTime
 
@@ -55,14 +56,10 @@ def resolve_config(config: Config | str | Path, overrides: Overrides = ()) -> Co
 
 
 def check_schedule(cfg: Config) -> None:
-    """Every round must start inside the traffic run."""
-    lc, t = cfg.learning, cfg.traffic
-    last_start = t.begin + lc.rounds * lc.round_period
-    if last_start >= t.end:
-        raise ConfigError(
-            f"{cfg.where}: learning.rounds = {lc.rounds}: round {lc.rounds - 1} would start at {last_start:g} s, "
-            f"not before traffic.end ({t.end:g} s); lower rounds or learning.round_period ({lc.round_period:g} s)"
-        )
+    """Rounds must be able to start inside the traffic run (periodic, deadline: every round; synchronous: round 0)."""
+    problem = schedule.check(cfg)
+    if problem:
+        raise ConfigError(f"{cfg.where}: {problem}")
 
 
 def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
@@ -149,6 +146,9 @@ def run(
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
+        describe = getattr(parts.compute, "describe", None)
+        if describe is not None:
+            info["compute"] = describe()
         recorder.write_run_json(info)
         engine = Engine(
             cfg,
@@ -175,11 +175,13 @@ def run(
         raise
     finally:
         parts.close()
-    summary = summarize(folder, result.rounds)
+    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
         sim_end_s=result.sim_end_s,
+        rounds_planned=result.rounds_planned,
+        stop_reason=result.stop_reason,
         models=[str(p) for p in models],
         summary=summary,
         rounds=[dataclasses.asdict(r) for r in result.rounds],
@@ -195,11 +197,17 @@ def run(
     )
 
 
-def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
-    """The numbers of the end-of-run table."""
+def summarize(
+    folder: Path, rounds: list[RoundSummary], cfg: Config | None = None, *, stop_reason: str = ""
+) -> dict[str, Any]:
+    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`."""
     messages = read_table(folder, "messages") if (folder / "messages.csv").exists() else None
+    table = read_table(folder, "rounds") if (folder / "rounds.csv").exists() else None
     out: dict[str, Any] = {
+        "schedule": cfg.learning.schedule if cfg else "",
         "rounds": len(rounds),
+        "rounds_planned": cfg.learning.rounds if cfg else len(rounds),
+        "stop_reason": stop_reason,
         "final_eval_loss": rounds[-1].eval_loss if rounds else float("nan"),
         "final_eval_metric": rounds[-1].eval_metric if rounds else float("nan"),
         "tier_migrations": sum(r.migrations for r in rounds),
@@ -209,6 +217,12 @@ def summarize(folder: Path, rounds: list[RoundSummary]) -> dict[str, Any]:
         "sim_time_s": (rounds[-1].t_end_s - rounds[0].t_start_s) if rounds else 0.0,
         "traces": str(folder),
     }
+    if table is not None and len(table):
+        metrics = run_metrics(table, messages, cfg.learning.target_loss if cfg else 0.0)
+        if cfg:  # tiers in the config's order, busiest first
+            waits = metrics.get("mean_barrier_wait_s", {})
+            metrics["mean_barrier_wait_s"] = {t: waits[t] for t in cfg.learning.tiers if t in waits}
+        out.update(metrics)
     if messages is not None and len(messages):
         fwd = messages[messages["kind"] == "forward"]
         out["mean_uplink_ms"] = float(fwd["uplink_s"].mean() * 1e3)
@@ -266,7 +280,7 @@ class Parts:
         """Start the traffic (unless a source was given), the server and transport, the clients and data."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from cosim.learning.client import RsuClients
-        from cosim.learning.data import RsuData
+        from cosim.learning.data import datasets
         from cosim.learning.models import ModelSpec
         from cosim.rpc.connect import LOCAL, connect
 
@@ -282,12 +296,12 @@ class Parts:
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        rngs = self.streams.per_rsu(DATA_SPLIT)
-        self.datasets = {
-            rsu: RsuData(rsu, self.workload.encoder(), rngs[rsu], cfg.samples.test_fraction) for rsu in rsus
-        }
+        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
         depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
         self.compute = cfg.compute.plugin(cfg.compute, depths)
+        start = getattr(self.compute, "start", None)
+        if start is not None:
+            start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic

@@ -22,7 +22,7 @@ def test_builtins_register_themselves_with_their_flags() -> None:
     assert s.entry("oracle").label == "oracle (upper bound)" and s.entry("static").label == "static"
     assert s.choices().startswith("dynamic, forecast, oracle (upper bound), static")
     assert registry.LINKS.default == "abstract" and registry.WORKLOADS.default == "speed-mlp"
-    assert registry.COMPUTE.names() == ["measured", "model"]
+    assert registry.COMPUTE.names() == ["flops", "measured", "model"] and registry.COMPUTE.default == "flops"
     for reg in registry.ALL.values():
         for entry in reg.entries():
             assert entry.summary, f"{reg.kind} {entry.name} has no docstring summary"

@@ -4,9 +4,12 @@ Processes (all in simulated seconds):
 
 * **traffic** -- advances the traffic source to ``env.now`` every step (vehicles in range are read at
   every message's send instant);
-* **rounds** -- at each round start: finished windows -> the clustering strategy (a
-  :class:`~cosim.values.RoundContext`) -> tiers; one process per RSU; wait for them or the barrier
-  timeout; close the round at the server, send the aggregated weights down; evaluate; flush the traces;
+* **rounds** -- rounds start as the schedule says (:mod:`cosim.engine.schedule`). At each start: the
+  samples that arrived since the previous round score the previous round's model (prequential: test,
+  then train), which completes and flushes that round's rows; finished windows -> the clustering
+  strategy (a :class:`~cosim.values.RoundContext`) -> tiers; one process per RSU; the barrier (all
+  participants, or the deadline); close the round at the server, send the aggregated weights down;
+  evaluate on the held-out set;
 * **rsu** -- per batch: client forward -> uplink -> queue at the server (a SimPy resource) -> real
   ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate``.
 
@@ -18,7 +21,7 @@ any strategy, link model, workload and compute model.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +31,9 @@ import numpy as np
 import simpy
 
 from cosim.config import Config
+from cosim.engine.ledger import RoundLedger
 from cosim.engine.rows import EngineResult, Leg, RoundSummary, message_row
+from cosim.engine.schedule import RoundSchedule
 from cosim.errors import PluginError
 from cosim.ports import (
     ClientPool,
@@ -53,6 +58,14 @@ class _Arrival:
     up: Leg
     bytes_up: int
     n_samples: int
+
+
+@dataclass
+class _Ended:
+    """A round that has ended; its rows wait for the prequential score taken when the next round starts."""
+
+    summary: RoundSummary
+    rows: dict[RsuId, dict[str, Any]]
 
 
 class _InRange:
@@ -100,6 +113,7 @@ class Engine:
         self.run_id = run_id
         self.on_round = on_round
         self.on_time = on_time
+        self.schedule = RoundSchedule.from_config(cfg)
         self.env = simpy.Environment(initial_time=cfg.traffic.begin)
         self.server = simpy.Resource(self.env, capacity=1)
         self.sites = tuple(traffic.sites)
@@ -108,10 +122,9 @@ class Engine:
         self.batch_size = {t.name: t.batch_size for t in self.tiers}
         self.latest: dict[RsuId, RsuWindow] = {}
         self.windows: list[RsuWindow] = []
-        self.result = EngineResult()
+        self.result = EngineResult(rounds_planned=cfg.learning.rounds)
         self._arrivals: dict[RsuId, _Arrival] = {}
-        self._round_rows: dict[RsuId, dict[str, Any]] = {}
-        self._round_bytes = 0
+        self.ledger = RoundLedger(run_id, strategy.name, self.rsus, self.batch_size)
         link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK)))
 
     # ------------------------------------------------------------------ processes
@@ -121,7 +134,6 @@ class Engine:
         self.env.process(self._traffic_process())
         done = self.env.process(self._rounds_process())
         self.env.run(until=done)
-        self._sync_traffic()  # windows that finished after the last round started
         self.sink.flush()
         self.result.sim_end_s = self.env.now
         return self.result
@@ -145,25 +157,45 @@ class Engine:
             if self.on_time:
                 self.on_time(self.env.now)
 
-    def _round_start(self, r: int) -> SimTime:
-        return self.cfg.traffic.begin + (r + 1) * self.cfg.learning.round_period
+    def _any_fresh(self) -> bool:
+        return any(len(self.data[rsu].fresh()[1]) > 0 for rsu in self.rsus)
 
     def _rounds_process(self):  # noqa: ANN202
+        sched, env = self.schedule, self.env
         previous: Assignment | None = None
+        previous_end: SimTime | None = None
+        last_duration: float | None = None
+        ended: _Ended | None = None
         for r in range(self.cfg.learning.rounds):
-            start = self._round_start(r)
-            if self.env.now < start:
-                yield self.env.timeout(start - self.env.now)
+            due, start = sched.due(r, previous_end), sched.start(r, previous_end)
+            if not sched.fits(start):
+                self.result.stop_reason = sched.stop_reason(r, start)
+                break
+            if env.now < start:
+                yield env.timeout(start - env.now)
             self._sync_traffic()
+            if sched.waits_for_data:  # a synchronous round needs something new to learn from
+                step = self.cfg.traffic.step_length
+                while not self._any_fresh() and sched.fits(env.now + step):
+                    yield env.timeout(step)
+                    self._sync_traffic()
+                if not self._any_fresh():
+                    self.result.stop_reason = f"round {r}: no new sample at any RSU before traffic.end"
+                    break
+            if ended is not None:
+                self._close(ended)
             wall0 = time.perf_counter()
-            assignment = self._assign(r, previous)
-            yield from self._run_round(r, assignment, previous, wall0)
-            previous = assignment
+            assignment = self._assign(r, previous, sched.horizon(r, env.now, last_duration))
+            t_start = env.now
+            ended = yield from self._run_round(r, assignment, previous, wall0, due)
+            previous, previous_end, last_duration = assignment, env.now, env.now - t_start
+        self._sync_traffic()  # windows and samples that finished after the last round started
+        if ended is not None:
+            self._close(ended)
 
     # ------------------------------------------------------------------ one round
 
-    def _assign(self, r: int, previous: Assignment | None) -> Assignment:
-        t_next = min(self._round_start(r + 1), self.cfg.traffic.end)
+    def _assign(self, r: int, previous: Assignment | None, t_next: SimTime) -> Assignment:
         future = None
         if getattr(self.strategy, "needs_future", False):
             future = WindowTable.from_windows(self.rsus, self.traffic.peek_windows(self.env.now, t_next))
@@ -194,36 +226,34 @@ class Engine:
                 f"clustering strategy {name!r} put RSU {rsu!r} in tier {tier!r} (tiers: {', '.join(self.batch_size)})"
             )
 
-    def _run_round(self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float):  # noqa: ANN202
-        env, lc = self.env, self.cfg.learning
+    def _run_round(self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float, due: SimTime):  # noqa: ANN202
+        env = self.env
         t_start = env.now
         tiers = assignment.tiers
         self._arrivals = {}
-        self._round_rows = {}
-        self._round_bytes = 0
+        self.ledger.open(t_start)
         procs: dict[RsuId, simpy.Process] = {}
         work: dict[RsuId, tuple[np.ndarray, np.ndarray]] = {}
         for rsu in self.rsus:
-            work[rsu] = self.data[rsu].take_round()
+            work[rsu] = self.data[rsu].take_round(t_start)
             self.clients.prepare(rsu, tiers[rsu])
         participants = {rsu: tiers[rsu] for rsu in self.rsus if len(work[rsu][1]) > 0}
         self.transport.start_round(r, participants)
         batch_rngs = self.streams.batch_rngs()
         for rsu in participants:
             procs[rsu] = env.process(self._rsu_process(r, rsu, tiers[rsu], *work[rsu], batch_rngs[rsu]))
-        deadline = env.timeout(lc.barrier_timeout)
-        if procs:
-            yield env.any_of([env.all_of(list(procs.values())), deadline])
+        if procs:  # the barrier: every participant's weights, or (deadline schedule) the deadline
+            wait = [env.all_of(list(procs.values()))]
+            if self.schedule.deadline is not None:
+                wait.append(env.timeout(self.schedule.deadline))
+            yield env.any_of(wait)
         late = [rsu for rsu in participants if rsu not in self._arrivals]
         for rsu in late:
             if procs[rsu].is_alive:
                 procs[rsu].interrupt("barrier timeout")
         # The barrier releases when the last on-time RSU arrived (or at the deadline if one is late).
-        t_release = (
-            env.now
-            if late
-            else max((a.up.t_send + a.up.transfer.seconds for a in self._arrivals.values()), default=env.now)
-        )
+        finishes = [self.ledger.tally[rsu].t_finish for rsu in self._arrivals]
+        t_release = env.now if late else max(finishes, default=env.now)
         self.transport.end_round(r)
         downs = []
         for rsu, arrival in self._arrivals.items():
@@ -233,13 +263,13 @@ class Engine:
         if downs:
             yield env.all_of(downs)
         self.clients.end_round(tiers)
-        self._finish_round(r, assignment, previous, t_start, late, work, wall0)
+        return self._end_round(r, assignment, previous, t_start, due, t_release, late, work, wall0)
 
     def _rsu_process(self, r: int, rsu: RsuId, tier: TierName, x: np.ndarray, y: np.ndarray, rng):  # noqa: ANN202
         env, lc, link = self.env, self.cfg.learning, self.link
         client = self.clients.get(rsu)
         data = self.data[rsu]
-        row = self._round_rows.setdefault(rsu, {"batches": 0, "losses": []})
+        tally = self.ledger.tally[rsu]
         loss_scale = self.spec.loss_scale
         try:
             for b, (xb, yb) in enumerate(
@@ -261,9 +291,14 @@ class Engine:
                 down = Leg(t_done, (yield from link.transmit(rsu, "down", reply.bytes_down)))
                 w0 = time.perf_counter()
                 client.backward(xb, reply.grads)
-                yield env.timeout(self.compute.client_backward(tier, n, time.perf_counter() - w0))
-                row["batches"] += 1
-                row["losses"].append(reply.loss * loss_scale)
+                client_bwd = self.compute.client_backward(tier, n, time.perf_counter() - w0)
+                yield env.timeout(client_bwd)
+                tally.batches += 1
+                tally.losses.append(reply.loss * loss_scale)
+                tally.compute_s += client_fwd + client_bwd
+                tally.link_s += up.transfer.seconds + down.transfer.seconds
+                tally.server_queue_s += t_served - (up.t_send + up.transfer.seconds)
+                self.ledger.server_busy_s += t_done - t_served
                 self._message(
                     r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down,
                     up, t_served, down, client_fwd, reply.wall_ms, reply.loss * loss_scale,
@@ -274,6 +309,8 @@ class Engine:
             t_send = env.now
             transfer = yield from link.transmit(rsu, "up", request.nbytes)
             handle = self.transport.send_aggregate(request)
+            tally.link_s += transfer.seconds
+            tally.t_finish = t_send + transfer.seconds
             self._arrivals[rsu] = _Arrival(handle, Leg(t_send, transfer), request.nbytes, len(y))
         except simpy.Interrupt:
             return
@@ -284,6 +321,7 @@ class Engine:
             yield env.timeout(t_release - env.now)
         t_done = env.now
         down = Leg(t_done, (yield from self.link.transmit(rsu, "down", outcome.bytes_down)))
+        self.ledger.tally[rsu].link_s += down.transfer.seconds
         self._message(
             r, rsu, tier, "aggregate", -1, a.n_samples, a.bytes_up, outcome.bytes_down,
             a.up, t_release, down, 0.0, outcome.wall_ms, float("nan"),
@@ -295,101 +333,71 @@ class Engine:
         self, r: int, rsu: RsuId, tier: TierName, kind: str, batch: int, batch_size: int, bytes_up: int,
         bytes_down: int, up: Leg, t_served: SimTime, down: Leg, client_s: float, wall_ms: float, loss: float,
     ) -> None:  # fmt: skip
-        self._round_bytes += bytes_up + bytes_down
-        self.sink.append(
-            "messages",
-            message_row(
-                self.run_id,
-                self.strategy.name,
-                r,
-                rsu,
-                tier,
-                kind,
-                batch,
-                batch_size,
-                bytes_up,
-                bytes_down,
-                up,
-                t_served,
-                down,
-                client_s,
-                wall_ms,
-                loss,
-            ),  # fmt: skip
-        )
+        self.ledger.tally[rsu].bytes += bytes_up + bytes_down
+        row = message_row(
+            self.run_id, self.strategy.name, r, rsu, tier, kind, batch, batch_size, bytes_up, bytes_down,
+            up, t_served, down, client_s, wall_ms, loss,
+        )  # fmt: skip
+        self.sink.append("messages", row)
 
-    def _finish_round(
+    def _end_round(
         self,
         r: int,
         assignment: Assignment,
         previous: Assignment | None,
         t_start: SimTime,
+        due: SimTime,
+        t_release: SimTime,
         late: list[RsuId],
         work: Mapping[RsuId, tuple[np.ndarray, np.ndarray]],
         wall0: float,
-    ) -> None:
-        tiers = assignment.tiers
-        evals = {rsu: self._evaluate(rsu, tiers[rsu]) for rsu in self.rsus}
-        migrations = assignment.migrations(previous)
-        losses: list[float] = []
-        for rsu in self.rsus:
-            w = self.latest.get(rsu)
-            info = self._round_rows.get(rsu, {"batches": 0, "losses": []})
-            losses += info["losses"]
-            loss, metric, n = evals[rsu]
-            prev = previous.tiers.get(rsu, "") if previous else ""
-            self.sink.append(
-                "rounds",
-                {
-                    "run_id": self.run_id,
-                    "strategy": self.strategy.name,
-                    "round": r,
-                    "t_start_s": t_start,
-                    "t_end_s": self.env.now,
-                    "rsu": rsu,
-                    "tier": tiers[rsu],
-                    "previous_tier": prev,
-                    "migrated": rsu in migrations,
-                    "total_flown": w.total_flown if w else 0,
-                    "in_range_mean": w.in_range_mean if w else 0.0,
-                    "in_range_max": w.in_range_max if w else 0,
-                    "tier_metric": float(assignment.metric.get(rsu, math.nan)),
-                    "batch_size": self.batch_size[tiers[rsu]],
-                    "samples": len(work[rsu][1]),
-                    "batches": info["batches"],
-                    "late": rsu in late,
-                    "train_loss": float(np.mean(info["losses"])) if info["losses"] else float("nan"),
-                    "eval_loss": loss,
-                    "eval_metric": metric,
-                    "eval_samples": n,
-                },
-            )
-        self.sink.flush()
-        overall = combine([EvalResult(loss, metric, n) for loss, metric, n in evals.values()])
-        summary = RoundSummary(
-            round=r,
-            t_start_s=t_start,
-            t_end_s=self.env.now,
-            tiers=dict(tiers),
-            migrations=len(migrations),
-            forwards=sum(i["batches"] for i in self._round_rows.values()),
-            late=tuple(late),
-            bytes_total=self._round_bytes,
-            train_loss=float(np.mean(losses)) if losses else float("nan"),
-            eval_loss=overall.loss,
-            eval_metric=overall.metric,
+    ) -> _Ended:
+        """Evaluate the round's model on the held-out set, build its rows, flush its messages."""
+        evals = {rsu: self._evaluate(rsu, assignment.tiers[rsu], self.data[rsu].held_out()) for rsu in self.rsus}
+        summary, rows = self.ledger.close(
+            r,
+            assignment,
+            previous,
+            t_start=t_start,
+            t_end=self.env.now,
+            due=due,
+            t_release=t_release,
+            late=late,
+            samples={rsu: len(work[rsu][1]) for rsu in self.rsus},
+            evals=evals,
+            latest=self.latest,
             wall_s=time.perf_counter() - wall0,
+        )
+        self.sink.flush()  # the round's messages (its rows follow once its prequential score is known)
+        return _Ended(summary, rows)
+
+    def _close(self, ended: _Ended) -> None:
+        """Score the ended round's model on the samples that arrived since (test, then train); write its rows."""
+        scores = {}
+        for rsu, row in ended.rows.items():
+            result = self._evaluate(rsu, row["tier"], self.data[rsu].fresh())
+            scores[rsu] = result
+            row.update(prequential_loss=result.loss, prequential_metric=result.metric, prequential_samples=result.n)
+            self.sink.append("rounds", row)
+        self.sink.flush()
+        overall = combine(list(scores.values()))
+        summary = dataclasses.replace(
+            ended.summary,
+            prequential_loss=overall.loss,
+            prequential_metric=overall.metric,
+            prequential_samples=overall.n,
         )
         self.result.rounds.append(summary)
         if self.on_round:
             self.on_round(summary)
 
-    def _evaluate(self, rsu: RsuId, tier: TierName) -> tuple[float, float, int]:
-        x, y = self.data[rsu].held_out()
+    def _evaluate(self, rsu: RsuId, tier: TierName, data: tuple[np.ndarray, np.ndarray]) -> EvalResult:
+        """Loss and metric (reporting units) of ``rsu``'s current model on ``data`` (NaN when empty)."""
+        x, y = data
         if len(y) == 0:
-            return float("nan"), float("nan"), 0
+            return EvalResult(float("nan"), float("nan"), 0)
         result = self.transport.evaluate(rsu, tier, self.clients.get(rsu).forward(x), y)
-        return result.loss * self.spec.loss_scale, result.metric * self.spec.metric_scale, int(result.n)
+        return EvalResult(result.loss * self.spec.loss_scale, result.metric * self.spec.metric_scale, int(result.n))
 
 
 __all__ = ["Engine", "EngineResult", "RoundSummary"]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim.types import RsuId, SimTime, TierName
+from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Transfer
 
 
 @dataclass(frozen=True)
 class RoundSummary:
-    """What one round did, handed to the progress callback and kept in the result."""
+    """What one round did, handed to the progress callback and kept in the result (and run.json)."""
 
     round: int
     t_start_s: SimTime
@@ -27,6 +28,19 @@ class RoundSummary:
     eval_loss: float
     eval_metric: float
     wall_s: float
+    t_due_s: SimTime = math.nan
+    """When the schedule wanted the round to start (``t_start_s - t_due_s`` = how late it started)."""
+    eval_samples: int = 0
+    prequential_loss: float = math.nan
+    """The round's model on the samples that arrived before the next round started (before training on them)."""
+    prequential_metric: float = math.nan
+    prequential_samples: int = 0
+    straggler_s: SimSeconds = math.nan
+    """Slowest participant's arrival at the barrier minus the median arrival."""
+    server_busy_s: SimSeconds = 0.0
+    """Simulated seconds the server spent computing Forwards in the round."""
+    barrier_wait_s: Mapping[TierName, float] = field(default_factory=dict)
+    """Per tier, the mean time its participants' weights waited at the barrier for the others."""
 
 
 @dataclass
@@ -35,6 +49,9 @@ class EngineResult:
 
     rounds: list[RoundSummary] = field(default_factory=list)
     sim_end_s: SimTime = 0.0
+    rounds_planned: int = 0
+    stop_reason: str = ""
+    """Why fewer rounds than planned ran ('' when all ran)."""
 
 
 @dataclass(frozen=True)

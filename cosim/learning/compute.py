@@ -1,6 +1,17 @@
 """Compute models: how many simulated seconds a split-learning step takes (``compute.mode``).
 
-``model`` (the default, reproducible)::
+``flops`` (the default, reproducible): each step's FLOPs come from the workload's own layers
+(:mod:`cosim.learning.flops`) and run on a device profile (:mod:`cosim.learning.devices`)::
+
+    client forward  = n * F_client(tier) / R_rsu(tier)
+    client backward = (2 * n * F_client(tier) + 10 * W_client(tier)) / R_rsu(tier)
+    server step     = (3 * n * F_server + 10 * W_server) / R_server
+
+``F`` = forward FLOPs per sample of the tier's client part (its depth's layers) or of the server part,
+``W`` = their trainable parameters (an Adam update each), ``R = peak * efficiency (* device_speed of the
+tier)`` in FLOP/s, plus each device's fixed ``overhead_ms`` per step.
+
+``model`` (the default before trace schema 3; reproducible)::
 
     client forward  = n * client_depth * client_us_per_sample_layer / device_speed[tier]   (µs)
     client backward = 2 * client forward        (gradients w.r.t. weights and inputs)
@@ -16,8 +27,102 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cosim.learning.devices import DEVICES, DeviceProfile
+from cosim.learning.flops import ModelFlops, model_flops
 from cosim.registry import COMPUTE
 from cosim.types import SimSeconds, TierName, WallSeconds
+
+
+@dataclass(frozen=True)
+class FlopParams:
+    """Which devices run the RSUs' and the server's steps (the ``flops`` compute mode)."""
+
+    rsu_device: str = "jetson-nano"
+    """Device profile of every RSU (a built-in or a name of compute.devices)."""
+    tier_devices: Mapping[str, str] = field(default_factory=dict)
+    """Per tier, another RSU device profile (tier name -> profile), e.g. ``low = "raspberry-pi-4"``."""
+    server_device: str = "t4"
+    """Device profile of the split-learning server."""
+    device_speed: Mapping[str, float] = field(default_factory=dict)
+    """Per tier, a factor on its RSU device's effective FLOP/s (a tier not named has 1)."""
+    devices: Mapping[str, DeviceProfile] = field(default_factory=dict)
+    """Your own profiles: ``[compute.devices.<name>]`` with peak_gflops, efficiency, overhead_ms, source."""
+
+
+@COMPUTE.register("flops", default=True)
+class FlopCompute:
+    """Compute time from the workload's FLOPs per layer on named device profiles (reproducible)."""
+
+    Params = FlopParams
+    reproducible = True
+
+    @staticmethod
+    def check_config(cfg: Any) -> str:
+        """Devices must exist and be sane; tiers must exist; speeds positive."""
+        p: FlopParams = cfg.compute.params
+        known = {**DEVICES, **p.devices}
+        for name, profile in p.devices.items():
+            problem = profile.problem(name)
+            if problem:
+                return problem
+        for where, name in [("rsu_device", p.rsu_device), ("server_device", p.server_device)] + [
+            (f"tier_devices.{t}", d) for t, d in p.tier_devices.items()
+        ]:
+            if name not in known:
+                return f"compute.{where} = {name!r}: unknown device (known: {', '.join(sorted(known))})"
+        for mapping in ("tier_devices", "device_speed"):
+            for tier in getattr(p, mapping):
+                if tier not in cfg.learning.tiers:
+                    return f"compute.{mapping}.{tier}: not a tier (tiers: {', '.join(cfg.learning.tiers)})"
+        for tier, speed in p.device_speed.items():
+            if not speed > 0:
+                return f"compute.device_speed.{tier} = {speed!r}: must be > 0"
+        return ""
+
+    def __init__(self, settings: Any, depths: Mapping[TierName, int]) -> None:
+        self.params: FlopParams = settings.params
+        known = {**DEVICES, **self.params.devices}
+        self.server = known[self.params.server_device]
+        self.rsu = {t: known[self.params.tier_devices.get(t, self.params.rsu_device)] for t in depths}
+        self.client_flops: dict[TierName, ModelFlops] = {}
+        self.server_flops: ModelFlops | None = None
+
+    def start(self, ctx: Any) -> None:
+        """Count the FLOPs of each tier's client part and of the server part."""
+        self.client_flops = {t.name: model_flops(ctx.client_part(t.name)) for t in ctx.tiers}
+        self.server_flops = model_flops(ctx.server_part())
+
+    def _rsu(self, tier: TierName, flops: float) -> SimSeconds:
+        return self.rsu[tier].seconds(flops, self.params.device_speed.get(tier, 1.0))
+
+    def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of a client forward pass over ``n`` samples."""
+        return self._rsu(tier, self.client_flops[tier].forward_step(n))
+
+    def client_backward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of a client backward pass and optimizer step."""
+        return self._rsu(tier, self.client_flops[tier].backward_step(n))
+
+    def server_step(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+        """Simulated seconds of the server's forward, loss, backward and update."""
+        assert self.server_flops is not None, "FlopCompute.start was not called"
+        return self.server.seconds(self.server_flops.training_step(n))
+
+    def describe(self) -> dict[str, Any]:
+        """Per tier and for the server: device, FLOPs per sample, parameters (for run.json)."""
+        out: dict[str, Any] = {
+            t: {"device": self.params.tier_devices.get(t, self.params.rsu_device), "forward_flops_per_sample":
+                f.forward, "params": f.params, "fallback_layers": list(f.fallbacks)}
+            for t, f in self.client_flops.items()
+        }  # fmt: skip
+        if self.server_flops is not None:
+            out["server"] = {
+                "device": self.params.server_device,
+                "forward_flops_per_sample": self.server_flops.forward,
+                "params": self.server_flops.params,
+                "fallback_layers": list(self.server_flops.fallbacks),
+            }
+        return out
 
 
 @dataclass(frozen=True)
@@ -32,9 +137,9 @@ class PerSampleParams:
     """Relative device speed of the RSUs in each tier (a tier not named has speed 1)."""
 
 
-@COMPUTE.register("model", default=True)
+@COMPUTE.register("model")
 class PerSampleCompute:
-    """Compute time from work per sample and layer (reproducible)."""
+    """Compute time from a fixed work per sample and client layer, whatever the layers (reproducible)."""
 
     Params = PerSampleParams
     reproducible = True

@@ -1,59 +1,156 @@
 """Per-RSU data during a run: samples arriving from traffic, encoded by the workload, split, batched.
 
 :class:`RsuData` is the engine's :class:`cosim.ports.RsuDataset`. Samples are encoded as they arrive
-(the workload's encoder may keep per-vehicle state, so arrival order matters), queued until the next
-round, and split then: a seeded ``test_fraction`` of each round's new samples joins the RSU's held-out
-set (the most recent :data:`MAX_HELD_OUT` are kept), the rest is the round's training data.
+(the workload's encoder may keep per-vehicle state, so arrival order matters) and queue as the RSU's
+*fresh* samples until the next round starts. Then, in this order:
+
+1. **test** -- the engine scores the model of the round that just ended on the fresh samples
+   (:meth:`RsuData.fresh`): prequential evaluation, on traffic no model has trained on yet;
+2. **split** -- :meth:`RsuData.take_round` moves the fresh samples of held-out vehicles into the
+   held-out set (the most recent :data:`MAX_HELD_OUT` are kept) and the others into training;
+3. **train** -- it returns the round's training data: the fresh training samples, or, with a
+   ``train_window`` > 0, every training sample observed within that many simulated seconds.
+
+Who is held out (``samples.split``):
+
+- ``"vehicle"`` (default): a vehicle is held out when a hash of (seed, vehicle id) falls below
+  ``test_fraction`` (:func:`held_out_vehicles`). The decision depends only on the vehicle and the seed,
+  so it is the same at every RSU and in every round: no vehicle is in both sets.
+- ``"sample"``: a seeded ``test_fraction`` of each round's new samples, drawn per sample (the split
+  before trace schema 3; one vehicle's consecutive observations can land in both sets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
 from cosim.ports import SampleEncoder
-from cosim.types import RsuId
+from cosim.types import RsuId, SimTime
 from cosim.values import SampleSet
 
 MAX_HELD_OUT = 4096
 """Held-out samples kept per RSU (the most recent), so evaluation cost stays flat over long runs."""
 
+Split = Literal["vehicle", "sample"]
+
+_VEHICLE_SALT = np.uint64(0x5EED_0F_7E57)
+"""Mixed into the seed so the vehicle split does not correlate with other uses of the seed."""
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea & Flood 2014), element-wise on uint64 (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def vehicle_uniform(vehicles: np.ndarray, seed: int) -> np.ndarray:
+    """A number in [0, 1) per vehicle id, a function of (seed, vehicle) only (the same on any RSU and host)."""
+    key = _splitmix64(np.array([seed], dtype=np.uint64) ^ _VEHICLE_SALT)[0]
+    z = _splitmix64(np.asarray(vehicles, dtype=np.int64).astype(np.uint64) ^ key)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def held_out_vehicles(vehicles: np.ndarray, seed: int, fraction: float) -> np.ndarray:
+    """True for the samples of vehicles in the held-out set (about ``fraction`` of all vehicles)."""
+    return vehicle_uniform(vehicles, seed) < fraction
+
 
 class RsuData:
-    """Samples of one RSU: those that arrived since the last round, and its held-out set."""
+    """Samples of one RSU: fresh ones (since the last round), its training window and its held-out set."""
 
-    def __init__(self, rsu: RsuId, encoder: SampleEncoder, rng: np.random.Generator, test_fraction: float) -> None:
+    def __init__(
+        self,
+        rsu: RsuId,
+        encoder: SampleEncoder,
+        rng: np.random.Generator,
+        test_fraction: float,
+        *,
+        split: Split = "sample",
+        seed: int = 0,
+        train_window: float = 0.0,
+    ) -> None:
         self.rsu = rsu
         self.encoder = encoder
         self.rng = rng
         self.test_fraction = test_fraction
-        self._x: list[np.ndarray] = []
-        self._y: list[np.ndarray] = []
+        self.split = split
+        self.seed = seed
+        self.train_window = train_window
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._fresh: tuple[np.ndarray, np.ndarray] | None = None
         self.test_x: np.ndarray | None = None
         self.test_y: np.ndarray | None = None
+        self.test_vehicles: set[int] = set()
+        """Vehicle ids in the held-out set so far (``split = "vehicle"``: checked disjoint from training)."""
+        self.train_vehicles: set[int] = set()
+        self._train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # x, y, observation time
 
     def add(self, samples: SampleSet) -> None:
         """Encode and queue samples whose labels became known."""
         if len(samples):
             x, y = self.encoder.encode(samples)
-            self._x.append(x)
-            self._y.append(y)
+            self._pending.append((x, y, np.asarray(samples.time, np.float64), np.asarray(samples.vehicle, np.int64)))
+            self._fresh = None
 
-    def take_round(self) -> tuple[np.ndarray, np.ndarray]:
-        """Samples since the last call, split: the held-out part is kept, the training part returned."""
-        if not self._y:
+    def fresh(self) -> tuple[np.ndarray, np.ndarray]:
+        """Samples that arrived since the last :meth:`take_round`: no model has trained on them yet."""
+        if self._fresh is None:
+            if not self._pending:
+                self._fresh = _empty_like(self.test_x), _empty_like(self.test_y)
+            else:
+                x = np.concatenate([p[0] for p in self._pending]).astype(np.float32, copy=False)
+                y = np.concatenate([p[1] for p in self._pending]).astype(np.float32, copy=False)
+                self._fresh = x, y
+        return self._fresh
+
+    def take_round(self, now: SimTime | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Split the fresh samples (held-out part kept aside) and return this round's training data.
+
+        With ``train_window`` > 0 the training data is every training sample observed in
+        ``[now - train_window, now]`` (``now`` defaults to the newest observation); otherwise only the
+        fresh training samples.
+        """
+        if not self._pending:
+            if self.train_window > 0 and self._train is not None:
+                return self._window(now)
             return _empty_like(self.test_x), _empty_like(self.test_y)
-        x = np.concatenate(self._x).astype(np.float32, copy=False)
-        y = np.concatenate(self._y).astype(np.float32, copy=False)
-        self._x.clear()
-        self._y.clear()
-        test = self.rng.random(len(y)) < self.test_fraction
+        x, y = self.fresh()
+        t = np.concatenate([p[2] for p in self._pending])
+        vehicles = np.concatenate([p[3] for p in self._pending])
+        self._pending.clear()
+        self._fresh = None
+        if self.split == "vehicle":
+            test = held_out_vehicles(vehicles, self.seed, self.test_fraction)
+            self.test_vehicles.update(np.unique(vehicles[test]).tolist())
+            self.train_vehicles.update(np.unique(vehicles[~test]).tolist())
+        else:
+            test = self.rng.random(len(y)) < self.test_fraction
         if self.test_x is None or self.test_y is None:
             self.test_x, self.test_y = x[:0], y[:0]
         self.test_x = np.concatenate([self.test_x, x[test]])[-MAX_HELD_OUT:]
         self.test_y = np.concatenate([self.test_y, y[test]])[-MAX_HELD_OUT:]
-        return x[~test], y[~test]
+        train = ~test
+        if self.train_window <= 0:
+            return x[train], y[train]
+        if self._train is None:
+            self._train = x[:0], y[:0], t[:0]
+        tx, ty, tt = self._train
+        self._train = np.concatenate([tx, x[train]]), np.concatenate([ty, y[train]]), np.concatenate([tt, t[train]])
+        return self._window(now)
+
+    def _window(self, now: SimTime | None) -> tuple[np.ndarray, np.ndarray]:
+        assert self._train is not None
+        tx, ty, tt = self._train
+        ref = float(tt.max()) if now is None and len(tt) else float(now or 0.0)
+        keep = tt >= ref - self.train_window
+        self._train = tx[keep], ty[keep], tt[keep]
+        return self._train[0], self._train[1]
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
         """The held-out samples so far (empty arrays before the first round with data)."""
@@ -66,6 +163,25 @@ class RsuData:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Shuffled mini-batches (see :func:`batches`)."""
         return batches(x, y, batch_size, epochs, rng, cap)
+
+
+def datasets(
+    cfg: Any, workload: Any, rsus: Sequence[RsuId], rngs: Mapping[RsuId, np.random.Generator]
+) -> dict[RsuId, RsuData]:
+    """One :class:`RsuData` per RSU, as a scenario's ``[samples]`` and ``[learning]`` say (one encoder each)."""
+    s, lc = cfg.samples, cfg.learning
+    return {
+        rsu: RsuData(
+            rsu,
+            workload.encoder(),
+            rngs[rsu],
+            s.test_fraction,
+            split=s.split,
+            seed=cfg.seed,
+            train_window=lc.train_window,
+        )
+        for rsu in rsus
+    }
 
 
 def _empty_like(a: np.ndarray | None) -> np.ndarray:

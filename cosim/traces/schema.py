@@ -6,11 +6,19 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
-gained ``tier_metric``; losses are in the workload's units (run.json ``workload``)."""
+gained ``tier_metric``; losses are in the workload's units (run.json ``workload``).
+
+3: ``rounds.eval_*`` are measured on held-out *vehicles* by default (``samples.split``); ``rounds``
+gained the prequential score (``prequential_*``), the schedule's timing (``t_due_s``,
+``start_delay_s``, ``t_finish_s``, ``t_release_s``, ``barrier_wait_s``), where each RSU's round time
+went (``compute_s``, ``link_s``, ``server_queue_s``, ``bytes``) and round-level columns repeated on
+every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``, ``round_bytes``,
+``cum_bytes``, ``elapsed_s``). Its new integer columns are nullable (``Int64``): a writer that does not
+measure them (a converter, a synthetic run) leaves them missing rather than 0."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -70,9 +78,54 @@ ROUNDS: tuple[Column, ...] = (
     ("batches", "int64", "Forward calls the RSU made this round"),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
     ("train_loss", "float64", "mean training loss of the RSU's batches this round (workload's unit)"),
-    ("eval_loss", "float64", "held-out loss of the RSU after aggregation (speed workloads: MSE, (m/s)^2)"),
-    ("eval_metric", "float64", "held-out metric of the RSU after aggregation (speed workloads: MAE, m/s)"),
-    ("eval_samples", "int64", "held-out samples of the RSU"),
+    (
+        "eval_loss",
+        "float64",
+        "loss of the RSU's model after aggregation on its held-out set (samples.split; speed workloads: MSE, (m/s)^2)",
+    ),
+    ("eval_metric", "float64", "metric on the held-out set, as eval_loss (speed workloads: MAE, m/s)"),
+    ("eval_samples", "int64", "held-out samples of the RSU (its most recent 4096)"),
+    (
+        "prequential_loss",
+        "float64",
+        "loss of the RSU's model after this round on the samples that reached it before the next round "
+        "started, scored before any training on them (test-then-train); NaN when none arrived",
+    ),
+    ("prequential_metric", "float64", "metric on the same samples as prequential_loss"),
+    ("prequential_samples", "Int64", "samples prequential_loss is measured on"),
+    ("t_due_s", "float64", "simulated instant the schedule wanted the round to start"),
+    (
+        "start_delay_s",
+        "float64",
+        "t_start_s - t_due_s: how late the round started (the previous round overran, or a synchronous round "
+        "waited for new samples)",
+    ),
+    (
+        "t_finish_s",
+        "float64",
+        "simulated instant the RSU's weights reached the server (its arrival at the barrier); NaN if it had no "
+        "training samples or was late",
+    ),
+    ("t_release_s", "float64", "simulated instant the round's barrier released (aggregation)"),
+    ("barrier_wait_s", "float64", "t_release_s - t_finish_s: how long the RSU's weights waited for the others"),
+    ("compute_s", "float64", "simulated client compute of the RSU this round (forward + backward)"),
+    (
+        "link_s",
+        "float64",
+        "simulated transfer time of the RSU's messages this round, both directions (Forwards and Aggregate)",
+    ),
+    ("server_queue_s", "float64", "simulated time the RSU's Forwards waited for the server this round"),
+    ("bytes", "Int64", "bytes the RSU sent and received this round (all its messages)"),
+    (
+        "straggler_s",
+        "float64",
+        "round: slowest participant's t_finish_s minus the median t_finish_s (on-time participants)",
+    ),
+    ("server_busy_s", "float64", "round: simulated seconds the server spent computing Forwards"),
+    ("server_busy_frac", "float64", "round: server_busy_s / (t_end_s - t_start_s)"),
+    ("round_bytes", "Int64", "round: bytes sent and received by all RSUs"),
+    ("cum_bytes", "Int64", "round: bytes of all rounds up to and including this one"),
+    ("elapsed_s", "float64", "round: t_end_s minus the first round's t_start_s (time to reach this round's model)"),
 )
 
 TRAFFIC: tuple[Column, ...] = (

@@ -14,7 +14,7 @@ from cosim.export import export_run, link_series
 from cosim.export.pcap import train_sizes
 from cosim.report.synthetic import make_run
 from cosim.traces.recorder import read_table
-from cosim.traces.schema import columns
+from cosim.traces.schema import SCHEMA_VERSION, columns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,7 +139,7 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
     old = tmp_path / "old"
     old.mkdir()
     (old / "run.json").write_text(
-        (run_dir / "run.json").read_text().replace('"schema_version": 2', '"schema_version": 1')
+        (run_dir / "run.json").read_text().replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 1')
     )
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -148,7 +148,7 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
     (no_tables / "run.json").write_text((run_dir / "run.json").read_text())
     for folder, words in (
         (foreign, "schema_version = 99"),
-        (old, "schema_version = 1, this cosim reads version 2"),
+        (old, f"schema_version = 1, this cosim reads version {SCHEMA_VERSION}"),
         (empty, "no run.json"),
         (no_tables, "missing messages"),
     ):

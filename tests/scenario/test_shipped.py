@@ -19,6 +19,8 @@ from cosim.scenario.sumocfg import read_sumocfg
 
 SHIPPED = {"quickstart": 6, "grid-rush": 12, "spider-city": 20}
 """Name -> minimum number of RSUs."""
+VARIANTS = {"grid-rush-sync": 12}
+"""Scenarios that reuse another's SUMO files (no recipe of their own): name -> minimum number of RSUs."""
 
 
 def test_the_three_scenarios_are_shipped_with_a_description() -> None:
@@ -28,11 +30,11 @@ def test_the_three_scenarios_are_shipped_with_a_description() -> None:
         assert names[name] and "\n" not in names[name]
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("name", sorted(SHIPPED | VARIANTS))
 def test_shipped_scenario_loads_and_its_junctions_exist(name: str) -> None:
     cfg = load_scenario(name)
     assert cfg.name == name
-    assert len(cfg.rsus) >= SHIPPED[name]
+    assert len(cfg.rsus) >= (SHIPPED | VARIANTS)[name]
     assert cfg.traffic.sumocfg is not None and cfg.traffic.sumocfg.is_file()
     sc = read_sumocfg(cfg.traffic.sumocfg)
     assert sc.begin == cfg.traffic.begin and sc.end == cfg.traffic.end

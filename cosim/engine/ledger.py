@@ -1,0 +1,196 @@
+"""What a round did, RSU by RSU: tallies filled while it runs, then its summary and its ``rounds`` rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cosim.engine.rows import RoundSummary
+from cosim.types import RsuId, SimSeconds, SimTime, TierName
+from cosim.values import Assignment, EvalResult, RsuWindow, combine
+
+
+@dataclass
+class RsuTally:
+    """What one RSU did in one round (filled while the round runs)."""
+
+    batches: int = 0
+    losses: list[float] = field(default_factory=list)
+    compute_s: SimSeconds = 0.0
+    """Simulated client compute (forward + backward) of its batches."""
+    link_s: SimSeconds = 0.0
+    """Simulated transfer time of all its messages, both directions (Forwards and its Aggregate)."""
+    server_queue_s: SimSeconds = 0.0
+    """Simulated time its Forwards waited for the server."""
+    bytes: int = 0
+    t_finish: SimTime = math.nan
+    """When its weights reached the server (NaN: not a participant, or late)."""
+
+
+def straggler(finishes: Sequence[float]) -> float:
+    """Slowest finish minus the median finish (NaN without finishes)."""
+    done = [f for f in finishes if math.isfinite(f)]
+    return float(max(done) - np.median(done)) if done else math.nan
+
+
+class RoundLedger:
+    """The current round's tallies and the run's running totals (bytes so far, first round's start)."""
+
+    def __init__(self, run_id: str, strategy: str, rsus: Sequence[RsuId], batch_size: Mapping[TierName, int]) -> None:
+        self.run_id = run_id
+        self.strategy = strategy
+        self.rsus = tuple(rsus)
+        self.batch_size = dict(batch_size)
+        self.tally: dict[RsuId, RsuTally] = {}
+        self.server_busy_s = 0.0
+        """Simulated seconds the server computed Forwards in the current round."""
+        self.cum_bytes = 0
+        self.first_start: SimTime | None = None
+
+    def open(self, t_start: SimTime) -> None:
+        """A round starts: fresh tallies."""
+        if self.first_start is None:
+            self.first_start = t_start
+        self.tally = {rsu: RsuTally() for rsu in self.rsus}
+        self.server_busy_s = 0.0
+
+    def close(
+        self,
+        r: int,
+        assignment: Assignment,
+        previous: Assignment | None,
+        *,
+        t_start: SimTime,
+        t_end: SimTime,
+        due: SimTime,
+        t_release: SimTime,
+        late: Sequence[RsuId],
+        samples: Mapping[RsuId, int],
+        evals: Mapping[RsuId, EvalResult],
+        latest: Mapping[RsuId, RsuWindow],
+        wall_s: float,
+    ) -> tuple[RoundSummary, dict[RsuId, dict[str, Any]]]:
+        """The round's summary and rows (prequential columns still empty)."""
+        tiers = assignment.tiers
+        round_bytes = sum(t.bytes for t in self.tally.values())
+        self.cum_bytes += round_bytes
+        arrived = [rsu for rsu in self.rsus if math.isfinite(self.tally[rsu].t_finish)]
+        waits: dict[TierName, list[float]] = {}
+        for rsu in arrived:
+            waits.setdefault(tiers[rsu], []).append(t_release - self.tally[rsu].t_finish)
+        losses = [loss for t in self.tally.values() for loss in t.losses]
+        overall = combine([evals[rsu] for rsu in self.rsus])
+        summary = RoundSummary(
+            round=r,
+            t_start_s=t_start,
+            t_end_s=t_end,
+            tiers=dict(tiers),
+            migrations=len(assignment.migrations(previous)),
+            forwards=sum(t.batches for t in self.tally.values()),
+            late=tuple(late),
+            bytes_total=round_bytes,
+            train_loss=float(np.mean(losses)) if losses else float("nan"),
+            eval_loss=overall.loss,
+            eval_metric=overall.metric,
+            wall_s=wall_s,
+            t_due_s=due,
+            eval_samples=overall.n,
+            straggler_s=straggler([self.tally[rsu].t_finish for rsu in arrived]),
+            server_busy_s=self.server_busy_s,
+            barrier_wait_s={tier: float(np.mean(w)) for tier, w in waits.items()},
+        )
+        rows = round_rows(
+            self.run_id,
+            self.strategy,
+            summary,
+            assignment,
+            previous,
+            self.rsus,
+            latest,
+            self.batch_size,
+            samples,
+            self.tally,
+            evals,
+            t_release=t_release,
+            cum_bytes=self.cum_bytes,
+            first_start=self.first_start if self.first_start is not None else t_start,
+        )
+        return summary, rows
+
+
+def round_rows(
+    run_id: str,
+    strategy: str,
+    summary: RoundSummary,
+    assignment: Any,
+    previous: Any,
+    rsus: Sequence[RsuId],
+    latest: Mapping[RsuId, Any],
+    batch_size: Mapping[TierName, int],
+    samples: Mapping[RsuId, int],
+    tally: Mapping[RsuId, RsuTally],
+    evals: Mapping[RsuId, Any],
+    *,
+    t_release: SimTime,
+    cum_bytes: int,
+    first_start: SimTime,
+) -> dict[RsuId, dict[str, Any]]:
+    """The ``rounds`` rows of one ended round, by RSU (see :mod:`cosim.traces.schema`).
+
+    The prequential columns are filled in when the next round starts (the samples they score arrive
+    until then).
+    """
+    tiers = assignment.tiers
+    migrations = assignment.migrations(previous)
+    duration = summary.t_end_s - summary.t_start_s
+    out: dict[RsuId, dict[str, Any]] = {}
+    for rsu in rsus:
+        w = latest.get(rsu)
+        t = tally[rsu]
+        ev = evals[rsu]
+        out[rsu] = {
+            "run_id": run_id,
+            "strategy": strategy,
+            "round": summary.round,
+            "t_start_s": summary.t_start_s,
+            "t_end_s": summary.t_end_s,
+            "rsu": rsu,
+            "tier": tiers[rsu],
+            "previous_tier": previous.tiers.get(rsu, "") if previous else "",
+            "migrated": rsu in migrations,
+            "total_flown": w.total_flown if w else 0,
+            "in_range_mean": w.in_range_mean if w else 0.0,
+            "in_range_max": w.in_range_max if w else 0,
+            "tier_metric": float(assignment.metric.get(rsu, math.nan)),
+            "batch_size": batch_size[tiers[rsu]],
+            "samples": samples[rsu],
+            "batches": t.batches,
+            "late": rsu in summary.late,
+            "train_loss": float(np.mean(t.losses)) if t.losses else math.nan,
+            "eval_loss": ev.loss,
+            "eval_metric": ev.metric,
+            "eval_samples": ev.n,
+            "prequential_loss": math.nan,
+            "prequential_metric": math.nan,
+            "prequential_samples": 0,
+            "t_due_s": summary.t_due_s,
+            "start_delay_s": summary.t_start_s - summary.t_due_s,
+            "t_finish_s": t.t_finish,
+            "t_release_s": t_release,
+            "barrier_wait_s": t_release - t.t_finish if math.isfinite(t.t_finish) else math.nan,
+            "compute_s": t.compute_s,
+            "link_s": t.link_s,
+            "server_queue_s": t.server_queue_s,
+            "bytes": t.bytes,
+            "straggler_s": summary.straggler_s,
+            "server_busy_s": summary.server_busy_s,
+            "server_busy_frac": summary.server_busy_s / duration if duration > 0 else math.nan,
+            "round_bytes": summary.bytes_total,
+            "cum_bytes": cum_bytes,
+            "elapsed_s": summary.t_end_s - first_start,
+        }
+    return out

@@ -1,0 +1,135 @@
+"""Run-level metrics computed from a run's trace tables (the run summary; a report may reuse them).
+
+Per round (:func:`round_curve`): the sample-weighted held-out loss and the prequential loss over RSUs,
+bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`run_metrics`):
+
+* **target loss** -- ``learning.target_loss`` when it is set (> 0, in the workload's loss unit);
+  otherwise the run's own: ``(1 + RUN_TARGET_MARGIN) x`` the lowest held-out loss of any round
+  ("within 10 % of the run's best"). A run's own target makes its convergence time meaningful on its
+  own; to compare runs, give them one target (the config field, or the comparison report's).
+* **time to target** -- simulated seconds from the first round's start until the end of the first
+  round whose held-out loss is at or below the target (``elapsed_s`` of that round); **rounds to
+  target** -- that round's index + 1; **bytes to target** -- bytes of all messages up to and including
+  that round (``cum_bytes``). NaN when no round reaches the target.
+* **final prequential loss** -- that of the last round with samples to score (the last round's own
+  score covers only the samples that arrived while it ran, since the run ends with it; a short last
+  round may have none).
+* **straggler time** -- per round, slowest participant's arrival at the barrier minus the median
+  arrival; mean and max over rounds.
+* **server busy fraction** -- server compute time over the time the rounds lasted (sums over rounds).
+* **barrier wait per tier** -- mean over rounds and RSUs of each tier of ``barrier_wait_s``.
+* **gRPC call time** -- median and 95th percentile of the wall-clock milliseconds of the real Forward
+  calls (``wall_rpc_ms``: wall clock, never added to simulated time).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from cosim.values import EvalResult, combine
+
+RUN_TARGET_MARGIN = 0.10
+"""Without ``learning.target_loss``, the target is this much above the run's lowest held-out loss."""
+
+
+def _combined(group: pd.DataFrame, prefix: str) -> EvalResult:
+    """Sample-weighted loss and metric over the RSUs of one round (the engine's round summary does the same)."""
+    cols = [f"{prefix}_loss", f"{prefix}_metric", f"{prefix}_samples"]
+    return combine([EvalResult(_number(a), _number(b), int(n) if pd.notna(n) else 0) for a, b, n in group[cols].values])
+
+
+def _number(value: Any) -> float:
+    """A trace value as a float (NaN where the writer left it missing)."""
+    return float(value) if pd.notna(value) else math.nan
+
+
+def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
+    """One row per round of a ``rounds`` table: timing, sample-weighted losses over RSUs, bytes."""
+    rows = []
+    for r, g in rounds.groupby("round", sort=True):
+        ev, preq = _combined(g, "eval"), _combined(g, "prequential")
+        first = g.iloc[0]
+        rows.append(
+            {
+                "round": int(r),
+                "t_start_s": float(first["t_start_s"]),
+                "t_end_s": float(first["t_end_s"]),
+                "duration_s": float(first["t_end_s"] - first["t_start_s"]),
+                "elapsed_s": float(first["elapsed_s"]),
+                "eval_loss": ev.loss,
+                "eval_metric": ev.metric,
+                "eval_samples": ev.n,
+                "prequential_loss": preq.loss,
+                "prequential_metric": preq.metric,
+                "prequential_samples": preq.n,
+                "round_bytes": _number(first["round_bytes"]),
+                "cum_bytes": _number(first["cum_bytes"]),
+                "straggler_s": float(first["straggler_s"]),
+                "server_busy_s": float(first["server_busy_s"]),
+                "start_delay_s": float(first["start_delay_s"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def target_loss(curve: pd.DataFrame, configured: float = 0.0) -> tuple[float, str]:
+    """The target and where it comes from (``learning.target_loss``, or the run's own best + 10 %)."""
+    if configured > 0:
+        return float(configured), "learning.target_loss"
+    losses = curve["eval_loss"].dropna() if len(curve) else pd.Series(dtype=float)
+    if losses.empty:
+        return math.nan, "none (no held-out loss)"
+    return float(losses.min() * (1 + RUN_TARGET_MARGIN)), f"run's best held-out loss + {RUN_TARGET_MARGIN:.0%}"
+
+
+def to_target(curve: pd.DataFrame, target: float) -> dict[str, float]:
+    """Time, rounds and bytes until the first round whose held-out loss is at or below ``target``."""
+    out = {"time_to_target_s": math.nan, "rounds_to_target": math.nan, "bytes_to_target": math.nan}
+    if not math.isfinite(target) or curve.empty:
+        return out
+    hit = curve[curve["eval_loss"] <= target * (1 + 1e-9)]
+    if hit.empty:
+        return out
+    first = hit.iloc[0]
+    out.update(
+        time_to_target_s=float(first["elapsed_s"]),
+        rounds_to_target=float(first["round"] + 1),
+        bytes_to_target=float(first["cum_bytes"]),
+    )
+    return out
+
+
+def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_target: float = 0.0) -> dict[str, Any]:
+    """The run-level metrics of the module docstring, from a run's ``rounds`` and ``messages`` tables."""
+    curve = round_curve(rounds) if len(rounds) else pd.DataFrame()
+    target, source = target_loss(curve, configured_target)
+    out: dict[str, Any] = {"target_loss": target, "target_source": source, **to_target(curve, target)}
+    if curve.empty:
+        return out
+    scored = curve[curve["prequential_samples"] > 0]
+    last = scored.iloc[-1] if len(scored) else None
+    busy, span = curve["server_busy_s"].sum(), curve["duration_s"].sum()
+    strag = curve["straggler_s"].dropna()
+    out.update(
+        final_prequential_loss=float(last["prequential_loss"]) if last is not None else math.nan,
+        final_prequential_metric=float(last["prequential_metric"]) if last is not None else math.nan,
+        mean_round_s=float(curve["duration_s"].mean()),
+        mean_start_delay_s=float(curve["start_delay_s"].mean()),
+        mean_straggler_s=float(strag.mean()) if len(strag) else math.nan,
+        max_straggler_s=float(strag.max()) if len(strag) else math.nan,
+        server_busy_frac=float(busy / span) if span > 0 else math.nan,
+        mean_barrier_wait_s={
+            str(tier): float(w.mean())
+            for tier, w in rounds.groupby("tier", sort=False)["barrier_wait_s"]
+            if w.notna().any()
+        },
+    )
+    if messages is not None and len(messages):
+        wall = messages.loc[messages["kind"] == "forward", "wall_rpc_ms"]
+        if len(wall):
+            out["median_wall_rpc_ms"] = float(wall.median())
+            out["p95_wall_rpc_ms"] = float(wall.quantile(0.95))
+    return out
