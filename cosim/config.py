@@ -8,6 +8,7 @@ A scenario file has a few top-level keys and one table per stage of the data flo
 
     [traffic]   -> TrafficConfig   (SUMO files, begin/end, step, window, backend)
     [[rsus]]    -> RsuConfig       (id, junction or x/y, radius)
+    [[base_stations]] -> BaseStationConfig (cellular base stations: position, carrier, bandwidth, power)
     [samples]   -> SamplesConfig   (how vehicle observations become per-RSU training data)
     [learning]  -> LearningConfig  (rounds, schedule, optimiser, tiers)
     [workload]  -> WorkloadConfig  (the split model and its data: a plug-in, ``name`` + its parameters)
@@ -78,6 +79,36 @@ class RsuConfig:
     """Network x coordinate in metres (SUMO's x/y; alternative to junction)."""
     y: float | None = None
     """Network y coordinate in metres."""
+
+
+@dataclass(frozen=True)
+class BaseStationConfig:
+    """One cellular base station (gNB) for the ``cellular`` link model: where it is and its radio settings."""
+
+    id: str
+    """Unique base-station id (the trace's ``cell`` column)."""
+    x: float
+    """Network x coordinate in metres (SUMO's x/y)."""
+    y: float
+    """Network y coordinate in metres."""
+    environment: Literal["UMa", "UMi"] = "UMa"
+    """TR 38.901 scenario of the path-loss model: urban macro (UMa) or urban micro street canyon (UMi)."""
+    frequency_ghz: float = 3.5
+    """Carrier frequency in GHz (TR 38.901 path loss holds for 0.5 to 100 GHz)."""
+    bandwidth_mhz: float = 20.0
+    """Channel bandwidth in MHz (with ``numerology`` it gives the PRBs of TS 38.101-1 Table 5.3.2-1)."""
+    numerology: int = 1
+    """NR numerology mu: subcarrier spacing 15 * 2^mu kHz, slot 1 / 2^mu ms (0..3)."""
+    prbs: int = 0
+    """Physical resource blocks; 0 = the maximum of TS 38.101-1/-2 for the bandwidth and numerology."""
+    tx_power_dbm: float = 43.0
+    """Downlink transmit power over the whole bandwidth, dBm."""
+    height_m: float = 25.0
+    """Antenna height in metres (TR 38.901: UMa 25 m, UMi 10 m)."""
+    antenna_gain_dbi: float = 8.0
+    """Antenna gain towards the RSUs, dBi (applied both ways)."""
+    noise_figure_db: float = 5.0
+    """Receiver noise figure of the base station (uplink), dB."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +288,8 @@ class Config:
     """The scenario.toml this was loaded from (None when built in code)."""
     traffic: TrafficConfig = field(default_factory=TrafficConfig)
     rsus: tuple[RsuConfig, ...] = ()
+    base_stations: tuple[BaseStationConfig, ...] = ()
+    """Cellular base stations (``[[base_stations]]``); the ``cellular`` link model places its own when empty."""
     samples: SamplesConfig = field(default_factory=SamplesConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
@@ -384,6 +417,7 @@ def validate(cfg: Config) -> None:
             raise bad(f"rsus.{r.id}", None, "give a junction or both x and y")
         if r.junction is not None and (r.x is not None or r.y is not None):
             raise bad(f"rsus.{r.id}", r.junction, "give a junction or x/y, not both")
+    _check_base_stations(cfg, bad)
     s = cfg.samples
     _positive(bad, "samples.period", s.period)
     if s.horizon < 0:
@@ -431,6 +465,33 @@ def validate(cfg: Config) -> None:
             problem = check(cfg)
             if problem:
                 raise ConfigError(f"{w}: {problem}")
+
+
+def _check_base_stations(cfg: Config, bad: Any) -> None:
+    seen: set[str] = set()
+    for i, b in enumerate(cfg.base_stations):
+        if not b.id:
+            raise bad(f"base_stations[{i}].id", b.id, "must not be empty")
+        if b.id in seen:
+            raise bad(f"base_stations[{i}].id", b.id, "is used by two base stations")
+        seen.add(b.id)
+        key = f"base_stations.{b.id}"
+        if not 0.5 <= b.frequency_ghz <= 100.0:
+            raise bad(f"{key}.frequency_ghz", b.frequency_ghz, "must be in 0.5 .. 100 GHz (TR 38.901)")
+        _positive(bad, f"{key}.bandwidth_mhz", b.bandwidth_mhz)
+        if not 0 <= b.numerology <= 3:
+            raise bad(f"{key}.numerology", b.numerology, "must be 0, 1, 2 or 3 (subcarrier spacing 15..120 kHz)")
+        if not 0 <= b.prbs <= 275:
+            raise bad(f"{key}.prbs", b.prbs, "must be in 0 .. 275 (0 = from bandwidth and numerology)")
+        if not -30.0 <= b.tx_power_dbm <= 70.0:
+            raise bad(f"{key}.tx_power_dbm", b.tx_power_dbm, "must be in -30 .. 70 dBm")
+        low, high = (10.0, 150.0) if b.environment == "UMa" else (5.0, 50.0)
+        if not low <= b.height_m <= high:
+            raise bad(f"{key}.height_m", b.height_m, f"must be in {low:g} .. {high:g} m for {b.environment}")
+        if not 0.0 <= b.noise_figure_db <= 20.0:
+            raise bad(f"{key}.noise_figure_db", b.noise_figure_db, "must be in 0 .. 20 dB")
+        if not -10.0 <= b.antenna_gain_dbi <= 30.0:
+            raise bad(f"{key}.antenna_gain_dbi", b.antenna_gain_dbi, "must be in -10 .. 30 dBi")
 
 
 def _positive(bad: Any, name: str, value: float) -> None:

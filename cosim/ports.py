@@ -9,7 +9,7 @@ subclass the protocol to say so. The values they exchange are in :mod:`cosim.val
 port                what it does                                 built-ins (registry)
 ==================  ===========================================  =====================================
 ClusteringStrategy  tiers for a round, from the window history   static, dynamic, forecast, oracle
-LinkModel           how long a message takes (a SimPy process)   abstract
+LinkModel           how long a message takes (a SimPy process)   abstract, cellular, trace
 Transport           reaches the split-learning server            gRPC, in process
 Workload            model parts, data, loss and metric           speed-mlp, speed-seq
 ComputeModel        simulated compute time of each step          model, measured
@@ -84,6 +84,42 @@ class TrafficView(Protocol):
         """Vehicles in the RSU's range now."""
         ...
 
+    def in_region(self, region: str) -> int:
+        """Vehicles now on the lanes of a region the link model asked for (:meth:`LinkModel.prepare`); 0 if unknown."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """A per-message field a link model may report in :attr:`Transfer.extra` (the trace has a column per direction)."""
+
+    name: str
+    dtype: str
+    """pandas dtype of the trace column."""
+    missing: Any
+    """The value written when a model does not report the field."""
+    meaning: str
+
+
+LINK_FIELDS: tuple[LinkField, ...] = (
+    LinkField("cell", "string", "", "serving cell (base station id); empty for models without cells"),
+    LinkField("cell_vehicles", "int64", -1, "vehicles in the serving cell at the send instant (-1: no cells)"),
+    LinkField("sinr_db", "float64", float("nan"), "mean SINR of the link, dB (NaN: not modelled)"),
+    LinkField("cqi", "int64", -1, "CQI of TS 38.214 Table 5.2.2.1-2 at the mean SINR (0: out of range; -1: none)"),
+    LinkField("se_bps_hz", "float64", float("nan"), "spectral efficiency after link adaptation, bit/s/Hz"),
+    LinkField(
+        "share",
+        "float64",
+        float("nan"),
+        "mean share of the shared resource the message held (cellular: of the cell's PRBs; abstract: of server_mbps)",
+    ),
+    LinkField("harq_tx", "int64", -1, "HARQ transmissions of all the message's transport blocks (-1: no HARQ)"),
+)
+"""Keys of :attr:`Transfer.extra` the trace knows: ``<name>_up`` and ``<name>_down`` message columns.
+
+A model may report any subset; other keys are ignored by the trace. Add a field here (and to the
+schema's documentation, :mod:`cosim.traces.schema`) to make a new one visible to analysts."""
+
 
 @dataclass(frozen=True)
 class LinkContext:
@@ -95,6 +131,8 @@ class LinkContext:
     traffic: TrafficView
     seed: np.random.SeedSequence
     """The link model's own seed; spawn one stream per RSU so results do not depend on ordering."""
+    step_s: float = 1.0
+    """The traffic's step length: counts of vehicles (in range, in regions) change only at its multiples."""
 
 
 @runtime_checkable
@@ -106,6 +144,11 @@ class LinkModel(Protocol):
     a cell's scheduler) keeps its in-flight messages itself; the engine only calls this port::
 
         transfer = yield from link.transmit(rsu, "up", nbytes)
+
+    Optional hook ``prepare(cfg) -> tuple[LaneRegion, ...]``: called by the runner with the whole scenario
+    before the traffic starts; the model reads what it needs (e.g. base stations, the road network) and
+    returns the lane regions whose vehicles the traffic source must count every step (read back through
+    :meth:`TrafficView.in_region`). A model without it sees only the vehicles in each RSU's range.
     """
 
     name: ClassVar[str]
@@ -373,6 +416,10 @@ class TrafficSource(Protocol):
         """Vehicles in each RSU's range at ``now``."""
         ...
 
+    def region_counts(self) -> Mapping[str, int]:
+        """Vehicles on each counted lane region at ``now`` (the regions the source was opened with)."""
+        ...
+
     def take_windows(self) -> list[RsuWindow]:
         """Windows completed since the last call, in time order (all RSUs per window)."""
         ...
@@ -418,7 +465,9 @@ __all__ = [
     "ComputeModel",
     "DataSpec",
     "Direction",
+    "LINK_FIELDS",
     "LinkContext",
+    "LinkField",
     "LinkModel",
     "RsuDataset",
     "SampleEncoder",

@@ -29,6 +29,7 @@ from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
 from cosim.types import SimTime
+from cosim.values import LaneRegion
 
 TransportKind = Literal["grpc", "local"]
 
@@ -247,6 +248,26 @@ def versions() -> dict[str, str]:
     return out
 
 
+def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
+    """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
+    prepare = getattr(link, "prepare", None)
+    return tuple(prepare(cfg) or ()) if prepare is not None else ()
+
+
+def link_regions(cfg: Config) -> tuple[LaneRegion, ...]:
+    """The lane regions the scenario's link model needs counted (record traffic with them for a replay)."""
+    return prepare_link(cfg.network.plugin(cfg.network), cfg)
+
+
+def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
+    missing = traffic.missing_regions(regions) if hasattr(traffic, "missing_regions") else []
+    if missing:
+        raise ConfigError(
+            f"{cfg.where}: network.model = {cfg.network.model!r}: the given traffic recording did not count the "
+            f"vehicles of region {missing[0]!r}; record it with these regions (cosim.runner.link_regions(cfg))"
+        )
+
+
 class Parts:
     """The engine's collaborators for one run, built from the config, opened and closed together."""
 
@@ -270,6 +291,8 @@ class Parts:
         self.transport: Any = None
         self.strategy: Any = cfg.clustering.plugin(cfg.clustering)
         self.link: Any = cfg.network.plugin(cfg.network)
+        self.regions = prepare_link(self.link, cfg)
+        """Lane regions whose vehicles the link model needs counted every step."""
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -287,6 +310,8 @@ class Parts:
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
+        else:
+            _check_regions(self.traffic, self.regions, cfg)
         rsus = [s.id for s in self.traffic.sites]
         self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else (cfg.server or None)
@@ -310,10 +335,10 @@ class Parts:
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
             from cosim.traffic.recording import ReplayTraffic, record
 
-            recording = record(self.cfg, output_dir=self.folder / "sumo")
+            recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
             recording.save(self.folder / "traffic.npz")
             return ReplayTraffic(recording)
-        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo")
+        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""

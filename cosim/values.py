@@ -272,6 +272,14 @@ class RoundContext:
 
 
 @dataclass(frozen=True)
+class LaneRegion:
+    """A part of the road network given as its lanes; the traffic counts the vehicles on them every step."""
+
+    id: str
+    lanes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Transfer:
     """The simulated outcome of sending one message over a link."""
 

@@ -26,6 +26,7 @@ SECTIONS = [
     ("top level", config.Config),
     ("[traffic]", config.TrafficConfig),
     ("[[rsus]] (one table per RSU)", config.RsuConfig),
+    ('[[base_stations]] (one table per base station; network.model = "cellular")', config.BaseStationConfig),
     ("[samples]", config.SamplesConfig),
     ("[learning]", config.LearningConfig),
     ("[[learning.tiers]] (one table per tier, busiest first)", config.TierConfig),
@@ -36,7 +37,8 @@ PLUGIN_SECTIONS = [
     ("[network]", config.NetworkConfig),
     ("[compute]", config.ComputeConfig),
 ]
-SKIP = {"source", "traffic", "rsus", "samples", "learning", "clustering", "network", "compute", "workload", "params"}
+SKIP = {"source", "traffic", "rsus", "base_stations", "samples", "learning", "clustering", "network", "compute"}
+SKIP |= {"workload", "params"}
 
 
 def field_docs(cls: type) -> list[tuple[str, str, str, str]]:

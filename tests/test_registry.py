@@ -56,7 +56,7 @@ def test_an_installed_package_is_found_through_its_entry_point(tmp_path: Path, m
 
 def test_unknown_names_and_bad_paths_are_one_line_naming_the_field() -> None:
     cases = [
-        ("nope", "unknown link model (available: abstract; or a 'package.module:Class' path)"),
+        ("nope", "unknown link model (available: abstract, cellular, trace; or a 'package.module:Class' path)"),
         ("a:b:c", "a path must look like 'package.module:Class'"),
         ("json:dumps", "dumps in json is not a class"),
     ]

@@ -69,13 +69,17 @@ class _Ended:
 
 
 class _InRange:
-    """The link model's view of the traffic: vehicles in an RSU's range at the current instant."""
+    """The link model's view of the traffic: vehicles in an RSU's range, or on a lane region, now."""
 
     def __init__(self, traffic: TrafficSource) -> None:
         self._traffic = traffic
 
     def in_range(self, rsu: RsuId) -> int:
         return int(self._traffic.in_range().get(rsu, 0))
+
+    def in_region(self, region: str) -> int:
+        counts = getattr(self._traffic, "region_counts", None)  # a user's source may count no regions
+        return int(counts().get(region, 0)) if counts is not None else 0
 
 
 class Engine:
@@ -125,7 +129,7 @@ class Engine:
         self.result = EngineResult(rounds_planned=cfg.learning.rounds)
         self._arrivals: dict[RsuId, _Arrival] = {}
         self.ledger = RoundLedger(run_id, strategy.name, self.rsus, self.batch_size)
-        link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK)))
+        link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length))
 
     # ------------------------------------------------------------------ processes
 

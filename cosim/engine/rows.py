@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cosim.ports import LINK_FIELDS
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Transfer
 
@@ -109,4 +110,14 @@ def message_row(
         "attempts_down": down.transfer.attempts,
         "wall_rpc_ms": wall_ms,
         "loss": loss,
+        "rate_up_bps": up.transfer.bandwidth_bps,
+        "rate_down_bps": down.transfer.bandwidth_bps,
+        **link_fields(up.transfer, "up"),
+        **link_fields(down.transfer, "down"),
     }
+
+
+def link_fields(transfer: Transfer, direction: str) -> dict[str, Any]:
+    """The link model's per-message fields (:data:`cosim.ports.LINK_FIELDS`) as ``<name>_<direction>`` columns."""
+    extra = transfer.extra
+    return {f"{f.name}_{direction}": extra.get(f.name, f.missing) for f in LINK_FIELDS}

@@ -14,7 +14,9 @@ Timestamps are **simulated seconds** since the run's clock origin, written as th
 Addresses: the server is ``10.0.0.1``; the RSU with index ``i`` in the scenario's RSU order is
 ``10.1.<i // 254>.<i % 254 + 1>``. UDP port per message kind on both ends: ``Forward`` 50001,
 ``Aggregate`` 50002. Payloads are zero bytes, except that each starts with a short ASCII tag naming
-kind, direction, RSU, round, batch and packet number (cut to the payload's length).
+kind, direction, RSU, round, batch and packet number, then the link model's fields of that direction
+when it reported them (``cell=gNB3 cell_vehicles=12 sinr_db=14.2 cqi=10 se_bps_hz=2.73 share=0.5
+harq_tx=3 rate_bps=2.1e+07``), cut to the payload's length.
 
 The file is the classic libpcap format (magic ``0xa1b2c3d4``, version 2.4, link type 1 = Ethernet),
 written with :mod:`struct`; records are in time order.
@@ -33,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import RunFolderError
+from cosim.ports import LINK_FIELDS
 
 SERVER_IP = "10.0.0.1"
 PORTS: dict[str, int] = {"forward": 50001, "aggregate": 50002}
@@ -107,11 +110,29 @@ Packet = tuple[float, int, str, str, int, int, bytes]
 """(timestamp, sequence, source ip, destination ip, port, payload size, tag)."""
 
 
+def link_tag(row: Mapping[str, Any], direction: str) -> str:
+    """The link model's fields of one direction as ``name=value`` words (those it reported)."""
+    words = []
+    for f in LINK_FIELDS:
+        value = row.get(f"{f.name}_{direction}", f.missing)
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value == f.missing:
+            continue
+        words.append(f"{f.name}={value:.4g}" if isinstance(value, float) else f"{f.name}={value}")
+    rate = row.get(f"rate_{direction}_bps", float("nan"))
+    if isinstance(rate, float) and math.isfinite(rate):
+        words.append(f"rate_bps={rate:.3g}")
+    return " ".join(words)
+
+
 def _trains(messages: pd.DataFrame, layout: PcapLayout) -> list[Packet]:
     out: list[Packet] = []
     seq = 0
     cols = ["rsu", "kind", "round", "batch", "bytes_up", "bytes_down", "t_send_s", "t_done_s", "uplink_s", "downlink_s"]
-    for rsu, kind, rnd, batch, b_up, b_down, t_up, t_down, d_up, d_down in messages[cols].itertuples(index=False):
+    extra = [c for c in messages.columns if c not in cols]
+    extras = messages[extra].to_dict("records")
+    for k, (rsu, kind, rnd, batch, b_up, b_down, t_up, t_down, d_up, d_down) in enumerate(
+        messages[cols].itertuples(index=False)
+    ):
         rsu = str(rsu)
         if rsu not in layout.rsu_ips:
             raise RunFolderError(f"messages: rsu {rsu!r} has no address in the pcap layout")
@@ -127,8 +148,11 @@ def _trains(messages: pd.DataFrame, layout: PcapLayout) -> list[Packet]:
                 raise RunFolderError(f"{where}: send instant ({direction}) is {t0}")
             sizes = train_sizes(int(total), layout.max_payload)
             step = float(delay) / len(sizes) if math.isfinite(delay) and delay > 0 else 0.0
+            fields = link_tag(extras[k], direction)
+            fields = f" {fields}" if fields else ""
             for i, size in enumerate(sizes):
-                tag = f"cosim {kind} {direction} rsu={rsu} round={rnd} batch={batch} pkt={i + 1}/{len(sizes)}\n"
+                head = f"cosim {kind} {direction} rsu={rsu} round={rnd} batch={batch} pkt={i + 1}/{len(sizes)}"
+                tag = f"{head}{fields}\n"
                 out.append((float(t0) + i * step, seq, src, dst, port, size, tag.encode("ascii", "replace")))
                 seq += 1
     return out

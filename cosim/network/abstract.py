@@ -1,26 +1,41 @@
-"""The ``abstract`` link model: latency + bytes / bandwidth, the bandwidth shared with the vehicles in range.
+"""The ``abstract`` link model: latency + bytes through a shared server link, the RSU's channel shared with vehicles.
 
-Pure functions of bytes, load and parameters, plus a seeded sampler for jitter and losses::
+Each RSU has an access channel whose rate is shared with the vehicles in its range; every message also
+crosses the server's link, which concurrent messages share as a fluid (processor sharing, re-rated when
+any transfer starts or ends; :mod:`cosim.network.fluid`). Uplink and downlink are the two directions of a
+full-duplex server link: requests share ``server_mbps`` among themselves, replies among themselves::
 
-    share      = max(min_share, 1 - vehicle_load * vehicles_in_range)     # shared channel
-    bandwidth  = min(rsu_mbps * share, server_mbps) * 1e6                  # bit/s
-    one try    = latency + bytes * 8 / bandwidth (+ jitter ~ N(0, jitter_ms), truncated so the try >= latency)
+    share      = max(min_share, 1 - vehicle_load * vehicles_in_range)     # the RSU's shared channel
+    cap_i      = rsu_{up,down}link_mbps * share * 1e6                      # bit/s, fixed at the send instant
+    rate_i(t)  = min(cap_i, λ(t)),  Σ_i rate_i(t) = min(server_mbps * 1e6, Σ_i cap_i)   # max-min fair
+    serialise  = the time until ∫ rate_i dt = bytes * 8
+    one try    = serialise + latency (+ jitter ~ N(0, jitter_ms), never below the latency)
     delay      = (attempts - 1) * rto + one try                           # attempts ~ Geometric(1 - loss)
 
-A lost try is detected when its retransmission timer (``rto``, started when the try is sent) fires; the
-try that gets through costs latency + serialisation as usual.
+Alone on the server link (or whenever the messages in flight need less than ``server_mbps`` together),
+a message takes ``latency + bytes * 8 / min(cap, server)`` -- the model before the shared bottleneck,
+unchanged. Two messages that start together and each could use the whole server link take twice as
+long as one alone.
+
+A lost try is detected when its retransmission timer (``rto``, started when the try is sent) fires; lost
+tries do not load the server link. Jitter is a shift of the try's end: a positive draw is added after
+the serialisation; a negative draw shortens the serialisation by that many seconds at the message's own
+rate (``cap_i``), never below zero -- alone on the link, exactly ``max(latency, latency + bytes*8/cap +
+jitter)``.
 
 All durations are simulated seconds. Vehicles in range are read at the moment the message is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from cosim.network.fluid import Allocation, Flow, FluidLink
+from cosim.network.sharing import max_min_fair
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.types import RsuId, SimSeconds
@@ -45,7 +60,7 @@ class AbstractParams:
     min_share: float = 0.1
     """Floor on the share left for learning traffic, however busy the RSU."""
     server_mbps: float = 1000.0
-    """Server link bandwidth; caps every RSU link's effective bandwidth."""
+    """Server link bandwidth per direction; concurrent messages share it (max-min fair, re-rated on every start/end)."""
     jitter_ms: float = 0.0
     """Standard deviation of seeded Gaussian jitter added to each delay (never below the latency)."""
     loss_rate: float = 0.0
@@ -100,31 +115,68 @@ class AbstractLink:
         self.params: AbstractParams = settings.params
         self._rng: Mapping[RsuId, np.random.Generator] = {}
         self._ctx: LinkContext | None = None
+        self._server: dict[str, FluidLink] = {}
 
     def start(self, ctx: LinkContext) -> None:
-        """One seeded random stream per RSU, so results do not depend on the order of messages."""
+        """One seeded random stream per RSU (results do not depend on message order); one server link per direction."""
         self._ctx = ctx
         streams = ctx.seed.spawn(len(ctx.sites))
         self._rng = {s.id: np.random.default_rng(q) for s, q in zip(ctx.sites, streams, strict=True)}
+        capacity = self.params.server_mbps * 1e6
+        allocate = _water_filling(capacity)
+        self._server = {d: FluidLink(ctx.env, allocate) for d in ("up", "down")}
 
-    def sample(self, rsu: RsuId, direction: Direction, nbytes: int, vehicles_in_range: int) -> Transfer:
-        """Delay of one message between ``rsu`` and the server, with jitter and retransmissions."""
+    def _draw(self, rsu: RsuId) -> tuple[int, float]:
+        """Attempts and jitter (seconds) of the next message, from the RSU's stream."""
         p = self.params
-        base = transfer_time(p, direction, nbytes, vehicles_in_range)
         rng = self._rng[rsu]
         attempts = 1
         if p.loss_rate > 0:
             attempts = min(int(rng.geometric(1.0 - p.loss_rate)), MAX_ATTEMPTS)
-        one = base
+        jitter = 0.0
         if p.jitter_ms > 0:
-            one = max(p.latency_ms / 1e3, base + rng.normal(0.0, p.jitter_ms / 1e3))
+            jitter = float(rng.normal(0.0, p.jitter_ms / 1e3))
+        return attempts, jitter
+
+    def sample(self, rsu: RsuId, direction: Direction, nbytes: int, vehicles_in_range: int) -> Transfer:
+        """Delay of one message alone on the server link, with jitter and retransmissions (draws the RSU's stream)."""
+        p = self.params
+        base = transfer_time(p, direction, nbytes, vehicles_in_range)
+        attempts, jitter = self._draw(rsu)
+        one = max(p.latency_ms / 1e3, base + jitter)
         total = (attempts - 1) * p.rto_ms / 1e3 + one
         bw = effective_bandwidth_bps(p, direction, vehicles_in_range)
         return Transfer(seconds=total, attempts=attempts, vehicles_in_range=vehicles_in_range, bandwidth_bps=bw)
 
     def transmit(self, rsu: RsuId, direction: Direction, nbytes: int) -> Generator[Any, Any, Transfer]:
-        """Sample the delay with the vehicles in range now, then hold the message that long."""
+        """Lost tries, then the bytes through the shared server link at most at the RSU's rate, then the latency."""
         assert self._ctx is not None, "start() the link model first"
-        transfer = self.sample(rsu, direction, nbytes, self._ctx.traffic.in_range(rsu))
-        yield self._ctx.env.timeout(transfer.seconds)
-        return transfer
+        if nbytes < 0:
+            raise ValueError(f"nbytes = {nbytes}: must be >= 0")
+        p, env = self.params, self._ctx.env
+        t0 = env.now
+        vehicles = self._ctx.traffic.in_range(rsu)
+        base_mbps = p.rsu_uplink_mbps if direction == "up" else p.rsu_downlink_mbps
+        cap = base_mbps * channel_share(vehicles, p.vehicle_load, p.min_share) * 1e6
+        attempts, jitter = self._draw(rsu)
+        if attempts > 1:
+            yield env.timeout((attempts - 1) * p.rto_ms / 1e3)
+        bits = max(0.0, nbytes * 8.0 + min(jitter, 0.0) * cap)
+        flow = yield from self._server[direction].transfer(bits, cap)
+        yield env.timeout(p.latency_ms / 1e3 + max(jitter, 0.0))
+        rate = flow.mean_rate_bps if flow.seconds > 0 else min(cap, p.server_mbps * 1e6)
+        return Transfer(
+            seconds=env.now - t0,
+            attempts=attempts,
+            vehicles_in_range=vehicles,
+            bandwidth_bps=rate,
+            extra={"share": flow.mean_share},
+        )
+
+
+def _water_filling(capacity: float) -> Any:
+    def allocate(flows: Sequence[Flow], now: float) -> Allocation:
+        rates = max_min_fair([f.cap for f in flows], capacity)
+        return rates, [r / capacity for r in rates], None
+
+    return allocate

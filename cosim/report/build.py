@@ -11,6 +11,7 @@ import pandas as pd
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
 from cosim.report import plots
+from cosim.report.delay_load import delay_vs_load
 from cosim.report.numbers import (
     SAME_WITHIN,
     fewest_seeds,
@@ -112,6 +113,7 @@ def build_report(runs: Mapping[str, str | Path], out_dir: str | Path, *, baselin
         plots.delay_boxes(data, labels, "downlink_s", "downlink delay", out),
         plots.delay_boxes(data, labels, "queue_s", "queue wait at the server", out),
         plots.bytes_per_round(curves, labels, out),
+        delay_vs_load(data, labels, out),
     ]
     report = out / "report.md"
     report.write_text(_markdown(data, base, table, target, figures), encoding="utf-8")

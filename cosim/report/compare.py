@@ -159,7 +159,10 @@ def execute(
     labels = checked.labels
     if progress:
         progress.phase("recording traffic (SUMO)", 0)
-    recording = record(checked.configs[checked.baseline])
+    from cosim.runner import link_regions
+
+    base_cfg = checked.configs[checked.baseline]
+    recording = record(base_cfg, regions=link_regions(base_cfg))
     recording.save(folder / "traffic.npz")
     for name, cfg in checked.configs.items():
         if progress:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import RunFolderError
-from cosim.traces.schema import SCHEMA_VERSION, TABLES, columns
+from cosim.traces.schema import MISSING, SCHEMA_VERSION, TABLES, columns
 
 
 class MemorySink:
@@ -89,6 +89,9 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     cols = TABLES[table]
     frame = pd.DataFrame.from_records(rows, columns=[c[0] for c in cols])
+    for name, value in MISSING.get(table, {}).items():
+        if frame[name].isna().any():  # a row that left the column out (e.g. written by a model without it)
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), value)
     return frame.astype({name: dtype for name, dtype, _ in cols})
 
 

@@ -6,19 +6,23 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+from cosim.ports import LINK_FIELDS
+
+SCHEMA_VERSION = 4
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
 gained ``tier_metric``; losses are in the workload's units (run.json ``workload``).
-
 3: ``rounds.eval_*`` are measured on held-out *vehicles* by default (``samples.split``); ``rounds``
 gained the prequential score (``prequential_*``), the schedule's timing (``t_due_s``,
 ``start_delay_s``, ``t_finish_s``, ``t_release_s``, ``barrier_wait_s``), where each RSU's round time
 went (``compute_s``, ``link_s``, ``server_queue_s``, ``bytes``) and round-level columns repeated on
 every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``, ``round_bytes``,
 ``cum_bytes``, ``elapsed_s``). Its new integer columns are nullable (``Int64``): a writer that does not
-measure them (a converter, a synthetic run) leaves them missing rather than 0."""
+measure them (a converter, a synthetic run) leaves them missing rather than 0.
+4: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
+and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
+se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -41,7 +45,11 @@ MESSAGES: tuple[Column, ...] = (
     ("t_done_s", "float64", "simulated instant the server finished and sent the reply"),
     ("t_received_s", "float64", "simulated instant the reply reached the RSU"),
     ("client_s", "float64", "simulated client compute before the request was sent"),
-    ("uplink_s", "float64", "simulated uplink delay (latency + bytes/bandwidth + jitter + retransmissions)"),
+    (
+        "uplink_s",
+        "float64",
+        "simulated uplink delay (link model: latency, serialisation, sharing, retransmissions)",
+    ),
     ("queue_s", "float64", "simulated wait at the server (Forward) or at the round barrier (Aggregate)"),
     ("server_s", "float64", "simulated server compute"),
     ("downlink_s", "float64", "simulated downlink delay"),
@@ -52,6 +60,13 @@ MESSAGES: tuple[Column, ...] = (
         "loss",
         "float64",
         "training loss of the batch in the workload's unit (speed workloads: MSE, (m/s)^2); NaN for aggregate",
+    ),
+    ("rate_up_bps", "float64", "mean rate the request got while it was serialised, bit/s of simulated time"),
+    ("rate_down_bps", "float64", "mean rate the reply got while it was serialised, bit/s of simulated time"),
+    *(
+        (f"{f.name}_{d}", f.dtype, f"{'request' if d == 'up' else 'reply'}: {f.meaning}")
+        for f in LINK_FIELDS
+        for d in ("up", "down")
     ),
 )
 
@@ -127,6 +142,15 @@ ROUNDS: tuple[Column, ...] = (
     ("cum_bytes", "Int64", "round: bytes of all rounds up to and including this one"),
     ("elapsed_s", "float64", "round: t_end_s minus the first round's t_start_s (time to reach this round's model)"),
 )
+
+MISSING: dict[str, dict[str, object]] = {
+    "messages": {
+        "rate_up_bps": float("nan"),
+        "rate_down_bps": float("nan"),
+        **{f"{f.name}_{d}": f.missing for f in LINK_FIELDS for d in ("up", "down")},
+    }
+}
+"""Per table, columns a row may leave out and the value written for them (the link model's optional fields)."""
 
 TRAFFIC: tuple[Column, ...] = (
     ("run_id", "string", "run identifier"),

@@ -6,6 +6,7 @@ Use::
     src.advance(env.now)                 # cheap when already there; never passes traffic.end
     src.take_windows()                   # RsuWindow rows of windows whose end <= src.now
     src.take_samples()                   # {rsu: SampleSet} labelled since the last call
+    src.region_counts()                  # vehicles on each lane region asked for (open_traffic(cfg, regions=...))
     src.close()
 
     rec = record(cfg)                    # run live to the end, keep everything with its step
@@ -20,11 +21,13 @@ Only :mod:`cosim.traffic.sumo` imports libsumo/traci, and only when a live sourc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cosim.config import Config
 from cosim.ports import TrafficSource
+from cosim.values import LaneRegion
 
 if TYPE_CHECKING:
     from cosim.traffic.recording import ReplayTraffic, TrafficRecording
@@ -32,15 +35,19 @@ if TYPE_CHECKING:
 __all__ = ["TrafficSource", "open_traffic", "record", "ReplayTraffic", "TrafficRecording"]
 
 
-def open_traffic(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> TrafficSource:
+def open_traffic(
+    cfg: Config, *, gui: bool = False, output_dir: Path | None = None, regions: Sequence[LaneRegion] = ()
+) -> TrafficSource:
     """Start the scenario's traffic live (libsumo; TraCI for ``gui`` or ``traffic.backend = "traci"``).
 
     ``output_dir`` receives the outputs the SUMO scenario itself writes (tripinfo, detectors, logs);
-    by default a temporary folder. Close the source when done (libsumo: one simulation per process).
+    by default a temporary folder. ``regions``: lane regions whose vehicles are counted every step
+    (:mod:`cosim.traffic.regions`; read with ``region_counts()``). Close the source when done (libsumo:
+    one simulation per process).
     """
     from cosim.traffic.live import LiveTraffic
 
-    return LiveTraffic(cfg, gui=gui, output_dir=output_dir)
+    return LiveTraffic(cfg, gui=gui, output_dir=output_dir, regions=regions)
 
 
 def __getattr__(name: str) -> object:

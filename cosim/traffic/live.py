@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder, load_data_dir
 from cosim.traffic.observe import Observer
+from cosim.traffic.regions import LaneCounter
 from cosim.types import RsuId, SimTime, TierName
-from cosim.values import RsuSite, RsuWindow, SampleSet
+from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
 
 TIER_COLORS: dict[str, tuple[int, int, int, int]] = {
     "high": (220, 30, 30, 255),
@@ -42,6 +43,12 @@ class _NoSim:
     def lane_count(self, edge: str) -> int:
         return 1
 
+    def subscribe_lanes(self, lanes: Any, variables: Any) -> None:
+        pass
+
+    def lane_results(self) -> dict[str, Any]:
+        return {}
+
     def step(self) -> None:
         pass
 
@@ -52,7 +59,9 @@ class _NoSim:
 class LiveTraffic:
     """A :class:`~cosim.ports.TrafficSource` backed by a running SUMO."""
 
-    def __init__(self, cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> None:
+    def __init__(
+        self, cfg: Config, *, gui: bool = False, output_dir: Path | None = None, regions: Sequence[LaneRegion] = ()
+    ) -> None:
         self.clock = Clock.of(cfg)
         self._gui = gui
         self._k = 0
@@ -61,6 +70,7 @@ class LiveTraffic:
             self._sim: Any = _NoSim()
             self._sites = _sites_without_net(cfg)
             pois = [(s.id, s.id) for s in self._sites]
+            regions = [LaneRegion(r.id, ()) for r in regions]  # no network: no lanes, no vehicles
         else:
             from cosim.traffic import sumo
 
@@ -82,6 +92,12 @@ class LiveTraffic:
             self._sites, pois, self.clock, period=cfg.samples.period, horizon=cfg.samples.horizon, csv=feeder
         )
         self._obs.start(self._sim)
+        self._regions = LaneCounter(regions)
+        try:
+            self._regions.start(self._sim)
+        except BaseException:
+            self._sim.close()
+            raise
 
     @property
     def sites(self) -> tuple[RsuSite, ...]:
@@ -97,14 +113,21 @@ class LiveTraffic:
         """Step SUMO until ``now >= until`` or ``traffic.end`` is reached."""
         target = self.clock.steps_until(until)
         sim, obs = self._sim, self._obs
+        regions = self._regions if self._regions.lanes else None
         while self._k < target:
             sim.step()
             obs.observe(sim)
+            if regions is not None:
+                regions.observe(sim)
             self._k += 1
 
     def in_range(self) -> dict[RsuId, int]:
         """Vehicles in each RSU's range at the latest observation."""
         return self._obs.in_range()
+
+    def region_counts(self) -> dict[str, int]:
+        """Vehicles on each lane region at the latest step (the regions this source was opened with)."""
+        return self._regions.counts()
 
     def take_windows(self) -> list[RsuWindow]:
         """Windows completed since the last call, in time order (all RSUs per window)."""

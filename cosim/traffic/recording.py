@@ -1,6 +1,7 @@
 """Record a traffic run once and replay it exactly: same values at the same simulated times.
 
-A :class:`TrafficRecording` holds, for every step, the vehicles in range of every RSU, every window
+A :class:`TrafficRecording` holds, for every step, the vehicles in range of every RSU and on every counted
+lane region (:mod:`cosim.traffic.regions`, e.g. the cells of the ``cellular`` link model), every window
 with the step at which it was handed out, and every sample with the step at which it was released.
 :class:`ReplayTraffic` implements :class:`~cosim.ports.TrafficSource` from it, so two
 clustering strategies can see identical traffic and tests can run without SUMO. Saved as ``.npz``
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +24,13 @@ from cosim.ports import TrafficSource
 from cosim.traffic.clock import Clock
 from cosim.traffic.values import FEATURES, feature_samples
 from cosim.types import RsuId, SimTime, TierName
-from cosim.values import RsuSite, RsuWindow, SampleSet
+from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
 
 FORMAT = "cosim-traffic-recording"
-VERSION = 2
-"""2: samples carry the observed vehicle's index."""
+VERSION = 3
+"""2: samples carry the observed vehicle's index. 3: vehicles per lane region every step (version 2 is read
+as having no regions)."""
+_READABLE = (2, 3)
 
 _WINDOW_FIELDS = ("window", "start", "end", "total_flown", "in_range_mean", "in_range_max", "mean_speed", "samples")
 
@@ -52,6 +55,15 @@ class TrafficRecording:
     sample_y: np.ndarray
     sample_vehicle: np.ndarray
     """(n,) int64: the observed vehicle of each sample."""
+    region_ids: tuple[str, ...] = ()
+    region_counts: np.ndarray | None = None
+    """(n_steps, n_regions) int32: vehicles on each lane region after step k+1 (row k)."""
+
+    def regions_array(self) -> np.ndarray:
+        """``region_counts``, or an (n_steps, 0) array when no region was counted."""
+        if self.region_counts is None:
+            return np.zeros((len(self.counts), 0), dtype=np.int32)
+        return self.region_counts
 
     def save(self, path: str | Path) -> Path:
         """Write the recording to an ``.npz`` file; return its path."""
@@ -64,6 +76,7 @@ class TrafficRecording:
             "clock": [self.clock.begin, self.clock.end, self.clock.step, self.clock.window],
             "window_rsu": [w.rsu for w in self.windows],
             "features": list(FEATURES),
+            "regions": list(self.region_ids),
         }
         wins = {f"win_{f}": np.array([getattr(w, f) for w in self.windows], dtype=np.float64) for f in _WINDOW_FIELDS}
         with p.open("wb") as fh:
@@ -78,6 +91,7 @@ class TrafficRecording:
                 sample_x=self.sample_x,
                 sample_y=self.sample_y,
                 sample_vehicle=self.sample_vehicle,
+                region_counts=self.regions_array(),
                 **wins,
             )
         return p
@@ -91,8 +105,10 @@ class TrafficRecording:
         try:
             with np.load(p, allow_pickle=False) as z:
                 header = json.loads(str(z["header"]))
-                if header.get("format") != FORMAT or header.get("version") != VERSION:
-                    raise RunFolderError(f"{p}: not a cosim traffic recording of version {VERSION}")
+                if header.get("format") != FORMAT or header.get("version") not in _READABLE:
+                    raise RunFolderError(
+                        f"{p}: not a cosim traffic recording of version {' or '.join(map(str, _READABLE))}"
+                    )
                 if header.get("features") != list(FEATURES):
                     raise RunFolderError(f"{p}: recorded with other features ({header.get('features')})")
                 arrays = {k: z[k] for k in z.files if k != "header"}
@@ -125,6 +141,8 @@ class TrafficRecording:
             sample_x=arrays["sample_x"].reshape(-1, len(FEATURES)),
             sample_y=arrays["sample_y"],
             sample_vehicle=arrays["sample_vehicle"],
+            region_ids=tuple(str(r) for r in header.get("regions", [])),
+            region_counts=arrays.get("region_counts"),
         )
 
 
@@ -133,6 +151,8 @@ def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
     sites = source.sites
     index = {s.id: j for j, s in enumerate(sites)}
     counts = np.zeros((clock.n_steps, len(sites)), dtype=np.int32)
+    region_ids = tuple(source.region_counts()) if hasattr(source, "region_counts") else ()
+    regions = np.zeros((clock.n_steps, len(region_ids)), dtype=np.int32)
     windows: list[RsuWindow] = []
     window_step: list[int] = []
     parts: list[tuple[int, int, SampleSet]] = []
@@ -140,6 +160,9 @@ def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
         source.advance(clock.now(k))
         now_in_range = source.in_range()
         counts[k - 1] = [now_in_range[s.id] for s in sites]
+        if region_ids:
+            now_regions = source.region_counts()
+            regions[k - 1] = [now_regions[r] for r in region_ids]
         new = source.take_windows()
         windows += new
         window_step += [k] * len(new)
@@ -158,6 +181,8 @@ def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
         sample_x=_cat([ss.x for _, _, ss in parts], np.float32).reshape(-1, len(FEATURES)),
         sample_y=_cat([ss.y for _, _, ss in parts], np.float32),
         sample_vehicle=_cat([ss.vehicle for _, _, ss in parts], np.int64),
+        region_ids=region_ids,
+        region_counts=regions,
     )
 
 
@@ -165,14 +190,17 @@ def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
-def record(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> TrafficRecording:
+def record(
+    cfg: Config, *, gui: bool = False, output_dir: Path | None = None, regions: Sequence[LaneRegion] = ()
+) -> TrafficRecording:
     """Run the scenario's traffic live from begin to end and record it.
 
-    ``output_dir`` receives the SUMO scenario's own outputs (see :func:`cosim.traffic.open_traffic`).
+    ``output_dir`` receives the SUMO scenario's own outputs (see :func:`cosim.traffic.open_traffic`);
+    ``regions`` are lane regions whose vehicles are counted and recorded every step.
     """
     from cosim.traffic.live import LiveTraffic
 
-    with LiveTraffic(cfg, gui=gui, output_dir=output_dir) as live:
+    with LiveTraffic(cfg, gui=gui, output_dir=output_dir, regions=regions) as live:
         return record_source(live, live.clock)
 
 
@@ -215,6 +243,19 @@ class ReplayTraffic:
         """Vehicles in range of each RSU at ``now``, as recorded."""
         row = self._rec.counts[self._k - 1] if self._k > 0 else np.zeros(len(self.sites), dtype=np.int32)
         return {s.id: int(row[j]) for j, s in enumerate(self.sites)}
+
+    def region_counts(self) -> dict[str, int]:
+        """Vehicles on each recorded lane region at ``now``."""
+        rec = self._rec
+        if not rec.region_ids:
+            return {}
+        row = rec.regions_array()[self._k - 1] if self._k > 0 else np.zeros(len(rec.region_ids), dtype=np.int32)
+        return {r: int(row[j]) for j, r in enumerate(rec.region_ids)}
+
+    def missing_regions(self, regions: Sequence[LaneRegion]) -> list[str]:
+        """Ids of ``regions`` this recording did not count (a link model asking for them would see 0 vehicles)."""
+        have = set(self._rec.region_ids)
+        return [r.id for r in regions if r.id not in have]
 
     def take_windows(self) -> list[RsuWindow]:
         """Windows handed out up to ``now`` since the last call."""

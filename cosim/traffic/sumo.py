@@ -146,6 +146,19 @@ class SumoSim:
         """All per-vehicle subscription results of this step: ``{vehicle id: {var: value}}``."""
         return self._veh_results()
 
+    def subscribe_lanes(self, lanes: Sequence[str], variables: Sequence[int]) -> None:
+        """Subscribe lane variables (read every step with :meth:`lane_results`); an unknown lane -> TrafficError."""
+        subscribe = self._api.lane.subscribe
+        for lane in lanes:
+            try:
+                subscribe(lane, tuple(variables))
+            except Exception as exc:  # libsumo.TraCIException: no such lane
+                raise TrafficError(f"SUMO has no lane {lane!r} to count vehicles on ({exc})") from None
+
+    def lane_results(self) -> dict[str, dict[int, Any]]:
+        """All lane subscription results of this step: ``{lane id: {var: value}}``."""
+        return self._api.lane.getAllSubscriptionResults()
+
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
         """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (kept apart from its other ones).
 

@@ -158,3 +158,21 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
         assert words in r.stderr
     bad = run_cli("export", str(run_dir), "--window", "0")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--window" in bad.stderr
+
+
+def test_pcap_tags_and_tables_carry_the_link_fields(run_dir: Path, tmp_path: Path) -> None:
+    from cosim.export.pcap import PcapLayout, _trains, link_tag
+
+    messages = read_table(run_dir, "messages").head(2).copy()
+    messages["cell_up"] = "gNB3"
+    messages["sinr_db_up"] = 14.25
+    messages["cqi_up"] = 10
+    messages["share_down"] = 0.5
+    assert link_tag(messages.iloc[0].to_dict(), "up") == "cell=gNB3 sinr_db=14.25 cqi=10"
+    assert link_tag(messages.iloc[0].to_dict(), "down") == "share=0.5"
+    layout = PcapLayout.from_run({}, messages)
+    tags = [p[6].decode() for p in _trains(messages, layout)]
+    assert any("up" in t and "cell=gNB3 sinr_db=14.25 cqi=10" in t for t in tags)
+    assert any(" down " in t and "share=0.5" in t for t in tags)
+    for name in ("cell_up", "sinr_db_down", "cqi_up", "se_bps_hz_up", "share_down", "harq_tx_up", "rate_up_bps"):
+        assert name in columns("messages")

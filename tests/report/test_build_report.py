@@ -103,7 +103,7 @@ def test_three_strategies_differences_against_the_baseline_by_hand(report: Path)
 def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
     text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 9 + 3
+    assert len(images) == 10 + 3  # 10 shared figures (delay_vs_vehicles included) + a heat map per strategy
     for name in images:  # every linked plot exists and is a PNG
         assert (report.parent / name).read_bytes()[:8] == PNG
     assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "metric_vs_round.png"} <= set(images)

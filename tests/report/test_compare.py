@@ -137,7 +137,7 @@ def test_compare_end_to_end_on_the_shift_fixture(tmp_path: Path) -> None:
     dynamic = pd.read_csv(out / "runs" / "dynamic" / "traffic.csv")
     cols = ["window", "rsu", "total_flown", "in_range_max", "samples"]
     pd.testing.assert_frame_equal(static[cols], dynamic[cols])  # the same vehicles in both runs
-    assert len(list(out.glob("*.png"))) == 9 + 2
+    assert len(list(out.glob("*.png"))) == 10 + 2  # 10 shared figures + a heat map per strategy
     # the pcap of a real run reads back: one train per direction, true sizes, first packet at the send instant
     import dpkt
 
