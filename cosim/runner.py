@@ -101,6 +101,8 @@ def run(
     traffic: TrafficSource | None = None,
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
+    server: str | None = None,
+    security: Any = None,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
@@ -109,9 +111,16 @@ def run(
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
+    ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
+    with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
+    into the run folder at the end.
     """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
+    if server is not None:
+        pairs.append(("server", server))
     cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
+    if cfg.server and transport == "local":
+        raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
     folder = Path(out) if out else default_folder(cfg)
     if folder.exists() and any(folder.iterdir()):
@@ -128,13 +137,13 @@ def run(
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
-        "transport": transport,
+        "transport": transport if not cfg.server else f"grpc {cfg.server}",
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
     }
     recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic)
+    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
@@ -263,12 +272,20 @@ class Parts:
     """The engine's collaborators for one run, built from the config, opened and closed together."""
 
     def __init__(
-        self, cfg: Config, folder: Path, *, gui: bool, transport: TransportKind, traffic: TrafficSource | None
+        self,
+        cfg: Config,
+        folder: Path,
+        *,
+        gui: bool,
+        transport: TransportKind,
+        traffic: TrafficSource | None,
+        security: Any = None,
     ) -> None:
         self.cfg = cfg
         self.folder = folder
         self.gui = gui
         self.kind = transport
+        self.security = security
         self.traffic: Any = traffic
         self._own_traffic = traffic is None
         self.transport: Any = None
@@ -297,8 +314,8 @@ class Parts:
             _check_regions(self.traffic, self.regions, cfg)
         rsus = [s.id for s in self.traffic.sites]
         self.streams = Streams(cfg.seed, rsus)
-        address = LOCAL if self.kind == "local" else None
-        self.transport = connect(cfg, address=address, out_dir=self.folder / "models")
+        address = LOCAL if self.kind == "local" else (cfg.server or None)
+        self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
         for rsu in rsus:
             self.transport.hello(rsu)
         spec = ModelSpec.from_config(cfg)
