@@ -291,7 +291,8 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
         for key in sorted(set(a) | set(b)):
             where = f"{path}.{key}" if path else str(key)
             if key not in a or key not in b:
-                return f"{where}: only in {'the plan' if key in b else 'the folder'}"
+                made_by = "the folder's runs predate it: another cosim version" if key in b else "the plan lacks it"
+                return f"{where}: {made_by}"
             found = _first_difference(a[key], b[key], where)
             if found:
                 return found

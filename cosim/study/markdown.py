@@ -70,7 +70,8 @@ def _settings(folder: Path) -> dict[str, Any]:
     return {}
 
 
-def _commit(root: Path) -> str:
+def git_commit(root: Path) -> str:
+    """The checkout's short commit hash ('' outside a git checkout)."""
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
@@ -136,7 +137,7 @@ def write_study(spec: StudySpec) -> Path:
 
 def _head(spec: StudySpec) -> list[str]:
     root = spec.source.resolve().parent
-    commit = _commit(root)
+    commit = git_commit(root)
     study = _shown(spec.source)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -209,9 +210,11 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
 
 
 def _budget(spec: StudySpec, data: dict[str, Any]) -> list[str]:
+    made = sorted({str(found[2].get("commit")) for found in data.values() if found and found[2].get("commit")})
     lines = [
         "## Budget",
         "",
+        *([f"Runs made at commit {', '.join(f'`{c}`' for c in made)}.", ""] if made else []),
         "| scenario | recordings made | runs made | runs reused | failed | wall time (min) "
         "| sum of job wall times (min) | CPU time of the jobs (min) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -115,6 +115,8 @@ def run_study(
         names = ", ".join(s.key for s in spec.scenarios)
         raise ConfigError(f"--only = {only!r}: not a scenario of {spec.source} ({names})")
     chosen = [s for s in spec.scenarios if only is None or only in (s.key, s.name)]
+    from cosim.study.markdown import git_commit
+
     started = time.perf_counter()
     outcomes: list[ScenarioOutcome] = []
     with ExitStack() as stack:
@@ -152,6 +154,7 @@ def run_study(
                     "failed": [f"{o.key}: {o.error}" for o in result.failed],
                     "job_wall_s": result.timings,
                     "job_cpu_s": result.cpu,
+                    "commit": git_commit(spec.source.resolve().parent),
                     "cpus": os.cpu_count(),
                     "load_15min": os.getloadavg()[2],
                     "executor": type(executor).__name__ if executor else "default",

@@ -305,3 +305,18 @@ def test_compare_over_seeds_on_ray_with_the_real_engine(tmp_path: Path) -> None:
     again = subprocess.run([*args, "--no-ray", "--no-progress"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "6 finished runs reused" in again.stderr
+
+
+def test_config_difference_names_the_first_field_that_differs() -> None:
+    from cosim.report.plan import config_difference
+    from cosim.scenario.resolve import load_scenario
+
+    needs_shift()
+    cfg = load_scenario(SHIFT)
+    recorded = json.loads(json.dumps(cfg.to_dict(), default=str))
+    assert config_difference(recorded, cfg) is None
+    recorded["learning"]["rounds"] = 9
+    assert config_difference(recorded, cfg) == f"learning.rounds: 9 in the folder, {cfg.learning.rounds} now"
+    del recorded["learning"]["rounds"]
+    assert config_difference(recorded, cfg) == ("learning.rounds: the folder's runs predate it: another cosim version")
+    assert config_difference(None, cfg) is not None  # a run.json without a config is never reused
