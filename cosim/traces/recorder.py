@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import RunFolderError
-from cosim.traces.schema import MISSING, SCHEMA_VERSION, TABLES, columns
+from cosim.traces.schema import DERIVED, MISSING, SCHEMA_VERSION, TABLES, columns
 
 
 class MemorySink:
@@ -92,6 +92,8 @@ def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     for name, value in MISSING.get(table, {}).items():
         if frame[name].isna().any():  # a row that left the column out (e.g. written by a model without it)
             frame[name] = frame[name].astype(object).where(frame[name].notna(), value)
+    for name, derive in DERIVED.get(table, {}).items():
+        frame[name] = derive(frame) if len(frame) else frame[name]
     return frame.astype({name: dtype for name, dtype, _ in cols})
 
 

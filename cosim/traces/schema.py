@@ -6,9 +6,15 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from cosim.ports import LINK_FIELDS
 
-SCHEMA_VERSION = 4
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA_VERSION = 5
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -22,7 +28,9 @@ every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``
 measure them (a converter, a synthetic run) leaves them missing rather than 0.
 4: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
 and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
-se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link."""
+se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link.
+5: ``messages`` gained ``rtt_s`` (``uplink_s + downlink_s``: the network round trip) and ``sojourn_s``
+(``t_received_s - t_send_s``: send to reply received), derived by the recorder (:data:`DERIVED`)."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -53,6 +61,18 @@ MESSAGES: tuple[Column, ...] = (
     ("queue_s", "float64", "simulated wait at the server (Forward) or at the round barrier (Aggregate)"),
     ("server_s", "float64", "simulated server compute"),
     ("downlink_s", "float64", "simulated downlink delay"),
+    (
+        "rtt_s",
+        "float64",
+        "simulated network round trip: uplink_s + downlink_s (both link delays, retransmissions included; "
+        "no server queue or compute)",
+    ),
+    (
+        "sojourn_s",
+        "float64",
+        "simulated time from send to reply received: t_received_s - t_send_s "
+        "(= uplink_s + queue_s + server_s + downlink_s)",
+    ),
     ("attempts_up", "int64", "transmissions needed uplink (1 = no loss)"),
     ("attempts_down", "int64", "transmissions needed downlink"),
     ("wall_rpc_ms", "float64", "wall-clock milliseconds of the real gRPC call"),
@@ -151,6 +171,14 @@ MISSING: dict[str, dict[str, object]] = {
     }
 }
 """Per table, columns a row may leave out and the value written for them (the link model's optional fields)."""
+
+DERIVED: dict[str, dict[str, Callable[[pd.DataFrame], pd.Series]]] = {
+    "messages": {
+        "rtt_s": lambda f: f["uplink_s"].astype("float64") + f["downlink_s"].astype("float64"),
+        "sojourn_s": lambda f: f["t_received_s"].astype("float64") - f["t_send_s"].astype("float64"),
+    }
+}
+"""Per table, columns computed from the row's other columns when it is written (a writer need not give them)."""
 
 TRAFFIC: tuple[Column, ...] = (
     ("run_id", "string", "run identifier"),
