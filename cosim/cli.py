@@ -174,6 +174,8 @@ def _add_export_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--window", type=float, help="window of the per-link series, simulated seconds (default: traffic.window)"
     )
+    p.add_argument("--active-only", action="store_true", help="per-link series: only the windows with traffic")
+    p.add_argument("--per-round", action="store_true", help="per-link series: one window per round, not --window")
     p.set_defaults(handler=_export)
 
 

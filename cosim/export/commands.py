@@ -1,15 +1,25 @@
-"""``cosim export RUN_DIR --format csv|parquet|pcap [--out DIR] [--window S]``."""
+"""``cosim export RUN_DIR --format csv|parquet|pcap [--out DIR] [--window S | --per-round] [--active-only]``."""
 
 from __future__ import annotations
 
 import argparse
 
+from cosim.errors import ConfigError
 from cosim.export.tables import export_run
 
 
 def export_command(args: argparse.Namespace) -> int:
     """Export a run folder and list the files written."""
-    written = export_run(args.run_dir, args.format, out=args.out, window_s=args.window)
+    if args.per_round and args.window is not None:
+        raise ConfigError("--per-round and --window: give one (a round is the window with --per-round)")
+    written = export_run(
+        args.run_dir,
+        args.format,
+        out=args.out,
+        window_s=args.window,
+        active_only=args.active_only,
+        per_round=args.per_round,
+    )
     for path in written:
         print(path)
     return 0

@@ -22,7 +22,7 @@ SHIFT = Path(__file__).resolve().parents[1] / "fixtures" / "shift"
 SIM_COLUMNS = [
     "round", "rsu", "tier", "kind", "batch", "batch_size", "bytes_up", "bytes_down", "vehicles_up",
     "vehicles_down", "t_send_s", "t_arrive_s", "t_served_s", "t_done_s", "t_received_s", "client_s",
-    "uplink_s", "queue_s", "server_s", "downlink_s", "attempts_up", "attempts_down", "loss",
+    "uplink_s", "queue_s", "server_s", "downlink_s", "rtt_s", "sojourn_s", "attempts_up", "attempts_down", "loss",
 ]  # fmt: skip
 
 
@@ -56,6 +56,11 @@ def test_every_forward_has_a_consistent_simulated_timeline(runs) -> None:
     assert (fwd["t_served_s"] >= fwd["t_arrive_s"] - eps).all()
     assert (fwd["t_received_s"] - fwd["t_done_s"] - fwd["downlink_s"]).abs().max() < 1e-6
     assert (fwd["queue_s"] >= -eps).all() and (fwd["server_s"] > 0).all()
+    # schema 5: the round trip is both link delays; the sojourn is send -> reply received, the server's time included
+    assert (m["rtt_s"] - m["uplink_s"] - m["downlink_s"]).abs().max() < 1e-9
+    assert (m["sojourn_s"] - (m["t_received_s"] - m["t_send_s"])).abs().max() < 1e-9
+    parts = m["uplink_s"] + m["queue_s"] + m["server_s"] + m["downlink_s"]
+    assert (m["sojourn_s"] - parts).abs().max() < 1e-6 and (fwd["sojourn_s"] > fwd["rtt_s"]).all()
     # the server is one resource: no two Forwards are served at overlapping simulated times
     spans = fwd.sort_values("t_served_s")[["t_served_s", "t_done_s"]].to_numpy()
     assert (spans[1:, 0] >= spans[:-1, 1] - 1e-9).all()

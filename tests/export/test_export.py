@@ -57,7 +57,7 @@ def test_csv_and_parquet_export_consolidate_the_tables(run_dir: Path, tmp_path: 
     messages = read_table(run_dir, "messages")
     for fmt in ("csv", "parquet"):
         written = export_run(run_dir, fmt, out=tmp_path / fmt, window_s=30.0)
-        names = sorted(f"{t}.{fmt}" for t in ("messages", "rounds", "traffic", "links"))
+        names = sorted(f"{t}.{fmt}" for t in ("messages", "rounds", "traffic", "flows", "links"))
         assert sorted(p.name for p in written) == names
         read = pd.read_csv if fmt == "csv" else pd.read_parquet
         assert len(read(tmp_path / fmt / f"messages.{fmt}")) == len(messages)
