@@ -1,22 +1,30 @@
 """A synthetic pcap of a run's messages, for Wireshark/tshark users.
 
-Each message becomes two UDP/IPv4 packet trains over Ethernet: the request (``up``, RSU → server,
-``bytes_up`` bytes) and the reply (``down``, server → RSU, ``bytes_down`` bytes). A train is cut into
-MTU-sized packets: every packet's UDP payload is at most ``mtu_bytes - 28`` (20 B IPv4 + 8 B UDP
-headers; ``network.mtu_bytes`` of the run, default 1500), and the payloads of a train add up to the
-message's true size. Packet ``i`` of ``n`` is stamped ``t + i·d/n`` where ``t`` is the simulated send
-instant (``t_send_s`` up, ``t_done_s`` down) and ``d`` the link delay (``uplink_s``, ``downlink_s``):
-the first packet leaves at the send instant and the train is spread evenly over the transfer.
+Each message becomes two UDP/IPv4 packet trains over Ethernet per try: the request (``up``, RSU →
+server, ``bytes_up`` bytes) and the reply (``down``, server → RSU, ``bytes_down`` bytes). A message that
+needed ``attempts_up`` (``attempts_down``) tries shows that many trains in its direction, the lost ones
+first (see :func:`tries` for when each starts). A train is cut into MTU-sized packets: every packet's UDP
+payload is at most ``mtu_bytes - 28`` (20 B IPv4 + 8 B UDP headers; ``network.mtu_bytes`` of the run,
+default 1500), and the payloads of a train add up to the message's true size. Packet ``i`` of ``n`` of a
+try is stamped ``s + i·d/n`` where ``s`` is the try's start and ``d`` its span: for a message sent once,
+``s`` is the simulated send instant (``t_send_s`` up, ``t_done_s`` down) and ``d`` the link delay
+(``uplink_s``, ``downlink_s``), so the train starts when the message is sent and is spread over the
+transfer.
 
 Timestamps are **simulated seconds** since the run's clock origin, written as the Unix epoch plus
 ``t`` (so 1970-01-01 00:02:03.5 means simulated second 123.5), with microsecond resolution.
 
 Addresses: the server is ``10.0.0.1``; the RSU with index ``i`` in the scenario's RSU order is
 ``10.1.<i // 254>.<i % 254 + 1>``. UDP port per message kind on both ends: ``Forward`` 50001,
-``Aggregate`` 50002. Payloads are zero bytes, except that each starts with a short ASCII tag naming
-kind, direction, RSU, round, batch and packet number, then the link model's fields of that direction
-when it reported them (``cell=gNB3 cell_vehicles=12 sinr_db=14.2 cqi=10 se_bps_hz=2.73 share=0.5
-harq_tx=3 rate_bps=2.1e+07``), cut to the payload's length.
+``Aggregate`` 50002. Payloads are zero bytes after a tag: one ASCII line of ``key=value`` words,
+``cosim kind=forward dir=up rsu=J12 round=3 batch=7 attempt=1/2 lost=1 pkt=2/5 bytes=6240``, then the
+link model's fields of that direction when it reported them (``cell=gNB3 cell_vehicles=12 sinr_db=14.2
+cqi=10 se_bps_hz=2.73 share=0.5 harq_tx=3 rate_bps=2.1e+07``), then a newline. ``attempt=a/n`` is try ``a``
+of the ``n`` the message needed (``lost=1`` on all but the last), ``pkt=i/m`` the packet of the try and
+``bytes`` the message's size. **Every packet holds its whole tag**: when the last packet of a train would
+be shorter than its tag, it takes the missing bytes from the packet before it (sizes still add up); a
+message smaller than its tag (tens of bytes; none of cosim's) is padded up to the tag's length. The
+Wireshark dissector ``tools/cosim.lua`` decodes the tags into fields (``cosim.rsu``, ``cosim.lost``...).
 
 The file is the classic libpcap format (magic ``0xa1b2c3d4``, version 2.4, link type 1 = Ethernet),
 written with :mod:`struct`; records are in time order.
@@ -59,6 +67,8 @@ class PcapLayout:
     mtu_bytes: int = 1500
     server_ip: str = SERVER_IP
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
+    rto_s: float | None = None
+    """The link model's retransmission timer (``network.rto_ms``), which spaces a message's tries; None: unknown."""
 
     @property
     def max_payload(self) -> int:
@@ -74,7 +84,9 @@ class PcapLayout:
         mtu = (cfg.get("network") or {}).get("mtu_bytes", 1500)
         if not isinstance(mtu, int) or mtu <= IP_UDP_HEADERS or mtu > SNAPLEN - ETHERNET_HEADER:
             raise RunFolderError(f"run.json: config.network.mtu_bytes = {mtu!r}: must be an integer in 29..65521")
-        return cls(rsu_ips={r: rsu_ip(i) for i, r in enumerate(order)}, mtu_bytes=mtu)
+        rto = (cfg.get("network") or {}).get("rto_ms")
+        rto_s = float(rto) / 1e3 if isinstance(rto, int | float) and not isinstance(rto, bool) and rto > 0 else None
+        return cls(rsu_ips={r: rsu_ip(i) for i, r in enumerate(order)}, mtu_bytes=mtu, rto_s=rto_s)
 
 
 def train_sizes(total: int, max_payload: int) -> list[int]:
@@ -124,14 +136,55 @@ def link_tag(row: Mapping[str, Any], direction: str) -> str:
     return " ".join(words)
 
 
+def tries(t0: float, delay: float, attempts: int, rto_s: float | None) -> list[tuple[float, float]]:
+    """(start, span) of each try of one message leg, the lost ones first and the one that got through last.
+
+    With the link model's retransmission timer ``rto_s`` (the ``abstract`` model's ``rto_ms``), try
+    ``k`` (from 0) starts at ``t0 + k·rto`` and the last one spans what remains of the delay; a lost try
+    spans as long as the last one, cut at the timer. Without it (another link model, or a delay shorter
+    than the timers) the delay is shared evenly among the tries.
+    """
+    n = max(1, int(attempts))
+    d = float(delay) if math.isfinite(delay) and delay > 0 else 0.0
+    if n == 1:
+        return [(t0, d)]
+    if rto_s is not None and rto_s > 0 and (n - 1) * rto_s <= d:
+        last = d - (n - 1) * rto_s
+        return [(t0 + k * rto_s, min(rto_s, last)) for k in range(n - 1)] + [(t0 + (n - 1) * rto_s, last)]
+    slot = d / n
+    return [(t0 + k * slot, slot) for k in range(n)]
+
+
+def fit_tags(sizes: list[int], tags: list[bytes]) -> list[int]:
+    """Packet sizes so every packet holds its whole tag: the last packet takes bytes from the one before it.
+
+    The payloads still add up to the message's size; only a message smaller than its own tag grows (its
+    one packet is padded to the tag's length; the tag's ``bytes=`` gives the true size).
+    """
+    sizes = list(sizes)
+    short = len(tags[-1]) - sizes[-1]
+    if short > 0:
+        if len(sizes) == 1:
+            sizes[-1] = len(tags[-1])
+        else:
+            sizes[-2] -= short
+            sizes[-1] += short
+    return sizes
+
+
 def _trains(messages: pd.DataFrame, layout: PcapLayout) -> list[Packet]:
     out: list[Packet] = []
     seq = 0
     cols = ["rsu", "kind", "round", "batch", "bytes_up", "bytes_down", "t_send_s", "t_done_s", "uplink_s", "downlink_s"]
-    extra = [c for c in messages.columns if c not in cols]
-    extras = messages[extra].to_dict("records")
-    for k, (rsu, kind, rnd, batch, b_up, b_down, t_up, t_down, d_up, d_down) in enumerate(
-        messages[cols].itertuples(index=False)
+    frame = messages.copy()
+    for d in ("up", "down"):
+        if f"attempts_{d}" not in frame:
+            frame[f"attempts_{d}"] = 1
+    cols += ["attempts_up", "attempts_down"]
+    extra = [c for c in frame.columns if c not in cols]
+    extras = frame[extra].to_dict("records")
+    for k, (rsu, kind, rnd, batch, b_up, b_down, t_up, t_down, d_up, d_down, n_up, n_down) in enumerate(
+        frame[cols].itertuples(index=False)
     ):
         rsu = str(rsu)
         if rsu not in layout.rsu_ips:
@@ -139,22 +192,36 @@ def _trains(messages: pd.DataFrame, layout: PcapLayout) -> list[Packet]:
         port = layout.ports.get(str(kind))
         if port is None:
             raise RunFolderError(f"messages: kind = {kind!r}: expected one of {', '.join(layout.ports)}")
-        for direction, total, t0, delay, src, dst in (
-            ("up", b_up, t_up, d_up, layout.rsu_ips[rsu], layout.server_ip),
-            ("down", b_down, t_down, d_down, layout.server_ip, layout.rsu_ips[rsu]),
+        for direction, total, t0, delay, attempts, src, dst in (
+            ("up", b_up, t_up, d_up, n_up, layout.rsu_ips[rsu], layout.server_ip),
+            ("down", b_down, t_down, d_down, n_down, layout.server_ip, layout.rsu_ips[rsu]),
         ):
             if not math.isfinite(t0):
                 where = f"messages: rsu {rsu!r} round {rnd} batch {batch}"
                 raise RunFolderError(f"{where}: send instant ({direction}) is {t0}")
-            sizes = train_sizes(int(total), layout.max_payload)
-            step = float(delay) / len(sizes) if math.isfinite(delay) and delay > 0 else 0.0
             fields = link_tag(extras[k], direction)
             fields = f" {fields}" if fields else ""
-            for i, size in enumerate(sizes):
-                head = f"cosim {kind} {direction} rsu={rsu} round={rnd} batch={batch} pkt={i + 1}/{len(sizes)}"
-                tag = f"{head}{fields}\n"
-                out.append((float(t0) + i * step, seq, src, dst, port, size, tag.encode("ascii", "replace")))
-                seq += 1
+            plan = tries(float(t0), float(delay), 1 if pd.isna(attempts) else int(attempts), layout.rto_s)
+            base = train_sizes(int(total), layout.max_payload)
+            for a, (start, span) in enumerate(plan, start=1):
+                lost = int(a < len(plan))
+                tags = [
+                    (
+                        f"cosim kind={kind} dir={direction} rsu={rsu} round={rnd} batch={batch} "
+                        f"attempt={a}/{len(plan)} lost={lost} pkt={i + 1}/{len(base)} bytes={int(total)}{fields}\n"
+                    ).encode("ascii", "replace")
+                    for i in range(len(base))
+                ]
+                if max(len(t) for t in tags) * 2 > layout.max_payload:  # the last two packets must hold a tag each
+                    raise RunFolderError(
+                        f"run.json: config.network.mtu_bytes = {layout.mtu_bytes}: packets of "
+                        f"{layout.max_payload} bytes are too small for two pcap tags of {len(tags[-1])} bytes"
+                    )
+                sizes = fit_tags(base, tags)
+                step = span / len(sizes)
+                for i, (size, tag) in enumerate(zip(sizes, tags, strict=True)):
+                    out.append((start + i * step, seq, src, dst, port, size, tag))
+                    seq += 1
     return out
 
 

@@ -96,7 +96,7 @@ def test_pcap_reads_back_with_dpkt(run_dir: Path, tmp_path: Path) -> None:
             tag = bytes(ip.data.data).split(b"\n")[0].decode()
             rsu = next(r for r, a in rsu_ip.items() if a in (src, dst))
             direction = "up" if dst == server else "down"
-            assert f"rsu={rsu}" in tag or len(ip.data.data) < 30
+            assert f"rsu={rsu}" in tag and tag.startswith("cosim kind=") and " attempt=1/1 lost=0 " in tag
             key = (rsu, kind, direction)
             got.setdefault(key, []).append((float(ts), len(ip.data.data)))
             assert ts >= last  # time order
@@ -173,6 +173,6 @@ def test_pcap_tags_and_tables_carry_the_link_fields(run_dir: Path, tmp_path: Pat
     layout = PcapLayout.from_run({}, messages)
     tags = [p[6].decode() for p in _trains(messages, layout)]
     assert any("up" in t and "cell=gNB3 sinr_db=14.25 cqi=10" in t for t in tags)
-    assert any(" down " in t and "share=0.5" in t for t in tags)
+    assert any(" dir=down " in t and "share=0.5" in t for t in tags)
     for name in ("cell_up", "sinr_db_down", "cqi_up", "se_bps_hz_up", "share_down", "harq_tx_up", "rate_up_bps"):
         assert name in columns("messages")
