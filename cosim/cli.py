@@ -68,6 +68,9 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--out", help="output folder (default: scenarios/<name>)")
     imp.add_argument("--name", help="scenario name (default: the .sumocfg's stem, or its folder if generic)")
     imp.add_argument("--force", action="store_true", help="replace an existing scenario.toml in the output folder")
+    imp.add_argument(
+        "--copy", action="store_true", help="copy the SUMO files into the output folder, so it stands alone"
+    )
     imp.set_defaults(handler=_scenario_import)
 
 

@@ -1,8 +1,11 @@
 """Import any SUMO scenario: read its ``.sumocfg`` and write a ``scenario.toml`` that references it.
 
-The SUMO files are never copied: the scenario.toml points at the ``.sumocfg`` (relative to the output
-folder when that is short and sensible, else absolute). RSUs are placed automatically at the busiest
-junctions (most vehicle route edges entering them; traffic lights win ties), at least two radii apart.
+The scenario.toml points at the ``.sumocfg`` by a path **relative to the scenario.toml's folder**, so a
+folder that holds both can be moved or shared as it is. By default the SUMO files stay where they are;
+with ``copy`` the ``.sumocfg`` and the net, route and additional files it names are copied into the
+output folder (same layout relative to the ``.sumocfg``), which then stands alone. RSUs are placed
+automatically at the busiest junctions (most vehicle route edges entering them; traffic lights win ties),
+at least two radii apart, and named after their junction (:mod:`cosim.scenario.naming`).
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 
 from cosim.errors import ScenarioError
 from cosim.scenario.generate import ceil_to
+from cosim.scenario.naming import rsu_ids
 from cosim.scenario.netcheck import check_scenario, read_net
 from cosim.scenario.placement import candidates, junction_loads, place_busiest, read_route_stats
-from cosim.scenario.sumocfg import read_sumocfg
+from cosim.scenario.sumocfg import SumoCfg, read_sumocfg
 from cosim.scenario.writer import RsuSpec, learning_defaults, scenario_toml
 
 DEFAULT_WINDOW = 60.0
@@ -32,12 +37,41 @@ def default_name(sumocfg: Path) -> str:
 
 
 def _reference(sumocfg: Path, out: Path) -> str:
-    """How scenario.toml in ``out`` refers to the .sumocfg: relative if it lives at most one level up."""
+    """How scenario.toml in ``out`` refers to the .sumocfg: a POSIX path relative to ``out``."""
     try:
-        rel = Path(os.path.relpath(sumocfg, out.resolve()))
-    except ValueError:  # another drive on Windows
+        return Path(os.path.relpath(sumocfg.resolve(), out.resolve())).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
         return str(sumocfg)
-    return rel.as_posix() if rel.parts.count("..") <= 1 else str(sumocfg)
+
+
+def outside(reference: str) -> bool:
+    """Whether a reference leaves the scenario folder (``../`` or absolute): moving the folder alone breaks it."""
+    p = Path(reference)
+    return p.is_absolute() or ".." in p.parts
+
+
+def copy_inputs(sc: SumoCfg, out: Path) -> Path:
+    """Copy the ``.sumocfg`` and the files it names into ``out`` (same relative layout); return the copy's path.
+
+    Every file must lie in the ``.sumocfg``'s folder or below it (the copy keeps the relative paths the
+    configuration uses); one that does not is a :class:`ScenarioError`.
+    """
+    base = sc.path.resolve().parent
+    copies = []
+    for f in (sc.path, *sc.files):
+        try:
+            rel = f.resolve().relative_to(base)
+        except ValueError:
+            raise ScenarioError(
+                f"{sc.path}: names {f}, outside its folder; --copy keeps the configuration's relative paths, so "
+                "import without --copy (the scenario.toml then refers to the files where they are)"
+            ) from None
+        copies.append((f, out / rel))
+    for src, dst in copies:
+        if src.resolve() != dst.resolve():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    return out / sc.path.resolve().relative_to(base)
 
 
 def import_sumocfg(
@@ -47,11 +81,13 @@ def import_sumocfg(
     out: str | Path | None = None,
     name: str | None = None,
     force: bool = False,
+    copy: bool = False,
 ) -> Path:
     """Write ``<out>/scenario.toml`` for an existing SUMO scenario and return its path.
 
     ``out`` defaults to ``scenarios/<name>`` under the current folder. An existing scenario.toml there is
-    only replaced with ``force``. Raises :class:`ScenarioError` (one line, naming the file) on bad input.
+    only replaced with ``force``. With ``copy`` the SUMO files are copied into ``out`` first
+    (:func:`copy_inputs`). Raises :class:`ScenarioError` (one line, naming the file) on bad input.
     """
     from cosim.config import load
 
@@ -86,14 +122,15 @@ def import_sumocfg(
         raise ScenarioError(f"{sc.path}: end = {end:g}: must be greater than begin ({begin:g})")
     step = sc.step_length if sc.step_length is not None else 1.0
     window = max(step, min(DEFAULT_WINDOW, end - begin))
-    rsus = [RsuSpec(f"rsu{i}", c.id, float(radius)) for i, c in enumerate(chosen)]
+    rsus = [RsuSpec(rid, c.id, float(radius)) for rid, c in zip(rsu_ids(c.id for c in chosen), chosen, strict=True)]
     out_dir.mkdir(parents=True, exist_ok=True)
+    sumocfg = copy_inputs(sc, out_dir) if copy else sc.path
     text = scenario_toml(
         name,
         f"Imported from {sc.path.name}: {len(net.getNodes())} junctions, ~{stats.vehicles:.0f} vehicles, {n_rsus} RSUs",
         42,
         {
-            "sumocfg": _reference(sc.path, out_dir),
+            "sumocfg": _reference(sumocfg, out_dir),
             "begin": float(begin),
             "end": float(end),
             "step_length": float(step),

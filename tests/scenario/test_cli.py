@@ -21,7 +21,7 @@ def test_list() -> None:
     p = cosim("scenario", "list")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "RSUS", "DURATION", "DESCRIPTION"]
+    assert lines[0].split() == ["NAME", "RSUS", "DURATION", "FROM", "DESCRIPTION"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert rows["quickstart"][1:3] == ["6", "900"]
     assert rows["grid-rush"][1:3] == ["15", "3600"]
