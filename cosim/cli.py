@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from cosim.errors import ConfigError, CosimError
+from cosim.errors import ConfigError, CosimError, Interrupted
 
 _CLIENT_FLAGS = ("tls_ca", "tls", "tls_cert", "tls_key", "token_file", "insecure")
 
@@ -233,7 +233,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
-    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
+    p.add_argument("scenario", nargs="?", help="scenario name, folder or scenario.toml (default: quickstart)")
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a run that died, was interrupted or failed, from its last checkpoint (its own config)",
+    )
     p.add_argument("--clustering", metavar="STRATEGY", help=_strategy_help())
     p.add_argument("--rounds", type=int, help="number of rounds (default: scenario's)")
     p.add_argument("--seed", type=int, help="seed for SUMO, data splits, TF and link jitter (default: scenario's)")
@@ -246,13 +251,25 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run)
 
 
+_NOT_WITH_RESUME = ("scenario", "clustering", "rounds", "seed", "set", "out", "gui", "local", "server")
+
+
 def _run(args: argparse.Namespace) -> int:
     from cosim.console import RunProgress, console, import_quietly, summary_table
     from cosim.registry import STRATEGIES
     from cosim.runner import check_schedule, resolve_config
 
-    cfg = resolve_config(args.scenario, args.overrides)  # bad input fails before TensorFlow loads
-    check_schedule(cfg)
+    if args.resume:
+        from cosim.resume import inspect
+
+        given = [n for n in _NOT_WITH_RESUME if getattr(args, n, None)]
+        if given:
+            flag = "SCENARIO" if given[0] == "scenario" else f"--{given[0]}"
+            raise ConfigError(f"--resume = {args.resume}: {flag}: a resumed run continues with its own config")
+        _, cfg = inspect(args.resume)  # bad input fails before TensorFlow loads
+    else:
+        cfg = resolve_config(args.scenario or "quickstart", args.overrides)  # bad input fails before TensorFlow loads
+        check_schedule(cfg)
     security = None
     flags = [f"--{n.replace('_', '-')}" for n in _CLIENT_FLAGS if getattr(args, n, None)]
     if cfg.server:
@@ -265,23 +282,27 @@ def _run(args: argparse.Namespace) -> int:
     elif flags:
         raise ConfigError(f"{flags[0]}: only for a remote server (--server HOST:PORT)")
     import_quietly()
-    from cosim.runner import run
+    from cosim.runner import resume, run
 
     label = STRATEGIES.entry(cfg.clustering.strategy).label
+    what = f"resumes {args.resume}" if args.resume else cfg.name
     console.print(
-        f"[bold]cosim run[/] {cfg.name}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
+        f"[bold]cosim run[/] {what}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
         f"{label} clustering, workload {cfg.workload.name}, seed {cfg.seed}"
     )
     with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress) as bar:
-        result = run(
-            cfg,
-            out=args.out,
-            gui=args.gui,
-            transport="local" if args.local else "grpc",
-            on_round=bar.round,
-            on_time=bar.time,
-            security=security,
-        )
+        if args.resume:
+            result = resume(args.resume, on_round=bar.round, on_time=bar.time, security=security)
+        else:
+            result = run(
+                cfg,
+                out=args.out,
+                gui=args.gui,
+                transport="local" if args.local else "grpc",
+                on_round=bar.round,
+                on_time=bar.time,
+                security=security,
+            )
     s = result.summary
     summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))
     if s.get("stop_reason"):
@@ -370,6 +391,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except CosimError as exc:
         print(f"cosim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        if exc.folder is not None:
+            print(
+                f"cosim: stopped by {exc.signal_name}: {exc.rounds} finished round{'s' if exc.rounds != 1 else ''} "
+                f"kept in {exc.folder}; continue with: cosim run --resume {exc.folder}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"cosim: stopped by {exc.signal_name}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("cosim: interrupted; traces of finished rounds are kept", file=sys.stderr)

@@ -51,3 +51,19 @@ class PluginError(CosimError):
     """A plug-in (strategy, link model, workload, compute model) broke its contract, e.g. an unknown tier."""
 
     exit_code = 7
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM): the round in progress was abandoned.
+
+    ``folder`` and ``rounds`` say where the finished rounds are kept, when a run was stopped.
+    """
+
+    exit_code = 130
+
+    def __init__(self, signal_name: str = "SIGINT", folder: object = None, rounds: int = 0) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.folder = folder
+        self.rounds = rounds
+        self.exit_code = 143 if signal_name == "SIGTERM" else 130
