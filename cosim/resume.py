@@ -130,7 +130,8 @@ def inspect(folder: str | Path) -> tuple[dict[str, Any], Config]:
     source = Path(info["source"]) if isinstance(info.get("source"), str) else None
     source = source if source is not None and source.is_file() else None
     try:
-        cfg = from_dict(raw, source=source, where=str(path / "run.json"))
+        # ``where`` is the scenario file when it is still there: plug-ins beside it are found as in the first run
+        cfg = from_dict(raw, source=source, where=str(source or path / "run.json"))
     except ConfigError as exc:
         raise ConfigError(f"--resume = {path}: its config no longer loads: {exc}") from None
     info["status_before_resume"] = status

@@ -29,6 +29,7 @@ from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces import runfolder
+from cosim.traces.checkpoint import CHECKPOINT
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
@@ -268,6 +269,7 @@ def _execute(
         rounds_finished=[r.round for r in result.rounds],
     )
     recorder.write_run_json(info)
+    (folder / CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume
     return Result(
         run_id=run_id,
         folder=folder,

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,9 +74,9 @@ def reference(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cosim.run(cfg, out=tmp_path_factory.mktemp("reference") / "run").folder
 
 
-def start(scenario: Path, out: Path) -> subprocess.Popen:
+def start(scenario: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "COSIM_TEST_SLOW": "0.25"}
-    cmd = [sys.executable, "-m", "cosim", "run", str(scenario), *SETTINGS, "--out", str(out), "--no-progress"]
+    cmd = [sys.executable, "-m", "cosim", "run", str(scenario), *SETTINGS, *extra, "--out", str(out), "--no-progress"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -177,3 +178,56 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(
         assert len(err) == 1 and words in err[0], err
     assert main(["run", "quickstart", "--resume", str(tmp_path / "empty")]) == 2
     assert "a resumed run continues with its own config" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(args: list[str]) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosim", "serve", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline() if proc.stdout else ""
+    if "listening on" not in line:
+        proc.kill()
+        raise AssertionError(line + (proc.stderr.read() if proc.stderr else ""))
+    return proc
+
+
+@pytest.mark.slow
+def test_a_remote_run_and_its_server_both_killed_resume_with_cosim_serve_resume(scenario: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    server_dir, out = tmp_path / "server", tmp_path / "run"
+    server = serve([str(scenario), "--port", str(port), "--out", str(server_dir)])
+    resumed_server = None
+    try:
+        client = start(scenario, out, "--server", f"127.0.0.1:{port}")
+        info = wait_for_round(client, out, 2)
+        before = {t: read_table(out, t) for t in ("messages", "rounds")}
+        os.kill(info["pid"], signal.SIGKILL)  # the whole system goes down during round 2
+        server.kill()
+        client.wait(timeout=30)
+        server.wait(timeout=30)
+        assert read_run(out)["status"] == "died"
+        resumed_server = serve(["--resume", str(server_dir), "--port", str(port)])
+        assert main(["run", "--resume", str(out), "--no-progress"]) == 0
+    finally:
+        for proc in (server, resumed_server):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=30)
+    info = read_run(out)
+    assert info["status"] == "finished" and info["rounds_finished"] == [0, 1, 2]
+    assert "remote server" in info["resumes"][0]["note"]
+    for table, rows in before.items():  # the finished rounds are kept as they were
+        after = read_table(out, table)
+        kept = after[after["round"] <= 1].reset_index(drop=True)
+        pd.testing.assert_frame_equal(kept, rows.reset_index(drop=True))
+    assert sorted(read_table(out, "rounds")["round"].unique()) == [0, 1, 2]
