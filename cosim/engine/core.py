@@ -11,7 +11,7 @@ Processes (all in simulated seconds):
   participants, or the deadline); close the round at the server, send the aggregated weights down;
   evaluate on the held-out set;
 * **rsu** -- per batch: client forward -> uplink -> queue at the server (a SimPy resource) -> real
-  ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate``.
+  ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate`` (:mod:`cosim.engine.rsu`).
 
 Real work (TensorFlow steps, gRPC calls) happens at the simulated instant it belongs to, so the server's
 model sees batches in simulated arrival order. Every collaborator is a port (:mod:`cosim.ports`) handed
@@ -39,7 +39,8 @@ from cosim.config import Config
 from cosim.engine import restore
 from cosim.engine.crashes import Crashes
 from cosim.engine.ledger import RoundLedger
-from cosim.engine.rows import EngineResult, Leg, RoundSummary, message_row
+from cosim.engine.rows import EngineResult, RoundSummary
+from cosim.engine.rsu import Arrival, RsuWork
 from cosim.engine.schedule import RoundSchedule
 from cosim.engine.state import Cursor, EngineState
 from cosim.errors import PluginError
@@ -59,14 +60,6 @@ from cosim.ports import (
 from cosim.seeds import LINK, Streams
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import Assignment, EvalResult, RoundContext, RsuWindow, WindowTable, combine
-
-
-@dataclass
-class _Arrival:
-    handle: Any
-    up: Leg
-    bytes_up: int
-    n_samples: int
 
 
 @dataclass
@@ -91,7 +84,7 @@ class _InRange:
         return int(counts().get(region, 0)) if counts is not None else 0
 
 
-class Engine:
+class Engine(RsuWork):
     """Runs the rounds of one co-simulation on a SimPy environment."""
 
     def __init__(
@@ -140,7 +133,7 @@ class Engine:
         self.latest: dict[RsuId, RsuWindow] = {}
         self.windows: list[RsuWindow] = []
         self.result = EngineResult(rounds_planned=cfg.learning.rounds)
-        self._arrivals: dict[RsuId, _Arrival] = {}
+        self._arrivals: dict[RsuId, Arrival] = {}
         self.ledger = RoundLedger(run_id, strategy.name, self.rsus, self.batch_size)
         self.cursor = Cursor()
         self.grid_t: SimTime = cfg.traffic.begin
@@ -331,81 +324,6 @@ class Engine:
             yield env.all_of(downs)
         self.clients.end_round(tiers)
         return self._end_round(r, assignment, previous, t_start, due, t_release, late, work, wall0, list(crashed))
-
-    def _rsu_process(self, r: int, rsu: RsuId, tier: TierName, x: np.ndarray, y: np.ndarray, rng):  # noqa: ANN202
-        env, lc, link = self.env, self.cfg.learning, self.link
-        client = self.clients.get(rsu)
-        data = self.data[rsu]
-        tally = self.ledger.tally[rsu]
-        loss_scale = self.spec.loss_scale
-        try:
-            for b, (xb, yb) in enumerate(
-                data.batches(x, y, self.batch_size[tier], lc.local_epochs, rng, lc.max_batches_per_round)
-            ):
-                n = len(yb)
-                w0 = time.perf_counter()
-                acts = client.forward(xb)
-                client_fwd = self.compute.client_forward(tier, n, time.perf_counter() - w0)
-                yield env.timeout(client_fwd)
-                request = self.transport.prepare_forward(rsu, r, b, tier, acts, yb)
-                up = Leg(env.now, (yield from link.transmit(rsu, "up", request.nbytes)))
-                with self.server.request() as slot:
-                    yield slot
-                    t_served = env.now
-                    reply = self.transport.send_forward(request)
-                    yield env.timeout(self.compute.server_step(tier, n, reply.wall_ms / 1e3))
-                t_done = env.now
-                down = Leg(t_done, (yield from link.transmit(rsu, "down", reply.bytes_down)))
-                w0 = time.perf_counter()
-                client.backward(xb, reply.grads)
-                client_bwd = self.compute.client_backward(tier, n, time.perf_counter() - w0)
-                yield env.timeout(client_bwd)
-                tally.batches += 1
-                tally.losses.append(reply.loss * loss_scale)
-                tally.compute_s += client_fwd + client_bwd
-                tally.link_s += up.transfer.seconds + down.transfer.seconds
-                tally.server_queue_s += t_served - (up.t_send + up.transfer.seconds)
-                self.ledger.server_busy_s += t_done - t_served
-                self._message(
-                    r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down,
-                    up, t_served, down, client_fwd, reply.wall_ms, reply.loss * loss_scale,
-                )  # fmt: skip
-            # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
-            weights = client.get_weights()
-            request = self.transport.prepare_aggregate(rsu, r, tier, weights, len(y))
-            t_send = env.now
-            transfer = yield from link.transmit(rsu, "up", request.nbytes)
-            handle = self.transport.send_aggregate(request)
-            tally.link_s += transfer.seconds
-            tally.t_finish = t_send + transfer.seconds
-            self._arrivals[rsu] = _Arrival(handle, Leg(t_send, transfer), request.nbytes, len(y))
-        except simpy.Interrupt:
-            return
-
-    def _weights_down(self, r: int, rsu: RsuId, tier: TierName, a: _Arrival, outcome: Any, t_release: SimTime):  # noqa: ANN202
-        env = self.env
-        if env.now < t_release:
-            yield env.timeout(t_release - env.now)
-        t_done = env.now
-        down = Leg(t_done, (yield from self.link.transmit(rsu, "down", outcome.bytes_down)))
-        self.ledger.tally[rsu].link_s += down.transfer.seconds
-        self._message(
-            r, rsu, tier, "aggregate", -1, a.n_samples, a.bytes_up, outcome.bytes_down,
-            a.up, t_release, down, 0.0, outcome.wall_ms, float("nan"),
-        )  # fmt: skip
-
-    # ------------------------------------------------------------------ rows
-
-    def _message(
-        self, r: int, rsu: RsuId, tier: TierName, kind: str, batch: int, batch_size: int, bytes_up: int,
-        bytes_down: int, up: Leg, t_served: SimTime, down: Leg, client_s: float, wall_ms: float, loss: float,
-    ) -> None:  # fmt: skip
-        self.ledger.tally[rsu].bytes += bytes_up + bytes_down
-        row = message_row(
-            self.run_id, self.strategy.name, r, rsu, tier, kind, batch, batch_size, bytes_up, bytes_down,
-            up, t_served, down, client_s, wall_ms, loss,
-        )  # fmt: skip
-        self.sink.append("messages", row)
 
     def _end_round(
         self,
