@@ -394,8 +394,9 @@ def validate(cfg: Config) -> None:
     def bad(fieldname: str, value: Any, problem: str) -> ConfigError:
         return ConfigError(f"{w}: {fieldname} = {value!r}: {problem}")
 
-    if not cfg.name:
-        raise bad("name", cfg.name, "must not be empty")
+    problem = name_problem(cfg.name)
+    if problem:
+        raise bad("name", cfg.name, problem)
     if cfg.seed < 0 or cfg.seed >= 2**31:
         raise bad("seed", cfg.seed, "must be in 0 .. 2147483647 (SUMO takes a 32-bit seed)")
     if t.sumocfg is None and t.net is None and cfg.samples.data_dir is None:
@@ -470,6 +471,17 @@ def validate(cfg: Config) -> None:
             problem = check(cfg)
             if problem:
                 raise ConfigError(f"{w}: {problem}")
+
+
+def name_problem(name: str) -> str:
+    """What is wrong with a scenario name ('' if nothing): it names run folders, so it must be a plain name."""
+    if not name or not name.strip():
+        return "must not be empty"
+    if len(name) > 100:
+        return "at most 100 characters"
+    if any(c in name for c in "/\\") or name.startswith(".") or any(not c.isprintable() for c in name):
+        return "must be a plain name (no path separators, no leading dot, printable characters only)"
+    return ""
 
 
 def _check_base_stations(cfg: Config, bad: Any) -> None:

@@ -30,6 +30,7 @@ from cosim.report.build import build_report, choose_baseline
 from cosim.report.rundata import safe_name
 from cosim.runner import check_schedule
 from cosim.scenario.resolve import Overrides, load_scenario
+from cosim.traces.runfolder import make_folder
 
 
 class CompareProgress(Protocol):
@@ -136,9 +137,7 @@ def plan(
         configs[name] = cfg.with_overrides(("clustering.strategy", name), *_pairs_for(name, order, pairs))
         check_schedule(configs[name])
     folders = _folder_names(order)
-    folder = Path(out) if out else default_out(configs[base])
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise ConfigError(f"{folder}: output folder exists and is not empty; choose another --out")
+    folder = make_folder(Path(out) if out else default_out(configs[base]))  # one line if it cannot be written
     return ComparePlan(configs=configs, baseline=base, out=folder, folders=folders)
 
 
