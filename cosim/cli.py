@@ -11,12 +11,23 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from cosim.errors import ConfigError, CosimError, Interrupted
 
 _CLIENT_FLAGS = ("tls_ca", "tls", "tls_cert", "tls_key", "token_file", "insecure")
 
 Handler = Callable[[argparse.Namespace], int]
+
+DEBUG_ENV = "COSIM_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error instead of its one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``cosim: error: ...``) like every other error."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102
+        self.exit(2, f"cosim: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def _strategy_help() -> str:
@@ -364,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     from cosim.version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cosim",
         description="Co-simulate SUMO traffic and Split Federated Learning among road-side units.",
     )
@@ -405,6 +416,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cosim: interrupted; traces of finished rounds are kept", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("cosim: error: out of memory (a smaller scenario, model or --window?)", file=sys.stderr)
+        return 75
+    except OSError as exc:  # the machine's trouble (disk full, permissions), not cosim's
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"cosim: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 74
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line for the user, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"cosim: internal error: {type(exc).__name__}: {detail} "
+            f"(a bug in cosim; {DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

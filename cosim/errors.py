@@ -8,9 +8,25 @@ from __future__ import annotations
 
 
 class CosimError(Exception):
-    """Base class of every error cosim raises on purpose."""
+    """Base class of every error cosim raises on purpose.
+
+    Its message is one line: control characters a user's input may carry into it (a TOML key with a
+    newline, a tab in an RSU id) are shown escaped.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (one_line(args[0]), *args[1:])
+        super().__init__(*args)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character (newline, tab, ...) escaped, so it prints as one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ConfigError(CosimError):

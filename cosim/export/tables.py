@@ -103,8 +103,8 @@ def export_run(
     """Export a run folder; return the files written.
 
     ``csv``/``parquet``: ``messages``, ``rounds``, ``traffic``, ``events`` (when the run had faults), one
-    file each, and ``links`` (per-link series). ``pcap``: ``<run_id>.pcap`` (see :mod:`cosim.export.pcap`) and a ``hosts`` file naming
-    its addresses. ``out`` defaults to ``<run_dir>/export``; ``window_s`` to the run's
+    file each, and ``links`` (per-link series). ``pcap``: ``<run_id>.pcap`` (see :mod:`cosim.export.pcap`)
+    and a ``hosts`` file naming its addresses. ``out`` defaults to ``<run_dir>/export``; ``window_s`` to the run's
     ``traffic.window`` (60 s if absent).
     """
     if fmt not in FORMATS:

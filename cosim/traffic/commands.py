@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cosim import config
+from cosim.errors import ConfigError
 from cosim.scenario.resolve import load_scenario
 from cosim.traces.recorder import TraceRecorder, read_table
 from cosim.traces.runfolder import make_folder
