@@ -271,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
     from cosim.runner import check_schedule, resolve_config
 
     if args.resume:
-        from cosim.resume import inspect
+        from cosim.checkpoints import inspect
 
         given = [n for n in _NOT_WITH_RESUME if getattr(args, n, None)]
         if given:

@@ -19,8 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cosim import interrupts, registry
-from cosim import resume as checkpoints
+from cosim import checkpoints, interrupts, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
 from cosim.errors import ConfigError, Interrupted

@@ -28,7 +28,7 @@ from cosim.errors import ConfigError, RunFolderError
 LOCK = "run.lock"
 """File in the run folder locked by the process writing the run."""
 
-Liveness = Literal["alive", "gone", "elsewhere"]
+Liveness = Literal["alive", "gone", "elsewhere", "unknown"]
 
 try:  # POSIX; elsewhere the pid check alone decides
     import fcntl
@@ -94,7 +94,7 @@ class FolderLock:
 
 
 def liveness(folder: str | Path, info: Mapping[str, Any]) -> Liveness:
-    """Whether the process that wrote ``info`` (a run.json) still runs: alive, gone, or on another host."""
+    """Whether the process that wrote ``info`` (a run.json) still runs: alive, gone, on another host, or unknown."""
     lock = Path(folder) / LOCK
     host = info.get("host")
     if host and host != socket.gethostname():
@@ -106,6 +106,8 @@ def liveness(folder: str | Path, info: Mapping[str, Any]) -> Liveness:
         except OSError:
             return "alive"
         return "gone"
+    if not isinstance(info.get("pid"), int):
+        return "unknown"  # written by something that does not say who it is: taken as it says
     return "alive" if _pid_alive(info) else "gone"
 
 

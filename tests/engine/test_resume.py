@@ -25,6 +25,8 @@ import pytest
 import cosim
 from cosim.cli import main
 from cosim.config import load
+from cosim.errors import RunFolderError
+from cosim.report.rundata import load_run
 from cosim.traces.recorder import read_run, read_table
 
 pytestmark = [pytest.mark.sumo, pytest.mark.tf, pytest.mark.grpc]
@@ -33,16 +35,21 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 SLOW_LINK = '''
 import os
+import signal
 import time
 
 from cosim.network.abstract import AbstractLink
 
 
 class SlowLink(AbstractLink):
-    """abstract, plus COSIM_TEST_SLOW wall seconds per message from simulated second 360 on."""
+    """abstract, plus COSIM_TEST_SLOW wall seconds per message from simulated second 360 on (round 2);
+    with COSIM_TEST_SIGNAL set, the process sends itself that signal there instead (a test stops it)."""
 
     def transmit(self, rsu, direction, nbytes):
         if self._ctx.env.now >= 360.0:
+            sig = os.environ.pop("COSIM_TEST_SIGNAL", "")
+            if sig:
+                os.kill(os.getpid(), getattr(signal, sig))
             time.sleep(float(os.environ.get("COSIM_TEST_SLOW", "0")))
         return (yield from super().transmit(rsu, direction, nbytes))
 '''
@@ -110,7 +117,7 @@ def only_rounds(folder: Path, rounds: list[int]) -> None:
 
 
 def test_sigkill_during_round_2_then_resume_gives_the_uninterrupted_traces(
-    scenario: Path, reference: Path, tmp_path: Path
+    scenario: Path, reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "killed"
     proc = start(scenario, out)
@@ -126,6 +133,12 @@ def test_sigkill_during_round_2_then_resume_gives_the_uninterrupted_traces(
     assert read_run(out)["status"] == "died"  # what every reader sees
     assert read_table(out, "rounds")["round"].max() == 1  # round 2 was under way: none of its rows
     assert read_table(out, "messages")["round"].max() == 1
+    capsys.readouterr()
+    assert main(["export", str(out), "--out", str(tmp_path / "export")]) == 0  # exports what it wrote...
+    note = capsys.readouterr().out.splitlines()[0]
+    assert note.startswith("note: the run died") and "after 2 finished rounds" in note  # ...and says so
+    with pytest.raises(RunFolderError, match=r"the run died .* continue it with: cosim run --resume"):
+        load_run(out)  # the report (cosim compare) does not take it for a finished run
 
     assert main(["run", "--resume", str(out), "--no-progress"]) == 0
     resumed = read_run(out)
@@ -138,25 +151,30 @@ def test_sigkill_during_round_2_then_resume_gives_the_uninterrupted_traces(
     assert main(["run", "--resume", str(out)]) == 6  # finished: nothing to resume
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_sigterm_and_sigint_stop_cleanly_keeping_the_finished_rounds(
-    scenario: Path, reference: Path, tmp_path: Path, sig: signal.Signals, code: int
+    scenario: Path,
+    reference: Path,
+    tmp_path: Path,
+    sig: str,
+    code: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the run sends itself the signal during round 2 (the real signal and the real handler, in this process)
     out = tmp_path / "stopped"
-    proc = start(scenario, out)
-    wait_for_round(proc, out, 2)
-    time.sleep(0.5)  # well inside round 2
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == code, err
+    monkeypatch.setenv("COSIM_TEST_SIGNAL", sig)
+    assert main(["run", str(scenario), *SETTINGS, "--out", str(out), "--no-progress"]) == code
+    err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("cosim:")]
-    assert len(lines) == 1 and f"stopped by {sig.name}: 2 finished rounds kept in {out}" in lines[0], err
+    assert len(lines) == 1 and f"stopped by {sig}: 2 finished rounds kept in {out}" in lines[0], err
     assert "Traceback" not in err
     info = read_run(out)
     assert info["status"] == "interrupted" and info["rounds_finished"] == [0, 1]
     assert [r["round"] for r in info["rounds"]] == [0, 1]
     only_rounds(out, [0, 1])
-    if sig == signal.SIGTERM:  # an interrupted run resumes like a dead one
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the run's handlers are gone again
+    if sig == "SIGTERM":  # an interrupted run resumes like a dead one
         assert main(["run", "--resume", str(out), "--no-progress"]) == 0
         assert_same_simulation(reference, out)
 

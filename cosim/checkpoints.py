@@ -155,15 +155,15 @@ def restore_server(transport: Any, ckpt: RunCheckpoint | None) -> str:
     from cosim.rpc.connect import local_core
 
     core = local_core(transport)
-    if ckpt is None:
-        return ""
     if core is not None:
+        if ckpt is None:
+            return ""  # a new server for a run that starts again from its beginning
         if ckpt.server is None:
             raise RunFolderError("checkpoint: no server state, but this run's server is in process")
         core.restore(ckpt.server)
         return ""
     try:
-        transport.end_round(ckpt.next_round)
+        transport.end_round(ckpt.next_round if ckpt else 0)
     except TransportError as exc:
         if "FAILED_PRECONDITION" not in str(exc):  # the round was never opened there: nothing to end
             raise
