@@ -19,15 +19,18 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cosim import registry
+from cosim import checkpoints, interrupts, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, Interrupted
+from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
+from cosim.traces import runfolder
+from cosim.traces.checkpoint import CHECKPOINT
 from cosim.traces.metrics import run_metrics
-from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
 from cosim.values import LaneRegion
 
@@ -122,18 +125,16 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
-    folder = Path(out) if out else default_folder(cfg)
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"{folder}: output folder exists and is not empty; choose another --out")
-    recorder = TraceRecorder(folder)
-    run_id = folder.name
-    started = time.perf_counter()
+    folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
+    lock = runfolder.FolderLock(folder).acquire()
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
     info: dict[str, Any] = {
-        "run_id": run_id,
+        "run_id": folder.name,
         "status": "running",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        **runfolder.owner(),
         "scenario": cfg.name,
+        "source": str(cfg.source) if cfg.source else None,
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
@@ -141,41 +142,119 @@ def run(
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
+        "rounds_finished": [],
     }
-    recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
+    return _execute(
+        cfg, folder, info, lock, gui=gui, transport=transport, traffic=traffic, on_round=on_round,
+        on_time=on_time, security=security,
+    )  # fmt: skip
+
+
+def resume(
+    folder: str | Path,
+    *,
+    traffic: TrafficSource | None = None,
+    on_round: Callable[[RoundSummary], None] | None = None,
+    on_time: Callable[[SimTime], None] | None = None,
+    security: Any = None,
+) -> Result:
+    """Continue a run that died, was interrupted or failed, from its last checkpoint (``cosim run --resume``).
+
+    The run's own config (run.json) is used; its trace tables are cut back to the checkpoint (the
+    abandoned round's rows go) and the run goes on from the start of the round it was in. In process the
+    result is the same, to the simulated-time columns, as a run that never stopped. ``security`` reaches
+    a remote server (``server`` in the run's config), which continues from its own state.
+    """
+    folder = Path(folder)
+    info, cfg, lock = checkpoints.open_folder(folder)
     try:
-        parts.open()
-        info["workload"] = dataclasses.asdict(parts.workload.spec)
-        describe = getattr(parts.compute, "describe", None)
-        if describe is not None:
-            info["compute"] = describe()
-        recorder.write_run_json(info)
-        engine = Engine(
-            cfg,
-            traffic=parts.traffic,
-            transport=parts.transport,
-            clients=parts.clients,
-            datasets=parts.datasets,
-            strategy=parts.strategy,
-            link=parts.link,
-            compute=parts.compute,
-            streams=parts.streams,
-            data_spec=parts.workload.spec,
-            sink=recorder,
-            run_id=run_id,
-            on_round=on_round,
-            on_time=on_time,
-        )
-        result = engine.run()
-        models = parts.finish(folder / "models")
-    except BaseException as exc:
-        recorder.flush()
-        info.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_total_s=time.perf_counter() - started)
-        recorder.write_run_json(info)
+        ckpt = checkpoints.read(folder)
+        truncate(folder, ckpt.traces if ckpt else None)
+    except BaseException:
+        lock.release()
         raise
+    info.update(status="running", error=None, **runfolder.owner())
+    info["rounds_finished"] = [r.round for r in ckpt.engine.rounds] if ckpt else []
+    kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
+    return _execute(
+        cfg, folder, info, lock, gui=False, transport=kind, traffic=traffic, on_round=on_round, on_time=on_time,
+        security=security, ckpt=ckpt, resumed=True,
+    )  # fmt: skip
+
+
+def _execute(
+    cfg: Config,
+    folder: Path,
+    info: dict[str, Any],
+    lock: runfolder.FolderLock,
+    *,
+    gui: bool,
+    transport: TransportKind,
+    traffic: TrafficSource | None,
+    on_round: Callable[[RoundSummary], None] | None,
+    on_time: Callable[[SimTime], None] | None,
+    security: Any,
+    ckpt: checkpoints.RunCheckpoint | None = None,
+    resumed: bool = False,
+) -> Result:
+    """Open the parts, run the engine (from ``ckpt`` when resuming), write run.json as the run ends."""
+    recorder = TraceRecorder(folder, ckpt.traces if ckpt else None)
+    run_id = str(info.get("run_id") or folder.name)
+    started = time.perf_counter()
+    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
+    engine: Engine | None = None
+    last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
+
+    def checkpoint(eng: Engine) -> None:
+        written = checkpoints.write(folder, eng, parts.transport, recorder)
+        last[0] = written.traces
+        info["rounds_finished"] = [r.round for r in eng.result.rounds]
+        info["checkpoint"] = {"round": written.next_round, "t_s": written.engine.t_s, "utc": written.written_utc}
+        recorder.write_run_json(info)
+
+    try:
+        with interrupts.handled():
+            recorder.write_run_json(info)
+            try:
+                parts.open()
+                info["workload"] = dataclasses.asdict(parts.workload.spec)
+                describe = getattr(parts.compute, "describe", None)
+                if describe is not None:
+                    info["compute"] = describe()
+                if resumed:
+                    note = checkpoints.restore_server(parts.transport, ckpt)
+                    info.setdefault("resumes", []).append(checkpoints.resume_note(info, ckpt, note))
+                recorder.write_run_json(info)
+                engine = Engine(
+                    cfg, traffic=parts.traffic, transport=parts.transport, clients=parts.clients,
+                    datasets=parts.datasets, strategy=parts.strategy, link=parts.link, compute=parts.compute,
+                    streams=parts.streams, data_spec=parts.workload.spec, sink=recorder, run_id=run_id,
+                    on_round=on_round, on_time=on_time, faults=parts.faults, on_checkpoint=checkpoint,
+                    resume=ckpt.engine if ckpt else None,
+                )  # fmt: skip
+                result = engine.run()
+                models = parts.finish(folder / "models")
+            except BaseException as exc:
+                finished = list(engine.result.rounds) if engine else list(ckpt.engine.rounds if ckpt else ())
+                with interrupts.critical(swallow=True):
+                    _abandon(recorder, folder, last[0])
+                    stopped = isinstance(exc, KeyboardInterrupt)
+                    signal_name = getattr(exc, "signal_name", "SIGINT")
+                    info.update(
+                        status="interrupted" if stopped else "failed",
+                        error=f"stopped by {signal_name}" if stopped else f"{type(exc).__name__}: {exc}",
+                        wall_total_s=time.perf_counter() - started,
+                        rounds_finished=[r.round for r in finished],
+                        rounds=[dataclasses.asdict(r) for r in finished],
+                    )
+                    recorder.write_run_json(info)
+                if stopped:
+                    raise Interrupted(signal_name, folder, len(finished)) from None
+                raise
+            finally:
+                parts.close()
     finally:
-        parts.close()
+        lock.release()
     summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
     info.update(
         status="finished",
@@ -186,8 +265,10 @@ def run(
         models=[str(p) for p in models],
         summary=summary,
         rounds=[dataclasses.asdict(r) for r in result.rounds],
+        rounds_finished=[r.round for r in result.rounds],
     )
     recorder.write_run_json(info)
+    (folder / CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume
     return Result(
         run_id=run_id,
         folder=folder,
@@ -196,6 +277,15 @@ def run(
         summary=summary,
         data_spec=parts.workload.spec,
     )
+
+
+def _abandon(recorder: TraceRecorder, folder: Path, position: Any) -> None:
+    """Drop the abandoned round: rows not yet flushed, and rows flushed since the latest checkpoint."""
+    recorder.discard()
+    try:
+        truncate(folder, position)
+    except Exception:  # noqa: BLE001 - a failed clean-up must not hide why the run stopped
+        pass
 
 
 def summarize(
@@ -293,6 +383,10 @@ class Parts:
         self.link: Any = cfg.network.plugin(cfg.network)
         self.regions = prepare_link(self.link, cfg)
         """Lane regions whose vehicles the link model needs counted every step."""
+        self.faults = plan_of(cfg)
+        """The run's ``[[faults]]`` (None without): outages wrap the link model, slowdowns the compute model."""
+        if self.faults is not None and self.faults.has_outages:
+            self.link = OutageLink(self.link, self.faults)
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -327,16 +421,21 @@ class Parts:
         start = getattr(self.compute, "start", None)
         if start is not None:
             start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+        if self.faults is not None and self.faults.has_slowdowns:
+            self.compute = SlowdownCompute(self.compute, self.faults)
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
 
         if getattr(self.strategy, "needs_future", False):
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
-            from cosim.traffic.recording import ReplayTraffic, record
+            from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
 
+            saved = self.folder / "traffic.npz"
+            if saved.is_file():  # a resumed run replays the recording its first part made
+                return ReplayTraffic(TrafficRecording.load(saved))
             recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
-            recording.save(self.folder / "traffic.npz")
+            recording.save(saved)
             return ReplayTraffic(recording)
         return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 

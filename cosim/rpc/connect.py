@@ -43,6 +43,15 @@ class LoopbackTransport(GrpcTransport):
         self.server.stop(1.0)
 
 
+def local_core(transport: object) -> SplitServer | None:
+    """The server core a transport runs in this process (loopback gRPC or in process); None for a remote one."""
+    if isinstance(transport, LoopbackTransport):
+        return transport.server.core
+    if isinstance(transport, LocalTransport):
+        return transport.core
+    return None
+
+
 def connect(
     cfg: Config,
     address: str | None = None,

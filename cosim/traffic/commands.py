@@ -12,6 +12,7 @@ from cosim import config
 from cosim.errors import ConfigError
 from cosim.scenario.resolve import load_scenario
 from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.traces.runfolder import make_folder
 from cosim.values import RsuWindow
 
 
@@ -62,9 +63,13 @@ def traffic_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     cfg = load_scenario(args.scenario, overrides=args.overrides)
-    out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic"
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: output folder exists and is not empty; choose another --out")
+    t = cfg.traffic
+    if t.window > t.end - t.begin + 1e-9:
+        raise ConfigError(
+            f"{cfg.where}: traffic.window = {t.window:g}: longer than the run ({t.end - t.begin:g} s from "
+            "traffic.begin to traffic.end): no window would ever end"
+        )
+    out = make_folder(Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic")
     recorder = TraceRecorder(out)
     info = {
         "run_id": out.name,

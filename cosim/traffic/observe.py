@@ -11,7 +11,8 @@ the previous set is empty, so the vehicles in range then count as entering.
 Samples (regression task, see :data:`cosim.traffic.values.FEATURES`). At every ``samples.period``-th
 observation (period and horizon are rounded to whole steps; observation 0 is a sampling step) each
 vehicle in an RSU's range gives that RSU one sample. Its label is the same vehicle's speed
-``samples.horizon`` later, read from a per-vehicle speed subscription. A vehicle that leaves the
+``samples.horizon`` later, read from a per-vehicle speed subscription. A vehicle off the road (its lane id
+is empty: parked in a parking area, or teleporting) counts as in range but gives no sample. A vehicle that leaves the
 simulation before the horizon loses its pending samples (they are dropped: no label exists), and so
 do samples whose label would fall after ``traffic.end``. A sample is released once its label is
 known, and counted in the ``samples`` column of the window in which it was released.
@@ -196,14 +197,18 @@ class Observer:
             mean = sum([v[_SPEED] for v in vehs.values()]) / n
             site = self._sites[ri]
             sx, sy = site.x, site.y
-            for v in vehs.values():
+            k = len(rows)
+            for vid, v in vehs.items():
+                lane = v[_LANE]
+                if not lane:  # off the road (parked in a parking area, teleporting): in range, no sample
+                    continue
                 x, y = v[_POS]
-                lc = lanes.get(v[_LANE])
+                lc = lanes.get(lane)
                 if lc is None:
-                    lc = self._lane_count(sim, v[_LANE])
+                    lc = self._lane_count(sim, lane)
                 rows.append((v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
-            vids += vehs
-            rsus += [ri] * n
+                vids.append(vid)
+            rsus += [ri] * (len(rows) - k)
         if not rows:
             return
         x = np.array(rows, dtype=np.float32)

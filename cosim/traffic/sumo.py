@@ -165,7 +165,10 @@ class SumoSim:
         SUMO's clock reads ``t + step`` after producing observation ``t``; the subscription expires by
         itself, or when the vehicle leaves the simulation.
         """
-        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
+        try:
+            self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
+        except Exception as exc:  # libsumo.TraCIException: e.g. the vehicle is gone
+            raise TrafficError(f"SUMO refused to follow vehicle {vehicle!r}: {exc}") from None
 
     # -- network queries --------------------------------------------------------------------------
 
@@ -184,7 +187,10 @@ class SumoSim:
 
     def lane_count(self, edge: str) -> int:
         """Number of lanes of an edge (internal junction edges included)."""
-        return int(self._api.edge.getLaneNumber(edge))
+        try:
+            return int(self._api.edge.getLaneNumber(edge))
+        except Exception as exc:  # libsumo.TraCIException: no such edge
+            raise TrafficError(f"SUMO has no edge {edge!r} to count lanes of: {exc}") from None
 
     # -- RSUs -------------------------------------------------------------------------------------
 
