@@ -99,6 +99,7 @@ def run(
     gui: bool = False,
     transport: TransportKind = "grpc",
     traffic: TrafficSource | None = None,
+    traffic_process: bool | None = None,
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
 ) -> Result:
@@ -109,6 +110,9 @@ def run(
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
+    ``traffic_process``: run live SUMO in its own process, ahead of the SimPy clock (:mod:`cosim.traffic.pipeline`;
+    same traces as lockstep); ``None`` (default) does so whenever it can: not with ``gui``, a given ``traffic``
+    source, a strategy that replays a recording, or a scenario without a road network.
     """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
     cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
@@ -134,7 +138,7 @@ def run(
         "versions": versions(),
     }
     recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic)
+    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process)
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
@@ -239,6 +243,35 @@ def versions() -> dict[str, str]:
     return out
 
 
+def has_network(cfg: Config) -> bool:
+    """True when the scenario runs SUMO (a .sumocfg or a network), not CSV data alone."""
+    return cfg.traffic.sumocfg is not None or cfg.traffic.net is not None
+
+
+@dataclass(frozen=True)
+class ThreadPools:
+    """TensorFlow's thread pools for one run (0 = TensorFlow's default: one thread per core)."""
+
+    intra_op: int
+    inter_op: int
+
+
+PIPELINED_THREADS = ThreadPools(intra_op=1, inter_op=1)
+"""With SUMO on a core of its own, TensorFlow's ops run on one thread (measured: see README, Speed)."""
+
+
+def set_thread_pools(pools: ThreadPools) -> bool:
+    """Size TensorFlow's thread pools before its first op; False when it already ran in this process (kept)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(pools.intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(pools.inter_op)
+    except RuntimeError:  # "cannot be modified after initialization": an earlier run in this process
+        return False
+    return True
+
+
 def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
     """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
     prepare = getattr(link, "prepare", None)
@@ -263,7 +296,14 @@ class Parts:
     """The engine's collaborators for one run, built from the config, opened and closed together."""
 
     def __init__(
-        self, cfg: Config, folder: Path, *, gui: bool, transport: TransportKind, traffic: TrafficSource | None
+        self,
+        cfg: Config,
+        folder: Path,
+        *,
+        gui: bool,
+        transport: TransportKind,
+        traffic: TrafficSource | None,
+        traffic_process: bool | None = None,
     ) -> None:
         self.cfg = cfg
         self.folder = folder
@@ -276,6 +316,9 @@ class Parts:
         self.link: Any = cfg.network.plugin(cfg.network)
         self.regions = prepare_link(self.link, cfg)
         """Lane regions whose vehicles the link model needs counted every step."""
+        can = not gui and not getattr(self.strategy, "needs_future", False) and has_network(cfg)
+        self.pipelined = can if traffic_process is None else bool(traffic_process) and can
+        """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -283,18 +326,24 @@ class Parts:
         self.streams: Streams | None = None
 
     def open(self) -> None:
-        """Start the traffic (unless a source was given), the server and transport, the clients and data."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from cosim.learning.client import RsuClients
-        from cosim.learning.data import datasets
-        from cosim.learning.models import ModelSpec
-        from cosim.rpc.connect import LOCAL, connect
+        """Start the traffic (unless a source was given), the server and transport, the clients and data.
 
+        A pipelined traffic process starts first, so SUMO loads and runs ahead while TensorFlow is imported
+        and the server starts; its RSU sites are read (waiting for SUMO if needed) once they are needed.
+        """
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
+        if self.pipelined:
+            set_thread_pools(PIPELINED_THREADS)
+        from cosim.learning.client import RsuClients
+        from cosim.learning.data import datasets
+        from cosim.learning.models import ModelSpec
+        from cosim.rpc.connect import LOCAL, connect
+
         rsus = [s.id for s in self.traffic.sites]
         self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else None
@@ -321,7 +370,9 @@ class Parts:
             recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
             recording.save(self.folder / "traffic.npz")
             return ReplayTraffic(recording)
-        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
+        return open_traffic(
+            self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions, process=self.pipelined
+        )
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""

@@ -40,7 +40,7 @@ import numpy as np
 
 from cosim.traffic.clock import Clock
 from cosim.traffic.csvdata import CsvFeeder
-from cosim.traffic.values import empty_sample_set, feature_samples
+from cosim.traffic.values import FEATURES, empty_sample_set, feature_samples
 from cosim.types import RsuId
 from cosim.values import RsuSite, RsuWindow, SampleSet
 
@@ -281,6 +281,38 @@ class Observer:
         """Vehicles in each RSU's range at the latest observation."""
         return {site.id: n for site, n in zip(self._sites, self._now_count, strict=True)}
 
+    def in_range_counts(self) -> list[int]:
+        """Vehicles in each RSU's range at the latest observation, in site order (the observer's own list: copy it)."""
+        return self._now_count
+
+    def samples_pending(self) -> bool:
+        """True when samples were released since the last :meth:`take_samples` or :meth:`take_sample_arrays`."""
+        return bool(self._out) if self._csv is None else self._csv.pending()
+
+    def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Samples released since the last call as flat arrays ``(rsu index, time, x, y, vehicle)``, in release order.
+
+        The same samples :meth:`take_samples` hands out per RSU (each RSU's rows in the same order), without
+        building a :class:`SampleSet` per RSU: what the traffic process streams.
+        """
+        if self._csv is not None:
+            sets = list(self._csv.take().values())
+            rsu = np.concatenate([np.full(len(s), j, np.int32) for j, s in enumerate(sets)])
+            cat = np.concatenate
+            return rsu, cat([s.time for s in sets]), cat([s.x for s in sets]), cat([s.y for s in sets]), cat(
+                [s.vehicle for s in sets]
+            )
+        blocks, self._out = self._out, []
+        if not blocks:
+            return _NO_SAMPLES
+        return (
+            np.concatenate([b.rsu for b in blocks]).astype(np.int32),
+            np.concatenate([np.full(len(b.rsu), b.time) for b in blocks]),
+            np.concatenate([b.x for b in blocks]),
+            np.concatenate([b.y for b in blocks if b.y is not None]),
+            np.concatenate([b.veh for b in blocks]),
+        )
+
     def take_windows(self) -> list[RsuWindow]:
         """Windows closed since the last call."""
         out, self._closed = self._closed, []
@@ -306,6 +338,13 @@ class Observer:
 
 
 _EMPTY: Mapping[str, Any] = {}
+_NO_SAMPLES = (
+    np.zeros(0, np.int32),
+    np.zeros(0, np.float64),
+    np.zeros((0, len(FEATURES)), np.float32),
+    np.zeros(0, np.float32),
+    np.zeros(0, np.int64),
+)
 
 
 class _Block(NamedTuple):
