@@ -344,21 +344,21 @@ class Parts:
         from cosim.learning.models import ModelSpec
         from cosim.rpc.connect import LOCAL, connect
 
-        rsus = [s.id for s in self.traffic.sites]
-        self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else None
         self.transport = connect(cfg, address=address, out_dir=self.folder / "models")
-        for rsu in rsus:
-            self.transport.hello(rsu)
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
         depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
         self.compute = cfg.compute.plugin(cfg.compute, depths)
         start = getattr(self.compute, "start", None)
         if start is not None:
             start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+        rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
+        self.streams = Streams(cfg.seed, rsus)
+        for rsu in rsus:
+            self.transport.hello(rsu)
+        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic

@@ -13,7 +13,6 @@ from cosim.config import Config
 from cosim.errors import ScenarioError, TrafficError
 from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
-from cosim.traffic.csvdata import CsvFeeder, load_data_dir
 from cosim.traffic.observe import Observer
 from cosim.traffic.regions import LaneCounter
 from cosim.types import RsuId, SimTime, TierName
@@ -85,6 +84,8 @@ class LiveTraffic:
                 raise
         feeder = None
         if cfg.samples.data_dir is not None:
+            from cosim.traffic.csvdata import CsvFeeder, load_data_dir  # pandas, only for CSV data
+
             try:
                 feeder = CsvFeeder(load_data_dir(cfg.samples.data_dir, [s.id for s in self._sites], self.clock))
             except BaseException:

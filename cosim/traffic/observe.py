@@ -34,15 +34,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
 from cosim.traffic.clock import Clock
-from cosim.traffic.csvdata import CsvFeeder
 from cosim.traffic.values import FEATURES, empty_sample_set, feature_samples
 from cosim.types import RsuId
 from cosim.values import RsuSite, RsuWindow, SampleSet
+
+if TYPE_CHECKING:
+    from cosim.traffic.csvdata import CsvFeeder  # pandas: imported only by scenarios that bring CSV data
 
 # Keys of SUMO's subscription results (TraCI variable ids, see cosim.traffic.sumo).
 _SPEED, _POS, _LANE, _ACCEL = 0x40, 0x42, 0x51, 0x72
@@ -299,8 +301,12 @@ class Observer:
             sets = list(self._csv.take().values())
             rsu = np.concatenate([np.full(len(s), j, np.int32) for j, s in enumerate(sets)])
             cat = np.concatenate
-            return rsu, cat([s.time for s in sets]), cat([s.x for s in sets]), cat([s.y for s in sets]), cat(
-                [s.vehicle for s in sets]
+            return (
+                rsu,
+                cat([s.time for s in sets]),
+                cat([s.x for s in sets]),
+                cat([s.y for s in sets]),
+                cat([s.vehicle for s in sets]),
             )
         blocks, self._out = self._out, []
         if not blocks:

@@ -38,8 +38,9 @@ def test_pipelined_run_gives_the_lockstep_traces(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(PipelinedTraffic, "__init__", spy)
     runs = {}
     for mode, flag in (("lockstep", False), ("pipelined", None)):
+        out = tmp_path / mode
         runs[mode] = cosim.run(
-            "quickstart", rounds=3, seed=5, overrides=SMALL, out=tmp_path / mode, transport="local", traffic_process=flag
+            "quickstart", rounds=3, seed=5, overrides=SMALL, out=out, transport="local", traffic_process=flag
         )
     assert len(opened) == 1  # the default is the pipeline; lockstep when asked
     for table in ("messages", "rounds", "traffic"):

@@ -1,4 +1,4 @@
-"""SUMO in its own process, ahead of the consumer: the same values at the same steps as lockstep; failures are one line."""
+"""SUMO in its own process, ahead of the consumer: the same values at the same steps as lockstep; one-line failures."""
 
 from __future__ import annotations
 
