@@ -159,6 +159,10 @@ class LiveTraffic:
         """True when :meth:`take_samples` would hand out at least one sample."""
         return self._obs.samples_pending()
 
+    def drop_samples(self) -> None:
+        """Forget the samples released so far (``cosim traffic`` only writes the windows that count them)."""
+        self._obs.drop_samples()
+
     def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`take_samples` as flat arrays ``(rsu index, time, x, y, vehicle)`` (see :class:`Observer`)."""
         return self._obs.take_sample_arrays()

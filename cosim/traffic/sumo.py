@@ -124,6 +124,8 @@ class SumoSim:
         self._ctx_results = api.poi.getAllContextSubscriptionResults
         self._veh_results = api.vehicle.getAllSubscriptionResults
         self._step = api.simulationStep
+        self.polls_speeds = backend == "libsumo"
+        """True when :meth:`speeds` is a function call per vehicle (libsumo), not a socket round trip (TraCI)."""
 
     # -- stepping and reading ---------------------------------------------------------------------
 
@@ -158,6 +160,22 @@ class SumoSim:
     def lane_results(self) -> dict[str, dict[int, Any]]:
         """All lane subscription results of this step: ``{lane id: {var: value}}``."""
         return self._api.lane.getAllSubscriptionResults()
+
+    def speeds(self, vehicles: Sequence[str]) -> list[float | None]:
+        """Each vehicle's speed now, None for a vehicle that has left the simulation (one getter call each)."""
+        get = self._api.vehicle.getSpeed
+        out: list[float | None] = []
+        for vehicle in vehicles:
+            try:
+                out.append(get(vehicle))
+            except Exception:  # libsumo.TraCIException: no such vehicle (any more)
+                out.append(None)
+        return out
+
+    def detail_getters(self) -> tuple[Any, Any, Any]:
+        """libsumo's ``(getPosition, getAcceleration, getLaneID)`` of vehicles: each takes a vehicle id."""
+        v = self._api.vehicle
+        return v.getPosition, v.getAcceleration, v.getLaneID
 
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
         """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (kept apart from its other ones).
