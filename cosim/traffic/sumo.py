@@ -173,7 +173,7 @@ class SumoSim:
         return out
 
     def detail_getters(self) -> tuple[Any, Any, Any]:
-        """libsumo's ``(getPosition, getAcceleration, getLaneID)`` of vehicles: each takes a vehicle id."""
+        """The vehicle getters ``(getPosition, getAcceleration, getLaneID)`` of libsumo: each takes a vehicle id."""
         v = self._api.vehicle
         return v.getPosition, v.getAcceleration, v.getLaneID
 
