@@ -8,6 +8,7 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import platform
 import time
@@ -248,6 +249,17 @@ def has_network(cfg: Config) -> bool:
     return cfg.traffic.sumocfg is not None or cfg.traffic.net is not None
 
 
+def lead_steps(cfg: Config) -> int:
+    """How far a traffic process may run ahead of the engine: one round period of steps.
+
+    Enough for SUMO to step through a whole period while a round trains, so the learning hides behind it
+    (and the other way round); no more, so a run that ends early (its last round, a synchronous schedule)
+    does not leave SUMO burning a core on steps nobody reads.
+    """
+    t = cfg.traffic
+    return max(100, math.ceil(max(cfg.learning.round_period, t.window) / t.step_length))
+
+
 @dataclass(frozen=True)
 class ThreadPools:
     """TensorFlow's thread pools for one run (0 = TensorFlow's default: one thread per core)."""
@@ -370,9 +382,13 @@ class Parts:
             recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
             recording.save(self.folder / "traffic.npz")
             return ReplayTraffic(recording)
-        return open_traffic(
-            self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions, process=self.pipelined
-        )
+        if self.pipelined:
+            from cosim.traffic.pipeline import PipelinedTraffic
+
+            return PipelinedTraffic(
+                self.cfg, output_dir=self.folder / "sumo", regions=self.regions, max_ahead=lead_steps(self.cfg)
+            )
+        return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""

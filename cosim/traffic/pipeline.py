@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -43,6 +44,8 @@ from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
 
 CHUNK_STEPS = 10
 """Steps per frame: small enough that an engine waiting for SUMO waits at most ~10 steps of it."""
+_STEP = struct.Struct("<q")
+"""What the engine tells the child: the step it needs (see :class:`cosim.traffic.worker.Throttle`)."""
 _POLL_S = 0.5
 """How often a waiting :meth:`advance` also checks that the child is alive."""
 
@@ -69,6 +72,7 @@ class PipelinedTraffic:
         output_dir: Path | None = None,
         regions: Sequence[LaneRegion] = (),
         chunk: int = CHUNK_STEPS,
+        max_ahead: int | None = None,
     ) -> None:
         self.clock = Clock.of(cfg)
         self._where = cfg.where
@@ -89,21 +93,33 @@ class PipelinedTraffic:
         self._error: str | None = None
         self._done = False
         self._eof = False
+        self._max_ahead = max_ahead
+        self._told = 0
+        """The step the child was last told the engine needs (see :class:`cosim.traffic.worker.Throttle`)."""
         read_fd, write_fd = os.pipe()
+        needed_read, needed_write = os.pipe()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "cosim.traffic.worker", str(write_fd)],
+                [sys.executable, "-m", "cosim.traffic.worker", str(write_fd), str(needed_read)],
                 stdin=subprocess.PIPE,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd, needed_read),
                 start_new_session=False,
             )
         except BaseException:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (read_fd, write_fd, needed_read, needed_write):
+                os.close(fd)
             raise
         os.close(write_fd)  # only the child writes: its end closing is how its death shows
+        os.close(needed_read)
         self._conn = Connection(read_fd, writable=False)
-        args = {"cfg": traffic_part(cfg), "output_dir": output_dir, "regions": tuple(regions), "chunk": int(chunk)}
+        self._needed = Connection(needed_write, readable=False)
+        args = {
+            "cfg": traffic_part(cfg),
+            "output_dir": output_dir,
+            "regions": tuple(regions),
+            "chunk": int(chunk),
+            "max_ahead": max_ahead,
+        }
         try:
             assert self._proc.stdin is not None
             self._proc.stdin.write(pickle.dumps(args))
@@ -221,8 +237,21 @@ class PipelinedTraffic:
         if target <= self._k:
             return
         if self._have < target:
+            self._tell(target)  # before waiting: a throttled child must be allowed to reach it
             self._wait(f"before step {target}", lambda: self._have >= target)
         self._k = target
+        if self._max_ahead and target - self._told >= max(1, self._max_ahead // 4):
+            self._tell(target)
+
+    def _tell(self, step: int) -> None:
+        """Tell the child the engine needs ``step`` (it may run ``max_ahead`` beyond); a gone child is ignored."""
+        if not self._max_ahead or step <= self._told:
+            return
+        self._told = step
+        try:
+            self._needed.send_bytes(_STEP.pack(step))
+        except OSError:
+            pass  # the child has finished or died: the reader reports a death
 
     def in_range(self) -> dict[RsuId, int]:
         """Vehicles in each RSU's range at ``now``."""
@@ -293,7 +322,7 @@ class PipelinedTraffic:
         """Stop the child if it still runs (it closes SUMO, so the scenario's outputs are complete); idempotent."""
         proc = self._proc
         if proc.poll() is None and not self._done:
-            proc.terminate()
+            proc.terminate()  # a throttled child waiting on the needed pipe wakes up to SIGTERM too
         try:
             proc.wait(timeout=10.0)
         except subprocess.TimeoutExpired:
@@ -301,6 +330,7 @@ class PipelinedTraffic:
             proc.wait()
         self._reader.join(timeout=5.0)
         self._conn.close()
+        self._needed.close()
 
     def __enter__(self) -> PipelinedTraffic:
         return self

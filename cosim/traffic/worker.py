@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import struct
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
@@ -43,9 +44,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which closes this process
     conn = Connection(int(argv[1]), readable=False)
+    needed = Connection(int(argv[2]), writable=False) if len(argv) > 2 else None
     try:
         args = pickle.load(sys.stdin.buffer)  # our own parent's config (trusted); the frames never pickle
-        run(conn, **args)
+        run(conn, needed=needed, **args)
     except (BrokenPipeError, SystemExit):
         return 0  # the parent is gone or asked us to stop
     except CosimError as exc:
@@ -62,7 +64,16 @@ def _send_error(conn: Connection, message: str) -> None:
         pass
 
 
-def run(conn: Connection, *, cfg: Any, output_dir: Any, regions: Any, chunk: int) -> None:
+def run(
+    conn: Connection,
+    *,
+    cfg: Any,
+    output_dir: Any,
+    regions: Any,
+    chunk: int,
+    max_ahead: int | None = None,
+    needed: Connection | None = None,
+) -> None:
     """Start SUMO, send ``ready``, stream every step, close SUMO, send ``done``."""
     from cosim.traffic.live import LiveTraffic
 
@@ -70,19 +81,49 @@ def run(conn: Connection, *, cfg: Any, output_dir: Any, regions: Any, chunk: int
     try:
         sites = [[s.id, s.x, s.y, s.radius] for s in live.sites]
         conn.send_bytes(encode("ready", {"sites": sites, "regions": list(live.region_ids), "pid": os.getpid()}))
-        stream(live, conn, chunk)
+        stream(live, conn, chunk, Throttle(needed, max_ahead) if needed is not None and max_ahead else None)
     finally:
         live.close()
     conn.send_bytes(encode("done"))
 
 
-def stream(live: Any, conn: Connection, chunk: int) -> None:
-    """Step ``live`` to its end, sending one ``steps`` frame per ``chunk`` steps."""
+class Throttle:
+    """Keeps SUMO at most ``max_ahead`` steps beyond the step the parent last said it needs.
+
+    The parent writes that step (8 bytes) to the ``needed`` pipe as the engine advances, and always before
+    it waits, so the two never wait for each other. Bounding the lead spares the CPU that SUMO would spend
+    on steps a run that ends early never reads (on 2 cores, the learning's).
+    """
+
+    def __init__(self, needed: Connection, max_ahead: int) -> None:
+        self._needed = needed
+        self._max_ahead = max_ahead
+        self._step = 0
+
+    def wait(self, k: int) -> None:
+        """Block while step ``k`` is too far ahead (returns at once when the parent is gone)."""
+        conn = self._needed
+        try:
+            while conn.poll(0):
+                self._step = max(self._step, _STEP.unpack(conn.recv_bytes())[0])
+            while k >= self._step + self._max_ahead:
+                self._step = max(self._step, _STEP.unpack(conn.recv_bytes())[0])
+        except (EOFError, OSError):
+            self._max_ahead = 1 << 62  # the parent is gone: the next send fails and ends this process
+
+
+_STEP = struct.Struct("<q")
+
+
+def stream(live: Any, conn: Connection, chunk: int, throttle: Throttle | None = None) -> None:
+    """Step ``live`` to its end, sending one ``steps`` frame per ``chunk`` steps (at the pace ``throttle`` allows)."""
     n_steps = live.clock.n_steps
     n_rsus, n_regions = len(live.sites), len(live.region_ids)
     index = {s.id: j for j, s in enumerate(live.sites)}
     k = live.steps
     while k < n_steps:
+        if throttle is not None:
+            throttle.wait(k)
         k0, k1 = k, min(k + chunk, n_steps)
         counts = np.empty((k1 - k0, n_rsus), dtype=np.int32)
         region = np.empty((k1 - k0, n_regions), dtype=np.int32)

@@ -159,3 +159,16 @@ def test_frames_carry_arrays_bit_for_bit():
     kind, meta, arrays = decode(encode("steps", {"k0": 3}, {"x": x, "i": np.arange(3, dtype=np.int32)}))
     assert kind == "steps" and meta == {"k0": 3}
     assert arrays["x"].tobytes() == x.tobytes() and arrays["i"].dtype == np.int32
+
+
+def test_a_bounded_lead_keeps_sumo_close_and_never_deadlocks(line_cfg):
+    with PipelinedTraffic(line_cfg, chunk=5, max_ahead=20) as piped:
+        piped.advance(10.0)  # the engine needs step 10: SUMO may run to step 30
+        deadline = time.monotonic() + 60
+        while piped.ahead < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert piped.ahead == 20  # and no further, however long the engine is busy
+        for t in (11.0, 57.0, 300.0):  # small steps and a jump far beyond the lead
+            piped.advance(t)
+        assert piped.now == 300.0 and len(piped.take_windows()) == 9
