@@ -98,6 +98,8 @@ def baseline_side(cfg: Config, recording, folder: Path, out: Path) -> tuple[floa
     spec = ModelSpec.from_config(cfg)
     data = datasets(cfg, spec.task, rsus, streams.per_rsu(DATA_SPLIT))
     transport = LocalTransport(SplitServer.from_config(cfg, out), measure_bytes=False)
+    for rsu in rsus:  # as the runner does: an RSU may be evaluated before it first takes part in a round
+        transport.hello(rsu)
     clients = RsuClients(spec)
     loss_scale = spec.task.spec.loss_scale
     losses: list[float] = []

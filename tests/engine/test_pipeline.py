@@ -76,3 +76,27 @@ def test_a_traffic_failure_ends_the_run_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(TrafficError) as err:
         cosim.run(bad / "scenario.toml", out=tmp_path / "run", transport="local")
     assert "nowhere.sumocfg" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_traffic_process_killed_mid_run_fails_the_run_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+    import signal
+
+    real_advance = PipelinedTraffic.advance
+
+    def kill_then_advance(self, until):  # noqa: ANN001, ANN202 - SUMO dies while the engine is at 60 s
+        if until >= 60.0 and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+        real_advance(self, until)
+
+    monkeypatch.setattr(PipelinedTraffic, "advance", kill_then_advance)
+    with pytest.raises(TrafficError) as err:  # the run stops instead of waiting for steps that never come
+        cosim.run("quickstart", rounds=2, out=tmp_path / "run", transport="local")  # needs steps beyond the lead
+    msg = str(err.value)
+    assert "the traffic process (SUMO) died" in msg and "killed by SIGKILL" in msg and "\n" not in msg
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["status"] == "failed" and "killed by SIGKILL" in info["error"]
