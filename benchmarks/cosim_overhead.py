@@ -185,6 +185,8 @@ def measure(name: str, cfg: Config, repeats: int, lockstep: bool, tmp: Path) -> 
     med = {k: statistics.median(v) for k, v in times.items() if v}
     base = med["bare"] + med["training"]
     ratio = med["cosim"] / base
+    paired = [a / (b + c) for a, b, c in zip(times["cosim"], times["bare"], times["training"], strict=True)]
+    print(f"{name} per-repeat ratios: {', '.join(f'{r:.3f}' for r in paired)} (median {statistics.median(paired):.3f})")
     extra = f", lockstep {med['lockstep']:.2f} s (ratio {med['lockstep'] / base:.3f})" if lockstep else ""
     print(
         f"{name} median: cosim {med['cosim']:.2f} s; baseline {base:.2f} s = bare sumo {med['bare']:.2f} s "
