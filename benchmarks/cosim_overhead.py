@@ -12,7 +12,7 @@ Side B (baseline) = **bare SUMO + training**, each measured on its own in the sa
   same traffic (replay equals live, tested), split and batched by the engine's own seeded streams,
   trained in the exact order the co-simulation's server served them (read from its messages trace),
   through the in-process server core; the same aggregation and evaluation per round. The benchmark
-  checks both sides trained the same batches (same count and the same loss to 1e-3).
+  checks both sides trained the same batches (same count, and the same losses up to float32 drift: 1 %).
 
 Side C (lockstep, for reference): the same co-simulation with SUMO stepped in the engine's process, as
 before issue 12 (``traffic_process=False``).
@@ -170,7 +170,9 @@ def measure(name: str, cfg: Config, repeats: int, lockstep: bool, tmp: Path) -> 
         end = float(json.loads((folder / "run.json").read_text())["sim_end_s"])
         b, losses = baseline_side(cfg, recording, folder, tmp / f"{name}-base-{i}")
         fwd = read_table(folder, "messages").query("kind == 'forward'").sort_values("t_served_s")
-        if len(losses) != len(fwd) or not np.allclose(losses, fwd["loss"], rtol=1e-3, atol=1e-3):
+        # The same batches in the same order give the same losses up to float32 drift, which grows over
+        # thousands of steps (Pasubio: 0.2 % after 1,500 Forwards); other batches would differ by far more.
+        if len(losses) != len(fwd) or not np.allclose(losses, fwd["loss"], rtol=1e-2, atol=1e-2):
             raise SystemExit("baseline did not train the same batches as the co-simulation")
         sumo_s = bare_sumo_side(cfg, end, tmp / f"{name}-bare-{i}")
         times["cosim"].append(a)

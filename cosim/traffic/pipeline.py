@@ -57,6 +57,14 @@ def traffic_part(cfg: Config) -> Config:
     )
 
 
+def _child_env() -> dict[str, str]:
+    """The environment for the child: ours, with the folder holding this ``cosim`` first on its path."""
+    env = dict(os.environ)
+    here = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 class PipelinedTraffic:
     """Live SUMO in a child process, read at the engine's simulated instants (a :class:`~cosim.ports.TrafficSource`).
 
@@ -103,7 +111,7 @@ class PipelinedTraffic:
                 [sys.executable, "-m", "cosim.traffic.worker", str(write_fd), str(needed_read)],
                 stdin=subprocess.PIPE,
                 pass_fds=(write_fd, needed_read),
-                start_new_session=False,
+                env=_child_env(),
             )
         except BaseException:
             for fd in (read_fd, write_fd, needed_read, needed_write):
@@ -150,6 +158,10 @@ class PipelinedTraffic:
         except (EOFError, OSError):
             with self._cv:
                 self._eof = True
+                self._cv.notify_all()
+        except Exception as exc:  # noqa: BLE001 - a frame this side cannot read must not leave the engine waiting
+            with self._cv:
+                self._error = f"{self._where}: the traffic stream broke: {type(exc).__name__}: {exc}"
                 self._cv.notify_all()
 
     def _ready(self, meta: Mapping[str, Any]) -> None:
