@@ -28,6 +28,7 @@ slowed the compiled step after it; LocalTransport no longer does that.)
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -133,17 +134,22 @@ def main() -> None:
             time_core_forward(local.core, core_s["inprocess"])
             time_core_forward(handle.core, core_s["grpc"])
 
+            numbers = {id(t): itertools.count() for t in (local, remote, floor)}  # batch numbers must increase
+
             def forwards(transport: Transport) -> Callable[[], float]:
-                return per_call(lambda b: transport.forward("rsu", 0, b, "high", acts[b], ys[b]), N_BATCHES)
+                n = numbers[id(transport)]
+                return per_call(lambda b: transport.forward("rsu", 0, next(n), "high", acts[b], ys[b]), N_BATCHES)
 
             def split_steps(transport: Transport) -> Callable[[], float]:
+                n = numbers[id(transport)]
+
                 def step(b: int) -> None:
-                    res = transport.forward("rsu", 0, b, "high", client.forward(xs[b]), ys[b])
+                    res = transport.forward("rsu", 0, next(n), "high", client.forward(xs[b]), ys[b])
                     client.backward(xs[b], res.grads)
 
                 return per_call(step, N_BATCHES)
 
-            grads, loss = local.core.forward("rsu", 0, 0, "high", acts[0], tf.constant(ys[0]))
+            grads, loss = local.core.forward("rsu", 0, next(numbers[id(local)]), "high", acts[0], tf.constant(ys[0]))
 
             def codec_only(b: int) -> None:
                 req = pb.ForwardRequest.FromString(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from cosim.errors import CosimError
+from cosim.errors import ConfigError, CosimError
+
+_CLIENT_FLAGS = ("tls_ca", "tls", "tls_cert", "tls_key", "token_file", "insecure")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -40,7 +43,13 @@ def overrides_of(args: argparse.Namespace) -> list[tuple[str, object]]:
     from cosim.config import parse_override
 
     pairs = [parse_override(text) for text in getattr(args, "set", [])]
-    for dotted, name in (("clustering.strategy", "clustering"), ("learning.rounds", "rounds"), ("seed", "seed")):
+    shortcuts = (
+        ("clustering.strategy", "clustering"),
+        ("learning.rounds", "rounds"),
+        ("seed", "seed"),
+        ("server", "server"),
+    )
+    for dotted, name in shortcuts:
         value = getattr(args, name, None)
         if value is not None:
             pairs.append((dotted, value))
@@ -92,13 +101,63 @@ def _traffic(args: argparse.Namespace) -> int:
 
 
 def _add_serve_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the SplitFed server standalone")
-    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario whose learning settings to use")
-    p.add_argument("--port", type=int, default=50051, help="TCP port (default 50051)")
-    p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
-    p.add_argument("--out", help="folder for the saved models (default: runs/serve)")
+    p = sub.add_parser(
+        "serve",
+        help="run the SplitFed server standalone (loopback only unless --host; see README, Security)",
+    )
+    p.add_argument(
+        "scenario", nargs="?", help="scenario whose learning settings to use (default: quickstart, or the --resume's)"
+    )
+    p.add_argument("--port", type=int, default=50051, help="TCP port, 1-65535 (default 50051)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this host only); another host needs TLS or --insecure",
+    )
+    p.add_argument(
+        "--out", help="the server's own folder: server.json, checkpoint, models (default: runs/serve-<scenario>-<time>)"
+    )
+    p.add_argument("--resume", metavar="DIR", help="continue from the checkpoint in an earlier server's folder")
+    p.add_argument("--tls-cert", metavar="PEM", help="TLS: the server's certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="TLS: the key of --tls-cert")
+    p.add_argument("--tls-client-ca", metavar="PEM", help="mutual TLS: clients must present a certificate of this CA")
+    p.add_argument("--token-file", metavar="FILE", help="every call must carry this bearer token (16+ characters)")
+    p.add_argument("--insecure", action="store_true", help="allow a bind reachable from other hosts without TLS")
     _add_overrides(p)
     p.set_defaults(handler=_serve)
+
+
+def _add_client_security(p: argparse.ArgumentParser) -> None:
+    """``cosim run``'s options for a remote server (``--server``)."""
+    p.add_argument(
+        "--server", metavar="HOST:PORT", help="drive a cosim serve running elsewhere (or server = in the toml)"
+    )
+    p.add_argument("--tls-ca", metavar="PEM", help="TLS: the CA that signed the server's certificate")
+    p.add_argument("--tls", action="store_true", help="TLS trusting the system's root certificates")
+    p.add_argument("--tls-cert", metavar="PEM", help="mutual TLS: this client's certificate")
+    p.add_argument("--tls-key", metavar="PEM", help="mutual TLS: the key of --tls-cert")
+    p.add_argument("--token-file", metavar="FILE", help="the bearer token the server expects")
+    p.add_argument("--insecure", action="store_true", help="allow a server on another host without TLS")
+
+
+def client_security_of(args: argparse.Namespace) -> object:
+    """The :class:`cosim.rpc.security.ClientSecurity` of ``cosim run``'s options."""
+    from pathlib import Path
+
+    from cosim.rpc.security import ClientSecurity
+
+    def path(name: str) -> Path | None:
+        value = getattr(args, name, None)
+        return Path(value).expanduser() if value else None
+
+    return ClientSecurity(
+        tls_ca=path("tls_ca"),
+        tls=bool(getattr(args, "tls", False)),
+        tls_cert=path("tls_cert"),
+        tls_key=path("tls_key"),
+        token_file=path("token_file"),
+        insecure=bool(getattr(args, "insecure", False)),
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -183,6 +242,7 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gui", action="store_true", help="show the run in sumo-gui, RSUs coloured by tier")
     p.add_argument("--local", action="store_true", help="call the server in process instead of over gRPC")
     p.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
+    _add_client_security(p)
     p.set_defaults(handler=_run)
 
 
@@ -193,6 +253,17 @@ def _run(args: argparse.Namespace) -> int:
 
     cfg = resolve_config(args.scenario, args.overrides)  # bad input fails before TensorFlow loads
     check_schedule(cfg)
+    security = None
+    flags = [f"--{n.replace('_', '-')}" for n in _CLIENT_FLAGS if getattr(args, n, None)]
+    if cfg.server:
+        from cosim.rpc.security import check_client
+
+        if args.local:
+            raise ConfigError(f"--server = {cfg.server}: a remote server and --local exclude each other")
+        security = client_security_of(args)
+        check_client(cfg.server, security)
+    elif flags:
+        raise ConfigError(f"{flags[0]}: only for a remote server (--server HOST:PORT)")
     import_quietly()
     from cosim.runner import run
 
@@ -209,6 +280,7 @@ def _run(args: argparse.Namespace) -> int:
             transport="local" if args.local else "grpc",
             on_round=bar.round,
             on_time=bar.time,
+            security=security,
         )
     s = result.summary
     summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))
@@ -289,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cosim`` command; returns the process exit code."""
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (e.g. a refused TLS handshake) stay quiet
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 
 from cosim import registry
 from cosim.errors import ConfigError
-from cosim.values import Tier, Tiers
+from cosim.values import Tier, Tiers, parse_address
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,8 @@ class LearningConfig:
     """Adam learning rate of the client and server parts."""
     cross_tier_weighting: Literal["equal", "samples"] = "equal"
     """How the across-tier average weighs each tier's model."""
+    max_update_norm: float = 0.0
+    """Server-side bound on an Aggregate's update, ||w_client - w_tier||_2 over all its tensors (0 = no bound)."""
     tiers: Mapping[str, TierConfig] = field(default_factory=_default_tiers)
     """Tiers from the busiest RSUs to the quietest (see below)."""
 
@@ -280,6 +282,8 @@ class Config:
     """One line shown by ``cosim scenario list``."""
     seed: int = 42
     """The one seed: SUMO, data splits, model initialisation, batch order and the link model's jitter."""
+    server: str = ""
+    """``HOST:PORT`` of a ``cosim serve`` that ``cosim run`` drives (empty = a server in the run's own process)."""
     source: Path | None = None
     """The scenario.toml this was loaded from (None when built in code)."""
     traffic: TrafficConfig = field(default_factory=TrafficConfig)
@@ -434,6 +438,13 @@ def validate(cfg: Config) -> None:
     _positive(bad, "learning.barrier_timeout", lc.barrier_timeout)
     _positive(bad, "learning.wall_barrier_timeout_s", lc.wall_barrier_timeout_s)
     _positive(bad, "learning.learning_rate", lc.learning_rate)
+    if not (lc.max_update_norm >= 0 and math.isfinite(lc.max_update_norm)):
+        raise bad("learning.max_update_norm", lc.max_update_norm, "must be >= 0 (0 = no bound)")
+    if cfg.server:
+        try:
+            parse_address(cfg.server)
+        except ValueError as exc:
+            raise bad("server", cfg.server, str(exc)) from None
     if len(lc.tiers) < 1:
         raise bad("learning.tiers", [], "give at least one tier")
     for name, tier in lc.tiers.items():

@@ -103,6 +103,8 @@ def run(
     traffic_process: bool | None = None,
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
+    server: str | None = None,
+    security: Any = None,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
@@ -114,9 +116,16 @@ def run(
     ``traffic_process``: run live SUMO in its own process, ahead of the SimPy clock (:mod:`cosim.traffic.pipeline`;
     same traces as lockstep); ``None`` (default) does so whenever it can: not with ``gui``, a given ``traffic``
     source, a strategy that replays a recording, or a scenario without a road network.
+    ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
+    with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
+    into the run folder at the end.
     """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
+    if server is not None:
+        pairs.append(("server", server))
     cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
+    if cfg.server and transport == "local":
+        raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
     folder = Path(out) if out else default_folder(cfg)
     if folder.exists() and any(folder.iterdir()):
@@ -133,13 +142,15 @@ def run(
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
-        "transport": transport,
+        "transport": transport if not cfg.server else f"grpc {cfg.server}",
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
     }
     recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process)
+    parts = Parts(
+        cfg, folder, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process, security=security
+    )
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
@@ -316,11 +327,13 @@ class Parts:
         transport: TransportKind,
         traffic: TrafficSource | None,
         traffic_process: bool | None = None,
+        security: Any = None,
     ) -> None:
         self.cfg = cfg
         self.folder = folder
         self.gui = gui
         self.kind = transport
+        self.security = security
         self.traffic: Any = traffic
         self._own_traffic = traffic is None
         self.transport: Any = None
@@ -356,8 +369,8 @@ class Parts:
         from cosim.learning.models import ModelSpec
         from cosim.rpc.connect import LOCAL, connect
 
-        address = LOCAL if self.kind == "local" else None
-        self.transport = connect(cfg, address=address, out_dir=self.folder / "models")
+        address = LOCAL if self.kind == "local" else (cfg.server or None)
+        self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)

@@ -377,3 +377,49 @@ class AggregateHandle:
     bytes_up: int
     started: float
     future: futures.Future = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A server address: host name or IP literal, and a TCP port in 1..65535."""
+
+    host: str
+    port: int
+
+    @property
+    def target(self) -> str:
+        """``host:port`` as gRPC takes it (IPv6 literals in brackets)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.target
+
+
+def check_port(port: int) -> int:
+    """A TCP port in 1..65535; raises ``ValueError`` naming the range otherwise."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"port {port!r} is not within 1-65535")
+    return port
+
+
+def parse_address(text: str) -> Address:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6 literals) as an :class:`Address`; ``ValueError`` says what is wrong."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError("expected [IPv6]:PORT")
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError("expected HOST:PORT")
+        if ":" in host:
+            raise ValueError("an IPv6 address goes in brackets: [ADDRESS]:PORT")
+    if not host or len(host) > 253 or any(c.isspace() for c in host):
+        raise ValueError(f"host {host!r} is not a host name or IP address")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"port {port_text!r} is not a number") from None
+    return Address(host, check_port(port))

@@ -2,17 +2,21 @@
 
 Transport-free: :class:`cosim.rpc.servicer.SplitFedServicer` calls it after decoding a request, and
 :class:`cosim.rpc.transport.LocalTransport` calls it directly. Every request is validated before it
-touches a model, so a rejected request leaves the server unchanged. The loss and the metric are the
-workload's; shapes come from the workload's models (nothing assumes Dense layers).
+touches a model (names, counts and indices against :mod:`cosim.learning.limits`, Forward's round and
+batch against the open round), so a rejected request leaves the server unchanged. A training step whose
+loss, gradients or new weights (or optimizer state) are not finite is rolled back inside the compiled
+step and answered :class:`InvalidRequest`: the server model never becomes NaN. The loss and the metric
+are the workload's; shapes come from the workload's models (nothing assumes Dense layers).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -22,14 +26,30 @@ from cosim.config import Config
 from cosim.errors import LearningError
 from cosim.learning.aggregation import Submission, Weighting, two_level
 from cosim.learning.errors import InvalidRequest, ModelMismatch, TooLarge, UnknownRsu
+from cosim.learning.limits import (
+    MAX_MODEL_JSON_CHARS,
+    MAX_RSUS,
+    MAX_SAMPLES,
+    check_count,
+    check_index,
+    check_name,
+    shown,
+)
 from cosim.learning.models import ModelSpec, Weights, check_weights, get_weights, set_weights, weight_shapes
 from cosim.learning.rounds import AggregateReply, RoundBarrier
+from cosim.learning.state import ServerState, model_difference
 from cosim.values import EvalResult, RoundOutcome
 
 log = logging.getLogger("cosim.learning")
 
 MAX_BATCH_ROWS = 65_536
 """Largest batch (rows) one Forward or Evaluate may carry; above it the request is TooLarge."""
+
+
+def _all_finite(tensors: list[Any]) -> tf.Tensor:
+    """Whether every floating tensor is free of NaN and inf (integer ones, e.g. the step count, always are)."""
+    checks = [tf.reduce_all(tf.math.is_finite(t)) for t in tensors if tf.as_dtype(t.dtype).is_floating]
+    return tf.reduce_all(tf.stack(checks))
 
 
 class SplitServer:
@@ -42,11 +62,17 @@ class SplitServer:
         weighting: Weighting = "equal",
         out_dir: Path | str = "runs/serve",
         max_batch_rows: int = MAX_BATCH_ROWS,
+        max_update_norm: float = 0.0,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.spec = spec
         self.weighting: Weighting = weighting
         self.out_dir = Path(out_dir)
         self.max_batch_rows = max_batch_rows
+        self.max_update_norm = max_update_norm
+        self.checkpoint = checkpoint
+        """Saves the server's state: called after a round opens and after it is aggregated (before its
+        clients are answered). A failure is logged; it does not fail the round."""
         self.model = spec.server_model()
         self.task = spec.task
         self.optimizer = keras.optimizers.Adam(spec.learning_rate)
@@ -57,9 +83,12 @@ class SplitServer:
             m = spec.client_model(tier)
             self._tier_shapes[tier] = weight_shapes(m)
             self._tier_weights[tier] = get_weights(m)
+        self._fingerprint = spec.fingerprint()
         self._known: set[str] = set()
-        self._lock = threading.Lock()  # guards the server model and the tier weights
-        self.barrier = RoundBarrier(wall_barrier_timeout_s, self._aggregate, self.tier_weights)
+        self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
+        self.barrier = RoundBarrier(
+            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state
+        )
         self.traces = 0
         act_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
         y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
@@ -67,7 +96,9 @@ class SplitServer:
         self._eval = tf.function(self._eval_step, input_signature=[act_sig, y_sig])
 
     @classmethod
-    def from_config(cls, cfg: Config, out_dir: Path | str = "runs/serve") -> SplitServer:
+    def from_config(
+        cls, cfg: Config, out_dir: Path | str = "runs/serve", checkpoint: Callable[[], None] | None = None
+    ) -> SplitServer:
         """The server of a scenario's ``[learning]`` section."""
         lc = cfg.learning
         return cls(
@@ -75,19 +106,28 @@ class SplitServer:
             wall_barrier_timeout_s=lc.wall_barrier_timeout_s,
             weighting=lc.cross_tier_weighting,
             out_dir=out_dir,
+            max_update_norm=lc.max_update_norm,
+            checkpoint=checkpoint,
         )
 
     # ------------------------------------------------------------------ compiled steps
 
-    def _train_step(self, act: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _train_step(self, act: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """One server step; rolled back (every variable and optimizer slot restored) unless all stays finite."""
         self.traces += 1
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             tape.watch(act)
             loss = self.task.loss(y, self.model(act, training=True))
         grads = tape.gradient(loss, [*variables, act])
+        state = [*variables, *self.optimizer.variables]
+        saved = [tf.identity(v) for v in state]  # read before the update (automatic control dependencies)
         self.optimizer.apply(grads[:-1], variables)
-        return grads[-1], loss
+        ok = tf.logical_and(_all_finite([loss, *grads]), _all_finite(state))
+        if not ok:
+            for v, s in zip(state, saved, strict=True):
+                v.assign(s)
+        return grads[-1], loss, ok
 
     def _eval_step(self, act: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         self.traces += 1
@@ -97,12 +137,19 @@ class SplitServer:
     # ------------------------------------------------------------------ validation
 
     def _check_rsu(self, rsu: str) -> None:
+        check_name(rsu, "rsu")
         if rsu not in self._known:
-            raise UnknownRsu(f"rsu = {rsu!r}: unknown RSU (say Hello or take part in a round first)")
+            raise UnknownRsu(f"rsu = {shown(rsu)}: unknown RSU (say Hello or take part in a round first)")
 
     def _check_tier(self, tier: str) -> None:
         if tier not in self._tier_shapes:
-            raise InvalidRequest(f"tier = {tier!r}: unknown tier (known: {', '.join(self._tier_shapes)})")
+            raise InvalidRequest(f"tier = {shown(tier)}: unknown tier (known: {', '.join(self._tier_shapes)})")
+
+    def _remember(self, rsus: list[str]) -> None:
+        new = [r for r in rsus if r not in self._known]
+        if len(self._known) + len(new) > MAX_RSUS:
+            raise TooLarge(f"the server already knows {len(self._known)} RSUs (at most {MAX_RSUS})")
+        self._known.update(new)
 
     def _check_batch(self, act: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """Validate a batch; returns the labels shaped ``(n, *label_shape)``."""
@@ -111,7 +158,7 @@ class SplitServer:
                 f"dtype = {act.dtype.name}/{labels.dtype.name}: activations and labels must be float32"
             )
         cut = self.spec.cut_shape
-        if tuple(act.shape[1:]) != cut:
+        if tuple(act.shape[1:]) != cut or act.shape.rank < 1:
             raise InvalidRequest(f"activations shape = {tuple(act.shape)}: expected (n, {', '.join(map(str, cut))})")
         n = act.shape[0]
         want = (n, *self.spec.label_shape)
@@ -134,54 +181,95 @@ class SplitServer:
 
         ``model`` is the client's :meth:`ModelSpec.describe` as JSON; the refusal names what differs.
         """
-        if not rsu:
-            raise InvalidRequest("rsu = '': an RSU id must not be empty")
-        if fingerprint != self.spec.fingerprint():
+        check_name(rsu, "rsu")
+        if len(model) > MAX_MODEL_JSON_CHARS:
+            raise InvalidRequest(f"model: {len(model)} characters, at most {MAX_MODEL_JSON_CHARS}")
+        if fingerprint != self._fingerprint:
             raise ModelMismatch(f"the server runs another model: {model_difference(self.spec.describe(), model)}")
-        self._known.add(rsu)
+        self._remember([rsu])
         return self.spec
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:
         """Open a round's barrier; participants (rsu -> tier) become known RSUs."""
+        check_index(round_, "round")
+        check_count(len(participants), MAX_RSUS, "participants")
         for rsu, tier in participants.items():
+            check_name(rsu, "participants: rsu")
             self._check_tier(tier)
-            if not rsu:
-                raise InvalidRequest("participants: an RSU id must not be empty")
+        new = [r for r in participants if r not in self._known]
+        if len(self._known) + len(new) > MAX_RSUS:
+            raise TooLarge(f"the server already knows {len(self._known)} RSUs (at most {MAX_RSUS})")
         n = self.barrier.start(round_, participants)
-        self._known.update(participants)
+        self._known.update(new)
+        self._save_state(round_)
         return n
 
     def forward(
         self, rsu: str, round_: int, batch: int, tier: str, act: tf.Tensor, labels: tf.Tensor
     ) -> tuple[tf.Tensor, float]:
-        """Train the server part on one batch; return d(mean loss)/d(activations) and the loss."""
+        """Train the server part on one batch of the open round; return d(mean loss)/d(activations) and the loss."""
         self._check_rsu(rsu)
         self._check_tier(tier)
+        check_index(round_, "round")
+        check_index(batch, "batch")
         labels = self._check_batch(act, labels)
+        previous = self.barrier.claim_batch(round_, rsu, tier, batch)
         with self._lock:
-            grads, loss = self._train(act, labels)
+            grads, loss, ok = self._train(act, labels)
+        if not bool(ok):
+            self.barrier.unclaim_batch(round_, rsu, batch, previous)
+            raise InvalidRequest(
+                f"rsu {rsu!r} round {round_} batch {batch}: the step's loss ({float(loss):.3g}), gradients or new "
+                "weights are not finite; the step was rolled back"
+            )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "forward round=%d batch=%d rsu=%s tier=%s n=%d loss=%.6g", round_, batch, rsu, tier, len(labels), loss
             )
         return grads, float(loss)
 
-    def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
-        """Submit a client's weights; blocks until the round's barrier releases."""
+    def submit_aggregate(
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int
+    ) -> Future[AggregateReply]:
+        """Submit a client's weights; the future resolves when the round's barrier releases (never blocks)."""
         try:
             self._check_rsu(rsu)
             self._check_tier(tier)
-            if n < 1:
-                raise InvalidRequest(f"n_samples = {n}: must be >= 1")
+            check_index(round_, "round")
+            if n < 1 or n > MAX_SAMPLES:
+                raise InvalidRequest(f"n_samples = {n}: must be within 1..{MAX_SAMPLES}")
             check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
+            self._check_update_norm(rsu, tier, weights)
         except LearningError:
             self.barrier.reject(round_, rsu)
             raise
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), int(n)))
 
-    def end_round(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> RoundOutcome:
-        """Release the round's barrier with whoever arrived (waiting briefly for in-flight ``awaiting``)."""
+    def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
+        """Submit a client's weights and wait until the round's barrier releases (in-process callers)."""
+        return self.submit_aggregate(rsu, round_, tier, weights, n).result()
+
+    def _check_update_norm(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> None:
+        if self.max_update_norm <= 0:
+            return
+        current = self._tier_weights[tier]
+        sq = sum(float(np.sum((np.asarray(w, np.float64) - current[n]) ** 2)) for n, w in weights.items())
+        norm = float(np.sqrt(sq))
+        if not norm <= self.max_update_norm:
+            raise InvalidRequest(
+                f"rsu {rsu!r} tier {tier}: update norm {norm:.4g} is above learning.max_update_norm "
+                f"= {self.max_update_norm:g}"
+            )
+
+    def end_round_async(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> Future:
+        """Release the round's barrier with whoever arrived (after waiting up to ``wait_s`` for ``awaiting``)."""
+        check_index(round_, "round")
+        check_count(len(awaiting), MAX_RSUS, "awaiting")
         return self.barrier.end(round_, awaiting, wait_s)
+
+    def end_round(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> RoundOutcome:
+        """:meth:`end_round_async`, waiting for the outcome (in-process callers)."""
+        return self.end_round_async(round_, awaiting, wait_s).result()
 
     def evaluate(self, rsu: str, tier: str, act: tf.Tensor, labels: tf.Tensor) -> EvalResult:
         """Held-out loss and metric of one RSU's batch (no training)."""
@@ -190,10 +278,16 @@ class SplitServer:
         labels = self._check_batch(act, labels)
         with self._lock:
             loss, metric = self._eval(act, labels)
-        return EvalResult(loss=float(loss), metric=float(metric), n=int(act.shape[0]))
+        loss, metric = float(loss), float(metric)
+        if not (np.isfinite(loss) and np.isfinite(metric)):
+            raise InvalidRequest(f"rsu {rsu!r}: the evaluation's loss ({loss:.3g}) or metric is not finite")
+        return EvalResult(loss=loss, metric=metric, n=int(act.shape[0]))
 
     def finish(self, out_dir: Path | str | None = None) -> list[Path]:
-        """Save each tier's client part (``client_<tier>.keras``) and the server part (``server.keras``)."""
+        """Save each tier's client part (``client_<tier>.keras``) and the server part (``server.keras``).
+
+        ``out_dir`` is for in-process callers; over gRPC the server always writes into its own folder.
+        """
         folder = Path(out_dir) if out_dir else self.out_dir
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -207,6 +301,10 @@ class SplitServer:
             self.model.save(paths[-1])
         return paths
 
+    def close(self) -> None:
+        """Stop the barrier's timers; whoever still waits is told the server is stopping."""
+        self.barrier.close()
+
     # ------------------------------------------------------------------ state
 
     def server_weights(self) -> Weights:
@@ -219,27 +317,59 @@ class SplitServer:
         self._check_tier(tier)
         return {n: w.copy() for n, w in self._tier_weights[tier].items()}
 
+    def snapshot(self) -> ServerState:
+        """Everything a checkpoint keeps: server part, optimizer state, tier models, rounds, known RSUs."""
+        with self._lock:
+            return ServerState(
+                fingerprint=self._fingerprint,
+                server=get_weights(self.model),
+                optimizer=[np.array(v.numpy()) for v in self.optimizer.variables],
+                tiers={t: {n: w.copy() for n, w in ws.items()} for t, ws in self._tier_weights.items()},
+                rounds=self.barrier.state(),
+                known=tuple(sorted(self._known)),
+            )
+
+    def restore(self, state: ServerState) -> None:
+        """Load a :meth:`snapshot` (of a server built from the same model: the fingerprints must match)."""
+        if state.fingerprint != self._fingerprint:
+            raise ModelMismatch(
+                f"checkpoint fingerprint {state.fingerprint}: the server's model is {self._fingerprint}"
+            )
+        opt = self.optimizer.variables
+        if len(state.optimizer) != len(opt) or any(
+            tuple(a.shape) != tuple(v.shape) for a, v in zip(state.optimizer, opt, strict=True)
+        ):
+            raise InvalidRequest("checkpoint: optimizer state does not fit the server's optimizer")
+        for tier in self._tier_shapes:
+            if tier not in state.tiers:
+                raise InvalidRequest(f"checkpoint: no weights for tier {tier!r}")
+            check_weights(state.tiers[tier], self._tier_shapes[tier], where=f"checkpoint tier {tier}")
+        with self._lock:
+            set_weights(self.model, state.server)
+            for v, a in zip(opt, state.optimizer, strict=True):
+                v.assign(a)
+            self._tier_weights = {t: {n: w.copy() for n, w in state.tiers[t].items()} for t in self._tier_shapes}
+            self._known = set(state.known)
+        self.barrier.restore(state.rounds)
+
     def _aggregate(self, submissions: list[Submission]) -> dict[str, Weights]:
         with self._lock:
-            self._tier_weights = two_level(submissions, self._tier_weights, self.weighting)
+            new = two_level(submissions, self._tier_weights, self.weighting)
+            bad = [t for t, ws in new.items() if not all(np.isfinite(w).all() for w in ws.values())]
+            if bad:  # cannot happen for a convex average of finite weights; kept as the last line of defence
+                log.error("aggregation gave non-finite weights for tiers %s; they keep their models", bad)
+                new.update({t: self._tier_weights[t] for t in bad})
+            self._tier_weights = new
             return {t: {n: w.copy() for n, w in ws.items()} for t, ws in self._tier_weights.items()}
 
+    def _save_state(self, round_: int) -> None:
+        """Run the checkpoint hook (after a round opened or was aggregated); log, never raise, on failure."""
+        if self.checkpoint is None:
+            return
+        try:
+            self.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - a failed checkpoint must not fail the round
+            log.error("round %d: could not write the checkpoint: %s", round_, exc)
 
-def model_difference(server: Mapping[str, object], client_json: str) -> str:
-    """One line naming what differs between the server's model and a client's (``describe()`` dicts)."""
-    try:
-        client = json.loads(client_json) if client_json else {}
-    except json.JSONDecodeError:
-        client = {}
-    if not isinstance(client, Mapping) or not client:
-        return f"server {json.dumps(server, sort_keys=True)}; the client sent no model description"
-    diffs = []
-    for key in sorted(set(server) | set(client)):
-        a, b = server.get(key), client.get(key)
-        if isinstance(a, Mapping) and isinstance(b, Mapping):
-            for sub in sorted(set(a) | set(b)):
-                if a.get(sub) != b.get(sub):
-                    diffs.append(f"{key}.{sub}: server {a.get(sub)!r}, client {b.get(sub)!r}")
-        elif a != b:
-            diffs.append(f"{key}: server {a!r}, client {b!r}")
-    return "; ".join(diffs) or "fingerprints differ"
+
+__all__ = ["MAX_BATCH_ROWS", "SplitServer", "model_difference"]

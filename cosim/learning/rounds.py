@@ -1,23 +1,33 @@
 """The round barrier of the real server: who is expected, who arrived, when the aggregate is computed.
 
 A round's barrier releases when every expected participant has submitted, when the engine calls
-``end_round``, or when ``timeout_s`` wall-clock seconds pass after the first submission waits — whichever
-comes first — so a missing client never deadlocks the server. Submissions after the release are not in the
+``end``, or when ``timeout_s`` wall-clock seconds pass after the first submission -- whichever comes
+first -- so a missing client never deadlocks the server. Submissions after the release are not in the
 average: they are told so (``included=False``), get their tier's current model, and are logged as late.
+
+Nothing here blocks a thread while it waits: :meth:`RoundBarrier.submit` and :meth:`RoundBarrier.end`
+return futures that the release resolves, and the timeouts are timers. A gRPC server can therefore hold
+any number of waiting Aggregates without holding a worker thread for each (``cosim.rpc.servicer`` awaits
+the futures), and one round's waiting clients never starve Hello, Forward or another round.
+
+The barrier also checks Forward calls against the open round: the RSU must be one of its participants,
+in its tier, not yet at the barrier, and its batch numbers must increase.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest, RoundStateError
+from cosim.learning.limits import MAX_OPEN_ROUNDS, shown
 from cosim.learning.models import Weights
 from cosim.values import RoundOutcome
 
@@ -34,6 +44,21 @@ class AggregateReply:
 
 
 @dataclass
+class _Done:
+    """What a release leaves to do outside the lock: the release hook, then the answers."""
+
+    released: int | None = None
+    answers: list[tuple[Future, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _EndWaiter:
+    want: set[str]
+    future: Future
+    timer: threading.Timer | None = None
+
+
+@dataclass
 class _Round:
     number: int
     expected: dict[str, str]
@@ -43,10 +68,28 @@ class _Round:
     results: dict[str, Weights] = field(default_factory=dict)
     late_submissions: list[str] = field(default_factory=list)
     rejected: set[str] = field(default_factory=set)
+    batches: dict[str, int] = field(default_factory=dict)
+    """Last accepted Forward batch of each RSU in this round."""
+    waiting: list[tuple[Future, str]] = field(default_factory=list)
+    """Aggregate replies (future, tier) resolved at the release."""
+    end_waiters: list[_EndWaiter] = field(default_factory=list)
+    timer: threading.Timer | None = None
+
+    def outcome(self) -> RoundOutcome:
+        return RoundOutcome(
+            round=self.number,
+            arrived=tuple(sorted(self.arrivals)),
+            late=tuple(sorted(set(self.expected) - set(self.arrivals))),
+            timed_out=self.timed_out,
+        )
 
 
 class RoundBarrier:
-    """Thread-safe per-round barrier; ``aggregate`` computes each tier's new weights on release."""
+    """Thread-safe per-round barrier; ``aggregate`` computes each tier's new weights on release.
+
+    ``on_release(number)`` is called after a round's aggregate is computed and before its waiting
+    clients are answered (the server writes its checkpoint there), outside the barrier's lock.
+    """
 
     def __init__(
         self,
@@ -54,100 +97,245 @@ class RoundBarrier:
         aggregate: Callable[[Sequence[Submission]], Mapping[str, Weights]],
         current: Callable[[str], Weights],
         keep_rounds: int = 4,
+        on_release: Callable[[int], None] | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self._aggregate = aggregate
         self._current = current
         self._keep = keep_rounds
-        self._cv = threading.Condition()
+        self._on_release = on_release
+        self._lock = threading.RLock()
         self._rounds: dict[int, _Round] = {}
+        self.last_released = -1
+        """Number of the last round released (-1: none yet)."""
+
+    # ------------------------------------------------------------------ rounds
 
     def start(self, number: int, participants: Mapping[str, str]) -> int:
         """Open round ``number`` for these participants (rsu -> tier); returns how many are expected."""
-        with self._cv:
+        with self._lock:
             old = self._rounds.get(number)
             if old is not None and not old.released:
                 raise RoundStateError(f"round = {number}: already started and not yet ended")
+            still_open = sorted(n for n, r in self._rounds.items() if not r.released)
+            if len(still_open) >= MAX_OPEN_ROUNDS:
+                raise RoundStateError(
+                    f"round = {number}: rounds {still_open} are still open (at most {MAX_OPEN_ROUNDS}); end one first"
+                )
             self._rounds[number] = _Round(number, dict(participants))
-            for n in sorted(self._rounds)[: -self._keep]:
+            released = sorted(n for n, r in self._rounds.items() if r.released)
+            for n in released[: max(0, len(self._rounds) - self._keep)]:
                 del self._rounds[n]
             return len(participants)
 
-    def _get(self, number: int) -> _Round:
+    def open_round(self, number: int) -> _Round:
+        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started."""
         r = self._rounds.get(number)
         if r is None:
             raise RoundStateError(f"round = {number}: was never started (call StartRound first)")
         return r
 
-    def _release(self, r: _Round, timed_out: bool) -> None:
-        r.released, r.timed_out = True, timed_out
-        r.results = dict(self._aggregate(list(r.arrivals.values())))
-        missing = sorted(set(r.expected) - set(r.arrivals))
-        if missing:
-            log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
-        self._cv.notify_all()
+    def open_rounds(self) -> dict[int, dict[str, str]]:
+        """Participants of every round that is started and not yet released."""
+        with self._lock:
+            return {n: dict(r.expected) for n, r in self._rounds.items() if not r.released}
 
-    def submit(self, number: int, sub: Submission) -> AggregateReply:
-        """Add a client's weights and block until the barrier releases; return its tier's new weights."""
-        with self._cv:
-            r = self._get(number)
+    def claim_batch(self, number: int, rsu: str, tier: str, batch: int) -> int:
+        """Check a Forward against the open round and record its batch; returns the previous batch (or -1)."""
+        with self._lock:
+            r = self.open_round(number)
+            if r.released:
+                raise RoundStateError(f"round = {number}: already aggregated; no more Forward calls")
+            if rsu not in r.expected:
+                raise InvalidRequest(f"rsu = {shown(rsu)}: not a participant of round {number}")
+            if r.expected[rsu] != tier:
+                raise InvalidRequest(
+                    f"tier = {shown(tier)}: rsu {rsu!r} takes part in round {number} as {r.expected[rsu]!r}"
+                )
+            if rsu in r.arrivals:
+                raise RoundStateError(
+                    f"rsu = {rsu!r}: already sent its weights in round {number}; no more Forward calls"
+                )
+            last = r.batches.get(rsu, -1)
+            if batch <= last:
+                raise InvalidRequest(f"batch = {batch}: rsu {rsu!r} already sent batch {last} in round {number}")
+            r.batches[rsu] = batch
+            return last
+
+    def unclaim_batch(self, number: int, rsu: str, batch: int, previous: int) -> None:
+        """Undo :meth:`claim_batch` after a step that was rolled back."""
+        with self._lock:
+            r = self._rounds.get(number)
+            if r is not None and r.batches.get(rsu) == batch:
+                r.batches[rsu] = previous
+
+    # ------------------------------------------------------------------ aggregates
+
+    def submit(self, number: int, sub: Submission) -> Future:
+        """Add a client's weights; the future resolves with its tier's new weights when the barrier releases."""
+        fut: Future = Future()
+        with self._lock:
+            r = self.open_round(number)
             if sub.rsu not in r.expected:
-                raise InvalidRequest(f"rsu = {sub.rsu!r}: not a participant of round {number}")
+                raise InvalidRequest(f"rsu = {shown(sub.rsu)}: not a participant of round {number}")
             if r.expected[sub.rsu] != sub.tier:
                 raise InvalidRequest(
-                    f"tier = {sub.tier!r}: rsu {sub.rsu!r} takes part in round {number} as {r.expected[sub.rsu]!r}"
+                    f"tier = {shown(sub.tier)}: rsu {sub.rsu!r} takes part in round {number} as {r.expected[sub.rsu]!r}"
                 )
             if r.released:
                 r.late_submissions.append(sub.rsu)
                 log.warning("round %d: late Aggregate from %s (not in the average)", number, sub.rsu)
                 weights = r.results.get(sub.tier) or self._current(sub.tier)
-                return AggregateReply(weights, included=False, note=f"round {number} had already been aggregated")
+                fut.set_result(
+                    AggregateReply(_copy(weights), included=False, note=f"round {number} had already been aggregated")
+                )
+                return fut
             if sub.rsu in r.arrivals:
                 raise InvalidRequest(f"rsu = {sub.rsu!r}: already submitted its weights in round {number}")
             r.arrivals[sub.rsu] = sub
+            r.waiting.append((fut, sub.tier))
             if len(r.arrivals) == len(r.expected):
-                self._release(r, timed_out=False)
-            self._cv.notify_all()  # an end() may be waiting for this RSU
-            deadline = time.monotonic() + self.timeout_s
-            while not r.released:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._release(r, timed_out=True)
-                    break
-                self._cv.wait(remaining)
-            return AggregateReply(_copy(r.results[sub.tier]), included=True)
+                done = self._release(r, timed_out=False)
+            else:
+                if r.timer is None:
+                    r.timer = _timer(self.timeout_s, self._timeout, number, r)
+                done = self._check_end_waiters(r)
+        self._finish(done)
+        return fut
 
     def reject(self, number: int, rsu: str) -> None:
         """Note that ``rsu``'s Aggregate for round ``number`` was rejected, so ``end`` stops waiting for it."""
-        with self._cv:
+        done = None
+        with self._lock:
             r = self._rounds.get(number)
-            if r is not None:
+            if r is not None and rsu in r.expected:
                 r.rejected.add(rsu)
-                self._cv.notify_all()
+                done = self._check_end_waiters(r)
+        self._finish(done)
 
-    def end(self, number: int, awaiting: Sequence[str] = (), wait_s: float = 10.0) -> RoundOutcome:
+    def end(self, number: int, awaiting: Sequence[str] = (), wait_s: float = 10.0) -> Future:
         """Release round ``number`` with whoever arrived, first waiting up to ``wait_s`` for ``awaiting``.
 
         ``awaiting`` names RSUs whose Aggregate the caller already sent (possibly still in flight); the wait
-        ends as soon as each of them has arrived or been rejected.
+        ends as soon as each of them has arrived or been rejected. The future resolves with the outcome.
         """
-        with self._cv:
-            r = self._get(number)
+        fut: Future = Future()
+        with self._lock:
+            r = self.open_round(number)
             want = set(awaiting) & set(r.expected)
-            deadline = time.monotonic() + wait_s
-            while not r.released and not want <= set(r.arrivals) | r.rejected:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cv.wait(remaining)
-            if not r.released:
-                self._release(r, timed_out=False)
-            return RoundOutcome(
-                round=number,
-                arrived=tuple(sorted(r.arrivals)),
-                late=tuple(sorted(set(r.expected) - set(r.arrivals))),
-                timed_out=r.timed_out,
-            )
+            waiter = _EndWaiter(want, fut)
+            r.end_waiters.append(waiter)
+            if r.released or want <= set(r.arrivals) | r.rejected:
+                done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
+            else:
+                waiter.timer = _timer(wait_s, self._end_timeout, number, r)
+                done = None
+        self._finish(done)
+        return fut
+
+    def close(self) -> None:
+        """Stop every timer and answer whoever still waits with :class:`RoundStateError` (server stopping)."""
+        with self._lock:
+            for r in self._rounds.values():
+                for t in [r.timer, *(w.timer for w in r.end_waiters)]:
+                    if t is not None:
+                        t.cancel()
+                for fut in [*(f for f, _ in r.waiting), *(w.future for w in r.end_waiters)]:
+                    try:
+                        fut.set_exception(RoundStateError(f"round = {r.number}: the server is stopping"))
+                    except InvalidStateError:
+                        continue
+
+    # ------------------------------------------------------------------ state (checkpoints)
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps: the last released round and the participants of the open rounds."""
+        with self._lock:
+            return {
+                "last_released": self.last_released,
+                "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if not r.released},
+            }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Reload :meth:`state`: open rounds reopen with no arrivals (their clients send again)."""
+        with self._lock:
+            self.last_released = int(state.get("last_released", -1))
+            self._rounds = {int(n): _Round(int(n), dict(p)) for n, p in dict(state.get("open", {})).items()}
+
+    # ------------------------------------------------------------------ internals (lock held)
+
+    def _release(self, r: _Round, timed_out: bool) -> _Done:
+        r.released, r.timed_out = True, timed_out
+        for t in [r.timer, *(w.timer for w in r.end_waiters)]:
+            if t is not None:
+                t.cancel()
+        subs = sorted(r.arrivals.values(), key=lambda s: s.rsu)  # the same sum whatever the arrival order
+        try:
+            r.results = dict(self._aggregate(subs))
+        except Exception as exc:  # noqa: BLE001 - every waiting client is told, none hangs
+            log.error("round %d: aggregation failed: %s", r.number, exc)
+            r.results = {}
+            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _ in r.waiting]
+            r.waiting = []
+            return _Done(None, failed + self._answer_end_waiters(r).answers)
+        self.last_released = max(self.last_released, r.number)
+        missing = sorted(set(r.expected) - set(r.arrivals))
+        if missing:
+            log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
+        replies: list[tuple[Future, Any]] = [
+            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True))
+            for fut, tier in r.waiting
+        ]
+        r.waiting = []
+        return _Done(r.number, replies + self._answer_end_waiters(r).answers)
+
+    def _answer_end_waiters(self, r: _Round) -> _Done:
+        out: list[tuple[Future, Any]] = [(w.future, r.outcome()) for w in r.end_waiters if not w.future.done()]
+        r.end_waiters = []
+        return _Done(None, out)
+
+    def _check_end_waiters(self, r: _Round) -> _Done | None:
+        present = set(r.arrivals) | r.rejected
+        if any(w.want <= present for w in r.end_waiters) and not r.released:
+            return self._release(r, timed_out=False)
+        return None
+
+    def _timeout(self, number: int, r: _Round) -> None:
+        with self._lock:
+            done = self._release(r, timed_out=True) if not r.released else None
+        self._finish(done)
+
+    def _end_timeout(self, number: int, r: _Round) -> None:
+        with self._lock:
+            done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
+        self._finish(done)
+
+    # ------------------------------------------------------------------ internals (lock not held)
+
+    def _finish(self, done: _Done | None) -> None:
+        """Run the release hook, then answer the waiting futures (outside the lock)."""
+        if done is None:
+            return
+        if done.released is not None and self._on_release is not None:
+            try:
+                self._on_release(done.released)
+            except Exception as exc:  # noqa: BLE001 - a failed checkpoint must not fail the round
+                log.error("round %d: after-release hook failed: %s", done.released, exc)
+        for fut, value in done.answers:
+            try:
+                if isinstance(value, BaseException):
+                    fut.set_exception(value)
+                else:
+                    fut.set_result(value)
+            except InvalidStateError:  # cancelled by its caller meanwhile
+                continue
+
+
+def _timer(seconds: float, fn: Callable[[int, _Round], None], number: int, r: _Round) -> threading.Timer:
+    t = threading.Timer(max(0.0, seconds), fn, args=(number, r))
+    t.daemon = True
+    t.start()
+    return t
 
 
 def _copy(weights: Mapping[str, np.ndarray]) -> Weights:

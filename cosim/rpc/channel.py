@@ -1,4 +1,4 @@
-"""Message-size limits, deadlines and channel/server options: the one place they are set."""
+"""Message-size limits, deadlines, retries and channel/server options: the one place they are set."""
 
 from __future__ import annotations
 
@@ -6,26 +6,47 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """Largest gRPC message either side sends or receives; a larger one fails with RESOURCE_EXHAUSTED."""
 
 DEADLINE_S = 30.0
-"""Deadline of every call but Aggregate (Forward, Evaluate, StartRound, EndRound, Hello, Finish)."""
+"""Deadline of every call but Aggregate and Finish (Forward, Evaluate, StartRound, EndRound, Hello)."""
+
+FINISH_DEADLINE_S = 120.0
+"""Deadline of Finish (it saves every model, and may send them back)."""
 
 AGGREGATE_MARGIN_S = 30.0
-"""Aggregate's deadline = the server's wall barrier timeout + this margin (it blocks at the barrier)."""
+"""Aggregate's deadline = the server's wall barrier timeout + this margin (it waits at the barrier)."""
 
 END_ROUND_WAIT_S = 10.0
 """How long EndRound waits for Aggregate requests the caller already sent (still in flight)."""
 
 CONNECT_TIMEOUT_S = 15.0
-"""How long a client waits for the server's channel to become ready."""
+"""How long a client retries its first call while the server is not reachable yet."""
+
+RETRY_S = 60.0
+"""How long a client keeps retrying a call the server could not take once it has answered (restarting)."""
+
+BACKOFF_S = (0.1, 5.0)
+"""First and longest pause between two retries (the pause doubles after each)."""
+
+MIN_CONCURRENT_RPCS = 256
+"""Calls a server handles at once, at least; calls beyond the limit are refused RESOURCE_EXHAUSTED."""
 
 
 def options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
-    """Channel and server options of gRPC carrying the message-size limits."""
+    """Channel options of gRPC carrying the message-size limits."""
     return [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
     ]
 
 
-def server_workers(n_rsus: int) -> int:
-    """Thread-pool size holding one blocked Aggregate per RSU plus room for the other calls."""
-    return max(32, n_rsus + 8)
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """Server options: the size limits, and no port sharing (a second server on a taken port fails to bind)."""
+    return [*options(max_message_bytes), ("grpc.so_reuseport", 0)]
+
+
+def max_concurrent_rpcs(n_rsus: int) -> int:
+    """Calls served at once: room for one waiting Aggregate per RSU and more, plus the other calls.
+
+    Waiting Aggregates hold no thread (the barrier is asynchronous); this bounds the memory that requests in
+    flight may take (each at most :data:`MAX_MESSAGE_BYTES`). Calls beyond it are refused RESOURCE_EXHAUSTED.
+    """
+    return max(MIN_CONCURRENT_RPCS, 2 * n_rsus + 64)

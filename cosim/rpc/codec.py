@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf.message import DecodeError, Message
 
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest
+from cosim.learning.limits import MAX_DIM, MAX_RANK, MAX_WEIGHTS, check_count, check_name, shown
 from cosim.learning.models import ModelSpec, Weights
 from cosim.learning.rounds import AggregateReply
 from cosim.v1 import splitfed_pb2 as pb
@@ -28,7 +31,16 @@ WIRE_DTYPES: dict[str, np.dtype] = {"float32": np.dtype("<f4")}
 """The dtypes the protocol carries: only float32 (activations, labels, gradients, weights)."""
 TF_DTYPES: dict[str, tf.DType] = {name: tf.as_dtype(dt) for name, dt in WIRE_DTYPES.items()}
 """The ``tf.DType`` of each wire dtype (looked up once, not per decoded tensor)."""
-MAX_RANK = 8
+
+M = TypeVar("M", bound=Message)
+
+
+def parse(message: type[M], data: bytes, call: str) -> M:
+    """A request parsed from its wire bytes; bytes that are no such message are :class:`InvalidRequest`."""
+    try:
+        return message.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise InvalidRequest(f"{call}: {len(data)} bytes are not a {message.__name__} ({exc})") from None
 
 
 # ------------------------------------------------------------------------------------------ tensors
@@ -60,10 +72,12 @@ def decode_array(msg: pb.Tensor, field: str) -> np.ndarray:
     """A wire tensor as a read-only numpy array; checks dtype, shape and byte length."""
     dtype = WIRE_DTYPES.get(msg.dtype)
     if dtype is None:
-        raise InvalidRequest(f"{field}.dtype = {msg.dtype!r}: expected one of {', '.join(WIRE_DTYPES)}")
+        raise InvalidRequest(f"{field}.dtype = {shown(msg.dtype)}: expected one of {', '.join(WIRE_DTYPES)}")
+    if len(msg.shape) > MAX_RANK:
+        raise InvalidRequest(f"{field}.shape: rank {len(msg.shape)}, at most {MAX_RANK}")
     shape = tuple(int(d) for d in msg.shape)
-    if len(shape) > MAX_RANK or any(d < 0 for d in shape):
-        raise InvalidRequest(f"{field}.shape = {shape}: dimensions must be >= 0 (rank <= {MAX_RANK})")
+    if any(d < 0 or d > MAX_DIM for d in shape):
+        raise InvalidRequest(f"{field}.shape = {shape}: dimensions must be within 0..{MAX_DIM}")
     expected = math.prod(shape) * dtype.itemsize
     data = msg.data  # one access: each one copies the bytes out of the message
     if len(data) != expected:
@@ -92,7 +106,9 @@ def fill_weights(field: Any, weights: Mapping[str, np.ndarray]) -> None:
 def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
     """Wire weights as numpy arrays by name; a name given twice is an error."""
     out: Weights = {}
+    check_count(len(items), MAX_WEIGHTS, field)  # type: ignore[arg-type]
     for item in items:
+        check_name(item.name, f"{field}: name")
         if item.name in out:
             raise InvalidRequest(f"{field}: weight {item.name!r} given twice")
         out[item.name] = decode_array(item.tensor, f"{field}[{item.name}]")
@@ -121,6 +137,8 @@ def hello_reply(spec: ModelSpec, version: str) -> pb.HelloReply:
         tiers=[pb.TierSpec(name=t, client_depth=d) for t, d in spec.tier_depths.items()],
         fingerprint=spec.fingerprint(),
         model=json.dumps(spec.describe()),
+        seed=spec.seed,
+        learning_rate=spec.learning_rate,
     )
 
 
@@ -238,6 +256,24 @@ def decode_evaluate_reply(reply: pb.EvaluateReply) -> EvalResult:
     return EvalResult(loss=reply.loss, metric=reply.metric, n=int(reply.n))
 
 
-def finish_reply(paths: Sequence[Path]) -> pb.FinishReply:
-    """Where the server saved the models (paths on the server's host)."""
-    return pb.FinishReply(paths=[str(p) for p in paths])
+def finish_reply(paths: Sequence[Path], send_files: bool) -> pb.FinishReply:
+    """Where the server saved the models (paths on the server's host) and, if asked for, the files' bytes."""
+    reply = pb.FinishReply(paths=[str(p) for p in paths])
+    if send_files:
+        for p in paths:
+            reply.files.add(name=p.name, data=p.read_bytes())
+    return reply
+
+
+MODEL_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.keras")
+"""What a model file sent by a server may be called (a plain file name: no folder, no '..')."""
+
+
+def decode_finish_reply(reply: pb.FinishReply) -> tuple[list[str], dict[str, bytes]]:
+    """``(paths on the server's host, {file name: bytes})``; a file name that is not a plain name is refused."""
+    files: dict[str, bytes] = {}
+    for f in reply.files:
+        if not MODEL_FILE.fullmatch(f.name):
+            raise InvalidRequest(f"Finish reply: file name {shown(f.name)} is not a plain .keras file name")
+        files[f.name] = f.data
+    return list(reply.paths), files

@@ -10,6 +10,7 @@ from cosim.learning.models import ModelSpec
 from cosim.ports import Transport
 from cosim.rpc import channel
 from cosim.rpc.grpc_transport import GrpcTransport
+from cosim.rpc.security import ClientSecurity
 from cosim.rpc.server import ServerHandle, start_server
 from cosim.rpc.transport import LocalTransport
 
@@ -30,21 +31,33 @@ class LoopbackTransport(GrpcTransport):
             self.server.stop(0)
             raise
 
+    def finish(self, out_dir: Path | str | None = None) -> list[Path]:
+        """Save the models; the server already writes into the run's folder, so nothing is sent back."""
+        if out_dir is not None and Path(out_dir).resolve() != self.server.core.out_dir.resolve():
+            return super().finish(out_dir)
+        return super().finish(None)
+
     def close(self) -> None:
         """Close the channel and stop the in-process server."""
         super().close()
         self.server.stop(1.0)
 
 
-def connect(cfg: Config, address: str | None = None, out_dir: Path | str = "runs/serve") -> Transport:
+def connect(
+    cfg: Config,
+    address: str | None = None,
+    out_dir: Path | str = "runs/serve",
+    security: ClientSecurity | None = None,
+) -> Transport:
     """The transport for a run.
 
     ``address=None``: start the server in this process on a loopback port and talk real gRPC to it.
     ``address="local"``: call the server core directly (no gRPC; byte counts still measured).
-    ``address="host:port"``: a server started elsewhere with ``cosim serve`` (``out_dir`` is then the server's).
+    ``address="host:port"``: a server started elsewhere with ``cosim serve``, reached with ``security``
+    (TLS, token); its Hello refuses a run whose model differs from the server's.
     """
     if address is None:
         return LoopbackTransport(cfg, out_dir)
     if address == LOCAL:
         return LocalTransport(SplitServer.from_config(cfg, out_dir))
-    return GrpcTransport.for_config(address, cfg)
+    return GrpcTransport.for_config(address, cfg, security=security)

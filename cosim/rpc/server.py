@@ -1,19 +1,52 @@
-"""Start the SplitFed gRPC server (in-process on a loopback port, or standalone via ``cosim serve``)."""
+"""Start the SplitFed gRPC server (in-process on a loopback port, or standalone via ``cosim serve``).
+
+The server is a ``grpc.aio`` server running on one event loop in a background thread of this process
+(shared by every server the process starts), so callers -- the engine, tests, ``cosim serve`` -- stay
+synchronous. Binding is strict: 127.0.0.1 unless told otherwise, a non-loopback bind only with TLS (or
+``insecure``), no port sharing (a second server on a taken port fails), ports within 1..65535 (0 = any
+free port, for in-process servers). With a ``state_dir`` the server writes a checkpoint after every round
+it aggregates and can resume from it.
+"""
 
 from __future__ import annotations
 
-from concurrent import futures
-from dataclasses import dataclass
+import asyncio
+import os
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
 from cosim.config import Config
-from cosim.errors import TransportError
+from cosim.errors import ConfigError, TransportError
 from cosim.learning.core import SplitServer
+from cosim.learning.state import ServerState, load_checkpoint, save_checkpoint
 from cosim.rpc import channel
+from cosim.rpc.security import (
+    ServerSecurity,
+    TokenInterceptor,
+    check_bind,
+    check_free,
+    read_token,
+    server_credentials,
+)
 from cosim.rpc.servicer import SplitFedServicer
-from cosim.v1 import splitfed_pb2_grpc as pb_grpc
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_PID = 0
+_LOOP_LOCK = threading.Lock()
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The process's server event loop, running in a daemon thread (started on first use)."""
+    global _LOOP, _LOOP_PID
+    with _LOOP_LOCK:
+        if _LOOP is None or _LOOP.is_closed() or _LOOP_PID != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="cosim-grpc-loop", daemon=True).start()
+            _LOOP, _LOOP_PID = loop, os.getpid()
+        return _LOOP
 
 
 @dataclass
@@ -23,15 +56,28 @@ class ServerHandle:
     port: int
     address: str
     core: SplitServer
-    grpc_server: grpc.Server
+    grpc_server: grpc.aio.Server
+    servicer: SplitFedServicer
+    loopback: bool = True
+    """Whether only this host can reach it."""
+    resumed: ServerState | None = None
+    """The checkpoint it resumed from, if any."""
+    _stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, grace_s: float | None = 1.0) -> None:
-        """Stop serving (pending calls get ``grace_s`` seconds)."""
-        self.grpc_server.stop(grace_s).wait()
+        """Stop serving (pending calls get ``grace_s`` seconds); waiting clients are told the server stops."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.core.close()
+        fut = asyncio.run_coroutine_threadsafe(self.grpc_server.stop(grace_s), event_loop())
+        fut.result(timeout=(grace_s or 0) + 10)
+        self.servicer.close()
 
-    def wait(self) -> None:
-        """Block until the server stops (``cosim serve``)."""
-        self.grpc_server.wait_for_termination()
+    def wait(self, poll_s: float = 0.5) -> None:
+        """Block until the server stops (``cosim serve``); Ctrl-C interrupts the wait."""
+        while not self._stopped.wait(poll_s):
+            pass
 
 
 def start_server(
@@ -40,17 +86,75 @@ def start_server(
     port: int = 0,
     out_dir: Path | str = "runs/serve",
     max_message_bytes: int = channel.MAX_MESSAGE_BYTES,
+    security: ServerSecurity | None = None,
+    state_dir: Path | None = None,
+    resume: bool = False,
 ) -> ServerHandle:
-    """Build the server core from ``cfg`` and serve it on ``host:port`` (0 = any free port)."""
+    """Build the server core from ``cfg`` and serve it on ``host:port`` (0 = any free port).
+
+    ``out_dir`` is where Finish saves the models. With ``state_dir`` a checkpoint is written there after
+    every aggregated round (``resume=True`` first loads the one already there).
+    """
+    security = security or ServerSecurity()
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"--port = {port}: must be within 1-65535")
+    loopback = check_bind(host, security)
+    if port:
+        check_free(host, port)
+    credentials = server_credentials(security)
+    token = read_token(security.token_file) if security.token_file else None
     core = SplitServer.from_config(cfg, out_dir)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=channel.server_workers(len(cfg.rsus)), thread_name_prefix="splitfed"),
-        options=channel.options(max_message_bytes),
-    )
-    pb_grpc.add_SplitFedServicer_to_server(SplitFedServicer(core), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise TransportError(f"--host/--port = {host}:{port}: cannot bind the server address")
-    server.start()
+    resumed = None
+    if state_dir is not None:
+        if resume:
+            resumed = load_checkpoint(state_dir)
+            core.restore(resumed)
+        folder = state_dir
+        core.checkpoint = lambda: save_checkpoint(core.snapshot(), folder)  # noqa: E731
+    servicer = SplitFedServicer(core)
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    async def build() -> tuple[grpc.aio.Server, int]:
+        server = grpc.aio.server(
+            interceptors=[TokenInterceptor(token)] if token else None,
+            options=channel.server_options(max_message_bytes),
+            maximum_concurrent_rpcs=channel.max_concurrent_rpcs(len(cfg.rsus)),
+        )
+        server.add_generic_rpc_handlers((servicer.handler(),))
+        try:
+            if credentials is not None:
+                bound = server.add_secure_port(target, credentials)
+            else:
+                bound = server.add_insecure_port(target)
+        except RuntimeError as exc:
+            await server.stop(None)
+            raise TransportError(f"--host/--port = {target}: cannot bind ({_bind_reason(exc)})") from None
+        if bound == 0:
+            await server.stop(None)
+            raise TransportError(f"--host/--port = {target}: cannot bind (address in use, or not this host's)")
+        await server.start()
+        return server, bound
+
+    try:
+        server, bound = asyncio.run_coroutine_threadsafe(build(), event_loop()).result(timeout=60)
+    except BaseException:
+        core.close()
+        servicer.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
-    return ServerHandle(port=bound, address=f"{shown}:{bound}", core=core, grpc_server=server)
+    return ServerHandle(
+        port=bound,
+        address=f"{shown}:{bound}",
+        core=core,
+        grpc_server=server,
+        servicer=servicer,
+        loopback=loopback,
+        resumed=resumed,
+    )
+
+
+def _bind_reason(exc: RuntimeError) -> str:
+    text = str(exc)
+    if "in use" in text.lower():
+        return "address already in use: another server listens there"
+    return text.split(";")[0]

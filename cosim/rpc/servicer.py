@@ -1,31 +1,52 @@
-"""The gRPC servicer: decode with :mod:`cosim.rpc.codec`, delegate to the server core, encode.
+"""The gRPC servicer (asyncio): parse and decode with :mod:`cosim.rpc.codec`, delegate to the core, encode.
 
-Domain errors become statuses (the message is the error's one line):
+Handlers take the request's raw bytes, so a request that is no valid message is answered
+INVALID_ARGUMENT like any other bad input (never a crash). Work that takes time (parsing, decoding,
+training steps, saving models) runs on two small thread pools -- one for the training steps (Forward,
+Evaluate), one for the other calls -- and an Aggregate or EndRound waiting at the round barrier awaits
+a future without holding any thread, so a round's waiting clients never starve Hello, Forward or
+another round.
+
+Domain errors become statuses (the message is the error's one line, at most
+:data:`cosim.learning.limits.MAX_DETAIL_CHARS` characters):
 
 =================================  =====================
-:class:`InvalidRequest`            INVALID_ARGUMENT  (wrong dtype/shape, NaN/inf, unknown tier, bad weights)
+:class:`InvalidRequest`            INVALID_ARGUMENT  (not a message, wrong dtype/shape, NaN/inf, a step that
+                                                       would make the model non-finite, unknown tier, bad weights,
+                                                       a name or count out of bounds, a stale batch)
 :class:`UnknownRsu`                NOT_FOUND         (an RSU that never said Hello nor took part in a round)
-:class:`TooLarge`                  RESOURCE_EXHAUSTED (batch above the row limit; gRPC itself rejects
-                                                       messages above ``channel.MAX_MESSAGE_BYTES``)
-:class:`RoundStateError`           FAILED_PRECONDITION
+:class:`TooLarge`                  RESOURCE_EXHAUSTED (batch above the row limit, too many RSUs; gRPC itself
+                                                       rejects messages above ``channel.MAX_MESSAGE_BYTES``)
+:class:`RoundStateError`           FAILED_PRECONDITION (round not open, already ended, too many open)
 :class:`ModelMismatch`             FAILED_PRECONDITION (Hello from a client whose model is not the server's)
+anything else                      INTERNAL          (logged on the server with its traceback)
 =================================  =====================
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from concurrent import futures
+from typing import Any, TypeVar
 
 import grpc
 
 from cosim.errors import LearningError
 from cosim.learning.core import SplitServer
 from cosim.learning.errors import InvalidRequest, ModelMismatch, RoundStateError, TooLarge, UnknownRsu
-from cosim.rpc import codec
+from cosim.learning.limits import MAX_DETAIL_CHARS
+from cosim.rpc import channel, codec
 from cosim.v1 import splitfed_pb2 as pb
-from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 from cosim.version import __version__
+
+log = logging.getLogger("cosim.rpc")
+
+SERVICE = "cosim.v1.SplitFed"
+METHODS = ("Hello", "StartRound", "Forward", "Aggregate", "EndRound", "Evaluate", "Finish")
 
 STATUS: dict[type[LearningError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
@@ -38,66 +59,128 @@ STATUS: dict[type[LearningError], grpc.StatusCode] = {
 T = TypeVar("T")
 
 
-def _abort(context: grpc.ServicerContext, exc: LearningError) -> NoReturn:
-    code = STATUS.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT)
-    context.abort(code, str(exc))
-    raise AssertionError("unreachable")  # context.abort raises
+def _status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status of an error; the error's frames are cleared, so a refused request is freed at once."""
+    if isinstance(exc, LearningError):
+        code = next((c for t, c in STATUS.items() if isinstance(exc, t)), grpc.StatusCode.INVALID_ARGUMENT)
+        text = str(exc)
+    else:
+        log.error("internal error", exc_info=exc)
+        code, text = grpc.StatusCode.INTERNAL, f"server error: {type(exc).__name__}: {exc}"
+    traceback.clear_frames(exc.__traceback__)  # drop the request's bytes the failed call's frames still hold
+    text = " ".join(text.split())  # one line
+    return code, text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 
 
-def _guarded(context: grpc.ServicerContext, call: Callable[[], T]) -> T:
-    try:
-        return call()
-    except LearningError as exc:
-        _abort(context, exc)
+def _fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    code, text = _status(exc)
+    context.set_code(code)
+    context.set_details(text)
 
 
-class SplitFedServicer(pb_grpc.SplitFedServicer):
-    """Thin adapter from the SplitFed service to a :class:`SplitServer`."""
+class SplitFedServicer:
+    """The SplitFed service over a :class:`SplitServer`, for a ``grpc.aio`` server."""
 
     def __init__(self, core: SplitServer) -> None:
         self.core = core
+        self._steps = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-step")
+        self._calls = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="splitfed-call")
 
-    def Hello(self, request: pb.HelloRequest, context: Any) -> pb.HelloReply:  # noqa: D102, N802
-        spec = _guarded(context, lambda: self.core.hello(request.rsu, request.fingerprint, request.model))
-        return codec.hello_reply(spec, __version__)
-
-    def StartRound(self, request: pb.StartRoundRequest, context: Any) -> pb.StartRoundReply:  # noqa: D102, N802
-        n = _guarded(context, lambda: self.core.start_round(request.round, dict(request.participants)))
-        return pb.StartRoundReply(round=request.round, expected=n)
-
-    def Forward(self, request: pb.ForwardRequest, context: Any) -> pb.ForwardReply:  # noqa: D102, N802
-        def call() -> pb.ForwardReply:
-            grads, loss = self.core.forward(*codec.decode_forward_request(request))
-            return codec.forward_reply(grads, loss)
-
-        return _guarded(context, call)
-
-    def Aggregate(self, request: pb.AggregateRequest, context: Any) -> pb.AggregateReply:  # noqa: D102, N802
-        def call() -> pb.AggregateReply:
-            try:
-                round_, sub = codec.decode_aggregate_request(request)
-            except LearningError:
-                self.core.barrier.reject(request.round, request.rsu)  # EndRound need not wait for it
-                raise
-            reply = self.core.aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
-            return codec.aggregate_reply(reply)
-
-        return _guarded(context, call)
-
-    def EndRound(self, request: pb.EndRoundRequest, context: Any) -> pb.EndRoundReply:  # noqa: D102, N802
-        from cosim.rpc.channel import END_ROUND_WAIT_S
-
-        outcome = _guarded(
-            context, lambda: self.core.end_round(request.round, tuple(request.awaiting), END_ROUND_WAIT_S)
+    def handler(self) -> grpc.GenericRpcHandler:
+        """The service's methods, taking and returning raw bytes."""
+        return grpc.method_handlers_generic_handler(
+            SERVICE, {name: grpc.unary_unary_rpc_method_handler(getattr(self, name)) for name in METHODS}
         )
-        return codec.end_round_reply(outcome)
 
-    def Evaluate(self, request: pb.EvaluateRequest, context: Any) -> pb.EvaluateReply:  # noqa: D102, N802
-        def call() -> pb.EvaluateReply:
-            return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(request)))
+    def close(self) -> None:
+        """Stop the thread pools (after the server stopped)."""
+        self._steps.shutdown(wait=False, cancel_futures=True)
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
-        return _guarded(context, call)
+    # An error sets the call's status and the handler returns (no exception is raised through the handler:
+    # one would keep the handler's frame, and the request's bytes in it, alive until the next garbage collection).
 
-    def Finish(self, request: pb.FinishRequest, context: Any) -> pb.FinishReply:  # noqa: D102, N802
-        paths = _guarded(context, lambda: self.core.finish(request.out_dir or None))
-        return codec.finish_reply(paths)
+    async def _run(self, context: grpc.aio.ServicerContext, pool: futures.Executor, fn: Callable[[], T]) -> T | None:
+        """``fn()`` on ``pool``; on any error the call's status is set and None returned."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a status, never a crash
+            _fail(context, exc)
+        return None
+
+    async def _wait(self, context: grpc.aio.ServicerContext, fut: futures.Future) -> Any:
+        """The future's result (holding no thread); on an error the call's status is set and None returned."""
+        try:
+            return await asyncio.shield(asyncio.wrap_future(fut))  # a cancelled call leaves the barrier's future
+        except Exception as exc:  # noqa: BLE001
+            _fail(context, exc)
+        return None
+
+    # ------------------------------------------------------------------ methods
+
+    async def Hello(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def call() -> bytes:
+            req = codec.parse(pb.HelloRequest, data, "Hello")
+            spec = self.core.hello(req.rsu, req.fingerprint, req.model)
+            return codec.hello_reply(spec, __version__).SerializeToString()
+
+        return await self._run(context, self._calls, call) or b""
+
+    async def StartRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def call() -> bytes:
+            req = codec.parse(pb.StartRoundRequest, data, "StartRound")
+            n = self.core.start_round(req.round, dict(req.participants))
+            return pb.StartRoundReply(round=req.round, expected=n).SerializeToString()
+
+        return await self._run(context, self._calls, call) or b""
+
+    async def Forward(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def call() -> bytes:
+            req = codec.parse(pb.ForwardRequest, data, "Forward")
+            grads, loss = self.core.forward(*codec.decode_forward_request(req))
+            return codec.forward_reply(grads, loss).SerializeToString()
+
+        return await self._run(context, self._steps, call) or b""
+
+    def _submit(self, data: bytes) -> futures.Future:
+        req = codec.parse(pb.AggregateRequest, data, "Aggregate")
+        try:
+            round_, sub = codec.decode_aggregate_request(req)
+        except LearningError:
+            self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
+            raise
+        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
+
+    async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        pending = await self._run(context, self._calls, functools.partial(self._submit, data))
+        if pending is None:
+            return b""
+        del data  # the request's bytes are not kept while the barrier waits
+        reply = await self._wait(context, pending)  # no thread is held while the barrier waits
+        if reply is None:
+            return b""
+        return await self._run(context, self._calls, lambda: codec.aggregate_reply(reply).SerializeToString()) or b""
+
+    async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def end() -> futures.Future:
+            req = codec.parse(pb.EndRoundRequest, data, "EndRound")
+            return self.core.end_round_async(req.round, tuple(req.awaiting), channel.END_ROUND_WAIT_S)
+
+        pending = await self._run(context, self._calls, end)
+        outcome = None if pending is None else await self._wait(context, pending)
+        return b"" if outcome is None else codec.end_round_reply(outcome).SerializeToString()
+
+    async def Evaluate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def call() -> bytes:
+            req = codec.parse(pb.EvaluateRequest, data, "Evaluate")
+            return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(req))).SerializeToString()
+
+        return await self._run(context, self._steps, call) or b""
+
+    async def Finish(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+        def call() -> bytes:
+            req = codec.parse(pb.FinishRequest, data, "Finish")
+            paths = self.core.finish()  # always the server's own folder: no request field names a path
+            return codec.finish_reply(paths, req.send_files).SerializeToString()
+
+        return await self._run(context, self._calls, call) or b""

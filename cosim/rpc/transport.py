@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent import futures
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +54,11 @@ class OneShotCalls:
 
 
 class LocalTransport(OneShotCalls):
-    """Calls a :class:`SplitServer` in process (Aggregate on a helper thread, as it blocks at the barrier)."""
+    """Calls a :class:`SplitServer` in process (an Aggregate is a future the round's release resolves)."""
 
-    def __init__(self, core: SplitServer, measure_bytes: bool = True, workers: int = 64) -> None:
+    def __init__(self, core: SplitServer, measure_bytes: bool = True) -> None:
         self.core = core
         self.measure_bytes = measure_bytes
-        self._pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-aggregate")
         self._submitted: dict[int, list[str]] = {}
 
     def hello(self, rsu: str) -> ModelSpec:  # noqa: D102
@@ -93,7 +91,7 @@ class LocalTransport(OneShotCalls):
 
     def send_aggregate(self, prepared: Prepared) -> AggregateHandle:  # noqa: D102
         rsu, round_, tier, _, _ = prepared.message  # type: ignore[misc]
-        fut = self._pool.submit(self.core.aggregate, *prepared.message)  # type: ignore[misc]
+        fut = self.core.submit_aggregate(*prepared.message)  # type: ignore[misc]
         self._submitted.setdefault(round_, []).append(rsu)
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 
@@ -116,4 +114,4 @@ class LocalTransport(OneShotCalls):
         return self.core.finish(out_dir)
 
     def close(self) -> None:  # noqa: D102
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.core.close()

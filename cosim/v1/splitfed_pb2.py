@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63osim/v1/splitfed.proto\x12\x08\x63osim.v1\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"=\n\x0bNamedTensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x06tensor\x18\x02 \x01(\x0b\x32\x10.cosim.v1.Tensor\"4\n\x08TierSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63lient_depth\x18\x03 \x01(\x05J\x04\x08\x02\x10\x03\"K\n\x0cHelloRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"v\n\nHelloReply\x12\x0f\n\x07version\x18\x01 \x01(\t\x12!\n\x05tiers\x18\x05 \x03(\x0b\x32\x12.cosim.v1.TierSpec\x12\x13\n\x0b\x66ingerprint\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05\"\x9c\x01\n\x11StartRoundRequest\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x43\n\x0cparticipants\x18\x02 \x03(\x0b\x32-.cosim.v1.StartRoundRequest.ParticipantsEntry\x1a\x33\n\x11ParticipantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"2\n\x0fStartRoundReply\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x10\n\x08\x65xpected\x18\x02 \x01(\x05\"\x92\x01\n\x0e\x46orwardRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\r\n\x05\x62\x61tch\x18\x03 \x01(\x05\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12%\n\x0b\x61\x63tivations\x18\x05 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12 \n\x06labels\x18\x06 \x01(\x0b\x32\x10.cosim.v1.Tensor\"A\n\x0c\x46orwardReply\x12#\n\tgradients\x18\x01 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12\x0c\n\x04loss\x18\x02 \x01(\x01\"w\n\x10\x41ggregateRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12&\n\x07weights\x18\x04 \x03(\x0b\x32\x15.cosim.v1.NamedTensor\x12\x11\n\tn_samples\x18\x05 \x01(\x03\"X\n\x0e\x41ggregateReply\x12&\n\x07weights\x18\x01 \x03(\x0b\x32\x15.cosim.v1.NamedTensor\x12\x10\n\x08included\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"2\n\x0f\x45ndRoundRequest\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x10\n\x08\x61waiting\x18\x02 \x03(\t\"P\n\rEndRoundReply\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x0f\n\x07\x61rrived\x18\x02 \x03(\t\x12\x0c\n\x04late\x18\x03 \x03(\t\x12\x11\n\ttimed_out\x18\x04 \x01(\x08\"u\n\x0f\x45valuateRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12%\n\x0b\x61\x63tivations\x18\x03 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12 \n\x06labels\x18\x04 \x01(\x0b\x32\x10.cosim.v1.Tensor\"8\n\rEvaluateReply\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12\x0e\n\x06metric\x18\x02 \x01(\x01\x12\t\n\x01n\x18\x03 \x01(\x03\" \n\rFinishRequest\x12\x0f\n\x07out_dir\x18\x01 \x01(\t\"\x1c\n\x0b\x46inishReply\x12\r\n\x05paths\x18\x01 \x03(\t2\xc1\x03\n\x08SplitFed\x12\x35\n\x05Hello\x12\x16.cosim.v1.HelloRequest\x1a\x14.cosim.v1.HelloReply\x12\x44\n\nStartRound\x12\x1b.cosim.v1.StartRoundRequest\x1a\x19.cosim.v1.StartRoundReply\x12;\n\x07\x46orward\x12\x18.cosim.v1.ForwardRequest\x1a\x16.cosim.v1.ForwardReply\x12\x41\n\tAggregate\x12\x1a.cosim.v1.AggregateRequest\x1a\x18.cosim.v1.AggregateReply\x12>\n\x08\x45ndRound\x12\x19.cosim.v1.EndRoundRequest\x1a\x17.cosim.v1.EndRoundReply\x12>\n\x08\x45valuate\x12\x19.cosim.v1.EvaluateRequest\x1a\x17.cosim.v1.EvaluateReply\x12\x38\n\x06\x46inish\x12\x17.cosim.v1.FinishRequest\x1a\x15.cosim.v1.FinishReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63osim/v1/splitfed.proto\x12\x08\x63osim.v1\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"=\n\x0bNamedTensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x06tensor\x18\x02 \x01(\x0b\x32\x10.cosim.v1.Tensor\"4\n\x08TierSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63lient_depth\x18\x03 \x01(\x05J\x04\x08\x02\x10\x03\"K\n\x0cHelloRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x9b\x01\n\nHelloReply\x12\x0f\n\x07version\x18\x01 \x01(\t\x12!\n\x05tiers\x18\x05 \x03(\x0b\x32\x12.cosim.v1.TierSpec\x12\x13\n\x0b\x66ingerprint\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\x12\x0c\n\x04seed\x18\x08 \x01(\x03\x12\x15\n\rlearning_rate\x18\t \x01(\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05\"\x9c\x01\n\x11StartRoundRequest\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x43\n\x0cparticipants\x18\x02 \x03(\x0b\x32-.cosim.v1.StartRoundRequest.ParticipantsEntry\x1a\x33\n\x11ParticipantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"2\n\x0fStartRoundReply\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x10\n\x08\x65xpected\x18\x02 \x01(\x05\"\x92\x01\n\x0e\x46orwardRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\r\n\x05\x62\x61tch\x18\x03 \x01(\x05\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12%\n\x0b\x61\x63tivations\x18\x05 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12 \n\x06labels\x18\x06 \x01(\x0b\x32\x10.cosim.v1.Tensor\"A\n\x0c\x46orwardReply\x12#\n\tgradients\x18\x01 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12\x0c\n\x04loss\x18\x02 \x01(\x01\"w\n\x10\x41ggregateRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12&\n\x07weights\x18\x04 \x03(\x0b\x32\x15.cosim.v1.NamedTensor\x12\x11\n\tn_samples\x18\x05 \x01(\x03\"X\n\x0e\x41ggregateReply\x12&\n\x07weights\x18\x01 \x03(\x0b\x32\x15.cosim.v1.NamedTensor\x12\x10\n\x08included\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"2\n\x0f\x45ndRoundRequest\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x10\n\x08\x61waiting\x18\x02 \x03(\t\"P\n\rEndRoundReply\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x0f\n\x07\x61rrived\x18\x02 \x03(\t\x12\x0c\n\x04late\x18\x03 \x03(\t\x12\x11\n\ttimed_out\x18\x04 \x01(\x08\"u\n\x0f\x45valuateRequest\x12\x0b\n\x03rsu\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12%\n\x0b\x61\x63tivations\x18\x03 \x01(\x0b\x32\x10.cosim.v1.Tensor\x12 \n\x06labels\x18\x04 \x01(\x0b\x32\x10.cosim.v1.Tensor\"8\n\rEvaluateReply\x12\x0c\n\x04loss\x18\x01 \x01(\x01\x12\x0e\n\x06metric\x18\x02 \x01(\x01\x12\t\n\x01n\x18\x03 \x01(\x03\"2\n\rFinishRequest\x12\x12\n\nsend_files\x18\x02 \x01(\x08J\x04\x08\x01\x10\x02R\x07out_dir\"\'\n\tModelFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"@\n\x0b\x46inishReply\x12\r\n\x05paths\x18\x01 \x03(\t\x12\"\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x13.cosim.v1.ModelFile2\xc1\x03\n\x08SplitFed\x12\x35\n\x05Hello\x12\x16.cosim.v1.HelloRequest\x1a\x14.cosim.v1.HelloReply\x12\x44\n\nStartRound\x12\x1b.cosim.v1.StartRoundRequest\x1a\x19.cosim.v1.StartRoundReply\x12;\n\x07\x46orward\x12\x18.cosim.v1.ForwardRequest\x1a\x16.cosim.v1.ForwardReply\x12\x41\n\tAggregate\x12\x1a.cosim.v1.AggregateRequest\x1a\x18.cosim.v1.AggregateReply\x12>\n\x08\x45ndRound\x12\x19.cosim.v1.EndRoundRequest\x1a\x17.cosim.v1.EndRoundReply\x12>\n\x08\x45valuate\x12\x19.cosim.v1.EvaluateRequest\x1a\x17.cosim.v1.EvaluateReply\x12\x38\n\x06\x46inish\x12\x17.cosim.v1.FinishRequest\x1a\x15.cosim.v1.FinishReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,34 +41,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TIERSPEC']._serialized_end=206
   _globals['_HELLOREQUEST']._serialized_start=208
   _globals['_HELLOREQUEST']._serialized_end=283
-  _globals['_HELLOREPLY']._serialized_start=285
-  _globals['_HELLOREPLY']._serialized_end=403
-  _globals['_STARTROUNDREQUEST']._serialized_start=406
-  _globals['_STARTROUNDREQUEST']._serialized_end=562
-  _globals['_STARTROUNDREQUEST_PARTICIPANTSENTRY']._serialized_start=511
-  _globals['_STARTROUNDREQUEST_PARTICIPANTSENTRY']._serialized_end=562
-  _globals['_STARTROUNDREPLY']._serialized_start=564
-  _globals['_STARTROUNDREPLY']._serialized_end=614
-  _globals['_FORWARDREQUEST']._serialized_start=617
-  _globals['_FORWARDREQUEST']._serialized_end=763
-  _globals['_FORWARDREPLY']._serialized_start=765
-  _globals['_FORWARDREPLY']._serialized_end=830
-  _globals['_AGGREGATEREQUEST']._serialized_start=832
-  _globals['_AGGREGATEREQUEST']._serialized_end=951
-  _globals['_AGGREGATEREPLY']._serialized_start=953
-  _globals['_AGGREGATEREPLY']._serialized_end=1041
-  _globals['_ENDROUNDREQUEST']._serialized_start=1043
-  _globals['_ENDROUNDREQUEST']._serialized_end=1093
-  _globals['_ENDROUNDREPLY']._serialized_start=1095
-  _globals['_ENDROUNDREPLY']._serialized_end=1175
-  _globals['_EVALUATEREQUEST']._serialized_start=1177
-  _globals['_EVALUATEREQUEST']._serialized_end=1294
-  _globals['_EVALUATEREPLY']._serialized_start=1296
-  _globals['_EVALUATEREPLY']._serialized_end=1352
-  _globals['_FINISHREQUEST']._serialized_start=1354
-  _globals['_FINISHREQUEST']._serialized_end=1386
-  _globals['_FINISHREPLY']._serialized_start=1388
-  _globals['_FINISHREPLY']._serialized_end=1416
-  _globals['_SPLITFED']._serialized_start=1419
-  _globals['_SPLITFED']._serialized_end=1868
+  _globals['_HELLOREPLY']._serialized_start=286
+  _globals['_HELLOREPLY']._serialized_end=441
+  _globals['_STARTROUNDREQUEST']._serialized_start=444
+  _globals['_STARTROUNDREQUEST']._serialized_end=600
+  _globals['_STARTROUNDREQUEST_PARTICIPANTSENTRY']._serialized_start=549
+  _globals['_STARTROUNDREQUEST_PARTICIPANTSENTRY']._serialized_end=600
+  _globals['_STARTROUNDREPLY']._serialized_start=602
+  _globals['_STARTROUNDREPLY']._serialized_end=652
+  _globals['_FORWARDREQUEST']._serialized_start=655
+  _globals['_FORWARDREQUEST']._serialized_end=801
+  _globals['_FORWARDREPLY']._serialized_start=803
+  _globals['_FORWARDREPLY']._serialized_end=868
+  _globals['_AGGREGATEREQUEST']._serialized_start=870
+  _globals['_AGGREGATEREQUEST']._serialized_end=989
+  _globals['_AGGREGATEREPLY']._serialized_start=991
+  _globals['_AGGREGATEREPLY']._serialized_end=1079
+  _globals['_ENDROUNDREQUEST']._serialized_start=1081
+  _globals['_ENDROUNDREQUEST']._serialized_end=1131
+  _globals['_ENDROUNDREPLY']._serialized_start=1133
+  _globals['_ENDROUNDREPLY']._serialized_end=1213
+  _globals['_EVALUATEREQUEST']._serialized_start=1215
+  _globals['_EVALUATEREQUEST']._serialized_end=1332
+  _globals['_EVALUATEREPLY']._serialized_start=1334
+  _globals['_EVALUATEREPLY']._serialized_end=1390
+  _globals['_FINISHREQUEST']._serialized_start=1392
+  _globals['_FINISHREQUEST']._serialized_end=1442
+  _globals['_MODELFILE']._serialized_start=1444
+  _globals['_MODELFILE']._serialized_end=1483
+  _globals['_FINISHREPLY']._serialized_start=1485
+  _globals['_FINISHREPLY']._serialized_end=1549
+  _globals['_SPLITFED']._serialized_start=1552
+  _globals['_SPLITFED']._serialized_end=2001
 # @@protoc_insertion_point(module_scope)

@@ -43,16 +43,20 @@ class HelloRequest(_message.Message):
     def __init__(self, rsu: _Optional[str] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class HelloReply(_message.Message):
-    __slots__ = ("version", "tiers", "fingerprint", "model")
+    __slots__ = ("version", "tiers", "fingerprint", "model", "seed", "learning_rate")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TIERS_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     version: str
     tiers: _containers.RepeatedCompositeFieldContainer[TierSpec]
     fingerprint: str
     model: str
-    def __init__(self, version: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    seed: int
+    learning_rate: float
+    def __init__(self, version: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierSpec, _Mapping]]] = ..., fingerprint: _Optional[str] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class StartRoundRequest(_message.Message):
     __slots__ = ("round", "participants")
@@ -168,13 +172,23 @@ class EvaluateReply(_message.Message):
     def __init__(self, loss: _Optional[float] = ..., metric: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
 
 class FinishRequest(_message.Message):
-    __slots__ = ("out_dir",)
-    OUT_DIR_FIELD_NUMBER: _ClassVar[int]
-    out_dir: str
-    def __init__(self, out_dir: _Optional[str] = ...) -> None: ...
+    __slots__ = ("send_files",)
+    SEND_FILES_FIELD_NUMBER: _ClassVar[int]
+    send_files: bool
+    def __init__(self, send_files: _Optional[bool] = ...) -> None: ...
+
+class ModelFile(_message.Message):
+    __slots__ = ("name", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    data: bytes
+    def __init__(self, name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class FinishReply(_message.Message):
-    __slots__ = ("paths",)
+    __slots__ = ("paths", "files")
     PATHS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, paths: _Optional[_Iterable[str]] = ...) -> None: ...
+    files: _containers.RepeatedCompositeFieldContainer[ModelFile]
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., files: _Optional[_Iterable[_Union[ModelFile, _Mapping]]] = ...) -> None: ...

@@ -48,11 +48,11 @@ def test_no_retracing_per_batch_size_rsu_or_call() -> None:
     server = SplitServer(SPEC)
     server.start_round(0, {"a": "high", "b": "high", "c": "low"})
     clients = [programs.client("a", "high"), programs.client("b", "high"), programs.client("c", "low")]
-    for n in (128, 64, 32, 7, 128):
+    for b, n in enumerate((128, 64, 32, 7, 128)):
         for c in clients:
             x, y = batch(rng, n)
             act = c.forward(x)
-            grads, _ = server.forward(c.rsu, 0, 0, c.tier, act, tf.constant(y))
+            grads, _ = server.forward(c.rsu, 0, b, c.tier, act, tf.constant(y))
             c.backward(x, grads)
     assert programs.traces == 4  # forward + train for each of the 2 tiers used, whatever the RSU or batch size
     assert server.traces == 1

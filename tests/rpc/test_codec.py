@@ -57,7 +57,9 @@ def test_weights_roundtrip_by_name() -> None:
     [
         (pb.Tensor(dtype="float64", shape=[1], data=b"\0" * 8), "dtype = 'float64'"),
         (pb.Tensor(dtype="float32", shape=[2, 2], data=b"\0" * 12), "12 bytes"),
-        (pb.Tensor(dtype="float32", shape=[-1], data=b""), "dimensions must be >= 0"),
+        (pb.Tensor(dtype="float32", shape=[-1], data=b""), "dimensions must be within 0.."),
+        (pb.Tensor(dtype="float32", shape=[1] * 9, data=b"\0" * 4), "rank 9, at most 8"),
+        (pb.Tensor(dtype="float32", shape=[2**40, 0], data=b""), "dimensions must be within 0.."),
     ],
 )
 def test_malformed_tensors_are_rejected_naming_the_field(msg: pb.Tensor, match: str) -> None:
