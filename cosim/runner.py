@@ -8,6 +8,7 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import platform
 import time
@@ -102,6 +103,7 @@ def run(
     gui: bool = False,
     transport: TransportKind = "grpc",
     traffic: TrafficSource | None = None,
+    traffic_process: bool | None = None,
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
     server: str | None = None,
@@ -114,6 +116,9 @@ def run(
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
+    ``traffic_process``: run live SUMO in its own process, ahead of the SimPy clock (:mod:`cosim.traffic.pipeline`;
+    same traces as lockstep); ``None`` (default) does so whenever it can: not with ``gui``, a given ``traffic``
+    source, a strategy that replays a recording, or a scenario without a road network.
     ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
     with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
     into the run folder at the end.
@@ -146,7 +151,7 @@ def run(
     }
     return _execute(
         cfg, folder, info, lock, gui=gui, transport=transport, traffic=traffic, on_round=on_round,
-        on_time=on_time, security=security,
+        on_time=on_time, security=security, traffic_process=traffic_process,
     )  # fmt: skip
 
 
@@ -157,6 +162,7 @@ def resume(
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
     security: Any = None,
+    traffic_process: bool | None = None,
 ) -> Result:
     """Continue a run that died, was interrupted or failed, from its last checkpoint (``cosim run --resume``).
 
@@ -178,7 +184,7 @@ def resume(
     kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
     return _execute(
         cfg, folder, info, lock, gui=False, transport=kind, traffic=traffic, on_round=on_round, on_time=on_time,
-        security=security, ckpt=ckpt, resumed=True,
+        security=security, ckpt=ckpt, resumed=True, traffic_process=traffic_process,
     )  # fmt: skip
 
 
@@ -194,6 +200,7 @@ def _execute(
     on_round: Callable[[RoundSummary], None] | None,
     on_time: Callable[[SimTime], None] | None,
     security: Any,
+    traffic_process: bool | None = None,
     ckpt: checkpoints.RunCheckpoint | None = None,
     resumed: bool = False,
 ) -> Result:
@@ -201,7 +208,9 @@ def _execute(
     recorder = TraceRecorder(folder, ckpt.traces if ckpt else None)
     run_id = str(info.get("run_id") or folder.name)
     started = time.perf_counter()
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
+    parts = Parts(
+        cfg, folder, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process, security=security
+    )
     engine: Engine | None = None
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
 
@@ -338,6 +347,46 @@ def versions() -> dict[str, str]:
     return out
 
 
+def has_network(cfg: Config) -> bool:
+    """True when the scenario runs SUMO (a .sumocfg or a network), not CSV data alone."""
+    return cfg.traffic.sumocfg is not None or cfg.traffic.net is not None
+
+
+def lead_steps(cfg: Config) -> int:
+    """How far a traffic process may run ahead of the engine: one round period of steps.
+
+    Enough for SUMO to step through a whole period while a round trains, so the learning hides behind it
+    (and the other way round); no more, so a run that ends early (its last round, a synchronous schedule)
+    does not leave SUMO burning a core on steps nobody reads.
+    """
+    t = cfg.traffic
+    return max(100, math.ceil(max(cfg.learning.round_period, t.window) / t.step_length))
+
+
+@dataclass(frozen=True)
+class ThreadPools:
+    """TensorFlow's thread pools for one run (0 = TensorFlow's default: one thread per core)."""
+
+    intra_op: int
+    inter_op: int
+
+
+PIPELINED_THREADS = ThreadPools(intra_op=1, inter_op=1)
+"""With SUMO on a core of its own, TensorFlow's ops run on one thread (measured: see README, Speed)."""
+
+
+def set_thread_pools(pools: ThreadPools) -> bool:
+    """Size TensorFlow's thread pools before its first op; False when it already ran in this process (kept)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(pools.intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(pools.inter_op)
+    except RuntimeError:  # "cannot be modified after initialization": an earlier run in this process
+        return False
+    return True
+
+
 def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
     """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
     prepare = getattr(link, "prepare", None)
@@ -369,6 +418,7 @@ class Parts:
         gui: bool,
         transport: TransportKind,
         traffic: TrafficSource | None,
+        traffic_process: bool | None = None,
         security: Any = None,
     ) -> None:
         self.cfg = cfg
@@ -387,6 +437,9 @@ class Parts:
         """The run's ``[[faults]]`` (None without): outages wrap the link model, slowdowns the compute model."""
         if self.faults is not None and self.faults.has_outages:
             self.link = OutageLink(self.link, self.faults)
+        can = not gui and not getattr(self.strategy, "needs_future", False) and has_network(cfg)
+        self.pipelined = can if traffic_process is None else bool(traffic_process) and can
+        """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -394,28 +447,29 @@ class Parts:
         self.streams: Streams | None = None
 
     def open(self) -> None:
-        """Start the traffic (unless a source was given), the server and transport, the clients and data."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from cosim.learning.client import RsuClients
-        from cosim.learning.data import datasets
-        from cosim.learning.models import ModelSpec
-        from cosim.rpc.connect import LOCAL, connect
+        """Start the traffic (unless a source was given), the server and transport, the clients and data.
 
+        A pipelined traffic process starts first, so SUMO loads and runs ahead while TensorFlow is imported
+        and the server starts; its RSU sites are read (waiting for SUMO if needed) once they are needed.
+        """
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
-        rsus = [s.id for s in self.traffic.sites]
-        self.streams = Streams(cfg.seed, rsus)
+        if self.pipelined:
+            set_thread_pools(PIPELINED_THREADS)
+        from cosim.learning.client import RsuClients
+        from cosim.learning.data import datasets
+        from cosim.learning.models import ModelSpec
+        from cosim.rpc.connect import LOCAL, connect
+
         address = LOCAL if self.kind == "local" else (cfg.server or None)
         self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
-        for rsu in rsus:
-            self.transport.hello(rsu)
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
         depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
         self.compute = cfg.compute.plugin(cfg.compute, depths)
         start = getattr(self.compute, "start", None)
@@ -423,6 +477,11 @@ class Parts:
             start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
         if self.faults is not None and self.faults.has_slowdowns:
             self.compute = SlowdownCompute(self.compute, self.faults)
+        rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
+        self.streams = Streams(cfg.seed, rsus)
+        for rsu in rsus:
+            self.transport.hello(rsu)
+        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
@@ -437,6 +496,12 @@ class Parts:
             recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
             recording.save(saved)
             return ReplayTraffic(recording)
+        if self.pipelined:
+            from cosim.traffic.pipeline import PipelinedTraffic
+
+            return PipelinedTraffic(
+                self.cfg, output_dir=self.folder / "sumo", regions=self.regions, max_ahead=lead_steps(self.cfg)
+            )
         return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 
     def finish(self, models: Path) -> list[Path]:

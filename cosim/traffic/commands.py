@@ -20,11 +20,11 @@ def run_traffic(
     cfg: config.Config, *, gui: bool = False, progress: bool = True, output_dir: Path | None = None
 ) -> list[RsuWindow]:
     """Run the scenario's traffic from begin to end; return every RSU's windows in time order."""
-    from cosim.traffic import open_traffic
+    from cosim.traffic.live import LiveTraffic
 
     t = cfg.traffic
     windows: list[RsuWindow] = []
-    src = open_traffic(cfg, gui=gui, output_dir=output_dir)
+    src = LiveTraffic(cfg, gui=gui, output_dir=output_dir)
     try:
         chunk = max(t.window, (t.end - t.begin) / 200.0)
         targets = [min(t.begin + chunk * (i + 1), t.end) for i in range(math.ceil((t.end - t.begin) / chunk))]
@@ -42,13 +42,13 @@ def run_traffic(
                 for target in targets:
                     src.advance(target)
                     windows += src.take_windows()
-                    src.take_samples()
+                    src.drop_samples()
                     bar.update(task, completed=src.now - t.begin)
         else:
             for target in targets:
                 src.advance(target)
                 windows += src.take_windows()
-                src.take_samples()
+                src.drop_samples()
     finally:
         src.close()
     return windows
