@@ -103,6 +103,7 @@ def run(
     on_time: Callable[[SimTime], None] | None = None,
     server: str | None = None,
     security: Any = None,
+    loopback: Literal["uds", "tcp"] | None = None,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
@@ -113,7 +114,8 @@ def run(
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
     ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
     with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
-    into the run folder at the end.
+    into the run folder at the end. Otherwise the server runs in this process, reached over TCP on
+    127.0.0.1 (``loopback="tcp"``, the default) or a Unix-domain socket only this user can reach (``"uds"``).
     """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
     if server is not None:
@@ -137,13 +139,13 @@ def run(
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
-        "transport": transport if not cfg.server else f"grpc {cfg.server}",
+        "transport": _transport_label(transport, cfg.server, loopback),
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
     }
     recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
+    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security, loopback=loopback)
     try:
         parts.open()
         info["workload"] = dataclasses.asdict(parts.workload.spec)
@@ -196,6 +198,17 @@ def run(
         summary=summary,
         data_spec=parts.workload.spec,
     )
+
+
+def _transport_label(transport: TransportKind, server: str, loopback: str | None) -> str:
+    """run.json's ``transport``: ``local``, ``grpc uds`` / ``grpc tcp`` (in-process server) or ``grpc HOST:PORT``."""
+    if server:
+        return f"grpc {server}"
+    if transport == "local":
+        return "local"
+    from cosim.rpc.connect import DEFAULT_LOOPBACK
+
+    return f"grpc {loopback or DEFAULT_LOOPBACK}"
 
 
 def summarize(
@@ -280,8 +293,10 @@ class Parts:
         transport: TransportKind,
         traffic: TrafficSource | None,
         security: Any = None,
+        loopback: Literal["uds", "tcp"] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.loopback = loopback
         self.folder = folder
         self.gui = gui
         self.kind = transport
@@ -315,7 +330,9 @@ class Parts:
         rsus = [s.id for s in self.traffic.sites]
         self.streams = Streams(cfg.seed, rsus)
         address = LOCAL if self.kind == "local" else (cfg.server or None)
-        self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
+        self.transport = connect(
+            cfg, address=address, out_dir=self.folder / "models", security=self.security, loopback=self.loopback
+        )
         for rsu in rsus:
             self.transport.hello(rsu)
         spec = ModelSpec.from_config(cfg)
