@@ -1,4 +1,4 @@
-"""Command line: ``cosim run|traffic|serve|compare|sweep|scenario|export``.
+"""Command line: ``cosim run|traffic|serve|compare|sweep|study|scenario|export``.
 
 The only module that prints errors and chooses exit codes: library code raises
 :class:`cosim.errors.CosimError`, which becomes one line on stderr and the error's exit code.
@@ -197,15 +197,29 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
         return f"the strategy differences are taken against (default: {default} if compared, else the first listed)"
 
     p = sub.add_parser(
-        "compare", help="run several clustering strategies on identical traffic and write a comparison report"
+        "compare",
+        help="run several clustering strategies over several seeds on paired traffic and write a comparison report",
     )
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
     p.add_argument("--strategies", metavar="A,B,...", help=strategies_help())
     p.add_argument("--baseline", metavar="NAME", help=baseline_help())
-    p.add_argument("--seed", type=int, help="override the scenario's seed (every run uses it)")
+    p.add_argument(
+        "--seeds",
+        metavar="SEEDS",
+        help="seeds to replicate on, e.g. 1-5 or 1,3,7 (each seed's traffic is recorded once and replayed for "
+        "every strategy; default: the scenario's seed)",
+    )
+    p.add_argument("--seed", type=int, help="one seed (a shortcut for --seeds S)")
     p.add_argument("--rounds", type=int, help="override learning.rounds")
     _add_overrides(p)
-    p.add_argument("--out", help="output folder (default: runs/<scenario>-compare-s<seed>-<UTC time>)")
+    p.add_argument(
+        "--out",
+        help="output folder (default: runs/<scenario>-compare-s<seeds>-<digest of the configs>; "
+        "a rerun into the same folder skips finished runs)",
+    )
+    p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")
+    p.add_argument("--no-ray", action="store_true", help="run one after the other in this process, even with Ray")
     p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
     p.set_defaults(handler=_compare)
 
@@ -214,6 +228,26 @@ def _compare(args: argparse.Namespace) -> int:
     from cosim.report.commands import compare_command
 
     return compare_command(args)
+
+
+def _add_study_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "study", help="run a study: a paired comparison per scenario, written up with its tables and plots"
+    )
+    p.add_argument("study", nargs="?", help="study file (default: docs/study.toml of this checkout)")
+    p.add_argument("--only", metavar="SCENARIO", help="run only this scenario of the study (the doc shows all)")
+    p.add_argument("--doc-only", action="store_true", help="rewrite the document from the finished runs; run nothing")
+    p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")
+    p.add_argument("--no-ray", action="store_true", help="run one after the other in this process, even with Ray")
+    p.add_argument("--no-progress", action="store_true", help="do not draw a progress display")
+    p.set_defaults(handler=_study)
+
+
+def _study(args: argparse.Namespace) -> int:
+    from cosim.study.commands import study_command
+
+    return study_command(args)
 
 
 def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
@@ -366,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_command(sub)
     _add_compare_command(sub)
     _add_sweep_command(sub)
+    _add_study_command(sub)
     _add_export_command(sub)
     return parser
 

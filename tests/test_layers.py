@@ -1,8 +1,8 @@
 """The architecture is a test: import-linter's contracts in pyproject.toml must all be kept.
 
-Layers (top may import below, never the reverse): cli > report | sweep | export > runner > engine >
+Layers (top may import below, never the reverse): cli > report | sweep | export > jobs > runner > engine >
 rpc | network > learning > clustering > traffic > scenario > traces > ports | seeds | console > config >
-registry > values > errors | types | version. The engine imports no implementation (only the ports),
+registry > values > errors | types | version | stats. The engine imports no implementation (only the ports),
 only the traffic layer touches SUMO's APIs, only rpc speaks gRPC. No exception is listed.
 """
 

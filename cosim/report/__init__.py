@@ -1,8 +1,10 @@
-"""Comparison of clustering strategies: run them on identical traffic, then a report with numbers and plots.
+"""Comparison of clustering strategies over seeds: paired runs on identical traffic, then a report.
 
-:func:`build_report` writes the report from one run folder per strategy (pure: no simulation);
-:func:`cosim.report.compare.compare` records the traffic once, runs every strategy on a replay of it
-and then calls it. Strategy names, labels, the default set and the baseline come from
+:func:`build_report` writes the report from run folders, one per strategy or one per strategy and seed
+(pure: no simulation); :func:`cosim.report.compare.compare` records each seed's traffic once, runs every
+strategy on a replay of it (over Ray when installed) and then calls it. :mod:`cosim.report.plan` checks a
+comparison before it runs; :mod:`cosim.report.numbers` holds the metrics and the paired statistics
+(:mod:`cosim.stats`). Strategy names, labels, the default set and the baseline come from
 :data:`cosim.registry.STRATEGIES`.
 """
 

@@ -1,8 +1,11 @@
-"""Write a comparison report folder from one run folder per strategy (no simulation here)."""
+"""Write a comparison report folder from run folders: one per strategy, or one per strategy and seed.
+
+No simulation here. Runs of one strategy are told apart by their seed (run.json); strategies are
+paired seed by seed (:mod:`cosim.report.numbers`).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,31 +13,15 @@ import pandas as pd
 
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
-from cosim.report import plots
+from cosim.report import bands, plots
 from cosim.report.delay_load import delay_vs_load
-from cosim.report.numbers import (
-    SAME_WITHIN,
-    fewest_seeds,
-    fmt,
-    fmt_diff,
-    metric_list,
-    numbers_table,
-    seed_caveat,
-    target_loss,
-    values_table,
-)
-from cosim.report.rundata import RunData, load_run, round_curve
+from cosim.report.markdown import SUMMARY_METRICS, report_markdown
+from cosim.report.metrics import available_metrics, metric_list, target_loss
+from cosim.report.numbers import numbers_table, values_table
+from cosim.report.rundata import RunData, load_run, pooled, round_curve
 
-SUMMARY_METRICS = (
-    "final_eval_loss",
-    "final_eval_metric",
-    "time_to_target_s",
-    "mean_uplink_ms",
-    "mean_queue_ms",
-    "tier_migrations",
-    "bytes_total",
-)
-"""The metrics the report's summary spells out (all of them are in the numbers table)."""
+RunFolders = str | Path | Sequence[str | Path]
+"""One run folder, or one per seed."""
 
 
 def choose_baseline(strategies: Sequence[str], baseline: str | None = None, field_name: str = "baseline") -> str:
@@ -53,40 +40,72 @@ def choose_baseline(strategies: Sequence[str], baseline: str | None = None, fiel
     return flagged[0] if flagged else strategies[0]
 
 
-def build_report(runs: Mapping[str, str | Path], out_dir: str | Path, *, baseline: str | None = None) -> Path:
+def load_runs(runs: Mapping[str, RunFolders], order: Sequence[str]) -> dict[str, dict[int, RunData]]:
+    """Strategy -> seed -> its run, each folder checked to hold that strategy, no seed twice per strategy."""
+    out: dict[str, dict[int, RunData]] = {}
+    for name in order:
+        given = runs[name]
+        folders = [given] if isinstance(given, str | Path) else list(given)
+        if not folders:
+            raise ConfigError(f"build_report: no run folder given for {name!r}")
+        seeded: dict[int, RunData] = {}
+        for folder in folders:
+            run = load_run(folder, expect=name)
+            seed = run.seed if run.seed is not None else -1
+            if seed in seeded:
+                raise RunFolderError(f"{run.folder}: seed {seed} of {name!r} is also the seed of {seeded[seed].folder}")
+            seeded[seed] = run
+        out[name] = dict(sorted(seeded.items()))
+    return out
+
+
+def build_report(
+    runs: Mapping[str, RunFolders],
+    out_dir: str | Path,
+    *,
+    baseline: str | None = None,
+    notes: Sequence[str] = (),
+) -> Path:
     """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the PNG plots; return report.md.
 
-    ``runs`` maps each strategy (a registry name or ``package.module:Class`` path) to its run folder;
-    each folder's run.json must name that strategy. ``baseline`` (default: the registry's baseline if
-    compared, else the first strategy) is what every difference is taken against. The target loss is
-    the largest final eval loss of all strategies; time to target is measured from the first round's
-    start in simulated seconds.
+    ``runs`` maps each strategy (a registry name or ``package.module:Class`` path) to its run folder, or
+    to one run folder per seed; each folder's run.json must name that strategy. ``baseline`` (default:
+    the registry's baseline if compared, else the first strategy) is what every difference is taken
+    against, seed by seed. ``notes`` are lines added to the report's head (e.g. runs that failed).
     """
     names = list(runs)
     if len(names) < 2:
         raise ConfigError(f"build_report: {len(names)} strategy given; a comparison needs at least two")
     base = choose_baseline(names, baseline)
     order = [base, *(n for n in names if n != base)]
-    data = {n: load_run(runs[n], expect=n) for n in order}
-    _check_comparable(data)
+    data = load_runs(runs, order)
+    every = [run for seeded in data.values() for run in seeded.values()]
+    _check_comparable(every)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    units = data[base].units
-    labels = {n: data[n].label for n in order}
-    curves = {n: round_curve(run) for n, run in data.items()}
-    target = target_loss(curves)
-    values = values_table({n: [(data[n], curves[n])] for n in order}, target)
-    metrics = metric_list(units)
+    first = next(iter(data[base].values()))
+    units = first.units
+    labels = {n: first.label if n == base else next(iter(data[n].values())).label for n in order}
+    curves = {n: {seed: round_curve(run) for seed, run in seeded.items()} for n, seeded in data.items()}
+    seeds = sorted({seed for seeded in data.values() for seed in seeded})
+    targets = {seed: target_loss({n: c[seed] for n, c in curves.items() if seed in c}) for seed in seeds}
+    metrics = available_metrics(metric_list(units, first.tiers), every)
+    values = values_table({n: {s: (data[n][s], curves[n][s]) for s in data[n]} for n in order}, targets, metrics)
     table = numbers_table(values, metrics, labels, base)
     values.to_csv(out / "values.csv", index=False)
     table.to_csv(out / "numbers.csv", index=False)
-    pd.concat([c.assign(strategy=n) for n, c in curves.items()], ignore_index=True).to_csv(
-        out / "rounds.csv", index=False
-    )
-    times = table[table["metric"] == "time_to_target_s"].set_index("strategy")["value"].to_dict()
+    pd.concat(
+        [
+            c.assign(strategy=n, seed=s, target_loss=targets[s])
+            for n, seeded in curves.items()
+            for s, c in seeded.items()
+        ],
+        ignore_index=True,
+    ).to_csv(out / "rounds.csv", index=False)
     figures = [
-        plots.loss_vs_time(curves, labels, units, target, out),
-        plots.per_round(
+        bands.differences(values, table, SUMMARY_METRICS, base, out),
+        bands.loss_vs_time(curves, labels, units, out),
+        bands.per_round(
             curves,
             labels,
             "eval_loss",
@@ -96,7 +115,7 @@ def build_report(runs: Mapping[str, str | Path], out_dir: str | Path, *, baselin
             ylabel=f"held-out eval loss, {units.loss}",
             caption=f"Held-out {units.loss_name} after each round's aggregation.",
         ),
-        plots.per_round(
+        bands.per_round(
             curves,
             labels,
             "eval_metric",
@@ -106,23 +125,54 @@ def build_report(runs: Mapping[str, str | Path], out_dir: str | Path, *, baselin
             ylabel=f"held-out eval {units.metric}",
             caption=f"Held-out {units.metric_name}, the workload's metric, after each round's aggregation.",
         ),
-        plots.time_to_target(times, labels, target, units, out),
-        *(plots.tier_heatmap(run, out) for run in data.values()),
-        plots.migrations_per_round(curves, labels, out),
-        plots.delay_boxes(data, labels, "uplink_s", "uplink delay", out),
-        plots.delay_boxes(data, labels, "downlink_s", "downlink delay", out),
-        plots.delay_boxes(data, labels, "queue_s", "queue wait at the server", out),
-        plots.bytes_per_round(curves, labels, out),
-        delay_vs_load(data, labels, out),
+        *(
+            [
+                bands.per_round(
+                    curves,
+                    labels,
+                    "prequential_loss",
+                    out,
+                    file="prequential_vs_round.png",
+                    title="Prequential loss per round",
+                    ylabel=f"prequential loss, {units.loss}",
+                    caption=f"{units.loss_name} of the model after each round on the samples that reached the RSUs "
+                    "before the next round, scored before training on them (traffic the model has not seen).",
+                )
+            ]
+            if all(
+                "prequential_loss" in c and c["prequential_loss"].notna().any()
+                for seeded in curves.values()
+                for c in seeded.values()
+            )
+            else []
+        ),
+        bands.time_to_target(values, labels, units, out),
+        *([bands.barrier_waits(values, labels, first.tiers, out)] if _has(values, "barrier_wait_") else []),
+        *(plots.tier_heatmap(next(iter(seeded.values())), out) for seeded in data.values()),
+        bands.migrations_per_round(curves, labels, out),
+        plots.delay_boxes(_lists(data), labels, "uplink_s", "uplink delay", out),
+        plots.delay_boxes(_lists(data), labels, "downlink_s", "downlink delay", out),
+        plots.delay_boxes(_lists(data), labels, "queue_s", "queue wait at the server", out),
+        bands.bytes_per_round(curves, labels, out),
+        delay_vs_load({n: pooled(seeded.values()) for n, seeded in data.items()}, labels, out),
     ]
     report = out / "report.md"
-    report.write_text(_markdown(data, base, table, target, figures), encoding="utf-8")
+    report.write_text(report_markdown(data, base, table, targets, figures, notes, out), encoding="utf-8")
     return report
 
 
-def _check_comparable(runs: Mapping[str, RunData]) -> None:
-    first = next(iter(runs.values()))
-    for run in runs.values():
+def _has(values: pd.DataFrame, prefix: str) -> bool:
+    """Whether any run has a value for a metric whose name starts with ``prefix``."""
+    return bool(values.loc[values["metric"].str.startswith(prefix), "value"].notna().any())
+
+
+def _lists(data: Mapping[str, Mapping[int, RunData]]) -> dict[str, list[RunData]]:
+    return {n: list(seeded.values()) for n, seeded in data.items()}
+
+
+def _check_comparable(runs: Sequence[RunData]) -> None:
+    first = runs[0]
+    for run in runs:
         if run.scenario != first.scenario:
             raise RunFolderError(
                 f"{run.folder}: scenario = {run.scenario!r}, but {first.folder} ran {first.scenario!r}; "
@@ -133,121 +183,3 @@ def _check_comparable(runs: Mapping[str, RunData]) -> None:
                 f"{run.folder}: workload reports {run.units.loss} / {run.units.metric}, but {first.folder} "
                 f"reports {first.units.loss} / {first.units.metric}; compare runs of one workload"
             )
-
-
-def _summary_of(name: str) -> tuple[str, bool]:
-    """A strategy's one-line description and whether it is an upper bound ('' when not importable here)."""
-    try:
-        entry = STRATEGIES.entry(name)
-    except ConfigError:
-        return "", False
-    return entry.summary, bool(entry.flags.get("upper_bound"))
-
-
-def _markdown(
-    runs: Mapping[str, RunData], baseline: str, table: pd.DataFrame, target: float, figures: list[plots.Plot]
-) -> str:
-    first = runs[baseline]
-    seeds = sorted({str(r.seed) for r in runs.values()})
-    caveat = seed_caveat(fewest_seeds(table))
-    lines = [f"# Clustering strategies compared: {first.scenario}", ""]
-    if caveat:
-        head, _, rest = caveat.partition(": ")
-        lines += [f"> **{head}.** {rest[0].upper()}{rest[1:]}", ""]
-    paired = "on seed " + seeds[0] if len(seeds) == 1 else f"but the runs used different seeds ({', '.join(seeds)})"
-    lines += [
-        f"Baseline: **{first.label}**; every difference is *strategy − baseline*, {paired}.",
-        "",
-        "| strategy | what it does | seed | rounds | run folder |",
-        "| --- | --- | ---: | ---: | --- |",
-    ]
-    bounds = []
-    for name, run in runs.items():
-        summary, upper = _summary_of(name)
-        if upper:
-            bounds.append(run.label)
-        role = " (baseline)" if name == baseline else ""
-        rounds = run.rounds["round"].nunique()
-        lines.append(f"| {run.label}{role} | {summary} | {run.seed} | {rounds} | `{run.folder}` |")
-    lines.append("")
-    for label in bounds:
-        lines += [
-            f"*{label}* reads the traffic each round will actually see (from the recording): it is not a "
-            "policy an RSU deployment could run, only a bound on what re-clustering can gain.",
-            "",
-        ]
-    lines += [
-        f"- target loss: **{fmt(target)}** = the largest final eval loss of all strategies; time to target is "
-        "counted in simulated seconds from the first round's start.",
-        "- times are simulated seconds (the SimPy clock); delays are those of Forward messages.",
-        "- runs made by `cosim compare` replayed one recording of the scenario's traffic with the same seed.",
-        "",
-        "## What this comparison shows" if not caveat else "## What this single seed shows",
-        "",
-        *[f"- {line}" for line in _sentences(table, baseline)],
-        "",
-        "## Numbers",
-        "",
-        *_numbers_markdown(table, runs, baseline),
-        "",
-        f"*same* = within {SAME_WITHIN:.0%} of the baseline. Long tables: `numbers.csv` (metric x strategy, with the "
-        "differences) and `values.csv` (strategy x seed x metric); per-round curves: `rounds.csv`.",
-        "",
-        "## Plots",
-        "",
-    ]
-    for fig in figures:
-        lines += [f"### {fig.title}", "", f"![{fig.title}]({fig.file})", "", fig.caption, ""]
-    return "\n".join(lines)
-
-
-def _numbers_markdown(table: pd.DataFrame, runs: Mapping[str, RunData], baseline: str) -> list[str]:
-    others = [n for n in runs if n != baseline]
-    base_label = runs[baseline].label
-    head = ["metric", "unit", f"{base_label} (baseline)"]
-    for n in others:
-        head += [runs[n].label, f"Δ vs {base_label}"]
-    lines = ["| " + " | ".join(head) + " |", "| --- | --- | " + " | ".join("---:" for _ in head[2:]) + " |"]
-    for metric, rows in table.groupby("metric", sort=False):
-        by = rows.set_index("strategy")
-        cells = [str(metric), str(by["unit"].iloc[0]), fmt(by.loc[baseline, "value"])]
-        for n in others:
-            cells += [fmt(by.loc[n, "value"]), _delta(by.loc[n])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _delta(row: pd.Series) -> str:
-    """``-0.1 (-33.3 %)``, with *same* when within the tolerance."""
-    if row["direction"] == "n/a":
-        return "n/a"
-    rel = row["relative_pct"]
-    parts = [f"{rel:+.1f} %" if abs(rel) >= 0.05 else "0.0 %"] if math.isfinite(rel) else []
-    if row["direction"] == "same":
-        parts.append("same")
-    return f"{fmt_diff(row['difference'])}" + (f" ({', '.join(parts)})" if parts else "")
-
-
-def _sentences(table: pd.DataFrame, baseline: str) -> list[str]:
-    out = []
-    for metric in SUMMARY_METRICS:
-        rows = table[table["metric"] == metric].set_index("strategy")
-        if rows.empty:
-            continue
-        base = rows.loc[baseline]
-        unit = "" if base["unit"] in ("count", "-") else f" {base['unit']}"
-        parts = [f"{base['label']} {fmt(base['value'])}{unit} (baseline)"]
-        for name, row in rows.iterrows():
-            if name == baseline:
-                continue
-            if row["direction"] == "n/a":
-                parts.append(f"{row['label']} {fmt(row['value'])} (not comparable)")
-            elif row["direction"] == "same":
-                parts.append(f"{row['label']} {fmt(row['value'])} (the same within {SAME_WITHIN:.0%})")
-            else:
-                rel = f", {abs(row['relative_pct']):.1f} %" if math.isfinite(row["relative_pct"]) else ""
-                by = f"{fmt(abs(row['difference']))}{unit}{rel}"
-                parts.append(f"{row['label']} {fmt(row['value'])} ({row['direction']} by {by})")
-        what = base["meaning"]
-        out.append(f"{what[0].upper()}{what[1:]}: " + "; ".join(parts) + ".")
-    return out

@@ -1,4 +1,4 @@
-"""``cosim compare SCENARIO [--strategies A,B,...] [--baseline NAME] ...`` with a rich progress display."""
+"""``cosim compare SCENARIO [--strategies A,B,...] [--seeds 1-5] [--baseline NAME] ...`` with rich progress."""
 
 from __future__ import annotations
 
@@ -9,52 +9,77 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cosim.report.compare import execute, parse_strategies, plan
+from cosim.report.compare import execute
+from cosim.report.plan import format_seeds, parse_seeds, parse_strategies, plan
 
 
 class RichProgress:
-    """Draws one line per phase: recording the traffic, each strategy's run, the report."""
+    """One line per stage (recordings, runs, report) with its count; one line for the run in progress."""
 
     def __init__(self, progress: Progress) -> None:
         self.bar = progress
-        self.task: Any = None
+        self.stage_task: Any = None
+        self.run_task: Any = None
 
-    def _finish(self) -> None:
-        if self.task is not None:
-            total = self.bar.tasks[self.task].total
-            self.bar.update(self.task, completed=total if total else 1, total=total or 1)
+    def _end_run(self) -> None:
+        if self.run_task is not None:
+            self.bar.remove_task(self.run_task)
+            self.run_task = None
 
-    def phase(self, title: str, total_rounds: int) -> None:
-        """Close the previous phase's line and open this one's."""
-        self._finish()
-        self.task = self.bar.add_task(title, total=total_rounds or None, sim="")
+    def _end_stage(self) -> None:
+        self._end_run()
+        if self.stage_task is not None:
+            total = next(t.total for t in self.bar.tasks if t.id == self.stage_task)
+            self.bar.update(self.stage_task, completed=total if total else 1, total=total or 1)
+
+    def stage(self, title: str, total: int) -> None:
+        """Close the previous stage's line and open this one's."""
+        self._end_stage()
+        self.stage_task = self.bar.add_task(title, total=total or None, sim="")
+
+    def done(self, title: str, status: str) -> None:
+        """Advance the stage by one job."""
+        self._end_run()
+        self.bar.update(self.stage_task, advance=1, sim=f"{title}: {status}")
+
+    def started(self, title: str, rounds: int) -> None:
+        """A line for the run that starts (runs in this process only)."""
+        self._end_run()
+        self.run_task = self.bar.add_task(f"  {title}", total=rounds, sim="")
 
     def round_done(self, summary: Any) -> None:
-        """Advance the current run's bar by one round."""
+        """Advance the run's line by one round."""
         loss = getattr(summary, "eval_loss", float("nan"))
-        self.bar.update(self.task, advance=1, sim=f"round {summary.round}, eval loss {loss:.4g}")
+        self.bar.update(self.run_task, advance=1, sim=f"round {summary.round}, eval loss {loss:.4g}")
 
     def sim_time(self, now: float) -> None:
-        """Show the simulated clock."""
-        self.bar.update(self.task, sim=f"t = {now:,.0f} s simulated")
+        """Show the run's simulated clock."""
+        self.bar.update(self.run_task, sim=f"t = {now:,.0f} s simulated")
 
     def close(self) -> None:
-        """Mark the last phase complete."""
-        self._finish()
+        """Mark the last stage complete."""
+        self._end_stage()
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    """Run the comparison, print its numbers table and where the report is."""
+    """Run the comparison, print its numbers table and where the report is; exit 1 if a run failed."""
+    from cosim.config import parse_override
     from cosim.console import import_quietly
+    from cosim.jobs import default_executor
 
     checked = plan(  # bad input fails before TensorFlow loads
         args.scenario,
         strategies=parse_strategies(args.strategies),
         baseline=args.baseline,
-        overrides=args.overrides,
+        seeds=parse_seeds(args.seeds),
+        seed=args.seed,
+        rounds=args.rounds,
+        overrides=[parse_override(text) for text in args.set],
         out=args.out,
     )
-    import_quietly()
+    executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
+    if executor.in_process:
+        import_quietly()
     console = Console(stderr=True)
     columns = (
         SpinnerColumn(),
@@ -66,40 +91,72 @@ def compare_command(args: argparse.Namespace) -> int:
     )
     with Progress(*columns, console=console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
-        report = execute(checked, progress=progress)
+        result = execute(checked, progress=progress, executor=executor)
         progress.close()
-    cfg = checked.configs[checked.baseline]
-    print_numbers(report.parent / "numbers.csv", checked.baseline, f"{cfg.name}, seed {cfg.seed}")
-    print(report)
-    return 0
+    seeds = checked.seeds
+    what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"
+    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what)
+    for outcome in result.failed:
+        console.print(f"failed: {outcome.key}: {outcome.error}")
+    if result.reused:
+        console.print(f"{result.reused} finished runs reused from {checked.out}")
+    print(result.report)
+    return 1 if result.failed else 0
 
 
-def print_numbers(path: Path, baseline: str, what: str) -> None:
-    """A report's numbers table on the terminal: each strategy's value and its difference to the baseline."""
+def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | None = None) -> None:
+    """A report's numbers on the terminal: per metric and strategy, mean [95 % CI], Δ [95 % CI] and the verdict.
+
+    ``metrics`` defaults to the report's summary metrics (every metric is in numbers.csv).
+    """
     import pandas as pd
     from rich.table import Table
 
     from cosim.console import console
-    from cosim.report.numbers import fmt, fmt_diff, seed_caveat
+    from cosim.report.markdown import CHECK_MARK, SUMMARY_METRICS, confirmed, verdict_text
+    from cosim.report.numbers import fewest_seeds, fmt_ci, seed_caveat
 
     numbers = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    shown = [m for m in (metrics or SUMMARY_METRICS) if m in set(numbers["metric"])]
     labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
-    others = [s for s in labels if s != baseline]
-    title = f"{what}: same traffic for every strategy; (Δ) = strategy − {labels[baseline]}"
+    n_seeds = fewest_seeds(numbers)
+    multi = n_seeds >= 2
+    pairing = "paired seed by seed" if multi else "one seed"
+    title = f"{what}: same traffic for every strategy, {pairing}; Δ = strategy − {labels[baseline]}"
     table = Table(title=title, title_justify="left")
     table.add_column("metric", no_wrap=True)
     table.add_column("unit")
-    table.add_column(f"{labels[baseline]} (baseline)", justify="right", overflow="fold")
-    for s in others:
-        table.add_column(f"{labels[s]} (Δ)", justify="right", overflow="fold")
-    for metric, rows in numbers.groupby("metric", sort=False):
-        by = rows.set_index("strategy")
-        cells = [str(metric), str(by["unit"].iloc[0]), fmt(by.loc[baseline, "value"])]
-        for s in others:
-            delta = "same" if by.loc[s, "direction"] == "same" else fmt_diff(by.loc[s, "difference"])
-            cells.append(f"{fmt(by.loc[s, 'value'])} ({delta})")
-        table.add_row(*cells)
+    table.add_column("strategy")
+    table.add_column("mean [95 % CI]" if multi else "value", justify="right")
+    table.add_column("Δ [95 % CI]" if multi else "Δ", justify="right")
+    if multi:
+        table.add_column("verdict (paired t)")
+    marked = False
+    for metric in shown:
+        rows = numbers[numbers["metric"] == metric]
+        for k, (_, row) in enumerate(rows.iterrows()):
+            is_base = row["strategy"] == baseline
+            cells = [
+                str(metric) if k == 0 else "",
+                str(row["unit"]) if k == 0 else "",
+                f"{row['label']}{' (baseline)' if is_base else ''}",
+                fmt_ci(row["value"], row["value_low"], row["value_high"]),
+                "—"
+                if is_base
+                else fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True),
+            ]
+            if multi:
+                mark = "" if is_base or confirmed(row) else f" {CHECK_MARK}"
+                marked = marked or bool(mark)
+                cells.append("—" if is_base else verdict_text(row) + mark)
+            table.add_row(*cells, end_section=k == len(rows) - 1)
     console.print(table)
-    caveat = seed_caveat(int(numbers["seeds"].min()))
+    if marked:
+        console.print(
+            f"{CHECK_MARK} significant by the paired t but not confirmed by the bootstrap interval or the "
+            "Holm-adjusted p (see report.md)."
+        )
+    console.print(f"Every metric and statistic: {path}")
+    caveat = seed_caveat(n_seeds)
     if caveat:
         console.print(f"[bold]{caveat}[/]")

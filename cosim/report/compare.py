@@ -1,183 +1,171 @@
-"""``cosim compare``: several clustering strategies on identical traffic, then the report.
+"""``cosim compare``: several clustering strategies x several seeds on paired traffic, then the report.
 
-The scenario's traffic is run live once and recorded (``traffic.npz`` in the output folder); every
-strategy then replays that recording, so they all see exactly the same vehicles, windows and samples,
-with the same seed. Output folder::
+For each seed the scenario's traffic is run live once and recorded; every strategy of that seed then
+replays the recording, so the strategies see exactly the same vehicles, windows and samples, with the
+same seed (a paired design: differences are taken seed by seed). :func:`cosim.report.plan.plan`
+checks everything before :func:`execute` runs anything expensive; the runs fan out over Ray when it
+is installed (:func:`cosim.jobs.default_executor`), else they run one after the other in this process.
+A rerun into the same folder skips finished runs and reuses recordings (see :mod:`cosim.report.plan`).
 
-    <out>/report.md, numbers.csv, values.csv, rounds.csv, *.png    the report (build_report)
-    <out>/runs/<strategy>/                                          one run folder per strategy
-    <out>/traffic.npz                                               the recorded traffic every run replayed
-
-The strategies default to the registry's ``compare`` set and the baseline to its ``baseline``. A
-``package.module:Class`` strategy gets a folder name without the ``:`` (:func:`safe_name`).
-:func:`plan` checks everything (names, every strategy's config, the schedule, the output folder)
-before :func:`execute` runs anything expensive.
+A run that fails does not end the comparison: the report is built from the runs that finished (the
+paired statistics use the seeds where both sides finished) and names the failures.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cosim.config import ClusteringConfig, Config
-from cosim.errors import ConfigError
-from cosim.registry import STRATEGIES
-from cosim.report.build import build_report, choose_baseline
-from cosim.report.rundata import safe_name
-from cosim.runner import check_schedule
-from cosim.scenario.resolve import Overrides, load_scenario
+from cosim.config import Config
+from cosim.errors import CosimError
+from cosim.jobs import Executor, Job, Outcome, default_executor
+from cosim.report.build import build_report
+from cosim.report.plan import ComparePlan, format_seeds, plan, traffic_key
+from cosim.report.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
+from cosim.scenario.resolve import Overrides
+from cosim.traces.recorder import write_json
 
 
-class CompareProgress(Protocol):
+class CompareProgress(RunHooks, Protocol):
     """What :func:`execute` reports while it runs (the CLI draws it with rich)."""
 
-    def phase(self, title: str, total_rounds: int) -> None:
-        """A phase starts: recording the traffic, each strategy's run (``total_rounds`` > 0), the report."""
+    def stage(self, title: str, total: int) -> None:
+        """A stage starts: recording ``total`` seeds' traffic, or ``total`` runs, or writing the report."""
         ...
 
-    def round_done(self, summary: Any) -> None:
-        """A round of the current run finished (an engine RoundSummary)."""
-        ...
-
-    def sim_time(self, now: float) -> None:
-        """The current run's simulated clock advanced to ``now`` seconds."""
+    def done(self, title: str, status: str) -> None:
+        """A job of the stage ended: ``finished``, ``failed`` or ``reused``."""
         ...
 
 
 @dataclass(frozen=True)
-class ComparePlan:
-    """A checked comparison: each strategy's config (baseline first), where everything goes."""
+class CompareResult:
+    """What a comparison produced."""
 
-    configs: Mapping[str, Config]
-    """Strategy -> its validated config; the same scenario, seed and overrides for all."""
-    baseline: str
-    out: Path
-    folders: Mapping[str, str]
-    """Strategy -> its run folder's name under ``<out>/runs``."""
-
-    @property
-    def strategies(self) -> list[str]:
-        """The compared strategies, baseline first."""
-        return list(self.configs)
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """Each strategy as shown to people (a strategy registered as an upper bound is marked so)."""
-        return {s: STRATEGIES.entry(s).label for s in self.configs}
-
-    def run_folder(self, strategy: str) -> Path:
-        """Where ``strategy``'s run is written."""
-        return self.out / "runs" / self.folders[strategy]
+    report: Path
+    """report.md."""
+    plan: ComparePlan
+    failed: tuple[Outcome, ...] = ()
+    """Recordings and runs that failed (their error is one line each)."""
+    ran: int = 0
+    """Runs made now."""
+    reused: int = 0
+    """Runs found finished in the folder and not made again."""
+    recorded: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds of each job made now, by title."""
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each job made now (its process, all threads), by title."""
 
 
-def parse_strategies(text: str | None) -> list[str] | None:
-    """``"a,b, c"`` -> ``["a", "b", "c"]`` (None stays None: the registry's default set)."""
-    if text is None:
-        return None
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
-def choose_strategies(
-    strategies: Sequence[str] | None = None, baseline: str | None = None, field_name: str = "--strategies"
-) -> tuple[list[str], str]:
-    """The strategies to compare (baseline first) and the baseline, checked against the registry.
-
-    ``strategies`` defaults to the registry's ``compare`` set; an unknown name is one ConfigError line
-    naming ``field_name``, the value and what is available.
-    """
-    names = list(STRATEGIES.flagged("compare") if strategies is None else strategies)
-    for name in names:
-        STRATEGIES.entry(name, field_name)
-    if len(names) < 2:
-        raise ConfigError(
-            f"{field_name} = {','.join(names)!r}: give at least two strategies to compare ({STRATEGIES.choices()})"
-        )
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ConfigError(f"{field_name}: {repeated[0]!r} is listed twice")
-    base = choose_baseline(names, baseline, "--baseline")
-    return [base, *(n for n in names if n != base)], base
-
-
-def default_out(cfg: Config, runs_dir: Path | None = None) -> Path:
-    """``runs/<scenario>-compare-s<seed>-<UTC timestamp>``."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return (runs_dir or Path("runs")) / f"{cfg.name}-compare-s{cfg.seed}-{stamp}"
-
-
-def plan(
-    scenario: str | Path | Config,
-    *,
-    strategies: Sequence[str] | None = None,
-    baseline: str | None = None,
-    seed: int | None = None,
-    rounds: int | None = None,
-    overrides: Overrides = (),
-    out: str | Path | None = None,
-) -> ComparePlan:
-    """Check a comparison before anything runs; every problem is one ConfigError line.
-
-    ``overrides`` are dotted scenario.toml fields applied to every strategy's run (``seed`` and
-    ``rounds`` are shortcuts applied after them). A strategy's own parameter
-    (``clustering.<param>``) goes only to the compared strategies that take it.
-    """
-    order, base = choose_strategies(strategies, baseline)
-    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
-    pairs += [(k, v) for k, v in (("seed", seed), ("learning.rounds", rounds)) if v is not None]
-    if any(key == "clustering.strategy" for key, _ in pairs):
-        raise ConfigError("--set clustering.strategy: compare runs each strategy of --strategies; name them there")
-    cfg = load_scenario(scenario)
-    configs: dict[str, Config] = {}
-    for name in order:
-        configs[name] = cfg.with_overrides(("clustering.strategy", name), *_pairs_for(name, order, pairs))
-        check_schedule(configs[name])
-    folders = _folder_names(order)
-    folder = Path(out) if out else default_out(configs[base])
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise ConfigError(f"{folder}: output folder exists and is not empty; choose another --out")
-    return ComparePlan(configs=configs, baseline=base, out=folder, folders=folders)
+def _title(label: str, seed: int) -> str:
+    return f"{label}, seed {seed}"
 
 
 def execute(
-    checked: ComparePlan, *, progress: CompareProgress | None = None, run_fn: Callable[..., Any] | None = None
-) -> Path:
-    """Record the traffic once, run every strategy on a replay of it, write the report; return report.md.
+    checked: ComparePlan,
+    *,
+    progress: CompareProgress | None = None,
+    executor: Executor | None = None,
+    run_fn: Callable[..., Any] | None = None,
+) -> CompareResult:
+    """Record each seed's traffic once (unless recorded), run every (strategy, seed) not finished, write the report.
 
-    ``run_fn`` defaults to :func:`cosim.runner.run`; it is called as
-    ``run_fn(cfg, traffic=..., out=..., on_round=..., on_time=...)``.
+    ``executor`` defaults to :func:`cosim.jobs.default_executor` (Ray when installed). ``run_fn`` stands
+    in for :func:`cosim.runner.run` (tests).
     """
-    from cosim.traffic.recording import ReplayTraffic, record
-
-    if run_fn is None:
-        from cosim.runner import run as run_fn
-    folder = checked.out
-    folder.mkdir(parents=True, exist_ok=True)
+    runner = executor or default_executor()
+    out = checked.out  # absolute (plan() resolves it): Ray workers do not share the driver's working folder
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "compare.json", checked.describe())
     labels = checked.labels
-    if progress:
-        progress.phase("recording traffic (SUMO)", 0)
-    from cosim.runner import link_regions
+    failed: list[Outcome] = []
+    timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
 
-    base_cfg = checked.configs[checked.baseline]
-    recording = record(base_cfg, regions=link_regions(base_cfg))
-    recording.save(folder / "traffic.npz")
-    for name, cfg in checked.configs.items():
-        if progress:
-            progress.phase(f"{labels[name]} run", cfg.learning.rounds)
-        run_fn(
-            cfg,
-            traffic=ReplayTraffic(recording),
-            out=checked.run_folder(name),
-            on_round=progress.round_done if progress else None,
-            on_time=progress.sim_time if progress else None,
+    def report_done(outcomes: Any) -> None:
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                failed.append(outcome)
+            else:
+                timings[outcome.key] = outcome.wall_s
+                cpu[outcome.key] = outcome.cpu_s
+            if progress:
+                progress.done(outcome.key, outcome.status)
+
+    to_record = [s for s in checked.seeds if not checked.recorded(s)]
+    if progress and to_record:
+        progress.stage(
+            f"recording traffic (SUMO) for seed{'s' if len(to_record) > 1 else ''} {format_seeds(to_record)}",
+            len(to_record),
         )
+    record_jobs = [
+        Job(
+            f"traffic, seed {seed}",
+            record_task,
+            RecordTask(
+                ConfigRef.of(checked.config(checked.baseline, seed)),
+                str(checked.recording(seed)),
+                traffic_key(checked.config(checked.baseline, seed)),
+            ),
+            str(checked.seed_folder(seed)),
+            clear=False,
+        )
+        for seed in to_record
+    ]
+    report_done(runner.map(record_jobs))
+    usable = [s for s in checked.seeds if checked.recorded(s)]
+    reused = [(s, seed) for s, seed in checked.pairs() if seed in usable and checked.finished(s, seed)]
+    todo = [(s, seed) for s, seed in checked.pairs() if seed in usable and (s, seed) not in reused]
     if progress:
-        progress.phase("writing report", 0)
-    runs = {name: checked.run_folder(name) for name in checked.configs}
-    return build_report(runs, folder, baseline=checked.baseline)
+        progress.stage(
+            f"runs: {len(checked.strategies)} strategies x {len(checked.seeds)} seeds", len(reused) + len(todo)
+        )
+        for s, seed in reused:
+            progress.done(_title(labels[s], seed), "reused")
+    hooks = progress if (progress and runner.in_process) else None
+    run_jobs = [
+        Job(
+            _title(labels[s], seed),
+            run_task,
+            RunTask(
+                ConfigRef.of(checked.config(s, seed)),
+                str(checked.recording(seed)),
+                _title(labels[s], seed),
+                run_fn=run_fn,
+                hooks=hooks,
+            ),
+            str(checked.run_folder(s, seed)),
+        )
+        for s, seed in todo
+    ]
+    report_done(runner.map(run_jobs))
+    if progress:
+        progress.stage("writing report", 0)
+    made = {job.key for job in run_jobs if job.key in timings}
+    runs = {
+        s: [checked.run_folder(s, seed) for seed in usable if (s, seed) in reused or _title(labels[s], seed) in made]
+        for s in checked.strategies
+    }
+    runs = {s: folders for s, folders in runs.items() if folders}
+    if checked.baseline not in runs or len(runs) < 2:
+        first = failed[0] if failed else None
+        why = f" (first failure: {first.key}: {first.error})" if first else ""
+        raise CosimError(f"{checked.out}: too few runs finished to compare{why}")
+    notes = [f"**Failed:** {o.key}: {o.error}" for o in failed]
+    report = build_report(runs, out, baseline=checked.baseline, notes=notes)
+    return CompareResult(
+        report=report,
+        plan=checked,
+        failed=tuple(failed),
+        ran=len(made),
+        reused=len(reused),
+        recorded=len([j for j in record_jobs if j.key in timings]),
+        timings=timings,
+        cpu=cpu,
+    )
 
 
 def compare(
@@ -185,47 +173,24 @@ def compare(
     *,
     strategies: Sequence[str] | None = None,
     baseline: str | None = None,
+    seeds: Sequence[int] | None = None,
     seed: int | None = None,
     rounds: int | None = None,
     overrides: Overrides = (),
     out: str | Path | None = None,
     progress: CompareProgress | None = None,
+    executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
-) -> Path:
-    """Run ``strategies`` (default: the registry's comparison set) on identical recorded traffic; return report.md."""
+) -> CompareResult:
+    """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report."""
     checked = plan(
-        scenario, strategies=strategies, baseline=baseline, seed=seed, rounds=rounds, overrides=overrides, out=out
+        scenario,
+        strategies=strategies,
+        baseline=baseline,
+        seeds=seeds,
+        seed=seed,
+        rounds=rounds,
+        overrides=overrides,
+        out=out,
     )
-    return execute(checked, progress=progress, run_fn=run_fn)
-
-
-def _params(strategy: str) -> set[str]:
-    params = getattr(STRATEGIES.get(strategy), "Params", None)
-    return {f.name for f in dataclasses.fields(params)} if dataclasses.is_dataclass(params) else set()
-
-
-def _pairs_for(strategy: str, strategies: Iterable[str], pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """``pairs`` without the clustering parameters that belong to other compared strategies only."""
-    shared = {f.name for f in dataclasses.fields(ClusteringConfig)}
-    mine = _params(strategy)
-    others = set().union(*(_params(s) for s in strategies if s != strategy))
-    out = []
-    for key, value in pairs:
-        section, _, field = key.partition(".")
-        if section == "clustering" and field not in shared and field not in mine and field in others:
-            continue
-        out.append((key, value))
-    return out
-
-
-def _folder_names(strategies: Sequence[str]) -> dict[str, str]:
-    """A distinct, file-system-safe folder name per strategy."""
-    out: dict[str, str] = {}
-    for name in strategies:
-        base = safe_name(name)
-        folder, n = base, 1
-        while folder in out.values():
-            n += 1
-            folder = f"{base}-{n}"
-        out[name] = folder
-    return out
+    return execute(checked, progress=progress, executor=executor, run_fn=run_fn)

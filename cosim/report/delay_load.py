@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.report.plots import Plot, _save, color, line_style, plt
+from cosim.report.plots import Plot, color, line_style, plt, save
 from cosim.report.rundata import RunData
 
 BINS = 8
@@ -76,7 +76,7 @@ def delay_vs_load(runs: Mapping[str, RunData], labels: Mapping[str, str], out: P
     ax.set_title("Forward delay against the load on the RSU's link")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
-    name = _save(fig, out, "delay_vs_vehicles.png")
+    name = save(fig, out, "delay_vs_vehicles.png")
     where = "in the serving cell" if column == "cell_vehicles_up" else "in the RSU's range"
     return Plot(
         name,

@@ -1,113 +1,50 @@
-"""The numbers of a comparison: per-strategy metrics and their differences against a baseline.
+"""The numbers of a comparison: per-strategy metrics over seeds and paired differences against a baseline.
 
-Two tables, both long so that more seeds per strategy only add rows:
+Two tables, both long so that more seeds or strategies only add rows:
 
 * **values** (``values.csv``): one row per strategy x seed x metric, the raw per-run number;
-* **numbers** (``numbers.csv``): one row per metric x strategy: the value (the mean over that
-  strategy's seeds), the baseline's value, the difference ``value - baseline`` and its direction.
+* **numbers** (``numbers.csv``): one row per metric x strategy: the mean over the strategy's seeds with
+  its 95 % confidence interval, and the paired difference ``strategy - baseline`` over the seeds both
+  ran (same traffic recording, same seed), with the paired-t interval, its p-value (also Holm-adjusted
+  over the strategies compared with the baseline on that metric), the Wilcoxon signed-rank p-value,
+  the bootstrap interval and the verdict (:mod:`cosim.stats`).
 
-With one seed per strategy the numbers are those of single runs, which cannot support a conclusion
-(:func:`seed_caveat`); a paired multi-seed comparison with confidence intervals reads the same
-values table (one row per seed).
+With one seed per strategy the numbers are those of single runs: the verdict is *cannot conclude*
+(:func:`seed_caveat`).
 
-Delays are those of ``forward`` messages (the split-learning steps); an ``aggregate``'s queue is its
-wait at the round barrier, a different quantity.
+The metrics themselves (units, direction, how each is computed) are in :mod:`cosim.report.metrics`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
-from cosim.report.rundata import RunData, Units
+from cosim.report.metrics import Metric, run_values
+from cosim.report.rundata import RunData
+from cosim.stats import CANNOT_CONCLUDE, holm, mean_ci, paired
 
 SAME_WITHIN = 0.01
-"""Relative difference under which two numbers are reported as the same."""
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One number of the comparison table (lower is not always better: the table says lower/higher)."""
-
-    name: str
-    unit: str
-    meaning: str
-
-
-def metric_list(units: Units) -> tuple[Metric, ...]:
-    """The table's metrics, the loss and the workload's metric named and united as run.json says."""
-    return (
-        Metric("final_eval_loss", units.loss_unit or "-", f"held-out {units.loss_name} after the last round"),
-        Metric("final_eval_metric", units.metric_unit or "-", f"held-out {units.metric_name} after the last round"),
-        Metric("time_to_target_s", "s (sim.)", "simulated time until the eval loss reaches the target"),
-        Metric("mean_uplink_ms", "ms (sim.)", "mean uplink delay of Forward requests"),
-        Metric("mean_downlink_ms", "ms (sim.)", "mean downlink delay of Forward replies"),
-        Metric("mean_queue_ms", "ms (sim.)", "mean wait at the server of Forward requests"),
-        Metric("p95_uplink_ms", "ms (sim.)", "95th percentile uplink delay of Forward requests"),
-        Metric("tier_migrations", "count", "RSU tier changes over the run"),
-        Metric("bytes_total", "MB", "bytes sent up and down, all messages"),
-        Metric("forwards", "count", "Forward calls"),
-        Metric("late_rsus", "count", "RSU-rounds that missed the barrier"),
-        Metric("sim_time_s", "s (sim.)", "simulated time from the first round's start to the last round's end"),
-    )
-
-
-def target_loss(curves: Mapping[str, pd.DataFrame]) -> float:
-    """The loss every strategy reaches by its end: the largest of the final eval losses."""
-    finals = [float(c["eval_loss"].iloc[-1]) for c in curves.values()]
-    finite = [f for f in finals if math.isfinite(f)]
-    return max(finite) if finite else float("nan")
-
-
-def time_to_target(curve: pd.DataFrame, target: float) -> float:
-    """Simulated seconds from the first round's start until a round ends with eval loss <= target (NaN: never)."""
-    if not math.isfinite(target):
-        return float("nan")
-    hit = curve[curve["eval_loss"] <= target * (1 + 1e-9)]
-    if hit.empty:
-        return float("nan")
-    return float(hit["t_end_s"].iloc[0] - curve["t_start_s"].iloc[0])
-
-
-def run_values(run: RunData, curve: pd.DataFrame, target: float) -> dict[str, float]:
-    """The metrics of one run (units as in :func:`metric_list`)."""
-    fwd = run.forwards
-    m = run.messages
-
-    def ms(series: pd.Series, q: float | None = None) -> float:
-        if series.empty:
-            return float("nan")
-        return float((series.quantile(q) if q is not None else series.mean()) * 1e3)
-
-    return {
-        "final_eval_loss": float(curve["eval_loss"].iloc[-1]),
-        "final_eval_metric": float(curve["eval_metric"].iloc[-1]),
-        "time_to_target_s": time_to_target(curve, target),
-        "mean_uplink_ms": ms(fwd["uplink_s"]),
-        "mean_downlink_ms": ms(fwd["downlink_s"]),
-        "mean_queue_ms": ms(fwd["queue_s"]),
-        "p95_uplink_ms": ms(fwd["uplink_s"], 0.95),
-        "tier_migrations": float(curve["migrations"].sum()),
-        "bytes_total": float((m["bytes_up"].sum() + m["bytes_down"].sum()) / 1e6),
-        "forwards": float(len(fwd)),
-        "late_rsus": float(curve["late"].sum()),
-        "sim_time_s": float(curve["t_end_s"].iloc[-1] - curve["t_start_s"].iloc[0]),
-    }
-
+"""Relative difference under which two single numbers are reported as the same."""
+BOOTSTRAP_SEED = 0
+"""Seed of the bootstrap's resampling (the intervals are reproducible)."""
 
 VALUE_COLUMNS = ("strategy", "seed", "metric", "value")
 
 
-def values_table(runs: Mapping[str, Sequence[tuple[RunData, pd.DataFrame]]], target: float) -> pd.DataFrame:
-    """The long table strategy x seed x metric of raw per-run values (``runs``: strategy -> (run, curve) per seed)."""
+def values_table(
+    runs: Mapping[str, Mapping[int, tuple[RunData, pd.DataFrame]]],
+    targets: Mapping[int, float],
+    metrics: Sequence[Metric],
+) -> pd.DataFrame:
+    """The long table strategy x seed x metric (``runs``: strategy -> seed -> (run, curve); a target per seed)."""
     rows = [
-        {"strategy": name, "seed": run.seed, "metric": metric, "value": value}
+        {"strategy": name, "seed": seed, "metric": metric, "value": value}
         for name, seeded in runs.items()
-        for run, curve in seeded
-        for metric, value in run_values(run, curve, target).items()
+        for seed, (run, curve) in seeded.items()
+        for metric, value in run_values(run, curve, targets[seed], metrics).items()
     ]
     return pd.DataFrame(rows, columns=list(VALUE_COLUMNS)).astype({"seed": "Int64"})
 
@@ -116,59 +53,112 @@ NUMBER_COLUMNS = (
     "metric",
     "unit",
     "meaning",
+    "better",
     "strategy",
     "label",
     "seeds",
     "value",
+    "value_low",
+    "value_high",
     "baseline_value",
+    "pairs",
     "difference",
+    "difference_low",
+    "difference_high",
     "relative_pct",
     "direction",
+    "p_value",
+    "p_holm",
+    "p_wilcoxon",
+    "bootstrap_low",
+    "bootstrap_high",
+    "verdict",
 )
+"""``value``: the mean over seeds [``value_low``, ``value_high``] (95 % t interval); ``difference``: the
+mean paired difference [``difference_low``, ``difference_high``]; ``direction``: of the point difference
+(lower/higher/same within 1 %); ``verdict``: of the paired t interval (cosim.stats)."""
 
 
 def numbers_table(
     values: pd.DataFrame, metrics: Sequence[Metric], labels: Mapping[str, str], baseline: str
 ) -> pd.DataFrame:
-    """One row per metric x strategy (in ``labels`` order): value, baseline's value, difference, direction.
-
-    ``value`` is the mean over the strategy's seeds; ``difference = value - baseline_value``;
-    ``direction`` is lower/higher/same (within :data:`SAME_WITHIN`) or n/a, against the baseline.
-    """
+    """One row per metric x strategy (in ``labels`` order): the mean [CI] and the paired difference [CI]."""
     rows = []
     for m in metrics:
-        of_metric = values[values["metric"] == m.name]
-        means = of_metric.groupby("strategy")["value"].mean()
-        seeds = of_metric.groupby("strategy")["value"].size()
-        base = float(means.get(baseline, float("nan")))
+        wide = values[values["metric"] == m.name].pivot(index="seed", columns="strategy", values="value")
+        base_col = wide[baseline] if baseline in wide else pd.Series(dtype=float)
+        base_mean = mean_ci(base_col.tolist())[0]
+        block = []
         for name, label in labels.items():
-            value = float(means.get(name, float("nan")))
-            diff = difference(base, value)
-            rel = diff / abs(base) if base != 0.0 and math.isfinite(base) and math.isfinite(value) else float("nan")
-            rows.append(
+            col = wide[name] if name in wide else pd.Series(dtype=float)
+            mean, low, high, n = mean_ci(col.tolist())
+            both = wide[[baseline, name]].dropna() if name in wide and baseline in wide else pd.DataFrame()
+            if name == baseline:
+                test = None
+                diff = 0.0 if math.isfinite(mean) else float("nan")
+            else:
+                test = paired(
+                    both[baseline].tolist() if len(both) else [],
+                    both[name].tolist() if len(both) else [],
+                    seed=BOOTSTRAP_SEED,
+                )
+                diff = _exact_zero(test.mean, base_mean, mean) if test.n else difference(base_mean, mean)
+            rel = (
+                diff / abs(base_mean)
+                if base_mean != 0 and math.isfinite(base_mean) and math.isfinite(diff)
+                else math.nan
+            )
+            block.append(
                 {
                     "metric": m.name,
                     "unit": m.unit,
                     "meaning": m.meaning,
+                    "better": m.better,
                     "strategy": name,
                     "label": label,
-                    "seeds": int(seeds.get(name, 0)),
-                    "value": value,
-                    "baseline_value": base,
+                    "seeds": n,
+                    "value": mean,
+                    "value_low": low,
+                    "value_high": high,
+                    "baseline_value": base_mean,
+                    "pairs": len(both),
                     "difference": diff,
+                    "difference_low": test.low if test else diff,
+                    "difference_high": test.high if test else diff,
                     "relative_pct": rel * 100 if math.isfinite(rel) else float("nan"),
-                    "direction": direction(base, value),
+                    "direction": direction(base_mean, mean),
+                    "p_value": test.p_t if test else float("nan"),
+                    "p_holm": float("nan"),
+                    "p_wilcoxon": test.p_wilcoxon if test else float("nan"),
+                    "bootstrap_low": test.boot_low if test else diff,
+                    "bootstrap_high": test.boot_high if test else diff,
+                    "verdict": "baseline" if test is None else verdict_of(test.verdict, test.n, mean, base_mean),
                 }
             )
+        others = [r for r in block if r["strategy"] != baseline]
+        for r, p in zip(others, holm([r["p_value"] for r in others]), strict=True):
+            r["p_holm"] = p
+        rows += block
     return pd.DataFrame(rows, columns=list(NUMBER_COLUMNS))
+
+
+def verdict_of(verdict: str, pairs: int, value: float, base: float) -> str:
+    """The paired verdict; 'n/a' when there is nothing to compare, 'cannot conclude' on one seed."""
+    if pairs == 0:
+        return "n/a" if not (math.isfinite(value) and math.isfinite(base)) else CANNOT_CONCLUDE
+    return verdict
+
+
+def _exact_zero(diff: float, base: float, value: float) -> float:
+    """``diff``, exactly 0 for the float noise of equal values."""
+    if math.isfinite(diff) and abs(diff) <= 1e-9 * max(abs(base), abs(value), 1e-300):
+        return 0.0
+    return diff
 
 
 def difference(base: float, value: float) -> float:
     """``value - base``, exactly 0 for the float noise of equal values."""
-    diff = value - base
-    if math.isfinite(diff) and abs(diff) <= 1e-9 * max(abs(base), abs(value), 1e-300):
-        return 0.0
-    return diff
+    return _exact_zero(value - base, base, value)
 
 
 def direction(base: float, value: float) -> str:
@@ -193,7 +183,7 @@ def seed_caveat(seeds: int) -> str:
     return (
         "One seed cannot support a conclusion: each strategy ran once, on one seed, so any difference here "
         "may come from that seed's traffic, data split and initialisation rather than from the strategy. "
-        "Compare over several seeds (cosim sweep with seeds = [...]) before saying one strategy is better."
+        "Compare over several seeds (cosim compare --seeds 1-5) before saying one strategy is better."
     )
 
 
@@ -210,3 +200,13 @@ def fmt_diff(value: float) -> str:
     """A signed difference (``+0.1``, ``-2``, ``0``)."""
     text = fmt(value)
     return f"+{text}" if math.isfinite(value) and value > 0 else text
+
+
+def fmt_ci(value: float, low: float, high: float, *, signed: bool = False) -> str:
+    """``23.57 [21.97, 25.17]``; the bare value when there is no interval (one seed) or no spread (unsigned)."""
+    f = fmt_diff if signed else fmt
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f(value)
+    if not signed and high - low <= 1e-9 * max(abs(value), 1e-300):
+        return f(value)
+    return f"{f(value)} [{fmt(low)}, {fmt(high)}]"

@@ -8,7 +8,7 @@ them (``learning.tiers``, busiest first).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -114,9 +114,31 @@ class RunData:
         return {str(k): int(v) for k, v in self.rounds.groupby("tier")["batch_size"].first().items()}
 
     @property
+    def summary(self) -> dict[str, Any]:
+        """run.json's ``summary``: the run's own metrics (empty for a run that did not finish)."""
+        found = self.info.get("summary")
+        return found if isinstance(found, dict) else {}
+
+    @property
     def forwards(self) -> pd.DataFrame:
         """The run's forward messages."""
         return self.messages[self.messages["kind"] == "forward"]
+
+
+def pooled(runs: Iterable[RunData]) -> RunData:
+    """One RunData holding the messages and rounds of several runs of a strategy (e.g. all its seeds).
+
+    For figures that pool every message; its run.json is the first run's.
+    """
+    runs = list(runs)
+    if len(runs) == 1:
+        return runs[0]
+    return RunData(
+        runs[0].folder,
+        runs[0].info,
+        pd.concat([r.messages for r in runs], ignore_index=True),
+        pd.concat([r.rounds for r in runs], ignore_index=True),
+    )
 
 
 def label_of(strategy: str) -> str:
@@ -144,13 +166,27 @@ def load_run(folder: str | Path, expect: str | None = None) -> RunData:
     return data
 
 
-def round_curve(run: RunData) -> pd.DataFrame:
-    """Per round: start/end instant, weighted eval loss and metric, migrations, late RSUs, bytes."""
-    r = run.rounds
-    overall = {
-        rnd: combine([EvalResult(a, b, int(n)) for a, b, n in g[["eval_loss", "eval_metric", "eval_samples"]].values])
+def _weighted(r: pd.DataFrame, prefix: str) -> dict[Any, EvalResult]:
+    """Per round, the sample-weighted ``<prefix>_loss`` and ``_metric`` over RSUs (as the engine's round summary)."""
+    loss, metric, n = f"{prefix}_loss", f"{prefix}_metric", f"{prefix}_samples"
+    return {
+        rnd: combine(
+            [EvalResult(float(a), float(b), int(k)) for a, b, k in zip(g[loss], g[metric], g[n].fillna(0), strict=True)]
+        )
         for rnd, g in r.groupby("round")
-    }  # the engine's RoundSummary uses the same combine()
+    }
+
+
+def round_curve(run: RunData) -> pd.DataFrame:
+    """Per round: start/end instant, weighted eval (and prequential) loss and metric, migrations, late RSUs, bytes.
+
+    ``elapsed_s`` = the round's end minus the first round's start and ``cum_bytes`` = bytes of every
+    message up to and including the round, as the run's own metrics count them
+    (:mod:`cosim.traces.metrics`). Traces that record the round timing add ``straggler_s`` and
+    ``server_busy_s``.
+    """
+    r = run.rounds
+    overall = _weighted(r, "eval")
     out = pd.DataFrame(
         {
             "t_start_s": r.groupby("round")["t_start_s"].min(),
@@ -161,9 +197,18 @@ def round_curve(run: RunData) -> pd.DataFrame:
             "late": r.groupby("round")["late"].sum().astype("int64"),
         }
     )
+    if "prequential_loss" in r.columns:
+        preq = _weighted(r, "prequential")
+        out["prequential_loss"] = pd.Series({k: v.loss for k, v in preq.items()})
+        out["prequential_metric"] = pd.Series({k: v.metric for k, v in preq.items()})
+    for col in ("straggler_s", "server_busy_s"):
+        if col in r.columns:
+            out[col] = r.groupby("round")[col].first().astype(float)
     m = run.messages
     sent = (m["bytes_up"] + m["bytes_down"]).groupby(m["round"]).sum()
     out["bytes"] = sent.reindex(out.index).fillna(0).astype("int64")
+    out["cum_bytes"] = out["bytes"].cumsum()
+    out["elapsed_s"] = out["t_end_s"] - out["t_start_s"].iloc[0]
     out.index.name = "round"
     return out.reset_index()
 

@@ -4,7 +4,10 @@ For tests (report, export, sweep) and for trying ``cosim export`` / :func:`cosim
 without running a co-simulation. The values are made up; the folder layout, the columns (schema
 version 2) and run.json's ``config``, ``workload`` and ``summary`` are shaped like a real run's.
 Times follow the engine's chain per message: send -> arrive (uplink) -> served (queue) -> done
-(server) -> received (downlink); forward messages of one RSU follow each other within a round.
+(server) -> received (downlink); forward messages of one RSU follow each other within a round. The
+rounds table carries schema 3's timing (an RSU finishes when its aggregate arrives; the barrier releases
+at the last arrival) and prequential scores; run.json's summary holds the run's own metrics, computed
+from the tables by :func:`cosim.traces.metrics.run_metrics` as a real run's are.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import numpy as np
 from cosim.errors import ConfigError
 from cosim.ports import DataSpec
 from cosim.registry import STRATEGIES
-from cosim.traces.recorder import TraceRecorder
+from cosim.traces.metrics import run_metrics
+from cosim.traces.recorder import TraceRecorder, read_table
 
 TIERS: tuple[tuple[str, int], ...] = (("high", 128), ("medium", 64), ("low", 32))
 """The default tiers (name, batch size), busiest first, as in the config's defaults."""
@@ -97,6 +101,7 @@ def make_run(
     assigned = {r: names[i % len(names)] for i, r in enumerate(rsus)}
     previous: dict[str, str] = {}
     bytes_total = 0
+    cum_bytes = 0
     forwards = 0
     migrations = 0
     summaries = []
@@ -106,9 +111,12 @@ def make_run(
             assigned[moved] = names[(names.index(assigned[moved]) + 1) % len(names)]
         t0 = k * round_period
         t_end = t0
+        per_rsu: dict[str, dict[str, float]] = {}
+        busy = 0.0
         for j, rsu in enumerate(rsus):
             tier = assigned[rsu]
             t = t0
+            acc = per_rsu.setdefault(rsu, {"compute_s": 0.0, "link_s": 0.0, "server_queue_s": 0.0, "bytes": 0})
             for b in range(batches + 1):
                 kind = "forward" if b < batches else "aggregate"
                 up = int(batch[tier] * 16 * 4 + 60) if kind == "forward" else 9000 + 37 * j
@@ -149,11 +157,23 @@ def make_run(
                     "loss": float(rng.uniform(0.2, 1.0)) if kind == "forward" else float("nan"),
                 }
                 rec.append("messages", row)
+                acc["compute_s"] += client
+                acc["link_s"] += uplink + downlink
+                acc["bytes"] += up + down
+                if kind == "forward":
+                    acc["server_queue_s"] += queue
+                    busy += server
+                else:
+                    acc["t_finish_s"] = row["t_arrive_s"]
                 bytes_total += up + down
                 forwards += kind == "forward"
                 t = row["t_received_s"]
             t_end = max(t_end, t)
         base = loss_end + (1.0 - loss_end) * np.exp(-k)
+        finishes = [acc["t_finish_s"] for acc in per_rsu.values()]
+        release = max(finishes)
+        round_bytes = sum(int(acc["bytes"]) for acc in per_rsu.values())
+        cum_bytes += round_bytes
         for j, rsu in enumerate(rsus):
             prev = previous.get(rsu, "")
             moved_now = bool(prev) and prev != assigned[rsu]
@@ -182,6 +202,24 @@ def make_run(
                     "eval_loss": base * (1 + 0.05 * j),
                     "eval_metric": np.sqrt(base),
                     "eval_samples": 40 + j,
+                    "prequential_loss": base * 1.2 * (1 + 0.05 * j),
+                    "prequential_metric": np.sqrt(base * 1.2),
+                    "prequential_samples": 30 + j,
+                    "t_due_s": t0,
+                    "start_delay_s": 0.0,
+                    "t_finish_s": per_rsu[rsu]["t_finish_s"],
+                    "t_release_s": release,
+                    "barrier_wait_s": release - per_rsu[rsu]["t_finish_s"],
+                    "compute_s": per_rsu[rsu]["compute_s"],
+                    "link_s": per_rsu[rsu]["link_s"],
+                    "server_queue_s": per_rsu[rsu]["server_queue_s"],
+                    "bytes": int(per_rsu[rsu]["bytes"]),
+                    "straggler_s": release - float(np.median(finishes)),
+                    "server_busy_s": busy,
+                    "server_busy_frac": busy / (t_end - t0),
+                    "round_bytes": round_bytes,
+                    "cum_bytes": cum_bytes,
+                    "elapsed_s": t_end,
                 },
             )
             previous[rsu] = assigned[rsu]
@@ -207,10 +245,12 @@ def make_run(
         summaries.append(
             {"round": k, "t_start_s": t0, "t_end_s": t_end, "eval_loss": base, "eval_metric": float(np.sqrt(base))}
         )
+    own = run_metrics(read_table(folder, "rounds"), read_table(folder, "messages"))  # as the runner does
     info.update(
         status=status,
         rounds=summaries,
         summary={
+            **own,
             "rounds": n_rounds,
             "final_eval_loss": summaries[-1]["eval_loss"],
             "final_eval_metric": summaries[-1]["eval_metric"],

@@ -8,8 +8,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cosim.jobs import RayExecutor
 from cosim.sweep.grid import check_scenarios, load_spec
-from cosim.sweep.run import RayExecutor, run_sweep
+from cosim.sweep.run import run_sweep
 
 
 def sweep_command(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Run a sweep's points (Ray tasks by default), skip finished ones, and write the tables and plots.
+"""Run a sweep's points (Ray tasks by default, :mod:`cosim.jobs`), skip finished ones, and write the tables and plots.
 
 Each point runs in its own folder ``<out>/runs/<point name>``. A point whose folder holds a run.json
 with status ``finished`` is not run again (its numbers are read back); a folder left by a failed or
@@ -15,19 +15,15 @@ the plots' axes show.
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-import time
-import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from cosim.errors import CosimError
+from cosim.jobs import Executor, Job, RayExecutor, finished_run
+from cosim.stats import mean_ci
 from cosim.sweep.grid import GridPoint, SweepSpec
-from cosim.sweep.stats import mean_ci
 
 METRICS: tuple[str, ...] = (
     "final_eval_loss",
@@ -56,28 +52,6 @@ def run_point(point: GridPoint, folder: Path) -> Mapping[str, Any]:
 
     result = run(point.config(), out=folder)
     return {**result.summary, "workload": dataclasses.asdict(result.data_spec)}
-
-
-def execute(point: GridPoint, folder: str, task: Task) -> dict[str, Any]:
-    """Run one point and return its row; any exception becomes a failed row (runs inside a Ray worker)."""
-    path = Path(folder)
-    if path.exists():
-        shutil.rmtree(path)  # a partial folder of an earlier failed or interrupted attempt
-    started = time.perf_counter()
-    try:
-        summary = task(point, path)
-    except BaseException as exc:  # noqa: BLE001 - a failed point is a row, not the end of the sweep
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
-        return _row(point, path, "failed", {}, error=error, wall=time.perf_counter() - started)
-    return _row(point, path, "finished", summary, wall=time.perf_counter() - started)
-
-
-def _last_frame(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-    return f"{type(exc).__name__}{where}"
 
 
 def _row(
@@ -113,94 +87,11 @@ def _row(
 
 def finished_row(point: GridPoint, folder: Path) -> dict[str, Any] | None:
     """The row of a point whose folder already holds a finished run, else None."""
-    try:
-        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if info.get("status") != "finished":
+    info = finished_run(folder)
+    if info is None:
         return None
     summary = {**(info.get("summary") or {}), "workload": info.get("workload")}
     return _row(point, folder, "finished", summary, wall=0.0, reused=True)
-
-
-class Executor(Protocol):
-    """Runs ``execute(point, folder, task)`` for many points; yields rows as they complete."""
-
-    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
-        """Run every job; yield each row when it is done."""
-        ...
-
-
-class SerialExecutor:
-    """Runs the points one after the other in this process (tests, debugging)."""
-
-    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
-        """Run every job in order."""
-        for point, folder in jobs:
-            yield execute(point, folder, task)
-
-
-class RayExecutor:
-    """Runs each point as a Ray task with ``num_cpus=1`` (local Ray, or a cluster at ``address``)."""
-
-    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
-        self.address = address
-        self.num_cpus = num_cpus
-
-    def map(self, jobs: list[tuple[GridPoint, str]], task: Task) -> Iterator[dict[str, Any]]:
-        """Submit every job, then yield rows in completion order; a lost worker is a failed row."""
-        ray = _import_ray()
-        started_here = not ray.is_initialized()
-        if started_here:
-            _init_ray(ray, self.address, self.num_cpus)
-        try:
-            remote = ray.remote(num_cpus=1, max_retries=0)(execute)
-            pending = {remote.remote(point, folder, task): (point, folder) for point, folder in jobs}
-            while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    point, folder = pending.pop(ref)
-                    try:
-                        yield ray.get(ref)
-                    except Exception as exc:  # noqa: BLE001 - worker died, task cancelled, ...
-                        msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc) else ''}"
-                        yield _row(point, Path(folder), "failed", {}, error=msg)
-        finally:
-            if started_here:
-                ray.shutdown()
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise CosimError("cosim sweep needs Ray: pip install 'cosim[ray]' (or: pip install ray)") from None
-    return ray
-
-
-def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
-    import logging
-    import os
-
-    import cosim
-
-    root = str(Path(cosim.__file__).resolve().parents[1])
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {"env_vars": {"PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}}
-    try:
-        if address:
-            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
-        else:
-            ray.init(
-                num_cpus=num_cpus,
-                runtime_env=env,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-            )
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"--address {address}" if address else "local Ray"
-        raise CosimError(f"{where}: Ray did not start ({str(exc).strip().splitlines()[0]})") from None
 
 
 def run_sweep(
@@ -214,7 +105,7 @@ def run_sweep(
     out = spec.out.resolve()  # Ray workers do not share the driver's current folder
     (out / "runs").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
-    jobs: list[tuple[GridPoint, str]] = []
+    jobs: list[Job] = []
     for point in spec.points:
         folder = out / "runs" / point.name
         row = finished_row(point, folder)
@@ -223,12 +114,14 @@ def run_sweep(
             if on_row:
                 on_row(row)
         else:
-            jobs.append((point, str(folder)))
-    if jobs:
-        for row in (executor or RayExecutor()).map(jobs, task):
-            rows.append(row)
-            if on_row:
-                on_row(row)
+            jobs.append(Job(point.name, task, point, str(folder)))
+    points = {p.name: p for p in spec.points}
+    for outcome in (executor or RayExecutor()).map(jobs):
+        point = points[outcome.key]
+        row = _row(point, Path(outcome.folder), outcome.status, outcome.value, error=outcome.error, wall=outcome.wall_s)
+        rows.append(row)
+        if on_row:
+            on_row(row)
     order = {p.name: i for i, p in enumerate(spec.points)}
     table = pd.DataFrame(sorted(rows, key=lambda r: order[r["name"]]))
     write_tables(table, spec, out)

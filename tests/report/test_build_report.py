@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,8 +14,9 @@ from cosim.errors import ConfigError, RunFolderError
 from cosim.ports import DataSpec
 from cosim.report import build_report
 from cosim.report.commands import print_numbers
-from cosim.report.numbers import direction, target_loss, time_to_target
-from cosim.report.rundata import load_run, round_curve, safe_name, tier_matrix
+from cosim.report.metrics import target_loss, time_to_target
+from cosim.report.numbers import direction
+from cosim.report.rundata import RunData, load_run, round_curve, safe_name, tier_matrix
 from cosim.report.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,18 +97,21 @@ def test_three_strategies_differences_against_the_baseline_by_hand(report: Path)
     assert set(values["seed"]) == {3}
     text = report.read_text()
     header = next(line for line in text.splitlines() if line.startswith("| metric |"))
-    assert header.split(" | ")[2:] == ["static (baseline)", "dynamic", "Δ vs static", "forecast", "Δ vs static |"]
-    loss_line = next(line for line in text.splitlines() if line.startswith("| final_eval_loss |"))
-    assert f"{final_loss(0.2) - static_loss:.4g} (" in loss_line
+    assert header == "| metric | unit | strategy | value | Δ vs static | verdict |"  # one seed: no statistics
+    loss_lines = [line for line in text.splitlines() if line.startswith("| final_eval_loss |")]
+    assert [line.split(" | ")[2] for line in loss_lines] == ["static (baseline)", "dynamic", "forecast"]
+    assert f"| {final_loss(0.2) - static_loss:.4g} (" in loss_lines[1]
+    assert loss_lines[1].endswith("| cannot conclude |")
 
 
 def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
     text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 10 + 3  # 10 shared figures (delay_vs_vehicles included) + a heat map per strategy
+    assert len(images) == 13 + 3  # 13 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
     for name in images:  # every linked plot exists and is a PNG
         assert (report.parent / name).read_bytes()[:8] == PNG
-    assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "metric_vs_round.png"} <= set(images)
+    assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "differences.png"} <= set(images)
+    assert {"prequential_vs_round.png", "barrier_wait.png"} <= set(images)  # the runs carry schema 3's timing
     curves = pd.read_csv(report.parent / "rounds.csv")
     assert curves.groupby("strategy").size().to_dict() == {"dynamic": 5, "forecast": 5, "static": 5}
 
@@ -121,8 +126,11 @@ def test_single_seed_report_and_table_say_they_cannot_conclude(
     print_numbers(report.parent / "numbers.csv", "static", "synthetic, seed 3")
     out = " ".join(capsys.readouterr().out.split())
     assert "One seed cannot support a conclusion" in out
-    assert "(baseline)" in out and "forecast (Δ)" in out
-    assert "│ tier_migrations │ count │ 0 │ 4 (+4) │ 4 (+4) │" in out  # each value and its difference to static
+    assert "verdict" not in out  # one seed: no verdict column
+    # each value and its difference to static, a row per strategy
+    migrations = out[out.index("│ tier_migrations │") : out.index("│ bytes_total │")]
+    assert migrations.startswith("│ tier_migrations │ count │ static") and "│ 0 │ — │" in migrations
+    assert "│ dynamic │ 4 │ +4 │" in migrations
 
 
 def test_oracle_is_labelled_an_upper_bound(tmp_path: Path) -> None:
@@ -133,7 +141,7 @@ def test_oracle_is_labelled_an_upper_bound(tmp_path: Path) -> None:
     report = build_report(runs, tmp_path / "rep")
     text = report.read_text()
     assert "| oracle (upper bound) | Upper bound:" in text  # strategies table
-    assert "| static (baseline) | oracle (upper bound) | Δ vs static |" in text  # numbers table header
+    assert "| final_eval_loss | (m/s)² | oracle (upper bound) |" in text  # numbers table
     assert "Tier of each RSU over rounds (oracle (upper bound))" in text
     assert "not a policy" in text
     assert "oracle (upper bound) 0." in text  # the summary sentences use the label too
@@ -227,3 +235,114 @@ def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
     assert not (tmp_path / "never").exists()  # nothing ran
+
+
+DELTAS = (0.02, 0.03, 0.01, 0.025)
+"""How much lower dynamic's loss_end is than static's on seeds 1..4."""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("seeded")
+    runs: dict[str, list[Path]] = {"static": [], "dynamic": []}
+    for seed, delta in enumerate(DELTAS, start=1):
+        end = 0.3 + 0.01 * seed
+        common = {"n_rsus": N_RSUS, "n_rounds": 5, "seed": seed}
+        runs["static"].append(
+            make_run(base / f"s{seed}" / "static", strategy="static", retier=False, loss_end=end, **common)
+        )
+        runs["dynamic"].append(
+            make_run(base / f"s{seed}" / "dynamic", strategy="dynamic", loss_end=end - delta, **common)
+        )
+    return build_report(runs, base)  # the compare layout: report.md beside s<seed>/<strategy>/
+
+
+def test_seeds_are_paired_and_the_statistics_are_scipy_s(seeded: Path) -> None:
+    from scipy import stats as st
+
+    rows = numbers_of(seeded).set_index(["metric", "strategy"])
+    loss = rows.loc[("final_eval_loss", "dynamic")]
+    # by hand: on seed s, dynamic's final loss is lower by delta_s (1 - e^-4) FACTOR
+    d = [-delta * (1 - math.exp(-4)) * FACTOR for delta in DELTAS]
+    ref = st.ttest_1samp(d, 0.0)
+    ci = ref.confidence_interval(0.95)
+    assert (loss["seeds"], loss["pairs"]) == (4, 4)
+    assert loss["difference"] == pytest.approx(np.mean(d))
+    assert (loss["difference_low"], loss["difference_high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert loss["p_value"] == pytest.approx(ref.pvalue) and loss["p_holm"] == pytest.approx(ref.pvalue)  # one test
+    assert loss["p_wilcoxon"] == pytest.approx(0.125)  # 4 negative differences: 2 * 1/16
+    assert loss["verdict"] == "lower" and loss["better"] == "lower"
+    static = rows.loc[("final_eval_loss", "static")]
+    finals = [final_loss(0.3 + 0.01 * s) for s in range(1, 5)]
+    half = st.t.ppf(0.975, 3) * np.std(finals, ddof=1) / 2
+    assert static["value"] == pytest.approx(np.mean(finals))
+    assert (static["value_low"], static["value_high"]) == (
+        pytest.approx(np.mean(finals) - half),
+        pytest.approx(np.mean(finals) + half),
+    )
+    assert static["verdict"] == "baseline"
+    # tier migrations: static never, dynamic once a round after the first on every seed -> +4, no spread
+    migrations = rows.loc[("tier_migrations", "dynamic")]
+    assert (migrations["difference"], migrations["difference_low"], migrations["difference_high"]) == (4, 4, 4)
+    # each seed's target is that seed's worst final loss (static's): static reaches it in its last round
+    values = pd.read_csv(seeded.parent / "values.csv")
+    rounds = values[values["metric"] == "rounds_to_target"].pivot(index="seed", columns="strategy", values="value")
+    assert list(rounds["static"]) == [5, 5, 5, 5] and (rounds["dynamic"] <= 5).all()
+    curves = pd.read_csv(seeded.parent / "rounds.csv")
+    targets = curves.groupby("seed")["target_loss"].first()
+    assert list(targets) == pytest.approx(finals)
+
+
+def test_seeded_report_shows_intervals_verdicts_and_bands(seeded: Path) -> None:
+    text = seeded.read_text()
+    assert "paired seed by seed over 4 seeds (1, 2, 3, 4)" in text
+    assert "One seed" not in text and "## What this comparison shows" in text
+    header = next(line for line in text.splitlines() if line.startswith("| metric |"))
+    assert header == (
+        "| metric | unit | strategy | mean [95 % CI] | Δ vs static | verdict | p (t) | p (Holm) | p (Wilcoxon) "
+        "| bootstrap 95 % CI |"
+    )
+    line = next(x for x in text.splitlines() if x.startswith("| final_eval_loss | (m/s)² | dynamic |"))
+    assert "| lower (better) |" in line or "| lower (better) † |" in line
+    # neither direction of a migration count is better: no (better)/(worse)
+    line = next(x for x in text.splitlines() if x.startswith("| tier_migrations | count | dynamic |"))
+    assert "| +4 [4, 4] | higher |" in line
+    sentence = next(x for x in text.splitlines() if x.startswith("- Held-out MSE after the last round:"))
+    assert "static " in sentence and "(baseline); dynamic " in sentence and ": lower (better)" in sentence
+    assert "Line = mean over 4 seeds, band = its 95 % confidence interval" in text
+    assert "| static (baseline) | " in text and "| 4 | 5 | `s1/static`, `s2/static`, `s3/static`, `s4/static` |" in text
+    for name in ("differences.png", "loss_vs_round.png", "loss_vs_time.png", "time_to_target.png"):
+        assert (seeded.parent / name).read_bytes()[:8] == PNG
+
+
+def test_a_strategy_cannot_give_one_seed_twice(trio: dict[str, Path], tmp_path: Path) -> None:
+    twin = make_run(tmp_path / "twin", strategy="dynamic", n_rsus=3, n_rounds=3, seed=3)
+    with pytest.raises(RunFolderError, match="seed 3 of 'dynamic' is also the seed of"):
+        build_report({"static": trio["static"], "dynamic": [trio["dynamic"], twin]}, tmp_path / "x")
+
+
+def test_the_runs_own_metrics_are_read_and_left_out_where_a_run_lacks_them(trio: dict[str, Path]) -> None:
+    from cosim.report.metrics import available_metrics, metric_list
+
+    run = load_run(trio["dynamic"])
+    metrics = metric_list(run.units, run.tiers)
+    names = [m.name for m in available_metrics(metrics, [run])]
+    for name in ("final_prequential_loss", "mean_straggler_s", "server_busy_frac", "barrier_wait_high_s"):
+        assert name in names
+    # what the report reads is run.json's summary, computed by the run (cosim.traces.metrics)
+    values = {m.name: m.compute(run, round_curve(run), 1.0) for m in metrics if m.name in names}
+    assert values["mean_straggler_s"] == pytest.approx(run.summary["mean_straggler_s"])
+    assert values["barrier_wait_low_s"] == pytest.approx(run.summary["mean_barrier_wait_s"]["low"])
+    curve = round_curve(run)  # the round's straggler is the slowest arrival minus the median arrival
+    first = run.rounds[run.rounds["round"] == 0]
+    assert curve["straggler_s"].iloc[0] == pytest.approx(first["t_finish_s"].max() - first["t_finish_s"].median())
+    # a run written before these existed (no values, no summary keys) leaves them out instead of NaN rows
+    old = RunData(
+        run.folder,
+        {**run.info, "summary": {k: v for k, v in run.summary.items() if k in ("final_eval_loss", "forwards")}},
+        run.messages,
+        run.rounds.assign(barrier_wait_s=float("nan"), prequential_loss=float("nan")),
+    )
+    left = [m.name for m in available_metrics(metrics, [run, old])]
+    assert "final_eval_loss" in left and "time_to_target_s" in left
+    assert not {"final_prequential_loss", "mean_straggler_s", "barrier_wait_high_s"} & set(left)

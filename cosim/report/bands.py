@@ -1,0 +1,314 @@
+"""Figures over seeds: every strategy's mean with its 95 % confidence band, each seed's own line faint.
+
+``curves`` maps strategy -> seed -> its round curve (:func:`cosim.report.rundata.round_curve`). A band is
+Student's t interval of the mean over the seeds at each round (:func:`cosim.stats.mean_ci`); with one seed
+there is no band, only the run's line. The paired differences against the baseline get their own
+figure (:func:`differences`): a point per strategy at the mean difference, its paired-t interval as a
+whisker, and each seed's difference as a faint dot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from cosim.report.plots import Plot, color, line_style, save
+from cosim.report.rundata import Units
+from cosim.stats import mean_ci
+
+Curves = Mapping[str, Mapping[int, pd.DataFrame]]
+"""strategy -> seed -> round curve."""
+FAINT = 0.28
+BAND = 0.18
+
+
+def band(seeded: Mapping[int, pd.DataFrame], column: str, x: str = "round") -> pd.DataFrame:
+    """Per round: mean of ``x`` and of ``column`` over the seeds, and the 95 % interval of ``column``'s mean."""
+    frames = [c[["round", x, column]].assign(seed=s) for s, c in seeded.items()] if x != "round" else None
+    long = pd.concat(frames or [c[["round", column]].assign(seed=s) for s, c in seeded.items()], ignore_index=True)
+    rows = []
+    for rnd, g in long.groupby("round", sort=True):
+        mean, low, high, n = mean_ci(g[column].tolist())
+        rows.append({"round": rnd, "x": float(g[x].mean()), "mean": mean, "low": low, "high": high, "n": n})
+    return pd.DataFrame(rows, columns=["round", "x", "mean", "low", "high", "n"])
+
+
+def _seeds_note(curves: Curves) -> str:
+    counts = {len(seeded) for seeded in curves.values()}
+    n = max(counts) if counts else 0
+    if n <= 1:
+        return "One seed: the line is that run."
+    return f"Line = mean over {n} seeds, band = its 95 % confidence interval (Student's t); faint lines = each seed."
+
+
+def _curve_plot(
+    curves: Curves,
+    labels: Mapping[str, str],
+    column: str,
+    x: str,
+    ax: plt.Axes,
+) -> None:
+    for k, (name, seeded) in enumerate(curves.items()):
+        style = line_style(k)
+        many = len(seeded) > 1
+        for c in seeded.values():
+            if many:
+                ax.plot(c[x], c[column], color=style["color"], alpha=FAINT, linewidth=0.8, linestyle="-")
+        b = band(seeded, column, x)
+        ax.plot(b["x"], b["mean"], label=labels[name], **style)
+        if many:
+            ax.fill_between(b["x"], b["low"], b["high"], color=style["color"], alpha=BAND, linewidth=0)
+
+
+def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
+    """Eval loss at the end of each round against simulated time (the mean end of that round over seeds)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    _curve_plot(curves, labels, "eval_loss", "t_end_s", ax)
+    ax.set_xlabel("simulated time at the end of the round (s)")
+    ax.set_ylabel(f"held-out eval loss, {units.loss}")
+    ax.set_title("Eval loss over simulated time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    name = save(fig, out, "loss_vs_time.png")
+    caption = (
+        f"Held-out {units.loss_name} after each round's aggregation. {_seeds_note(curves)} "
+        "A mean point sits at the mean end time of that round over the seeds."
+    )
+    return Plot(name, "Eval loss vs simulated time", caption)
+
+
+def per_round(
+    curves: Curves,
+    labels: Mapping[str, str],
+    column: str,
+    out: Path,
+    *,
+    file: str,
+    title: str,
+    ylabel: str,
+    caption: str,
+) -> Plot:
+    """One value per round (``column`` of the curves): a mean line and band per strategy, the seeds faint."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    _curve_plot(curves, labels, column, "round", ax)
+    ax.set_xlabel("round")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    name = save(fig, out, file)
+    return Plot(name, title, f"{caption} {_seeds_note(curves)}")
+
+
+def bars_per_round(
+    curves: Curves,
+    labels: Mapping[str, str],
+    column: str,
+    out: Path,
+    *,
+    file: str,
+    title: str,
+    ylabel: str,
+    caption: str,
+    scale: float = 1.0,
+    total_unit: str = "",
+    integer: bool = False,
+) -> Plot:
+    """A bar per strategy and round (mean over seeds of ``column`` / ``scale``, 95 % interval as a whisker).
+
+    The legend gives each strategy's mean total per run.
+    """
+    n = len(curves)
+    width = 0.8 / n
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    top = 0.0
+    for k, (name, seeded) in enumerate(curves.items()):
+        b = band(seeded, column)
+        totals = [float(c[column].sum()) / scale for c in seeded.values()]
+        total = f"{np.mean(totals):.4g}{' ' + total_unit if total_unit else ''}"
+        xs = b["round"] + (k - (n - 1) / 2) * width
+        means = b["mean"] / scale
+        err = None
+        if len(seeded) > 1:
+            low, high = (means - b["low"] / scale).clip(lower=0), (b["high"] / scale - means).clip(lower=0)
+            err = np.vstack([low.fillna(0).to_numpy(), high.fillna(0).to_numpy()])
+            top = max(top, float((b["high"] / scale).max()))
+        ax.bar(xs, means, width, color=color(k), label=f"{labels[name]} ({total} per run)", yerr=err, capsize=2)
+        top = max(top, float(means.max()))
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
+    ax.set_xlabel("round")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if integer:
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    name = save(fig, out, file)
+    seeds = max(len(s) for s in curves.values())
+    how = f" Bar = mean over {seeds} seeds, whisker = its 95 % confidence interval." if seeds > 1 else ""
+    return Plot(name, title, caption + how)
+
+
+def migrations_per_round(curves: Curves, labels: Mapping[str, str], out: Path) -> Plot:
+    """Tier migrations in each round."""
+    return bars_per_round(
+        curves,
+        labels,
+        "migrations",
+        out,
+        file="migrations_per_round.png",
+        title="Tier migrations per round",
+        ylabel="RSUs that changed tier (count)",
+        caption="An RSU migrates when its tier differs from the previous round's.",
+        integer=True,
+    )
+
+
+def bytes_per_round(curves: Curves, labels: Mapping[str, str], out: Path) -> Plot:
+    """Bytes sent (up + down) in each round."""
+    top = max(float(c["bytes"].max()) for seeded in curves.values() for c in seeded.values())
+    unit, scale = ("MB", 1e6) if top >= 1e6 else ("kB", 1e3)
+    return bars_per_round(
+        curves,
+        labels,
+        "bytes",
+        out,
+        file="bytes_per_round.png",
+        title="Traffic volume per round",
+        ylabel=f"bytes sent, up + down ({unit})",
+        caption="All messages (Forward and Aggregate), request plus reply.",
+        scale=scale,
+        total_unit=unit,
+    )
+
+
+def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
+    """Simulated time each strategy needs to reach its seed's target loss: mean [95 % CI] and each seed."""
+    times = values[values["metric"] == "time_to_target_s"]
+    names = list(labels)
+    fig, ax = plt.subplots(figsize=(7.5, 1.3 + 0.6 * len(names)))
+    top = 1.0
+    for k, name in enumerate(names):
+        xs = times.loc[times["strategy"] == name, "value"].astype(float).to_numpy()
+        reached = xs[np.isfinite(xs)]
+        mean, low, high, n = mean_ci(reached.tolist())
+        if n:
+            err = [[mean - low], [high - mean]] if n > 1 else None
+            ax.barh(k, mean, color=color(k), alpha=0.85, xerr=err, capsize=3)
+            ax.scatter(reached, np.full(n, k) + np.linspace(-0.2, 0.2, n), s=12, color="black", alpha=0.6, zorder=3)
+            top = max(top, float(reached.max()), high if math.isfinite(high) else 0.0)
+        text = f"{mean:.0f} s" if n else "not reached"
+        if n and len(xs) > 1:
+            text += f" [{low:.0f}, {high:.0f}]" if n > 1 else ""
+            text += f", {n}/{len(xs)} seeds reached" if n < len(xs) else ""
+        ax.text(max(mean, high) if n > 1 else (mean if n else 0.0), k, f"  {text}", va="center")
+    ax.set_yticks(range(len(names)), [labels[n] for n in names])
+    ax.invert_yaxis()  # the first strategy (the baseline) on top
+    ax.set_xlim(0, top * 1.45)
+    ax.set_xlabel("simulated time from the first round's start (s)")
+    ax.set_title(f"Simulated time to reach the target eval {units.loss_name}")
+    ax.grid(axis="x", alpha=0.3)
+    name = save(fig, out, "time_to_target.png")
+    seeds = times["seed"].nunique()
+    how = (
+        f"Bar = mean over the seeds that reached it (of {seeds}), whisker = its 95 % interval, dots = each seed."
+        if seeds > 1
+        else ""
+    )
+    return Plot(
+        name,
+        "Time to target loss",
+        f"Target = the largest final eval {units.loss_name} of all strategies on the same seed. {how}".strip(),
+    )
+
+
+def differences(
+    values: pd.DataFrame,
+    numbers: pd.DataFrame,
+    metrics: Sequence[str],
+    baseline: str,
+    out: Path,
+) -> Plot:
+    """Paired difference strategy − baseline per metric: mean, 95 % paired-t interval, each seed's difference."""
+    shown = [m for m in metrics if m in set(numbers["metric"])]
+    rows = numbers.set_index(["metric", "strategy"])
+    labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
+    others = [s for s in labels if s != baseline]
+    cols = min(3, max(1, len(shown)))
+    nrows = math.ceil(len(shown) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 0.9 + (0.55 * len(others) + 1.0) * nrows), squeeze=False)
+    for ax, metric in zip(axes.flat, shown, strict=False):
+        wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
+        for pos, name in enumerate(others):
+            row = rows.loc[(metric, name)]
+            c = color(list(labels).index(name))
+            if name in wide and baseline in wide:
+                d = (wide[name] - wide[baseline]).dropna().to_numpy()
+                ax.scatter(d, np.full(len(d), pos), s=14, color=c, alpha=0.45, zorder=2)
+            low, high = row["difference_low"], row["difference_high"]
+            if row["pairs"] > 1 and math.isfinite(low) and math.isfinite(high):
+                ax.plot([low, high], [pos, pos], color=c, linewidth=2.2, zorder=3)
+            ax.scatter([row["difference"]], [pos], s=46, color=c, edgecolors="black", zorder=4, marker="D")
+        ax.axvline(0, color="grey", linewidth=1, linestyle=(0, (4, 3)))
+        ax.set_yticks(range(len(others)), [labels[n] for n in others])
+        ax.set_ylim(len(others) - 0.5, -0.5)
+        unit = rows.loc[(metric, baseline), "unit"]
+        ax.set_title(f"{metric}" + (f" ({unit})" if unit not in ("", "-", "count") else ""), fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.set_visible(False)
+    pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].max()) if len(others) else 0
+    base_label = labels.get(baseline, baseline)
+    fig.suptitle(f"Paired difference, strategy − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})")
+    name = save(fig, out, "differences.png")
+    how = (
+        "Diamond = mean difference over the seeds, bar = its 95 % paired-t interval (a bar that crosses the dashed "
+        "zero line: no significant difference), dots = each seed's difference."
+        if pairs > 1
+        else "One seed: each diamond is a single difference, which cannot support a conclusion."
+    )
+    return Plot(name, f"Paired differences against {base_label}", f"Same traffic and seed on both sides. {how}")
+
+
+def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequence[str], out: Path) -> Plot:
+    """Mean wait at the barrier per tier: a bar per strategy (mean over seeds, 95 % interval), each seed a dot."""
+    waits = values[values["metric"].str.startswith("barrier_wait_")]
+    shown = [t for t in tiers if waits.loc[waits["metric"] == f"barrier_wait_{t}_s", "value"].notna().any()]
+    n = len(labels)
+    width = 0.8 / max(n, 1)
+    fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
+    for k, name in enumerate(labels):
+        label: str | None = labels[name]
+        for i, tier in enumerate(shown):
+            xs = values.loc[(values["metric"] == f"barrier_wait_{tier}_s") & (values["strategy"] == name), "value"]
+            mean, low, high, m = mean_ci(xs.tolist())
+            if not m:
+                continue
+            x = i + (k - (n - 1) / 2) * width
+            err = [[mean - low], [high - mean]] if m > 1 else None
+            ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=label)
+            label = None  # one legend entry per strategy
+            finite = xs[np.isfinite(xs.astype(float))]
+            ax.scatter(np.full(len(finite), x), finite, s=10, color="black", alpha=0.5, zorder=3)
+    ax.set_xticks(range(len(shown)), shown)
+    ax.set_xlabel("tier (busiest first)")
+    ax.set_ylabel("mean wait at the barrier (s, simulated)")
+    ax.set_title("Wait at the round barrier per tier")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    name = save(fig, out, "barrier_wait.png")
+    seeds = values["seed"].nunique()
+    how = f" Bar = mean over {seeds} seeds, whisker = its 95 % interval, dots = each seed." if seeds > 1 else ""
+    return Plot(
+        name,
+        "Barrier wait per tier",
+        "How long the weights of an RSU of each tier waited at the barrier for the slowest one (its arrival to "
+        f"the aggregation), mean over rounds and RSUs.{how}",
+    )
