@@ -1,10 +1,11 @@
-"""A sweep on a real two-node Ray cluster on this machine: ``ray start --head``, a second node joined with
-``ray start --address``, then ``cosim sweep --address``.
+"""Sweeps and the multi-seed compare on a real two-node Ray cluster on this machine: ``ray start --head``, a
+second node joined with ``ray start --address``, then ``cosim sweep --address`` and ``cosim compare --seeds
+... --address``.
 
 The nodes run in a temporary folder, on free ports, with token authentication (a token made for the
 test and handed to every process in ``RAY_AUTH_TOKEN``, so the user's own ``~/.ray`` is never read), and
-are stopped by their process groups. Which node ran each co-simulation is recorded by a strategy plug-in
-that reads a variable only that node's processes have: the test fails unless both nodes ran one.
+are stopped by their process groups. Which node ran each co-simulation is recorded by strategy plug-ins
+that read a variable only that node's processes have: each test fails unless both nodes ran some.
 """
 
 from __future__ import annotations
@@ -35,15 +36,24 @@ PLUGIN = '''
 import os
 from pathlib import Path
 
-from cosim.clustering.builtin import StaticClustering
+from cosim.clustering.builtin import DynamicClustering, StaticClustering
 
 
-class NodeTagged(StaticClustering):
-    """Static tiers; writes which cluster node ran the co-simulation (from the node's environment)."""
+def tag(ctx):
+    """Write which cluster node runs this co-simulation (from the node's own environment)."""
+    tags = Path(os.environ["COSIM_TEST_TAGS"])
+    (tags / f"{os.getpid()}-{ctx.round}-{ctx.t_start_s}").write_text(os.environ.get("COSIM_TEST_NODE", "unknown"))
 
+
+class TaggedStatic(StaticClustering):
     def assign(self, ctx):
-        tags = Path(os.environ["COSIM_TEST_TAGS"])
-        (tags / f"{os.getpid()}-{ctx.round}").write_text(os.environ.get("COSIM_TEST_NODE", "unknown"))
+        tag(ctx)
+        return super().assign(ctx)
+
+
+class TaggedDynamic(DynamicClustering):
+    def assign(self, ctx):
+        tag(ctx)
         return super().assign(ctx)
 '''
 
@@ -137,39 +147,80 @@ def wait_for_nodes(address: str, n: int, env: dict[str, str], timeout: float = 1
     assert done.returncode == 0, f"the second node did not join: {done.stderr[-2000:]}"
 
 
-def test_a_sweep_runs_on_a_two_node_ray_cluster(tmp_path: Path) -> None:
+Cluster = tuple[str, dict[str, str], Path]
+"""The head's address, the environment of drivers (the token, the plug-in's path), the tags folder."""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A two-node cluster for this module's tests: (address, the drivers' environment, the tags folder)."""
     pytest.importorskip("ray")
     if not RAY.exists():
         pytest.skip(f"no ray command beside {sys.executable}")
-    base = Path(tempfile.mkdtemp(prefix="cosim-ray-", dir="/tmp" if Path("/tmp").is_dir() else None))  # short paths
-    try:
-        plugins, tags = tmp_path / "plugins", tmp_path / "tags"
-        plugins.mkdir()
-        tags.mkdir()
-        (plugins / "nodetag.py").write_text(PLUGIN)
-        env = {
-            **os.environ,
-            "RAY_AUTH_MODE": "token",
-            "RAY_AUTH_TOKEN": secrets.token_hex(32),  # this cluster's own; the user's ~/.ray is not used
-            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",  # stop at once (no tasks left to drain)
-            "COSIM_TEST_TAGS": str(tags),
-            "PYTHONPATH": os.pathsep.join([str(plugins), str(ROOT)]),  # the driver's path goes to every task
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-        }
-        spec = tmp_path / "sweep.toml"
-        grid = f'scenarios = ["{SHIFT}"]\nstrategies = ["nodetag:NodeTagged"]\nseeds = [1, 2]\n'
-        spec.write_text("rounds = 1\n[grid]\n" + grid)
+    if not (SHIFT / "scenario.toml").exists():
+        pytest.skip("tests/fixtures/shift not present")
+    work = tmp_path_factory.mktemp("cluster")
+    plugins, tags = work / "plugins", work / "tags"
+    plugins.mkdir()
+    tags.mkdir()
+    (plugins / "nodetag.py").write_text(PLUGIN)
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(32),  # this cluster's own; the user's ~/.ray is not used
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",  # stop at once (no tasks left to drain)
+        "COSIM_TEST_TAGS": str(tags),
+        "PYTHONPATH": os.pathsep.join([str(plugins), str(ROOT)]),  # the driver's path goes to every task
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "COLUMNS": "200",
+    }
+    base = Path(tempfile.mkdtemp(prefix="cosim-ray-", dir="/tmp" if Path("/tmp").is_dir() else None))
+    try:  # Ray's socket paths must be short: its folder is not under pytest's
         with cluster(base, env) as address:
-            out = tmp_path / "out"
-            cmd = [sys.executable, "-m", "cosim", "sweep", str(spec), "--address", address, "--out", str(out)]
-            r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-            assert r.returncode == 0, r.stderr[-3000:]
-            assert "2 finished, 0 failed" in r.stdout
-        runs = pd.read_csv(out / "runs.csv")
-        assert sorted(runs["seed"]) == [1, 2] and set(runs["status"]) == {"finished"}
-        assert runs["final_eval_loss"].notna().all() and (runs["forwards"] > 0).all()
-        assert all((Path(f) / "run.json").exists() for f in runs["folder"])
-        ran_on = {p.read_text() for p in tags.iterdir()}
-        assert ran_on == {"head", "worker"}, ran_on  # each node ran a co-simulation
+            yield address, env, tags
     finally:
-        shutil.rmtree(base, ignore_errors=True)  # Ray's socket paths must be short: not under tmp_path
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def nodes_that_ran(tags: Path) -> set[str]:
+    """The nodes whose processes ran a tagging strategy since the folder was emptied."""
+    return {p.read_text() for p in tags.iterdir()}
+
+
+def cosim(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "cosim", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_a_sweep_runs_on_both_nodes_of_the_cluster(ray_cluster: Cluster, tmp_path: Path) -> None:
+    address, env, tags = ray_cluster
+    for old in tags.iterdir():
+        old.unlink()
+    spec = tmp_path / "sweep.toml"
+    grid = f'scenarios = ["{SHIFT}"]\nstrategies = ["nodetag:TaggedStatic"]\nseeds = [1, 2]\n'
+    spec.write_text("rounds = 1\n[grid]\n" + grid)
+    r = cosim(env, "sweep", str(spec), "--address", address, "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "2 finished, 0 failed" in r.stdout
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert sorted(runs["seed"]) == [1, 2] and set(runs["status"]) == {"finished"}
+    assert runs["final_eval_loss"].notna().all() and (runs["forwards"] > 0).all()
+    assert all((Path(f) / "run.json").exists() for f in runs["folder"])
+    assert nodes_that_ran(tags) == {"head", "worker"}  # each node ran a co-simulation
+
+
+def test_compare_over_seeds_runs_on_both_nodes_of_the_cluster(ray_cluster: Cluster, tmp_path: Path) -> None:
+    address, env, tags = ray_cluster
+    for old in tags.iterdir():
+        old.unlink()
+    out = tmp_path / "cmp"
+    r = cosim(
+        env, "compare", str(SHIFT), "--strategies", "nodetag:TaggedStatic,nodetag:TaggedDynamic", "--seeds", "1,2",
+        "--rounds", "1", "--address", address, "--out", str(out), "--no-progress",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "seeds 1,2: same traffic for every strategy, paired seed by seed" in " ".join(r.stdout.split())
+    values = pd.read_csv(out / "values.csv")
+    loss = values[values["metric"] == "final_eval_loss"]
+    assert len(loss) == 4 and set(loss["seed"]) == {1, 2} and loss["value"].notna().all()
+    assert nodes_that_ran(tags) == {"head", "worker"}  # the seeds' runs were spread over both nodes
