@@ -31,9 +31,8 @@ LOCAL = "local"
 Loopback = Literal["uds", "tcp"]
 """How a run reaches the server it starts in its own process: a Unix-domain socket, or TCP on 127.0.0.1."""
 LOOPBACKS: tuple[Loopback, ...] = ("uds", "tcp")
-
-
 DEFAULT_LOOPBACK: Loopback = "tcp"
+"""TCP: a Unix socket is no faster for cosim's calls (see the module's docstring)."""
 
 
 class LoopbackTransport(GrpcTransport):
