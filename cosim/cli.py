@@ -291,6 +291,12 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default: runs/<scenario>-<strategy>-s<seed>-<time>)")
     p.add_argument("--gui", action="store_true", help="show the run in sumo-gui, RSUs coloured by tier")
     p.add_argument("--local", action="store_true", help="call the server in process instead of over gRPC")
+    p.add_argument(
+        "--loopback",
+        choices=("uds", "tcp"),
+        help="how the run reaches the server it starts itself: TCP on 127.0.0.1 (default), or a Unix-domain socket "
+        "in a folder only this user can enter",
+    )
     p.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
     _add_client_security(p)
     p.set_defaults(handler=_run)
@@ -322,10 +328,14 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.local:
             raise ConfigError(f"--server = {cfg.server}: a remote server and --local exclude each other")
+        if args.loopback:
+            raise ConfigError(f"--loopback = {args.loopback}: only for the server a run starts itself, not --server")
         security = client_security_of(args)
         check_client(cfg.server, security)
     elif flags:
         raise ConfigError(f"{flags[0]}: only for a remote server (--server HOST:PORT)")
+    if args.loopback and args.local:
+        raise ConfigError(f"--loopback = {args.loopback}: --local calls the server without gRPC")
     import_quietly()
     from cosim.runner import resume, run
 
@@ -347,6 +357,7 @@ def _run(args: argparse.Namespace) -> int:
                 on_round=bar.round,
                 on_time=bar.time,
                 security=security,
+                loopback=args.loopback,
             )
     s = result.summary
     summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))

@@ -108,6 +108,7 @@ def run(
     on_time: Callable[[SimTime], None] | None = None,
     server: str | None = None,
     security: Any = None,
+    loopback: Literal["uds", "tcp"] | None = None,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
@@ -121,7 +122,8 @@ def run(
     source, a strategy that replays a recording, or a scenario without a road network.
     ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
     with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
-    into the run folder at the end.
+    into the run folder at the end. Otherwise the server runs in this process, reached over TCP on
+    127.0.0.1 (``loopback="tcp"``, the default) or a Unix-domain socket only this user can reach (``"uds"``).
     """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
     if server is not None:
@@ -143,7 +145,7 @@ def run(
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
-        "transport": transport if not cfg.server else f"grpc {cfg.server}",
+        "transport": _transport_label(transport, cfg.server, loopback),
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
@@ -151,7 +153,7 @@ def run(
     }
     return _execute(
         cfg, folder, info, lock, gui=gui, transport=transport, traffic=traffic, on_round=on_round,
-        on_time=on_time, security=security, traffic_process=traffic_process,
+        on_time=on_time, security=security, traffic_process=traffic_process, loopback=loopback,
     )  # fmt: skip
 
 
@@ -182,9 +184,10 @@ def resume(
     info.update(status="running", error=None, **runfolder.owner())
     info["rounds_finished"] = [r.round for r in ckpt.engine.rounds] if ckpt else []
     kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
+    loopback: Literal["uds", "tcp"] | None = "uds" if info.get("transport") == "grpc uds" else None
     return _execute(
         cfg, folder, info, lock, gui=False, transport=kind, traffic=traffic, on_round=on_round, on_time=on_time,
-        security=security, ckpt=ckpt, resumed=True, traffic_process=traffic_process,
+        security=security, ckpt=ckpt, resumed=True, traffic_process=traffic_process, loopback=loopback,
     )  # fmt: skip
 
 
@@ -201,6 +204,7 @@ def _execute(
     on_time: Callable[[SimTime], None] | None,
     security: Any,
     traffic_process: bool | None = None,
+    loopback: Literal["uds", "tcp"] | None = None,
     ckpt: checkpoints.RunCheckpoint | None = None,
     resumed: bool = False,
 ) -> Result:
@@ -209,7 +213,14 @@ def _execute(
     run_id = str(info.get("run_id") or folder.name)
     started = time.perf_counter()
     parts = Parts(
-        cfg, folder, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process, security=security
+        cfg,
+        folder,
+        gui=gui,
+        transport=transport,
+        traffic=traffic,
+        traffic_process=traffic_process,
+        security=security,
+        loopback=loopback,
     )
     engine: Engine | None = None
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
@@ -295,6 +306,17 @@ def _abandon(recorder: TraceRecorder, folder: Path, position: Any) -> None:
         truncate(folder, position)
     except Exception:  # noqa: BLE001 - a failed clean-up must not hide why the run stopped
         pass
+
+
+def _transport_label(transport: TransportKind, server: str, loopback: str | None) -> str:
+    """run.json's ``transport``: ``local``, ``grpc uds`` / ``grpc tcp`` (in-process server) or ``grpc HOST:PORT``."""
+    if server:
+        return f"grpc {server}"
+    if transport == "local":
+        return "local"
+    from cosim.rpc.connect import DEFAULT_LOOPBACK
+
+    return f"grpc {loopback or DEFAULT_LOOPBACK}"
 
 
 def summarize(
@@ -420,8 +442,10 @@ class Parts:
         traffic: TrafficSource | None,
         traffic_process: bool | None = None,
         security: Any = None,
+        loopback: Literal["uds", "tcp"] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.loopback = loopback
         self.folder = folder
         self.gui = gui
         self.kind = transport
@@ -466,7 +490,9 @@ class Parts:
         from cosim.rpc.connect import LOCAL, connect
 
         address = LOCAL if self.kind == "local" else (cfg.server or None)
-        self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
+        self.transport = connect(
+            cfg, address=address, out_dir=self.folder / "models", security=self.security, loopback=self.loopback
+        )
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)

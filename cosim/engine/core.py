@@ -43,6 +43,7 @@ from cosim.engine.rows import EngineResult, RoundSummary
 from cosim.engine.rsu import Arrival, RsuWork
 from cosim.engine.schedule import RoundSchedule
 from cosim.engine.state import Cursor, EngineState
+from cosim.engine.windowlog import WindowLog
 from cosim.errors import PluginError
 from cosim.ports import (
     ClientPool,
@@ -71,17 +72,31 @@ class _Ended:
 
 
 class _InRange:
-    """The link model's view of the traffic: vehicles in an RSU's range, or on a lane region, now."""
+    """The link model's view of the traffic: vehicles in an RSU's range, or on a lane region, now.
+
+    The counts of all RSUs (and regions) are read once per traffic step, not once per message: a round
+    sends messages in proportion to its RSUs, and each read builds a mapping of every RSU.
+    """
 
     def __init__(self, traffic: TrafficSource) -> None:
         self._traffic = traffic
+        self._counts: tuple[SimTime, Mapping[RsuId, int]] | None = None
+        self._regions: tuple[SimTime, Mapping[str, int]] | None = None
 
     def in_range(self, rsu: RsuId) -> int:
-        return int(self._traffic.in_range().get(rsu, 0))
+        now = self._traffic.now
+        if self._counts is None or self._counts[0] != now:
+            self._counts = (now, self._traffic.in_range())
+        return int(self._counts[1].get(rsu, 0))
 
     def in_region(self, region: str) -> int:
         counts = getattr(self._traffic, "region_counts", None)  # a user's source may count no regions
-        return int(counts().get(region, 0)) if counts is not None else 0
+        if counts is None:
+            return 0
+        now = self._traffic.now
+        if self._regions is None or self._regions[0] != now:
+            self._regions = (now, counts())
+        return int(self._regions[1].get(region, 0))
 
 
 class Engine(RsuWork):
@@ -131,7 +146,8 @@ class Engine(RsuWork):
         self.tiers = cfg.learning.tier_list()
         self.batch_size = {t.name: t.batch_size for t in self.tiers}
         self.latest: dict[RsuId, RsuWindow] = {}
-        self.windows: list[RsuWindow] = []
+        self.windows = WindowLog(self.rsus)
+        """Every finished window so far (each round's strategy sees a view of it)."""
         self.result = EngineResult(rounds_planned=cfg.learning.rounds)
         self._arrivals: dict[RsuId, Arrival] = {}
         self.ledger = RoundLedger(run_id, strategy.name, self.rsus, self.batch_size)
@@ -178,7 +194,7 @@ class Engine(RsuWork):
         windows = self.traffic.take_windows()
         for w in windows:
             self.latest[w.rsu] = w
-            self.windows.append(w)
+        self.windows.extend(windows)
         samples = self.traffic.take_samples()
         for rsu, s in samples.items():
             self.data[rsu].add(self.crashes.observed(rsu, s))
@@ -260,7 +276,7 @@ class Engine(RsuWork):
             round=r,
             t_start_s=self.env.now,
             t_next_s=t_next,
-            windows=WindowTable.from_windows(self.rsus, self.windows),
+            windows=self.windows.table(),
             previous=previous,
             sites=self.sites,
             tiers=self.tiers,
