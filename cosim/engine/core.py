@@ -38,6 +38,7 @@ import simpy
 from cosim.config import Config
 from cosim.engine import restore
 from cosim.engine.crashes import Crashes
+from cosim.engine.evaluate import evaluate_chunked
 from cosim.engine.ledger import RoundLedger
 from cosim.engine.rows import EngineResult, RoundSummary
 from cosim.engine.rsu import Arrival, RsuWork
@@ -400,7 +401,7 @@ class Engine(RsuWork):
         x, y = data
         if len(y) == 0:
             return EvalResult(float("nan"), float("nan"), 0)
-        result = self.transport.evaluate(rsu, tier, self.clients.get(rsu).forward(x), y)
+        result = evaluate_chunked(self.transport, self.clients.get(rsu), rsu, tier, x, y)
         return EvalResult(result.loss * self.spec.loss_scale, result.metric * self.spec.metric_scale, int(result.n))
 
 
