@@ -21,3 +21,10 @@ def run(config: Config | str = "quickstart", **kwargs: Any) -> Result:
     from cosim.runner import run as _run
 
     return _run(config, **kwargs)
+
+
+def resume(folder: str, **kwargs: Any) -> Result:
+    """Continue a run that died, was stopped or failed, from its last checkpoint (see :func:`cosim.runner.resume`)."""
+    from cosim.runner import resume as _resume
+
+    return _resume(folder, **kwargs)

@@ -22,10 +22,13 @@ import pandas as pd
 from cosim.errors import ConfigError
 from cosim.export.flows import PERCENTILES, busy_seconds, flow_table, legs, throughput
 from cosim.traces.recorder import read_run, read_table
+from cosim.traces.runfolder import make_folder
 from cosim.traces.schema import TABLES
 
 Format = Literal["csv", "parquet", "pcap"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "pcap")
+MAX_WINDOWS = 1_000_000
+"""Most windows per link a series may have (a tiny ``--window`` would otherwise allocate terabytes)."""
 
 LINK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rsu", "RSU id"),
@@ -55,6 +58,12 @@ def link_series(messages: pd.DataFrame, window_s: float, active_only: bool = Fal
     if messages.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     both = legs(messages)
+    span = float(both["t"].max() - both["t"].min()) if len(both) else 0.0
+    if not active_only and span / window_s + 1 > MAX_WINDOWS:  # empty windows are kept: each costs a row
+        raise ConfigError(
+            f"--window = {window_s!r}: cuts the run's {span:g} simulated seconds into {span / window_s + 1:.3g} "
+            f"windows per link (at most {MAX_WINDOWS:,}); give a longer window"
+        )
     both["window"] = np.floor(both["t"].to_numpy() / window_s).astype("int64")
     agg = _per_link(both, "window")
     if not active_only:
@@ -133,7 +142,8 @@ def export_run(
 ) -> list[Path]:
     """Export a run folder; return the files written.
 
-    ``csv``/``parquet``: ``messages``, ``rounds``, ``traffic`` (one file each), ``flows`` (per RSU,
+    ``csv``/``parquet``: ``messages``, ``rounds``, ``traffic``, ``events`` (when the run had faults), one
+    file each, ``flows`` (per RSU,
     direction and round: :func:`cosim.export.flows.flow_table`) and ``links`` (per-link series: windows of
     ``window_s``, or rounds with ``per_round``; only windows with traffic with ``active_only``).
     ``pcap``: ``<run_id>.pcap`` (see :mod:`cosim.export.pcap`) and a ``hosts`` file naming its
@@ -144,8 +154,7 @@ def export_run(
         raise ConfigError(f"--format = {fmt!r}: must be one of {', '.join(FORMATS)}")
     run_dir = Path(run_dir)
     info = read_run(run_dir)
-    out_dir = Path(out) if out else run_dir / "export"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(Path(out) if out else run_dir / "export", "--out", empty=False)
     messages = read_table(run_dir, "messages")
     if fmt == "pcap":
         from cosim.export.pcap import PcapLayout, write_hosts, write_pcap
@@ -163,7 +172,8 @@ def export_run(
         frames["links"] = link_series(messages, window_s, active_only)
     frames["flows"] = flow_table(messages)
     written = []
-    for name in ("messages", "rounds", "traffic", "flows", "links"):
+    names = ["messages", "rounds", "traffic", *(["events"] if len(frames["events"]) else []), "flows", "links"]
+    for name in names:
         path = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
             frames[name].to_csv(path, index=False)
