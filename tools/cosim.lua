@@ -33,12 +33,13 @@ f.se_bps_hz = ProtoField.double("cosim.se_bps_hz", "Spectral efficiency (bit/s/H
 f.share = ProtoField.double("cosim.share", "Share of the link")
 f.harq_tx = ProtoField.uint32("cosim.harq_tx", "HARQ transmissions")
 f.rate_bps = ProtoField.double("cosim.rate_bps", "Rate while serialised (bit/s)")
+f.outage_s = ProtoField.double("cosim.outage_s", "Waited for the RSU's backhaul outage (s)")
 f.other = ProtoField.string("cosim.other", "Other field")
 
 local STRING = { kind = true, dir = true, rsu = true, cell = true }
 local NUMBER = {
     round = true, batch = true, bytes = true, cell_vehicles = true, sinr_db = true, cqi = true,
-    se_bps_hz = true, share = true, harq_tx = true, rate_bps = true,
+    se_bps_hz = true, share = true, harq_tx = true, rate_bps = true, outage_s = true,
 }
 local PAIR = { attempt = { f.attempt, f.attempts }, pkt = { f.pkt, f.pkts } }
 local MAX_TAG = 1024

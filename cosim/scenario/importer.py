@@ -128,7 +128,10 @@ def import_sumocfg(
     if end <= begin:
         raise ScenarioError(f"{sc.path}: end = {end:g}: must be greater than begin ({begin:g})")
     step = sc.step_length if sc.step_length is not None else 1.0
-    window = max(step, min(DEFAULT_WINDOW, end - begin))
+    learning = learning_defaults(begin, end)
+    # round 0 starts one period after begin and tiers by the traffic window that ended by then: a window
+    # longer than the period would leave it nothing to tier by (the runner refuses such a schedule)
+    window = max(step, min(DEFAULT_WINDOW, end - begin, learning["round_period"]))
     rsus = [RsuSpec(rid, c.id, float(radius)) for rid, c in zip(rsu_ids(c.id for c in chosen), chosen, strict=True)]
     make_folder(out_dir, "--out", empty=False)
     sumocfg = copy_inputs(sc, out_dir) if copy else sc.path
@@ -144,7 +147,7 @@ def import_sumocfg(
             "window": float(window),
         },
         rsus,
-        learning_defaults(begin, end),
+        learning,
         header=f"Written by `cosim scenario import {sc.path}`; RSUs at the busiest junctions, >= 2 x radius apart.",
     )
     target.write_text(text, encoding="utf-8")
