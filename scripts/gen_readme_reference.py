@@ -83,7 +83,9 @@ def reference() -> str:
     parts: list[str] = []
     for title, cls in SECTIONS:
         parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
-    tiers = ", ".join(f"{n} (batch {t.batch_size}, depth {t.client_depth})" for n, t in config._default_tiers().items())
+    tiers = ", ".join(
+        f"{n} (batch {t.batch_size}, depth {t.client_depth})" for n, t in config.sections.default_tiers().items()
+    )
     parts.append(
         f"Default tiers, busiest first: {tiers}. `[learning.tiers.<name>]` tables change fields of these; "
         "`[[learning.tiers]]` tables (with `name`) define your own tiers, 2, 3, 4 or more."
@@ -94,7 +96,7 @@ def reference() -> str:
         reg = registry.ALL[slot.registry]
         parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
         for entry in reg.entries():
-            params = config._params_class(entry.cls)
+            params = config.sections.params_class(entry.cls)
             rows = field_docs(params) if dataclasses.fields(params) else []
             head = f'`{slot.field} = "{entry.name}"` — {entry.summary}'
             parts += [f"{head} Parameters, in the same table:" if rows else f"{head} No parameters.", ""]

@@ -22,22 +22,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
+import simpy
 
+from cosim.config import Config
 from cosim.ports import FaultEvent, FaultPlan
 from cosim.types import RsuId, SimTime
 from cosim.values import SampleSet
 
-if TYPE_CHECKING:
-    from cosim.engine.core import Engine
+
+class Host(Protocol):
+    """What crashes need of the engine that owns them (the engine itself; no import of it, so no cycle)."""
+
+    cfg: Config
+    rsus: tuple[RsuId, ...]
+    env: simpy.Environment
 
 
 class Crashes:
     """The crashes of one run (from its fault plan) and the fault rows it writes."""
 
-    def __init__(self, engine: Engine, plan: FaultPlan | None) -> None:
+    def __init__(self, engine: Host, plan: FaultPlan | None) -> None:
         self.engine = engine
         self.plan = plan
         begin = engine.cfg.traffic.begin

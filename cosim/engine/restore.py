@@ -9,7 +9,7 @@ the checkpoint's digest, and loads the rest.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,8 +17,30 @@ from cosim.engine.state import EngineState
 from cosim.errors import RunFolderError
 from cosim.types import RsuId
 
-if TYPE_CHECKING:
-    from cosim.engine.core import Engine
+
+class Engine(Protocol):
+    """The engine as a checkpoint sees it: the state it captures and restores (no import of the engine, so no cycle)."""
+
+    env: Any
+    rsus: tuple[RsuId, ...]
+    clients: Any
+    compute: Any
+    crashes: Any
+    cursor: Any
+    data: dict[RsuId, Any]
+    data_log: list[tuple[str, float]]
+    grid_t: float
+    ledger: Any
+    link: Any
+    result: Any
+    strategy: Any
+    streams: Any
+    windows: Any
+
+    def ingest(self, t: float, *, live: bool) -> None:
+        """Advance the traffic to ``t`` and take its windows and samples."""
+        ...
+
 
 ROLES: tuple[str, ...] = ("strategy", "link", "compute", "clients")
 """The engine's collaborators whose ``state_dict`` a checkpoint keeps (when they have one)."""

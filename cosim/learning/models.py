@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from cosim.config import Config, WorkloadConfig, _raw
+from cosim.config import Config, WorkloadConfig, to_raw
 from cosim.learning.errors import InvalidRequest
 from cosim.ports import Workload
 
@@ -93,7 +93,7 @@ class ModelSpec:
     def describe(self) -> dict[str, Any]:
         """What the Hello handshake compares: workload, its parameters, tiers and tensor shapes."""
         return {
-            "workload": _raw(self.workload),
+            "workload": to_raw(self.workload),
             "tiers": {t: int(d) for t, d in self.tier_depths.items()},
             "input_shape": list(self.input_shape),
             "cut_shape": list(self.cut_shape),
