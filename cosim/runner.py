@@ -8,10 +8,9 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
-import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
 from cosim.errors import ConfigError
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
+from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces.metrics import run_metrics
@@ -76,6 +76,25 @@ def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
     return folder
 
 
+def field_overrides(overrides: Overrides, fields: Mapping[str, Any], where: str = "cosim.run") -> list[tuple[str, Any]]:
+    """``overrides`` (a mapping or ordered pairs), then keyword ``fields``, as ordered dotted overrides.
+
+    A keyword is a scenario.toml field, dotted (``**{"network.rsu_uplink_mbps": 5}``) or top-level
+    (``description="..."``); its value is coerced and validated later exactly like the TOML loader does.
+    A keyword that is neither is one :class:`ConfigError` line naming it.
+    """
+    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    top = {f.name for f in dataclasses.fields(Config)} - {"source"}
+    for key, value in fields.items():
+        if "." not in key and key not in top:
+            raise ConfigError(
+                f"{where}: {key}={value!r}: not a parameter nor a scenario.toml field; give a field by its dotted "
+                'name, e.g. **{"network.rsu_uplink_mbps": 5} or overrides={"learning.rounds": 3}'
+            )
+        pairs.append((key, value))
+    return pairs
+
+
 def shortcuts(strategy: str | None = None, rounds: int | None = None, seed: int | None = None) -> list[tuple[str, Any]]:
     """The ``--clustering``, ``--rounds`` and ``--seed`` shortcuts as dotted overrides."""
     pairs: list[tuple[str, Any]] = []
@@ -103,11 +122,16 @@ def run(
     on_time: Callable[[SimTime], None] | None = None,
     server: str | None = None,
     security: Any = None,
+    **fields: Any,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
-    ``overrides`` are dotted scenario.toml fields (``{"network.rsu_uplink_mbps": 5}``), validated as the
-    loader does; ``strategy``, ``rounds`` and ``seed`` are shortcuts applied after them. ``traffic`` may be
+    Any scenario.toml field can be set by its dotted name, as keywords
+    (``run("grid-rush", **{"network.rsu_uplink_mbps": 5})``) or as ``overrides`` (a mapping, or ordered
+    ``(dotted, value)`` pairs as ``--set`` gives them); values are coerced and validated exactly as the
+    TOML loader does (``--set`` reads the same way), and a wrong name or value is one :class:`ConfigError`
+    line. ``overrides`` apply first, then the keywords; ``strategy``, ``rounds`` and ``seed`` are shortcuts
+    applied last. ``traffic`` may be
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
@@ -115,13 +139,14 @@ def run(
     with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
     into the run folder at the end.
     """
-    pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
+    pairs = field_overrides(overrides, fields)
     if server is not None:
         pairs.append(("server", server))
     cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
+    quiet_tensorflow()  # once per process: TensorFlow's native start-up lines never reach the user
     folder = Path(out) if out else default_folder(cfg)
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder}: output folder exists and is not empty; choose another --out")
@@ -301,7 +326,7 @@ class Parts:
 
     def open(self) -> None:
         """Start the traffic (unless a source was given), the server and transport, the clients and data."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        quiet_tensorflow()
         from cosim.learning.client import RsuClients
         from cosim.learning.data import datasets
         from cosim.learning.models import ModelSpec
