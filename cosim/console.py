@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -117,6 +118,92 @@ def fmt(value: Any) -> str:
 _fmt = fmt  # the name other modules used
 
 
+@dataclass
+class _LineTask:
+    """A task of :class:`LineProgress` (the fields rich's ``Task`` has that cosim's commands read)."""
+
+    id: int
+    description: str
+    total: float | None
+    completed: float = 0.0
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class LineProgress:
+    """rich's ``Progress`` API (the part cosim uses) off a terminal: one plain line per finished step.
+
+    A line is printed when a task advances (a job or a round done) or completes, never for a bare field
+    update (the simulated clock ticking), so a log holds one line per event, complete and in order.
+    """
+
+    def __init__(self, out: Console | None = None, disable: bool = False) -> None:
+        self.file = (out or console).file
+        self.disable = disable
+        self._tasks: dict[int, _LineTask] = {}
+        self._next = 0
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.flush()
+
+    @property
+    def tasks(self) -> list[_LineTask]:
+        """The open tasks, in the order they were added."""
+        return list(self._tasks.values())
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
+        """Open a task; returns its id."""
+        task = _LineTask(self._next, description, total, 0.0, dict(fields))
+        self._tasks[task.id] = task
+        self._next += 1
+        return task.id
+
+    def remove_task(self, task_id: int) -> None:
+        """Close a task silently."""
+        self._tasks.pop(task_id, None)
+
+    def update(
+        self,
+        task_id: int,
+        *,
+        advance: float | None = None,
+        completed: float | None = None,
+        total: float | None = None,
+        **fields: Any,
+    ) -> None:
+        """Update a task; print its line if it advanced or just completed."""
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        before = task.completed
+        if total is not None:
+            task.total = total
+        if completed is not None:
+            task.completed = completed
+        if advance:
+            task.completed += advance
+        task.fields.update(fields)
+        done_now = task.total is not None and task.completed >= task.total > before
+        if self.disable or not (advance or done_now):
+            return
+        count = f"{task.completed:g}/{task.total:g}" if task.total else f"{task.completed:g}"
+        info = "  ".join(str(v) for v in task.fields.values() if str(v))
+        line = f"{Text.from_markup(task.description).plain.strip()}: {count}" + (f"  {info}" if info else "")
+        print(line, file=self.file, flush=True)
+
+
+def progress_display(
+    *columns: Any, out: Console | None = None, disable: bool = False, transient: bool = False
+) -> Progress | LineProgress:
+    """A progress display for ``out``: rich bars on a terminal, :class:`LineProgress` lines elsewhere."""
+    out = out or console
+    if out.is_terminal:
+        return Progress(*columns, console=out, disable=disable, transient=transient)
+    return LineProgress(out, disable=disable or transient)
+
+
 class RunProgress:
     """Progress of one run: simulated time and rounds (rich bars on a terminal, one line per round elsewhere).
 
@@ -181,6 +268,7 @@ class RunProgress:
 __all__ = [
     "MIGRATIONS",
     "MIGRATIONS_MEANING",
+    "LineProgress",
     "RunProgress",
     "console",
     "import_quietly",
@@ -188,6 +276,7 @@ __all__ = [
     "make_console",
     "plain_table",
     "print_table",
+    "progress_display",
     "quiet_native_stderr",
     "summary_table",
 ]

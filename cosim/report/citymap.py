@@ -137,6 +137,11 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
     rounds = shown_rounds([int(r) for run in runs.values() for r in run.rounds["round"].unique()])
     n_rows, n_cols = len(runs), len(rounds)
     x0, y0, x1, y1 = roads.bounds
+    if sites:  # the whole range circles of RSUs at the network's edge are drawn too
+        x0 = min(x0, *(x - r for x, _, r in sites.values()))
+        x1 = max(x1, *(x + r for x, _, r in sites.values()))
+        y0 = min(y0, *(y - r for _, y, r in sites.values()))
+        y1 = max(y1, *(y + r for _, y, r in sites.values()))
     aspect = (y1 - y0) / (x1 - x0) if x1 > x0 else 1.0
     panel = 3.0
     fig, axes = plt.subplots(
@@ -252,6 +257,7 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
             "shape",
         ]
     )
+    data = data.astype({"seed": "Int64", "round": "Int64"})  # road rows have none: keep them integers
     name = save(fig, out, "map.png", data, tight=False)
     skipped = len({int(r) for run in runs.values() for r in run.rounds["round"].unique()}) - len(rounds)
     more = f" Rounds shown: {', '.join(map(str, rounds))} (of {len(rounds) + skipped})." if skipped else ""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, SymmetricalLogLocator
 
 from cosim.report.plots import Plot, color, plt, save
 from cosim.report.rundata import RunData
@@ -113,6 +114,8 @@ def delay_distribution(
         linthresh = max(linthresh, 1e-3)
         ax.set_yscale("symlog", linthresh=linthresh, linscale=0.6)
         ax.set_ylim(bottom=-linthresh * 0.3)
+        ax.yaxis.set_major_locator(SymmetricalLogLocator(linthresh=linthresh, base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # plain numbers in ms: 0, 0.5, 2, 10
         scale = "symmetric log"
     elif len(positive) and np.percentile(positive, 99) / max(np.percentile(positive, 1), 1e-12) > LOG_SPAN:
         ax.set_yscale("log")
