@@ -213,6 +213,7 @@ class RunProgress:
     """
 
     def __init__(self, begin: float, end: float, rounds: int, enabled: bool = True, loss_unit: str = "") -> None:
+        self.enabled = enabled
         self.plain = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -233,6 +234,8 @@ class RunProgress:
         self.rounds = self.progress.add_task("rounds", total=rounds, info="")
 
     def __enter__(self) -> RunProgress:
+        if self.enabled:  # the definition once, above the lines that count them
+            print(f"{MIGRATIONS}: {MIGRATIONS_MEANING}", file=console.file, flush=True)
         self.progress.__enter__()
         return self
 
@@ -246,13 +249,11 @@ class RunProgress:
         self.progress.update(self.sim, completed=int(now - self.begin))
 
     def info(self, summary: Any) -> str:
-        """The round's line: eval loss, tier migrations so far (and this round's), late RSUs, simulated time."""
+        """The round's line: eval loss, tier migrations of all rounds so far (and this round's), late RSUs, time."""
         unit = f" {self.loss_unit}" if self.loss_unit else ""
-        first = summary.round - self.done + 1
         return (
-            f"eval loss {summary.eval_loss:.3g}{unit}  {MIGRATIONS} {self.migrations} in rounds "
-            f"{first}-{summary.round} ({summary.migrations} in round {summary.round})  late {len(summary.late)}  "
-            f"t={summary.t_end_s:.0f} s simulated"
+            f"eval loss {summary.eval_loss:.3g}{unit}  {MIGRATIONS}, all rounds so far: {self.migrations} "
+            f"(this round: {summary.migrations})  late {len(summary.late)}  t={summary.t_end_s:.0f} s simulated"
         )
 
     def round(self, summary: Any) -> None:
@@ -262,7 +263,8 @@ class RunProgress:
         info = self.info(summary)
         self.progress.update(self.rounds, advance=1, info=info)
         if self.plain:
-            print(f"round {self.done}/{self.total_rounds}: {info}", file=console.file, flush=True)
+            line = f"round {summary.round} ({self.done} of {self.total_rounds}): {info}"
+            print(line, file=console.file, flush=True)
 
 
 __all__ = [
