@@ -80,3 +80,10 @@ def compare(
         **fields,
     )
     return result.tables()
+
+
+def resume(folder: str, **kwargs: Any) -> Result:
+    """Continue a run that died, was stopped or failed, from its last checkpoint (see :func:`cosim.runner.resume`)."""
+    from cosim.runner import resume as _resume
+
+    return _resume(folder, **kwargs)

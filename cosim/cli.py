@@ -11,12 +11,23 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-from cosim.errors import ConfigError, CosimError
+from cosim.errors import ConfigError, CosimError, Interrupted
 
 _CLIENT_FLAGS = ("tls_ca", "tls", "tls_cert", "tls_key", "token_file", "insecure")
 
 Handler = Callable[[argparse.Namespace], int]
+
+DEBUG_ENV = "COSIM_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error instead of its one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``cosim: error: ...``) like every other error."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102
+        self.exit(2, f"cosim: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def _strategy_help() -> str:
@@ -267,7 +278,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one co-simulation (default: scenarios/quickstart, dynamic clustering)")
-    p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
+    p.add_argument("scenario", nargs="?", help="scenario name, folder or scenario.toml (default: quickstart)")
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a run that died, was interrupted or failed, from its last checkpoint (its own config)",
+    )
     p.add_argument("--clustering", metavar="STRATEGY", help=_strategy_help())
     p.add_argument("--rounds", type=int, help="number of rounds (default: scenario's)")
     p.add_argument("--seed", type=int, help="seed for SUMO, data splits, TF and link jitter (default: scenario's)")
@@ -275,9 +291,18 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default: runs/<scenario>-<strategy>-s<seed>-<time>)")
     p.add_argument("--gui", action="store_true", help="show the run in sumo-gui, RSUs coloured by tier")
     p.add_argument("--local", action="store_true", help="call the server in process instead of over gRPC")
+    p.add_argument(
+        "--loopback",
+        choices=("uds", "tcp"),
+        help="how the run reaches the server it starts itself: TCP on 127.0.0.1 (default), or a Unix-domain socket "
+        "in a folder only this user can enter",
+    )
     p.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
     _add_client_security(p)
     p.set_defaults(handler=_run)
+
+
+_NOT_WITH_RESUME = ("scenario", "clustering", "rounds", "seed", "set", "out", "gui", "local", "server")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -285,8 +310,17 @@ def _run(args: argparse.Namespace) -> int:
     from cosim.registry import STRATEGIES
     from cosim.runner import check_schedule, resolve_config
 
-    cfg = resolve_config(args.scenario, args.overrides)  # bad input fails before TensorFlow loads
-    check_schedule(cfg)
+    if args.resume:
+        from cosim.checkpoints import inspect
+
+        given = [n for n in _NOT_WITH_RESUME if getattr(args, n, None)]
+        if given:
+            flag = "SCENARIO" if given[0] == "scenario" else f"--{given[0]}"
+            raise ConfigError(f"--resume = {args.resume}: {flag}: a resumed run continues with its own config")
+        _, cfg = inspect(args.resume)  # bad input fails before TensorFlow loads
+    else:
+        cfg = resolve_config(args.scenario or "quickstart", args.overrides)  # bad input fails before TensorFlow loads
+        check_schedule(cfg)
     security = None
     flags = [f"--{n.replace('_', '-')}" for n in _CLIENT_FLAGS if getattr(args, n, None)]
     if cfg.server:
@@ -294,30 +328,39 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.local:
             raise ConfigError(f"--server = {cfg.server}: a remote server and --local exclude each other")
+        if args.loopback:
+            raise ConfigError(f"--loopback = {args.loopback}: only for the server a run starts itself, not --server")
         security = client_security_of(args)
         check_client(cfg.server, security)
     elif flags:
         raise ConfigError(f"{flags[0]}: only for a remote server (--server HOST:PORT)")
+    if args.loopback and args.local:
+        raise ConfigError(f"--loopback = {args.loopback}: --local calls the server without gRPC")
     import_quietly()
-    from cosim.runner import run
+    from cosim.runner import resume, run
 
     label = STRATEGIES.entry(cfg.clustering.strategy).label
     spec = getattr(cfg.workload.plugin, "spec", None)
+    what = f"resumes {args.resume}" if args.resume else cfg.name
     console.print(
-        f"[bold]cosim run[/] {cfg.name}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
+        f"[bold]cosim run[/] {what}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
         f"{label} clustering, workload {cfg.workload.name}, seed {cfg.seed}"
     )
     unit = getattr(spec, "loss_unit", "")
     with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress, unit) as bar:
-        result = run(
-            cfg,
-            out=args.out,
-            gui=args.gui,
-            transport="local" if args.local else "grpc",
-            on_round=bar.round,
-            on_time=bar.time,
-            security=security,
-        )
+        if args.resume:
+            result = resume(args.resume, on_round=bar.round, on_time=bar.time, security=security)
+        else:
+            result = run(
+                cfg,
+                out=args.out,
+                gui=args.gui,
+                transport="local" if args.local else "grpc",
+                on_round=bar.round,
+                on_time=bar.time,
+                security=security,
+                loopback=args.loopback,
+            )
     s = result.summary
     summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))
     if s.get("stop_reason"):
@@ -381,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     from cosim.version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cosim",
         description="Co-simulate SUMO traffic and Split Federated Learning among road-side units.",
     )
@@ -410,9 +453,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CosimError as exc:
         print(f"cosim: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Interrupted as exc:
+        if exc.folder is not None:
+            print(
+                f"cosim: stopped by {exc.signal_name}: {exc.rounds} finished round{'s' if exc.rounds != 1 else ''} "
+                f"kept in {exc.folder}; continue with: cosim run --resume {exc.folder}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"cosim: stopped by {exc.signal_name}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("cosim: interrupted; traces of finished rounds are kept", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("cosim: error: out of memory (a smaller scenario, model or --window?)", file=sys.stderr)
+        return 75
+    except OSError as exc:  # the machine's trouble (disk full, permissions), not cosim's
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"cosim: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 74
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line for the user, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"cosim: internal error: {type(exc).__name__}: {detail} "
+            f"(a bug in cosim; {DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

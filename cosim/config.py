@@ -15,6 +15,7 @@ A scenario file has a few top-level keys and one table per stage of the data flo
     [clustering]-> ClusteringConfig(a plug-in: ``strategy`` + its parameters)
     [network]   -> NetworkConfig   (the link model: a plug-in, ``model`` + its parameters)
     [compute]   -> ComputeConfig   (simulated compute time: a plug-in, ``mode`` + its parameters)
+    [[faults]]  -> FaultConfig     (outages, crashes, server slowdowns injected into the run)
 
 Plug-in sections name a registered plug-in (:mod:`cosim.registry`) or a ``"package.module:Class"``
 path; the plug-in's own parameters (its ``Params`` dataclass) sit in the same table and are validated
@@ -36,6 +37,7 @@ from typing import Any, ClassVar, Literal
 
 from cosim import registry
 from cosim.errors import ConfigError
+from cosim.faultconfig import FaultConfig, validate_faults
 from cosim.values import Tier, Tiers, parse_address
 
 
@@ -296,6 +298,8 @@ class Config:
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    faults: tuple[FaultConfig, ...] = ()
+    """Faults injected into the run (``[[faults]]``): RSU backhaul outages, RSU crashes, server slowdowns."""
 
     @property
     def folder(self) -> Path:
@@ -390,8 +394,9 @@ def validate(cfg: Config) -> None:
     def bad(fieldname: str, value: Any, problem: str) -> ConfigError:
         return ConfigError(f"{w}: {fieldname} = {value!r}: {problem}")
 
-    if not cfg.name:
-        raise bad("name", cfg.name, "must not be empty")
+    problem = name_problem(cfg.name)
+    if problem:
+        raise bad("name", cfg.name, problem)
     if cfg.seed < 0 or cfg.seed >= 2**31:
         raise bad("seed", cfg.seed, "must be in 0 .. 2147483647 (SUMO takes a 32-bit seed)")
     if t.sumocfg is None and t.net is None and cfg.samples.data_dir is None:
@@ -458,6 +463,7 @@ def validate(cfg: Config) -> None:
         raise bad("clustering.hysteresis", cfg.clustering.hysteresis, "must be >= 0")
     if not 29 <= cfg.network.mtu_bytes <= 65521:
         raise bad("network.mtu_bytes", cfg.network.mtu_bytes, "must be in 29 .. 65521 (IPv4 + UDP headers fit)")
+    validate_faults(cfg.faults, [r.id for r in cfg.rsus], t.begin, t.end, bad)
     for section in PLUGIN_SECTIONS:
         sec = getattr(cfg, section)
         check = getattr(sec.plugin, "check_config", None)
@@ -465,6 +471,17 @@ def validate(cfg: Config) -> None:
             problem = check(cfg)
             if problem:
                 raise ConfigError(f"{w}: {problem}")
+
+
+def name_problem(name: str) -> str:
+    """What is wrong with a scenario name ('' if nothing): it names run folders, so it must be a plain name."""
+    if not name or not name.strip():
+        return "must not be empty"
+    if len(name) > 100:
+        return "at most 100 characters"
+    if any(c in name for c in "/\\") or name.startswith(".") or any(not c.isprintable() for c in name):
+        return "must be a plain name (no path separators, no leading dot, printable characters only)"
+    return ""
 
 
 def _check_base_stations(cfg: Config, bad: Any) -> None:

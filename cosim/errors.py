@@ -8,9 +8,25 @@ from __future__ import annotations
 
 
 class CosimError(Exception):
-    """Base class of every error cosim raises on purpose."""
+    """Base class of every error cosim raises on purpose.
+
+    Its message is one line: control characters a user's input may carry into it (a TOML key with a
+    newline, a tab in an RSU id) are shown escaped.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (one_line(args[0]), *args[1:])
+        super().__init__(*args)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character (newline, tab, ...) escaped, so it prints as one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ConfigError(CosimError):
@@ -51,3 +67,19 @@ class PluginError(CosimError):
     """A plug-in (strategy, link model, workload, compute model) broke its contract, e.g. an unknown tier."""
 
     exit_code = 7
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM): the round in progress was abandoned.
+
+    ``folder`` and ``rounds`` say where the finished rounds are kept, when a run was stopped.
+    """
+
+    exit_code = 130
+
+    def __init__(self, signal_name: str = "SIGINT", folder: object = None, rounds: int = 0) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.folder = folder
+        self.rounds = rounds
+        self.exit_code = 143 if signal_name == "SIGTERM" else 130

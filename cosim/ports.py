@@ -15,7 +15,18 @@ Workload            model parts, data, loss and metric           speed-mlp, spee
 ComputeModel        simulated compute time of each step          model, measured
 TrafficSource       vehicles, windows and samples over time      live SUMO, a replayed recording
 TraceSink           where trace rows go                          the run folder's recorder, memory
+FaultPlan           faults the engine acts on (RSU crashes)      [[faults]] of scenario.toml
 ==================  ===========================================  =====================================
+
+**State hooks (checkpoint and resume).** A run is checkpointed at the start of every round and can be
+resumed from there (``cosim run --resume``). A plug-in that keeps state from one round to the next that
+the engine does not hand it again -- random streams, a learned parameter, a decision it remembers --
+implements the two optional methods of :class:`Stateful`: ``state_dict()`` returns that state as plain
+values (str, int, float, bool, None, lists, dicts with string keys) and numpy arrays, and
+``load_state_dict(state)`` puts it back into a plug-in freshly built from the same config (after its
+``start``). A plug-in without them is taken as stateless given what the engine hands it (the window
+history, the previous assignment): it restarts as new after a resume, and run.json's ``resumes`` names
+it. Strategies rarely need the hooks: ``RoundContext`` carries the whole history.
 
 Two runtime objects are made from a workload by :mod:`cosim.learning`: a :class:`ClientPool` (the
 RSUs' client parts) and one :class:`RsuDataset` per RSU (its training and held-out samples).
@@ -74,6 +85,33 @@ class ClusteringStrategy(Protocol):
         ...
 
 
+# ------------------------------------------------------------------------------------ state
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """Optional hooks of any plug-in whose state must survive a crash (see the module's docstring)."""
+
+    def state_dict(self) -> Mapping[str, Any]:
+        """The plug-in's state between two rounds: plain values and numpy arrays."""
+        ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``state`` (a :meth:`state_dict` of a plug-in built from the same config)."""
+        ...
+
+
+class Stateless:
+    """Mixin of a plug-in with nothing to checkpoint: what it needs, the engine hands it every time."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing to keep."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Nothing to restore."""
+
+
 # ------------------------------------------------------------------------------------ network
 
 
@@ -114,6 +152,12 @@ LINK_FIELDS: tuple[LinkField, ...] = (
         "mean share of the shared resource the message held (cellular: of the cell's PRBs; abstract: of server_mbps)",
     ),
     LinkField("harq_tx", "int64", -1, "HARQ transmissions of all the message's transport blocks (-1: no HARQ)"),
+    LinkField(
+        "outage_s",
+        "float64",
+        0.0,
+        "simulated seconds the message waited for its RSU's backhaul to come back ([[faults]] outage; 0: none)",
+    ),
 )
 """Keys of :attr:`Transfer.extra` the trace knows: ``<name>_up`` and ``<name>_down`` message columns.
 
@@ -441,6 +485,45 @@ class TrafficSource(Protocol):
         ...
 
 
+# ------------------------------------------------------------------------------------ faults
+
+
+@runtime_checkable
+class FaultPlan(Protocol):
+    """The faults of a run (``[[faults]]``) that need the engine: RSU crashes, and the events to record.
+
+    Backhaul outages and server slowdowns wrap the link and compute models (the engine sees only those
+    ports); a crash stops an RSU's round, which only the engine can do. :meth:`start` binds the plan to
+    the run's clock before the first round.
+    """
+
+    def start(self, env: Any) -> None:
+        """Bind to the run's SimPy environment (its clock)."""
+        ...
+
+    def crashes(self, rsu: RsuId, t0: SimTime, t1: SimTime) -> list[SimTime]:
+        """Instants in ``[t0, t1)`` at which ``rsu`` crashes, in time order."""
+        ...
+
+    def timeline(self) -> list[FaultEvent]:
+        """Events that happen at fixed instants (outage and slowdown start/end), in time order."""
+        ...
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """One fault event as the ``events`` trace table records it."""
+
+    t_s: SimTime
+    fault: str
+    """``outage``, ``crash`` or ``slowdown``."""
+    event: str
+    """``start``, ``end``, ``crash`` or ``rejoin``."""
+    rsu: RsuId = ""
+    value: float = float("nan")
+    detail: str = ""
+
+
 # ------------------------------------------------------------------------------------ traces
 
 
@@ -465,12 +548,16 @@ __all__ = [
     "ComputeModel",
     "DataSpec",
     "Direction",
+    "FaultEvent",
+    "FaultPlan",
     "LINK_FIELDS",
     "LinkContext",
     "LinkField",
     "LinkModel",
     "RsuDataset",
     "SampleEncoder",
+    "Stateful",
+    "Stateless",
     "TraceSink",
     "TrafficSource",
     "TrafficView",

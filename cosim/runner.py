@@ -8,6 +8,7 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -18,16 +19,19 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cosim import registry
+from cosim import checkpoints, interrupts, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, Interrupted
+from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
+from cosim.traces import runfolder
+from cosim.traces.checkpoint import CHECKPOINT
 from cosim.traces.metrics import run_metrics
-from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
 from cosim.values import LaneRegion
 
@@ -118,10 +122,12 @@ def run(
     gui: bool = False,
     transport: TransportKind = "grpc",
     traffic: TrafficSource | None = None,
+    traffic_process: bool | None = None,
     on_round: Callable[[RoundSummary], None] | None = None,
     on_time: Callable[[SimTime], None] | None = None,
     server: str | None = None,
     security: Any = None,
+    loopback: Literal["uds", "tcp"] | None = None,
     **fields: Any,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
@@ -135,9 +141,13 @@ def run(
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
+    ``traffic_process``: run live SUMO in its own process, ahead of the SimPy clock (:mod:`cosim.traffic.pipeline`;
+    same traces as lockstep); ``None`` (default) does so whenever it can: not with ``gui``, a given ``traffic``
+    source, a strategy that replays a recording, or a scenario without a road network.
     ``server="HOST:PORT"`` (or the scenario's ``server`` field) drives a ``cosim serve`` elsewhere, reached
     with ``security`` (a :class:`cosim.rpc.security.ClientSecurity`: TLS, token); its models are copied
-    into the run folder at the end.
+    into the run folder at the end. Otherwise the server runs in this process, reached over TCP on
+    127.0.0.1 (``loopback="tcp"``, the default) or a Unix-domain socket only this user can reach (``"uds"``).
     """
     pairs = field_overrides(overrides, fields)
     if server is not None:
@@ -146,61 +156,149 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
-    quiet_tensorflow()  # once per process: TensorFlow's native start-up lines never reach the user
-    folder = Path(out) if out else default_folder(cfg)
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"{folder}: output folder exists and is not empty; choose another --out")
-    recorder = TraceRecorder(folder)
-    run_id = folder.name
-    started = time.perf_counter()
+    folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
+    lock = runfolder.FolderLock(folder).acquire()
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
     info: dict[str, Any] = {
-        "run_id": run_id,
+        "run_id": folder.name,
         "status": "running",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        **runfolder.owner(),
         "scenario": cfg.name,
+        "source": str(cfg.source) if cfg.source else None,
         "strategy": cfg.clustering.strategy,
         "strategy_label": entry.label,
         "seed": cfg.seed,
-        "transport": transport if not cfg.server else f"grpc {cfg.server}",
+        "transport": _transport_label(transport, cfg.server, loopback),
         "reproducible": bool(cfg.compute.plugin.reproducible),
         "config": cfg.to_dict(),
         "versions": versions(),
+        "rounds_finished": [],
     }
-    recorder.write_run_json(info)
-    parts = Parts(cfg, folder, gui=gui, transport=transport, traffic=traffic, security=security)
+    return _execute(
+        cfg, folder, info, lock, gui=gui, transport=transport, traffic=traffic, on_round=on_round,
+        on_time=on_time, security=security, traffic_process=traffic_process, loopback=loopback,
+    )  # fmt: skip
+
+
+def resume(
+    folder: str | Path,
+    *,
+    traffic: TrafficSource | None = None,
+    on_round: Callable[[RoundSummary], None] | None = None,
+    on_time: Callable[[SimTime], None] | None = None,
+    security: Any = None,
+    traffic_process: bool | None = None,
+) -> Result:
+    """Continue a run that died, was interrupted or failed, from its last checkpoint (``cosim run --resume``).
+
+    The run's own config (run.json) is used; its trace tables are cut back to the checkpoint (the
+    abandoned round's rows go) and the run goes on from the start of the round it was in. In process the
+    result is the same, to the simulated-time columns, as a run that never stopped. ``security`` reaches
+    a remote server (``server`` in the run's config), which continues from its own state.
+    """
+    folder = Path(folder)
+    info, cfg, lock = checkpoints.open_folder(folder)
     try:
-        parts.open()
-        info["workload"] = dataclasses.asdict(parts.workload.spec)
-        describe = getattr(parts.compute, "describe", None)
-        if describe is not None:
-            info["compute"] = describe()
-        recorder.write_run_json(info)
-        engine = Engine(
-            cfg,
-            traffic=parts.traffic,
-            transport=parts.transport,
-            clients=parts.clients,
-            datasets=parts.datasets,
-            strategy=parts.strategy,
-            link=parts.link,
-            compute=parts.compute,
-            streams=parts.streams,
-            data_spec=parts.workload.spec,
-            sink=recorder,
-            run_id=run_id,
-            on_round=on_round,
-            on_time=on_time,
-        )
-        result = engine.run()
-        models = parts.finish(folder / "models")
-    except BaseException as exc:
-        recorder.flush()
-        info.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_total_s=time.perf_counter() - started)
-        recorder.write_run_json(info)
+        ckpt = checkpoints.read(folder)
+        truncate(folder, ckpt.traces if ckpt else None)
+    except BaseException:
+        lock.release()
         raise
+    info.update(status="running", error=None, **runfolder.owner())
+    info["rounds_finished"] = [r.round for r in ckpt.engine.rounds] if ckpt else []
+    kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
+    loopback: Literal["uds", "tcp"] | None = "uds" if info.get("transport") == "grpc uds" else None
+    return _execute(
+        cfg, folder, info, lock, gui=False, transport=kind, traffic=traffic, on_round=on_round, on_time=on_time,
+        security=security, ckpt=ckpt, resumed=True, traffic_process=traffic_process, loopback=loopback,
+    )  # fmt: skip
+
+
+def _execute(
+    cfg: Config,
+    folder: Path,
+    info: dict[str, Any],
+    lock: runfolder.FolderLock,
+    *,
+    gui: bool,
+    transport: TransportKind,
+    traffic: TrafficSource | None,
+    on_round: Callable[[RoundSummary], None] | None,
+    on_time: Callable[[SimTime], None] | None,
+    security: Any,
+    traffic_process: bool | None = None,
+    loopback: Literal["uds", "tcp"] | None = None,
+    ckpt: checkpoints.RunCheckpoint | None = None,
+    resumed: bool = False,
+) -> Result:
+    """Open the parts, run the engine (from ``ckpt`` when resuming), write run.json as the run ends."""
+    recorder = TraceRecorder(folder, ckpt.traces if ckpt else None)
+    run_id = str(info.get("run_id") or folder.name)
+    started = time.perf_counter()
+    parts = Parts(
+        cfg,
+        folder,
+        gui=gui,
+        transport=transport,
+        traffic=traffic,
+        traffic_process=traffic_process,
+        security=security,
+        loopback=loopback,
+    )
+    engine: Engine | None = None
+    last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
+
+    def checkpoint(eng: Engine) -> None:
+        written = checkpoints.write(folder, eng, parts.transport, recorder)
+        last[0] = written.traces
+        info["rounds_finished"] = [r.round for r in eng.result.rounds]
+        info["checkpoint"] = {"round": written.next_round, "t_s": written.engine.t_s, "utc": written.written_utc}
+        recorder.write_run_json(info)
+
+    try:
+        with interrupts.handled():
+            recorder.write_run_json(info)
+            try:
+                parts.open()
+                info["workload"] = dataclasses.asdict(parts.workload.spec)
+                describe = getattr(parts.compute, "describe", None)
+                if describe is not None:
+                    info["compute"] = describe()
+                if resumed:
+                    note = checkpoints.restore_server(parts.transport, ckpt)
+                    info.setdefault("resumes", []).append(checkpoints.resume_note(info, ckpt, note))
+                recorder.write_run_json(info)
+                engine = Engine(
+                    cfg, traffic=parts.traffic, transport=parts.transport, clients=parts.clients,
+                    datasets=parts.datasets, strategy=parts.strategy, link=parts.link, compute=parts.compute,
+                    streams=parts.streams, data_spec=parts.workload.spec, sink=recorder, run_id=run_id,
+                    on_round=on_round, on_time=on_time, faults=parts.faults, on_checkpoint=checkpoint,
+                    resume=ckpt.engine if ckpt else None,
+                )  # fmt: skip
+                result = engine.run()
+                models = parts.finish(folder / "models")
+            except BaseException as exc:
+                finished = list(engine.result.rounds) if engine else list(ckpt.engine.rounds if ckpt else ())
+                with interrupts.critical(swallow=True):
+                    _abandon(recorder, folder, last[0])
+                    stopped = isinstance(exc, KeyboardInterrupt)
+                    signal_name = getattr(exc, "signal_name", "SIGINT")
+                    info.update(
+                        status="interrupted" if stopped else "failed",
+                        error=f"stopped by {signal_name}" if stopped else f"{type(exc).__name__}: {exc}",
+                        wall_total_s=time.perf_counter() - started,
+                        rounds_finished=[r.round for r in finished],
+                        rounds=[dataclasses.asdict(r) for r in finished],
+                    )
+                    recorder.write_run_json(info)
+                if stopped:
+                    raise Interrupted(signal_name, folder, len(finished)) from None
+                raise
+            finally:
+                parts.close()
     finally:
-        parts.close()
+        lock.release()
     summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
     info.update(
         status="finished",
@@ -211,8 +309,10 @@ def run(
         models=[str(p) for p in models],
         summary=summary,
         rounds=[dataclasses.asdict(r) for r in result.rounds],
+        rounds_finished=[r.round for r in result.rounds],
     )
     recorder.write_run_json(info)
+    (folder / CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume
     return Result(
         run_id=run_id,
         folder=folder,
@@ -221,6 +321,26 @@ def run(
         summary=summary,
         data_spec=parts.workload.spec,
     )
+
+
+def _abandon(recorder: TraceRecorder, folder: Path, position: Any) -> None:
+    """Drop the abandoned round: rows not yet flushed, and rows flushed since the latest checkpoint."""
+    recorder.discard()
+    try:
+        truncate(folder, position)
+    except Exception:  # noqa: BLE001 - a failed clean-up must not hide why the run stopped
+        pass
+
+
+def _transport_label(transport: TransportKind, server: str, loopback: str | None) -> str:
+    """run.json's ``transport``: ``local``, ``grpc uds`` / ``grpc tcp`` (in-process server) or ``grpc HOST:PORT``."""
+    if server:
+        return f"grpc {server}"
+    if transport == "local":
+        return "local"
+    from cosim.rpc.connect import DEFAULT_LOOPBACK
+
+    return f"grpc {loopback or DEFAULT_LOOPBACK}"
 
 
 def summarize(
@@ -273,6 +393,46 @@ def versions() -> dict[str, str]:
     return out
 
 
+def has_network(cfg: Config) -> bool:
+    """True when the scenario runs SUMO (a .sumocfg or a network), not CSV data alone."""
+    return cfg.traffic.sumocfg is not None or cfg.traffic.net is not None
+
+
+def lead_steps(cfg: Config) -> int:
+    """How far a traffic process may run ahead of the engine: one round period of steps.
+
+    Enough for SUMO to step through a whole period while a round trains, so the learning hides behind it
+    (and the other way round); no more, so a run that ends early (its last round, a synchronous schedule)
+    does not leave SUMO burning a core on steps nobody reads.
+    """
+    t = cfg.traffic
+    return max(100, math.ceil(max(cfg.learning.round_period, t.window) / t.step_length))
+
+
+@dataclass(frozen=True)
+class ThreadPools:
+    """TensorFlow's thread pools for one run (0 = TensorFlow's default: one thread per core)."""
+
+    intra_op: int
+    inter_op: int
+
+
+PIPELINED_THREADS = ThreadPools(intra_op=1, inter_op=1)
+"""With SUMO on a core of its own, TensorFlow's ops run on one thread (measured: see README, Speed)."""
+
+
+def set_thread_pools(pools: ThreadPools) -> bool:
+    """Size TensorFlow's thread pools before its first op; False when it already ran in this process (kept)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(pools.intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(pools.inter_op)
+    except RuntimeError:  # "cannot be modified after initialization": an earlier run in this process
+        return False
+    return True
+
+
 def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
     """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
     prepare = getattr(link, "prepare", None)
@@ -304,9 +464,12 @@ class Parts:
         gui: bool,
         transport: TransportKind,
         traffic: TrafficSource | None,
+        traffic_process: bool | None = None,
         security: Any = None,
+        loopback: Literal["uds", "tcp"] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.loopback = loopback
         self.folder = folder
         self.gui = gui
         self.kind = transport
@@ -318,6 +481,13 @@ class Parts:
         self.link: Any = cfg.network.plugin(cfg.network)
         self.regions = prepare_link(self.link, cfg)
         """Lane regions whose vehicles the link model needs counted every step."""
+        self.faults = plan_of(cfg)
+        """The run's ``[[faults]]`` (None without): outages wrap the link model, slowdowns the compute model."""
+        if self.faults is not None and self.faults.has_outages:
+            self.link = OutageLink(self.link, self.faults)
+        can = not gui and not getattr(self.strategy, "needs_future", False) and has_network(cfg)
+        self.pipelined = can if traffic_process is None else bool(traffic_process) and can
+        """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
         self.compute: Any = None
         self.clients: Any = None
         self.datasets: dict[str, Any] = {}
@@ -325,44 +495,63 @@ class Parts:
         self.streams: Streams | None = None
 
     def open(self) -> None:
-        """Start the traffic (unless a source was given), the server and transport, the clients and data."""
-        quiet_tensorflow()
-        from cosim.learning.client import RsuClients
-        from cosim.learning.data import datasets
-        from cosim.learning.models import ModelSpec
-        from cosim.rpc.connect import LOCAL, connect
+        """Start the traffic (unless a source was given), the server and transport, the clients and data.
 
+        A pipelined traffic process starts first, so SUMO loads and runs ahead while TensorFlow is imported
+        and the server starts; its RSU sites are read (waiting for SUMO if needed) once they are needed.
+        """
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
-        rsus = [s.id for s in self.traffic.sites]
-        self.streams = Streams(cfg.seed, rsus)
+        quiet_tensorflow()  # once per process, while SUMO runs ahead: TensorFlow's start-up lines never show
+        if self.pipelined:
+            set_thread_pools(PIPELINED_THREADS)
+        from cosim.learning.client import RsuClients
+        from cosim.learning.data import datasets
+        from cosim.learning.models import ModelSpec
+        from cosim.rpc.connect import LOCAL, connect
+
         address = LOCAL if self.kind == "local" else (cfg.server or None)
-        self.transport = connect(cfg, address=address, out_dir=self.folder / "models", security=self.security)
-        for rsu in rsus:
-            self.transport.hello(rsu)
+        self.transport = connect(
+            cfg, address=address, out_dir=self.folder / "models", security=self.security, loopback=self.loopback
+        )
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
         depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
         self.compute = cfg.compute.plugin(cfg.compute, depths)
         start = getattr(self.compute, "start", None)
         if start is not None:
             start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+        if self.faults is not None and self.faults.has_slowdowns:
+            self.compute = SlowdownCompute(self.compute, self.faults)
+        rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
+        self.streams = Streams(cfg.seed, rsus)
+        for rsu in rsus:
+            self.transport.hello(rsu)
+        self.datasets = datasets(cfg, self.workload, rsus, self.streams.per_rsu(DATA_SPLIT))
 
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
 
         if getattr(self.strategy, "needs_future", False):
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
-            from cosim.traffic.recording import ReplayTraffic, record
+            from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
 
+            saved = self.folder / "traffic.npz"
+            if saved.is_file():  # a resumed run replays the recording its first part made
+                return ReplayTraffic(TrafficRecording.load(saved))
             recording = record(self.cfg, output_dir=self.folder / "sumo", regions=self.regions)
-            recording.save(self.folder / "traffic.npz")
+            recording.save(saved)
             return ReplayTraffic(recording)
+        if self.pipelined:
+            from cosim.traffic.pipeline import PipelinedTraffic
+
+            return PipelinedTraffic(
+                self.cfg, output_dir=self.folder / "sumo", regions=self.regions, max_ahead=lead_steps(self.cfg)
+            )
         return open_traffic(self.cfg, gui=self.gui, output_dir=self.folder / "sumo", regions=self.regions)
 
     def finish(self, models: Path) -> list[Path]:

@@ -6,7 +6,8 @@ the order in which the engine happens to use them, so the same seed gives the sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,3 +41,26 @@ class Streams:
         """Fresh batch-order streams for the next round (call once per round, in round order)."""
         children = self._batch.spawn(len(self.rsus))
         return {r: np.random.default_rng(s) for r, s in zip(self.rsus, children, strict=True)}
+
+    @property
+    def batch_rounds(self) -> int:
+        """How many times :meth:`batch_rngs` was called (a checkpoint keeps it)."""
+        return self._batch.n_children_spawned // max(1, len(self.rsus))
+
+    def restore_batch(self, rounds: int) -> None:
+        """Continue as if :meth:`batch_rngs` had been called ``rounds`` times."""
+        self._batch = np.random.SeedSequence([self.seed, BATCH_ORDER], n_children_spawned=rounds * len(self.rsus))
+
+
+def rng_states(rngs: Mapping[str, np.random.Generator]) -> dict[str, Any]:
+    """The states of named generators as plain values (a checkpoint keeps them; see :func:`set_rng_states`)."""
+    return {name: rng.bit_generator.state for name, rng in rngs.items()}
+
+
+def set_rng_states(rngs: Mapping[str, np.random.Generator], states: Mapping[str, Any]) -> None:
+    """Continue each named generator from its saved state (names must match)."""
+    if set(rngs) != set(states):
+        missing = sorted(set(rngs) ^ set(states))
+        raise ValueError(f"random streams differ from the checkpoint's: {missing[:3]}")
+    for name, rng in rngs.items():
+        rng.bit_generator.state = dict(states[name])

@@ -156,21 +156,21 @@ class WindowTable:
 
     def rows(self) -> list[RsuWindow]:
         """The rows as :class:`RsuWindow` values."""
+        return [self._row(i) for i in range(len(self))]
+
+    def _row(self, i: int) -> RsuWindow:
         c = self.columns
-        return [
-            RsuWindow(
-                int(c["window"][i]),
-                float(c["start_s"][i]),
-                float(c["end_s"][i]),
-                self.rsus[int(c["rsu"][i])],
-                int(c["total_flown"][i]),
-                float(c["in_range_mean"][i]),
-                int(c["in_range_max"][i]),
-                float(c["mean_speed"][i]),
-                int(c["samples"][i]),
-            )  # fmt: skip
-            for i in range(len(self))
-        ]
+        return RsuWindow(
+            int(c["window"][i]),
+            float(c["start_s"][i]),
+            float(c["end_s"][i]),
+            self.rsus[int(c["rsu"][i])],
+            int(c["total_flown"][i]),
+            float(c["in_range_mean"][i]),
+            int(c["in_range_max"][i]),
+            float(c["mean_speed"][i]),
+            int(c["samples"][i]),
+        )  # fmt: skip
 
     def select(self, mask: np.ndarray) -> WindowTable:
         """The rows where ``mask`` is true."""
@@ -189,11 +189,14 @@ class WindowTable:
         return self.select((c["start_s"] >= t0 - 1e-9) & (c["end_s"] <= t1 + 1e-9))
 
     def latest(self) -> dict[RsuId, RsuWindow]:
-        """Each RSU's most recent window (RSUs without a window are absent)."""
-        out: dict[RsuId, RsuWindow] = {}
-        for row in self.rows():
-            out[row.rsu] = row
-        return out
+        """Each RSU's most recent window (RSUs without a window are absent), in the order of ``rsus``.
+
+        Only those rows become :class:`RsuWindow` values (a strategy calls this every round).
+        """
+        rsu = self.columns["rsu"]
+        last = np.full(len(self.rsus), -1, dtype=np.int64)
+        np.maximum.at(last, rsu, np.arange(len(rsu)))  # each RSU's last row
+        return {self.rsus[i]: self._row(int(last[i])) for i in range(len(self.rsus)) if last[i] >= 0}
 
     def matrix(self, column: str) -> np.ndarray:
         """(windows, RSUs) float matrix of ``column`` by window index (NaN where a window is missing)."""

@@ -38,7 +38,8 @@ PLUGIN_SECTIONS = [
     ("[compute]", config.ComputeConfig),
 ]
 SKIP = {"source", "traffic", "rsus", "base_stations", "samples", "learning", "clustering", "network", "compute"}
-SKIP |= {"workload", "params"}
+SKIP |= {"workload", "params", "faults"}
+FAULTS = ("[[faults]] (one table per fault; see Runs that survive)", config.FaultConfig)
 
 
 def field_docs(cls: type) -> list[tuple[str, str, str, str]]:
@@ -99,6 +100,8 @@ def reference() -> str:
             parts += [f"{head} Parameters, in the same table:" if rows else f"{head} No parameters.", ""]
             if rows:
                 parts += [*table(rows), ""]
+    title, cls = FAULTS
+    parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
     return "\n".join(parts).rstrip()
 
 
@@ -117,7 +120,7 @@ def plugins() -> str:
 
 def schema() -> str:
     blocks = []
-    for name in ("messages", "rounds", "traffic"):
+    for name in ("messages", "rounds", "traffic", "events"):
         blocks.append(f"**{name}**\n\n{markdown(name)}\n")
     return "\n".join(blocks)
 

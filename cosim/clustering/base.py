@@ -13,12 +13,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cosim.clustering.tiers import assign_tiers, thresholds_for
+from cosim.ports import Stateless
 from cosim.types import RsuId
 from cosim.values import Assignment, RoundContext
 
 
-class TierStrategy:
-    """Tiers from a per-RSU metric (override :meth:`metric`); method and hysteresis from the config."""
+class TierStrategy(Stateless):
+    """Tiers from a per-RSU metric (override :meth:`metric`); method and hysteresis from the config.
+
+    Stateless for checkpoints: the round's context carries the history and the previous assignment.
+    """
 
     name: ClassVar[str] = ""
     needs_future: ClassVar[bool] = False

@@ -73,6 +73,7 @@ class RoundLedger:
         evals: Mapping[RsuId, EvalResult],
         latest: Mapping[RsuId, RsuWindow],
         wall_s: float,
+        crashed: Sequence[RsuId] = (),
     ) -> tuple[RoundSummary, dict[RsuId, dict[str, Any]]]:
         """The round's summary and rows (prequential columns still empty)."""
         tiers = assignment.tiers
@@ -102,6 +103,7 @@ class RoundLedger:
             straggler_s=straggler([self.tally[rsu].t_finish for rsu in arrived]),
             server_busy_s=self.server_busy_s,
             barrier_wait_s={tier: float(np.mean(w)) for tier, w in waits.items()},
+            crashed=tuple(crashed),
         )
         rows = round_rows(
             self.run_id,
@@ -170,6 +172,7 @@ def round_rows(
             "samples": samples[rsu],
             "batches": t.batches,
             "late": rsu in summary.late,
+            "crashed": rsu in summary.crashed,
             "train_loss": float(np.mean(t.losses)) if t.losses else math.nan,
             "eval_loss": ev.loss,
             "eval_metric": ev.metric,

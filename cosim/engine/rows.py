@@ -42,6 +42,8 @@ class RoundSummary:
     """Simulated seconds the server spent computing Forwards in the round."""
     barrier_wait_s: Mapping[TierName, float] = field(default_factory=dict)
     """Per tier, the mean time its participants' weights waited at the barrier for the others."""
+    crashed: tuple[RsuId, ...] = ()
+    """RSUs whose round a crash cut short ([[faults]]): their weights never reached the server."""
 
 
 @dataclass

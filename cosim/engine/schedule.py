@@ -95,6 +95,13 @@ def check(cfg: object) -> str:
     """Up-front problem with a config's rounds ('' if none): the last periodic slot must be before the end."""
     sched = RoundSchedule.from_config(cfg)
     lc = cfg.learning  # type: ignore[attr-defined]
+    first = sched.due(0, None)
+    if first < sched.begin + sched.window - 1e-9:
+        return (
+            f"learning.round_period = {lc.round_period:g}: round 0 would start at {first:g} s, before the first "
+            f"traffic window ends ({sched.begin + sched.window:g} s; traffic.window = {sched.window:g}): the strategy "
+            "would have no traffic to tier by; raise learning.round_period or lower traffic.window"
+        )
     last = lc.rounds - 1 if sched.kind != "synchronous" else 0
     start = sched.due(last, None)
     if sched.fits(start):

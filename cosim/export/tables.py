@@ -19,11 +19,14 @@ import pandas as pd
 
 from cosim.errors import ConfigError
 from cosim.traces.recorder import read_run, read_table
+from cosim.traces.runfolder import make_folder
 from cosim.traces.schema import TABLES
 
 Format = Literal["csv", "parquet", "pcap"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "pcap")
 PERCENTILES: tuple[int, ...] = (50, 95, 99)
+MAX_WINDOWS = 1_000_000
+"""Most windows per link a series may have (a tiny ``--window`` would otherwise allocate terabytes)."""
 
 LINK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rsu", "RSU id"),
@@ -67,6 +70,12 @@ def link_series(messages: pd.DataFrame, window_s: float) -> pd.DataFrame:
         }
     )
     both = pd.concat([up, down], ignore_index=True)
+    span = float(both["t"].max() - both["t"].min()) if len(both) else 0.0
+    if span / window_s + 1 > MAX_WINDOWS:
+        raise ConfigError(
+            f"--window = {window_s!r}: cuts the run's {span:g} simulated seconds into {span / window_s + 1:.3g} "
+            f"windows per link (at most {MAX_WINDOWS:,}); give a longer window"
+        )
     both["window"] = np.floor(both["t"].to_numpy() / window_s).astype("int64")
     grouped = both.groupby(["rsu", "direction", "window"], sort=True)
     agg = grouped.agg(messages=("bytes", "size"), bytes=("bytes", "sum"))
@@ -93,17 +102,16 @@ def export_run(
 ) -> list[Path]:
     """Export a run folder; return the files written.
 
-    ``csv``/``parquet``: ``messages``, ``rounds``, ``traffic`` (one file each) and ``links`` (per-link
-    series). ``pcap``: ``<run_id>.pcap`` (see :mod:`cosim.export.pcap`) and a ``hosts`` file naming
-    its addresses. ``out`` defaults to ``<run_dir>/export``; ``window_s`` to the run's
+    ``csv``/``parquet``: ``messages``, ``rounds``, ``traffic``, ``events`` (when the run had faults), one
+    file each, and ``links`` (per-link series). ``pcap``: ``<run_id>.pcap`` (see :mod:`cosim.export.pcap`)
+    and a ``hosts`` file naming its addresses. ``out`` defaults to ``<run_dir>/export``; ``window_s`` to the run's
     ``traffic.window`` (60 s if absent).
     """
     if fmt not in FORMATS:
         raise ConfigError(f"--format = {fmt!r}: must be one of {', '.join(FORMATS)}")
     run_dir = Path(run_dir)
     info = read_run(run_dir)
-    out_dir = Path(out) if out else run_dir / "export"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(Path(out) if out else run_dir / "export", "--out", empty=False)
     messages = read_table(run_dir, "messages")
     if fmt == "pcap":
         from cosim.export.pcap import PcapLayout, write_hosts, write_pcap
@@ -117,7 +125,8 @@ def export_run(
     frames["messages"] = messages
     frames["links"] = link_series(messages, window_s)
     written = []
-    for name in ("messages", "rounds", "traffic", "links"):
+    names = ["messages", "rounds", "traffic", *(["events"] if len(frames["events"]) else []), "links"]
+    for name in names:
         path = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
             frames[name].to_csv(path, index=False)

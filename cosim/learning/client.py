@@ -15,6 +15,7 @@ tier's model, switching to the new tier's latest model when the RSU migrates.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -165,6 +166,32 @@ class SplitClient:
         self.set_weights(weights)
         self.programs.publish(self.tier, weights)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Tier, weights, Adam moments and step count (numpy copies)."""
+        names = self._prog.names
+
+        def named(ts: list[tf.Tensor]) -> dict[str, np.ndarray]:
+            return {n: np.array(t.numpy(), dtype=np.float32) for n, t in zip(names, ts, strict=True)}
+
+        return {
+            "tier": self.tier,
+            "weights": named(self._weights),
+            "m": named(self._m),
+            "v": named(self._v),
+            "step": float(self._step.numpy()),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (the tier's shapes must match)."""
+        self._enter(str(state["tier"]))
+        where = f"checkpoint: rsu {self.rsu} tier {self.tier}"
+        for key in ("weights", "m", "v"):
+            check_weights(state[key], self._prog.shapes, where=f"{where} {key}")
+        self._weights = [tf.convert_to_tensor(state["weights"][n], tf.float32) for n in self._prog.names]
+        self._m = [tf.convert_to_tensor(state["m"][n], tf.float32) for n in self._prog.names]
+        self._v = [tf.convert_to_tensor(state["v"][n], tf.float32) for n in self._prog.names]
+        self._step = tf.constant(float(state["step"]), tf.float32)
+
 
 class RsuClients:
     """The engine's client pool: one :class:`SplitClient` per RSU; a migrating RSU takes its new tier's model."""
@@ -194,6 +221,25 @@ class RsuClients:
             raise RuntimeError(f"rsu {rsu} received tier {tier} weights while in tier {client.tier}")
         client.adopt(weights)
         self._fresh.add(rsu)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Each tier's latest model and each RSU's client (between rounds: a checkpoint keeps it)."""
+        latest = {}
+        for tier, ws in self.programs._latest.items():
+            names = self.programs.program(tier).names
+            latest[tier] = {n: np.array(w.numpy(), dtype=np.float32) for n, w in zip(names, ws, strict=True)}
+        return {"latest": latest, "clients": {rsu: c.state_dict() for rsu, c in self._clients.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (a pool built from the same model)."""
+        for tier, ws in dict(state.get("latest", {})).items():
+            self.programs.publish(tier, ws)
+        self._clients = {}
+        for rsu, cs in dict(state.get("clients", {})).items():
+            client = self.programs.client(rsu, str(cs["tier"]))
+            client.load_state_dict(cs)
+            self._clients[rsu] = client
+        self._fresh.clear()
 
     def end_round(self, tiers: Mapping[str, str]) -> None:
         """RSUs that got no aggregate this round (idle or late) take their tier's latest model."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from cosim.learning.devices import DEVICES, DeviceProfile
 from cosim.learning.flops import ModelFlops, model_flops
+from cosim.ports import Stateless
 from cosim.registry import COMPUTE
 from cosim.types import SimSeconds, TierName, WallSeconds
 
@@ -50,7 +51,7 @@ class FlopParams:
 
 
 @COMPUTE.register("flops", default=True)
-class FlopCompute:
+class FlopCompute(Stateless):
     """Compute time from the workload's FLOPs per layer on named device profiles (reproducible)."""
 
     Params = FlopParams
@@ -138,7 +139,7 @@ class PerSampleParams:
 
 
 @COMPUTE.register("model")
-class PerSampleCompute:
+class PerSampleCompute(Stateless):
     """Compute time from a fixed work per sample and client layer, whatever the layers (reproducible)."""
 
     Params = PerSampleParams
@@ -185,7 +186,7 @@ class MeasuredParams:
 
 
 @COMPUTE.register("measured")
-class MeasuredCompute:
+class MeasuredCompute(Stateless):
     """Compute time = the real step's wall time x ``measured_scale`` (not reproducible)."""
 
     Params = MeasuredParams

@@ -44,6 +44,29 @@ class ServerState:
         """The last round aggregated before the checkpoint (-1: none)."""
         return int(self.rounds.get("last_released", -1))
 
+    def to_tree(self) -> dict[str, Any]:
+        """As plain values and arrays (a run's checkpoint keeps its in-process server this way)."""
+        return {
+            "fingerprint": self.fingerprint,
+            "server": dict(self.server),
+            "optimizer": list(self.optimizer),
+            "tiers": {t: dict(ws) for t, ws in self.tiers.items()},
+            "rounds": dict(self.rounds),
+            "known": list(self.known),
+        }
+
+    @classmethod
+    def from_tree(cls, t: Mapping[str, Any]) -> ServerState:
+        """Read :meth:`to_tree`'s output back."""
+        return cls(
+            fingerprint=str(t["fingerprint"]),
+            server={str(k): np.asarray(v) for k, v in dict(t["server"]).items()},
+            optimizer=[np.asarray(a) for a in t["optimizer"]],
+            tiers={str(k): {str(n): np.asarray(w) for n, w in dict(ws).items()} for k, ws in dict(t["tiers"]).items()},
+            rounds=dict(t.get("rounds", {})),
+            known=tuple(t.get("known", ())),
+        )
+
 
 def save_checkpoint(state: ServerState, folder: Path) -> Path:
     """Write ``folder/checkpoint.npz`` atomically (a temporary file, flushed, then renamed over the old one)."""

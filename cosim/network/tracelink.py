@@ -15,7 +15,7 @@ holds the bits. Past the trace's end it loops (``past_end = "loop"``) or the run
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -91,6 +91,14 @@ class TraceLink:
         self._t0 = ctx.env.now
         self._offset = {r: i * self.params.rsu_offset_s for i, r in enumerate(rsus)}
         self._links = {(r, d): FluidLink(ctx.env, self._allocator(r, d)) for r in rsus for d in ("up", "down")}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where trace time starts (a resumed run's clock starts later; nothing is in flight between rounds)."""
+        return {"t0": self._t0}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Read the traces from the same origin as before the checkpoint."""
+        self._t0 = float(state["t0"])
 
     def use_traces(self, traces: dict[RsuId, CapacityTrace]) -> None:
         """Use these traces instead of reading ``network.path`` (tests)."""

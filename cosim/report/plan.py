@@ -32,6 +32,7 @@ from cosim.report.build import choose_baseline
 from cosim.report.rundata import safe_name
 from cosim.runner import check_schedule
 from cosim.scenario.resolve import Overrides, load_scenario
+from cosim.traces.runfolder import make_folder
 
 TRAFFIC_KEYS = ("name", "seed", "traffic", "rsus", "samples", "network")
 """The config sections a traffic recording depends on: the SUMO run, the samples it releases and the link
@@ -248,6 +249,7 @@ def plan(
         overrides=tuple(pairs),
     )
     _check_folder(checked)
+    make_folder(folder, empty=False)  # one line if it cannot be written
     return checked
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
+from cosim.traces import runfolder
 from cosim.traces.recorder import read_run, read_table
 from cosim.values import EvalResult, combine
 
@@ -158,6 +159,9 @@ def load_run(folder: str | Path, expect: str | None = None) -> RunData:
     """Read a run folder's run.json, messages and rounds; check it holds rounds (and the strategy)."""
     folder = Path(folder)
     info = read_run(folder)
+    if info.get("status") in ("running", "died"):
+        hint = f"; continue it with: cosim run --resume {folder}" if info["status"] == "died" else ""
+        raise RunFolderError(f"{folder}: the run {runfolder.describe(folder, info)}{hint}")
     data = RunData(folder, info, read_table(folder, "messages"), read_table(folder, "rounds"))
     if data.rounds.empty:
         raise RunFolderError(f"{folder}: rounds table is empty (the run finished no round)")

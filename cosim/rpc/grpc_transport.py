@@ -33,6 +33,9 @@ from cosim.values import (
 log = logging.getLogger("cosim.rpc")
 
 
+UNIX = "unix:"
+"""Prefix of a Unix-domain socket address (``unix:PATH``, as gRPC writes it)."""
+
 RETRYABLE_DETAILS = ("handshake", "ssl", "certificate", "tls")
 """An UNAVAILABLE whose details name these is a TLS failure: retrying cannot help."""
 
@@ -69,7 +72,7 @@ def _error(call: str, exc: grpc.RpcError, address: str = "", waited_s: float = 0
 
 
 class GrpcTransport(OneShotCalls):
-    """Calls the SplitFed service at ``address`` (``host:port``); ``spec`` is the client's model spec.
+    """Calls the SplitFed service at ``address`` (``host:port``, or ``unix:PATH``); ``spec`` is the client's model spec.
 
     ``security`` gives TLS and the bearer token (:class:`ClientSecurity`); a server on another host is
     reached only over TLS unless ``security.insecure``. A call the server cannot take (UNAVAILABLE: not
@@ -101,15 +104,20 @@ class GrpcTransport(OneShotCalls):
         retry_s: float = channel.RETRY_S,
         connect_s: float = channel.CONNECT_TIMEOUT_S,
     ) -> None:
-        try:
-            target = parse_address(address)
-        except ValueError as exc:
-            raise ConfigError(f"server = {address}: {exc}") from None
         self.security = security or ClientSecurity()
-        check_target(target.host, self.security)
+        if address.startswith(UNIX):  # a socket on this host: nothing crosses a network
+            if self.security.uses_tls:
+                raise ConfigError(f"server = {address}: a Unix-domain socket is reached without TLS")
+            self.address = address
+        else:
+            try:
+                target = parse_address(address)
+            except ValueError as exc:
+                raise ConfigError(f"server = {address}: {exc}") from None
+            check_target(target.host, self.security)
+            self.address = target.target
         credentials = channel_credentials(self.security)
         self._metadata = call_metadata(self.security)
-        self.address = target.target
         self.spec = spec
         self._aggregate_timeout_s = aggregate_timeout_s
         self._retry_s = retry_s

@@ -72,10 +72,70 @@ def _status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     return code, text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 
 
-def _fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+def fail(context: grpc.ServicerContext | grpc.aio.ServicerContext, exc: BaseException) -> None:
+    """Set the call's status from an error (its one line as the details)."""
     code, text = _status(exc)
     context.set_code(code)
     context.set_details(text)
+
+
+class Calls:
+    """The service's calls as plain functions of a request's bytes, shared by both servers.
+
+    :class:`SplitFedServicer` (asyncio, ``cosim serve``) runs them on its thread pools;
+    :class:`cosim.rpc.threaded.ThreadedServicer` (the server ``cosim run`` starts for itself) on gRPC's
+    own worker threads. A call that waits at the round barrier returns a future instead of blocking.
+    """
+
+    def __init__(self, core: SplitServer) -> None:
+        self.core = core
+
+    def hello(self, data: bytes) -> bytes:  # noqa: D102
+        req = codec.parse(pb.HelloRequest, data, "Hello")
+        spec = self.core.hello(req.rsu, req.fingerprint, req.model)
+        return codec.hello_reply(spec, __version__).SerializeToString()
+
+    def start_round(self, data: bytes) -> bytes:  # noqa: D102
+        req = codec.parse(pb.StartRoundRequest, data, "StartRound")
+        n = self.core.start_round(req.round, dict(req.participants))
+        return pb.StartRoundReply(round=req.round, expected=n).SerializeToString()
+
+    def forward(self, data: bytes) -> bytes:  # noqa: D102
+        req = codec.parse(pb.ForwardRequest, data, "Forward")
+        grads, loss = self.core.forward(*codec.decode_forward_request(req))
+        return codec.forward_reply(grads, loss).SerializeToString()
+
+    def submit_aggregate(self, data: bytes) -> futures.Future:
+        """Hand the weights to the barrier; the future resolves when the round is aggregated."""
+        req = codec.parse(pb.AggregateRequest, data, "Aggregate")
+        try:
+            round_, sub = codec.decode_aggregate_request(req)
+        except LearningError:
+            self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
+            raise
+        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
+
+    @staticmethod
+    def aggregate_reply(reply: Any) -> bytes:  # noqa: D102
+        return codec.aggregate_reply(reply).SerializeToString()
+
+    def end_round(self, data: bytes) -> futures.Future:
+        """Release the round's barrier (after its awaited Aggregates arrived); the future gives the outcome."""
+        req = codec.parse(pb.EndRoundRequest, data, "EndRound")
+        return self.core.end_round_async(req.round, tuple(req.awaiting), channel.END_ROUND_WAIT_S)
+
+    @staticmethod
+    def end_round_reply(outcome: Any) -> bytes:  # noqa: D102
+        return codec.end_round_reply(outcome).SerializeToString()
+
+    def evaluate(self, data: bytes) -> bytes:  # noqa: D102
+        req = codec.parse(pb.EvaluateRequest, data, "Evaluate")
+        return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(req))).SerializeToString()
+
+    def finish(self, data: bytes) -> bytes:  # noqa: D102
+        req = codec.parse(pb.FinishRequest, data, "Finish")
+        paths = self.core.finish()  # always the server's own folder: no request field names a path
+        return codec.finish_reply(paths, req.send_files).SerializeToString()
 
 
 class SplitFedServicer:
@@ -83,6 +143,7 @@ class SplitFedServicer:
 
     def __init__(self, core: SplitServer) -> None:
         self.core = core
+        self.calls = Calls(core)
         self._steps = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-step")
         self._calls = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="splitfed-call")
 
@@ -105,7 +166,7 @@ class SplitFedServicer:
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, fn)
         except Exception as exc:  # noqa: BLE001 - every error becomes a status, never a crash
-            _fail(context, exc)
+            fail(context, exc)
         return None
 
     async def _wait(self, context: grpc.aio.ServicerContext, fut: futures.Future) -> Any:
@@ -113,74 +174,37 @@ class SplitFedServicer:
         try:
             return await asyncio.shield(asyncio.wrap_future(fut))  # a cancelled call leaves the barrier's future
         except Exception as exc:  # noqa: BLE001
-            _fail(context, exc)
+            fail(context, exc)
         return None
 
     # ------------------------------------------------------------------ methods
 
     async def Hello(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def call() -> bytes:
-            req = codec.parse(pb.HelloRequest, data, "Hello")
-            spec = self.core.hello(req.rsu, req.fingerprint, req.model)
-            return codec.hello_reply(spec, __version__).SerializeToString()
-
-        return await self._run(context, self._calls, call) or b""
+        return await self._run(context, self._calls, functools.partial(self.calls.hello, data)) or b""
 
     async def StartRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def call() -> bytes:
-            req = codec.parse(pb.StartRoundRequest, data, "StartRound")
-            n = self.core.start_round(req.round, dict(req.participants))
-            return pb.StartRoundReply(round=req.round, expected=n).SerializeToString()
-
-        return await self._run(context, self._calls, call) or b""
+        return await self._run(context, self._calls, functools.partial(self.calls.start_round, data)) or b""
 
     async def Forward(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def call() -> bytes:
-            req = codec.parse(pb.ForwardRequest, data, "Forward")
-            grads, loss = self.core.forward(*codec.decode_forward_request(req))
-            return codec.forward_reply(grads, loss).SerializeToString()
-
-        return await self._run(context, self._steps, call) or b""
-
-    def _submit(self, data: bytes) -> futures.Future:
-        req = codec.parse(pb.AggregateRequest, data, "Aggregate")
-        try:
-            round_, sub = codec.decode_aggregate_request(req)
-        except LearningError:
-            self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
-            raise
-        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
+        return await self._run(context, self._steps, functools.partial(self.calls.forward, data)) or b""
 
     async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        pending = await self._run(context, self._calls, functools.partial(self._submit, data))
+        pending = await self._run(context, self._calls, functools.partial(self.calls.submit_aggregate, data))
         if pending is None:
             return b""
         del data  # the request's bytes are not kept while the barrier waits
         reply = await self._wait(context, pending)  # no thread is held while the barrier waits
         if reply is None:
             return b""
-        return await self._run(context, self._calls, lambda: codec.aggregate_reply(reply).SerializeToString()) or b""
+        return await self._run(context, self._calls, functools.partial(self.calls.aggregate_reply, reply)) or b""
 
     async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def end() -> futures.Future:
-            req = codec.parse(pb.EndRoundRequest, data, "EndRound")
-            return self.core.end_round_async(req.round, tuple(req.awaiting), channel.END_ROUND_WAIT_S)
-
-        pending = await self._run(context, self._calls, end)
+        pending = await self._run(context, self._calls, functools.partial(self.calls.end_round, data))
         outcome = None if pending is None else await self._wait(context, pending)
-        return b"" if outcome is None else codec.end_round_reply(outcome).SerializeToString()
+        return b"" if outcome is None else self.calls.end_round_reply(outcome)
 
     async def Evaluate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def call() -> bytes:
-            req = codec.parse(pb.EvaluateRequest, data, "Evaluate")
-            return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(req))).SerializeToString()
-
-        return await self._run(context, self._steps, call) or b""
+        return await self._run(context, self._steps, functools.partial(self.calls.evaluate, data)) or b""
 
     async def Finish(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        def call() -> bytes:
-            req = codec.parse(pb.FinishRequest, data, "Finish")
-            paths = self.core.finish()  # always the server's own folder: no request field names a path
-            return codec.finish_reply(paths, req.send_files).SerializeToString()
-
-        return await self._run(context, self._calls, call) or b""
+        return await self._run(context, self._calls, functools.partial(self.calls.finish, data)) or b""

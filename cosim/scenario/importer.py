@@ -53,16 +53,23 @@ def import_sumocfg(
     ``out`` defaults to ``scenarios/<name>`` under the current folder. An existing scenario.toml there is
     only replaced with ``force``. Raises :class:`ScenarioError` (one line, naming the file) on bad input.
     """
-    from cosim.config import load
+    from cosim.config import load, name_problem
+    from cosim.traces.runfolder import make_folder
 
     p = Path(path).expanduser()
     if n_rsus < 1:
         raise ScenarioError(f"{p}: --rsus = {n_rsus}: must be >= 1")
     if not (radius > 0 and math.isfinite(radius)):
         raise ScenarioError(f"{p}: --radius = {radius}: must be > 0 metres")
+    if name is not None:
+        problem = name_problem(name)
+        if problem:
+            raise ScenarioError(f"--name = {name!r}: {problem}")
     sc = read_sumocfg(p)
     name = name or default_name(sc.path)
     out_dir = Path(out).expanduser() if out else Path("scenarios") / name
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ScenarioError(f"--out = {out_dir}: is a file, not a folder")
     target = out_dir / "scenario.toml"
     if target.exists() and not force:
         raise ScenarioError(f"{target}: already exists (use --force to replace it, or --out elsewhere)")
@@ -87,7 +94,7 @@ def import_sumocfg(
     step = sc.step_length if sc.step_length is not None else 1.0
     window = max(step, min(DEFAULT_WINDOW, end - begin))
     rsus = [RsuSpec(f"rsu{i}", c.id, float(radius)) for i, c in enumerate(chosen)]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir, "--out", empty=False)
     text = scenario_toml(
         name,
         f"Imported from {sc.path.name}: {len(net.getNodes())} junctions, ~{stats.vehicles:.0f} vehicles, {n_rsus} RSUs",

@@ -6,7 +6,11 @@ Each table is written two ways, both incremental, so a crash keeps every finishe
 * ``<table>.parquet/part-NNNNN.parquet`` — one Parquet file per flush; ``pandas.read_parquet`` reads
   the folder as one table.
 
-``run.json`` is rewritten atomically (temp file + rename) whenever the run's status changes.
+A Parquet part is written to a temporary name and renamed, so a crash never leaves half a part. The
+recorder can say how far each table is written (:meth:`TraceRecorder.position`: rows, CSV bytes, Parquet
+parts) and cut a folder back to such a position (:func:`truncate`), which is how a resumed run drops the
+rows of a round it abandoned. ``run.json`` is rewritten atomically (temp file + rename) whenever the run's
+status changes.
 """
 
 from __future__ import annotations
@@ -19,8 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from cosim import interrupts
 from cosim.errors import RunFolderError
-from cosim.traces.schema import MISSING, SCHEMA_VERSION, TABLES, columns
+from cosim.traces import runfolder
+from cosim.traces.schema import MISSING, OPTIONAL, SCHEMA_VERSION, TABLES, columns
+
+TablePosition = dict[str, int]
+"""How far one table is written: ``rows``, ``csv_bytes`` (size of ``<table>.csv``) and ``parts`` (Parquet parts)."""
 
 
 class MemorySink:
@@ -44,11 +53,16 @@ class MemorySink:
 class TraceRecorder:
     """The :class:`cosim.ports.TraceSink` of a run folder: writes the trace tables of one run into ``folder``."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, position: Mapping[str, TablePosition] | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._pending: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         self._parts: dict[str, int] = {t: 0 for t in TABLES}
+        self._rows: dict[str, int] = {t: 0 for t in TABLES}
+        for table, pos in (position or {}).items():  # continuing a folder cut back to ``position``
+            if table in TABLES:
+                self._parts[table] = int(pos.get("parts", 0))
+                self._rows[table] = int(pos.get("rows", 0))
 
     def append(self, table: str, row: Mapping[str, Any]) -> None:
         """Add one row to ``table`` (kept in memory until :meth:`flush`)."""
@@ -57,7 +71,11 @@ class TraceRecorder:
         self._pending[table].append(dict(row))
 
     def flush(self) -> None:
-        """Write every pending row to CSV and to a new Parquet part, then fsync."""
+        """Write every pending row to CSV and to a new Parquet part, then fsync (a signal waits until it is done)."""
+        with interrupts.critical():
+            self._flush()
+
+    def _flush(self) -> None:
         for table, rows in self._pending.items():
             if not rows:
                 continue
@@ -70,20 +88,81 @@ class TraceRecorder:
                 os.fsync(fh.fileno())
             parts = self.folder / f"{table}.parquet"
             parts.mkdir(exist_ok=True)
-            frame.to_parquet(parts / f"part-{self._parts[table]:05d}.parquet", index=False)
+            part = parts / f"part-{self._parts[table]:05d}.parquet"
+            tmp = parts / f".{part.name}.tmp"
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, part)
             self._parts[table] += 1
+            self._rows[table] += len(rows)
             rows.clear()
+
+    def discard(self) -> int:
+        """Drop every row appended since the last :meth:`flush` (an abandoned round's); returns how many."""
+        n = sum(len(rows) for rows in self._pending.values())
+        for rows in self._pending.values():
+            rows.clear()
+        return n
+
+    def pending(self) -> int:
+        """Rows appended and not yet flushed."""
+        return sum(len(rows) for rows in self._pending.values())
+
+    def position(self) -> dict[str, TablePosition]:
+        """How far each table is written (flushed rows only): rows, CSV bytes and Parquet parts."""
+        out: dict[str, TablePosition] = {}
+        for table in TABLES:
+            csv = self.folder / f"{table}.csv"
+            size = csv.stat().st_size if csv.exists() else 0
+            out[table] = {"rows": self._rows[table], "csv_bytes": size, "parts": self._parts[table]}
+        return out
 
     def write_run_json(self, info: Mapping[str, Any]) -> None:
         """Atomically (re)write ``run.json``; ``schema_version`` is added."""
         write_json(self.folder / "run.json", {"schema_version": SCHEMA_VERSION, **info})
 
 
+def truncate(folder: str | Path, position: Mapping[str, TablePosition] | None) -> None:
+    """Cut a run folder's tables back to ``position`` (None: no rows at all); rows written after it go.
+
+    CSV files are truncated to their recorded size (removed when it is 0, so the header is written
+    again); Parquet parts numbered at or above the recorded count, and any temporary part, are removed.
+    A file shorter than its recorded size means the folder was changed since: :class:`RunFolderError`.
+    """
+    folder = Path(folder)
+    for table in TABLES:
+        pos = (position or {}).get(table) or {"csv_bytes": 0, "parts": 0}
+        csv = folder / f"{table}.csv"
+        size = int(pos.get("csv_bytes", 0))
+        if csv.exists():
+            if csv.stat().st_size < size:
+                raise RunFolderError(f"{csv}: shorter ({csv.stat().st_size} bytes) than at the checkpoint ({size})")
+            if size == 0:
+                csv.unlink()
+            else:
+                with csv.open("r+b") as fh:
+                    fh.truncate(size)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        elif size:
+            raise RunFolderError(f"{csv}: missing, though the checkpoint has {size} bytes of it")
+        parts = folder / f"{table}.parquet"
+        if parts.is_dir():
+            keep = int(pos.get("parts", 0))
+            for f in parts.iterdir():
+                stem = f.name.removeprefix("part-").removesuffix(".parquet")
+                if f.name.startswith(".") or not stem.isdigit() or int(stem) >= keep:
+                    f.unlink()
+
+
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON atomically: a temp file beside ``path`` renamed over it."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with interrupts.critical():
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
 
 
 def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -105,11 +184,16 @@ def read_run(folder: str | Path) -> dict[str, Any]:
         raise RunFolderError(f"{folder}: no run.json (not a cosim run folder)")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(info, dict):
+        raise RunFolderError(f"{path}: not a run.json (a JSON object was expected)")
     version = info.get("schema_version")
     if version != SCHEMA_VERSION:
         raise RunFolderError(f"{path}: schema_version = {version!r}, this cosim reads version {SCHEMA_VERSION}")
+    info["status"] = runfolder.status(folder, info)  # a "running" run whose process is gone has died
     return info
 
 
@@ -118,14 +202,42 @@ def read_table(folder: str | Path, table: str) -> pd.DataFrame:
     folder = Path(folder)
     parts = folder / f"{table}.parquet"
     csv = folder / f"{table}.csv"
+    if table not in TABLES:
+        raise RunFolderError(f"{folder}: no trace table {table!r} (tables: {', '.join(TABLES)})")
     if parts.is_dir() and any(parts.glob("part-*.parquet")):
         files = sorted(parts.glob("part-*.parquet"))  # flush order = name order
-        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        frame = pd.concat([_read_part(f) for f in files], ignore_index=True)
     elif csv.exists():
-        frame = pd.read_csv(csv)
+        frame = _read_csv(csv)
+    elif table in OPTIONAL:
+        frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t, _ in TABLES[table]})
     else:
         raise RunFolderError(f"{folder}: missing {table}.parquet and {table}.csv")
     missing = [c for c in columns(table) if c not in frame.columns]
     if missing:
         raise RunFolderError(f"{folder}: {table} lacks columns {missing} (written by another version?)")
-    return frame[columns(table)].astype({n: t for n, t, _ in TABLES[table]})
+    try:
+        return frame[columns(table)].astype({n: t for n, t, _ in TABLES[table]})
+    except (ValueError, TypeError) as exc:
+        raise RunFolderError(f"{folder}: {table} has values of the wrong type ({_first_line(exc)})") from None
+
+
+def _read_part(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... for a damaged file
+        raise RunFolderError(
+            f"{path}: not a readable Parquet part ({_first_line(exc)}); was the run killed while writing it?"
+        ) from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RunFolderError(f"{path}: not a readable CSV table ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cosim.ports import LINK_FIELDS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -22,7 +22,11 @@ every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``
 measure them (a converter, a synthetic run) leaves them missing rather than 0.
 4: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
 and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
-se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link."""
+se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link.
+5: faults (``[[faults]]``): ``messages`` gained ``outage_s_{up,down}`` (time a message waited for its RSU's
+backhaul), ``rounds`` gained ``crashed``, and the new ``events`` table records every fault as it happens
+(outage and server slowdown start/end, RSU crash and rejoin). ``events`` is written only by runs with
+faults; readers get an empty table otherwise."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -92,6 +96,11 @@ ROUNDS: tuple[Column, ...] = (
     ("samples", "int64", "training samples the RSU had this round"),
     ("batches", "int64", "Forward calls the RSU made this round"),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
+    (
+        "crashed",
+        "bool",
+        "the RSU crashed during the round ([[faults]]): its work of the round is lost, it rejoins next round",
+    ),
     ("train_loss", "float64", "mean training loss of the RSU's batches this round (workload's unit)"),
     (
         "eval_loss",
@@ -148,7 +157,8 @@ MISSING: dict[str, dict[str, object]] = {
         "rate_up_bps": float("nan"),
         "rate_down_bps": float("nan"),
         **{f"{f.name}_{d}": f.missing for f in LINK_FIELDS for d in ("up", "down")},
-    }
+    },
+    "rounds": {"crashed": False},
 }
 """Per table, columns a row may leave out and the value written for them (the link model's optional fields)."""
 
@@ -165,7 +175,25 @@ TRAFFIC: tuple[Column, ...] = (
     ("samples", "int64", "labelled samples produced in the window"),
 )
 
-TABLES: dict[str, tuple[Column, ...]] = {"messages": MESSAGES, "rounds": ROUNDS, "traffic": TRAFFIC}
+EVENTS: tuple[Column, ...] = (
+    ("run_id", "string", "run identifier"),
+    ("t_s", "float64", "simulated instant of the event"),
+    ("fault", "string", "outage (an RSU's backhaul), crash (an RSU) or slowdown (the server)"),
+    (
+        "event",
+        "string",
+        "start / end (outage, slowdown); crash (the RSU leaves) / rejoin (it takes part again at a round's start)",
+    ),
+    ("rsu", "string", "RSU id (empty for the server)"),
+    ("round", "int64", "the round the event fell in (-1: between rounds)"),
+    ("value", "float64", "slowdown: the factor; outage: its length, simulated s; crash: batches done before it"),
+    ("detail", "string", "what the fault did, in words (e.g. the batches and samples an RSU lost)"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {"messages": MESSAGES, "rounds": ROUNDS, "traffic": TRAFFIC, "events": EVENTS}
+
+OPTIONAL: frozenset[str] = frozenset({"events"})
+"""Tables a run folder may lack (written only when something happens): readers return them empty."""
 
 
 def columns(table: str) -> list[str]:

@@ -3,6 +3,7 @@
 Use::
 
     src = open_traffic(cfg)              # live SUMO (libsumo; TraCI for gui / traffic.backend="traci")
+    src = open_traffic(cfg, process=True)  # the same, SUMO in its own process running ahead (pipeline.py)
     src.advance(env.now)                 # cheap when already there; never passes traffic.end
     src.take_windows()                   # RsuWindow rows of windows whose end <= src.now
     src.take_samples()                   # {rsu: SampleSet} labelled since the last call
@@ -36,15 +37,25 @@ __all__ = ["TrafficSource", "open_traffic", "record", "ReplayTraffic", "TrafficR
 
 
 def open_traffic(
-    cfg: Config, *, gui: bool = False, output_dir: Path | None = None, regions: Sequence[LaneRegion] = ()
+    cfg: Config,
+    *,
+    gui: bool = False,
+    output_dir: Path | None = None,
+    regions: Sequence[LaneRegion] = (),
+    process: bool = False,
 ) -> TrafficSource:
     """Start the scenario's traffic live (libsumo; TraCI for ``gui`` or ``traffic.backend = "traci"``).
 
     ``output_dir`` receives the outputs the SUMO scenario itself writes (tripinfo, detectors, logs);
     by default a temporary folder. ``regions``: lane regions whose vehicles are counted every step
-    (:mod:`cosim.traffic.regions`; read with ``region_counts()``). Close the source when done (libsumo:
-    one simulation per process).
+    (:mod:`cosim.traffic.regions`; read with ``region_counts()``). ``process``: run SUMO in its own
+    process, ahead of the caller (:mod:`cosim.traffic.pipeline`; the same values at the same steps; not
+    with ``gui``). Close the source when done (libsumo: one simulation per process).
     """
+    if process and not gui:
+        from cosim.traffic.pipeline import PipelinedTraffic
+
+        return PipelinedTraffic(cfg, output_dir=output_dir, regions=regions)
     from cosim.traffic.live import LiveTraffic
 
     return LiveTraffic(cfg, gui=gui, output_dir=output_dir, regions=regions)

@@ -12,6 +12,7 @@ from cosim import config
 from cosim.errors import ConfigError
 from cosim.scenario.resolve import load_scenario
 from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.traces.runfolder import make_folder
 from cosim.values import RsuWindow
 
 
@@ -19,11 +20,11 @@ def run_traffic(
     cfg: config.Config, *, gui: bool = False, progress: bool = True, output_dir: Path | None = None
 ) -> list[RsuWindow]:
     """Run the scenario's traffic from begin to end; return every RSU's windows in time order."""
-    from cosim.traffic import open_traffic
+    from cosim.traffic.live import LiveTraffic
 
     t = cfg.traffic
     windows: list[RsuWindow] = []
-    src = open_traffic(cfg, gui=gui, output_dir=output_dir)
+    src = LiveTraffic(cfg, gui=gui, output_dir=output_dir)
     try:
         chunk = max(t.window, (t.end - t.begin) / 200.0)
         targets = [min(t.begin + chunk * (i + 1), t.end) for i in range(math.ceil((t.end - t.begin) / chunk))]
@@ -43,13 +44,13 @@ def run_traffic(
                 for target in targets:
                     src.advance(target)
                     windows += src.take_windows()
-                    src.take_samples()
+                    src.drop_samples()
                     bar.update(task, completed=src.now - t.begin)
         else:
             for target in targets:
                 src.advance(target)
                 windows += src.take_windows()
-                src.take_samples()
+                src.drop_samples()
     finally:
         src.close()
     return windows
@@ -64,9 +65,13 @@ def traffic_command(args: argparse.Namespace) -> int:
     from cosim.console import make_console
 
     cfg = load_scenario(args.scenario, overrides=args.overrides)
-    out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic"
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: output folder exists and is not empty; choose another --out")
+    t = cfg.traffic
+    if t.window > t.end - t.begin + 1e-9:
+        raise ConfigError(
+            f"{cfg.where}: traffic.window = {t.window:g}: longer than the run ({t.end - t.begin:g} s from "
+            "traffic.begin to traffic.end): no window would ever end"
+        )
+    out = make_folder(Path(args.out) if args.out else Path("runs") / f"{cfg.name}-traffic")
     recorder = TraceRecorder(out)
     info = {
         "run_id": out.name,

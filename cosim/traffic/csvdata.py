@@ -119,6 +119,10 @@ class CsvFeeder:
             self._next[k] = j
         return counts
 
+    def pending(self) -> bool:
+        """True when rows were released since the last :meth:`take`."""
+        return self._taken != self._next
+
     def take(self) -> dict[RsuId, SampleSet]:
         """Rows released since the last call, per RSU."""
         out = {}

@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cosim.config import Config
 from cosim.errors import ScenarioError, TrafficError
 from cosim.palette import rgba, tier_colors
 from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
-from cosim.traffic.csvdata import CsvFeeder, load_data_dir
 from cosim.traffic.observe import Observer
 from cosim.traffic.regions import LaneCounter
 from cosim.types import RsuId, SimTime, TierName
@@ -79,6 +80,8 @@ class LiveTraffic:
                 raise
         feeder = None
         if cfg.samples.data_dir is not None:
+            from cosim.traffic.csvdata import CsvFeeder, load_data_dir  # pandas, only for CSV data
+
             try:
                 feeder = CsvFeeder(load_data_dir(cfg.samples.data_dir, [s.id for s in self._sites], self.clock))
             except BaseException:
@@ -105,9 +108,17 @@ class LiveTraffic:
         """Simulated time the traffic has reached (never beyond ``traffic.end``)."""
         return self.clock.now(self._k)
 
+    @property
+    def steps(self) -> int:
+        """Steps taken so far."""
+        return self._k
+
     def advance(self, until: SimTime) -> None:
         """Step SUMO until ``now >= until`` or ``traffic.end`` is reached."""
-        target = self.clock.steps_until(until)
+        self.step_to(self.clock.steps_until(until))
+
+    def step_to(self, target: int) -> None:
+        """Step SUMO until ``target`` steps are taken (no-op if they are)."""
         sim, obs = self._sim, self._obs
         regions = self._regions if self._regions.lanes else None
         while self._k < target:
@@ -124,6 +135,33 @@ class LiveTraffic:
     def region_counts(self) -> dict[str, int]:
         """Vehicles on each lane region at the latest step (the regions this source was opened with)."""
         return self._regions.counts()
+
+    @property
+    def region_ids(self) -> tuple[str, ...]:
+        """Ids of the counted lane regions, in the order of :meth:`region_array`."""
+        return self._regions.ids
+
+    # -- flat views, for the traffic process that streams them (cosim.traffic.worker) ------------------
+
+    def in_range_counts(self) -> list[int]:
+        """:meth:`in_range` as a list in site order (read-only: the observer's own)."""
+        return self._obs.in_range_counts()
+
+    def region_array(self) -> np.ndarray:
+        """:meth:`region_counts` as an array in :attr:`region_ids` order."""
+        return self._regions.array()
+
+    def samples_pending(self) -> bool:
+        """True when :meth:`take_samples` would hand out at least one sample."""
+        return self._obs.samples_pending()
+
+    def drop_samples(self) -> None:
+        """Forget the samples released so far (``cosim traffic`` only writes the windows that count them)."""
+        self._obs.drop_samples()
+
+    def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`take_samples` as flat arrays ``(rsu index, time, x, y, vehicle)`` (see :class:`Observer`)."""
+        return self._obs.take_sample_arrays()
 
     def take_windows(self) -> list[RsuWindow]:
         """Windows completed since the last call, in time order (all RSUs per window)."""

@@ -11,7 +11,8 @@ the previous set is empty, so the vehicles in range then count as entering.
 Samples (regression task, see :data:`cosim.traffic.values.FEATURES`). At every ``samples.period``-th
 observation (period and horizon are rounded to whole steps; observation 0 is a sampling step) each
 vehicle in an RSU's range gives that RSU one sample. Its label is the same vehicle's speed
-``samples.horizon`` later, read from a per-vehicle speed subscription. A vehicle that leaves the
+``samples.horizon`` later, read from a per-vehicle speed subscription. A vehicle off the road (its lane id
+is empty: parked in a parking area, or teleporting) counts as in range but gives no sample. A vehicle that leaves the
 simulation before the horizon loses its pending samples (they are dropped: no label exists), and so
 do samples whose label would fall after ``traffic.end``. A sample is released once its label is
 known, and counted in the ``samples`` column of the window in which it was released.
@@ -20,12 +21,18 @@ Cost. Turning subscription results into Python objects, and SUMO evaluating each
 are the per-step costs, so every subscription is as narrow and as short as it can be:
 
 - each RSU has a *counting* context subscription (speed only) read at every step;
-- the same RSU gets a second, *detail* context subscription (position, acceleration, lane) scheduled
-  with SUMO's begin/end times for one sampling step at a time; SUMO merges both into one result per
-  vehicle at that step (and reads the vehicles in range once for both);
-- a vehicle whose label is due at a step not covered by its speed subscriptions gets one from that
-  step to two sampling periods later (covering its next labels too); SUMO keeps subscriptions with
-  different begin/end apart and lets them expire by themselves (no unsubscribe calls);
+- at sampling steps, the vehicles in range (known from the counting results) are asked for their
+  position, acceleration and lane with libsumo getters (three C++ calls each, ~1 us together); over
+  TraCI, where a getter is a socket round trip, the same RSU gets a second, *detail* context
+  subscription (position, acceleration, lane) scheduled with SUMO's begin/end times for one sampling
+  step at a time, which SUMO merges with the counting one into one result per vehicle at that step;
+- labels are read at the step they are due only: with libsumo one ``getSpeed`` call per sample (a C++
+  function call, ~0.3 us; a vehicle that left raises and its sample is dropped), which costs far less
+  than a per-vehicle speed subscription (each ``subscribe`` evaluates it at once, and SUMO evaluates it
+  at every step it covers: on Bologna Pasubio 116k of them took longer than all the label reads).
+  Over TraCI (``--gui``, ``traffic.backend = "traci"``) a getter is a socket round trip, so there a
+  vehicle whose label is due at a step not covered by its speed subscriptions gets one from that step to
+  two sampling periods later (covering its next labels too), read in one call when due;
 - samples of one sampling step are kept as one block of arrays (features, RSU index, vehicle ids)
   until their labels are read, then handed out per RSU with numpy masks.
 """
@@ -34,15 +41,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
 from cosim.traffic.clock import Clock
-from cosim.traffic.csvdata import CsvFeeder
-from cosim.traffic.values import empty_sample_set, feature_samples
+from cosim.traffic.values import FEATURES, empty_sample_set, feature_samples
 from cosim.types import RsuId
 from cosim.values import RsuSite, RsuWindow, SampleSet
+
+if TYPE_CHECKING:
+    from cosim.traffic.csvdata import CsvFeeder  # pandas: imported only by scenarios that bring CSV data
 
 # Keys of SUMO's subscription results (TraCI variable ids, see cosim.traffic.sumo).
 _SPEED, _POS, _LANE, _ACCEL = 0x40, 0x42, 0x51, 0x72
@@ -55,6 +64,8 @@ class ObservedSim(Protocol):
     def context_results(self) -> Mapping[str, Mapping[str, Mapping[int, Any]]]: ...  # noqa: D102
     def vehicle_results(self) -> Mapping[str, Mapping[int, Any]]: ...  # noqa: D102
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None: ...  # noqa: D102
+    def speeds(self, vehicles: Sequence[str]) -> list[float | None]: ...  # noqa: D102
+    def detail_getters(self) -> tuple[Any, Any, Any]: ...  # noqa: D102
     def schedule_detail(self, time: float) -> None: ...  # noqa: D102
     def lane_count(self, edge: str) -> int: ...  # noqa: D102
 
@@ -109,6 +120,8 @@ class Observer:
         self._out: list[_Block] = []
         """Labelled blocks not yet handed out, in release order."""
         self._started = False
+        self._poll = False
+        """True when labels are read with per-vehicle getters (libsumo: a function call) instead of subscriptions."""
 
     def _first_obs_of(self, w: int) -> int:
         """Index of the first observation of window ``w`` (capped at the run's length)."""
@@ -156,7 +169,8 @@ class Observer:
                 self._label(sim, i)
             if i % self._period == 0:
                 self._sample(sim, i, get)
-                self._schedule_detail(sim, i + self._period)
+                if not self._poll:
+                    self._schedule_detail(sim, i + self._period)
         elif self._csv is not None:
             for j, n in enumerate(self._csv.release(i)):
                 self._released[j] += n
@@ -167,7 +181,8 @@ class Observer:
     def start(self, sim: ObservedSim) -> None:
         """Call once before the first step: schedules the first sampling step's detail subscription."""
         self._started = True
-        if self._sumo_samples:
+        self._poll = bool(getattr(sim, "polls_speeds", False))
+        if self._sumo_samples and not self._poll:
             self._schedule_detail(sim, 0)
 
     def _schedule_detail(self, sim: ObservedSim, i: int) -> None:
@@ -187,6 +202,10 @@ class Observer:
         rsus: list[int] = []
         vids: list[str] = []
         index = self._vehicle_index
+        poll = self._poll
+        if poll:  # libsumo: three getter calls per vehicle in range (once per step if it is near two RSUs)
+            pos_of, accel_of, lane_of = sim.detail_getters()
+            seen: dict[str, tuple[Any, float, str]] = {}
         for ri, poi in enumerate(self._detail_pois):
             vehs = get(poi)
             if not vehs:
@@ -196,14 +215,32 @@ class Observer:
             mean = sum([v[_SPEED] for v in vehs.values()]) / n
             site = self._sites[ri]
             sx, sy = site.x, site.y
-            for v in vehs.values():
-                x, y = v[_POS]
-                lc = lanes.get(v[_LANE])
-                if lc is None:
-                    lc = self._lane_count(sim, v[_LANE])
-                rows.append((v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
-            vids += vehs
-            rsus += [ri] * n
+            k = len(rows)
+            if poll:
+                for vid, v in vehs.items():
+                    d = seen.get(vid)
+                    if d is None:
+                        d = seen[vid] = (pos_of(vid), accel_of(vid), lane_of(vid))
+                    (x, y), accel, lane = d
+                    if not lane:  # off the road (parked in a parking area, teleporting): in range, no sample
+                        continue
+                    lc = lanes.get(lane)
+                    if lc is None:
+                        lc = self._lane_count(sim, lane)
+                    rows.append((v[_SPEED], accel, hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
+                    vids.append(vid)
+            else:
+                for vid, v in vehs.items():
+                    lane = v[_LANE]
+                    if not lane:  # off the road: in range, no sample
+                        continue
+                    x, y = v[_POS]
+                    lc = lanes.get(lane)
+                    if lc is None:
+                        lc = self._lane_count(sim, lane)
+                    rows.append((v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
+                    vids.append(vid)
+            rsus += [ri] * (len(rows) - k)
         if not rows:
             return
         x = np.array(rows, dtype=np.float32)
@@ -213,6 +250,8 @@ class Observer:
             self._release(_Block(t, rsu, [], veh, x, x[:, 0].copy()))
             return
         self._pending[due] = _Block(t, rsu, vids, veh, x, None)
+        if self._poll:
+            return  # labels are read when due, with one getter call per sample
         sub_end, clock = self._sub_end, self.clock
         new_end = min(due + 2 * self._period, clock.n_steps - 1)
         begin, end = clock.now(due + 1), clock.now(new_end + 1)
@@ -224,9 +263,12 @@ class Observer:
 
     def _label(self, sim: ObservedSim, i: int) -> None:
         block = self._pending.pop(i)
-        get = sim.vehicle_results().get
-        found = [get(vid) for vid in block.vids]
-        speeds = [v[_SPEED] for v in found if v is not None]
+        if self._poll:
+            found = sim.speeds(block.vids)
+        else:
+            get = sim.vehicle_results().get
+            found = [None if (v := get(vid)) is None else v[_SPEED] for vid in block.vids]
+        speeds = [v for v in found if v is not None]
         if not speeds:
             return
         if len(speeds) < len(found):  # some vehicles left the simulation: their samples are dropped
@@ -281,6 +323,48 @@ class Observer:
         """Vehicles in each RSU's range at the latest observation."""
         return {site.id: n for site, n in zip(self._sites, self._now_count, strict=True)}
 
+    def in_range_counts(self) -> list[int]:
+        """Vehicles in each RSU's range at the latest observation, in site order (the observer's own list: copy it)."""
+        return self._now_count
+
+    def samples_pending(self) -> bool:
+        """True when samples were released since the last :meth:`take_samples` or :meth:`take_sample_arrays`."""
+        return bool(self._out) if self._csv is None else self._csv.pending()
+
+    def drop_samples(self) -> None:
+        """Forget the samples released so far (they still count in their windows' ``samples`` column)."""
+        if self._csv is not None:
+            self._csv.take()
+        self._out = []
+
+    def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Samples released since the last call as flat arrays ``(rsu index, time, x, y, vehicle)``, in release order.
+
+        The same samples :meth:`take_samples` hands out per RSU (each RSU's rows in the same order), without
+        building a :class:`SampleSet` per RSU: what the traffic process streams.
+        """
+        if self._csv is not None:
+            sets = list(self._csv.take().values())
+            rsu = np.concatenate([np.full(len(s), j, np.int32) for j, s in enumerate(sets)])
+            cat = np.concatenate
+            return (
+                rsu,
+                cat([s.time for s in sets]),
+                cat([s.x for s in sets]),
+                cat([s.y for s in sets]),
+                cat([s.vehicle for s in sets]),
+            )
+        blocks, self._out = self._out, []
+        if not blocks:
+            return _NO_SAMPLES
+        return (
+            np.concatenate([b.rsu for b in blocks]).astype(np.int32),
+            np.concatenate([np.full(len(b.rsu), b.time) for b in blocks]),
+            np.concatenate([b.x for b in blocks]),
+            np.concatenate([b.y for b in blocks if b.y is not None]),
+            np.concatenate([b.veh for b in blocks]),
+        )
+
     def take_windows(self) -> list[RsuWindow]:
         """Windows closed since the last call."""
         out, self._closed = self._closed, []
@@ -306,6 +390,13 @@ class Observer:
 
 
 _EMPTY: Mapping[str, Any] = {}
+_NO_SAMPLES = (
+    np.zeros(0, np.int32),
+    np.zeros(0, np.float64),
+    np.zeros((0, len(FEATURES)), np.float32),
+    np.zeros(0, np.float32),
+    np.zeros(0, np.int64),
+)
 
 
 class _Block(NamedTuple):

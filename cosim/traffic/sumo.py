@@ -124,6 +124,9 @@ class SumoSim:
         self._ctx_results = api.poi.getAllContextSubscriptionResults
         self._veh_results = api.vehicle.getAllSubscriptionResults
         self._step = api.simulationStep
+        self.polls_speeds = backend == "libsumo"
+        """True when :meth:`speeds` is a function call per vehicle (libsumo), not a socket round trip (TraCI)."""
+        self._getters = _vehicle_getters(api) if self.polls_speeds else None
 
     # -- stepping and reading ---------------------------------------------------------------------
 
@@ -159,13 +162,34 @@ class SumoSim:
         """All lane subscription results of this step: ``{lane id: {var: value}}``."""
         return self._api.lane.getAllSubscriptionResults()
 
+    def speeds(self, vehicles: Sequence[str]) -> list[float | None]:
+        """Each vehicle's speed now, None for a vehicle that has left the simulation (one getter call each)."""
+        get = self._getters[0] if self._getters else self._api.vehicle.getSpeed
+        out: list[float | None] = []
+        for vehicle in vehicles:
+            try:
+                out.append(get(vehicle))
+            except Exception:  # libsumo.TraCIException: no such vehicle (any more)
+                out.append(None)
+        return out
+
+    def detail_getters(self) -> tuple[Any, Any, Any]:
+        """The vehicle getters ``(getPosition, getAcceleration, getLaneID)`` of libsumo: each takes a vehicle id."""
+        if self._getters:
+            return self._getters[1:]
+        v = self._api.vehicle
+        return v.getPosition, v.getAcceleration, v.getLaneID
+
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
         """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (kept apart from its other ones).
 
         SUMO's clock reads ``t + step`` after producing observation ``t``; the subscription expires by
         itself, or when the vehicle leaves the simulation.
         """
-        self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
+        try:
+            self._api.vehicle.subscribe(vehicle, (VAR_SPEED,), begin, end)
+        except Exception as exc:  # libsumo.TraCIException: e.g. the vehicle is gone
+            raise TrafficError(f"SUMO refused to follow vehicle {vehicle!r}: {exc}") from None
 
     # -- network queries --------------------------------------------------------------------------
 
@@ -184,7 +208,10 @@ class SumoSim:
 
     def lane_count(self, edge: str) -> int:
         """Number of lanes of an edge (internal junction edges included)."""
-        return int(self._api.edge.getLaneNumber(edge))
+        try:
+            return int(self._api.edge.getLaneNumber(edge))
+        except Exception as exc:  # libsumo.TraCIException: no such edge
+            raise TrafficError(f"SUMO has no edge {edge!r} to count lanes of: {exc}") from None
 
     # -- RSUs -------------------------------------------------------------------------------------
 
@@ -236,6 +263,22 @@ class SumoSim:
             _libsumo_busy = False
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _vehicle_getters(api: Any) -> tuple[Any, Any, Any, Any] | None:
+    """The compiled vehicle getters of libsumo (speed, position, acceleration, lane), or None.
+
+    They skip the Python wrapper around each (``libsumo.vehicle.getSpeed(v)`` only calls
+    ``_libsumo.vehicle_getSpeed(v)``): half the cost of a call, paid once per sample. None if this libsumo
+    has no such module (the wrappers are used).
+    """
+    import sys
+
+    raw = sys.modules.get(f"{api.__name__}._libsumo")
+    names = ("vehicle_getSpeed", "vehicle_getPosition", "vehicle_getAcceleration", "vehicle_getLaneID")
+    if raw is None or not all(hasattr(raw, n) for n in names):
+        return None
+    return tuple(getattr(raw, n) for n in names)  # type: ignore[return-value]
 
 
 def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:

@@ -25,6 +25,8 @@ QUICKSTART = str(ROOT / "scenarios" / "quickstart")
         (["--server", "127.0.0.1:50051", "--token-file", "missing"], "--token-file = missing: file not found"),
         (["--server", "127.0.0.1:50051", "--tls-cert", "c.pem"], "--tls-cert and --tls-key: give both"),
         (["--tls-ca", "ca.pem"], "--tls-ca: only for a remote server (--server HOST:PORT)"),
+        (["--server", "127.0.0.1:50051", "--loopback", "tcp"], "--loopback = tcp: only for the server a run starts"),
+        (["--loopback", "uds", "--local"], "--loopback = uds: --local calls the server without gRPC"),
     ],
 )
 def test_bad_client_options_are_one_line(args: list[str], match: str, capsys: pytest.CaptureFixture) -> None:
