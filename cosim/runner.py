@@ -156,6 +156,7 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
+    quiet_tensorflow()  # once per process, after the input is checked and before anything below imports it
     folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
     lock = runfolder.FolderLock(folder).acquire()
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
@@ -199,6 +200,7 @@ def resume(
     """
     folder = Path(folder)
     info, cfg, lock = checkpoints.open_folder(folder)
+    quiet_tensorflow()
     try:
         ckpt = checkpoints.read(folder)
         truncate(folder, ckpt.traces if ckpt else None)
@@ -505,7 +507,7 @@ class Parts:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
-        quiet_tensorflow()  # once per process, while SUMO runs ahead: TensorFlow's start-up lines never show
+        quiet_tensorflow()  # a no-op after run()/resume(); kept for any other caller of Parts
         if self.pipelined:
             set_thread_pools(PIPELINED_THREADS)
         from cosim.learning.client import RsuClients

@@ -66,9 +66,9 @@ def test_run_takes_dotted_keywords_and_tensorflow_is_quiet_once(tmp_path: Path) 
         from cosim.quiet import is_quiet, quiet_tensorflow
 
         shift = {str(SHIFT)!r}
-        a = cosim.run(shift, rounds=1, transport="local", out={str(tmp_path / "a")!r},
+        a = cosim.run(shift, rounds=1, out={str(tmp_path / "a")!r},
                       **{{"network.rsu_uplink_mbps": 5, "learning.max_batches_per_round": 2}})
-        b = cosim.run(shift, rounds=1, transport="local", out={str(tmp_path / "b")!r},
+        b = cosim.run(shift, rounds=1, out={str(tmp_path / "b")!r},
                       overrides={{"network.rsu_uplink_mbps": 5, "learning.max_batches_per_round": 2}})
         print(json.dumps({{"quiet": is_quiet(), "again": quiet_tensorflow()}}))
         """
