@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from cosim import errors
 from cosim.config import Config
-from cosim.errors import TrafficError
+from cosim.errors import CosimError, TrafficError
 from cosim.traffic.clock import Clock
 from cosim.traffic.frames import decode
 from cosim.traffic.values import FEATURES, feature_samples
@@ -99,6 +100,8 @@ class PipelinedTraffic:
         self._samples: list[dict[str, np.ndarray]] = []
         """Sample blocks received and not yet handed out entirely (each with an ``s_step`` column)."""
         self._error: str | None = None
+        self._error_kind = "TrafficError"
+        """The class of the child's error, so a bad scenario is a ConfigError as in lockstep (exit codes match)."""
         self._done = False
         self._eof = False
         self._max_ahead = max_ahead
@@ -152,6 +155,7 @@ class PipelinedTraffic:
                         self._done = True
                     elif kind == "error":
                         self._error = str(meta.get("message", "the traffic process failed"))
+                        self._error_kind = str(meta.get("kind", "TrafficError"))
                     self._cv.notify_all()
                 if kind in ("done", "error"):
                     return
@@ -202,9 +206,12 @@ class PipelinedTraffic:
                 return
             raise self._failure(what)
 
-    def _failure(self, what: str) -> TrafficError:
+    def _failure(self, what: str) -> CosimError:
         if self._error is not None:
-            return TrafficError(self._error)
+            cls = getattr(errors, self._error_kind, TrafficError)
+            if not (isinstance(cls, type) and issubclass(cls, CosimError)):
+                cls = TrafficError
+            return cls(self._error)
         code = self._proc.poll()
         if code is None:
             try:

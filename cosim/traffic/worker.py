@@ -51,15 +51,15 @@ def main(argv: list[str]) -> int:
     except (BrokenPipeError, SystemExit):
         return 0  # the parent is gone or asked us to stop
     except CosimError as exc:
-        _send_error(conn, str(exc))
+        _send_error(conn, str(exc), type(exc).__name__)
     except BaseException as exc:  # noqa: BLE001 - any failure becomes the parent's one line
         _send_error(conn, f"the traffic process failed: {type(exc).__name__}: {exc}")
     return 0
 
 
-def _send_error(conn: Connection, message: str) -> None:
+def _send_error(conn: Connection, message: str, kind: str = "TrafficError") -> None:
     try:
-        conn.send_bytes(encode("error", {"message": " ".join(message.split())}))
+        conn.send_bytes(encode("error", {"message": " ".join(message.split()), "kind": kind}))
     except OSError:
         pass
 

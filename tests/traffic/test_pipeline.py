@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cosim import config
-from cosim.errors import TrafficError
+from cosim.errors import CosimError, TrafficError
 from cosim.scenario.resolve import resolve_scenario
 from cosim.traffic import open_traffic
 from cosim.traffic.frames import decode, encode
@@ -137,12 +137,16 @@ def test_a_bad_scenario_is_sumos_one_line_from_the_process(make_cfg, tmp_path, f
 
 
 def test_a_bad_rsu_is_the_same_error_as_lockstep(make_cfg):
+    with pytest.raises(CosimError) as lockstep:
+        open_traffic(make_cfg(junction="NOPE")).close()
     piped = open_traffic(make_cfg(junction="NOPE"), process=True)
     try:
-        with pytest.raises(TrafficError, match=r"rsus\.center\.junction = 'NOPE': no such junction"):
+        with pytest.raises(CosimError, match=r"rsus\.center\.junction = 'NOPE': no such junction") as caught:
             piped.sites  # noqa: B018
     finally:
         piped.close()
+    assert type(caught.value) is type(lockstep.value)  # the same class, so the CLI's exit code is the same
+    assert str(caught.value) == str(lockstep.value)
 
 
 def test_closing_early_stops_sumo_and_its_outputs_are_complete(line_cfg, tmp_path):
