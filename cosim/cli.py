@@ -345,12 +345,14 @@ def _run(args: argparse.Namespace) -> int:
     from cosim.runner import resume, run
 
     label = STRATEGIES.entry(cfg.clustering.strategy).label
+    spec = getattr(cfg.workload.plugin, "spec", None)
     what = f"resumes {args.resume}" if args.resume else cfg.name
     console.print(
         f"[bold]cosim run[/] {what}: {len(cfg.rsus)} RSUs, {cfg.learning.rounds} rounds, "
         f"{label} clustering, workload {cfg.workload.name}, seed {cfg.seed}"
     )
-    with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress) as bar:
+    unit = getattr(spec, "loss_unit", "")
+    with RunProgress(cfg.traffic.begin, cfg.traffic.end, cfg.learning.rounds, not args.no_progress, unit) as bar:
         if args.resume:
             result = resume(args.resume, on_round=bar.round, on_time=bar.time, security=security)
         else:
@@ -373,6 +375,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def run_rows(s: dict, spec: object) -> dict[str, object]:
     """The rows of ``cosim run``'s summary table, from a run summary (run.json ``summary``)."""
+    from cosim.console import MIGRATIONS, MIGRATIONS_MEANING
+
     nan = float("nan")
     loss = f"{spec.loss_name}, {spec.loss_unit}".rstrip(", ")  # type: ignore[attr-defined]
     metric = f"{spec.metric_name}, {spec.metric_unit}".rstrip(", ")  # type: ignore[attr-defined]
@@ -400,7 +404,7 @@ def run_rows(s: dict, spec: object) -> dict[str, object]:
         rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
     rows.update(
         {
-            "tier migrations": s["tier_migrations"],
+            f"{MIGRATIONS}, all rounds ({MIGRATIONS_MEANING})": s["tier_migrations"],
             "late RSUs (deadline)": s["late_rsus"],
             "Forward calls": s["forwards"],
             "bytes on the wire": s["bytes_total"],

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from cosim.engine import Engine, RoundSummary, schedule
 from cosim.errors import ConfigError, Interrupted
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
+from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces import runfolder
@@ -80,6 +80,25 @@ def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
     return folder
 
 
+def field_overrides(overrides: Overrides, fields: Mapping[str, Any], where: str = "cosim.run") -> list[tuple[str, Any]]:
+    """``overrides`` (a mapping or ordered pairs), then keyword ``fields``, as ordered dotted overrides.
+
+    A keyword is a scenario.toml field, dotted (``**{"network.rsu_uplink_mbps": 5}``) or top-level
+    (``description="..."``); its value is coerced and validated later exactly like the TOML loader does.
+    A keyword that is neither is one :class:`ConfigError` line naming it.
+    """
+    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    top = {f.name for f in dataclasses.fields(Config)} - {"source"}
+    for key, value in fields.items():
+        if "." not in key and key not in top:
+            raise ConfigError(
+                f"{where}: {key}={value!r}: not a parameter nor a scenario.toml field; give a field by its dotted "
+                'name, e.g. **{"network.rsu_uplink_mbps": 5} or overrides={"learning.rounds": 3}'
+            )
+        pairs.append((key, value))
+    return pairs
+
+
 def shortcuts(strategy: str | None = None, rounds: int | None = None, seed: int | None = None) -> list[tuple[str, Any]]:
     """The ``--clustering``, ``--rounds`` and ``--seed`` shortcuts as dotted overrides."""
     pairs: list[tuple[str, Any]] = []
@@ -109,11 +128,16 @@ def run(
     server: str | None = None,
     security: Any = None,
     loopback: Literal["uds", "tcp"] | None = None,
+    **fields: Any,
 ) -> Result:
     """Run one co-simulation and write its traces; returns a :class:`Result`.
 
-    ``overrides`` are dotted scenario.toml fields (``{"network.rsu_uplink_mbps": 5}``), validated as the
-    loader does; ``strategy``, ``rounds`` and ``seed`` are shortcuts applied after them. ``traffic`` may be
+    Any scenario.toml field can be set by its dotted name, as keywords
+    (``run("grid-rush", **{"network.rsu_uplink_mbps": 5})``) or as ``overrides`` (a mapping, or ordered
+    ``(dotted, value)`` pairs as ``--set`` gives them); values are coerced and validated exactly as the
+    TOML loader does (``--set`` reads the same way), and a wrong name or value is one :class:`ConfigError`
+    line. ``overrides`` apply first, then the keywords; ``strategy``, ``rounds`` and ``seed`` are shortcuts
+    applied last. ``traffic`` may be
     a ready source (e.g. a replayed recording, so two strategies see the same vehicles); otherwise SUMO is
     started from the scenario (or, for a strategy that needs the future, recorded first and replayed).
     ``transport="local"`` calls the server in process instead of over gRPC (the benchmark's baseline).
@@ -125,13 +149,14 @@ def run(
     into the run folder at the end. Otherwise the server runs in this process, reached over TCP on
     127.0.0.1 (``loopback="tcp"``, the default) or a Unix-domain socket only this user can reach (``"uds"``).
     """
-    pairs = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
+    pairs = field_overrides(overrides, fields)
     if server is not None:
         pairs.append(("server", server))
     cfg = resolve_config(config, [*pairs, *shortcuts(strategy, rounds, seed)])
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
+    quiet_tensorflow()  # once per process, after the input is checked and before anything below imports it
     folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
     lock = runfolder.FolderLock(folder).acquire()
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
@@ -175,6 +200,7 @@ def resume(
     """
     folder = Path(folder)
     info, cfg, lock = checkpoints.open_folder(folder)
+    quiet_tensorflow()
     try:
         ckpt = checkpoints.read(folder)
         truncate(folder, ckpt.traces if ckpt else None)
@@ -476,12 +502,12 @@ class Parts:
         A pipelined traffic process starts first, so SUMO loads and runs ahead while TensorFlow is imported
         and the server starts; its RSU sites are read (waiting for SUMO if needed) once they are needed.
         """
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         cfg = self.cfg
         if self.traffic is None:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
+        quiet_tensorflow()  # a no-op after run()/resume(); kept for any other caller of Parts
         if self.pipelined:
             set_thread_pools(PIPELINED_THREADS)
         from cosim.learning.client import RsuClients

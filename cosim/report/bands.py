@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from cosim.report.plots import Plot, color, line_style, save
 from cosim.report.rundata import Units
@@ -52,29 +53,53 @@ def _curve_plot(
     column: str,
     x: str,
     ax: plt.Axes,
-) -> None:
+) -> pd.DataFrame:
+    """Draw each strategy's mean line, band and faint seed lines; return what was drawn (long table)."""
+    drawn = []
     for k, (name, seeded) in enumerate(curves.items()):
         style = line_style(k)
         many = len(seeded) > 1
-        for c in seeded.values():
+        for seed, c in seeded.items():
             if many:
                 ax.plot(c[x], c[column], color=style["color"], alpha=FAINT, linewidth=0.8, linestyle="-")
+                drawn.append(
+                    pd.DataFrame(
+                        {"strategy": name, "label": labels[name], "series": "seed", "seed": seed, "round": c["round"]}
+                    ).assign(x=c[x].to_numpy(), y=c[column].to_numpy(), low=np.nan, high=np.nan, n=1)
+                )
         b = band(seeded, column, x)
         ax.plot(b["x"], b["mean"], label=labels[name], **style)
         if many:
             ax.fill_between(b["x"], b["low"], b["high"], color=style["color"], alpha=BAND, linewidth=0)
+        drawn.append(
+            pd.DataFrame(
+                {
+                    "strategy": name,
+                    "label": labels[name],
+                    "series": "mean",
+                    "seed": pd.NA,
+                    "round": b["round"],
+                    "x": b["x"],
+                    "y": b["mean"],
+                    "low": b["low"] if many else np.nan,
+                    "high": b["high"] if many else np.nan,
+                    "n": b["n"],
+                }
+            )
+        )
+    return pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
 
 
 def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
     """Eval loss at the end of each round against simulated time (the mean end of that round over seeds)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    _curve_plot(curves, labels, "eval_loss", "t_end_s", ax)
+    data = _curve_plot(curves, labels, "eval_loss", "t_end_s", ax)
     ax.set_xlabel("simulated time at the end of the round (s)")
     ax.set_ylabel(f"held-out eval loss, {units.loss}")
     ax.set_title("Eval loss over simulated time")
     ax.grid(alpha=0.3)
     ax.legend()
-    name = save(fig, out, "loss_vs_time.png")
+    name = save(fig, out, "loss_vs_time.png", data.rename(columns={"x": "t_end_s", "y": "eval_loss"}))
     caption = (
         f"Held-out {units.loss_name} after each round's aggregation. {_seeds_note(curves)} "
         "A mean point sits at the mean end time of that round over the seeds."
@@ -95,14 +120,14 @@ def per_round(
 ) -> Plot:
     """One value per round (``column`` of the curves): a mean line and band per strategy, the seeds faint."""
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    _curve_plot(curves, labels, column, "round", ax)
-    ax.set_xlabel("round")
+    data = _curve_plot(curves, labels, column, "round", ax)
+    ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.legend()
-    name = save(fig, out, file)
+    name = save(fig, out, file, data.drop(columns="x").rename(columns={"y": column}))
     return Plot(name, title, f"{caption} {_seeds_note(curves)}")
 
 
@@ -128,6 +153,7 @@ def bars_per_round(
     width = 0.8 / n
     fig, ax = plt.subplots(figsize=(9, 4.4))
     top = 0.0
+    drawn = []
     for k, (name, seeded) in enumerate(curves.items()):
         b = band(seeded, column)
         totals = [float(c[column].sum()) / scale for c in seeded.values()]
@@ -141,8 +167,23 @@ def bars_per_round(
             top = max(top, float((b["high"] / scale).max()))
         ax.bar(xs, means, width, color=color(k), label=f"{labels[name]} ({total} per run)", yerr=err, capsize=2)
         top = max(top, float(means.max()))
+        many = len(seeded) > 1
+        drawn.append(
+            pd.DataFrame(
+                {
+                    "strategy": name,
+                    "label": labels[name],
+                    "round": b["round"],
+                    "x": xs,
+                    "value": means,
+                    "low": b["low"] / scale if many else np.nan,
+                    "high": b["high"] / scale if many else np.nan,
+                    "n": b["n"],
+                }
+            )
+        )
     ax.set_ylim(0, top * 1.15 if top > 0 else 1)
-    ax.set_xlabel("round")
+    ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -150,7 +191,8 @@ def bars_per_round(
         ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    name = save(fig, out, file)
+    data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
+    name = save(fig, out, file, data.assign(unit=ylabel))
     seeds = max(len(s) for s in curves.values())
     how = f" Bar = mean over {seeds} seeds, whisker = its 95 % confidence interval." if seeds > 1 else ""
     return Plot(name, title, caption + how)
@@ -195,10 +237,20 @@ def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units
     names = list(labels)
     fig, ax = plt.subplots(figsize=(7.5, 1.3 + 0.6 * len(names)))
     top = 1.0
+    drawn = []
     for k, name in enumerate(names):
-        xs = times.loc[times["strategy"] == name, "value"].astype(float).to_numpy()
+        mine = times[times["strategy"] == name]
+        xs = mine["value"].astype(float).to_numpy()
         reached = xs[np.isfinite(xs)]
         mean, low, high, n = mean_ci(reached.tolist())
+        drawn.append(
+            pd.DataFrame({"strategy": name, "label": labels[name], "series": "seed", "seed": mine["seed"], "value": xs})
+        )
+        drawn.append(
+            pd.DataFrame(
+                [{"strategy": name, "label": labels[name], "series": "mean", "value": mean, "low": low, "high": high}]
+            )
+        )
         if n:
             err = [[mean - low], [high - mean]] if n > 1 else None
             ax.barh(k, mean, color=color(k), alpha=0.85, xerr=err, capsize=3)
@@ -215,7 +267,8 @@ def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units
     ax.set_xlabel("simulated time from the first round's start (s)")
     ax.set_title(f"Simulated time to reach the target eval {units.loss_name}")
     ax.grid(axis="x", alpha=0.3)
-    name = save(fig, out, "time_to_target.png")
+    data = pd.concat(drawn, ignore_index=True).rename(columns={"value": "time_to_target_s"})
+    name = save(fig, out, "time_to_target.png", data)
     seeds = times["seed"].nunique()
     how = (
         f"Bar = mean over the seeds that reached it (of {seeds}), whisker = its 95 % interval, dots = each seed."
@@ -243,31 +296,61 @@ def differences(
     others = [s for s in labels if s != baseline]
     cols = min(3, max(1, len(shown)))
     nrows = math.ceil(len(shown) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 0.9 + (0.55 * len(others) + 1.0) * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 0.9 + (0.55 * len(others) + 1.3) * nrows), squeeze=False)
+    drawn = []
     for ax, metric in zip(axes.flat, shown, strict=False):
         wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
+        unit = str(rows.loc[(metric, baseline), "unit"])
         for pos, name in enumerate(others):
             row = rows.loc[(metric, name)]
             c = color(list(labels).index(name))
             if name in wide and baseline in wide:
-                d = (wide[name] - wide[baseline]).dropna().to_numpy()
-                ax.scatter(d, np.full(len(d), pos), s=14, color=c, alpha=0.45, zorder=2)
+                d = (wide[name] - wide[baseline]).dropna()
+                ax.scatter(d.to_numpy(), np.full(len(d), pos), s=14, color=c, alpha=0.45, zorder=2)
+                for seed, diff in d.items():
+                    drawn.append(
+                        {
+                            "metric": metric,
+                            "unit": unit,
+                            "strategy": name,
+                            "series": "seed",
+                            "seed": seed,
+                            "difference": diff,
+                        }
+                    )
             low, high = row["difference_low"], row["difference_high"]
             if row["pairs"] > 1 and math.isfinite(low) and math.isfinite(high):
                 ax.plot([low, high], [pos, pos], color=c, linewidth=2.2, zorder=3)
             ax.scatter([row["difference"]], [pos], s=46, color=c, edgecolors="black", zorder=4, marker="D")
+            drawn.append(
+                {
+                    "metric": metric,
+                    "unit": unit,
+                    "strategy": name,
+                    "series": "mean",
+                    "seed": pd.NA,
+                    "difference": row["difference"],
+                    "low": low,
+                    "high": high,
+                    "pairs": row["pairs"],
+                }
+            )
         ax.axvline(0, color="grey", linewidth=1, linestyle=(0, (4, 3)))
         ax.set_yticks(range(len(others)), [labels[n] for n in others])
         ax.set_ylim(len(others) - 0.5, -0.5)
-        unit = rows.loc[(metric, baseline), "unit"]
-        ax.set_title(f"{metric}" + (f" ({unit})" if unit not in ("", "-", "count") else ""), fontsize=10)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel(f"difference, {unit if unit not in ('', '-') else 'dimensionless'}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
     pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].max()) if len(others) else 0
     base_label = labels.get(baseline, baseline)
     fig.suptitle(f"Paired difference, strategy − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})")
-    name = save(fig, out, "differences.png")
+    data = pd.DataFrame(
+        drawn, columns=["metric", "unit", "strategy", "series", "seed", "difference", "low", "high", "pairs"]
+    )
+    name = save(fig, out, "differences.png", data.assign(label=data["strategy"].map(labels)))
     how = (
         "Diamond = mean difference over the seeds, bar = its 95 % paired-t interval (a bar that crosses the dashed "
         "zero line: no significant difference), dots = each seed's difference."
@@ -284,6 +367,7 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
     n = len(labels)
     width = 0.8 / max(n, 1)
     fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
+    drawn = []
     for k, name in enumerate(labels):
         label: str | None = labels[name]
         for i, tier in enumerate(shown):
@@ -297,13 +381,30 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
             label = None  # one legend entry per strategy
             finite = xs[np.isfinite(xs.astype(float))]
             ax.scatter(np.full(len(finite), x), finite, s=10, color="black", alpha=0.5, zorder=3)
+            seeds = values.loc[finite.index, "seed"]
+            drawn += [
+                {"strategy": name, "tier": tier, "series": "seed", "seed": sd, "x": x, "barrier_wait_s": float(v)}
+                for sd, v in zip(seeds, finite, strict=True)
+            ]
+            drawn.append(
+                {
+                    "strategy": name,
+                    "tier": tier,
+                    "series": "mean",
+                    "x": x,
+                    "barrier_wait_s": mean,
+                    "low": low,
+                    "high": high,
+                    "n": m,
+                }
+            )
     ax.set_xticks(range(len(shown)), shown)
     ax.set_xlabel("tier (busiest first)")
     ax.set_ylabel("mean wait at the barrier (s, simulated)")
     ax.set_title("Wait at the round barrier per tier")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    name = save(fig, out, "barrier_wait.png")
+    name = save(fig, out, "barrier_wait.png", pd.DataFrame(drawn))
     seeds = values["seed"].nunique()
     how = f" Bar = mean over {seeds} seeds, whisker = its 95 % interval, dots = each seed." if seeds > 1 else ""
     return Plot(

@@ -14,7 +14,9 @@ import pandas as pd
 from cosim.errors import ConfigError, RunFolderError
 from cosim.registry import STRATEGIES
 from cosim.report import bands, plots
+from cosim.report.citymap import map_or_note
 from cosim.report.delay_load import delay_vs_load
+from cosim.report.distributions import delay_distribution
 from cosim.report.markdown import SUMMARY_METRICS, report_markdown
 from cosim.report.metrics import available_metrics, metric_list, target_loss
 from cosim.report.numbers import numbers_table, values_table
@@ -66,7 +68,11 @@ def build_report(
     baseline: str | None = None,
     notes: Sequence[str] = (),
 ) -> Path:
-    """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the PNG plots; return report.md.
+    """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the figures; return report.md.
+
+    Every figure is a 200-dpi PNG, an SVG and the CSV of what it draws (:mod:`cosim.figures`); ``map``
+    shows the RSUs on the city's roads by tier and round (:mod:`cosim.report.citymap`), when the run's
+    network can be read here (else the report says why it has none).
 
     ``runs`` maps each strategy (a registry name or ``package.module:Class`` path) to its run folder, or
     to one run folder per seed; each folder's run.json must name that strategy. ``baseline`` (default:
@@ -150,12 +156,17 @@ def build_report(
         *([bands.barrier_waits(values, labels, first.tiers, out)] if _has(values, "barrier_wait_") else []),
         *(plots.tier_heatmap(next(iter(seeded.values())), out) for seeded in data.values()),
         bands.migrations_per_round(curves, labels, out),
-        plots.delay_boxes(_lists(data), labels, "uplink_s", "uplink delay", out),
-        plots.delay_boxes(_lists(data), labels, "downlink_s", "downlink delay", out),
-        plots.delay_boxes(_lists(data), labels, "queue_s", "queue wait at the server", out),
+        delay_distribution(_lists(data), labels, "uplink_s", "uplink delay", out),
+        delay_distribution(_lists(data), labels, "downlink_s", "downlink delay", out),
+        delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out),
         bands.bytes_per_round(curves, labels, out),
         delay_vs_load({n: pooled(seeded.values()) for n, seeded in data.items()}, labels, out),
     ]
+    city, why = map_or_note({n: next(iter(seeded.values())) for n, seeded in data.items()}, labels, out)
+    if city is not None:
+        figures.insert(0, city)
+    else:
+        notes = [*notes, why]
     report = out / "report.md"
     report.write_text(report_markdown(data, base, table, targets, figures, notes, out), encoding="utf-8")
     return report

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cosim.console import LineProgress, make_console, progress_display
 from cosim.report.compare import execute
 from cosim.report.plan import format_seeds, parse_seeds, parse_strategies, plan
 
@@ -16,7 +16,7 @@ from cosim.report.plan import format_seeds, parse_seeds, parse_strategies, plan
 class RichProgress:
     """One line per stage (recordings, runs, report) with its count; one line for the run in progress."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress | LineProgress) -> None:
         self.bar = progress
         self.stage_task: Any = None
         self.run_task: Any = None
@@ -80,7 +80,7 @@ def compare_command(args: argparse.Namespace) -> int:
     executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
     if executor.in_process:
         import_quietly()
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -89,7 +89,7 @@ def compare_command(args: argparse.Namespace) -> int:
         TextColumn("{task.fields[sim]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=args.no_progress) as bar:
+    with progress_display(*columns, out=console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
         result = execute(checked, progress=progress, executor=executor)
         progress.close()
@@ -110,9 +110,8 @@ def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | Non
     ``metrics`` defaults to the report's summary metrics (every metric is in numbers.csv).
     """
     import pandas as pd
-    from rich.table import Table
 
-    from cosim.console import console
+    from cosim.console import console, print_table
     from cosim.report.markdown import CHECK_MARK, SUMMARY_METRICS, confirmed, verdict_text
     from cosim.report.numbers import fewest_seeds, fmt_ci, seed_caveat
 
@@ -123,14 +122,13 @@ def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | Non
     multi = n_seeds >= 2
     pairing = "paired seed by seed" if multi else "one seed"
     title = f"{what}: same traffic for every strategy, {pairing}; Δ = strategy − {labels[baseline]}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric", no_wrap=True)
-    table.add_column("unit")
-    table.add_column("strategy")
-    table.add_column("mean [95 % CI]" if multi else "value", justify="right")
-    table.add_column("Δ [95 % CI]" if multi else "Δ", justify="right")
+    headers = ["metric", "unit", "strategy", "mean [95 % CI]" if multi else "value", "Δ [95 % CI]" if multi else "Δ"]
+    right = [False, False, False, True, True]
     if multi:
-        table.add_column("verdict (paired t)")
+        headers.append("verdict (paired t)")
+        right.append(False)
+    table: list[list[str]] = []
+    sections: list[int] = []
     marked = False
     for metric in shown:
         rows = numbers[numbers["metric"] == metric]
@@ -149,8 +147,9 @@ def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | Non
                 mark = "" if is_base or confirmed(row) else f" {CHECK_MARK}"
                 marked = marked or bool(mark)
                 cells.append("—" if is_base else verdict_text(row) + mark)
-            table.add_row(*cells, end_section=k == len(rows) - 1)
-    console.print(table)
+            table.append(cells)
+        sections.append(len(table) - 1)
+    print_table(title, headers, table, right=right, sections=sections)
     if marked:
         console.print(
             f"{CHECK_MARK} significant by the paired t but not confirmed by the bootstrap interval or the "

@@ -23,7 +23,9 @@ from cosim.errors import CosimError
 from cosim.jobs import Executor, Job, Outcome, default_executor
 from cosim.report.build import build_report
 from cosim.report.plan import ComparePlan, format_seeds, plan, traffic_key
+from cosim.report.tables import ReportTables, load_report
 from cosim.report.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
+from cosim.runner import field_overrides
 from cosim.scenario.resolve import Overrides
 from cosim.traces.recorder import write_json
 
@@ -58,6 +60,10 @@ class CompareResult:
     """Wall-clock seconds of each job made now, by title."""
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds of each job made now (its process, all threads), by title."""
+
+    def tables(self) -> ReportTables:
+        """The report's tables and every figure's data as DataFrames (:func:`cosim.report.tables.load_report`)."""
+        return load_report(self.report.parent, failed=tuple(f"{o.key}: {o.error}" for o in self.failed))
 
 
 def _title(label: str, seed: int) -> str:
@@ -181,8 +187,13 @@ def compare(
     progress: CompareProgress | None = None,
     executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
+    **fields: Any,
 ) -> CompareResult:
-    """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report."""
+    """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report.
+
+    Scenario fields are set as in :func:`cosim.runner.run`: ``overrides`` and dotted keywords
+    (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader.
+    """
     checked = plan(
         scenario,
         strategies=strategies,
@@ -190,7 +201,7 @@ def compare(
         seeds=seeds,
         seed=seed,
         rounds=rounds,
-        overrides=overrides,
+        overrides=field_overrides(overrides, fields, "cosim.compare"),
         out=out,
     )
     return execute(checked, progress=progress, executor=executor, run_fn=run_fn)

@@ -27,8 +27,8 @@ def load_column(runs: Mapping[str, RunData]) -> tuple[str, str]:
         "cell_vehicles_up" in run.forwards and (run.forwards["cell_vehicles_up"] >= 0).any() for run in runs.values()
     )
     if has_cells:
-        return "cell_vehicles_up", "vehicles in the RSU's cell when the request was sent"
-    return "vehicles_up", "vehicles in the RSU's range when the request was sent"
+        return "cell_vehicles_up", "vehicles in the RSU's cell when the request was sent (count)"
+    return "vehicles_up", "vehicles in the RSU's range when the request was sent (count)"
 
 
 def binned(x: np.ndarray, y: np.ndarray, bins: int = BINS) -> pd.DataFrame:
@@ -54,13 +54,31 @@ def delay_vs_load(runs: Mapping[str, RunData], labels: Mapping[str, str], out: P
     """Scatter of each Forward's link delay against its link's load, with binned medians per strategy."""
     column, xlabel = load_column(runs)
     fig, ax = plt.subplots(figsize=(8.0, 4.8))
+    drawn = []
     for k, (name, run) in enumerate(runs.items()):
         fwd = run.forwards
         x = fwd[column].to_numpy(dtype=float)
         y = (fwd["uplink_s"] + fwd["downlink_s"]).to_numpy(dtype=float) * 1e3
         jitter = (np.arange(len(x)) % 7 - 3) * 0.05  # spread the integer loads a little, deterministically
-        ax.scatter(x + jitter, y, s=6, alpha=0.18, color=color(k), linewidths=0)
+        ax.scatter(x + jitter, y, s=6, alpha=0.18, color=color(k), linewidths=0, rasterized=True)
+        drawn.append(
+            pd.DataFrame(
+                {
+                    "strategy": name,
+                    "layer": "point",
+                    "rsu": fwd["rsu"].astype(str).to_numpy(),
+                    "vehicles": x,
+                    "x": x + jitter,
+                    "delay_ms": y,
+                }
+            )
+        )
         b = binned(x, y)
+        drawn.append(
+            b.rename(columns={"x": "vehicles", "median": "delay_ms"}).assign(
+                strategy=name, layer="bin median", x=b["x"]
+            )
+        )
         if len(b):
             style = line_style(k)
             ax.errorbar(
@@ -76,7 +94,9 @@ def delay_vs_load(runs: Mapping[str, RunData], labels: Mapping[str, str], out: P
     ax.set_title("Forward delay against the load on the RSU's link")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
-    name = save(fig, out, "delay_vs_vehicles.png")
+    cols = ["strategy", "layer", "rsu", "vehicles", "x", "delay_ms", "q1", "q3", "n"]
+    data = pd.concat(drawn, ignore_index=True).reindex(columns=cols)
+    name = save(fig, out, "delay_vs_vehicles.png", data.assign(load_column=column))
     where = "in the serving cell" if column == "cell_vehicles_up" else "in the RSU's range"
     return Plot(
         name,

@@ -157,8 +157,14 @@ def report_markdown(
         "## Plots",
         "",
     ]
+    lines += [
+        "Every figure is a 200-dpi PNG (shown), an SVG (vector, text kept as text) and a CSV of exactly what it "
+        "draws, so it can be restyled without rerunning anything.",
+        "",
+    ]
     for fig in figures:
-        lines += [f"### {fig.title}", "", f"![{fig.title}]({fig.file})", "", fig.caption, ""]
+        files = f"Files: [`{fig.file}`]({fig.file}) · [`{fig.vector}`]({fig.vector}) · [`{fig.data}`]({fig.data})"
+        lines += [f"### {fig.title}", "", f"![{fig.title}]({fig.file})", "", fig.caption, "", files, ""]
     return "\n".join(lines)
 
 

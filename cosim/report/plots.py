@@ -1,48 +1,61 @@
 """The comparison's figures and their style: one question per figure, every strategy in each.
 
-This module holds the style (colours, markers) and the figures of the runs themselves (tier heat maps,
-delay distributions); :mod:`cosim.report.bands` holds the figures over seeds (means, intervals).
+This module holds the style (colours, markers, hatches), the :class:`Plot` record and the tier heat map;
+:mod:`cosim.report.bands` holds the figures over seeds (means, intervals),
+:mod:`cosim.report.distributions` the per-RSU delay distributions and :mod:`cosim.report.citymap` the map.
 
 Strategies get colours by position from the Okabe-Ito palette (distinguishable with colour-vision
-deficiencies), plus a marker and line style per position so lines stay apart in grey print too.
-Tier heat maps use the cividis colour map, one colour per tier of the run's config, busiest first.
-PNG files via matplotlib's Agg backend.
+deficiencies), plus a marker and line style per position so lines stay apart in grey print too. Tiers
+get cividis colours, busiest brightest, and each tier a hatch pattern and its name written in the cell,
+so no reader has to tell tiers apart by colour alone. Every figure is written by
+:func:`cosim.figures.save_figure`: a 200-dpi PNG, an SVG and the CSV of what it draws.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from cosim.figures import plt, save_figure
+from cosim.palette import MARKERS, OKABE_ITO, tier_colors, tier_hatch
+from cosim.report.rundata import RunData, safe_name, tier_matrix
 
-from cosim.report.rundata import RunData, safe_name, tier_matrix  # noqa: E402
-
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+PALETTE = OKABE_ITO
 """Okabe-Ito colours in the order strategies take them (yellow last: weakest on white)."""
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
 MISSING = "white"
-DPI = 110
+
+__all__ = ["PALETTE", "Plot", "color", "line_style", "plt", "save", "tier_colors", "tier_heatmap", "tier_legend"]
 
 
 @dataclass(frozen=True)
 class Plot:
-    """A written figure and what it answers."""
+    """A written figure and what it answers: ``file`` is the PNG; the SVG and the CSV share its stem."""
 
     file: str
     title: str
     caption: str
+
+    @property
+    def stem(self) -> str:
+        """The figure's name."""
+        return self.file.removesuffix(".png")
+
+    @property
+    def vector(self) -> str:
+        """The SVG file."""
+        return f"{self.stem}.svg"
+
+    @property
+    def data(self) -> str:
+        """The CSV of what the figure draws."""
+        return f"{self.stem}.csv"
 
 
 def color(position: int) -> str:
@@ -59,111 +72,119 @@ def line_style(position: int) -> dict[str, Any]:
     }
 
 
-def tier_colors(n: int) -> list[Any]:
-    """``n`` colours from cividis, busiest tier (first) brightest."""
-    cmap = matplotlib.colormaps["cividis"]
-    return [cmap(x) for x in (np.linspace(0.95, 0.1, n) if n > 1 else [0.6])]
+def save(fig: Figure, out: Path, name: str, data: pd.DataFrame, *, tight: bool = True) -> str:
+    """Write ``fig`` as ``out/name`` (PNG at 200 dpi, SVG) and ``data`` as its CSV; return the PNG's name."""
+    return save_figure(fig, out, name, data, tight=tight).png.name
 
 
-def save(fig: Figure, out: Path, name: str) -> str:
-    """Write ``fig`` as ``out/name`` (PNG) and close it; return the name."""
-    fig.tight_layout()
-    fig.savefig(out / name, dpi=DPI)
-    plt.close(fig)
-    return name
+def tier_legend(tiers: list[str], sizes: dict[str, int] | None = None) -> list[Patch]:
+    """Legend patches of the tiers, busiest first: colour and hatch, with the batch size when known."""
+    colors = tier_colors(len(tiers))
+    sizes = sizes or {}
+    return [
+        Patch(
+            facecolor=colors[i],
+            edgecolor="black",
+            hatch=tier_hatch(i),
+            label=f"{t} (batch {sizes[t]})" if t in sizes else t,
+        )
+        for i, t in enumerate(tiers)
+    ]
 
 
 def tier_heatmap(run: RunData, out: Path) -> Plot:
-    """Each RSU's tier in each round, for one run of a strategy (any number of tiers, busiest on top of the key)."""
+    """Each RSU's tier in each round, for one run of a strategy: colour, hatch and the tier's name per cell."""
     matrix = tier_matrix(run)
     tiers = run.tiers
+    colors = tier_colors(len(tiers))
     n_rsus, n_rounds = matrix.shape
-    width = min(14, max(6.5, 3.5 + 0.5 * n_rounds))
-    fig, ax = plt.subplots(figsize=(width, min(12, max(3.0, 1.5 + 0.32 * n_rsus))))
-    cmap = ListedColormap(tier_colors(len(tiers))).with_extremes(bad=MISSING)
-    image = ax.imshow(
-        np.ma.masked_invalid(matrix.to_numpy()),
-        aspect="auto",
-        cmap=cmap,
-        norm=BoundaryNorm(np.arange(len(tiers) + 1) - 0.5, len(tiers)),
-        interpolation="nearest",
-    )
+    width = min(14, max(6.5, 3.5 + 0.55 * n_rounds))
+    fig, ax = plt.subplots(figsize=(width, min(14, max(3.0, 1.5 + 0.3 * n_rsus))))
+    label_cells = n_rounds <= 30 and n_rsus <= 60
+    short = _short_names(tiers)
+    values = matrix.to_numpy()
+    for i in range(n_rsus):
+        for j in range(n_rounds):
+            v = values[i, j]
+            if np.isnan(v):
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MISSING, edgecolor="0.85", linewidth=0.4))
+                continue
+            k = int(v)
+            ax.add_patch(
+                Rectangle(
+                    (j - 0.5, i - 0.5),
+                    1,
+                    1,
+                    facecolor=colors[k],
+                    edgecolor="white",
+                    linewidth=0.6,
+                    hatch=tier_hatch(k),
+                )
+            )
+            if label_cells:
+                ax.text(
+                    j,
+                    i,
+                    short[k],
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.85, "linewidth": 0},
+                )
     moved = run.rounds[run.rounds["migrated"]]
     rows = {str(r): i for i, r in enumerate(matrix.index)}
     cols = {c: j for j, c in enumerate(matrix.columns)}
     ax.scatter(
-        [cols[c] for c in moved["round"]],
-        [rows[str(r)] for r in moved["rsu"]],
-        s=22,
+        [cols[c] + 0.32 for c in moved["round"]],
+        [rows[str(r)] - 0.28 for r in moved["rsu"]],
+        s=16,
         c="white",
         edgecolors="black",
         linewidths=0.8,
-        label="migrated this round",
+        marker="o",
+        zorder=3,
     )
+    ax.set_xlim(-0.5, n_rounds - 0.5)
+    ax.set_ylim(n_rsus - 0.5, -0.5)
     ax.set_yticks(range(n_rsus), [str(r) for r in matrix.index])
     step = max(1, n_rounds // 15)
     ax.set_xticks(range(0, n_rounds, step), [str(c) for c in matrix.columns[::step]])
-    ax.set_xlabel("round")
+    ax.set_xlabel("round (index)")
     ax.set_ylabel("RSU")
     migrations = int(run.rounds["migrated"].sum())
     ax.set_title(f"RSU tiers per round: {run.label}, seed {run.seed} ({migrations} migrations)")
-    bar = fig.colorbar(image, ax=ax, ticks=range(len(tiers)), fraction=0.05)
-    sizes = run.batch_sizes
-    bar.ax.set_yticklabels([f"{t} ({sizes[t]})" if t in sizes else t for t in tiers])
-    bar.ax.invert_yaxis()  # the busiest tier on top
-    bar.set_label("tier (batch size), busiest on top")
-    name = save(fig, out, f"tiers_{safe_name(run.strategy)}.png")
+    handles = tier_legend(tiers, run.batch_sizes)
+    handles.append(
+        plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label="migrated")
+    )
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="tier, busiest first")
+    r = run.rounds
+    data = pd.DataFrame(
+        {
+            "rsu": r["rsu"].astype(str),
+            "round": r["round"].astype(int),
+            "tier": r["tier"].astype(str),
+            "tier_position": r["tier"].astype(str).map({t: i for i, t in enumerate(tiers)}),
+            "label": r["tier"].astype(str).map(dict(zip(tiers, short, strict=True))),
+            "color": r["tier"].astype(str).map(dict(zip(tiers, colors, strict=True))),
+            "hatch": r["tier"].astype(str).map({t: tier_hatch(i) for i, t in enumerate(tiers)}),
+            "migrated": r["migrated"].astype(bool),
+        }
+    )
+    name = save(fig, out, f"tiers_{safe_name(run.strategy)}.png", data)
     return Plot(
         name,
         f"Tier of each RSU over rounds ({run.label})",
-        f"Seed {run.seed}. Colour = the RSU's tier (batch size) in that round; a dot marks a migration; "
-        "white = not in the round.",
+        f"Seed {run.seed}. Colour, hatch and letter = the RSU's tier in that round (busiest brightest); a dot marks "
+        "a migration (tier changed from the previous round); white = not in the round.",
     )
 
 
-def delay_boxes(
-    runs: Mapping[str, Sequence[RunData]], labels: Mapping[str, str], column: str, what: str, out: Path
-) -> Plot:
-    """Per-RSU distribution of one delay of Forward messages over every seed, the strategies side by side."""
-    rsus = list(dict.fromkeys(str(r) for seeded in runs.values() for run in seeded for r in run.rounds["rsu"]))
-    n = len(runs)
-    width = 0.8 / n
-    fig, ax = plt.subplots(figsize=(min(18, max(7.5, 3.5 + 0.3 * n * len(rsus))), 4.6))
-    handles = []
-    for k, (name, seeded) in enumerate(runs.items()):
-        fwd = pd.concat([run.forwards for run in seeded], ignore_index=True)
-        data = [fwd.loc[fwd["rsu"] == r, column].to_numpy() * 1e3 for r in rsus]
-        positions = np.arange(len(rsus)) + (k - (n - 1) / 2) * width
-        keep = [i for i, d in enumerate(data) if len(d)]
-        if not keep:
-            continue
-        parts = ax.boxplot(
-            [data[i] for i in keep],
-            positions=positions[keep],
-            widths=width * 0.9,
-            patch_artist=True,
-            showfliers=True,
-            flierprops={"markersize": 2, "alpha": 0.4},
-            medianprops={"color": "black"},
-        )
-        for box in parts["boxes"]:
-            box.set_facecolor(color(k))
-            box.set_alpha(0.8)
-        handles.append(Patch(facecolor=color(k), alpha=0.8, label=labels[name]))
-    many = len(rsus) > 8
-    ax.set_xticks(range(len(rsus)), rsus, rotation=45 if many else 0, ha="right" if many else "center")
-    ax.set_xlim(-0.6, len(rsus) - 0.4)
-    ax.set_xlabel("RSU")
-    ax.set_ylabel(f"{what} (ms, simulated)")
-    ax.set_title(f"{what[0].upper()}{what[1:]} of Forward messages per RSU")
-    ax.grid(axis="y", alpha=0.3)
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    name = save(fig, out, f"delay_{column.removesuffix('_s')}.png")
-    seeds = max(len(seeded) for seeded in runs.values())
-    pooled = f", pooled over {seeds} seeds" if seeds > 1 else ""
-    return Plot(
-        name,
-        f"{what[0].upper()}{what[1:]} distribution per RSU",
-        f"Box = quartiles of `{column}` of Forward messages{pooled}.",
-    )
+def _short_names(tiers: list[str]) -> list[str]:
+    """Cell labels: each tier's first letter, or more letters until they are unique."""
+    for n in range(1, max((len(t) for t in tiers), default=1) + 1):
+        names = [t[:n].upper() if n == 1 else t[:n] for t in tiers]
+        if len(set(names)) == len(names):
+            return names
+    return [str(i) for i in range(len(tiers))]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cosim.console import LineProgress, make_console, progress_display
 from cosim.report.commands import RichProgress
 from cosim.study.run import run_study
 from cosim.study.spec import StudyScenario, load_study
@@ -19,7 +19,7 @@ DEFAULT = Path(__file__).resolve().parents[2] / "docs" / "study.toml"
 class ScenarioProgress(RichProgress):
     """The compare progress lines, each stage prefixed with its scenario."""
 
-    def __init__(self, progress: Progress, scenario: StudyScenario) -> None:
+    def __init__(self, progress: Progress | LineProgress, scenario: StudyScenario) -> None:
         super().__init__(progress)
         self.scenario = scenario.key
 
@@ -42,7 +42,7 @@ def study_command(args: argparse.Namespace) -> int:
     executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
     if executor.in_process:
         import_quietly()
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -51,7 +51,7 @@ def study_command(args: argparse.Namespace) -> int:
         TextColumn("{task.fields[sim]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=args.no_progress) as bar:
+    with progress_display(*columns, out=console, disable=args.no_progress) as bar:
         current: list[ScenarioProgress] = []
 
         def progress(scenario: StudyScenario) -> ScenarioProgress:

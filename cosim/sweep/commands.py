@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+from cosim.console import make_console, progress_display
 from cosim.jobs import RayExecutor
 from cosim.sweep.grid import check_scenarios, load_spec
 from cosim.sweep.run import run_sweep
@@ -17,9 +17,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     """Check the grid, run it on Ray, print the table's location and the failed points."""
     spec = load_spec(args.config, out=args.out)
     check_scenarios(spec)
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"))
-    with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+    with progress_display(*columns, TimeElapsedColumn(), out=console) as bar:
         task = bar.add_task("sweep", total=len(spec.points), last="")
 
         def on_row(row: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """Sweep plots: per metric, the mean over seeds with its 95 % confidence interval, per group.
 
 Strategies take colours by their position in the sweep (Okabe-Ito palette, safe with colour-vision
-deficiencies) and are shown by their registry label (an upper bound is marked so). The loss's and
-metric's names and units come from the runs' workload.
+deficiencies) and a marker each, and are shown by their registry label (an upper bound is marked so).
+The loss's and metric's names and units come from the runs' workload. Each plot is written by
+:func:`cosim.figures.save_figure`: ``sweep_<metric>.png`` (200 dpi), ``.svg`` and ``.csv`` (one row per
+drawn point: strategy, setting, mean, interval, n).
 """
 
 from __future__ import annotations
@@ -11,18 +13,15 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from cosim.errors import ConfigError
+from cosim.figures import plt, save_figure
+from cosim.palette import MARKERS, OKABE_ITO
+from cosim.registry import STRATEGIES
 
-from cosim.errors import ConfigError  # noqa: E402
-from cosim.registry import STRATEGIES  # noqa: E402
-
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+PALETTE = OKABE_ITO
 """Okabe-Ito colours in the order strategies take them (the report uses the same order)."""
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def plotted(units: Mapping[str, str]) -> dict[str, tuple[str, float]]:
@@ -59,7 +58,10 @@ def label_of(strategy: str) -> str:
 def plot_summary(
     summary: pd.DataFrame, keys: list[str], out: Path, units: Mapping[str, str] | None = None
 ) -> list[Path]:
-    """One PNG per metric: a point per group (mean) with its 95 % CI as an error bar."""
+    """One figure per metric (PNG, SVG, CSV): a point per group (mean) with its 95 % CI as an error bar.
+
+    Returns the PNGs' paths.
+    """
     written = []
     others = [k for k in keys if k != "strategy"]
     for metric, (label, scale) in plotted(units or {}).items():
@@ -72,6 +74,7 @@ def plot_summary(
         spread = 0.6 / max(1, len(strategies))
         counts = set(frame["n"].astype(int))
         same_n = f", n = {counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
+        drawn: list[dict[str, object]] = []
         for k, strategy in enumerate(strategies):
             xs, ys, lo, hi, ns = [], [], [], [], []
             for i, setting in enumerate(settings):
@@ -87,6 +90,19 @@ def plot_summary(
                 ys.append(mean)
                 lo.append(mean - r["ci95_low"] * scale if math.isfinite(r["ci95_low"]) else 0.0)
                 hi.append(r["ci95_high"] * scale - mean if math.isfinite(r["ci95_high"]) else 0.0)
+                drawn.append(
+                    {
+                        "metric": metric,
+                        "axis": label,
+                        "strategy": strategy,
+                        **dict(zip(others, setting, strict=True)),
+                        "x": xs[-1],
+                        "mean": mean,
+                        "ci95_low": r["ci95_low"] * scale,
+                        "ci95_high": r["ci95_high"] * scale,
+                        "n": int(r["n"]),
+                    }
+                )
             color = PALETTE[k % len(PALETTE)]
             ax.errorbar(
                 xs,
@@ -112,11 +128,7 @@ def plot_summary(
         ax.set_title(f"{what} per strategy\n(mean over seeds, 95 % confidence interval)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
-        path = out / f"sweep_{metric}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out, f"sweep_{metric}", pd.DataFrame(drawn)).png)
     return written
 
 

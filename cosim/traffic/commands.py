@@ -29,9 +29,11 @@ def run_traffic(
         chunk = max(t.window, (t.end - t.begin) / 200.0)
         targets = [min(t.begin + chunk * (i + 1), t.end) for i in range(math.ceil((t.end - t.begin) / chunk))]
         if progress:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-            with Progress(
+            from cosim.console import progress_display
+
+            with progress_display(
                 TextColumn("[bold]traffic[/] {task.description}"),
                 BarColumn(),
                 TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),
@@ -60,7 +62,7 @@ def traffic_command(args: argparse.Namespace) -> int:
     The folder has the layout of a ``cosim run`` folder (``traffic.csv``, ``traffic.parquet/`` parts with
     ``run_id``, ``run.json``), so :func:`cosim.traces.recorder.read_table` reads both.
     """
-    from rich.console import Console
+    from cosim.console import make_console
 
     cfg = load_scenario(args.scenario, overrides=args.overrides)
     t = cfg.traffic
@@ -89,7 +91,7 @@ def traffic_command(args: argparse.Namespace) -> int:
     recorder.flush()
     recorder.write_run_json({**info, "status": "finished", "wall_total_s": wall})
     df = read_table(out, "traffic")
-    console = Console(soft_wrap=True)
+    console = make_console()
     n_rsu = df["rsu"].nunique()
     busiest = df.groupby("rsu")["total_flown"].sum().sort_values(ascending=False)
     console.print(

@@ -11,19 +11,13 @@ import numpy as np
 
 from cosim.config import Config
 from cosim.errors import ScenarioError, TrafficError
+from cosim.palette import rgba, tier_colors
 from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
 from cosim.traffic.observe import Observer
 from cosim.traffic.regions import LaneCounter
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
-
-TIER_COLORS: dict[str, tuple[int, int, int, int]] = {
-    "high": (220, 30, 30, 255),
-    "medium": (255, 150, 0, 255),
-    "low": (40, 180, 60, 255),
-}
-"""Colour of an RSU in sumo-gui by tier."""
 
 
 class _NoSim:
@@ -65,6 +59,8 @@ class LiveTraffic:
     ) -> None:
         self.clock = Clock.of(cfg)
         self._gui = gui
+        tiers = list(cfg.learning.tiers)
+        self._tier_rgba = {t: rgba(c) for t, c in zip(tiers, tier_colors(len(tiers)), strict=True)}
         self._k = 0
         t = cfg.traffic
         if t.sumocfg is None and t.net is None:  # CSV-only scenario (config.validate allows it)
@@ -180,11 +176,15 @@ class LiveTraffic:
         raise TrafficError("live SUMO cannot show future windows; record the traffic first (cosim does for oracle)")
 
     def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
-        """Colour each RSU by tier in sumo-gui (high red, medium orange, low green); no-op without GUI."""
+        """In sumo-gui, colour each RSU by its tier and name the tier in the POI's type; no-op without GUI.
+
+        The colours are the figures' tier colours (:func:`cosim.palette.tier_colors`, colour-blind safe,
+        busiest brightest); sumo-gui shows the type as a label when *POI type* is ticked in its settings.
+        """
         if not self._gui:
             return
         for rsu, tier in tiers.items():
-            self._sim.set_rsu_color(rsu, TIER_COLORS.get(tier, (128, 128, 128, 255)))
+            self._sim.set_rsu_color(rsu, self._tier_rgba.get(tier, (128, 128, 128, 255)), label=f"cosim-rsu {tier}")
 
     def close(self) -> None:
         """Stop SUMO."""

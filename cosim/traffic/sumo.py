@@ -240,10 +240,12 @@ class SumoSim:
         for poi, radius in self._details:
             subscribe(poi, CMD_GET_VEHICLE_VARIABLE, radius, DETAIL_VARS, time, time)
 
-    def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int]) -> None:
-        """Colour an RSU's POI (and its range circle in the GUI)."""
+    def set_rsu_color(self, rsu: str, rgba: tuple[int, int, int, int], label: str = "") -> None:
+        """Colour an RSU's POI (and its range circle in the GUI); ``label`` becomes the POI's type."""
         poi = POI_PREFIX + rsu
         self._api.poi.setColor(poi, rgba)
+        if label:
+            self._api.poi.setType(poi, label)
         if self.gui:
             self._api.polygon.setColor(poi, (*rgba[:3], 90))
 

@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 
 
+def png_dpi(path: Path) -> float:
+    """The resolution a PNG says it has (its pHYs chunk), in dots per inch."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return float(im.info["dpi"][0])
+
+
 def needs_shift() -> None:
     if not (SHIFT / "scenario.toml").exists():
         pytest.skip("tests/fixtures/shift not present")
@@ -255,7 +263,13 @@ def test_compare_end_to_end_on_the_shift_fixture(tmp_path: Path) -> None:
     dynamic = pd.read_csv(out / "s7" / "dynamic" / "traffic.csv")
     cols = ["window", "rsu", "total_flown", "in_range_max", "samples"]
     pd.testing.assert_frame_equal(static[cols], dynamic[cols])  # the same vehicles in both runs
-    assert len(list(out.glob("*.png"))) == 13 + 2  # 13 shared figures + a heat map per strategy
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 14 + 2  # 13 shared figures, the map, and a heat map per strategy
+    assert (out / "map.png").is_file()
+    for png in pngs:  # every figure: PNG at 200 dpi, SVG, and the CSV of what it draws
+        assert png_dpi(png) == pytest.approx(200, abs=0.5), png.name
+        assert png.with_suffix(".svg").read_text(encoding="utf-8").lstrip().startswith("<?xml"), png.name
+        assert len(pd.read_csv(png.with_suffix(".csv"))) > 0, png.name
     # the pcap of a real run reads back: one train per direction, true sizes, first packet at the send instant
     import dpkt
 

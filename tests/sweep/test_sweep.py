@@ -174,6 +174,9 @@ def test_failures_are_rows_and_reruns_skip_finished(tmp_path: Path) -> None:
     half = t_quantile(0.975, 2) * 0.1 / math.sqrt(3)
     assert loss.loc["static", "ci95_high"] == pytest.approx(0.7 + half)
     assert (spec.out / "sweep_final_eval_loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert (spec.out / "sweep_final_eval_loss.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    drawn = pd.read_csv(spec.out / "sweep_final_eval_loss.csv")  # the figure's data: the point drawn per group
+    assert drawn.set_index("strategy").loc["static", "mean"] == pytest.approx(0.7)
     # a rerun runs only the failed point again (its partial folder is cleared first)
     calls.clear()
     (spec.out / "runs" / "quickstart-dynamic-s3").mkdir()

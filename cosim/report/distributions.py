@@ -1,0 +1,151 @@
+"""Per-RSU distributions of a Forward delay, the strategies side by side, drawn so that zeros do not hide it.
+
+A queue wait is 0 for most Forwards of a lightly loaded server, and a box plot of such values collapses
+to a line at 0. So the form follows the data:
+
+- when at least :data:`ZERO_HEAVY` of the values are 0, a **strip plot**: every Forward is a point
+  (deterministically jittered sideways), on a symmetric-log axis (linear within ``linthresh`` around 0, so
+  0 is drawn, logarithmic above), a black tick at each group's median, and each strategy's share of
+  zeros in the legend;
+- otherwise a **box plot** (quartiles, whiskers at 1.5 IQR, outliers as points), on a log axis when the
+  values span more than two decades (p99 / p1 > 100).
+
+The figure's CSV holds every value drawn: strategy, seed, RSU, the value in milliseconds and its x
+position (for a strip plot, the jittered one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, SymmetricalLogLocator
+
+from cosim.report.plots import Plot, color, plt, save
+from cosim.report.rundata import RunData
+
+ZERO_HEAVY = 0.2
+"""Share of exact zeros from which a distribution is drawn as a strip plot on a symmetric-log axis."""
+LOG_SPAN = 100.0
+"""p99 / p1 of the positive values above which a box plot gets a log axis."""
+
+
+def delay_values(runs: Mapping[str, Sequence[RunData]], column: str, rsus: Sequence[str]) -> pd.DataFrame:
+    """Long table of one delay of every Forward: strategy, seed, rsu, rsu_index, value_ms."""
+    frames = []
+    index = {r: i for i, r in enumerate(rsus)}
+    for name, seeded in runs.items():
+        for run in seeded:
+            fwd = run.forwards
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "strategy": name,
+                        "seed": run.seed if run.seed is not None else -1,
+                        "rsu": fwd["rsu"].astype(str).to_numpy(),
+                        "value_ms": fwd[column].to_numpy(dtype=float) * 1e3,
+                    }
+                )
+            )
+    cols = ["strategy", "seed", "rsu", "rsu_index", "value_ms"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    long = pd.concat(frames, ignore_index=True)
+    long["rsu_index"] = long["rsu"].map(index).astype(int)
+    return long[cols]
+
+
+def _jitter(n: int, width: float) -> np.ndarray:
+    """``n`` deterministic offsets spread over ``[-width/2, width/2]`` (a golden-ratio sequence)."""
+    return ((np.arange(n) * 0.6180339887498949) % 1.0 - 0.5) * width
+
+
+def delay_distribution(
+    runs: Mapping[str, Sequence[RunData]], labels: Mapping[str, str], column: str, what: str, out: Path
+) -> Plot:
+    """Per-RSU distribution of one delay of Forward messages over every seed, the strategies side by side."""
+    rsus = list(dict.fromkeys(str(r) for seeded in runs.values() for run in seeded for r in run.rounds["rsu"]))
+    long = delay_values(runs, column, rsus)
+    names = list(runs)
+    n = len(names)
+    width = 0.8 / n
+    long["x"] = long["rsu_index"] + long["strategy"].map({s: (k - (n - 1) / 2) * width for k, s in enumerate(names)})
+    values = long["value_ms"].to_numpy()
+    zero_share = float((values == 0).mean()) if len(values) else 0.0
+    strip = zero_share >= ZERO_HEAVY
+    fig, ax = plt.subplots(figsize=(min(18, max(7.5, 3.5 + 0.3 * n * len(rsus))), 4.6))
+    handles = []
+    positive = values[values > 0]
+    for k, name in enumerate(names):
+        mine = long[long["strategy"] == name]
+        if mine.empty:
+            continue
+        if strip:
+            jit = _jitter(len(mine), width * 0.8)
+            long.loc[mine.index, "x"] = mine["x"].to_numpy() + jit
+            ax.scatter(
+                mine["x"] + jit, mine["value_ms"], s=5, color=color(k), alpha=0.45, linewidths=0, rasterized=True
+            )
+            med = mine.groupby("rsu_index")["value_ms"].median()
+            centre = mine.groupby("rsu_index")["x"].first()
+            ax.hlines(med, centre - width * 0.45, centre + width * 0.45, colors="black", linewidth=1.4, zorder=3)
+            share = float((mine["value_ms"] == 0).mean())
+            handles.append(Patch(facecolor=color(k), label=f"{labels[name]} ({share:.0%} of Forwards at 0 ms)"))
+        else:
+            groups = [(i, g["value_ms"].to_numpy()) for i, g in mine.groupby("rsu_index")]
+            parts = ax.boxplot(
+                [g for _, g in groups],
+                positions=[i + (k - (n - 1) / 2) * width for i, _ in groups],
+                widths=width * 0.9,
+                patch_artist=True,
+                showfliers=True,
+                flierprops={"markersize": 2, "alpha": 0.4},
+                medianprops={"color": "black"},
+            )
+            for box in parts["boxes"]:
+                box.set_facecolor(color(k))
+                box.set_alpha(0.8)
+            handles.append(Patch(facecolor=color(k), alpha=0.8, label=labels[name]))
+    if strip:
+        linthresh = float(np.percentile(positive, 5)) if len(positive) else 1.0
+        linthresh = max(linthresh, 1e-3)
+        ax.set_yscale("symlog", linthresh=linthresh, linscale=0.6)
+        ax.set_ylim(bottom=-linthresh * 0.3)
+        ax.yaxis.set_major_locator(SymmetricalLogLocator(linthresh=linthresh, base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # plain numbers in ms: 0, 0.5, 2, 10
+        scale = "symmetric log"
+    elif len(positive) and np.percentile(positive, 99) / max(np.percentile(positive, 1), 1e-12) > LOG_SPAN:
+        ax.set_yscale("log")
+        scale = "log"
+    else:
+        scale = ""
+    many = len(rsus) > 8
+    ax.set_xticks(range(len(rsus)), rsus, rotation=45 if many else 0, ha="right" if many else "center")
+    ax.set_xlim(-0.6, len(rsus) - 0.4)
+    ax.set_xlabel("RSU")
+    ax.set_ylabel(f"{what}\n(ms, simulated{'; ' + scale if scale else ''})")
+    ax.set_title(f"{what[0].upper()}{what[1:]} of Forward messages per RSU")
+    ax.grid(axis="y", alpha=0.3)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    name = save(fig, out, f"delay_{column.removesuffix('_s')}.png", long)
+    seeds = max(len(seeded) for seeded in runs.values())
+    pooled = f", pooled over {seeds} seeds" if seeds > 1 else ""
+    if strip:
+        how = (
+            f"{zero_share:.0%} of the values are 0, so each Forward is a point (jittered sideways) on a symmetric-log "
+            f"axis (linear below {linthresh:.2g} ms, so 0 is drawn); black tick = the group's median"
+        )
+    else:
+        how = "Box = quartiles, whiskers = 1.5 × IQR, points = outliers" + (" (log axis)" if scale else "")
+    return Plot(
+        name,
+        f"{what[0].upper()}{what[1:]} distribution per RSU",
+        f"`{column}` of Forward messages{pooled}. {how}.",
+    )
+
+
+__all__ = ["ZERO_HEAVY", "delay_distribution", "delay_values"]
