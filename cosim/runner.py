@@ -156,7 +156,6 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
-    quiet_tensorflow()  # once per process, after the input is checked and before anything below imports it
     folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
     lock = runfolder.FolderLock(folder).acquire()
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
@@ -200,7 +199,6 @@ def resume(
     """
     folder = Path(folder)
     info, cfg, lock = checkpoints.open_folder(folder)
-    quiet_tensorflow()
     try:
         ckpt = checkpoints.read(folder)
         truncate(folder, ckpt.traces if ckpt else None)
@@ -340,7 +338,7 @@ def _transport_label(transport: TransportKind, server: str, loopback: str | None
         return f"grpc {server}"
     if transport == "local":
         return "local"
-    from cosim.rpc.connect import DEFAULT_LOOPBACK
+    from cosim.rpc.channel import DEFAULT_LOOPBACK  # light: no TensorFlow before SUMO starts
 
     return f"grpc {loopback or DEFAULT_LOOPBACK}"
 
@@ -507,7 +505,7 @@ class Parts:
             self.traffic = self._open_traffic()
         else:
             _check_regions(self.traffic, self.regions, cfg)
-        quiet_tensorflow()  # a no-op after run()/resume(); kept for any other caller of Parts
+        quiet_tensorflow()  # after the traffic process started: SUMO loads while TensorFlow is imported
         if self.pipelined:
             set_thread_pools(PIPELINED_THREADS)
         from cosim.learning.client import RsuClients

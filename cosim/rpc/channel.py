@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """Largest gRPC message either side sends or receives; a larger one fails with RESOURCE_EXHAUSTED."""
 
@@ -50,3 +52,11 @@ def max_concurrent_rpcs(n_rsus: int) -> int:
     flight may take (each at most :data:`MAX_MESSAGE_BYTES`). Calls beyond it are refused RESOURCE_EXHAUSTED.
     """
     return max(MIN_CONCURRENT_RPCS, 2 * n_rsus + 64)
+
+
+Loopback = Literal["uds", "tcp"]
+"""How a run reaches the server it starts in its own process: a Unix-domain socket, or TCP on 127.0.0.1."""
+LOOPBACKS: tuple[Loopback, ...] = ("uds", "tcp")
+DEFAULT_LOOPBACK: Loopback = "tcp"
+"""TCP: a Unix socket is no faster for cosim's calls (see :mod:`cosim.rpc.connect`). Kept here, away from
+TensorFlow, so ``cosim.run`` can name it before the traffic process starts."""

@@ -12,7 +12,6 @@ the time over TCP (``benchmarks/rpc_overhead.py`` prints both).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from cosim.config import Config
 from cosim.errors import ConfigError
@@ -20,6 +19,7 @@ from cosim.learning.core import SplitServer
 from cosim.learning.models import ModelSpec
 from cosim.ports import Transport
 from cosim.rpc import channel
+from cosim.rpc.channel import DEFAULT_LOOPBACK, LOOPBACKS, Loopback
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.security import ClientSecurity
 from cosim.rpc.server import ServerHandle, private_socket, remove_private_socket, start_server, unix_sockets
@@ -27,12 +27,6 @@ from cosim.rpc.transport import LocalTransport
 
 LOCAL = "local"
 """``address`` value asking for the in-process core without gRPC (the pure-compute baseline)."""
-
-Loopback = Literal["uds", "tcp"]
-"""How a run reaches the server it starts in its own process: a Unix-domain socket, or TCP on 127.0.0.1."""
-LOOPBACKS: tuple[Loopback, ...] = ("uds", "tcp")
-DEFAULT_LOOPBACK: Loopback = "tcp"
-"""TCP: a Unix socket is no faster for cosim's calls (see the module's docstring)."""
 
 
 class LoopbackTransport(GrpcTransport):

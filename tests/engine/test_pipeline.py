@@ -100,3 +100,26 @@ def test_a_traffic_process_killed_mid_run_fails_the_run_with_one_line(
     assert "the traffic process (SUMO) died" in msg and "killed by SIGKILL" in msg and "\n" not in msg
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "failed" and "killed by SIGKILL" in info["error"]
+
+
+def test_the_traffic_process_starts_before_tensorflow_is_imported(tmp_path: Path) -> None:
+    """SUMO loads its network while TensorFlow imports (~5 s): nothing before the traffic process imports TF."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+import cosim
+from cosim.traffic.pipeline import PipelinedTraffic
+seen = []
+real = PipelinedTraffic.__init__
+def spy(self, *a, **k):
+    seen.append("tensorflow" in sys.modules)
+    real(self, *a, **k)
+PipelinedTraffic.__init__ = spy
+cosim.run("quickstart", rounds=1, out={str(tmp_path / "run")!r})
+print("TF-BEFORE-TRAFFIC", seen)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "TF-BEFORE-TRAFFIC [False]" in proc.stdout
