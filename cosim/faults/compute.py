@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from cosim.faults.plan import Faults
+from cosim.faults.wrap import Wrapper
 from cosim.types import SimSeconds, TierName, WallSeconds
 
 
-class SlowdownCompute:
+class SlowdownCompute(Wrapper):
     """The configured compute model, with server steps stretched by the plan's slowdown factors.
 
     A step's work is what the inner model says; it runs from the instant the server takes it (the
@@ -45,14 +45,3 @@ class SlowdownCompute:
         """The inner model's description (run.json), if it has one."""
         describe = getattr(self.inner, "describe", None)
         return describe() if describe is not None else {}
-
-    def state_dict(self) -> Mapping[str, Any]:
-        """The inner model's state (the slowdowns themselves are fixed by the config)."""
-        hook = getattr(self.inner, "state_dict", None)
-        return {"inner": hook()} if hook is not None else {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore the inner model's state."""
-        hook = getattr(self.inner, "load_state_dict", None)
-        if hook is not None and "inner" in state:
-            hook(state["inner"])

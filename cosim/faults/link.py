@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from typing import Any
 
 from cosim.faults.plan import Faults
+from cosim.faults.wrap import Wrapper
 from cosim.ports import Direction, LinkContext
 from cosim.types import RsuId
 from cosim.values import Transfer
 
 
-class OutageLink:
+class OutageLink(Wrapper):
     """The configured link model, with the plan's outages of each RSU's backhaul."""
 
     def __init__(self, inner: Any, plan: Faults) -> None:
@@ -72,14 +73,3 @@ class OutageLink:
             attempts=transfer.attempts + failed,
             extra={**transfer.extra, "outage_s": waited},
         )
-
-    def state_dict(self) -> Mapping[str, Any]:
-        """The inner model's state (the outages themselves are fixed by the config)."""
-        hook = getattr(self.inner, "state_dict", None)
-        return {"inner": hook()} if hook is not None else {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore the inner model's state."""
-        hook = getattr(self.inner, "load_state_dict", None)
-        if hook is not None and "inner" in state:
-            hook(state["inner"])
