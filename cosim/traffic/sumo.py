@@ -302,7 +302,7 @@ def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> 
         scratch = Path(tempfile.mkdtemp(prefix="cosim-sumo-out-"))
         output_dir = scratch
     output_dir.mkdir(parents=True, exist_ok=True)
-    args = scenario_args(cfg) + _output_args(cfg, output_dir)
+    args = _output_args(cfg, scenario_args(cfg), output_dir)
     try:
         if backend == "libsumo":
             sim = _start_libsumo(args, where)
@@ -316,13 +316,19 @@ def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> 
     return sim
 
 
-def _output_args(cfg: Config, output_dir: Path) -> list[str]:
-    """``--output-prefix`` sending the scenario's relative output paths into ``output_dir``."""
-    from cosim.scenario.outputs import output_prefix
+def _output_args(cfg: Config, args: list[str], output_dir: Path) -> list[str]:
+    """``args`` with ``--output-prefix`` sending the scenario's relative outputs into ``output_dir``.
+
+    Relative outputs on the command line (``traffic.sumo_args``) are anchored at the scenario's folder
+    first, so they land in ``output_dir`` too, whatever the working folder.
+    """
+    from cosim.scenario.outputs import anchor_outputs, output_prefix
 
     t = cfg.traffic
     base = t.sumocfg or (t.additional[0] if t.additional else None)
-    return ["--output-prefix", output_prefix(base, output_dir)] if base is not None else []
+    if base is None:
+        return args
+    return [*anchor_outputs(args, base), "--output-prefix", output_prefix(base, output_dir)]
 
 
 def _start_libsumo(args: Sequence[str], where: object) -> SumoSim:
