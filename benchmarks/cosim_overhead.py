@@ -81,7 +81,7 @@ def bare_sumo_side(cfg: Config, end: float, out: Path) -> float:
     end = t.begin + math.ceil((end - t.begin) / t.step_length - 1e-9) * t.step_length
     args = sumo.scenario_args(cfg)
     args[args.index("--end") + 1] = repr(float(min(end, t.end)))
-    cmd = [str(sumo_binary("sumo")), *args, *sumo._output_args(cfg, out)]
+    cmd = [str(sumo_binary("sumo")), *sumo.with_outputs(cfg, args, out)]
     t0 = time.perf_counter()
     subprocess.run(cmd, env=sumo_env(), check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0

@@ -71,7 +71,7 @@ def run_cosim(scenario: str, out: Path) -> Timing:
 def run_bare(cfg: Config, out: Path) -> Timing:
     """One bare ``sumo -c`` run (a child process), its outputs sent to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(sumo_binary("sumo")), *sumo.scenario_args(cfg), *sumo._output_args(cfg, out)]
+    cmd = [str(sumo_binary("sumo")), *sumo.with_outputs(cfg, sumo.scenario_args(cfg), out)]
     before = _children_cpu()
     start = time.perf_counter()
     subprocess.run(cmd, env=sumo_env(), check=True, stdout=subprocess.DEVNULL)

@@ -302,7 +302,7 @@ def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> 
         scratch = Path(tempfile.mkdtemp(prefix="cosim-sumo-out-"))
         output_dir = scratch
     output_dir.mkdir(parents=True, exist_ok=True)
-    args = _output_args(cfg, scenario_args(cfg), output_dir)
+    args = with_outputs(cfg, scenario_args(cfg), output_dir)
     try:
         if backend == "libsumo":
             sim = _start_libsumo(args, where)
@@ -316,7 +316,7 @@ def start(cfg: Config, *, gui: bool = False, output_dir: Path | None = None) -> 
     return sim
 
 
-def _output_args(cfg: Config, args: list[str], output_dir: Path) -> list[str]:
+def with_outputs(cfg: Config, args: list[str], output_dir: Path) -> list[str]:
     """``args`` with ``--output-prefix`` sending the scenario's relative outputs into ``output_dir``.
 
     Relative outputs on the command line (``traffic.sumo_args``) are anchored at the scenario's folder
