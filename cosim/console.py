@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -202,6 +202,19 @@ def progress_display(
     if out.is_terminal:
         return Progress(*columns, console=out, disable=disable, transient=transient)
     return LineProgress(out, disable=disable or transient)
+
+
+def jobs_display(out: Console, disable: bool = False) -> Progress | LineProgress:
+    """The progress of many jobs (recordings, runs) on ``out``: ``compare`` and ``study`` alike."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[sim]}"),
+        TimeElapsedColumn(),
+    )
+    return progress_display(*columns, out=out, disable=disable)
 
 
 class RunProgress:

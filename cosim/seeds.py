@@ -64,3 +64,20 @@ def set_rng_states(rngs: Mapping[str, np.random.Generator], states: Mapping[str,
         raise ValueError(f"random streams differ from the checkpoint's: {missing[:3]}")
     for name, rng in rngs.items():
         rng.bit_generator.state = dict(states[name])
+
+
+class RandomState:
+    """Mixin of models whose only state between rounds is one random stream per name (``self._rng``).
+
+    Checkpoints keep the streams' states: a resumed run draws what the uninterrupted one would have.
+    """
+
+    _rng: dict[str, np.random.Generator]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Each stream's state (checkpoint; nothing is in flight between rounds)."""
+        return {"rng": rng_states(self._rng)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue each stream from a checkpoint (after the streams exist)."""
+        set_rng_states(self._rng, state["rng"])

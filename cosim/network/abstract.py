@@ -38,7 +38,7 @@ from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.sharing import max_min_fair
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
-from cosim.seeds import rng_states, set_rng_states
+from cosim.seeds import RandomState
 from cosim.types import RsuId, SimSeconds
 from cosim.values import Transfer
 
@@ -90,7 +90,7 @@ def transfer_time(p: AbstractParams, direction: Direction, nbytes: int, vehicles
 
 
 @LINKS.register("abstract", default=True)
-class AbstractLink:
+class AbstractLink(RandomState):
     """Latency + bytes / bandwidth; the RSU's channel is shared with the vehicles in its range."""
 
     Params = AbstractParams
@@ -148,14 +148,6 @@ class AbstractLink:
         total = (attempts - 1) * p.rto_ms / 1e3 + one
         bw = effective_bandwidth_bps(p, direction, vehicles_in_range)
         return Transfer(seconds=total, attempts=attempts, vehicles_in_range=vehicles_in_range, bandwidth_bps=bw)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Each RSU's random stream (checkpoint; nothing is in flight between rounds)."""
-        return {"rng": rng_states(self._rng)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue each RSU's random stream from a checkpoint (after :meth:`start`)."""
-        set_rng_states(self._rng, state["rng"])
 
     def transmit(self, rsu: RsuId, direction: Direction, nbytes: int) -> Generator[Any, Any, Transfer]:
         """Lost tries, then the bytes through the shared server link at most at the RSU's rate, then the latency."""

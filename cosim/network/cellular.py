@@ -21,7 +21,7 @@ Uplink (RSU -> base station -> server) and downlink are separate: each cell has 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ from cosim.network.radio import (
 from cosim.network.sharing import cell_shares
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
-from cosim.seeds import rng_states, set_rng_states
+from cosim.seeds import RandomState
 from cosim.types import RsuId
 from cosim.values import LaneRegion, Transfer
 
@@ -104,7 +104,7 @@ class CellularParams:
 
 
 @LINKS.register("cellular")
-class CellularLink:
+class CellularLink(RandomState):
     """5G NR cells (TR 38.901 path loss, TS 38.214 CQI) shared among RSUs and the vehicles in each cell."""
 
     Params = CellularParams
@@ -290,14 +290,6 @@ class CellularLink:
                 self.pools[(j, "down")].rerate()
 
     # ------------------------------------------------------------------ the port
-
-    def state_dict(self) -> dict[str, Any]:
-        """Each RSU's random stream (checkpoint; nothing is in flight between rounds)."""
-        return {"rng": rng_states(self._rng)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue each RSU's random stream from a checkpoint (after :meth:`start`)."""
-        set_rng_states(self._rng, state["rng"])
 
     def transmit(self, rsu: RsuId, direction: Direction, nbytes: int) -> Generator[Any, Any, Transfer]:
         """Grant (uplink) or core latency (downlink), the air time in the shared cell with HARQ, then the rest."""

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from cosim.console import LineProgress, make_console, progress_display
+from cosim.console import LineProgress, jobs_display, make_console
 from cosim.report.compare import execute
 from cosim.report.plan import format_seeds, parse_seeds, parse_strategies, plan
 
@@ -81,15 +81,7 @@ def compare_command(args: argparse.Namespace) -> int:
     if executor.in_process:
         import_quietly()
     console = make_console(stderr=True)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[sim]}"),
-        TimeElapsedColumn(),
-    )
-    with progress_display(*columns, out=console, disable=args.no_progress) as bar:
+    with jobs_display(console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
         result = execute(checked, progress=progress, executor=executor)
         progress.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from cosim.console import LineProgress, make_console, progress_display
+from cosim.console import LineProgress, jobs_display, make_console
 from cosim.report.commands import RichProgress
 from cosim.study.run import run_study
 from cosim.study.spec import StudyScenario, load_study
@@ -43,15 +43,7 @@ def study_command(args: argparse.Namespace) -> int:
     if executor.in_process:
         import_quietly()
     console = make_console(stderr=True)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[sim]}"),
-        TimeElapsedColumn(),
-    )
-    with progress_display(*columns, out=console, disable=args.no_progress) as bar:
+    with jobs_display(console, disable=args.no_progress) as bar:
         current: list[ScenarioProgress] = []
 
         def progress(scenario: StudyScenario) -> ScenarioProgress:
