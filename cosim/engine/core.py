@@ -160,7 +160,11 @@ class Engine(RsuWork):
         self.data_log: list[tuple[str, SimTime]] = []
         """Every instant windows and samples were taken (``sync``) and a round took its data (``take``)."""
         self.crashes = Crashes(self, faults)
-        link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length))
+        link.start(
+            LinkContext(
+                self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
+            )
+        )
         if faults is not None:
             faults.start(self.env)
         self._resume = resume
