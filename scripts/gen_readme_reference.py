@@ -37,7 +37,18 @@ PLUGIN_SECTIONS = [
     ("[network]", config.NetworkConfig),
     ("[compute]", config.ComputeConfig),
 ]
-SKIP = {"source", "traffic", "rsus", "base_stations", "samples", "learning", "clustering", "network", "compute", "watchdog"}
+SKIP = {
+    "source",
+    "traffic",
+    "rsus",
+    "base_stations",
+    "samples",
+    "learning",
+    "clustering",
+    "network",
+    "compute",
+    "watchdog",
+}
 SKIP |= {"workload", "params", "faults"}
 FAULTS = ("[[faults]] (one table per fault; see Runs that survive)", config.FaultConfig)
 WATCHDOG = ("[watchdog] (see Real cities at any clock time)", config.WatchdogConfig)
