@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import simpy
+from simpy.core import EmptySchedule, StopSimulation
 
 from cosim.errors import SimulationStalled
 from cosim.types import SimTime, WallSeconds
 
 WALL_CHECK_EVERY = 64
-"""Events at one instant between two reads of the wall clock (the check costs nothing in a moving run)."""
+"""Events at one instant between two checks of the bounds (a moving run never reaches a check)."""
 
 
 class Watchdog:
@@ -51,33 +52,41 @@ class Watchdog:
         self.parts = dict(parts)
 
     def run(self, until: simpy.Event) -> None:
-        """Process events until ``until`` has been processed (as ``env.run(until=...)``), watching the clock."""
+        """Process events until ``until`` has been processed (as ``env.run(until=...)``), watching the clock.
+
+        The bounds are checked every :data:`WALL_CHECK_EVERY` events at one instant, so a moving run pays
+        one comparison per event; wall seconds at an instant count from its first check.
+        """
         env = self.env
+        step = env.step
         max_events, stall = self.max_events, self.stall_wall_s
         instant: SimTime = env.now
         same = 0
-        wall0 = time.perf_counter()
-        while not until.processed:
-            try:
-                env.step()
-            except simpy.core.EmptySchedule:
-                raise RuntimeError(
-                    f"no scheduled events left at t = {env.now!r} s, but the run had not finished"
-                ) from None
-            if env.now != instant:
-                instant, same = env.now, 0
+        wall0 = 0.0
+        until.callbacks.append(StopSimulation.callback)  # how env.run stops at ``until``
+        try:
+            while True:
+                step()
+                if env.now != instant:
+                    instant, same = env.now, 0
+                    continue
+                same += 1
+                if same % WALL_CHECK_EVERY:
+                    continue
+                if max_events and same >= max_events:
+                    why = f"over {max_events:,} events at one instant (watchdog.max_events_per_instant)"
+                    raise self._stalled(why)
                 if stall:
-                    wall0 = time.perf_counter()
-                continue
-            same += 1
-            if max_events and same >= max_events:
-                raise self._stalled(
-                    f"{same:,} events at one instant (watchdog.max_events_per_instant = {max_events:,})"
-                )
-            if stall and same % WALL_CHECK_EVERY == 0:
-                waited = time.perf_counter() - wall0
-                if waited > stall:
-                    raise self._stalled(f"{waited:.0f} wall seconds at one instant (watchdog.stall_wall_s = {stall:g})")
+                    if same == WALL_CHECK_EVERY:
+                        wall0 = time.perf_counter()
+                    elif (waited := time.perf_counter() - wall0) > stall:
+                        raise self._stalled(
+                            f"{waited:.0f} wall seconds at one instant (watchdog.stall_wall_s = {stall:g})"
+                        )
+        except StopSimulation:
+            return
+        except EmptySchedule:
+            raise RuntimeError(f"no scheduled events left at t = {env.now!r} s, but the run had not finished") from None
 
     # ------------------------------------------------------------------ the diagnosis
 
