@@ -83,3 +83,25 @@ class Interrupted(KeyboardInterrupt):
         self.folder = folder
         self.rounds = rounds
         self.exit_code = 143 if signal_name == "SIGTERM" else 130
+
+
+class SimulationStalled(CosimError):
+    """The simulated clock stopped moving while work was pending (the watchdog stopped the run).
+
+    The run folder keeps every finished round and its last checkpoint, so the run can be resumed once the
+    cause (usually a plug-in) is fixed. ``folder`` and ``rounds`` are set by the runner.
+    """
+
+    exit_code = 8
+
+    def __init__(self, message: str, folder: object = None, rounds: int = 0) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.rounds = rounds
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.folder is None:
+            return text
+        kept = f"{self.rounds} finished round{'s' if self.rounds != 1 else ''} kept in {self.folder}"
+        return f"{text}; {kept}; continue with: cosim run --resume {self.folder}"

@@ -176,7 +176,9 @@ class LinkContext:
     seed: np.random.SeedSequence
     """The link model's own seed; spawn one stream per RSU so results do not depend on ordering."""
     step_s: float = 1.0
-    """The traffic's step length: counts of vehicles (in range, in regions) change only at its multiples."""
+    """The traffic's step length: counts of vehicles (in range, in regions) change only at ``begin_s + k * step_s``."""
+    begin_s: SimTime = 0.0
+    """The traffic's first instant (SUMO's ``begin``; real cities often start late in the day, e.g. 53,990 s)."""
 
 
 @runtime_checkable

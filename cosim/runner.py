@@ -22,7 +22,7 @@ import pandas as pd
 from cosim import checkpoints, interrupts, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
-from cosim.errors import ConfigError, Interrupted
+from cosim.errors import ConfigError, Interrupted, SimulationStalled
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.quiet import quiet_tensorflow
@@ -294,6 +294,8 @@ def _execute(
                     recorder.write_run_json(info)
                 if stopped:
                     raise Interrupted(signal_name, folder, len(finished)) from None
+                if isinstance(exc, SimulationStalled):  # resumable: say where, and how
+                    exc.folder, exc.rounds = folder, len(finished)
                 raise
             finally:
                 parts.close()

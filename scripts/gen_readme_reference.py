@@ -37,9 +37,21 @@ PLUGIN_SECTIONS = [
     ("[network]", config.NetworkConfig),
     ("[compute]", config.ComputeConfig),
 ]
-SKIP = {"source", "traffic", "rsus", "base_stations", "samples", "learning", "clustering", "network", "compute"}
+SKIP = {
+    "source",
+    "traffic",
+    "rsus",
+    "base_stations",
+    "samples",
+    "learning",
+    "clustering",
+    "network",
+    "compute",
+    "watchdog",
+}
 SKIP |= {"workload", "params", "faults"}
 FAULTS = ("[[faults]] (one table per fault; see Runs that survive)", config.FaultConfig)
+WATCHDOG = ("[watchdog] (see Real cities at any clock time)", config.WatchdogConfig)
 
 
 def field_docs(cls: type) -> list[tuple[str, str, str, str]]:
@@ -102,8 +114,8 @@ def reference() -> str:
             parts += [f"{head} Parameters, in the same table:" if rows else f"{head} No parameters.", ""]
             if rows:
                 parts += [*table(rows), ""]
-    title, cls = FAULTS
-    parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+    for title, cls in (FAULTS, WATCHDOG):
+        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
     return "\n".join(parts).rstrip()
 
 

@@ -16,6 +16,7 @@ A scenario file has a few top-level keys and one table per stage of the data flo
     [network]   -> NetworkConfig   (the link model: a plug-in, ``model`` + its parameters)
     [compute]   -> ComputeConfig   (simulated compute time: a plug-in, ``mode`` + its parameters)
     [[faults]]  -> FaultConfig     (outages, crashes, server slowdowns injected into the run)
+    [watchdog]  -> WatchdogConfig  (when a run whose simulated clock stopped moving is stopped)
 
 Plug-in sections name a registered plug-in (:mod:`cosim.registry`) or a ``"package.module:Class"``
 path; the plug-in's own parameters (its ``Params`` dataclass) sit in the same table and are validated
@@ -43,6 +44,7 @@ from cosim.config.sections import (
     SamplesConfig,
     TierConfig,
     TrafficConfig,
+    WatchdogConfig,
     WorkloadConfig,
 )
 from cosim.faultconfig import FaultConfig
@@ -61,6 +63,7 @@ __all__ = [
     "SamplesConfig",
     "TierConfig",
     "TrafficConfig",
+    "WatchdogConfig",
     "WorkloadConfig",
     "to_raw",
     "from_dict",

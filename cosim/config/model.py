@@ -22,6 +22,7 @@ from cosim.config.sections import (
     RsuConfig,
     SamplesConfig,
     TrafficConfig,
+    WatchdogConfig,
     WorkloadConfig,
 )
 from cosim.errors import ConfigError
@@ -55,6 +56,8 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     faults: tuple[FaultConfig, ...] = ()
     """Faults injected into the run (``[[faults]]``): RSU backhaul outages, RSU crashes, server slowdowns."""
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    """When a run whose simulated clock has stopped moving is stopped instead of spinning."""
 
     @property
     def folder(self) -> Path:
@@ -196,6 +199,11 @@ def validate(cfg: Config) -> None:
     _positive(bad, "learning.learning_rate", lc.learning_rate)
     if not (lc.max_update_norm >= 0 and math.isfinite(lc.max_update_norm)):
         raise bad("learning.max_update_norm", lc.max_update_norm, "must be >= 0 (0 = no bound)")
+    wd = cfg.watchdog
+    if not (wd.stall_wall_s >= 0 and math.isfinite(wd.stall_wall_s)):
+        raise bad("watchdog.stall_wall_s", wd.stall_wall_s, "must be >= 0 (0 = no wall-clock limit)")
+    if wd.max_events_per_instant < 0:
+        raise bad("watchdog.max_events_per_instant", wd.max_events_per_instant, "must be >= 0 (0 = no limit)")
     if cfg.server:
         try:
             parse_address(cfg.server)

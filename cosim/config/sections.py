@@ -163,6 +163,21 @@ class LearningConfig:
 
 
 @dataclass(frozen=True)
+class WatchdogConfig:
+    """When a run whose simulated clock has stopped moving is stopped (one line, the run stays resumable).
+
+    Only ever stops a run; it never changes a result (a run that finishes finishes the same with any values).
+    """
+
+    stall_wall_s: float = 600.0
+    """Wall-clock seconds the simulated clock may stay at one instant while events are processed there
+    (0 = no wall-clock limit)."""
+    max_events_per_instant: int = 1_000_000
+    """Events processed at one simulated instant before the run is stopped (0 = no limit); a round of
+    1,000 RSUs needs a few thousand."""
+
+
+@dataclass(frozen=True)
 class PluginSlot:
     """Marks a config section as a plug-in choice: which field names the plug-in, which registry holds it."""
 

@@ -44,6 +44,7 @@ from cosim.engine.rows import EngineResult, RoundSummary
 from cosim.engine.rsu import Arrival, RsuWork
 from cosim.engine.schedule import RoundSchedule
 from cosim.engine.state import Cursor, EngineState
+from cosim.engine.watchdog import Watchdog
 from cosim.engine.windowlog import WindowLog
 from cosim.errors import PluginError
 from cosim.ports import (
@@ -60,6 +61,7 @@ from cosim.ports import (
     Transport,
 )
 from cosim.seeds import LINK, Streams
+from cosim.simtime import resolution
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import Assignment, EvalResult, RoundContext, RsuWindow, WindowTable, combine
 
@@ -158,7 +160,11 @@ class Engine(RsuWork):
         self.data_log: list[tuple[str, SimTime]] = []
         """Every instant windows and samples were taken (``sync``) and a round took its data (``take``)."""
         self.crashes = Crashes(self, faults)
-        link.start(LinkContext(self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length))
+        link.start(
+            LinkContext(
+                self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
+            )
+        )
         if faults is not None:
             faults.start(self.env)
         self._resume = resume
@@ -172,10 +178,30 @@ class Engine(RsuWork):
         self.env.process(self._traffic_process())
         self.crashes.start()
         done = self.env.process(self._rounds_process())
-        self.env.run(until=done)
+        self._watchdog().run(done)
         self.sink.flush()
         self.result.sim_end_s = self.env.now
         return self.result
+
+    def _watchdog(self) -> Watchdog:
+        """The loop that stops a run whose clock stopped, naming the part the stuck event belongs to."""
+        cfg, wd = self.cfg, self.cfg.watchdog
+        parts = {
+            "cosim.network": f"the link model {cfg.network.model!r}",
+            "cosim.learning.compute": f"the compute model {cfg.compute.mode!r}",
+            "cosim.clustering": f"the clustering strategy {cfg.clustering.strategy!r}",
+            "cosim.faults": "the fault injection ([[faults]])",
+            "cosim.traffic": "the traffic source",
+            "cosim.engine": "the engine",
+            "cosim.rpc": "the transport",
+            "simpy": "SimPy",
+        }
+        for part, words in ((self.link, parts["cosim.network"]), (self.compute, parts["cosim.learning.compute"])):
+            parts.setdefault(type(part).__module__, words)  # a user's plug-in, by its own module
+        parts.setdefault(type(self.strategy).__module__, parts["cosim.clustering"])
+        return Watchdog(
+            self.env, max_events_per_instant=wd.max_events_per_instant, stall_wall_s=wd.stall_wall_s, parts=parts
+        )
 
     def state(self) -> EngineState:
         """The engine's checkpoint (valid at the start of a round, when ``on_checkpoint`` is called)."""
@@ -206,13 +232,19 @@ class Engine(RsuWork):
             self.crashes.record_timeline(t)
 
     def _traffic_process(self):  # noqa: ANN202 - a SimPy generator
-        step = self.cfg.traffic.step_length
-        end = self.cfg.traffic.end
-        if self.env.now != self.grid_t:  # resumed between two steps: wake on the run's own grid
-            yield self.env.timeout(self.grid_t + step - self.env.now)
-            self._step_traffic()
-        while self.env.now + step <= end + 1e-9:
-            yield self.env.timeout(step)
+        """Step the traffic at ``begin + k * step``, each instant computed from the grid, never accumulated.
+
+        Adding ``step`` to the clock again and again drifts late in the day (0.1 s steps at t = 10⁶ s are
+        off by ~10⁻⁷ s after an hour) and would take SUMO one step ahead of the clock; waiting exactly
+        ``t_k - now`` lands on ``t_k`` (the difference of two close floats is exact). A resumed run, woken
+        between two steps, continues on the same grid.
+        """
+        t = self.cfg.traffic
+        k = round((self.grid_t - t.begin) / t.step_length)  # steps taken so far
+        last = t.end + max(1e-9, resolution(t.end))
+        while (at := t.begin + (k + 1) * t.step_length) <= last:
+            yield self.env.timeout(at - self.env.now)
+            k += 1
             self._step_traffic()
 
     def _step_traffic(self) -> None:

@@ -277,8 +277,9 @@ class CellularLink(RandomState):
                 share, _, se, _ = self._state(f.info, d, len(flows))
                 rates.append(share * rate_per_se * se)
                 shares.append(share)
-            step = self._ctx.step_s if self._ctx else 1.0
-            return rates, shares, (math.floor(now / step + 1e-9) + 1) * step  # vehicles change each step
+            step, begin = (self._ctx.step_s, self._ctx.begin_s) if self._ctx else (1.0, 0.0)
+            k = math.floor((now - begin) / step + 1e-9)  # vehicles change at each traffic step: begin + k * step
+            return rates, shares, begin + (k + 1) * step
 
         return allocate
 

@@ -20,10 +20,20 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cosim.simtime import next_instant, resolution
 from cosim.types import SimSeconds, SimTime
 
 _REL_EPS = 1e-12
 """A flow whose remaining bits fall below this fraction of its size (float residue) has finished."""
+
+
+def _finished(f: Flow, now: SimTime) -> bool:
+    """The flow is through: its residue is float noise of its size, or it would take no time the clock can show.
+
+    The second test is relative to the clock: late in a SUMO day (t ~ 5·10⁴ s) one clock step is ~7·10⁻¹² s,
+    and a flow whose rest needs less than that can never be waited for (``now + horizon == now``).
+    """
+    return f.remaining <= _REL_EPS * f.bits or (f.rate > 0 and f.remaining <= f.rate * resolution(now))
 
 
 @dataclass
@@ -114,18 +124,20 @@ class FluidLink:
         self._last = now
 
     def _rerate(self) -> None:
-        finished = [f for f in self.flows if f.remaining <= _REL_EPS * f.bits]
+        now = self.env.now
+        finished = [f for f in self.flows if _finished(f, now)]
         if finished:
-            self.flows = [f for f in self.flows if f.remaining > _REL_EPS * f.bits]
+            self.flows = [f for f in self.flows if not _finished(f, now)]
             for f in finished:
                 f.remaining = 0.0
                 f.done.succeed()
         self._generation += 1
         if not self.flows:
             return
-        now = self.env.now
         rates, shares, change = self.allocate(self.flows, now)
-        horizon = math.inf if change is None else max(change - now, 0.0)
+        # an allocator's own change instant is at least the next clock value: at or before now it would re-rate
+        # at the same instant forever
+        horizon = math.inf if change is None else max(change, next_instant(now)) - now
         for f, r, s in zip(self.flows, rates, shares, strict=True):
             f.rate = float(r)
             f.share = float(s)
@@ -145,9 +157,10 @@ class FluidLink:
         if generation != self._generation:
             return  # superseded by a later re-rating
         self._advance()
+        now = self.env.now
         ended = False
         for f in self.flows:  # the flow(s) this timer was for end now, float residue or not
-            if f.rate > 0 and f.remaining <= f.rate * 1e-12 + _REL_EPS * f.bits:
+            if _finished(f, now):
                 f.remaining = 0.0
                 ended = True
         self._rerate()

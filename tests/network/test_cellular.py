@@ -12,6 +12,7 @@ from cosim.config import BaseStationConfig, Config, NetworkConfig, from_dict
 from cosim.errors import ConfigError
 from cosim.network.cells import CellLayout, assign_lanes, hexagonal_sites
 from cosim.network.cellular import CellularLink, CellularParams
+from cosim.network.fluid import Flow
 from cosim.network.nr import cqi_efficiency, resource_rate
 from cosim.network.pathloss import path_loss
 from cosim.network.radio import noise_dbm
@@ -210,3 +211,16 @@ def test_validation_benchmark_cosim_side_runs_without_ns3() -> None:
     delays = module.cosim_delays(messages)
     assert len(delays) == len(messages) and min(delays) > module.CORE_S
     assert delays == module.cosim_delays(messages)  # deterministic
+
+
+def test_cells_re_rate_on_the_traffic_grid_of_a_city_that_starts_late() -> None:
+    # vehicle counts change at begin + k * step; a city starting at 53,990.5 s steps at ...991.5, 992.5
+    link = CellularLink(NetworkConfig(model="cellular", params=CellularParams(**QUIET)))
+    link.use_layout(CellLayout((BS,), {}))
+    env = simpy.Environment(initial_time=53_990.5)
+    sites = (RsuSite("a", 150.0, 0.0, 100.0),)
+    link.start(LinkContext(env, sites, Traffic(), np.random.SeedSequence([1, 0x11F]), 1.0, 53_990.5))
+    pool = link.pools[(0, "down")]
+    flow = Flow(bits=1e6, cap=math.inf, info="a", remaining=1e6)
+    for now, due in ((53_990.5, 53_991.5), (53_991.2, 53_991.5), (53_991.5, 53_992.5), (53_999.9, 54_000.5)):
+        assert pool.allocate([flow], now)[2] == due
