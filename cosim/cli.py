@@ -73,7 +73,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     lst = ssub.add_parser("list", help="show the shipped scenarios with a one-line description")
     lst.set_defaults(handler=_scenario_list)
     imp = ssub.add_parser("import", help="write a scenario.toml for an existing .sumocfg")
-    imp.add_argument("sumocfg", help="path to a SUMO .sumocfg file")
+    imp.add_argument("sumocfg", help="path to a SUMO .sumocfg file, or a folder holding one")
     imp.add_argument("--rsus", type=int, default=8, help="number of RSUs to place (default 8)")
     imp.add_argument("--radius", type=float, default=100.0, help="RSU range in metres (default 100)")
     imp.add_argument("--out", help="output folder (default: scenarios/<name>)")

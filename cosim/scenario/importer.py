@@ -2,8 +2,9 @@
 
 The scenario.toml points at the ``.sumocfg`` by a path **relative to the scenario.toml's folder**, so a
 folder that holds both can be moved or shared as it is. By default the SUMO files stay where they are;
-with ``copy`` the ``.sumocfg`` and the net, route and additional files it names are copied into the
-output folder (same layout relative to the ``.sumocfg``), which then stands alone. RSUs are placed
+with ``copy`` the ``.sumocfg`` and every input file SUMO reads through it (net, routes, additional,
+gui settings, weights, states, the files those include...) are copied into the output folder
+(:mod:`cosim.scenario.copying`), which then stands alone. RSUs are placed
 automatically at the busiest junctions (most vehicle route edges entering them; traffic lights win ties),
 at least two radii apart, and named after their junction (:mod:`cosim.scenario.naming`).
 """
@@ -13,15 +14,16 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 from pathlib import Path
 
 from cosim.errors import ScenarioError
+from cosim.scenario.copying import copy_inputs
 from cosim.scenario.generate import ceil_to
+from cosim.scenario.hints import find_sumocfgs, folder_message
 from cosim.scenario.naming import rsu_ids
 from cosim.scenario.netcheck import check_scenario, read_net
 from cosim.scenario.placement import candidates, junction_loads, place_busiest, read_route_stats
-from cosim.scenario.sumocfg import SumoCfg, read_sumocfg
+from cosim.scenario.sumocfg import read_sumocfg
 from cosim.scenario.writer import RsuSpec, learning_defaults, scenario_toml
 
 DEFAULT_WINDOW = 60.0
@@ -50,28 +52,17 @@ def outside(reference: str) -> bool:
     return p.is_absolute() or ".." in p.parts
 
 
-def copy_inputs(sc: SumoCfg, out: Path) -> Path:
-    """Copy the ``.sumocfg`` and the files it names into ``out`` (same relative layout); return the copy's path.
+def sumocfg_in(path: Path) -> Path:
+    """``path``, or the one ``.sumocfg`` in the folder ``path``.
 
-    Every file must lie in the ``.sumocfg``'s folder or below it (the copy keeps the relative paths the
-    configuration uses); one that does not is a :class:`ScenarioError`.
+    A folder with none or several is a :class:`ScenarioError` naming the ones in it or below it.
     """
-    base = sc.path.resolve().parent
-    copies = []
-    for f in (sc.path, *sc.files):
-        try:
-            rel = f.resolve().relative_to(base)
-        except ValueError:
-            raise ScenarioError(
-                f"{sc.path}: names {f}, outside its folder; --copy keeps the configuration's relative paths, so "
-                "import without --copy (the scenario.toml then refers to the files where they are)"
-            ) from None
-        copies.append((f, out / rel))
-    for src, dst in copies:
-        if src.resolve() != dst.resolve():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-    return out / sc.path.resolve().relative_to(base)
+    if not path.is_dir():
+        return path
+    here = find_sumocfgs(path, depth=0)
+    if len(here) == 1:
+        return here[0]
+    raise ScenarioError(folder_message(path))
 
 
 def import_sumocfg(
@@ -85,9 +76,10 @@ def import_sumocfg(
 ) -> Path:
     """Write ``<out>/scenario.toml`` for an existing SUMO scenario and return its path.
 
-    ``out`` defaults to ``scenarios/<name>`` under the current folder. An existing scenario.toml there is
-    only replaced with ``force``. With ``copy`` the SUMO files are copied into ``out`` first
-    (:func:`copy_inputs`). Raises :class:`ScenarioError` (one line, naming the file) on bad input.
+    ``path`` is a ``.sumocfg``, or a folder holding exactly one. ``out`` defaults to ``scenarios/<name>``
+    under the current folder. An existing scenario.toml there is only replaced with ``force``. With
+    ``copy`` the SUMO files are copied into ``out`` first (:func:`cosim.scenario.copying.copy_inputs`).
+    Raises :class:`ScenarioError` (one line, naming the file) on bad input.
     """
     from cosim.config import load, name_problem
     from cosim.traces.runfolder import make_folder
@@ -101,7 +93,7 @@ def import_sumocfg(
         problem = name_problem(name)
         if problem:
             raise ScenarioError(f"--name = {name!r}: {problem}")
-    sc = read_sumocfg(p)
+    sc = read_sumocfg(sumocfg_in(p))
     name = name or default_name(sc.path)
     out_dir = Path(out).expanduser() if out else Path("scenarios") / name
     if out_dir.exists() and not out_dir.is_dir():
@@ -121,8 +113,8 @@ def import_sumocfg(
     begin = sc.begin if sc.begin is not None else 0.0
     if sc.end is not None:
         end = sc.end
-    elif stats.last_depart is not None and stats.last_depart > begin:
-        end = ceil_to(stats.last_depart, DEFAULT_WINDOW)
+    elif stats.last_depart is not None and stats.last_depart > begin:  # whole windows from begin, late or not
+        end = begin + ceil_to(stats.last_depart - begin, DEFAULT_WINDOW)
     else:
         end = begin + DEFAULT_DURATION
     if end <= begin:

@@ -32,10 +32,12 @@ def read_net(path: Path) -> Any:
     """Read a SUMO network with sumolib (gzipped or not); a broken file is a :class:`ScenarioError`."""
     import sumolib
 
+    from cosim.scenario.hints import lfs_hint
+
     try:
         return sumolib.net.readNet(str(path))
     except Exception as exc:  # sumolib surfaces SAX/OS errors as they are  # noqa: BLE001
-        raise ScenarioError(f"{path}: cannot read the network ({type(exc).__name__}: {exc})") from None
+        raise ScenarioError(f"{path}: cannot read the network ({type(exc).__name__}: {exc}){lfs_hint(path)}") from None
 
 
 def resolve_sites_from_net(cfg: Config, net: Any = None) -> tuple[RsuSite, ...]:

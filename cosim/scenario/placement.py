@@ -65,7 +65,9 @@ def read_route_stats(files: Iterable[Path]) -> RouteStats:
         try:
             _read_one(path, stats, named, refs)
         except ET.ParseError as exc:
-            raise ScenarioError(f"{path}: not valid XML ({exc})") from None
+            from cosim.scenario.hints import lfs_hint
+
+            raise ScenarioError(f"{path}: not valid XML ({exc}){lfs_hint(path)}") from None
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read ({exc.strerror or exc})") from None
     for rid, n in refs.items():

@@ -65,7 +65,11 @@ def learning_defaults(begin: float, end: float, rounds: int = 5) -> dict[str, An
     """Rounds and a round period that fit ``rounds`` rounds inside [begin, end], with a shorter barrier timeout.
 
     Round r starts at ``begin + (r + 1) * period`` (the first period collects data), and the last round
-    needs a period to run before ``end``: hence ``rounds + 1`` periods.
+    needs a period to run before ``end``: hence ``rounds + 1`` periods. Only the span ``end - begin``
+    matters, so a late start (SUMO's ``begin = 50000``) gets the same schedule as one at 0. A span too
+    short for ``rounds + 1`` whole seconds gets fewer rounds (at least one).
     """
-    period = float(max(1, math.floor((end - begin) / (rounds + 1))))
+    span = end - begin
+    rounds = max(1, min(rounds, math.floor(span) - 1))
+    period = float(max(1, math.floor(span / (rounds + 1))))
     return {"rounds": rounds, "round_period": period, "barrier_timeout": float(max(1, math.floor(0.8 * period)))}

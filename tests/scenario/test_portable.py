@@ -14,7 +14,7 @@ import pytest
 
 import cosim
 from cosim.config import load
-from cosim.errors import ConfigError, ScenarioError
+from cosim.errors import ConfigError
 from cosim.scenario.importer import import_sumocfg
 from cosim.scenario.naming import MAX_LEN, rsu_ids, short_id
 from cosim.scenario.resolve import SCENARIOS_DIR, known_scenarios, resolve_scenario
@@ -107,14 +107,16 @@ def test_copy_makes_a_folder_that_stands_alone(tiny_gz: Path, tmp_path: Path) ->
     assert traffic["total_flown"].sum() > 0
 
 
-def test_copy_refuses_files_outside_the_sumocfg_folder(tiny_gz: Path, tmp_path: Path) -> None:
+def test_copy_takes_files_outside_the_sumocfg_folder(tiny_gz: Path, tmp_path: Path) -> None:
     sub = tmp_path / "cfg"
     sub.mkdir()
     cfg = sub / "up.sumocfg"
     net = (tiny_gz.parent / "tiny.net.xml.gz").resolve()
     cfg.write_text(f'<configuration><input><net-file value="{net}"/></input></configuration>\n')
-    with pytest.raises(ScenarioError, match="outside its folder; --copy"):
-        import_sumocfg(cfg, n_rsus=1, radius=50.0, out=tmp_path / "o", copy=True)
+    toml = import_sumocfg(cfg, n_rsus=1, radius=50.0, out=tmp_path / "o", copy=True)
+    assert (toml.parent / "_external" / "tiny.net.xml.gz").read_bytes() == net.read_bytes()
+    assert 'value="_external/tiny.net.xml.gz"' in (toml.parent / "up.sumocfg").read_text()
+    assert str(net) in cfg.read_text()  # the original is left as it was
 
 
 @pytest.mark.sumo

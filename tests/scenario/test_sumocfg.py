@@ -130,6 +130,25 @@ def test_strict_scenario_files_only_need_the_files_the_run_reads(tmp_path: Path)
     assert files.routes == (tmp_path / "own.rou.xml",)
 
 
+def test_strict_scenario_files_name_every_missing_file_at_once(tmp_path: Path) -> None:
+    (tmp_path / "x.sumocfg").write_text(
+        '<configuration><n value="gone.net.xml"/><r value="a.rou.xml,b.rou.xml"/><g value="gui.xml"/></configuration>'
+    )
+    with pytest.raises(ScenarioError) as exc:
+        scenario_files(_cfg(tmp_path, 'sumocfg = "x.sumocfg"\nadditional = ["v.add.xml", "w.add.xml"]'))
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert "scenario.toml: files not found: traffic.additional[0] = " in msg and "w.add.xml" in msg
+    assert (
+        "x.sumocfg: 4 files not found: net-file 'gone.net.xml', route-files 'a.rou.xml', "
+        "route-files 'b.rou.xml', gui-settings-file 'gui.xml'"
+    ) in msg
+    folder = tmp_path / "city"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match=r"traffic\.sumocfg: .*city: is a folder with no \.sumocfg in it"):
+        scenario_files(_cfg(tmp_path, 'sumocfg = "city"'))
+
+
 def test_the_preflight_check_sees_files_named_by_short_aliases(tmp_path: Path) -> None:
     (tmp_path / "x.sumocfg").write_text(
         f'<configuration><n value="{(FIXTURE / "line.net.xml").as_posix()}"/><r value="gone.rou.xml"/>'
