@@ -249,7 +249,7 @@ LINKS = Registry("link model", "cosim.links", ("cosim.network.builtin",))
 WORKLOADS = Registry("workload", "cosim.workloads", ("cosim.learning.workloads",))
 """Split-learning workloads (``workload.name``)."""
 
-COMPUTE = Registry("compute model", "cosim.compute", ("cosim.learning.compute",))
+COMPUTE = Registry("compute model", "cosim.compute", ("cosim.compute.models",))
 """Compute-time models (``compute.mode``)."""
 
 ALL: dict[str, Registry] = {"strategies": STRATEGIES, "links": LINKS, "workloads": WORKLOADS, "compute": COMPUTE}

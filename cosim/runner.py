@@ -15,16 +15,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
-from cosim import checkpoints, interrupts, registry
+from cosim import checkpoints, interrupts, ports, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
+from cosim.engine.parts import EngineParts
 from cosim.errors import ConfigError, Interrupted, SimulationStalled
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
-from cosim.ports import ComputeContext, DataSpec, TrafficSource
+from cosim.plugins import ComputeModel, LinkModel, Strategy, Workload
+from cosim.ports import (
+    ClientPool,
+    ComputeContext,
+    DataSpec,
+    RsuDataset,
+    TraceField,
+    TraceSink,
+    TrafficSource,
+    Transport,
+)
 from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
@@ -233,19 +244,24 @@ def _execute(
     resumed: bool = False,
 ) -> Result:
     """Open the parts, run the engine (from ``ckpt`` when resuming), write run.json as the run ends."""
-    recorder = TraceRecorder(folder, ckpt.traces if ckpt else None)
+    try:
+        parts = Parts(
+            cfg,
+            folder,
+            gui=gui,
+            transport=transport,
+            traffic=traffic,
+            traffic_process=traffic_process,
+            security=security,
+            loopback=loopback,
+        )
+    except BaseException:
+        lock.release()
+        raise
+    info["trace_fields"] = [f.as_dict() for f in parts.trace_fields]
+    recorder = TraceRecorder(folder, ckpt.traces if ckpt else None, parts.trace_fields)
     run_id = str(info.get("run_id") or folder.name)
     started = time.perf_counter()
-    parts = Parts(
-        cfg,
-        folder,
-        gui=gui,
-        transport=transport,
-        traffic=traffic,
-        traffic_process=traffic_process,
-        security=security,
-        loopback=loopback,
-    )
     engine: Engine | None = None
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
 
@@ -261,19 +277,15 @@ def _execute(
             recorder.write_run_json(info)
             try:
                 parts.open()
-                info["workload"] = dataclasses.asdict(parts.workload.spec)
-                describe = getattr(parts.compute, "describe", None)
-                if describe is not None:
-                    info["compute"] = describe()
+                bundle = parts.engine_parts(recorder)
+                info["workload"] = dataclasses.asdict(bundle.data_spec)
+                info["compute"] = bundle.compute.describe()
                 if resumed:
                     note = checkpoints.restore_server(parts.transport, ckpt)
                     info.setdefault("resumes", []).append(checkpoints.resume_note(info, ckpt, note))
                 recorder.write_run_json(info)
                 engine = Engine(
-                    cfg, traffic=parts.traffic, transport=parts.transport, clients=parts.clients,
-                    datasets=parts.datasets, strategy=parts.strategy, link=parts.link, compute=parts.compute,
-                    streams=parts.streams, data_spec=parts.workload.spec, sink=recorder, run_id=run_id,
-                    on_round=on_round, on_time=on_time, faults=parts.faults, on_checkpoint=checkpoint,
+                    cfg, bundle, run_id=run_id, on_round=on_round, on_time=on_time, on_checkpoint=checkpoint,
                     resume=ckpt.engine if ckpt else None,
                 )  # fmt: skip
                 result = engine.run()
@@ -321,7 +333,7 @@ def _execute(
         config=cfg,
         rounds=tuple(result.rounds),
         summary=summary,
-        data_spec=parts.workload.spec,
+        data_spec=bundle.data_spec,
     )
 
 
@@ -435,19 +447,16 @@ def set_thread_pools(pools: ThreadPools) -> bool:
     return True
 
 
-def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
-    """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
-    prepare = getattr(link, "prepare", None)
-    return tuple(prepare(cfg) or ()) if prepare is not None else ()
-
-
 def link_regions(cfg: Config) -> tuple[LaneRegion, ...]:
     """The lane regions the scenario's link model needs counted (record traffic with them for a replay)."""
-    return prepare_link(cfg.network.plugin(cfg.network), cfg)
+    link: LinkModel = cfg.network.plugin(cfg.network)
+    return tuple(link.prepare(cfg))
 
 
-def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
-    missing = traffic.missing_regions(regions) if hasattr(traffic, "missing_regions") else []
+def _check_regions(traffic: TrafficSource, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
+    from cosim.traffic.recording import ReplayTraffic
+
+    missing = traffic.missing_regions(regions) if isinstance(traffic, ReplayTraffic) else []
     if missing:
         raise ConfigError(
             f"{cfg.where}: network.model = {cfg.network.model!r}: the given traffic recording did not count the "
@@ -456,7 +465,12 @@ def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -
 
 
 class Parts:
-    """The engine's collaborators for one run, built from the config, opened and closed together."""
+    """The engine's collaborators for one run, built from the config, opened and closed together.
+
+    The plug-ins (strategy, link model) are built at once; :meth:`open` starts the traffic, the server and
+    its transport, the clients, the data and the compute model. :meth:`engine_parts` hands them to the
+    engine as one typed bundle.
+    """
 
     def __init__(
         self,
@@ -476,25 +490,56 @@ class Parts:
         self.gui = gui
         self.kind = transport
         self.security = security
-        self.traffic: Any = traffic
+        self.traffic: TrafficSource | None = traffic
         self._own_traffic = traffic is None
-        self.transport: Any = None
-        self.strategy: Any = cfg.clustering.plugin(cfg.clustering)
-        self.link: Any = cfg.network.plugin(cfg.network)
-        self.regions = prepare_link(self.link, cfg)
+        self.transport: Transport | None = None
+        self.strategy: Strategy = cfg.clustering.plugin(cfg.clustering)
+        link: LinkModel = cfg.network.plugin(cfg.network)
+        self.regions = tuple(link.prepare(cfg))
         """Lane regions whose vehicles the link model needs counted every step."""
         self.faults = plan_of(cfg)
         """The run's ``[[faults]]`` (None without): outages wrap the link model, slowdowns the compute model."""
+        self.link: ports.LinkModel = link
         if self.faults is not None and self.faults.has_outages:
-            self.link = OutageLink(self.link, self.faults)
-        can = not gui and not getattr(self.strategy, "needs_future", False) and has_network(cfg)
+            self.link = OutageLink(link, self.faults)
+        can = not gui and not self.strategy.needs_future and has_network(cfg)
         self.pipelined = can if traffic_process is None else bool(traffic_process) and can
         """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
-        self.compute: Any = None
-        self.clients: Any = None
-        self.datasets: dict[str, Any] = {}
-        self.workload: Any = None
+        self.compute: ports.ComputeModel | None = None
+        self.clients: ClientPool | None = None
+        self.datasets: dict[str, RsuDataset] = {}
+        self.workload: Workload | None = None
         self.streams: Streams | None = None
+
+    @property
+    def trace_fields(self) -> tuple[TraceField, ...]:
+        """The link model's own per-message fields (with ``outage_s`` when [[faults]] has outages)."""
+        return tuple(self.link.trace_fields)
+
+    def engine_parts(self, sink: TraceSink) -> EngineParts:
+        """The opened parts as the engine's typed bundle (after :meth:`open`)."""
+        if (
+            self.traffic is None
+            or self.transport is None
+            or self.clients is None
+            or self.compute is None
+            or self.workload is None
+            or self.streams is None
+        ):
+            raise RuntimeError("Parts.engine_parts() before open()")
+        return EngineParts(
+            traffic=self.traffic,
+            transport=self.transport,
+            clients=self.clients,
+            datasets=self.datasets,
+            strategy=self.strategy,
+            link=self.link,
+            compute=self.compute,
+            streams=self.streams,
+            data_spec=self.workload.spec,
+            sink=sink,
+            faults=self.faults,
+        )
 
     def open(self) -> None:
         """Start the traffic (unless a source was given), the server and transport, the clients and data.
@@ -522,13 +567,11 @@ class Parts:
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
-        self.compute = cfg.compute.plugin(cfg.compute, depths)
-        start = getattr(self.compute, "start", None)
-        if start is not None:
-            start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+        compute: ports.ComputeModel = cfg.compute.plugin(cfg.compute)
+        compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
         if self.faults is not None and self.faults.has_slowdowns:
-            self.compute = SlowdownCompute(self.compute, self.faults)
+            compute = SlowdownCompute(cast(ComputeModel, compute), self.faults)
+        self.compute = compute
         rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
         self.streams = Streams(cfg.seed, rsus)
         for rsu in rsus:
@@ -538,7 +581,7 @@ class Parts:
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
 
-        if getattr(self.strategy, "needs_future", False):
+        if self.strategy.needs_future:
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
             from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
 

@@ -209,6 +209,9 @@ def validate(cfg: Config) -> None:
             parse_address(cfg.server)
         except ValueError as exc:
             raise bad("server", cfg.server, str(exc)) from None
+    rng = lc.batch_size_range
+    if len(rng) != 2 or not 1 <= rng[0] <= rng[1] <= 1 << 20:
+        raise bad("learning.batch_size_range", list(rng), "must be [min, max] with 1 <= min <= max <= 1048576")
     if len(lc.tiers) < 1:
         raise bad("learning.tiers", [], "give at least one tier")
     for name, tier in lc.tiers.items():
@@ -224,12 +227,10 @@ def validate(cfg: Config) -> None:
         raise bad("network.mtu_bytes", cfg.network.mtu_bytes, "must be in 29 .. 65521 (IPv4 + UDP headers fit)")
     validate_faults(cfg.faults, [r.id for r in cfg.rsus], t.begin, t.end, bad)
     for section in PLUGIN_SECTIONS:
-        sec = getattr(cfg, section)
-        check = getattr(sec.plugin, "check_config", None)
-        if check is not None:
-            problem = check(cfg)
-            if problem:
-                raise ConfigError(f"{w}: {problem}")
+        try:
+            getattr(cfg, section).plugin.check_config(cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{w}: {exc}") from None
 
 
 def name_problem(name: str) -> str:

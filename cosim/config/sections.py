@@ -156,6 +156,8 @@ class LearningConfig:
     """Server-side bound on an Aggregate's update, ||w_client - w_tier||_2 over all its tensors (0 = no bound)."""
     tiers: Mapping[str, TierConfig] = field(default_factory=default_tiers)
     """Tiers from the busiest RSUs to the quietest (see below)."""
+    batch_size_range: tuple[int, int] = (1, 4096)
+    """The batch sizes a strategy may give one RSU (``Assignment.batch_size``), inclusive."""
 
     def tier_list(self) -> Tiers:
         """The tiers as plain values, busiest first."""

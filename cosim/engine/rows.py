@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim.ports import LINK_FIELDS
+from cosim.ports import TraceField
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Transfer
 
@@ -82,8 +82,9 @@ def message_row(
     client_s: float,
     wall_ms: float,
     loss: float,
+    fields: tuple[TraceField, ...] = (),
 ) -> dict[str, Any]:
-    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`)."""
+    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`); ``fields``: the link model's own."""
     t_arrive = up.t_send + up.transfer.seconds
     return {
         "run_id": run_id,
@@ -114,12 +115,12 @@ def message_row(
         "loss": loss,
         "rate_up_bps": up.transfer.bandwidth_bps,
         "rate_down_bps": down.transfer.bandwidth_bps,
-        **link_fields(up.transfer, "up"),
-        **link_fields(down.transfer, "down"),
+        **link_fields(up.transfer, "up", fields),
+        **link_fields(down.transfer, "down", fields),
     }
 
 
-def link_fields(transfer: Transfer, direction: str) -> dict[str, Any]:
-    """The link model's per-message fields (:data:`cosim.ports.LINK_FIELDS`) as ``<name>_<direction>`` columns."""
+def link_fields(transfer: Transfer, direction: str, fields: tuple[TraceField, ...]) -> dict[str, Any]:
+    """The link model's own per-message fields as ``<name>_<direction>`` columns (missing ones as declared)."""
     extra = transfer.extra
-    return {f"{f.name}_{direction}": extra.get(f.name, f.missing) for f in LINK_FIELDS}
+    return {f"{f.name}_{direction}": extra.get(f.name, f.missing) for f in fields}

@@ -20,7 +20,7 @@ import numpy as np
 
 from cosim.config import Config, WorkloadConfig, to_raw
 from cosim.learning.errors import InvalidRequest
-from cosim.ports import Workload
+from cosim.plugins import Workload
 
 Weights = dict[str, np.ndarray]
 """Model weights by ``"<layer name>/<variable name>"`` (e.g. ``client_dense_0/kernel``), float32."""
@@ -61,8 +61,16 @@ class ModelSpec:
 
     def client_model(self, tier: str) -> Any:
         """The client part of ``tier``: encoded inputs -> cut-layer activations."""
-        model = self.task.client_part(self.depth(tier), self.seed)
-        return model
+        return self.client_at(self.depth(tier))
+
+    def client_at(self, depth: int) -> Any:
+        """The client part with ``depth`` client layers."""
+        return self.task.client_part(depth, self.seed)
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """The client depths of the tiers, shallowest first."""
+        return tuple(sorted(set(self.tier_depths.values())))
 
     def server_model(self) -> Any:
         """The server part: cut-layer activations -> prediction."""

@@ -30,6 +30,7 @@ import numpy as np
 from cosim.config import Config
 from cosim.errors import ConfigError
 from cosim.network.cells import CellLayout, layout
+from cosim.network.fields import CELL, CELL_VEHICLES, CQI, HARQ_TX, SE, SHARE, SINR_DB
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.nr import LinkAdaptation, cqi_of, max_prbs, valid_bandwidths
 from cosim.network.radio import (
@@ -44,6 +45,7 @@ from cosim.network.radio import (
     uplink_sinr_db,
 )
 from cosim.network.sharing import cell_shares
+from cosim.plugins import LinkModel
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.seeds import RandomState
@@ -104,19 +106,20 @@ class CellularParams:
 
 
 @LINKS.register("cellular")
-class CellularLink(RandomState):
+class CellularLink(RandomState, LinkModel):
     """5G NR cells (TR 38.901 path loss, TS 38.214 CQI) shared among RSUs and the vehicles in each cell."""
 
     Params = CellularParams
+    trace_fields = (CELL, CELL_VEHICLES, SINR_DB, CQI, SE, SHARE, HARQ_TX)
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Config) -> None:
         """Radio parameters in range; every base station's bandwidth known for its numerology."""
         p: CellularParams = cfg.network.params
         for b in cfg.base_stations:
             if not b.prbs and max_prbs(b.bandwidth_mhz, b.numerology, b.frequency_ghz) is None:
                 have = ", ".join(f"{x:g}" for x in valid_bandwidths(b.numerology, b.frequency_ghz)) or "none"
-                return (
+                raise ConfigError(
                     f"base_stations.{b.id}.bandwidth_mhz = {b.bandwidth_mhz!r}: not a channel bandwidth of TS 38.101 "
                     f"for numerology {b.numerology} at {b.frequency_ghz:g} GHz (have: {have}); or give prbs"
                 )
@@ -138,16 +141,15 @@ class CellularLink(RandomState):
         ]
         for name, ok, rule in checks:
             if not ok:
-                return f"network.{name} = {getattr(p, name)!r}: must be {rule}"
-        return ""
+                raise ConfigError(f"network.{name} = {getattr(p, name)!r}: must be {rule}")
 
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
         self.params: CellularParams = settings.params
         p = self.params
         self.rsu = Terminal(p.rsu_height_m, p.rsu_tx_power_dbm, p.rsu_noise_figure_db, p.rsu_antenna_gain_dbi)
         self.adaptation = LinkAdaptation(p.link_adaptation, p.fading, p.scheduler)
         self.layout: CellLayout | None = None
-        self._ctx: LinkContext | None = None
 
     # ------------------------------------------------------------------ set-up
 

@@ -11,13 +11,18 @@ explicit per-layer initializer seeds, so a server on another host builds the ide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.plugins import Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
+
+if TYPE_CHECKING:
+    from cosim.config import Config
 
 
 @dataclass(frozen=True)
@@ -39,23 +44,23 @@ class ScaledFeatures:
 
 
 @WORKLOADS.register("speed-mlp", default=True)
-class SpeedMlp:
+class SpeedMlp(Workload):
     """A vehicle's speed ``samples.horizon`` ahead from one observation in range (Dense layers)."""
 
     Params = SpeedMlpParams
     spec = SPEED_SPEC
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Config) -> None:
         """Sizes must be positive."""
         p: SpeedMlpParams = cfg.workload.params
         if p.hidden_width < 1 or p.hidden_width > 65536:
-            return f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. 65536"
+            raise ConfigError(f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. 65536")
         if p.server_depth < 1 or p.server_depth > 64:
-            return f"workload.server_depth = {p.server_depth!r}: must be in 1 .. 64"
-        return ""
+            raise ConfigError(f"workload.server_depth = {p.server_depth!r}: must be in 1 .. 64")
 
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
         self.params: SpeedMlpParams = settings.params
 
     def client_part(self, depth: int, seed: int) -> Any:

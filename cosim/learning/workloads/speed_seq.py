@@ -15,13 +15,18 @@ parameters and a batch of 128 sends ~0.5 MB of activations up and as many gradie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.plugins import Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
+
+if TYPE_CHECKING:
+    from cosim.config import Config
 
 
 @dataclass(frozen=True)
@@ -73,23 +78,22 @@ class VehicleHistory:
 
 
 @WORKLOADS.register("speed-seq")
-class SpeedSeq:
+class SpeedSeq(Workload):
     """A vehicle's speed ``samples.horizon`` ahead from its recent observations (1-D conv + GRU)."""
 
     Params = SpeedSeqParams
     spec = SPEED_SPEC
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Config) -> None:
         """Sizes must be positive."""
         p: SpeedSeqParams = cfg.workload.params
         for name in ("history", "channels", "kernel_size", "server_units"):
             value = getattr(p, name)
             if not 1 <= value <= 4096:
-                return f"workload.{name} = {value!r}: must be in 1 .. 4096"
+                raise ConfigError(f"workload.{name} = {value!r}: must be in 1 .. 4096")
         if not p.max_gap_s > 0:
-            return f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0"
-        return ""
+            raise ConfigError(f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0")
 
     def __init__(self, settings: Any) -> None:
         self.params: SpeedSeqParams = settings.params
