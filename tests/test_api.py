@@ -17,7 +17,7 @@ import pytest
 import cosim
 from cosim.config import load, parse_override
 from cosim.errors import ConfigError
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 from cosim.runner import field_overrides
 
 ROOT = Path(__file__).resolve().parents[1]

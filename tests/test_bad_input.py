@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cosim.cli import main
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"

@@ -36,7 +36,7 @@ def test_custom_strategy_from_the_command_line(tmp_path: Path) -> None:
     # round 1 (t = 240 s) ranks by the sum of the last two windows of each RSU
     traffic = read_table(tmp_path / "r", "traffic")
     recent = traffic[(traffic["end_s"] <= 240) & (traffic["end_s"] > 120)].groupby("rsu")["total_flown"].sum()
-    metric = rounds[rounds["round"] == 1].set_index("rsu")["tier_metric"]
+    metric = rounds[rounds["round"] == 1].set_index("rsu")["tier_score"]
     assert metric.to_dict() == recent.astype(float).to_dict()
     bad = subprocess.run(
         [sys.executable, "-m", "cosim", "run", str(SHIFT), "--out", str(tmp_path / "b"),

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from cosim.compute.devices import DEVICES, DeviceProfile
+from cosim.compute.flops import BACKWARD_FACTOR, UPDATE_FLOPS_PER_PARAM, model_flops
+from cosim.compute.models import FlopCompute
 from cosim.config import load
 from cosim.errors import ConfigError
-from cosim.learning.compute import FlopCompute
-from cosim.learning.devices import DEVICES, DeviceProfile
-from cosim.learning.flops import BACKWARD_FACTOR, UPDATE_FLOPS_PER_PARAM, model_flops
 from cosim.learning.models import ModelSpec
-from cosim.ports import ComputeContext
+from cosim.ports import ComputeContext, ComputeStep
 
 pytestmark = [pytest.mark.tf]
 
@@ -99,9 +99,16 @@ def test_an_unknown_layer_takes_the_documented_fallback() -> None:
 
 def flop_compute(cfg) -> FlopCompute:  # noqa: ANN001
     spec = ModelSpec.from_config(cfg)
-    compute = FlopCompute(cfg.compute, {n: t.client_depth for n, t in cfg.learning.tiers.items()})
-    compute.start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+    compute = FlopCompute(cfg.compute)
+    compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
     return compute
+
+
+DEPTH = {"high": 3, "medium": 2, "low": 1}
+
+
+def step(tier: str, n: int) -> ComputeStep:
+    return ComputeStep("r", tier, DEPTH[tier], n, 0.0)
 
 
 def test_step_time_is_flops_over_the_device_rate_plus_its_overhead() -> None:
@@ -110,17 +117,17 @@ def test_step_time_is_flops_over_the_device_rate_plus_its_overhead() -> None:
     )
     compute = flop_compute(cfg)
     nano, t4 = DEVICES["jetson-nano"], DEVICES["t4"]
-    fwd = compute.client_flops["high"].forward
-    assert compute.client_forward("high", 128, 0.0) == pytest.approx(
+    fwd = compute.client_flops[3].forward
+    assert compute.client_forward(step("high", 128)) == pytest.approx(
         128 * fwd / (235.9e9 * nano.efficiency) + nano.overhead_ms / 1e3
     )
-    assert compute.server_step("low", 32, 0.0) == pytest.approx(
+    assert compute.server_step(step("low", 32)) == pytest.approx(
         compute.server_flops.training_step(32) / (8100e9 * t4.efficiency) + t4.overhead_ms / 1e3
     )
     # deeper tiers cost more on the RSU; the server's step does not depend on the tier
-    assert compute.client_backward("high", 64, 0.0) > compute.client_backward("medium", 64, 0.0)
-    assert compute.client_backward("medium", 64, 0.0) > compute.client_backward("low", 64, 0.0)
-    assert compute.server_step("high", 64, 0.0) == compute.server_step("low", 64, 0.0)
+    assert compute.client_backward(step("high", 64)) > compute.client_backward(step("medium", 64))
+    assert compute.client_backward(step("medium", 64)) > compute.client_backward(step("low", 64))
+    assert compute.server_step(step("high", 64)) == compute.server_step(step("low", 64))
 
 
 def test_tier_devices_device_speed_and_own_profiles(tmp_path: Path) -> None:
@@ -132,12 +139,12 @@ def test_tier_devices_device_speed_and_own_profiles(tmp_path: Path) -> None:
     )
     a, b = flop_compute(base), flop_compute(slow)
     # a device of its own for the low tier: 48 GFLOP/s x 0.5, no overhead
-    assert b.client_forward("low", 100, 0.0) == pytest.approx(100 * b.client_flops["low"].forward / 24e9)
-    assert b.rsu["low"] == DeviceProfile(48.0, 0.5, 0.0)
+    assert b.client_forward(step("low", 100)) == pytest.approx(100 * b.client_flops[1].forward / 24e9)
+    assert b.devices["pi"] == DeviceProfile(48.0, 0.5, 0.0)
     # device_speed 0.5 doubles the compute part of the high tier's steps (the overhead stays)
     over = DEVICES["jetson-nano"].overhead_ms / 1e3
-    assert b.client_forward("high", 100, 0.0) - over == pytest.approx(2 * (a.client_forward("high", 100, 0.0) - over))
-    assert b.client_forward("medium", 100, 0.0) == a.client_forward("medium", 100, 0.0)
+    assert b.client_forward(step("high", 100)) - over == pytest.approx(2 * (a.client_forward(step("high", 100)) - over))
+    assert b.client_forward(step("medium", 100)) == a.client_forward(step("medium", 100))
     assert math.isfinite(a.describe()["server"]["forward_flops_per_sample"])
 
 

@@ -19,7 +19,7 @@ import cosim
 from cosim.config import load
 from cosim.faultconfig import FaultConfig
 from cosim.faults import Faults, OutageLink
-from cosim.network.abstract import AbstractLink
+from cosim.network.abstract import SharedServerLink
 from cosim.ports import LinkContext
 from cosim.traces.recorder import read_run, read_table
 from cosim.values import RsuSite
@@ -143,7 +143,7 @@ def test_a_message_on_the_link_when_the_backhaul_goes_down_is_lost_and_sent_agai
 
     cfg = load(SHIFT).with_overrides(("network.rsu_uplink_mbps", 0.008))  # 1000 bytes take 1 s
     plan = Faults([FaultConfig("outage", rsu="a", start=0.5, end=3.0)])
-    link = OutageLink(AbstractLink(cfg.network), plan)
+    link = OutageLink(SharedServerLink(cfg.network), plan)
     env = simpy.Environment()
     link.start(LinkContext(env, (RsuSite("a", 0.0, 0.0, 10.0),), Quiet(), np.random.SeedSequence(1)))
     out = {}

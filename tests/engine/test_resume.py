@@ -39,10 +39,10 @@ import os
 import signal
 import time
 
-from cosim.network.abstract import AbstractLink
+from cosim.network.abstract import SharedServerLink
 
 
-class SlowLink(AbstractLink):
+class SlowLink(SharedServerLink):
     """abstract, plus COSIM_TEST_SLOW wall seconds per message from simulated second 360 on (round 2);
     with COSIM_TEST_SIGNAL set, the process sends itself that signal there instead (a test stops it)."""
 

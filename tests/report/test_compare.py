@@ -19,7 +19,7 @@ from cosim.jobs import SerialExecutor
 from cosim.registry import STRATEGIES
 from cosim.report.compare import compare
 from cosim.report.plan import format_seeds, parse_seeds, plan
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"

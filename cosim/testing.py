@@ -1,8 +1,10 @@
 """Synthetic run folders written with the real TraceRecorder: a few rounds, 3-6 RSUs, realistic values.
 
 For tests (report, export, sweep) and for trying ``cosim export`` / :func:`cosim.report.build_report`
-without running a co-simulation. The values are made up; the folder layout, the columns (schema
-version 2) and run.json's ``config``, ``workload`` and ``summary`` are shaped like a real run's.
+without running a co-simulation. The values are made up; the folder layout, the columns (the current
+:data:`~cosim.traces.schema.SCHEMA_VERSION`: the recorder refuses a key the schema lacks, and a test checks
+every schema column is written) and run.json's ``config``, ``workload``, ``trace_fields`` and ``summary``
+are shaped like a real run's.
 Times follow the engine's chain per message: send -> arrive (uplink) -> served (queue) -> done
 (server) -> received (downlink); forward messages of one RSU follow each other within a round. The
 rounds table carries schema 3's timing (an RSU finishes when its aggregate arrives; the barrier releases
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cosim.errors import ConfigError
-from cosim.ports import DataSpec
+from cosim.ports import DataSpec, TraceField
 from cosim.registry import STRATEGIES
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
@@ -37,6 +39,9 @@ SPEC = DataSpec(
     metric_unit="m/s",
 )
 """The workload description written to run.json (shaped like the speed workloads')."""
+
+SHARE = TraceField("share", "float64", float("nan"), "mean share of the shared resource the message held")
+"""The link field synthetic runs report (as the ``abstract`` model does)."""
 
 
 def make_run(
@@ -55,6 +60,7 @@ def make_run(
     scenario: str = "synthetic",
     tiers: Sequence[tuple[str, int]] = TIERS,
     spec: DataSpec = SPEC,
+    fields: Sequence[TraceField] = (SHARE,),
 ) -> Path:
     """Write a finished run folder of ``n_rounds`` rounds and return it.
 
@@ -70,7 +76,7 @@ def make_run(
     names = [name for name, _ in tiers]
     batch = dict(tiers)
     rng = np.random.default_rng(seed)
-    rec = TraceRecorder(folder)
+    rec = TraceRecorder(folder, fields=fields)
     run_id = folder.name
     rsus = [f"rsu{i}" for i in range(n_rsus)]
     config: dict[str, Any] = {
@@ -96,6 +102,7 @@ def make_run(
         "config": config,
         "versions": {"cosim": "0.2.0"},
         "workload": dataclasses.asdict(spec),
+        "trace_fields": [f.as_dict() for f in fields],
     }
     rec.write_run_json(info)
     assigned = {r: names[i % len(names)] for i, r in enumerate(rsus)}
@@ -116,7 +123,9 @@ def make_run(
         for j, rsu in enumerate(rsus):
             tier = assigned[rsu]
             t = t0
-            acc = per_rsu.setdefault(rsu, {"compute_s": 0.0, "link_s": 0.0, "server_queue_s": 0.0, "bytes": 0})
+            acc = per_rsu.setdefault(
+                rsu, {"compute_s": 0.0, "uplink_s": 0.0, "downlink_s": 0.0, "server_queue_s": 0.0, "bytes": 0}
+            )
             for b in range(batches + 1):
                 kind = "forward" if b < batches else "aggregate"
                 up = int(batch[tier] * 16 * 4 + 60) if kind == "forward" else 9000 + 37 * j
@@ -155,10 +164,18 @@ def make_run(
                     "attempts_down": 1,
                     "wall_rpc_ms": 0.8,
                     "loss": float(rng.uniform(0.2, 1.0)) if kind == "forward" else float("nan"),
+                    "rate_up_bps": up * 8 / uplink,
+                    "rate_down_bps": down * 8 / downlink,
+                    **{
+                        f"{f.name}_{d}": (1.0 / n_up if f.name == "share" else f.missing)
+                        for f in fields
+                        for d in ("up", "down")
+                    },
                 }
                 rec.append("messages", row)
                 acc["compute_s"] += client
-                acc["link_s"] += uplink + downlink
+                acc["uplink_s"] += uplink
+                acc["downlink_s"] += downlink
                 acc["bytes"] += up + down
                 if kind == "forward":
                     acc["server_queue_s"] += queue
@@ -193,11 +210,14 @@ def make_run(
                     "total_flown": 10 + 5 * j + k,
                     "in_range_mean": 2.0 + j,
                     "in_range_max": 4 + j,
-                    "tier_metric": float(10 + 5 * j + k),
+                    "tier_score": float(10 + 5 * j + k),
                     "batch_size": batch[assigned[rsu]],
+                    "client_depth": len(names) - names.index(assigned[rsu]),
                     "samples": batch[assigned[rsu]] * batches,
+                    "samples_trained": batch[assigned[rsu]] * batches,
                     "batches": batches,
                     "late": False,
+                    "crashed": False,
                     "train_loss": base * 1.1,
                     "eval_loss": base * (1 + 0.05 * j),
                     "eval_metric": np.sqrt(base),
@@ -211,7 +231,9 @@ def make_run(
                     "t_release_s": release,
                     "barrier_wait_s": release - per_rsu[rsu]["t_finish_s"],
                     "compute_s": per_rsu[rsu]["compute_s"],
-                    "link_s": per_rsu[rsu]["link_s"],
+                    "link_s": per_rsu[rsu]["uplink_s"] + per_rsu[rsu]["downlink_s"],
+                    "uplink_s": per_rsu[rsu]["uplink_s"],
+                    "downlink_s": per_rsu[rsu]["downlink_s"],
                     "server_queue_s": per_rsu[rsu]["server_queue_s"],
                     "bytes": int(per_rsu[rsu]["bytes"]),
                     "straggler_s": release - float(np.median(finishes)),
