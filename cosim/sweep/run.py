@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from cosim.errors import writing
 from cosim.jobs import Executor, Job, RayExecutor, finished_run
 from cosim.stats import mean_ci
 from cosim.sweep.grid import GridPoint, SweepSpec
@@ -155,12 +156,14 @@ def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
     """runs.csv/.parquet, summary.csv/.parquet and the plots."""
     from cosim.sweep.plots import plot_summary
 
-    table.to_csv(out / "runs.csv", index=False)
-    table.to_parquet(out / "runs.parquet", index=False)
     summary = summarize(table, group_keys(spec))
-    summary.to_csv(out / "summary.csv", index=False)
-    summary.to_parquet(out / "summary.parquet", index=False)
     written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
+    for frame, path in zip((table, table, summary, summary), written, strict=True):
+        with writing(path):
+            if path.suffix == ".csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
     return written + plot_summary(summary, group_keys(spec), out, units=units_of(table))
 
 
