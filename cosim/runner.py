@@ -22,7 +22,15 @@ import pandas as pd
 from cosim import checkpoints, interrupts, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
-from cosim.errors import ConfigError, CosimError, Interrupted, PluginError, RunFolderError
+from cosim.errors import (
+    ConfigError,
+    CosimError,
+    Interrupted,
+    OutputError,
+    PluginError,
+    RunFolderError,
+    ScenarioError,
+)
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.ports import ComputeContext, DataSpec, TrafficSource
 from cosim.quiet import quiet_tensorflow
@@ -65,6 +73,21 @@ def check_schedule(cfg: Config) -> None:
     problem = schedule.check(cfg)
     if problem:
         raise ConfigError(f"{cfg.where}: {problem}")
+
+
+def check_files(cfg: Config) -> None:
+    """The files the scenario names exist (checked before a run folder is made; SUMO reads what is in them)."""
+    t = cfg.traffic
+    named = [
+        ("traffic.sumocfg", t.sumocfg),
+        ("traffic.net", t.net),
+        *((f"traffic.routes[{i}]", p) for i, p in enumerate(t.routes)),
+        *((f"traffic.additional[{i}]", p) for i, p in enumerate(t.additional)),
+        ("samples.data_dir", cfg.samples.data_dir),
+    ]
+    for name, path in named:
+        if path is not None and not Path(path).exists():
+            raise ScenarioError(f"{cfg.where}: {name} = {str(path)!r}: file not found")
 
 
 def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
@@ -156,6 +179,8 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
+    if traffic is None:
+        check_files(cfg)
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
     target = Path(out) if out else default_folder(cfg)
     # The plug-ins are built before the folder exists: one that cannot be built leaves nothing behind.
@@ -181,7 +206,11 @@ def run(
     }
     created = not target.exists()
     folder = runfolder.make_folder(target)
-    lock = runfolder.FolderLock(folder).acquire()
+    try:
+        lock = runfolder.FolderLock(folder).acquire()
+    except OutputError:
+        runfolder.remove_unused(folder, created)
+        raise
     try:
         return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time)
     except BaseException:
@@ -251,6 +280,7 @@ def _execute(
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
 
     def checkpoint(eng: Engine) -> None:
+        last[0] = recorder.position()  # every finished round is flushed: kept even if the checkpoint cannot be written
         written = checkpoints.write(folder, eng, parts.transport, recorder)
         last[0] = written.traces
         info["rounds_finished"] = [r.round for r in eng.result.rounds]

@@ -173,7 +173,9 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
         except OverflowError:  # an integer beyond any float
             number = math.inf
         if not math.isfinite(number):
-            raise ConfigError(f"{where}: {key} = {value!r}: must be finite")
+            text = repr(value)
+            shown = text if len(text) <= 40 else f"{text[:12]}… ({len(text)} digits)"
+            raise ConfigError(f"{where}: {key} = {shown}: must be finite")
         return number
     if tp is str:
         if not isinstance(value, str):

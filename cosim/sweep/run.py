@@ -25,6 +25,7 @@ from cosim.errors import writing
 from cosim.jobs import Executor, Job, RayExecutor, finished_run
 from cosim.stats import mean_ci
 from cosim.sweep.grid import GridPoint, SweepSpec
+from cosim.traces.runfolder import make_folder
 
 METRICS: tuple[str, ...] = (
     "final_eval_loss",
@@ -104,7 +105,7 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run every point not already finished, write the tables and plots, return the runs table."""
     out = spec.out.resolve()  # Ray workers do not share the driver's current folder
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    make_folder(out / "runs", "--out", empty=False)
     rows: list[dict[str, Any]] = []
     jobs: list[Job] = []
     for point in spec.points:
