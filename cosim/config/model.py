@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cosim.config import limits
+from cosim.config import limits, seams
 from cosim.config.build import build_table
 from cosim.config.raw import set_dotted, to_raw
 from cosim.config.sections import (
@@ -239,7 +239,10 @@ def validate(cfg: Config) -> None:
 
 
 def _plugin_check(cfg: Config, sec: Any) -> None:
-    """The plug-in's own ``check_config(cfg)`` (its seam says it is a staticmethod taking the config)."""
+    """The plug-in fits its seam (a Config built in code was not checked when loaded), then its ``check_config``."""
+    wrong = seams.problem(sec.slot.registry, sec.plugin)
+    if wrong:
+        raise ConfigError(f"{cfg.where}: {sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}: {wrong}")
     check = getattr(sec.plugin, "check_config", None)
     if check is None:
         return
