@@ -87,12 +87,13 @@ class OutputError(CosimError):
 
 
 _HINTS = {
-    "ENOSPC": "; free some space (what was written before stays)",
-    "EDQUOT": "; your disk quota is used up (what was written before stays)",
-    "EROFS": "; the file system is read-only: choose another --out",
-    "EACCES": "; no permission: choose another --out",
-    "EPERM": "; not permitted: choose another --out",
+    "ENOSPC": "; free some space",
+    "EDQUOT": "; your disk quota is used up",
+    "EROFS": "; write somewhere else",
+    "EACCES": "; write somewhere else, or give yourself permission",
+    "EPERM": "; write somewhere else",
 }
+"""What to do, by errno name, after the operating system's reason."""
 
 
 @contextmanager

@@ -28,7 +28,6 @@ from cosim.errors import (
     Interrupted,
     OutputError,
     PluginError,
-    RunFolderError,
     ScenarioError,
 )
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
@@ -213,6 +212,9 @@ def run(
         raise
     try:
         return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time)
+    except OutputError as exc:
+        runfolder.remove_unused(folder, created)
+        raise _resumable(exc, folder) from exc
     except BaseException:
         runfolder.remove_unused(folder, created)  # failed before run.json was first written: no run folder
         raise
@@ -250,7 +252,17 @@ def resume(
         raise
     info.update(status="running", error=None, **runfolder.owner())
     info["rounds_finished"] = [r.round for r in ckpt.engine.rounds] if ckpt else []
-    return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time, ckpt=ckpt, resumed=True)
+    try:
+        return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time, ckpt=ckpt, resumed=True)
+    except OutputError as exc:
+        raise _resumable(exc, folder) from exc
+
+
+def _resumable(exc: OutputError, folder: Path) -> OutputError:
+    """A failed write's error, saying where the finished rounds stay and how to go on once it can be written."""
+    if not (folder / CHECKPOINT).is_file():
+        return exc
+    return OutputError(f"{exc}; the finished rounds stay in {folder}: continue with cosim run --resume {folder}")
 
 
 def _execute(
@@ -358,7 +370,7 @@ def _last_words(recorder: TraceRecorder, info: dict[str, Any]) -> None:
     """Write a failed run's run.json if the disk lets us; why the run failed is the error that propagates."""
     try:
         recorder.write_run_json(info)
-    except (OSError, RunFolderError):  # e.g. the disk that stopped the run is still full
+    except (OSError, CosimError):  # e.g. the disk that stopped the run is still full (OutputError)
         pass
 
 

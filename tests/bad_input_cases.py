@@ -908,7 +908,8 @@ CASES: tuple[Case, ...] = (
     Case(
         "traces: disk full in round 2",
         ("run", "{shift}", "--local", "--rounds", "3", "--out", "{out}"),
-        "messages.csv: cannot write: No space left on device (ENOSPC)",
+        "messages.csv: cannot write: No space left on device (ENOSPC); free some space; the finished rounds stay in "
+        "{out}: continue with cosim run --resume {out}",
         74,
         "I/O",
         "ENOSPC:messages.csv#2",

@@ -130,6 +130,9 @@ def _no_out(out: Path) -> None:
 
 def _round_0_kept(out: Path) -> None:
     """A run stopped by a failed write in round 1 keeps round 0: run.json says so and its rows are intact."""
+    from cosim.checkpoints import inspect
+
+    inspect(out)  # resumable
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and info["rounds_finished"] == [0], info
     for table in ("messages", "rounds"):
@@ -169,7 +172,7 @@ def test_a_broken_input_is_one_line_and_a_non_zero_exit(
     lines = [ln for ln in err.splitlines() if ln.startswith("cosim:")]
     assert code != 0 and (case.code == 0 or code == case.code), (code, err)
     assert len(lines) == 1, err
-    words = re.sub(PLACEHOLDER, lambda m: inputs[m.group(1)], case.words)
+    words = re.sub(PLACEHOLDER, lambda m: {**inputs, "out": str(tmp_path / "out")}[m.group(1)], case.words)
     assert words in lines[0], lines[0]
     assert "Traceback" not in err and "internal error" not in err
     after = _snapshot(base)

@@ -102,7 +102,7 @@ class TraceRecorder:
                     os.replace(tmp, part)
             except BaseException:
                 _cut(csv, size)  # the table stays as it was: CSV and Parquet hold the same rows
-                tmp.unlink(missing_ok=True)
+                _cut(tmp, 0)
                 raise
             self._parts[table] += 1
             self._rows[table] += len(rows)
@@ -189,7 +189,7 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def _cut(csv: Path, size: int) -> None:
-    """Cut ``csv`` back to ``size`` bytes (0: remove it) after a failed append; best effort."""
+    """Cut ``csv`` to ``size`` bytes (0: remove it) after a failed write (best effort: the write's error counts)."""
     try:
         if size == 0:
             csv.unlink(missing_ok=True)
