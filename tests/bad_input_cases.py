@@ -590,7 +590,13 @@ CASES: tuple[Case, ...] = (
     Case(
         "workload Counter", (*S, "workload.name=collections:Counter"), "is not a workload: it has no spec", 2, "plug-in"
     ),
-    Case("compute Counter", (*S, "compute.mode=collections:Counter"), "it has no reproducible attribute", 2, "plug-in"),
+    Case(
+        "compute Counter",
+        (*S, "compute.mode=collections:Counter"),
+        "it has no reproducible class attribute",
+        2,
+        "plug-in",
+    ),
     Case(
         "strategy without assign",
         ("run", "quickstart", "--clustering", _p("NoAssign")),
@@ -741,7 +747,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "compute without reproducible",
         (*S, f"compute.mode={_p('ComputeNoReproducible')}"),
-        "is not a compute model: it has no reproducible attribute",
+        "is not a compute model: it has no reproducible class attribute",
         2,
         "plug-in",
     ),

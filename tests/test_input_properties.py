@@ -192,7 +192,7 @@ def shaped_classes(draw: st.DrawFn) -> tuple[str, type, bool]:
     body: dict[str, Any] = {}
     fits = True
     for member in seam.members:
-        if member.on_class:
+        if member.on_class and member.args is not None:
             continue
         if member.args is None:
             if draw(st.booleans()):

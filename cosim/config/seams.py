@@ -17,9 +17,10 @@ plug-in a scenario names (:func:`cosim.config.build.build_table`), so a class of
     scenario.toml: clustering.strategy = 'collections:OrderedDict': class collections.OrderedDict is not a
     clustering strategy: it has no assign(ctx) method
 
-The seams' Protocols (:mod:`cosim.ports`) document the same members for people; this table is what
-is checked. Signatures are read with :func:`inspect.signature` where Python can give one (a class
-written in C may have none: then only the presence of its members is checked).
+The seams' Protocols (:mod:`cosim.ports`) document the same members for people (a test keeps the two in
+step); this table is what is checked. When each seam has a base class, the table can be read from it and
+:func:`problem` stays the one check. Signatures are read with :func:`inspect.signature` where Python can
+give one (a class written in C may have none: then only the presence of its members is checked).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Member:
     required: bool = True
     """False: an optional hook, used (and checked) only when the class has it."""
     on_class: bool = False
-    """Called on the class, not on an instance (``check_config``): a staticmethod or classmethod."""
+    """Used on the class, not on an instance: a method then is a staticmethod or classmethod (``check_config``),
+    an attribute is set in the class body (``reproducible``), not only by the constructor."""
 
     @property
     def spelled(self) -> str:
@@ -109,7 +111,7 @@ SEAMS: dict[str, Seam] = {
         "compute",
         ("settings", "depths"),
         (
-            Member("reproducible", None, "True when its simulated times do not depend on the machine"),
+            Member("reproducible", None, "True when its simulated times do not depend on the machine", on_class=True),
             Member("client_forward", ("tier", "n", "wall"), "simulated seconds of a client forward pass"),
             Member("client_backward", ("tier", "n", "wall"), "simulated seconds of a client backward pass"),
             Member("server_step", ("tier", "n", "wall"), "simulated seconds of a server step"),
@@ -151,12 +153,12 @@ def _problem(seam: Seam, cls: type) -> str:
 
 def _member_problem(cls: type, member: Member) -> str:
     static = inspect.getattr_static(cls, member.name, _MISSING)
-    if static is _MISSING and member.args is None and _annotated(cls, member.name):
+    if static is _MISSING and member.args is None and not member.on_class and _annotated(cls, member.name):
         return ""  # declared, set by the constructor
     if static is _MISSING:
         if not member.required:
             return ""
-        kind = "attribute" if member.args is None else "method"
+        kind = "method" if member.args is not None else "class attribute" if member.on_class else "attribute"
         return f"it has no {member.spelled} {kind} ({member.meaning})"
     if member.args is None:
         return ""
