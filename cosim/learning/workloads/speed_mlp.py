@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim.config.limits import MAX_LAYER_WIDTH, MAX_LAYERS
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
@@ -49,10 +50,10 @@ class SpeedMlp:
     def check_config(cfg: Any) -> str:
         """Sizes must be positive."""
         p: SpeedMlpParams = cfg.workload.params
-        if p.hidden_width < 1 or p.hidden_width > 65536:
-            return f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. 65536"
-        if p.server_depth < 1 or p.server_depth > 64:
-            return f"workload.server_depth = {p.server_depth!r}: must be in 1 .. 64"
+        if not 1 <= p.hidden_width <= MAX_LAYER_WIDTH:
+            return f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. {MAX_LAYER_WIDTH} (MAX_LAYER_WIDTH)"
+        if not 1 <= p.server_depth <= MAX_LAYERS:
+            return f"workload.server_depth = {p.server_depth!r}: must be in 1 .. {MAX_LAYERS} (MAX_LAYERS)"
         return ""
 
     def __init__(self, settings: Any) -> None:

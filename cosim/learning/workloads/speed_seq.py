@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim.config.limits import MAX_HISTORY, MAX_SEQUENCE_WIDTH
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
@@ -83,10 +84,15 @@ class SpeedSeq:
     def check_config(cfg: Any) -> str:
         """Sizes must be positive."""
         p: SpeedSeqParams = cfg.workload.params
-        for name in ("history", "channels", "kernel_size", "server_units"):
+        for name, limit, limit_name in (
+            ("history", MAX_HISTORY, "MAX_HISTORY"),
+            ("kernel_size", MAX_HISTORY, "MAX_HISTORY"),
+            ("channels", MAX_SEQUENCE_WIDTH, "MAX_SEQUENCE_WIDTH"),
+            ("server_units", MAX_SEQUENCE_WIDTH, "MAX_SEQUENCE_WIDTH"),
+        ):
             value = getattr(p, name)
-            if not 1 <= value <= 4096:
-                return f"workload.{name} = {value!r}: must be in 1 .. 4096"
+            if not 1 <= value <= limit:
+                return f"workload.{name} = {value!r}: must be in 1 .. {limit} ({limit_name})"
         if not p.max_gap_s > 0:
             return f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0"
         return ""
