@@ -313,7 +313,7 @@ _NOT_WITH_RESUME = ("scenario", "clustering", "rounds", "seed", "set", "out", "g
 def _run(args: argparse.Namespace) -> int:
     from cosim.console import RunProgress, console, import_quietly, summary_table
     from cosim.registry import STRATEGIES
-    from cosim.runner import check_schedule, resolve_config
+    from cosim.runner import check_files, check_schedule, resolve_config
 
     if args.resume:
         from cosim.checkpoints import inspect
@@ -326,6 +326,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         cfg = resolve_config(args.scenario or "quickstart", args.overrides)  # bad input fails before TensorFlow loads
         check_schedule(cfg)
+        check_files(cfg)
     security = None
     flags = [f"--{n.replace('_', '-')}" for n in _CLIENT_FLAGS if getattr(args, n, None)]
     if cfg.server:

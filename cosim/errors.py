@@ -6,6 +6,11 @@ Every message names the offending file, field or value, so the CLI can print it 
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class CosimError(Exception):
     """Base class of every error cosim raises on purpose.
@@ -61,6 +66,49 @@ class RunFolderError(CosimError):
     """A run folder is missing files, or was written by an incompatible version."""
 
     exit_code = 6
+
+
+class OutputError(CosimError):
+    """cosim could not write a file: the disk is full, the folder is read-only or not ours, a path is not a folder.
+
+    The message names the path and the operating system's reason (``/runs/x/messages.csv: cannot write: No
+    space left on device (ENOSPC)``); what was written before stays (flushed trace rows, finished rounds).
+    """
+
+    exit_code = 74  # EX_IOERR of sysexits.h
+
+    @classmethod
+    def of(cls, exc: OSError, path: str | Path, doing: str = "write") -> OutputError:
+        """The error of ``exc`` (an OSError) while doing ``doing`` on ``path``."""
+        code = errno.errorcode.get(exc.errno or 0, "")
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = _HINTS.get(code, "")
+        return cls(f"{path}: cannot {doing}: {reason}" + (f" ({code})" if code else "") + hint)
+
+
+_HINTS = {
+    "ENOSPC": "; free some space",
+    "EDQUOT": "; your disk quota is used up",
+    "EROFS": "; write somewhere else",
+    "EACCES": "; write somewhere else, or give yourself permission",
+    "EPERM": "; write somewhere else",
+}
+"""What to do, by errno name, after the operating system's reason."""
+
+
+@contextmanager
+def writing(path: str | Path, doing: str = "write") -> Iterator[None]:
+    """A block that writes ``path``: an :class:`OSError` inside it becomes one :class:`OutputError` line naming it.
+
+    Every writer of run folders, checkpoints, exports and reports wraps its writes in this::
+
+        with writing(csv):
+            frame.to_csv(csv)
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError.of(exc, path, doing) from exc
 
 
 class PluginError(CosimError):

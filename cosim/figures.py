@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from cosim.errors import writing  # noqa: E402
+
 DPI = 200
 """Resolution of every PNG (journals ask for at least 200-300 dpi for line art at print size)."""
 
@@ -67,8 +69,13 @@ def save_figure(fig: Figure, out: Path, name: str, data: pd.DataFrame, *, tight:
     if tight:
         fig.tight_layout()
     files = FigureFiles(out / f"{stem}.png", out / f"{stem}.svg", out / f"{stem}.csv")
-    fig.savefig(files.png, dpi=DPI, metadata={"Software": None})
-    fig.savefig(files.svg, metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    data.to_csv(files.csv, index=False)
+    try:
+        with writing(files.png):
+            fig.savefig(files.png, dpi=DPI, metadata={"Software": None})
+        with writing(files.svg):
+            fig.savefig(files.svg, metadata={"Date": None, "Creator": None})
+    finally:
+        plt.close(fig)
+    with writing(files.csv):
+        data.to_csv(files.csv, index=False)
     return files

@@ -165,9 +165,8 @@ class Registry:
         if not inspect.isclass(cls):
             raise ConfigError(f"{prefix}{what}: {attr} in {module_name} is not a class")
         with self._lock:
-            entry = Entry(path, cls, _summary(cls), "path", dict(getattr(cls, "registry_flags", {}) or {}))
-            if not cls.__dict__.get("name"):  # its own name, not one inherited from a built-in
-                cls.name = path  # type: ignore[attr-defined]
+            entry = Entry(path, cls, _summary(cls), "path", _flags(cls, f"{prefix}{what}"))
+            _name(cls, path)
             self._paths[path] = entry
         return entry
 
@@ -187,9 +186,10 @@ class _LazyEntry:
                 f"{prefix}{what}: entry point {self.ep.value} failed to import ({_one_line(exc)})"
             ) from None
         dist = getattr(getattr(self.ep, "dist", None), "name", "?")
-        entry = Entry(self.ep.name, cls, _summary(cls), f"entry point {dist}", dict(getattr(cls, "registry_flags", {})))
-        if not cls.__dict__.get("name"):
-            cls.name = self.ep.name
+        if not inspect.isclass(cls):
+            raise ConfigError(f"{prefix}{what}: entry point {self.ep.value} is not a class")
+        entry = Entry(self.ep.name, cls, _summary(cls), f"entry point {dist}", _flags(cls, f"{prefix}{what}"))
+        _name(cls, self.ep.name)
         with self.registry._lock:
             self.registry._entries[self.ep.name] = entry
         return entry
@@ -228,6 +228,26 @@ def _entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
         return list(importlib.metadata.entry_points(group=group))
     except Exception:  # noqa: BLE001 - broken metadata of some other distribution
         return []
+
+
+def _name(cls: type, name: str) -> None:
+    """Give a plug-in class found by path or entry point its registry name (unless it has its own)."""
+    if cls.__dict__.get("name"):
+        return
+    try:
+        cls.name = name  # type: ignore[attr-defined]
+    except TypeError:  # a class written in C (collections.OrderedDict): the seam check says what it lacks
+        pass
+
+
+def _flags(cls: type, what: str) -> dict[str, Any]:
+    """A plug-in class's ``registry_flags`` (a mapping, e.g. ``{"upper_bound": True}``)."""
+    flags = getattr(cls, "registry_flags", None) or {}
+    if not isinstance(flags, dict):
+        raise ConfigError(
+            f"{what}: {cls.__name__}.registry_flags = {flags!r}: must be a dict, e.g. {{'upper_bound': True}}"
+        )
+    return dict(flags)
 
 
 def _summary(cls: type) -> str:

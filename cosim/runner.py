@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -23,7 +23,15 @@ from cosim import checkpoints, interrupts, ports, registry
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
 from cosim.engine.parts import EngineParts
-from cosim.errors import ConfigError, Interrupted, SimulationStalled
+from cosim.errors import (
+    ConfigError,
+    CosimError,
+    Interrupted,
+    OutputError,
+    PluginError,
+    ScenarioError,
+    SimulationStalled,
+)
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.plugins import ComputeModel, LinkModel, Strategy, Workload
 from cosim.ports import (
@@ -76,6 +84,21 @@ def check_schedule(cfg: Config) -> None:
     problem = schedule.check(cfg)
     if problem:
         raise ConfigError(f"{cfg.where}: {problem}")
+
+
+def check_files(cfg: Config) -> None:
+    """The files the scenario names exist (checked before a run folder is made; SUMO reads what is in them)."""
+    t = cfg.traffic
+    named = [
+        ("traffic.sumocfg", t.sumocfg),
+        ("traffic.net", t.net),
+        *((f"traffic.routes[{i}]", p) for i, p in enumerate(t.routes)),
+        *((f"traffic.additional[{i}]", p) for i, p in enumerate(t.additional)),
+        ("samples.data_dir", cfg.samples.data_dir),
+    ]
+    for name, path in named:
+        if path is not None and not Path(path).exists():
+            raise ScenarioError(f"{cfg.where}: {name} = {str(path)!r}: file not found")
 
 
 def default_folder(cfg: Config, runs_dir: Path | None = None) -> Path:
@@ -167,11 +190,17 @@ def run(
     if cfg.server and transport == "local":
         raise ConfigError(f"{cfg.where}: server = {cfg.server!r}: a remote server and --local exclude each other")
     check_schedule(cfg)
-    folder = runfolder.make_folder(Path(out) if out else default_folder(cfg))
-    lock = runfolder.FolderLock(folder).acquire()
+    if traffic is None:
+        check_files(cfg)
     entry = registry.STRATEGIES.entry(cfg.clustering.strategy, "clustering.strategy", cfg.where)
+    target = Path(out) if out else default_folder(cfg)
+    # The plug-ins are built before the folder exists: one that cannot be built leaves nothing behind.
+    parts = Parts(
+        cfg, target, gui=gui, transport=transport, traffic=traffic, traffic_process=traffic_process,
+        security=security, loopback=loopback,
+    )  # fmt: skip
     info: dict[str, Any] = {
-        "run_id": folder.name,
+        "run_id": target.name,
         "status": "running",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         **runfolder.owner(),
@@ -186,10 +215,21 @@ def run(
         "versions": versions(),
         "rounds_finished": [],
     }
-    return _execute(
-        cfg, folder, info, lock, gui=gui, transport=transport, traffic=traffic, on_round=on_round,
-        on_time=on_time, security=security, traffic_process=traffic_process, loopback=loopback,
-    )  # fmt: skip
+    created = not target.exists()
+    folder = runfolder.make_folder(target)
+    try:
+        lock = runfolder.FolderLock(folder).acquire()
+    except OutputError:
+        runfolder.remove_unused(folder, created)
+        raise
+    try:
+        return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time)
+    except OutputError as exc:
+        runfolder.remove_unused(folder, created)
+        raise _resumable(exc, folder) from exc
+    except BaseException:
+        runfolder.remove_unused(folder, created)  # failed before run.json was first written: no run folder
+        raise
 
 
 def resume(
@@ -210,7 +250,13 @@ def resume(
     """
     folder = Path(folder)
     info, cfg, lock = checkpoints.open_folder(folder)
+    kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
+    loopback: Literal["uds", "tcp"] | None = "uds" if info.get("transport") == "grpc uds" else None
     try:
+        parts = Parts(
+            cfg, folder, gui=False, transport=kind, traffic=traffic, traffic_process=traffic_process,
+            security=security, loopback=loopback,
+        )  # fmt: skip
         ckpt = checkpoints.read(folder)
         truncate(folder, ckpt.traces if ckpt else None)
     except BaseException:
@@ -218,12 +264,17 @@ def resume(
         raise
     info.update(status="running", error=None, **runfolder.owner())
     info["rounds_finished"] = [r.round for r in ckpt.engine.rounds] if ckpt else []
-    kind: TransportKind = "local" if info.get("transport") == "local" else "grpc"
-    loopback: Literal["uds", "tcp"] | None = "uds" if info.get("transport") == "grpc uds" else None
-    return _execute(
-        cfg, folder, info, lock, gui=False, transport=kind, traffic=traffic, on_round=on_round, on_time=on_time,
-        security=security, ckpt=ckpt, resumed=True, traffic_process=traffic_process, loopback=loopback,
-    )  # fmt: skip
+    try:
+        return _execute(cfg, folder, info, lock, parts, on_round=on_round, on_time=on_time, ckpt=ckpt, resumed=True)
+    except OutputError as exc:
+        raise _resumable(exc, folder) from exc
+
+
+def _resumable(exc: OutputError, folder: Path) -> OutputError:
+    """A failed write's error, saying where the finished rounds stay and how to go on once it can be written."""
+    if not (folder / CHECKPOINT).is_file():
+        return exc
+    return OutputError(f"{exc}; the finished rounds stay in {folder}: continue with cosim run --resume {folder}")
 
 
 def _execute(
@@ -231,41 +282,30 @@ def _execute(
     folder: Path,
     info: dict[str, Any],
     lock: runfolder.FolderLock,
+    parts: Parts,
     *,
-    gui: bool,
-    transport: TransportKind,
-    traffic: TrafficSource | None,
     on_round: Callable[[RoundSummary], None] | None,
     on_time: Callable[[SimTime], None] | None,
-    security: Any,
-    traffic_process: bool | None = None,
-    loopback: Literal["uds", "tcp"] | None = None,
     ckpt: checkpoints.RunCheckpoint | None = None,
     resumed: bool = False,
 ) -> Result:
-    """Open the parts, run the engine (from ``ckpt`` when resuming), write run.json as the run ends."""
+    """Open the parts, run the engine (from ``ckpt`` when resuming), write run.json as the run ends.
+
+    The folder's lock is released however this ends.
+    """
     try:
-        parts = Parts(
-            cfg,
-            folder,
-            gui=gui,
-            transport=transport,
-            traffic=traffic,
-            traffic_process=traffic_process,
-            security=security,
-            loopback=loopback,
-        )
+        info["trace_fields"] = [f.as_dict() for f in parts.trace_fields]
+        recorder = TraceRecorder(folder, ckpt.traces if ckpt else None, parts.trace_fields)
     except BaseException:
         lock.release()
         raise
-    info["trace_fields"] = [f.as_dict() for f in parts.trace_fields]
-    recorder = TraceRecorder(folder, ckpt.traces if ckpt else None, parts.trace_fields)
     run_id = str(info.get("run_id") or folder.name)
     started = time.perf_counter()
     engine: Engine | None = None
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
 
     def checkpoint(eng: Engine) -> None:
+        last[0] = recorder.position()  # every finished round is flushed: kept even if the checkpoint cannot be written
         written = checkpoints.write(folder, eng, parts.transport, recorder)
         last[0] = written.traces
         info["rounds_finished"] = [r.round for r in eng.result.rounds]
@@ -303,7 +343,7 @@ def _execute(
                         rounds_finished=[r.round for r in finished],
                         rounds=[dataclasses.asdict(r) for r in finished],
                     )
-                    recorder.write_run_json(info)
+                    _last_words(recorder, info)
                 if stopped:
                     raise Interrupted(signal_name, folder, len(finished)) from None
                 if isinstance(exc, SimulationStalled):  # resumable: say where, and how
@@ -335,6 +375,14 @@ def _execute(
         summary=summary,
         data_spec=bundle.data_spec,
     )
+
+
+def _last_words(recorder: TraceRecorder, info: dict[str, Any]) -> None:
+    """Write a failed run's run.json if the disk lets us; why the run failed is the error that propagates."""
+    try:
+        recorder.write_run_json(info)
+    except (OSError, CosimError):  # e.g. the disk that stopped the run is still full (OutputError)
+        pass
 
 
 def _abandon(recorder: TraceRecorder, folder: Path, position: Any) -> None:
@@ -449,8 +497,27 @@ def set_thread_pools(pools: ThreadPools) -> bool:
 
 def link_regions(cfg: Config) -> tuple[LaneRegion, ...]:
     """The lane regions the scenario's link model needs counted (record traffic with them for a replay)."""
-    link: LinkModel = cfg.network.plugin(cfg.network)
+    link: LinkModel = build_plugin(cfg, cfg.network)
     return tuple(link.prepare(cfg))
+
+
+def build_plugin(cfg: Config, section: Any, *args: Any) -> Any:
+    """The plug-in a config section names, built as its seam says: ``Class(section, *args)``.
+
+    The config loader has checked the class fits its seam (:mod:`cosim.config.seams`); an error its own
+    constructor raises is one :class:`PluginError` line naming the field and the class.
+    """
+    cls = section.plugin
+    try:
+        return cls(section, *args)
+    except CosimError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the plug-in's own code failed
+        text = " ".join(str(exc).split())[:300]
+        raise PluginError(
+            f"{cfg.where}: {section.slot.dotted} = {getattr(section, section.slot.field)!r}: building "
+            f"{cls.__name__} failed ({type(exc).__name__}: {text})"
+        ) from None
 
 
 def _check_regions(traffic: TrafficSource, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
@@ -493,8 +560,9 @@ class Parts:
         self.traffic: TrafficSource | None = traffic
         self._own_traffic = traffic is None
         self.transport: Transport | None = None
-        self.strategy: Strategy = cfg.clustering.plugin(cfg.clustering)
-        link: LinkModel = cfg.network.plugin(cfg.network)
+        self.strategy: Strategy = build_plugin(cfg, cfg.clustering)
+        link: LinkModel = build_plugin(cfg, cfg.network)
+        self._compute: ComputeModel = build_plugin(cfg, cfg.compute)
         self.regions = tuple(link.prepare(cfg))
         """Lane regions whose vehicles the link model needs counted every step."""
         self.faults = plan_of(cfg)
@@ -506,6 +574,7 @@ class Parts:
         self.pipelined = can if traffic_process is None else bool(traffic_process) and can
         """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
         self.compute: ports.ComputeModel | None = None
+        """The compute model, started on the run's split model (and wrapped by slowdowns) by :meth:`open`."""
         self.clients: ClientPool | None = None
         self.datasets: dict[str, RsuDataset] = {}
         self.workload: Workload | None = None
@@ -567,10 +636,10 @@ class Parts:
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        compute: ports.ComputeModel = cfg.compute.plugin(cfg.compute)
-        compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
+        self._compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
+        compute: ports.ComputeModel = self._compute
         if self.faults is not None and self.faults.has_slowdowns:
-            compute = SlowdownCompute(cast(ComputeModel, compute), self.faults)
+            compute = SlowdownCompute(self._compute, self.faults)
         self.compute = compute
         rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
         self.streams = Streams(cfg.seed, rsus)

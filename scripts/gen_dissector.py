@@ -1,7 +1,7 @@
 """Regenerate tools/cosim.lua: the Wireshark dissector for every built-in link model's trace fields.
 
-    python scripts/gen_dissector.py          # writes tools/cosim.lua
-    python scripts/gen_dissector.py --check  # exit 1 when it is out of date
+python scripts/gen_dissector.py          # writes tools/cosim.lua
+python scripts/gen_dissector.py --check  # exit 1 when it is out of date
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Regenerate the README's scenario.toml reference, plug-in lists and trace schema from the code.
+"""Regenerate the README's scenario.toml reference, plug-in lists, trace schema and bad-input counts from the code.
 
 The README keeps generated blocks between ``<!-- BEGIN GENERATED: x -->`` / ``<!-- END GENERATED: x -->``
 markers; tests/test_readme.py fails when they are out of date. Every list of plug-in names comes from
-the registries (cosim.registry), every parameter table from the dataclass that declares it.
+the registries (cosim.registry), every parameter table from the dataclass that declares it, the bad-input
+counts from the cases tests/test_bad_input.py runs (tests/bad_input_cases.py).
 Run: python scripts/gen_readme_reference.py
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.util
 import inspect
 import re
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +142,35 @@ def schema() -> str:
     return "\n".join(blocks)
 
 
-BLOCKS = {"scenario-reference": reference, "trace-schema": schema, "plugins": plugins}
+KINDS = ("value", "file", "plug-in", "bound", "table/array", "I/O")
+"""The kinds of broken input, in the order of the README's columns (tests/bad_input_cases.py: Case.kind)."""
+
+
+def bad_input() -> str:
+    """The "Bad input, counted" table: the cases of tests/bad_input_cases.py per command and kind."""
+    spec = importlib.util.spec_from_file_location("bad_input_cases", ROOT / "tests" / "bad_input_cases.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    cases = module.CASES
+    unknown = {c.kind for c in cases} - set(KINDS)
+    if unknown:
+        raise SystemExit(f"tests/bad_input_cases.py: unknown kinds {sorted(unknown)}; add them to KINDS")
+    counts = Counter((c.argv[0], c.kind) for c in cases)
+    commands = sorted({c.argv[0] for c in cases})
+    lines = [
+        "| command | " + " | ".join(KINDS) + " | broken inputs tried |",
+        "| --- |" + " --- |" * (len(KINDS) + 1),
+    ]
+    for cmd in commands:
+        row = [str(counts[cmd, k]) for k in KINDS]
+        lines.append(f"| `cosim {cmd}` | " + " | ".join(row) + f" | {sum(counts[cmd, k] for k in KINDS)} |")
+    totals = [f"**{sum(counts[c, k] for c in commands)}**" for k in KINDS]
+    lines.append("| **all commands** | " + " | ".join(totals) + f" | **{len(cases)}** |")
+    return "\n".join(lines)
+
+
+BLOCKS = {"scenario-reference": reference, "trace-schema": schema, "plugins": plugins, "bad-input": bad_input}
 
 
 def render(text: str) -> str:

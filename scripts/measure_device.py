@@ -26,11 +26,11 @@ import_quietly()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from cosim.learning.flops import model_flops  # noqa: E402
 
 from cosim.config import parse_override  # noqa: E402
 from cosim.learning.client import TierProgram  # noqa: E402
 from cosim.learning.core import SplitServer  # noqa: E402
-from cosim.learning.flops import model_flops  # noqa: E402
 from cosim.learning.models import ModelSpec  # noqa: E402
 from cosim.scenario.resolve import load_scenario  # noqa: E402
 

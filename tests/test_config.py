@@ -164,3 +164,156 @@ def test_to_dict_round_trips(tmp_path: Path) -> None:
     cfg = config.load(write(tmp_path, BASE + "[workload]\nname = 'speed-seq'\nhistory = 4\n"))
     again = config.from_dict(cfg.to_dict(), source=cfg.source)
     assert again == cfg
+
+
+# ------------------------------------------------------------------ plug-in seams, bounds, table vs array
+
+
+def test_every_builtin_and_example_plugin_fits_its_seam(monkeypatch) -> None:  # noqa: ANN001
+    from cosim import registry
+    from cosim.config import seams
+
+    for key, reg in registry.ALL.items():
+        for entry in reg.entries():
+            assert seams.problem(key, entry.cls) == "", (key, entry.name)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    for key, path in [
+        ("strategies", "examples.custom_strategy:RecentSum"),
+        ("links", "examples.custom_link:SharedBackhaul"),
+        ("workloads", "examples.custom_workload:SpeedFromFlow"),
+    ]:
+        assert seams.problem(key, registry.ALL[key].get(path)) == "", path
+
+
+def test_the_seam_table_holds_every_method_of_the_ports_protocols() -> None:
+    import inspect
+
+    from cosim import ports
+    from cosim.config.seams import SEAMS
+
+    for key, protocol in [
+        ("strategies", ports.ClusteringStrategy),
+        ("links", ports.LinkModel),
+        ("workloads", ports.Workload),
+        ("compute", ports.ComputeModel),
+    ]:
+        members = {m.name: m for m in SEAMS[key].members}
+        for name, fn in inspect.getmembers(protocol, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            assert name in members, f"{protocol.__name__}.{name} is not in SEAMS[{key!r}]"
+            args = tuple(inspect.signature(fn).parameters)[1:]
+            assert members[name].args == args, (protocol.__name__, name, members[name].args, args)
+        for name in protocol.__annotations__:
+            if name != "name":  # the registry sets it
+                assert name in members, f"{protocol.__name__}.{name} is not in SEAMS[{key!r}]"
+
+
+def test_a_plugin_of_the_wrong_shape_is_refused_when_the_config_loads(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "shapes.py").write_text(
+        "class NoAssign:\n"
+        "    def __init__(self, settings):\n"
+        "        pass\n"
+        "class Link:\n"
+        "    def __init__(self, settings):\n"
+        "        pass\n"
+        "    def start(self, ctx):\n"
+        "        pass\n"
+        "    def transmit(self, rsu, direction):\n"
+        "        yield\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for text, message in [
+        (
+            "[clustering]\nstrategy = 'collections:OrderedDict'\n",
+            "clustering.strategy = 'collections:OrderedDict': class collections.OrderedDict is not a clustering "
+            "strategy: it has no assign(ctx) method",
+        ),
+        ("[clustering]\nstrategy = 'shapes:NoAssign'\n", "class shapes.NoAssign is not a clustering strategy"),
+        (
+            "[network]\nmodel = 'shapes:Link'\n",
+            "class shapes.Link is not a link model: its transmit cannot be called as transmit(rsu, direction, nbytes) "
+            "(it is transmit(self, rsu, direction))",
+        ),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)) as info:
+            config.load(write(tmp_path, BASE + text))
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "[learning.tiers.high]\nbatch_size = 1099511627776\n",
+            "batch_size = 1099511627776: must be at most 65536 (MAX_BATCH_SIZE)",
+        ),
+        ("[learning]\nrounds = 100001\n", "learning.rounds = 100001: must be at most 100000 (MAX_ROUNDS)"),
+        ("[learning]\nlocal_epochs = 1001\n", "(MAX_LOCAL_EPOCHS)"),
+        ("[learning]\nmax_batches_per_round = 1000001\n", "(MAX_BATCHES_PER_ROUND)"),
+        ("[learning.tiers.low]\nclient_depth = 65\n", "(MAX_CLIENT_DEPTH)"),
+        ("[workload]\nhidden_width = 65537\n", "(MAX_LAYER_WIDTH)"),
+        ("[network]\nmodel = 'cellular'\nharq_rtt_slots = 2147483648\n", "(MAX_CONFIG_INT)"),
+    ],
+)
+def test_counts_have_named_upper_bounds(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config.load(write(tmp_path, BASE + extra))
+    limit = int(re.search(r"(\d+) \(MAX_", message).group(1)) if "at most" in message else None
+    if limit is not None:  # the bound itself is accepted
+        config.load(write(tmp_path, BASE + re.sub(r"= \d+", f"= {limit}", extra)))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[rsus]\nid = 'a'\nx = 1.0\ny = 2.0\n",
+            "rsus is written as one table ([rsus]) but is an array of tables: write [[rsus]]",
+        ),
+        ("[faults]\nkind = 'crash'\nrsu = 'a'\nat = 1.0\n", "write [[faults]]"),
+        ("[base_stations]\nid = 'g'\nx = 1.0\ny = 2.0\n", "write [[base_stations]]"),
+        ("[learning.tiers]\nname = 'a'\nbatch_size = 8\nclient_depth = 1\n", "write [[learning.tiers]]"),
+        (
+            "[[samples]]\nperiod = 5.0\n",
+            "samples is written as an array of tables ([[samples]]) but is one table: write [samples]",
+        ),
+        ("[[rsus]]\nid = 'a'\nx = 1.0\ny = 2.0\n[rsus]\nid = 'b'\n", "not valid TOML"),
+        ("[rsus]\nid = 'a'\n[rsus]\nid = 'b'\n", "rsus is an array of tables: write [[rsus]]"),
+    ],
+)
+def test_a_table_where_an_array_of_tables_belongs_shows_the_right_spelling(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        config.load(write(tmp_path, BASE + text))
+    assert "\n" not in str(info.value)
+
+
+def test_a_failed_write_names_its_file_and_keeps_what_was_written(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import errno
+    import os
+
+    from cosim.errors import OutputError
+    from cosim.traces.recorder import TraceRecorder, read_table
+
+    rec = TraceRecorder(tmp_path)
+    row = {"run_id": "r", "window": 0, "start_s": 0.0, "end_s": 60.0, "rsu": "a", "total_flown": 3}
+    row.update(in_range_mean=1.0, in_range_max=2, mean_speed=10.0, samples=4)
+    rec.append("traffic", row)
+    rec.flush()
+    size = (tmp_path / "traffic.csv").stat().st_size
+
+    def full(*_a, **_k) -> None:  # noqa: ANN002, ANN003
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("pandas.DataFrame.to_parquet", full)
+    rec.append("traffic", {**row, "window": 1})
+    with pytest.raises(
+        OutputError, match=r"traffic.parquet/part-00001.parquet: cannot write: No space left on device \(ENOSPC\)"
+    ):
+        rec.flush()
+    monkeypatch.undo()
+    assert (tmp_path / "traffic.csv").stat().st_size == size  # the half-flushed CSV rows went again
+    assert list(read_table(tmp_path, "traffic")["window"]) == [0]
+    assert OutputError.exit_code == 74

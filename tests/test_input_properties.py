@@ -172,3 +172,58 @@ def test_sweep_points_with_bad_fields_are_refused_before_anything_runs(tmp_path:
     with pytest.raises(ConfigError) as err:
         check_scenarios(spec_from_dict(tomllib.loads(text), source))
     assert "\n" not in str(err.value)
+
+
+def _method(k: int) -> Any:
+    """A method taking ``k`` positional arguments after self."""
+    names = ", ".join(["self", *(f"a{i}" for i in range(k))])
+    scope: dict[str, Any] = {}
+    exec(f"def method({names}):\n    return None\n", scope)  # noqa: S102 - a signature built for the test
+    return scope["method"]
+
+
+@st.composite
+def shaped_classes(draw: st.DrawFn) -> tuple[str, type, bool]:
+    """A class for a random seam: each member absent, a number, or a method of some arity; whether it fits."""
+    from cosim.config.seams import SEAMS
+
+    key = draw(st.sampled_from(sorted(SEAMS)))
+    seam = SEAMS[key]
+    body: dict[str, Any] = {}
+    fits = True
+    for member in seam.members:
+        if member.on_class and member.args is not None:
+            continue
+        if member.args is None:
+            if draw(st.booleans()):
+                body[member.name] = True
+            else:
+                fits = fits and not member.required
+            continue
+        choice = draw(st.sampled_from(["absent", "number", "method", "method"]))
+        if choice == "absent":
+            fits = fits and not member.required
+        elif choice == "number":
+            body[member.name] = 3
+            fits = False
+        else:
+            k = draw(st.integers(0, 4))
+            body[member.name] = _method(k)
+            fits = fits and k == len(member.args)
+    k = draw(st.integers(0, 3))
+    body["__init__"] = _method(k)
+    fits = fits and k == len(seam.build)
+    return key, type("Drawn", (), body), fits
+
+
+@settings(max_examples=300, deadline=None)
+@given(shaped_classes())
+def test_a_plugin_fits_its_seam_exactly_when_it_has_every_member_with_its_call_shape(
+    drawn: tuple[str, type, bool],
+) -> None:
+    from cosim.config.seams import problem
+
+    key, cls, fits = drawn
+    found = problem(key, cls)
+    assert (found == "") == fits, found
+    assert "\n" not in found

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from cosim import registry
 from cosim.config.sections import LearningConfig, PluginSlot, TierConfig, default_tiers, params_class
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, CosimError
 
 
 def build_table(cls: type, table: Any, where: str, prefix: str, base: Path | None) -> Any:
@@ -31,6 +31,11 @@ def build_table(cls: type, table: Any, where: str, prefix: str, base: Path | Non
         if chosen is None:
             chosen = reg.default
         entry = reg.entry(chosen, f"{prefix}{slot.field}", where)
+        from cosim.config.seams import problem  # the seams read this module's readable()
+
+        wrong = problem(slot.registry, entry.cls)
+        if wrong:
+            raise ConfigError(f"{where}: {prefix}{slot.field} = {chosen!r}: {wrong}")
         pcls = params_class(entry.cls)
         pnames = {f.name for f in dataclasses.fields(pcls)}
         unknown = sorted(set(rest) - pnames)
@@ -38,7 +43,7 @@ def build_table(cls: type, table: Any, where: str, prefix: str, base: Path | Non
             known = ", ".join(sorted(names))
             extra = f"; {entry.name}: {', '.join(sorted(pnames))}" if pnames else f"; {entry.name} takes none"
             raise ConfigError(f"{where}: unknown field {prefix}{unknown[0]!s} (known: {known}{extra})")
-        plugin_params = build_table(pcls, rest, where, prefix, base)
+        plugin_params = _build_params(pcls, rest, where, prefix, base, f"{prefix}{slot.field} = {chosen!r}")
     elif rest:
         unknown = sorted(rest)
         raise ConfigError(f"{where}: unknown field {prefix}{unknown[0]!s} (known: {', '.join(sorted(names))})")
@@ -56,6 +61,19 @@ def build_table(cls: type, table: Any, where: str, prefix: str, base: Path | Non
         kwargs["params"] = plugin_params
         kwargs.setdefault(slot.field, table.get(slot.field) or registry.ALL[slot.registry].default)
     return cls(**kwargs)
+
+
+def _build_params(pcls: type, table: Mapping[str, Any], where: str, prefix: str, base: Path | None, what: str) -> Any:
+    """A plug-in's ``Params`` from its section; an error its own code raises is one line naming the plug-in."""
+    try:
+        return build_table(pcls, table, where, prefix, base)
+    except CosimError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the plug-in's Params (e.g. its __post_init__) failed
+        text = " ".join(str(exc).split())
+        raise ConfigError(
+            f"{where}: {what}: its Params({', '.join(sorted(table))}) failed ({type(exc).__name__}: {text})"
+        ) from None
 
 
 def build_tiers(value: Any, where: str, key: str, base: Path | None) -> dict[str, TierConfig]:
@@ -78,6 +96,12 @@ def build_tiers(value: Any, where: str, key: str, base: Path | None) -> dict[str
             out[name] = build_table(TierConfig, body, where, f"{key}.{name}.", base)
         return out
     if isinstance(value, Mapping):
+        if value and not any(isinstance(v, Mapping) for v in value.values()):
+            raise ConfigError(
+                f"{where}: {key} is written as one table ([{key}]) but is an array of tables: write [[{key}]] "
+                "(double brackets) above each tier's name, batch_size and client_depth, busiest first; or "
+                f"[{key}.<name>] to change a default tier"
+            )
         defaults = {k: dataclasses.asdict(v) for k, v in default_tiers().items()}
         for name, table in value.items():
             if name not in defaults:
@@ -107,7 +131,12 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
             raise ConfigError(f"{where}: {key} = {value!r}: must be one of {choices}")
         return value
     if origin is tuple:
-        if isinstance(value, str | int | float | Mapping):
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(args[0]):
+            raise ConfigError(
+                f"{where}: {key} is written as one table ([{key}]) but is an array of tables: write [[{key}]] "
+                "(double brackets) above each entry's fields"
+            )
+        if isinstance(value, str | int | float):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: {key} = {value!r}: must be a list")
@@ -117,6 +146,11 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
             raise ConfigError(f"{where}: {key} must be a table")
         return {str(k): coerce(args[1], v, where, f"{key}.{k}", base) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(
+                f"{where}: {key} is written as an array of tables ([[{key}]]) but is one table: write [{key}] "
+                "(single brackets), once"
+            )
         return build_table(tp, value, where, f"{key}.", base)
     if tp is Path:
         if not isinstance(value, str):
@@ -134,13 +168,43 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: {key} = {value!r}: must be a number")
-        if not math.isfinite(value):
-            raise ConfigError(f"{where}: {key} = {value!r}: must be finite")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not math.isfinite(number):
+            text = repr(value)
+            shown = text if len(text) <= 40 else f"{text[:12]}… ({len(text)} digits)"
+            raise ConfigError(f"{where}: {key} = {shown}: must be finite")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} = {value!r}: must be a string")
         return value
     if tp is Any:
         return value
-    raise TypeError(f"config field {key} has an unsupported type {tp!r}")  # a bug in this module
+    raise TypeError(f"config field {key} has an unsupported type {tp!r}")  # readable() lets none through
+
+
+def readable(tp: Any) -> bool:
+    """True when :func:`coerce` can read a value of type ``tp`` from TOML (a plug-in's Params is checked with it)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return bool(inner) and readable(inner[0])
+    if origin is Literal:
+        return True
+    if origin is tuple:
+        return len(args) in (1, 2) and (len(args) == 1 or args[1] is Ellipsis) and readable(args[0])
+    if origin in (Mapping, dict) or tp is Mapping:
+        return len(args) == 2 and readable(args[1])
+    if dataclasses.is_dataclass(tp):
+        try:
+            hints = typing.get_type_hints(tp)
+        except Exception:  # noqa: BLE001 - unresolvable annotations
+            return False
+        return all(
+            readable(hints.get(f.name, Any)) for f in dataclasses.fields(tp) if f.name not in ("source", "params")
+        )
+    return tp in (Path, bool, int, float, str, Any)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cosim.config import limits, seams
 from cosim.config.build import build_table
 from cosim.config.raw import set_dotted, to_raw
 from cosim.config.sections import (
@@ -25,7 +27,7 @@ from cosim.config.sections import (
     WatchdogConfig,
     WorkloadConfig,
 )
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, CosimError, PluginError
 from cosim.faultconfig import FaultConfig, validate_faults
 from cosim.values import parse_address
 
@@ -106,7 +108,7 @@ def load(path: str | Path) -> Config:
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{p}: not valid TOML ({exc}){_array_hint(str(exc))}") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
     return from_dict(raw, source=p.resolve())
@@ -124,6 +126,21 @@ def from_dict(raw: Mapping[str, Any], source: Path | None = None, where: str | N
     cfg = dataclasses.replace(build_table(Config, raw, where, "", base), source=source)
     validate(cfg)
     return cfg
+
+
+ARRAYS_OF_TABLES = ("rsus", "base_stations", "faults", "learning.tiers")
+"""Fields written as arrays of tables (``[[rsus]]``), one table per entry."""
+
+
+def _array_hint(message: str) -> str:
+    """A hint when TOML refused a second ``[rsus]`` table: an array of tables is written ``[[rsus]]``."""
+    found = re.match(r"Cannot declare \(([^)]*)\) twice", message)
+    if not found:
+        return ""
+    key = ".".join(part.strip(" '\"") for part in found.group(1).split(",") if part.strip())
+    if key not in ARRAYS_OF_TABLES:
+        return ""
+    return f"; {key} is an array of tables: write [[{key}]] (double brackets) above each entry's fields"
 
 
 _MOVED = {
@@ -151,8 +168,8 @@ def validate(cfg: Config) -> None:
     problem = name_problem(cfg.name)
     if problem:
         raise bad("name", cfg.name, problem)
-    if cfg.seed < 0 or cfg.seed >= 2**31:
-        raise bad("seed", cfg.seed, "must be in 0 .. 2147483647 (SUMO takes a 32-bit seed)")
+    if not 0 <= cfg.seed <= limits.MAX_SEED:
+        raise bad("seed", cfg.seed, f"must be in 0 .. {limits.MAX_SEED} (MAX_SEED; SUMO takes a 32-bit seed)")
     if t.sumocfg is None and t.net is None and cfg.samples.data_dir is None:
         raise bad("traffic.sumocfg", None, "give traffic.sumocfg, or traffic.net and traffic.routes")
     if t.end <= t.begin:
@@ -221,16 +238,35 @@ def validate(cfg: Config) -> None:
             raise bad(f"learning.tiers.{name}.batch_size", tier.batch_size, "must be >= 1")
         if tier.client_depth < 1:
             raise bad(f"learning.tiers.{name}.client_depth", tier.client_depth, "must be >= 1")
+    limits.check(cfg, bad)
     if cfg.clustering.hysteresis < 0:
         raise bad("clustering.hysteresis", cfg.clustering.hysteresis, "must be >= 0")
     if not 29 <= cfg.network.mtu_bytes <= 65521:
         raise bad("network.mtu_bytes", cfg.network.mtu_bytes, "must be in 29 .. 65521 (IPv4 + UDP headers fit)")
     validate_faults(cfg.faults, [r.id for r in cfg.rsus], t.begin, t.end, bad)
     for section in PLUGIN_SECTIONS:
-        try:
-            getattr(cfg, section).plugin.check_config(cfg)
-        except ConfigError as exc:
-            raise ConfigError(f"{w}: {exc}") from None
+        _plugin_check(cfg, getattr(cfg, section))
+    limits.check_ints(w, cfg.to_dict())
+
+
+def _plugin_check(cfg: Config, sec: Any) -> None:
+    """The plug-in fits its seam (a Config built in code was not checked when loaded), then its ``check_config``."""
+    named = f"{sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}"
+    wrong = seams.problem(sec.slot.registry, sec.plugin)
+    if wrong:
+        raise ConfigError(f"{cfg.where}: {named}: {wrong}")
+    try:
+        sec.plugin.check_config(cfg)
+    except ConfigError as exc:
+        text = str(exc)
+        raise ConfigError(text if text.startswith(cfg.where) else f"{cfg.where}: {text}") from None
+    except CosimError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the plug-in's own code failed on this config
+        text = " ".join(str(exc).split())
+        raise PluginError(
+            f"{cfg.where}: {named}: its check_config(cfg) failed ({type(exc).__name__}: {text})"
+        ) from None
 
 
 def name_problem(name: str) -> str:

@@ -76,12 +76,10 @@ def _drop_foreign_params(table: dict[str, Any], section: str, key: str, new: Any
     reg = registry.ALL[cls.slot.registry]
     own = {f.name for f in dataclasses.fields(cls)} - {"params"}
     try:
-        old = reg.get(table.get(key) or reg.default)
-        new_cls = reg.get(new)
+        old_params = {f.name for f in dataclasses.fields(params_class(reg.get(table.get(key) or reg.default)))}
+        new_params = {f.name for f in dataclasses.fields(params_class(reg.get(new)))}
     except ConfigError:
-        return  # an unknown name: the loader reports it
-    old_params = {f.name for f in dataclasses.fields(params_class(old))}
-    new_params = {f.name for f in dataclasses.fields(params_class(new_cls))}
+        return  # an unknown name, a plug-in of the wrong shape: the loader reports it
     for k in list(table):
         if k not in own and k in old_params and k not in new_params:
             del table[k]

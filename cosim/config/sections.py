@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from cosim import registry
+from cosim.errors import ConfigError
 from cosim.values import Tier, Tiers
 
 
@@ -275,8 +276,8 @@ def params_class(plugin: type) -> type:
     params = getattr(plugin, "Params", None)
     if params is None:
         return _NoParams
-    if not dataclasses.is_dataclass(params):
-        raise TypeError(f"{plugin.__name__}.Params must be a dataclass")
+    if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
+        raise ConfigError(f"{plugin.__name__}.Params must be a dataclass")
     return params  # type: ignore[return-value]
 
 

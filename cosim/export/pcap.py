@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from cosim.errors import RunFolderError
+from cosim.errors import RunFolderError, writing
 from cosim.ports import TraceField
 
 SERVER_IP = "10.0.0.1"
@@ -106,7 +106,7 @@ def write_pcap(messages: pd.DataFrame, path: str | Path, layout: PcapLayout) -> 
     trains = _trains(messages, layout)
     order = np.lexsort((np.array([t[1] for t in trains]), np.array([t[0] for t in trains])))
     ip_id = 0
-    with path.open("wb") as fh:
+    with writing(path), path.open("wb") as fh:
         fh.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
         for k in order:
             ts, _, src, dst, port, size, tag = trains[k]
@@ -119,7 +119,8 @@ def write_hosts(layout: PcapLayout, path: str | Path) -> Path:
     """A hosts file (``address name``) Wireshark can load to show RSU names instead of addresses."""
     path = Path(path)
     lines = [f"{layout.server_ip}\tcosim-server"] + [f"{ip}\trsu-{r}" for r, ip in layout.rsu_ips.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with writing(path):
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 

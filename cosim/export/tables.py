@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, writing
 from cosim.export.flows import PERCENTILES, busy_seconds, flow_table, legs, throughput
 from cosim.traces.recorder import read_run, read_table
 from cosim.traces.runfolder import make_folder
@@ -178,9 +178,10 @@ def export_run(
     names = ["messages", "rounds", "traffic", *(["events"] if len(frames["events"]) else []), "flows", "links"]
     for name in names:
         path = out_dir / f"{name}.{fmt}"
-        if fmt == "csv":
-            frames[name].to_csv(path, index=False)
-        else:
-            frames[name].to_parquet(path, index=False)
+        with writing(path):
+            if fmt == "csv":
+                frames[name].to_csv(path, index=False)
+            else:
+                frames[name].to_parquet(path, index=False)
         written.append(path)
     return written

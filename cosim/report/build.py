@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cosim.errors import ConfigError, RunFolderError
+from cosim.errors import ConfigError, RunFolderError, writing
 from cosim.registry import STRATEGIES
 from cosim.report import bands, plots
 from cosim.report.citymap import map_or_note
@@ -88,7 +88,8 @@ def build_report(
     every = [run for seeded in data.values() for run in seeded.values()]
     _check_comparable(every)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with writing(out, "create the folder"):
+        out.mkdir(parents=True, exist_ok=True)
     first = next(iter(data[base].values()))
     units = first.units
     labels = {n: first.label if n == base else next(iter(data[n].values())).label for n in order}
@@ -98,16 +99,20 @@ def build_report(
     metrics = available_metrics(metric_list(units, first.tiers), every)
     values = values_table({n: {s: (data[n][s], curves[n][s]) for s in data[n]} for n in order}, targets, metrics)
     table = numbers_table(values, metrics, labels, base)
-    values.to_csv(out / "values.csv", index=False)
-    table.to_csv(out / "numbers.csv", index=False)
-    pd.concat(
+    with writing(out / "values.csv"):
+        values.to_csv(out / "values.csv", index=False)
+    with writing(out / "numbers.csv"):
+        table.to_csv(out / "numbers.csv", index=False)
+    rounds = pd.concat(
         [
             c.assign(strategy=n, seed=s, target_loss=targets[s])
             for n, seeded in curves.items()
             for s, c in seeded.items()
         ],
         ignore_index=True,
-    ).to_csv(out / "rounds.csv", index=False)
+    )
+    with writing(out / "rounds.csv"):
+        rounds.to_csv(out / "rounds.csv", index=False)
     figures = [
         bands.differences(values, table, SUMMARY_METRICS, base, out),
         bands.loss_vs_time(curves, labels, units, out),
@@ -168,7 +173,9 @@ def build_report(
     else:
         notes = [*notes, why]
     report = out / "report.md"
-    report.write_text(report_markdown(data, base, table, targets, figures, notes, out), encoding="utf-8")
+    text = report_markdown(data, base, table, targets, figures, notes, out)
+    with writing(report):
+        report.write_text(text, encoding="utf-8")
     return report
 
 

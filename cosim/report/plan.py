@@ -139,7 +139,9 @@ def parse_seeds(text: str | None, field_name: str = "--seeds") -> list[int] | No
             if hi < lo:
                 raise ConfigError(f"{field_name} = {text!r}: range {part!r} runs backwards; write {hi}-{lo}")
             if hi - lo + 1 > MAX_SEEDS:
-                raise ConfigError(f"{field_name} = {text!r}: range {part!r} has more than {MAX_SEEDS} seeds")
+                raise ConfigError(
+                    f"{field_name} = {text!r}: range {part!r} has more than {MAX_SEEDS} seeds (MAX_SEEDS)"
+                )
             out += range(lo, hi + 1)
         elif part.isdigit():
             out.append(int(part))
@@ -147,6 +149,8 @@ def parse_seeds(text: str | None, field_name: str = "--seeds") -> list[int] | No
             raise ConfigError(
                 f"{field_name} = {text!r}: {part!r} is not a seed (a non-negative integer) or a range like 1-5"
             )
+    if len(out) > MAX_SEEDS:
+        raise ConfigError(f"{field_name} = {text!r}: {len(out)} seeds, at most {MAX_SEEDS} (MAX_SEEDS)")
     repeated = sorted({s for s in out if out.count(s) > 1})
     if repeated:
         raise ConfigError(f"{field_name} = {text!r}: seed {repeated[0]} is listed twice")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from cosim.errors import writing
 from cosim.registry import STRATEGIES
 from cosim.report.markdown import CHECK_MARK, SUMMARY_METRICS, confirmed, numbers_markdown, verdict_text
 from cosim.report.numbers import fewest_seeds, fmt_ci
@@ -131,7 +132,8 @@ def write_study(spec: StudySpec) -> Path:
     lines += _gap(spec, data)
     for scenario in spec.scenarios:
         lines += _scenario(spec, scenario, data[scenario.key])
-    spec.doc.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    with writing(spec.doc):
+        spec.doc.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return spec.doc
 
 

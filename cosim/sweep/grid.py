@@ -118,6 +118,8 @@ def spec_from_dict(raw: Mapping[str, Any], source: Path, out: str | Path | None 
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(TOP_KEYS)})")
     grid = raw.get("grid")
+    if isinstance(grid, list) and grid and all(isinstance(g, Mapping) for g in grid):
+        raise ConfigError(f"{where}: grid is written as an array of tables ([[grid]]) but is one table: write [grid]")
     if not isinstance(grid, Mapping) or not grid:
         raise ConfigError(f"{where}: [grid] is missing or empty: give scenarios, strategies and seeds")
     rounds = raw.get("rounds")

@@ -21,9 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from cosim.errors import writing
 from cosim.jobs import Executor, Job, RayExecutor, finished_run
 from cosim.stats import mean_ci
 from cosim.sweep.grid import GridPoint, SweepSpec
+from cosim.traces.runfolder import make_folder
 
 METRICS: tuple[str, ...] = (
     "final_eval_loss",
@@ -103,7 +105,7 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run every point not already finished, write the tables and plots, return the runs table."""
     out = spec.out.resolve()  # Ray workers do not share the driver's current folder
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    make_folder(out / "runs", "--out", empty=False)
     rows: list[dict[str, Any]] = []
     jobs: list[Job] = []
     for point in spec.points:
@@ -155,12 +157,14 @@ def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
     """runs.csv/.parquet, summary.csv/.parquet and the plots."""
     from cosim.sweep.plots import plot_summary
 
-    table.to_csv(out / "runs.csv", index=False)
-    table.to_parquet(out / "runs.parquet", index=False)
     summary = summarize(table, group_keys(spec))
-    summary.to_csv(out / "summary.csv", index=False)
-    summary.to_parquet(out / "summary.parquet", index=False)
     written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
+    for frame, path in zip((table, table, summary, summary), written, strict=True):
+        with writing(path):
+            if path.suffix == ".csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
     return written + plot_summary(summary, group_keys(spec), out, units=units_of(table))
 
 

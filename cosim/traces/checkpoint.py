@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import RunFolderError
+from cosim.errors import RunFolderError, writing
 
 CHECKPOINT = "checkpoint.npz"
 """File name of a run's checkpoint inside its folder."""
@@ -35,11 +35,19 @@ def save(folder: str | Path, tree: Mapping[str, Any]) -> Path:
     folder = Path(folder)
     path = folder / CHECKPOINT
     tmp = folder / f".{CHECKPOINT}.tmp"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, tree=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with writing(path), open(tmp, "wb") as fh:
+            np.savez(fh, tree=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with writing(path):
+            os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink(missing_ok=True)  # the previous checkpoint stays
+        except OSError:
+            pass
+        raise
     _fsync_dir(folder)
     return path
 

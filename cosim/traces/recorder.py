@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from cosim import interrupts
-from cosim.errors import RunFolderError
+from cosim.errors import RunFolderError, writing
 from cosim.ports import TraceField
 from cosim.traces import runfolder
 from cosim.traces.schema import DERIVED, OPTIONAL, SCHEMA_VERSION, TABLES, columns, missing_values, table_columns
@@ -88,7 +88,8 @@ class TraceRecorder:
         fields: Sequence[TraceField] = (),
     ) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        with writing(self.folder, "create the folder"):
+            self.folder.mkdir(parents=True, exist_ok=True)
         self._tables = _Tables(fields)
         self._pending: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         self._parts: dict[str, int] = {t: 0 for t in TABLES}
@@ -115,16 +116,27 @@ class TraceRecorder:
             frame = self._tables.frame(table, rows)
             csv = self.folder / f"{table}.csv"
             new = not csv.exists()
-            with csv.open("a", encoding="utf-8", newline="") as fh:
-                frame.to_csv(fh, header=new, index=False)
-                fh.flush()
-                os.fsync(fh.fileno())
+            size = csv.stat().st_size if not new else 0
+            try:
+                with writing(csv), csv.open("a", encoding="utf-8", newline="") as fh:
+                    frame.to_csv(fh, header=new, index=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                _cut(csv, size)  # no half-written row stays behind the flushed ones
+                raise
             parts = self.folder / f"{table}.parquet"
-            parts.mkdir(exist_ok=True)
             part = parts / f"part-{self._parts[table]:05d}.parquet"
             tmp = parts / f".{part.name}.tmp"
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, part)
+            try:
+                with writing(part):
+                    parts.mkdir(exist_ok=True)
+                    frame.to_parquet(tmp, index=False)
+                    os.replace(tmp, part)
+            except BaseException:
+                _cut(csv, size)  # the table stays as it was: CSV and Parquet hold the same rows
+                _cut(tmp, 0)
+                raise
             self._parts[table] += 1
             self._rows[table] += len(rows)
             rows.clear()
@@ -169,13 +181,14 @@ def truncate(folder: str | Path, position: Mapping[str, TablePosition] | None) -
         if csv.exists():
             if csv.stat().st_size < size:
                 raise RunFolderError(f"{csv}: shorter ({csv.stat().st_size} bytes) than at the checkpoint ({size})")
-            if size == 0:
-                csv.unlink()
-            else:
-                with csv.open("r+b") as fh:
-                    fh.truncate(size)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            with writing(csv, "cut back"):
+                if size == 0:
+                    csv.unlink()
+                else:
+                    with csv.open("r+b") as fh:
+                        fh.truncate(size)
+                        fh.flush()
+                        os.fsync(fh.fileno())
         elif size:
             raise RunFolderError(f"{csv}: missing, though the checkpoint has {size} bytes of it")
         parts = folder / f"{table}.parquet"
@@ -184,18 +197,40 @@ def truncate(folder: str | Path, position: Mapping[str, TablePosition] | None) -
             for f in parts.iterdir():
                 stem = f.name.removeprefix("part-").removesuffix(".parquet")
                 if f.name.startswith(".") or not stem.isdigit() or int(stem) >= keep:
-                    f.unlink()
+                    with writing(f, "remove"):
+                        f.unlink()
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON atomically: a temp file beside ``path`` renamed over it."""
     tmp = path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(data, indent=2, default=str) + "\n"
     with interrupts.critical():
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, default=str) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            with writing(path), tmp.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with writing(path):
+                os.replace(tmp, path)
+        except BaseException:
+            try:
+                tmp.unlink(missing_ok=True)  # the previous run.json stays as it was
+            except OSError:
+                pass
+            raise
+
+
+def _cut(csv: Path, size: int) -> None:
+    """Cut ``csv`` to ``size`` bytes (0: remove it) after a failed write (best effort: the write's error counts)."""
+    try:
+        if size == 0:
+            csv.unlink(missing_ok=True)
+        elif csv.exists() and csv.stat().st_size > size:
+            with csv.open("r+b") as fh:
+                fh.truncate(size)
+    except OSError:
+        pass
 
 
 def _frame(table: str, rows: list[dict[str, Any]], fields: Sequence[TraceField] = ()) -> pd.DataFrame:

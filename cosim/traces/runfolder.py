@@ -23,10 +23,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from cosim.errors import ConfigError, RunFolderError
+from cosim.errors import ConfigError, RunFolderError, writing
 
 LOCK = "run.lock"
 """File in the run folder locked by the process writing the run."""
+
+PROBE = ".cosim-write-test"
+"""The empty file :func:`make_folder` writes (and removes) to learn whether it can write in a folder."""
 
 Liveness = Literal["alive", "gone", "elsewhere", "unknown"]
 
@@ -53,12 +56,32 @@ def make_folder(folder: str | Path, flag: str = "--out", *, empty: bool = True) 
             raise ConfigError(f"{path}: output folder exists and is not empty; choose another {flag}")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".cosim-write-test"
+        probe = path / PROBE
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"{flag} = {path}: cannot write there ({exc.strerror or exc})") from None
     return path
+
+
+def remove_unused(folder: str | Path, created: bool) -> None:
+    """Undo a run that failed before writing its ``run.json``: its lock file goes, and the folder if it made it.
+
+    Called after the lock is released. A folder holding anything else (or a run.json) is left as it is.
+    """
+    path = Path(folder)
+    if (path / "run.json").exists():
+        return
+    for name in (LOCK, "run.json.tmp", PROBE):
+        try:
+            (path / name).unlink(missing_ok=True)
+        except OSError:
+            return
+    if created:
+        try:
+            path.rmdir()
+        except OSError:
+            pass  # not empty: something else was written there
 
 
 def owner() -> dict[str, Any]:
@@ -76,7 +99,8 @@ class FolderLock:
 
     def acquire(self) -> FolderLock:
         """Take the lock; :class:`RunFolderError` when another live process holds it."""
-        self._fh = self.path.open("a+")
+        with writing(self.path, "create the lock file"):
+            self._fh = self.path.open("a+")
         if fcntl is not None:
             try:
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.config import Config
-from cosim.errors import RunFolderError
+from cosim.errors import RunFolderError, writing
 from cosim.ports import TrafficSource
 from cosim.traffic.clock import Clock
 from cosim.traffic.values import FEATURES, feature_samples
@@ -68,7 +68,8 @@ class TrafficRecording:
     def save(self, path: str | Path) -> Path:
         """Write the recording to an ``.npz`` file; return its path."""
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        with writing(p.parent, "create the folder"):
+            p.parent.mkdir(parents=True, exist_ok=True)
         header = {
             "format": FORMAT,
             "version": VERSION,
@@ -79,7 +80,7 @@ class TrafficRecording:
             "regions": list(self.region_ids),
         }
         wins = {f"win_{f}": np.array([getattr(w, f) for w in self.windows], dtype=np.float64) for f in _WINDOW_FIELDS}
-        with p.open("wb") as fh:
+        with writing(p), p.open("wb") as fh:
             np.savez_compressed(
                 fh,
                 header=np.array(json.dumps(header)),

@@ -69,13 +69,16 @@ def test_gui_and_replays_stay_in_process(tmp_path: Path) -> None:
 def test_a_traffic_failure_ends_the_run_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "scenario"
     bad.mkdir()
+    (bad / "nowhere.sumocfg").write_text(
+        "<configuration><input><net-file value='nowhere.net.xml'/></input></configuration>"
+    )
     (bad / "scenario.toml").write_text(
         'name = "bad"\n[traffic]\nsumocfg = "nowhere.sumocfg"\nend = 120.0\n'
         '[learning]\nrounds = 1\nround_period = 60.0\n[[rsus]]\nid = "a"\nx = 0.0\ny = 0.0\n'
     )
     with pytest.raises(TrafficError) as err:
         cosim.run(bad / "scenario.toml", out=tmp_path / "run", transport="local")
-    assert "nowhere.sumocfg" in str(err.value) and "\n" not in str(err.value)
+    assert "nowhere.net.xml" in str(err.value) and "\n" not in str(err.value)  # SUMO's words, in one line
 
 
 def test_a_traffic_process_killed_mid_run_fails_the_run_with_one_line(

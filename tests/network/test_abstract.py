@@ -7,7 +7,13 @@ import pytest
 import simpy
 
 from cosim.config import NetworkConfig
-from cosim.network.abstract import SharedServerLink, SharedServerParams, channel_share, effective_bandwidth_bps, transfer_time
+from cosim.network.abstract import (
+    SharedServerLink,
+    SharedServerParams,
+    channel_share,
+    effective_bandwidth_bps,
+    transfer_time,
+)
 from cosim.ports import LinkContext, LinkModel
 from cosim.values import RsuSite
 
@@ -52,9 +58,9 @@ def test_vehicles_in_range_slow_the_link() -> None:
 
 
 def test_server_link_caps_bandwidth() -> None:
-    assert effective_bandwidth_bps(SharedServerParams(rsu_uplink_mbps=100.0, server_mbps=10.0), "up", 0) == pytest.approx(
-        10e6
-    )
+    assert effective_bandwidth_bps(
+        SharedServerParams(rsu_uplink_mbps=100.0, server_mbps=10.0), "up", 0
+    ) == pytest.approx(10e6)
 
 
 def test_transmit_holds_the_message_for_its_delay_on_the_simpy_clock() -> None:

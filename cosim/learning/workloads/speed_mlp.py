@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cosim.config.limits import MAX_LAYER_WIDTH, MAX_LAYERS
 from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
 from cosim.plugins import Workload
@@ -54,10 +55,12 @@ class SpeedMlp(Workload):
     def check_config(cls, cfg: Config) -> None:
         """Sizes must be positive."""
         p: SpeedMlpParams = cfg.workload.params
-        if p.hidden_width < 1 or p.hidden_width > 65536:
-            raise ConfigError(f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. 65536")
-        if p.server_depth < 1 or p.server_depth > 64:
-            raise ConfigError(f"workload.server_depth = {p.server_depth!r}: must be in 1 .. 64")
+        if not 1 <= p.hidden_width <= MAX_LAYER_WIDTH:
+            raise ConfigError(
+                f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. {MAX_LAYER_WIDTH} (MAX_LAYER_WIDTH)"
+            )
+        if not 1 <= p.server_depth <= MAX_LAYERS:
+            raise ConfigError(f"workload.server_depth = {p.server_depth!r}: must be in 1 .. {MAX_LAYERS} (MAX_LAYERS)")
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)

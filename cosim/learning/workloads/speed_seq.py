@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cosim.config.limits import MAX_HISTORY, MAX_SEQUENCE_WIDTH
 from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
 from cosim.plugins import Workload
@@ -88,10 +89,15 @@ class SpeedSeq(Workload):
     def check_config(cls, cfg: Config) -> None:
         """Sizes must be positive."""
         p: SpeedSeqParams = cfg.workload.params
-        for name in ("history", "channels", "kernel_size", "server_units"):
+        for name, limit, limit_name in (
+            ("history", MAX_HISTORY, "MAX_HISTORY"),
+            ("kernel_size", MAX_HISTORY, "MAX_HISTORY"),
+            ("channels", MAX_SEQUENCE_WIDTH, "MAX_SEQUENCE_WIDTH"),
+            ("server_units", MAX_SEQUENCE_WIDTH, "MAX_SEQUENCE_WIDTH"),
+        ):
             value = getattr(p, name)
-            if not 1 <= value <= 4096:
-                raise ConfigError(f"workload.{name} = {value!r}: must be in 1 .. 4096")
+            if not 1 <= value <= limit:
+                raise ConfigError(f"workload.{name} = {value!r}: must be in 1 .. {limit} ({limit_name})")
         if not p.max_gap_s > 0:
             raise ConfigError(f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0")
 
