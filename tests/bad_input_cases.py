@@ -1226,7 +1226,7 @@ CASES: tuple[Case, ...] = (
 
 def prepare(base: Path) -> dict[str, str]:
     """Write every input the cases name into ``base``; returns placeholder -> path."""
-    from cosim.report.synthetic import make_run
+    from cosim.testing import make_run
 
     scn = base / "scn"
     shutil.copytree(SHIFT, scn)

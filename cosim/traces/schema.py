@@ -27,7 +27,7 @@ every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``
 ``cum_bytes``, ``elapsed_s``). Its new integer columns are nullable (``Int64``): a writer that does not
 measure them (a converter, a synthetic run) leaves them missing rather than 0.
 4: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
-and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
+and ``<field>_{up,down}`` for each link field of that version (cell, cell_vehicles, sinr_db, cqi,
 se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link.
 5: faults (``[[faults]]``): ``messages`` gained ``outage_s_{up,down}`` (time a message waited for its RSU's
 backhaul), ``rounds`` gained ``crashed``, and the new ``events`` table records every fault as it happens
