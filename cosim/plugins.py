@@ -65,6 +65,8 @@ from cosim.ports import (
 )
 from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
 from cosim.values import (
+    FEATURES,
+    LABEL,
     Assignment,
     LaneRegion,
     RoundContext,
@@ -331,6 +333,8 @@ def seam_problem(cls: Any, seam: type[Plugin]) -> str:
 
 __all__ = [
     "API_VERSION",
+    "FEATURES",
+    "LABEL",
     "SEAMS",
     "Assignment",
     "ComputeContext",

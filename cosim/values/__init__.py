@@ -16,7 +16,16 @@ from __future__ import annotations
 
 from cosim.values.history import HISTORY_COLUMNS, RoundHistory, RoundRecord, mean_rate
 from cosim.values.rounds import Assignment, RoundContext, Tier, Tiers
-from cosim.values.traffic import WINDOW_COLUMNS, RsuSite, RsuWindow, SampleSet, WindowTable, make_sample_set
+from cosim.values.traffic import (
+    FEATURES,
+    LABEL,
+    WINDOW_COLUMNS,
+    RsuSite,
+    RsuWindow,
+    SampleSet,
+    WindowTable,
+    make_sample_set,
+)
 from cosim.values.wire import (
     Address,
     AggregateHandle,
@@ -33,7 +42,9 @@ from cosim.values.wire import (
 )
 
 __all__ = [
+    "FEATURES",
     "HISTORY_COLUMNS",
+    "LABEL",
     "WINDOW_COLUMNS",
     "Address",
     "AggregateHandle",
