@@ -11,13 +11,22 @@ any number of waiting Aggregates without holding a worker thread for each (``cos
 the futures), and one round's waiting clients never starve Hello, Forward or another round.
 
 The barrier also checks Forward calls against the open round: the RSU must be one of its participants,
-in its tier, not yet at the barrier, and its batch numbers must increase.
+in its tier, not yet at the barrier, and its batch numbers must increase. It counts the batches and rows
+each RSU trained the server on in the round (:meth:`RoundBarrier.trained`), which bound the sample count
+its Aggregate may claim (:class:`cosim.learning.core.SplitServer`).
+
+Nobody can hold rounds open: a round number may be at most :data:`~cosim.learning.limits.ROUND_WINDOW` above
+the last round released, and a round that has no weights yet expires when no call touched it (StartRound,
+Forward) for ``timeout_s`` wall-clock seconds -- then it no longer counts as open, a StartRound may open
+its number again, and a checkpoint does not keep it. An honest round is never idle that long before its
+first Aggregate (its Forward calls keep it alive); once weights arrived, the release timer above applies.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
@@ -27,7 +36,7 @@ import numpy as np
 
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest, RoundStateError
-from cosim.learning.limits import MAX_OPEN_ROUNDS, shown
+from cosim.learning.limits import MAX_OPEN_ROUNDS, ROUND_WINDOW, shown
 from cosim.learning.models import Weights
 from cosim.values import RoundOutcome
 
@@ -70,10 +79,16 @@ class _Round:
     rejected: set[str] = field(default_factory=set)
     batches: dict[str, int] = field(default_factory=dict)
     """Last accepted Forward batch of each RSU in this round."""
-    waiting: list[tuple[Future, str]] = field(default_factory=list)
-    """Aggregate replies (future, tier) resolved at the release."""
+    trained: dict[str, list[int]] = field(default_factory=dict)
+    """Batches and rows each RSU sent in accepted Forward calls of this round: ``[batches, rows]``."""
+    restored: bool = False
+    """Reopened from a checkpoint: the Forward calls made before it are not known."""
+    waiting: list[tuple[Future, str, str]] = field(default_factory=list)
+    """Aggregate replies (future, tier, note) resolved at the release."""
     end_waiters: list[_EndWaiter] = field(default_factory=list)
     timer: threading.Timer | None = None
+    deadline: float = 0.0
+    """When (monotonic wall clock) the round expires if it is still idle: no weights, no EndRound waiting."""
 
     def outcome(self) -> RoundOutcome:
         return RoundOutcome(
@@ -98,12 +113,14 @@ class RoundBarrier:
         current: Callable[[str], Weights],
         keep_rounds: int = 4,
         on_release: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeout_s = timeout_s
         self._aggregate = aggregate
         self._current = current
         self._keep = keep_rounds
         self._on_release = on_release
+        self._clock = clock
         self._lock = threading.RLock()
         self._rounds: dict[int, _Round] = {}
         self.last_released = -1
@@ -114,33 +131,63 @@ class RoundBarrier:
     def start(self, number: int, participants: Mapping[str, str]) -> int:
         """Open round ``number`` for these participants (rsu -> tier); returns how many are expected."""
         with self._lock:
+            self._expire()
+            highest = self.last_released + ROUND_WINDOW
+            if number > highest:
+                last = "none yet" if self.last_released < 0 else f"round {self.last_released}"
+                raise RoundStateError(
+                    f"round = {number}: too far ahead (last aggregated: {last}; rounds up to {highest} may open)"
+                )
             old = self._rounds.get(number)
             if old is not None and not old.released:
-                raise RoundStateError(f"round = {number}: already started and not yet ended")
+                raise RoundStateError(
+                    f"round = {number}: already started and not yet ended (it expires {self._expires_in(old)})"
+                )
             still_open = sorted(n for n, r in self._rounds.items() if not r.released)
             if len(still_open) >= MAX_OPEN_ROUNDS:
                 raise RoundStateError(
                     f"round = {number}: rounds {still_open} are still open (at most {MAX_OPEN_ROUNDS}); end one first"
                 )
-            self._rounds[number] = _Round(number, dict(participants))
+            self._rounds[number] = _Round(number, dict(participants), deadline=self._clock() + self.timeout_s)
             released = sorted(n for n, r in self._rounds.items() if r.released)
             for n in released[: max(0, len(self._rounds) - self._keep)]:
                 del self._rounds[n]
             return len(participants)
 
     def open_round(self, number: int) -> _Round:
-        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started."""
-        r = self._rounds.get(number)
+        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started or expired."""
+        with self._lock:
+            self._expire()
+            r = self._rounds.get(number)
         if r is None:
-            raise RoundStateError(f"round = {number}: was never started (call StartRound first)")
+            raise RoundStateError(f"round = {number}: was never started, or expired idle (call StartRound first)")
         return r
 
     def open_rounds(self) -> dict[int, dict[str, str]]:
-        """Participants of every round that is started and not yet released."""
+        """Participants of every round that is started, not yet released and not expired."""
         with self._lock:
+            self._expire()
             return {n: dict(r.expected) for n, r in self._rounds.items() if not r.released}
 
-    def claim_batch(self, number: int, rsu: str, tier: str, batch: int) -> int:
+    def takes_part(self, rsu: str) -> bool:
+        """Whether ``rsu`` is a participant of a round the barrier still holds (open or recently released)."""
+        with self._lock:
+            return any(rsu in r.expected for r in self._rounds.values())
+
+    def trained(self, number: int, rsu: str) -> tuple[int, int] | None:
+        """``(batches, rows)`` ``rsu`` sent in accepted Forward calls of round ``number``; None if not known.
+
+        Not known for a round reopened from a checkpoint (its earlier Forward calls went to the server
+        before the restart) or no longer kept.
+        """
+        with self._lock:
+            r = self._rounds.get(number)
+            if r is None or r.restored:
+                return None
+            batches, rows = r.trained.get(rsu, (0, 0))
+            return batches, rows
+
+    def claim_batch(self, number: int, rsu: str, tier: str, batch: int, rows: int = 0) -> int:
         """Check a Forward against the open round and record its batch; returns the previous batch (or -1)."""
         with self._lock:
             r = self.open_round(number)
@@ -160,19 +207,30 @@ class RoundBarrier:
             if batch <= last:
                 raise InvalidRequest(f"batch = {batch}: rsu {rsu!r} already sent batch {last} in round {number}")
             r.batches[rsu] = batch
+            count = r.trained.setdefault(rsu, [0, 0])
+            count[0] += 1
+            count[1] += rows
+            r.deadline = self._clock() + self.timeout_s
             return last
 
-    def unclaim_batch(self, number: int, rsu: str, batch: int, previous: int) -> None:
+    def unclaim_batch(self, number: int, rsu: str, batch: int, previous: int, rows: int = 0) -> None:
         """Undo :meth:`claim_batch` after a step that was rolled back."""
         with self._lock:
             r = self._rounds.get(number)
             if r is not None and r.batches.get(rsu) == batch:
                 r.batches[rsu] = previous
+                count = r.trained.get(rsu)
+                if count is not None:
+                    count[0] -= 1
+                    count[1] -= rows
 
     # ------------------------------------------------------------------ aggregates
 
-    def submit(self, number: int, sub: Submission) -> Future:
-        """Add a client's weights; the future resolves with its tier's new weights when the barrier releases."""
+    def submit(self, number: int, sub: Submission, note: str = "") -> Future:
+        """Add a client's weights; the future resolves with its tier's new weights when the barrier releases.
+
+        ``note`` is passed on in the reply (e.g. that the sample count was clipped).
+        """
         fut: Future = Future()
         with self._lock:
             r = self.open_round(number)
@@ -193,7 +251,7 @@ class RoundBarrier:
             if sub.rsu in r.arrivals:
                 raise InvalidRequest(f"rsu = {sub.rsu!r}: already submitted its weights in round {number}")
             r.arrivals[sub.rsu] = sub
-            r.waiting.append((fut, sub.tier))
+            r.waiting.append((fut, sub.tier, note))
             if len(r.arrivals) == len(r.expected):
                 done = self._release(r, timed_out=False)
             else:
@@ -240,7 +298,7 @@ class RoundBarrier:
                 for t in [r.timer, *(w.timer for w in r.end_waiters)]:
                     if t is not None:
                         t.cancel()
-                for fut in [*(f for f, _ in r.waiting), *(w.future for w in r.end_waiters)]:
+                for fut in [*(f for f, _, _ in r.waiting), *(w.future for w in r.end_waiters)]:
                     try:
                         fut.set_exception(RoundStateError(f"round = {r.number}: the server is stopping"))
                     except InvalidStateError:
@@ -251,6 +309,7 @@ class RoundBarrier:
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: the last released round and the participants of the open rounds."""
         with self._lock:
+            self._expire()
             return {
                 "last_released": self.last_released,
                 "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if not r.released},
@@ -260,9 +319,30 @@ class RoundBarrier:
         """Reload :meth:`state`: open rounds reopen with no arrivals (their clients send again)."""
         with self._lock:
             self.last_released = int(state.get("last_released", -1))
-            self._rounds = {int(n): _Round(int(n), dict(p)) for n, p in dict(state.get("open", {})).items()}
+            deadline = self._clock() + self.timeout_s
+            self._rounds = {
+                int(n): _Round(int(n), dict(p), restored=True, deadline=deadline)
+                for n, p in dict(state.get("open", {})).items()
+            }
 
     # ------------------------------------------------------------------ internals (lock held)
+
+    def _expire(self) -> None:
+        """Drop open rounds idle past their deadline (no weights yet, no EndRound waiting)."""
+        now = self._clock()
+        idle = [
+            n
+            for n, r in self._rounds.items()
+            if not r.released and not r.arrivals and not r.end_waiters and now > r.deadline
+        ]
+        for n in idle:
+            del self._rounds[n]
+            log.warning("round %d expired: no call for %.0f s and no weights", n, self.timeout_s)
+
+    def _expires_in(self, r: _Round) -> str:
+        if r.arrivals or r.end_waiters:
+            return "when it is released"
+        return f"in {max(0.0, r.deadline - self._clock()):.0f} s unless a call touches it"
 
     def _release(self, r: _Round, timed_out: bool) -> _Done:
         r.released, r.timed_out = True, timed_out
@@ -275,7 +355,7 @@ class RoundBarrier:
         except Exception as exc:  # noqa: BLE001 - every waiting client is told, none hangs
             log.error("round %d: aggregation failed: %s", r.number, exc)
             r.results = {}
-            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _ in r.waiting]
+            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _, _ in r.waiting]
             r.waiting = []
             return _Done(None, failed + self._answer_end_waiters(r).answers)
         self.last_released = max(self.last_released, r.number)
@@ -283,8 +363,8 @@ class RoundBarrier:
         if missing:
             log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
         replies: list[tuple[Future, Any]] = [
-            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True))
-            for fut, tier in r.waiting
+            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True, note=note))
+            for fut, tier, note in r.waiting
         ]
         r.waiting = []
         return _Done(r.number, replies + self._answer_end_waiters(r).answers)
