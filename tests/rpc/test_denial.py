@@ -117,7 +117,7 @@ def test_names_counts_and_rounds_are_bounded(server: ServerHandle, stub) -> None
             call()
         assert err.value.code() == code, match
         assert match in err.value.details() and len(err.value.details()) <= 1000
-    assert server.core.barrier.open_rounds() == {} and server.core._known == set()
+    assert server.core.barrier.open_rounds() == {} and server.core.known_rsus() == ()
 
 
 def test_forward_is_checked_against_the_open_round(server: ServerHandle, stub) -> None:  # noqa: ANN001
@@ -171,7 +171,7 @@ def test_aggregates_beyond_the_norm_bound_are_refused(tmp_path: Path, small_conf
         before = state(handle)
         with pytest.raises(grpc.RpcError) as err:
             stub.Aggregate(codec.aggregate_request("a", 0, "low", huge, 10), timeout=10)
-        assert err.value.code() == INVALID and "above learning.max_update_norm = 50" in err.value.details()
+        assert err.value.code() == INVALID and "is above the bound 50 (learning.max_update_norm)" in err.value.details()
         assert_unchanged(handle, before)
         nudged = {n: w + np.float32(0.01) for n, w in good.items()}
         reply = stub.Aggregate(codec.aggregate_request("b", 0, "low", nudged, 10), timeout=30)
