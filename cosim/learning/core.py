@@ -260,7 +260,7 @@ class SplitServer:
         note = ""
         if counted < n:
             note = f"n_samples = {n} counted as {counted}: the rows rsu {rsu} trained in round {round_}"
-            log.warning("round %d: %s", round_, note)
+            log.info("round %d: %s", round_, note)
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), counted), note)
 
     def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:

@@ -16,7 +16,7 @@ call's request, so no caller can take the memory or the room the others need:
   at most ``wait_s``) and is admitted **round-robin across peers**, so a peer with many calls waiting
   does not push another's call back; beyond that it is refused ``RESOURCE_EXHAUSTED`` ("server busy")
   without its request being read. The server's HTTP/2 options (:func:`cosim.rpc.channel.server_options`)
-  let a call that waits hold at most about 1 MiB of unread request.
+  let a call that waits hold at most about 256 KiB of unread request.
 
 The pools are thread-safe (a lock; waiters are :class:`concurrent.futures.Future`), so the same object
 serves an asyncio handler (awaiting :func:`asyncio.wrap_future`) or a thread.
@@ -69,7 +69,8 @@ def budgets(n_rsus: int, max_message_bytes: int = channel.MAX_MESSAGE_BYTES) -> 
 
     Every pool may read two requests of the largest size at once (one per peer). ``aggregate`` holds one
     waiting Aggregate per RSU and open round (:data:`~cosim.learning.limits.MAX_OPEN_ROUNDS`), at least
-    :data:`~cosim.rpc.channel.MIN_WAITING_AGGREGATES`; all of a client's may come over one connection.
+    :data:`~cosim.rpc.channel.MIN_WAITING_AGGREGATES`, and as many may wait to be read: a client sends
+    all its RSUs' Aggregates at once, over one connection.
     """
     big, one = 2 * max_message_bytes, max_message_bytes
     waiting = max(channel.MIN_WAITING_AGGREGATES, MAX_OPEN_ROUNDS * n_rsus)
@@ -77,7 +78,7 @@ def budgets(n_rsus: int, max_message_bytes: int = channel.MAX_MESSAGE_BYTES) -> 
         "hello": Budget(8, 2, big, one, 32, 4, channel.ADMISSION_WAIT_S),
         "control": Budget(8, 4, big, one, 16, 4, channel.ADMISSION_WAIT_S),
         "data": Budget(4, 2, big, one, 16, 4, channel.ADMISSION_WAIT_S),
-        "aggregate": Budget(waiting, waiting, big, one, 64, 64, channel.DEADLINE_S),
+        "aggregate": Budget(waiting, waiting, big, one, waiting, waiting, channel.ADMISSION_WAIT_S),
     }
 
 

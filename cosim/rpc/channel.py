@@ -42,9 +42,10 @@ ADMISSION_WAIT_S = 10.0
 READ_S = DEADLINE_S
 """Longest ``cosim serve`` waits for a call's request to arrive once admitted (a trickling caller is cut off)."""
 
-LOOKAHEAD_BYTES = 1 << 20
+LOOKAHEAD_BYTES = 256 * 1024
 """HTTP/2 window of a call's request on the server (no BDP probing, so it stays this): what a call that
-waits for admission may have sent before the server reads it."""
+waits for admission may have sent before the server reads it. It also caps one upload at this much per
+round trip (5 MB/s at 50 ms), ample for cosim's messages."""
 
 
 def options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:

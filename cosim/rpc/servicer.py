@@ -2,10 +2,10 @@
 
 Handlers take the request's raw bytes, so a request that is no valid message is answered
 INVALID_ARGUMENT like any other bad input (never a crash). Work that takes time (parsing, decoding,
-training steps, saving models) runs on two small thread pools -- one for the training steps (Forward,
-Evaluate), one for the other calls -- and an Aggregate or EndRound waiting at the round barrier awaits
-a future without holding any thread, so a round's waiting clients never starve Hello, Forward or
-another round. Each call is first admitted by :mod:`cosim.rpc.admission` (calls and request bytes per
+training steps, saving models) runs on three small thread pools -- one for the training steps (Forward,
+Evaluate), one for Aggregate, one for the other calls -- and an Aggregate or EndRound waiting at the
+round barrier awaits a future without holding any thread, so a round's waiting clients never starve
+Hello, Forward or another round. Each call is first admitted by :mod:`cosim.rpc.admission` (calls and request bytes per
 kind of call, per peer and in total), before its request is read.
 
 Domain errors become statuses (the message is the error's one line, at most
@@ -82,6 +82,11 @@ def fail(context: grpc.ServicerContext | grpc.aio.ServicerContext, exc: BaseExce
     code, text = _status(exc)
     context.set_code(code)
     context.set_details(text)
+
+
+def _retrieved(fut: asyncio.Future) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 class Calls:
@@ -164,7 +169,9 @@ class SplitFedServicer:
         self.calls = Calls(core)
         self.admission = admission or Admission(budgets(0))
         self._steps = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-step")
-        self._calls = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="splitfed-call")
+        self._aggregates = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-aggregate")
+        self._calls = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-call")
+        """Hello, StartRound, EndRound, Finish: never queued behind a flood of Aggregates or Forwards."""
 
     def handler(self) -> grpc.GenericRpcHandler:
         """The service's methods, taking and returning raw bytes, each behind its pool's admission."""
@@ -174,8 +181,8 @@ class SplitFedServicer:
 
     def close(self) -> None:
         """Stop the thread pools (after the server stopped)."""
-        self._steps.shutdown(wait=False, cancel_futures=True)
-        self._calls.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._steps, self._aggregates, self._calls):
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ admission
 
@@ -245,8 +252,10 @@ class SplitFedServicer:
 
     async def _wait(self, context: grpc.aio.ServicerContext, fut: futures.Future) -> Any:
         """The future's result (holding no thread); on an error the call's status is set and None returned."""
+        inner = asyncio.wrap_future(fut)
+        inner.add_done_callback(_retrieved)  # a call cancelled meanwhile leaves no "exception never retrieved"
         try:
-            return await asyncio.shield(asyncio.wrap_future(fut))  # a cancelled call leaves the barrier's future
+            return await asyncio.shield(inner)  # a cancelled call leaves the barrier's future
         except Exception as exc:  # noqa: BLE001
             fail(context, exc)
         return None
@@ -263,7 +272,7 @@ class SplitFedServicer:
         return await self._run(context, self._steps, functools.partial(self.calls.forward, data)) or b""
 
     async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
-        pending = await self._run(context, self._calls, functools.partial(self.calls.submit_aggregate, data))
+        pending = await self._run(context, self._aggregates, functools.partial(self.calls.submit_aggregate, data))
         if pending is None:
             return b""
         del data  # the request's bytes are not kept while the barrier waits
@@ -271,7 +280,7 @@ class SplitFedServicer:
         reply = await self._wait(context, pending)  # no thread is held while the barrier waits
         if reply is None:
             return b""
-        return await self._run(context, self._calls, functools.partial(self.calls.aggregate_reply, reply)) or b""
+        return await self._run(context, self._aggregates, functools.partial(self.calls.aggregate_reply, reply)) or b""
 
     async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         pending = await self._run(context, self._calls, functools.partial(self.calls.end_round, data))
