@@ -7,7 +7,7 @@
   recently seen forgotten first, so no caller can fill it for good.
 - **Update norm.** An Aggregate whose weights are further than ``B`` from its tier's current model,
   ‖w_client − w_tier‖₂ over all its tensors, is refused. ``learning.max_update_norm = 0`` (the default)
-  sets ``B`` per tier from the model: ``‖w_tier at start‖₂ × learning_rate / 0.001``
+  sets ``B`` per tier from the model: ``max(‖w_tier at start‖₂, 1) × learning_rate / 0.001``
   (:func:`auto_norm_bounds`). Adam moves each weight by about the learning rate per step, so honest
   updates scale with it; measured on the shipped scenarios they stay below 0.1 ``B`` (README, Security).
   ``> 0`` sets ``B`` itself; ``< 0`` turns the bound off.
@@ -44,8 +44,8 @@ def update_norm(weights: Mapping[str, np.ndarray], current: Mapping[str, np.ndar
 
 
 def auto_norm_bounds(initial: Mapping[str, Weights], learning_rate: float) -> dict[str, float]:
-    """Each tier's automatic bound: its initial weights' norm × learning rate × :data:`UPDATE_NORM_PER_LR`."""
-    return {t: weight_norm(ws) * learning_rate * UPDATE_NORM_PER_LR for t, ws in initial.items()}
+    """Each tier's automatic bound: its initial weights' norm (at least 1) × learning rate × 1000."""
+    return {t: max(weight_norm(ws), 1.0) * learning_rate * UPDATE_NORM_PER_LR for t, ws in initial.items()}
 
 
 def norm_bounds(setting: float, initial: Mapping[str, Weights], learning_rate: float) -> dict[str, float]:

@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,65 +37,11 @@ from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest, RoundStateError
 from cosim.learning.limits import MAX_OPEN_ROUNDS, ROUND_WINDOW, shown
 from cosim.learning.models import Weights
-from cosim.values import RoundOutcome
+from cosim.learning.round_records import AggregateReply, Done, EndWaiter, RoundRecord
 
 log = logging.getLogger("cosim.learning")
 
-
-@dataclass(frozen=True)
-class AggregateReply:
-    """What a submitting client continues with."""
-
-    weights: Weights
-    included: bool
-    note: str = ""
-
-
-@dataclass
-class _Done:
-    """What a release leaves to do outside the lock: the release hook, then the answers."""
-
-    released: int | None = None
-    answers: list[tuple[Future, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _EndWaiter:
-    want: set[str]
-    future: Future
-    timer: threading.Timer | None = None
-
-
-@dataclass
-class _Round:
-    number: int
-    expected: dict[str, str]
-    arrivals: dict[str, Submission] = field(default_factory=dict)
-    released: bool = False
-    timed_out: bool = False
-    results: dict[str, Weights] = field(default_factory=dict)
-    late_submissions: list[str] = field(default_factory=list)
-    rejected: set[str] = field(default_factory=set)
-    batches: dict[str, int] = field(default_factory=dict)
-    """Last accepted Forward batch of each RSU in this round."""
-    trained: dict[str, list[int]] = field(default_factory=dict)
-    """Batches and rows each RSU sent in accepted Forward calls of this round: ``[batches, rows]``."""
-    restored: bool = False
-    """Reopened from a checkpoint: the Forward calls made before it are not known."""
-    waiting: list[tuple[Future, str, str]] = field(default_factory=list)
-    """Aggregate replies (future, tier, note) resolved at the release."""
-    end_waiters: list[_EndWaiter] = field(default_factory=list)
-    timer: threading.Timer | None = None
-    deadline: float = 0.0
-    """When (monotonic wall clock) the round expires if it is still idle: no weights, no EndRound waiting."""
-
-    def outcome(self) -> RoundOutcome:
-        return RoundOutcome(
-            round=self.number,
-            arrived=tuple(sorted(self.arrivals)),
-            late=tuple(sorted(set(self.expected) - set(self.arrivals))),
-            timed_out=self.timed_out,
-        )
+__all__ = ["AggregateReply", "RoundBarrier"]
 
 
 class RoundBarrier:
@@ -122,7 +67,7 @@ class RoundBarrier:
         self._on_release = on_release
         self._clock = clock
         self._lock = threading.RLock()
-        self._rounds: dict[int, _Round] = {}
+        self._rounds: dict[int, RoundRecord] = {}
         self.last_released = -1
         """Number of the last round released (-1: none yet)."""
 
@@ -148,13 +93,13 @@ class RoundBarrier:
                 raise RoundStateError(
                     f"round = {number}: rounds {still_open} are still open (at most {MAX_OPEN_ROUNDS}); end one first"
                 )
-            self._rounds[number] = _Round(number, dict(participants), deadline=self._clock() + self.timeout_s)
+            self._rounds[number] = RoundRecord(number, dict(participants), deadline=self._clock() + self.timeout_s)
             released = sorted(n for n, r in self._rounds.items() if r.released)
             for n in released[: max(0, len(self._rounds) - self._keep)]:
                 del self._rounds[n]
             return len(participants)
 
-    def open_round(self, number: int) -> _Round:
+    def open_round(self, number: int) -> RoundRecord:
         """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started or expired."""
         with self._lock:
             self._expire()
@@ -281,7 +226,7 @@ class RoundBarrier:
         with self._lock:
             r = self.open_round(number)
             want = set(awaiting) & set(r.expected)
-            waiter = _EndWaiter(want, fut)
+            waiter = EndWaiter(want, fut)
             r.end_waiters.append(waiter)
             if r.released or want <= set(r.arrivals) | r.rejected:
                 done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
@@ -321,7 +266,7 @@ class RoundBarrier:
             self.last_released = int(state.get("last_released", -1))
             deadline = self._clock() + self.timeout_s
             self._rounds = {
-                int(n): _Round(int(n), dict(p), restored=True, deadline=deadline)
+                int(n): RoundRecord(int(n), dict(p), restored=True, deadline=deadline)
                 for n, p in dict(state.get("open", {})).items()
             }
 
@@ -339,12 +284,12 @@ class RoundBarrier:
             del self._rounds[n]
             log.warning("round %d expired: no call for %.0f s and no weights", n, self.timeout_s)
 
-    def _expires_in(self, r: _Round) -> str:
+    def _expires_in(self, r: RoundRecord) -> str:
         if r.arrivals or r.end_waiters:
             return "when it is released"
         return f"in {max(0.0, r.deadline - self._clock()):.0f} s unless a call touches it"
 
-    def _release(self, r: _Round, timed_out: bool) -> _Done:
+    def _release(self, r: RoundRecord, timed_out: bool) -> Done:
         r.released, r.timed_out = True, timed_out
         for t in [r.timer, *(w.timer for w in r.end_waiters)]:
             if t is not None:
@@ -357,7 +302,7 @@ class RoundBarrier:
             r.results = {}
             failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _, _ in r.waiting]
             r.waiting = []
-            return _Done(None, failed + self._answer_end_waiters(r).answers)
+            return Done(None, failed + self._answer_end_waiters(r).answers)
         self.last_released = max(self.last_released, r.number)
         missing = sorted(set(r.expected) - set(r.arrivals))
         if missing:
@@ -367,32 +312,32 @@ class RoundBarrier:
             for fut, tier, note in r.waiting
         ]
         r.waiting = []
-        return _Done(r.number, replies + self._answer_end_waiters(r).answers)
+        return Done(r.number, replies + self._answer_end_waiters(r).answers)
 
-    def _answer_end_waiters(self, r: _Round) -> _Done:
+    def _answer_end_waiters(self, r: RoundRecord) -> Done:
         out: list[tuple[Future, Any]] = [(w.future, r.outcome()) for w in r.end_waiters if not w.future.done()]
         r.end_waiters = []
-        return _Done(None, out)
+        return Done(None, out)
 
-    def _check_end_waiters(self, r: _Round) -> _Done | None:
+    def _check_end_waiters(self, r: RoundRecord) -> Done | None:
         present = set(r.arrivals) | r.rejected
         if any(w.want <= present for w in r.end_waiters) and not r.released:
             return self._release(r, timed_out=False)
         return None
 
-    def _timeout(self, number: int, r: _Round) -> None:
+    def _timeout(self, number: int, r: RoundRecord) -> None:
         with self._lock:
             done = self._release(r, timed_out=True) if not r.released else None
         self._finish(done)
 
-    def _end_timeout(self, number: int, r: _Round) -> None:
+    def _end_timeout(self, number: int, r: RoundRecord) -> None:
         with self._lock:
             done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
         self._finish(done)
 
     # ------------------------------------------------------------------ internals (lock not held)
 
-    def _finish(self, done: _Done | None) -> None:
+    def _finish(self, done: Done | None) -> None:
         """Run the release hook, then answer the waiting futures (outside the lock)."""
         if done is None:
             return
@@ -411,7 +356,7 @@ class RoundBarrier:
                 continue
 
 
-def _timer(seconds: float, fn: Callable[[int, _Round], None], number: int, r: _Round) -> threading.Timer:
+def _timer(seconds: float, fn: Callable[[int, RoundRecord], None], number: int, r: RoundRecord) -> threading.Timer:
     t = threading.Timer(max(0.0, seconds), fn, args=(number, r))
     t.daemon = True
     t.start()

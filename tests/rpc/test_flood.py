@@ -209,3 +209,23 @@ def test_oversized_forwards_are_refused_within_the_byte_budget(
     assert sum(counts.values()) == 24 and set(counts) <= {"busy", "RESOURCE_EXHAUSTED"}, counts
     assert pool.peak_bytes <= pool.budget.bytes  # never more requests in memory than the budget
     assert wait_for(lambda: pool.calls == 0 and pool.bytes == 0)
+
+
+class Refusal(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+def test_a_client_retries_a_busy_server_but_not_other_refusals() -> None:
+    from cosim.rpc.grpc_transport import _retryable
+
+    assert _retryable(Refusal(BUSY, "server busy: data calls in progress 4, waiting 16 (4 of this peer)"))
+    assert not _retryable(Refusal(BUSY, "batch rows = 131072: above the server's limit of 65536"))
+    assert not _retryable(Refusal(NOT_FOUND, "server busy"))
+    assert _retryable(Refusal(grpc.StatusCode.UNAVAILABLE, "connection refused"))
