@@ -154,7 +154,7 @@ class LearningConfig:
     """How the across-tier average weighs each tier's model."""
     max_update_norm: float = 0.0
     """Server-side bound on an Aggregate's update, ||w_client - w_tier||_2 over all its tensors: 0 = from the
-    model (the tier's initial weight norm x learning_rate / 0.001), > 0 = this bound, < 0 = no bound."""
+    model (max(the tier's initial weight norm, 1) x learning_rate / 0.001), > 0 = this bound, < 0 = none."""
     aggregation: Literal["fedavg", "median", "trimmed-mean"] = "fedavg"
     """How the server combines a tier's updates: sample-weighted mean, or the coordinate-wise median or
     trimmed mean (robust to poisoned updates; each client counts once)."""
