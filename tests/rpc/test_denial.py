@@ -194,6 +194,7 @@ def rpc_error(call: Callable[[], object]) -> grpc.RpcError:
     return err.value
 
 
+@pytest.mark.timeout(60)
 def test_junk_rounds_are_refused_or_expire_so_the_real_round_opens(
     tmp_path: Path, small_config: Callable[..., Config]
 ) -> None:
@@ -230,6 +231,7 @@ def test_junk_rounds_are_refused_or_expire_so_the_real_round_opens(
         handle.stop(0)
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("rule", ["fedavg", "median"])
 def test_a_poisoned_aggregate_moves_the_model_no_further_than_the_bound(
     rule: str, tmp_path: Path, small_config: Callable[..., Config]
