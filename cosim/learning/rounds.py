@@ -17,9 +17,10 @@ its Aggregate may claim (:class:`cosim.learning.core.SplitServer`).
 
 Nobody can hold rounds open: a round number may be at most :data:`~cosim.learning.limits.ROUND_WINDOW` above
 the last round released, and a round that has no weights yet expires when no call touched it (StartRound,
-Forward) for ``timeout_s`` wall-clock seconds -- then it no longer counts as open, a StartRound may open
-its number again, and a checkpoint does not keep it. An honest round is never idle that long before its
-first Aggregate (its Forward calls keep it alive); once weights arrived, the release timer above applies.
+Forward) for ``timeout_s`` wall-clock seconds -- then it no longer counts as open, the next StartRound
+drops it (and may take its number), and a checkpoint does not keep it. An honest round is never idle
+that long before its first Aggregate (its Forward calls keep it alive); once weights arrived, the
+release timer above applies. (Until a StartRound drops it, a client that paused still finds its round.)
 """
 
 from __future__ import annotations
@@ -100,9 +101,11 @@ class RoundBarrier:
             return len(participants)
 
     def open_round(self, number: int) -> RoundRecord:
-        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started or expired."""
+        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started or dropped.
+
+        An expired round is still found until a StartRound drops it: a client that paused finds its round.
+        """
         with self._lock:
-            self._expire()
             r = self._rounds.get(number)
         if r is None:
             raise RoundStateError(f"round = {number}: was never started, or expired idle (call StartRound first)")
@@ -111,8 +114,8 @@ class RoundBarrier:
     def open_rounds(self) -> dict[int, dict[str, str]]:
         """Participants of every round that is started, not yet released and not expired."""
         with self._lock:
-            self._expire()
-            return {n: dict(r.expected) for n, r in self._rounds.items() if not r.released}
+            now = self._clock()
+            return {n: dict(r.expected) for n, r in self._rounds.items() if self._open(r, now)}
 
     def takes_part(self, rsu: str) -> bool:
         """Whether ``rsu`` is a participant of a round the barrier still holds (open or recently released)."""
@@ -254,10 +257,10 @@ class RoundBarrier:
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: the last released round and the participants of the open rounds."""
         with self._lock:
-            self._expire()
+            now = self._clock()
             return {
                 "last_released": self.last_released,
-                "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if not r.released},
+                "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if self._open(r, now)},
             }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -272,14 +275,15 @@ class RoundBarrier:
 
     # ------------------------------------------------------------------ internals (lock held)
 
+    @staticmethod
+    def _open(r: RoundRecord, now: float) -> bool:
+        """Started, not released, and not expired (idle past its deadline with no weights, no EndRound waiting)."""
+        return not r.released and (bool(r.arrivals) or bool(r.end_waiters) or now <= r.deadline)
+
     def _expire(self) -> None:
-        """Drop open rounds idle past their deadline (no weights yet, no EndRound waiting)."""
+        """Drop the rounds that expired (a StartRound may take their number or their place)."""
         now = self._clock()
-        idle = [
-            n
-            for n, r in self._rounds.items()
-            if not r.released and not r.arrivals and not r.end_waiters and now > r.deadline
-        ]
+        idle = [n for n, r in self._rounds.items() if not r.released and not self._open(r, now)]
         for n in idle:
             del self._rounds[n]
             log.warning("round %d expired: no call for %.0f s and no weights", n, self.timeout_s)
