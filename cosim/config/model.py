@@ -214,8 +214,10 @@ def validate(cfg: Config) -> None:
     _positive(bad, "learning.barrier_timeout", lc.barrier_timeout)
     _positive(bad, "learning.wall_barrier_timeout_s", lc.wall_barrier_timeout_s)
     _positive(bad, "learning.learning_rate", lc.learning_rate)
-    if not (lc.max_update_norm >= 0 and math.isfinite(lc.max_update_norm)):
-        raise bad("learning.max_update_norm", lc.max_update_norm, "must be >= 0 (0 = no bound)")
+    if not math.isfinite(lc.max_update_norm):
+        raise bad("learning.max_update_norm", lc.max_update_norm, "must be finite (0 = from the model, < 0 = no bound)")
+    if not 0.0 <= lc.trim_fraction < 0.5:
+        raise bad("learning.trim_fraction", lc.trim_fraction, "must be in [0, 0.5)")
     wd = cfg.watchdog
     if not (wd.stall_wall_s >= 0 and math.isfinite(wd.stall_wall_s)):
         raise bad("watchdog.stall_wall_s", wd.stall_wall_s, "must be >= 0 (0 = no wall-clock limit)")

@@ -154,7 +154,13 @@ class LearningConfig:
     cross_tier_weighting: Literal["equal", "samples"] = "equal"
     """How the across-tier average weighs each tier's model."""
     max_update_norm: float = 0.0
-    """Server-side bound on an Aggregate's update, ||w_client - w_tier||_2 over all its tensors (0 = no bound)."""
+    """Server-side bound on an Aggregate's update, ||w_client - w_tier||_2 over all its tensors: 0 = from the
+    model (max(the tier's initial weight norm, 1) x learning_rate / 0.001), > 0 = this bound, < 0 = none."""
+    aggregation: Literal["fedavg", "median", "trimmed-mean"] = "fedavg"
+    """How the server combines a tier's updates: sample-weighted mean, or the coordinate-wise median or
+    trimmed mean (robust to poisoned updates; each client counts once)."""
+    trim_fraction: float = 0.1
+    """trimmed-mean: share of the updates dropped at each end, per weight (0 <= f < 0.5)."""
     tiers: Mapping[str, TierConfig] = field(default_factory=default_tiers)
     """Tiers from the busiest RSUs to the quietest (see below)."""
     batch_size_range: tuple[int, int] = (1, 4096)

@@ -1,6 +1,16 @@
-"""Two-level aggregation (pure numpy): FedAvg within each tier, then an across-tier average of shared layers.
+"""Two-level aggregation (pure numpy): a rule within each tier, then an across-tier average of shared layers.
 
-1. Within a tier: FedAvg, each client's weights weighted by its sample count.
+1. Within a tier, by ``learning.aggregation``:
+
+   - ``"fedavg"`` (default): each client's weights weighted by its sample count. O(P·m) time, O(P) memory
+     for m clients of P weights.
+   - ``"median"``: the coordinate-wise median of the clients' weights; every client counts once (sample
+     counts are ignored, so a client cannot buy weight by claiming samples). Robust to fewer than half of
+     the clients being arbitrary. O(P·m) memory (all updates stacked) and a partial sort per weight.
+   - ``"trimmed-mean"``: per weight, drop the ``k = floor(trim_fraction · m)`` lowest and highest values
+     and average the rest, each client counting once; robust to ``k`` arbitrary clients. Same cost as
+     the median.
+
 2. Across tiers: every layer that *all* tier architectures share (same layer name, same variable names and
    shapes; with the default depths that is ``client_dense_0``) is averaged over the tiers that took part in
    the round, each tier weighted equally (``cross_tier_weighting = "equal"``) or by its total sample count
@@ -11,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +31,9 @@ from cosim.learning.errors import InvalidRequest
 from cosim.learning.models import Weights
 
 Weighting = Literal["equal", "samples"]
+Rule = Literal["fedavg", "median", "trimmed-mean"]
+"""How a tier's submissions are combined (``learning.aggregation``)."""
+RULES: tuple[Rule, ...] = ("fedavg", "median", "trimmed-mean")
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,46 @@ def fedavg(updates: Sequence[tuple[Mapping[str, np.ndarray], float]]) -> Weights
     return out
 
 
+def _stacked(updates: Sequence[Mapping[str, np.ndarray]], name: str) -> np.ndarray:
+    return np.stack([np.asarray(u[name], dtype=np.float64) for u in updates])
+
+
+def median(updates: Sequence[Mapping[str, np.ndarray]]) -> Weights:
+    """Coordinate-wise median of weight dicts (each counts once); all dicts have the same names."""
+    if not updates:
+        raise InvalidRequest("median: no updates to aggregate")
+    return {n: np.median(_stacked(updates, n), axis=0).astype(np.float32) for n in updates[0]}
+
+
+def trimmed_mean(updates: Sequence[Mapping[str, np.ndarray]], trim_fraction: float) -> Weights:
+    """Coordinate-wise mean after dropping the ``floor(trim_fraction · m)`` lowest and highest values."""
+    if not updates:
+        raise InvalidRequest("trimmed-mean: no updates to aggregate")
+    if not 0.0 <= trim_fraction < 0.5:
+        raise InvalidRequest(f"trim_fraction = {trim_fraction}: must be in [0, 0.5)")
+    m = len(updates)
+    k = int(np.floor(trim_fraction * m))
+    out: Weights = {}
+    for name in updates[0]:
+        values = np.sort(_stacked(updates, name), axis=0)
+        out[name] = values[k : m - k].mean(axis=0).astype(np.float32)
+    return out
+
+
+_WITHIN: dict[str, Callable[[Sequence[Submission], float], Weights]] = {
+    "fedavg": lambda subs, _: fedavg([(s.weights, s.n_samples) for s in subs]),
+    "median": lambda subs, _: median([s.weights for s in subs]),
+    "trimmed-mean": lambda subs, fraction: trimmed_mean([s.weights for s in subs], fraction),
+}
+
+
+def within_tier(subs: Sequence[Submission], rule: Rule = "fedavg", trim_fraction: float = 0.1) -> Weights:
+    """One tier's new weights from its submissions, by ``rule`` (see the module's docstring)."""
+    if rule not in _WITHIN:
+        raise InvalidRequest(f"aggregation = {rule!r}: expected one of {', '.join(RULES)}")
+    return _WITHIN[rule](subs, trim_fraction)
+
+
 def layer_of(weight_name: str) -> str:
     """``"client_dense_0/kernel"`` -> ``"client_dense_0"``."""
     return weight_name.rsplit("/", 1)[0]
@@ -75,8 +128,12 @@ def two_level(
     submissions: Sequence[Submission],
     current: Mapping[str, Mapping[str, np.ndarray]],
     weighting: Weighting = "equal",
+    rule: Rule = "fedavg",
+    trim_fraction: float = 0.1,
 ) -> dict[str, Weights]:
     """New weights of every tier in ``current`` after one round's ``submissions``.
+
+    ``rule`` aggregates within each tier (:func:`within_tier`); the across-tier step is ``weighting``'s.
 
     ``current`` holds each tier's model before the round (it fixes the tier names and architectures); a tier
     without submissions keeps its own layers but takes the new global shared layers.
@@ -89,7 +146,7 @@ def two_level(
     out: dict[str, Weights] = {t: {n: np.asarray(w, np.float32) for n, w in ws.items()} for t, ws in current.items()}
     tier_samples: dict[str, int] = {}
     for tier, subs in by_tier.items():
-        out[tier] = fedavg([(s.weights, s.n_samples) for s in subs])
+        out[tier] = within_tier(subs, rule, trim_fraction)
         tier_samples[tier] = sum(s.n_samples for s in subs)
     if not by_tier:
         return out

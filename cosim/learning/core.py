@@ -2,8 +2,9 @@
 
 Transport-free: :class:`cosim.rpc.servicer.SplitFedServicer` calls it after decoding a request, and
 :class:`cosim.rpc.transport.LocalTransport` calls it directly. Every request is validated before it
-touches a model (names, counts and indices against :mod:`cosim.learning.limits`, Forward's round and
-batch against the open round), so a rejected request leaves the server unchanged. A training step whose
+touches a model (names, counts and indices against :mod:`cosim.learning.limits`, RSU ids against the
+scenario's, Forward's round and batch against the open round, an Aggregate's update norm and sample
+count as :mod:`cosim.learning.guards` says), so a rejected request leaves the server unchanged. A training step whose
 loss, gradients or new weights (or optimizer state) are not finite is rolled back inside the compiled
 step and answered :class:`InvalidRequest`: the server model never becomes NaN. The loss and the metric
 are the workload's; shapes come from the workload's models (nothing assumes Dense layers).
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,15 @@ import tensorflow as tf
 
 from cosim.config import Config
 from cosim.errors import LearningError
-from cosim.learning.aggregation import Submission, Weighting, two_level
+from cosim.learning.aggregation import Rule, Submission, Weighting, two_level
 from cosim.learning.errors import InvalidRequest, ModelMismatch, TooLarge, UnknownRsu
+from cosim.learning.guards import KnownRsus, check_update, norm_bounds, plausible_samples
 from cosim.learning.limits import (
     MAX_MODEL_JSON_CHARS,
     MAX_RSUS,
     MAX_SAMPLES,
     check_count,
     check_index,
-    check_name,
     shown,
 )
 from cosim.learning.models import ModelSpec, Weights, check_weights, get_weights, set_weights, weight_shapes
@@ -64,12 +65,18 @@ class SplitServer:
         max_batch_rows: int = MAX_BATCH_ROWS,
         max_update_norm: float = 0.0,
         checkpoint: Callable[[], None] | None = None,
+        rsus: Sequence[str] = (),
+        aggregation: Rule = "fedavg",
+        trim_fraction: float = 0.1,
+        max_batches_per_round: int = 0,
     ) -> None:
         self.spec = spec
         self.weighting: Weighting = weighting
+        self.aggregation: Rule = aggregation
+        self.trim_fraction = trim_fraction
         self.out_dir = Path(out_dir)
         self.max_batch_rows = max_batch_rows
-        self.max_update_norm = max_update_norm
+        self.max_batches_per_round = max_batches_per_round
         self.checkpoint = checkpoint
         """Saves the server's state: called after a round opens and after it is aggregated (before its
         clients are answered). A failure is logged; it does not fail the round."""
@@ -84,7 +91,9 @@ class SplitServer:
             self._tier_shapes[tier] = weight_shapes(m)
             self._tier_weights[tier] = get_weights(m)
         self._fingerprint = spec.fingerprint()
-        self._known: set[str] = set()
+        self.max_update_norm = norm_bounds(max_update_norm, self._tier_weights, spec.learning_rate)
+        """The update-norm bound of each tier (:mod:`cosim.learning.guards`; inf: none)."""
+        self._known = KnownRsus(rsus)
         self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
         self.barrier = RoundBarrier(
             wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state
@@ -108,6 +117,10 @@ class SplitServer:
             out_dir=out_dir,
             max_update_norm=lc.max_update_norm,
             checkpoint=checkpoint,
+            rsus=[r.id for r in cfg.rsus],
+            aggregation=lc.aggregation,
+            trim_fraction=lc.trim_fraction,
+            max_batches_per_round=lc.max_batches_per_round,
         )
 
     # ------------------------------------------------------------------ compiled steps
@@ -137,19 +150,13 @@ class SplitServer:
     # ------------------------------------------------------------------ validation
 
     def _check_rsu(self, rsu: str) -> None:
-        check_name(rsu, "rsu")
-        if rsu not in self._known:
+        self._known.check(rsu)
+        if rsu not in self._known and not self.barrier.takes_part(rsu):
             raise UnknownRsu(f"rsu = {shown(rsu)}: unknown RSU (say Hello or take part in a round first)")
 
     def _check_tier(self, tier: str) -> None:
         if tier not in self._tier_shapes:
             raise InvalidRequest(f"tier = {shown(tier)}: unknown tier (known: {', '.join(self._tier_shapes)})")
-
-    def _remember(self, rsus: list[str]) -> None:
-        new = [r for r in rsus if r not in self._known]
-        if len(self._known) + len(new) > MAX_RSUS:
-            raise TooLarge(f"the server already knows {len(self._known)} RSUs (at most {MAX_RSUS})")
-        self._known.update(new)
 
     def _check_batch(self, act: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """Validate a batch; returns the labels shaped ``(n, *label_shape)``."""
@@ -181,26 +188,27 @@ class SplitServer:
 
         ``model`` is the client's :meth:`ModelSpec.describe` as JSON; the refusal names what differs.
         """
-        check_name(rsu, "rsu")
+        self._known.check(rsu)
         if len(model) > MAX_MODEL_JSON_CHARS:
             raise InvalidRequest(f"model: {len(model)} characters, at most {MAX_MODEL_JSON_CHARS}")
         if fingerprint != self._fingerprint:
             raise ModelMismatch(f"the server runs another model: {model_difference(self.spec.describe(), model)}")
-        self._remember([rsu])
+        self._known.add([rsu])
         return self.spec
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:
-        """Open a round's barrier; participants (rsu -> tier) become known RSUs."""
+        """Open a round's barrier; participants (rsu -> tier, the scenario's RSUs) become known RSUs."""
         check_index(round_, "round")
-        check_count(len(participants), MAX_RSUS, "participants")
+        if self._known.closed and len(participants) > self._known.limit:
+            raise TooLarge(
+                f"participants: {len(participants)} given, the server's scenario has {self._known.limit} RSUs"
+            )
+        check_count(len(participants), self._known.limit, "participants")
         for rsu, tier in participants.items():
-            check_name(rsu, "participants: rsu")
+            self._known.check(rsu, "participants: rsu")
             self._check_tier(tier)
-        new = [r for r in participants if r not in self._known]
-        if len(self._known) + len(new) > MAX_RSUS:
-            raise TooLarge(f"the server already knows {len(self._known)} RSUs (at most {MAX_RSUS})")
         n = self.barrier.start(round_, participants)
-        self._known.update(new)
+        self._known.add(participants)
         self._save_state(round_)
         return n
 
@@ -213,11 +221,12 @@ class SplitServer:
         check_index(round_, "round")
         check_index(batch, "batch")
         labels = self._check_batch(act, labels)
-        previous = self.barrier.claim_batch(round_, rsu, tier, batch)
+        rows = int(act.shape[0])
+        previous = self.barrier.claim_batch(round_, rsu, tier, batch, rows)
         with self._lock:
             grads, loss, ok = self._train(act, labels)
         if not bool(ok):
-            self.barrier.unclaim_batch(round_, rsu, batch, previous)
+            self.barrier.unclaim_batch(round_, rsu, batch, previous, rows)
             raise InvalidRequest(
                 f"rsu {rsu!r} round {round_} batch {batch}: the step's loss ({float(loss):.3g}), gradients or new "
                 "weights are not finite; the step was rolled back"
@@ -231,7 +240,11 @@ class SplitServer:
     def submit_aggregate(
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int
     ) -> Future[AggregateReply]:
-        """Submit a client's weights; the future resolves when the round's barrier releases (never blocks)."""
+        """Submit a client's weights; the future resolves when the round's barrier releases (never blocks).
+
+        The claimed sample count ``n`` is clipped to what the round's Forward calls make plausible
+        (:func:`cosim.learning.guards.plausible_samples`); the reply's note says so.
+        """
         try:
             self._check_rsu(rsu)
             self._check_tier(tier)
@@ -239,27 +252,20 @@ class SplitServer:
             if n < 1 or n > MAX_SAMPLES:
                 raise InvalidRequest(f"n_samples = {n}: must be within 1..{MAX_SAMPLES}")
             check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
-            self._check_update_norm(rsu, tier, weights)
+            check_update(rsu, tier, weights, self._tier_weights[tier], self.max_update_norm[tier])
         except LearningError:
             self.barrier.reject(round_, rsu)
             raise
-        return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), int(n)))
+        counted = plausible_samples(int(n), self.barrier.trained(round_, rsu), self.max_batches_per_round)
+        note = ""
+        if counted < n:
+            note = f"n_samples = {n} counted as {counted}: the rows rsu {rsu} trained in round {round_}"
+            log.info("round %d: %s", round_, note)
+        return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), counted), note)
 
     def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
         """Submit a client's weights and wait until the round's barrier releases (in-process callers)."""
         return self.submit_aggregate(rsu, round_, tier, weights, n).result()
-
-    def _check_update_norm(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> None:
-        if self.max_update_norm <= 0:
-            return
-        current = self._tier_weights[tier]
-        sq = sum(float(np.sum((np.asarray(w, np.float64) - current[n]) ** 2)) for n, w in weights.items())
-        norm = float(np.sqrt(sq))
-        if not norm <= self.max_update_norm:
-            raise InvalidRequest(
-                f"rsu {rsu!r} tier {tier}: update norm {norm:.4g} is above learning.max_update_norm "
-                f"= {self.max_update_norm:g}"
-            )
 
     def end_round_async(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> Future:
         """Release the round's barrier with whoever arrived (after waiting up to ``wait_s`` for ``awaiting``)."""
@@ -312,6 +318,10 @@ class SplitServer:
         with self._lock:
             return get_weights(self.model)
 
+    def known_rsus(self) -> tuple[str, ...]:
+        """The RSUs the server knows (said Hello or took part in a round), sorted."""
+        return self._known.names()
+
     def tier_weights(self, tier: str) -> Weights:
         """A copy of a tier's current client model weights."""
         self._check_tier(tier)
@@ -326,7 +336,7 @@ class SplitServer:
                 optimizer=[np.array(v.numpy()) for v in self.optimizer.variables],
                 tiers={t: {n: w.copy() for n, w in ws.items()} for t, ws in self._tier_weights.items()},
                 rounds=self.barrier.state(),
-                known=tuple(sorted(self._known)),
+                known=self._known.names(),
             )
 
     def restore(self, state: ServerState) -> None:
@@ -349,12 +359,12 @@ class SplitServer:
             for v, a in zip(opt, state.optimizer, strict=True):
                 v.assign(a)
             self._tier_weights = {t: {n: w.copy() for n, w in state.tiers[t].items()} for t in self._tier_shapes}
-            self._known = set(state.known)
+            self._known.restore(state.known)
         self.barrier.restore(state.rounds)
 
     def _aggregate(self, submissions: list[Submission]) -> dict[str, Weights]:
         with self._lock:
-            new = two_level(submissions, self._tier_weights, self.weighting)
+            new = two_level(submissions, self._tier_weights, self.weighting, self.aggregation, self.trim_fraction)
             bad = [t for t, ws in new.items() if not all(np.isfinite(w).all() for w in ws.values())]
             if bad:  # cannot happen for a convex average of finite weights; kept as the last line of defence
                 log.error("aggregation gave non-finite weights for tiers %s; they keep their models", bad)

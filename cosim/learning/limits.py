@@ -12,7 +12,8 @@ from cosim.learning.errors import InvalidRequest, TooLarge
 MAX_NAME_CHARS = 256
 """Longest RSU id, tier name or weight name a request may carry."""
 MAX_RSUS = 10_000
-"""Most participants of one round, and most RSUs the server remembers (Hello + participants)."""
+"""Most participants of one round, and most RSUs the server remembers, when its scenario names no RSUs
+(a server started from a scenario with RSUs accepts only those)."""
 MAX_MODEL_JSON_CHARS = 65_536
 """Longest model description a Hello may carry (it is parsed to name the differences)."""
 MAX_WEIGHTS = 4_096
@@ -25,6 +26,8 @@ MAX_SAMPLES = 2**31 - 1
 """Largest sample count an Aggregate may claim (FedAvg weighs clients by it)."""
 MAX_OPEN_ROUNDS = 4
 """Rounds that may be open (started, not yet released) at once."""
+ROUND_WINDOW = 64
+"""How far above the last released round a StartRound may go (a fresh server: rounds 0..63)."""
 MAX_ECHO_CHARS = 80
 """Longest caller-supplied text an error message repeats."""
 MAX_DETAIL_CHARS = 1_000

@@ -11,77 +11,38 @@ any number of waiting Aggregates without holding a worker thread for each (``cos
 the futures), and one round's waiting clients never starve Hello, Forward or another round.
 
 The barrier also checks Forward calls against the open round: the RSU must be one of its participants,
-in its tier, not yet at the barrier, and its batch numbers must increase.
+in its tier, not yet at the barrier, and its batch numbers must increase. It counts the batches and rows
+each RSU trained the server on in the round (:meth:`RoundBarrier.trained`), which bound the sample count
+its Aggregate may claim (:class:`cosim.learning.core.SplitServer`).
+
+Nobody can hold rounds open: a round number may be at most :data:`~cosim.learning.limits.ROUND_WINDOW` above
+the last round released, and a round that has no weights yet expires when no call touched it (StartRound,
+Forward) for ``timeout_s`` wall-clock seconds -- then it no longer counts as open, the next StartRound
+drops it (and may take its number), and a checkpoint does not keep it. An honest round is never idle
+that long before its first Aggregate (its Forward calls keep it alive); once weights arrived, the
+release timer above applies. (Until a StartRound drops it, a client that paused still finds its round.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest, RoundStateError
-from cosim.learning.limits import MAX_OPEN_ROUNDS, shown
+from cosim.learning.limits import MAX_OPEN_ROUNDS, ROUND_WINDOW, shown
 from cosim.learning.models import Weights
-from cosim.values import RoundOutcome
+from cosim.learning.round_records import AggregateReply, Done, EndWaiter, RoundRecord
 
 log = logging.getLogger("cosim.learning")
 
-
-@dataclass(frozen=True)
-class AggregateReply:
-    """What a submitting client continues with."""
-
-    weights: Weights
-    included: bool
-    note: str = ""
-
-
-@dataclass
-class _Done:
-    """What a release leaves to do outside the lock: the release hook, then the answers."""
-
-    released: int | None = None
-    answers: list[tuple[Future, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _EndWaiter:
-    want: set[str]
-    future: Future
-    timer: threading.Timer | None = None
-
-
-@dataclass
-class _Round:
-    number: int
-    expected: dict[str, str]
-    arrivals: dict[str, Submission] = field(default_factory=dict)
-    released: bool = False
-    timed_out: bool = False
-    results: dict[str, Weights] = field(default_factory=dict)
-    late_submissions: list[str] = field(default_factory=list)
-    rejected: set[str] = field(default_factory=set)
-    batches: dict[str, int] = field(default_factory=dict)
-    """Last accepted Forward batch of each RSU in this round."""
-    waiting: list[tuple[Future, str]] = field(default_factory=list)
-    """Aggregate replies (future, tier) resolved at the release."""
-    end_waiters: list[_EndWaiter] = field(default_factory=list)
-    timer: threading.Timer | None = None
-
-    def outcome(self) -> RoundOutcome:
-        return RoundOutcome(
-            round=self.number,
-            arrived=tuple(sorted(self.arrivals)),
-            late=tuple(sorted(set(self.expected) - set(self.arrivals))),
-            timed_out=self.timed_out,
-        )
+__all__ = ["AggregateReply", "RoundBarrier"]
 
 
 class RoundBarrier:
@@ -98,14 +59,16 @@ class RoundBarrier:
         current: Callable[[str], Weights],
         keep_rounds: int = 4,
         on_release: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeout_s = timeout_s
         self._aggregate = aggregate
         self._current = current
         self._keep = keep_rounds
         self._on_release = on_release
+        self._clock = clock
         self._lock = threading.RLock()
-        self._rounds: dict[int, _Round] = {}
+        self._rounds: dict[int, RoundRecord] = {}
         self.last_released = -1
         """Number of the last round released (-1: none yet)."""
 
@@ -114,33 +77,65 @@ class RoundBarrier:
     def start(self, number: int, participants: Mapping[str, str]) -> int:
         """Open round ``number`` for these participants (rsu -> tier); returns how many are expected."""
         with self._lock:
+            self._expire()
+            highest = self.last_released + ROUND_WINDOW
+            if number > highest:
+                last = "none yet" if self.last_released < 0 else f"round {self.last_released}"
+                raise RoundStateError(
+                    f"round = {number}: too far ahead (last aggregated: {last}; rounds up to {highest} may open)"
+                )
             old = self._rounds.get(number)
             if old is not None and not old.released:
-                raise RoundStateError(f"round = {number}: already started and not yet ended")
+                raise RoundStateError(
+                    f"round = {number}: already started and not yet ended (it expires {self._expires_in(old)})"
+                )
             still_open = sorted(n for n, r in self._rounds.items() if not r.released)
             if len(still_open) >= MAX_OPEN_ROUNDS:
                 raise RoundStateError(
                     f"round = {number}: rounds {still_open} are still open (at most {MAX_OPEN_ROUNDS}); end one first"
                 )
-            self._rounds[number] = _Round(number, dict(participants))
+            self._rounds[number] = RoundRecord(number, dict(participants), deadline=self._clock() + self.timeout_s)
             released = sorted(n for n, r in self._rounds.items() if r.released)
             for n in released[: max(0, len(self._rounds) - self._keep)]:
                 del self._rounds[n]
             return len(participants)
 
-    def open_round(self, number: int) -> _Round:
-        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started."""
-        r = self._rounds.get(number)
+    def open_round(self, number: int) -> RoundRecord:
+        """Round ``number`` (started, possibly released); :class:`RoundStateError` if never started or dropped.
+
+        An expired round is still found until a StartRound drops it: a client that paused finds its round.
+        """
+        with self._lock:
+            r = self._rounds.get(number)
         if r is None:
-            raise RoundStateError(f"round = {number}: was never started (call StartRound first)")
+            raise RoundStateError(f"round = {number}: was never started, or expired idle (call StartRound first)")
         return r
 
     def open_rounds(self) -> dict[int, dict[str, str]]:
-        """Participants of every round that is started and not yet released."""
+        """Participants of every round that is started, not yet released and not expired."""
         with self._lock:
-            return {n: dict(r.expected) for n, r in self._rounds.items() if not r.released}
+            now = self._clock()
+            return {n: dict(r.expected) for n, r in self._rounds.items() if self._open(r, now)}
 
-    def claim_batch(self, number: int, rsu: str, tier: str, batch: int) -> int:
+    def takes_part(self, rsu: str) -> bool:
+        """Whether ``rsu`` is a participant of a round the barrier still holds (open or recently released)."""
+        with self._lock:
+            return any(rsu in r.expected for r in self._rounds.values())
+
+    def trained(self, number: int, rsu: str) -> tuple[int, int] | None:
+        """``(batches, rows)`` ``rsu`` sent in accepted Forward calls of round ``number``; None if not known.
+
+        Not known for a round reopened from a checkpoint (its earlier Forward calls went to the server
+        before the restart) or no longer kept.
+        """
+        with self._lock:
+            r = self._rounds.get(number)
+            if r is None or r.restored:
+                return None
+            batches, rows = r.trained.get(rsu, (0, 0))
+            return batches, rows
+
+    def claim_batch(self, number: int, rsu: str, tier: str, batch: int, rows: int = 0) -> int:
         """Check a Forward against the open round and record its batch; returns the previous batch (or -1)."""
         with self._lock:
             r = self.open_round(number)
@@ -160,19 +155,30 @@ class RoundBarrier:
             if batch <= last:
                 raise InvalidRequest(f"batch = {batch}: rsu {rsu!r} already sent batch {last} in round {number}")
             r.batches[rsu] = batch
+            count = r.trained.setdefault(rsu, [0, 0])
+            count[0] += 1
+            count[1] += rows
+            r.deadline = self._clock() + self.timeout_s
             return last
 
-    def unclaim_batch(self, number: int, rsu: str, batch: int, previous: int) -> None:
+    def unclaim_batch(self, number: int, rsu: str, batch: int, previous: int, rows: int = 0) -> None:
         """Undo :meth:`claim_batch` after a step that was rolled back."""
         with self._lock:
             r = self._rounds.get(number)
             if r is not None and r.batches.get(rsu) == batch:
                 r.batches[rsu] = previous
+                count = r.trained.get(rsu)
+                if count is not None:
+                    count[0] -= 1
+                    count[1] -= rows
 
     # ------------------------------------------------------------------ aggregates
 
-    def submit(self, number: int, sub: Submission) -> Future:
-        """Add a client's weights; the future resolves with its tier's new weights when the barrier releases."""
+    def submit(self, number: int, sub: Submission, note: str = "") -> Future:
+        """Add a client's weights; the future resolves with its tier's new weights when the barrier releases.
+
+        ``note`` is passed on in the reply (e.g. that the sample count was clipped).
+        """
         fut: Future = Future()
         with self._lock:
             r = self.open_round(number)
@@ -193,7 +199,7 @@ class RoundBarrier:
             if sub.rsu in r.arrivals:
                 raise InvalidRequest(f"rsu = {sub.rsu!r}: already submitted its weights in round {number}")
             r.arrivals[sub.rsu] = sub
-            r.waiting.append((fut, sub.tier))
+            r.waiting.append((fut, sub.tier, note))
             if len(r.arrivals) == len(r.expected):
                 done = self._release(r, timed_out=False)
             else:
@@ -223,7 +229,7 @@ class RoundBarrier:
         with self._lock:
             r = self.open_round(number)
             want = set(awaiting) & set(r.expected)
-            waiter = _EndWaiter(want, fut)
+            waiter = EndWaiter(want, fut)
             r.end_waiters.append(waiter)
             if r.released or want <= set(r.arrivals) | r.rejected:
                 done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
@@ -240,7 +246,7 @@ class RoundBarrier:
                 for t in [r.timer, *(w.timer for w in r.end_waiters)]:
                     if t is not None:
                         t.cancel()
-                for fut in [*(f for f, _ in r.waiting), *(w.future for w in r.end_waiters)]:
+                for fut in [*(f for f, _, _ in r.waiting), *(w.future for w in r.end_waiters)]:
                     try:
                         fut.set_exception(RoundStateError(f"round = {r.number}: the server is stopping"))
                     except InvalidStateError:
@@ -251,20 +257,43 @@ class RoundBarrier:
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: the last released round and the participants of the open rounds."""
         with self._lock:
+            now = self._clock()
             return {
                 "last_released": self.last_released,
-                "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if not r.released},
+                "open": {str(n): dict(r.expected) for n, r in self._rounds.items() if self._open(r, now)},
             }
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Reload :meth:`state`: open rounds reopen with no arrivals (their clients send again)."""
         with self._lock:
             self.last_released = int(state.get("last_released", -1))
-            self._rounds = {int(n): _Round(int(n), dict(p)) for n, p in dict(state.get("open", {})).items()}
+            deadline = self._clock() + self.timeout_s
+            self._rounds = {
+                int(n): RoundRecord(int(n), dict(p), restored=True, deadline=deadline)
+                for n, p in dict(state.get("open", {})).items()
+            }
 
     # ------------------------------------------------------------------ internals (lock held)
 
-    def _release(self, r: _Round, timed_out: bool) -> _Done:
+    @staticmethod
+    def _open(r: RoundRecord, now: float) -> bool:
+        """Started, not released, and not expired (idle past its deadline with no weights, no EndRound waiting)."""
+        return not r.released and (bool(r.arrivals) or bool(r.end_waiters) or now <= r.deadline)
+
+    def _expire(self) -> None:
+        """Drop the rounds that expired (a StartRound may take their number or their place)."""
+        now = self._clock()
+        idle = [n for n, r in self._rounds.items() if not r.released and not self._open(r, now)]
+        for n in idle:
+            del self._rounds[n]
+            log.warning("round %d expired: no call for %.0f s and no weights", n, self.timeout_s)
+
+    def _expires_in(self, r: RoundRecord) -> str:
+        if r.arrivals or r.end_waiters:
+            return "when it is released"
+        return f"in {max(0.0, r.deadline - self._clock()):.0f} s unless a call touches it"
+
+    def _release(self, r: RoundRecord, timed_out: bool) -> Done:
         r.released, r.timed_out = True, timed_out
         for t in [r.timer, *(w.timer for w in r.end_waiters)]:
             if t is not None:
@@ -275,44 +304,44 @@ class RoundBarrier:
         except Exception as exc:  # noqa: BLE001 - every waiting client is told, none hangs
             log.error("round %d: aggregation failed: %s", r.number, exc)
             r.results = {}
-            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _ in r.waiting]
+            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _, _ in r.waiting]
             r.waiting = []
-            return _Done(None, failed + self._answer_end_waiters(r).answers)
+            return Done(None, failed + self._answer_end_waiters(r).answers)
         self.last_released = max(self.last_released, r.number)
         missing = sorted(set(r.expected) - set(r.arrivals))
         if missing:
             log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
         replies: list[tuple[Future, Any]] = [
-            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True))
-            for fut, tier in r.waiting
+            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True, note=note))
+            for fut, tier, note in r.waiting
         ]
         r.waiting = []
-        return _Done(r.number, replies + self._answer_end_waiters(r).answers)
+        return Done(r.number, replies + self._answer_end_waiters(r).answers)
 
-    def _answer_end_waiters(self, r: _Round) -> _Done:
+    def _answer_end_waiters(self, r: RoundRecord) -> Done:
         out: list[tuple[Future, Any]] = [(w.future, r.outcome()) for w in r.end_waiters if not w.future.done()]
         r.end_waiters = []
-        return _Done(None, out)
+        return Done(None, out)
 
-    def _check_end_waiters(self, r: _Round) -> _Done | None:
+    def _check_end_waiters(self, r: RoundRecord) -> Done | None:
         present = set(r.arrivals) | r.rejected
         if any(w.want <= present for w in r.end_waiters) and not r.released:
             return self._release(r, timed_out=False)
         return None
 
-    def _timeout(self, number: int, r: _Round) -> None:
+    def _timeout(self, number: int, r: RoundRecord) -> None:
         with self._lock:
             done = self._release(r, timed_out=True) if not r.released else None
         self._finish(done)
 
-    def _end_timeout(self, number: int, r: _Round) -> None:
+    def _end_timeout(self, number: int, r: RoundRecord) -> None:
         with self._lock:
             done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
         self._finish(done)
 
     # ------------------------------------------------------------------ internals (lock not held)
 
-    def _finish(self, done: _Done | None) -> None:
+    def _finish(self, done: Done | None) -> None:
         """Run the release hook, then answer the waiting futures (outside the lock)."""
         if done is None:
             return
@@ -331,7 +360,7 @@ class RoundBarrier:
                 continue
 
 
-def _timer(seconds: float, fn: Callable[[int, _Round], None], number: int, r: _Round) -> threading.Timer:
+def _timer(seconds: float, fn: Callable[[int, RoundRecord], None], number: int, r: RoundRecord) -> threading.Timer:
     t = threading.Timer(max(0.0, seconds), fn, args=(number, r))
     t.daemon = True
     t.start()

@@ -3,7 +3,8 @@
 A server checkpoint (``checkpoint.npz`` in the server's own folder, replaced atomically after every
 round is aggregated) holds the server part's weights, the optimizer's state (Adam's step count and
 moments, in the optimizer's variable order), every tier's client model, the round state (the last round
-released and the participants of the rounds still open) and the RSUs the server knows. ``cosim serve
+released and the participants of the rounds still open, not those expired) and the RSUs the server knows
+(only the scenario's, when it names RSUs: :class:`cosim.learning.guards.KnownRsus`). ``cosim serve
 --resume`` loads it into a server built from the same model (the fingerprints must match).
 """
 

@@ -7,6 +7,7 @@
 - :mod:`cosim.rpc.server` -- :func:`start_server` (``grpc.aio`` on a background loop, checkpoints);
   :mod:`cosim.rpc.commands` -- ``cosim serve``.
 - :mod:`cosim.rpc.security` -- bind and target rules, TLS credentials, the bearer-token interceptor.
+- :mod:`cosim.rpc.admission` -- ``cosim serve``'s call pools: calls and request bytes per peer and in total.
 - :mod:`cosim.rpc.codec` -- the only wire <-> domain conversion; :mod:`cosim.rpc.channel` -- limits, deadlines,
   retries.
 """

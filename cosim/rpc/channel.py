@@ -29,7 +29,23 @@ BACKOFF_S = (0.1, 5.0)
 """First and longest pause between two retries (the pause doubles after each)."""
 
 MIN_CONCURRENT_RPCS = 256
-"""Calls a server handles at once, at least; calls beyond the limit are refused RESOURCE_EXHAUSTED."""
+"""Calls the threaded server (a run's own) handles at once, at least; more are refused RESOURCE_EXHAUSTED.
+``cosim serve`` admits calls by pool instead (:mod:`cosim.rpc.admission`)."""
+
+MIN_WAITING_AGGREGATES = 256
+"""Aggregates ``cosim serve`` holds at once (reading or waiting at the barrier), at least; a scenario's
+server holds one per RSU and open round if that is more (:func:`cosim.rpc.admission.budgets`)."""
+
+ADMISSION_WAIT_S = 10.0
+"""Longest a call waits for room in its pool before it is refused RESOURCE_EXHAUSTED (server busy)."""
+
+READ_S = DEADLINE_S
+"""Longest ``cosim serve`` waits for a call's request to arrive once admitted (a trickling caller is cut off)."""
+
+LOOKAHEAD_BYTES = 256 * 1024
+"""HTTP/2 window of a call's request on the server (no BDP probing, so it stays this): what a call that
+waits for admission may have sent before the server reads it. It also caps one upload at this much per
+round trip (5 MB/s at 50 ms), ample for cosim's messages."""
 
 
 def options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -41,8 +57,17 @@ def options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]
 
 
 def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
-    """Server options: the size limits, and no port sharing (a second server on a taken port fails to bind)."""
-    return [*options(max_message_bytes), ("grpc.so_reuseport", 0)]
+    """Server options: the size limits, no port sharing, and a fixed request window.
+
+    No port sharing: a second server on a taken port fails to bind. The window (:data:`LOOKAHEAD_BYTES`,
+    no BDP probing) keeps what an unread request costs the server small.
+    """
+    return [
+        *options(max_message_bytes),
+        ("grpc.so_reuseport", 0),
+        ("grpc.http2.bdp_probe", 0),
+        ("grpc.http2.lookahead_bytes", LOOKAHEAD_BYTES),
+    ]
 
 
 def max_concurrent_rpcs(n_rsus: int) -> int:

@@ -39,12 +39,18 @@ UNIX = "unix:"
 RETRYABLE_DETAILS = ("handshake", "ssl", "certificate", "tls")
 """An UNAVAILABLE whose details name these is a TLS failure: retrying cannot help."""
 
+BUSY = "server busy"
+"""How a RESOURCE_EXHAUSTED from ``cosim serve``'s admission starts (no room now; retried like UNAVAILABLE)."""
+
 
 def _retryable(exc: grpc.RpcError) -> bool:
+    """Whether the server could not take the call now: unreachable (not a TLS failure), or busy."""
     code = exc.code() if hasattr(exc, "code") else None
+    detail = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return detail.startswith(BUSY)
     if code != grpc.StatusCode.UNAVAILABLE:
         return False
-    detail = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
     return not any(word in detail.lower() for word in RETRYABLE_DETAILS)
 
 
@@ -76,9 +82,10 @@ class GrpcTransport(OneShotCalls):
 
     ``security`` gives TLS and the bearer token (:class:`ClientSecurity`); a server on another host is
     reached only over TLS unless ``security.insecure``. A call the server cannot take (UNAVAILABLE: not
-    up yet, restarting) is retried with exponential backoff for ``connect_s`` seconds until the server
-    has answered once, then for ``retry_s`` seconds; after that, or on any other error, it raises one
-    :class:`TransportError` line. Aggregates lost that way are sent again before the round ends.
+    up yet, restarting; RESOURCE_EXHAUSTED "server busy": no room in its admission pool) is retried with
+    exponential backoff for ``connect_s`` seconds until the server has answered once, then for
+    ``retry_s`` seconds; after that, or on any other error, it raises one :class:`TransportError` line.
+    Aggregates lost that way are sent again before the round ends.
     """
 
     @classmethod
@@ -148,7 +155,9 @@ class GrpcTransport(OneShotCalls):
                 if not _retryable(exc) or waited + pause > window:
                     raise _error(name, exc, self.address, waited) from None
                 if pause == channel.BACKOFF_S[0]:  # once per call
-                    log.warning("server %s unavailable (%s); retrying for up to %.0f s", self.address, name, window)
+                    log.warning(
+                        "server %s unavailable or busy (%s); retrying for up to %.0f s", self.address, name, window
+                    )
                 time.sleep(pause)
                 pause = min(2 * pause, channel.BACKOFF_S[1])
                 continue

@@ -32,6 +32,7 @@ from cosim.errors import ConfigError, TransportError
 from cosim.learning.core import SplitServer
 from cosim.learning.state import ServerState, load_checkpoint, save_checkpoint
 from cosim.rpc import channel
+from cosim.rpc.admission import Admission, budgets, max_rpcs
 from cosim.rpc.security import (
     ServerSecurity,
     TokenInterceptor,
@@ -142,13 +143,17 @@ def start_server(
             core.restore(resumed)
         folder = state_dir
         core.checkpoint = lambda: save_checkpoint(core.snapshot(), folder)  # noqa: E731
-    servicer = ThreadedServicer(core) if threaded else SplitFedServicer(core)
+    if threaded:
+        servicer: SplitFedServicer | ThreadedServicer = ThreadedServicer(core)
+    else:
+        admission = Admission(budgets(len(cfg.rsus), max_message_bytes), max_message_bytes)
+        servicer = SplitFedServicer(core, admission)
     pool = None
     try:
         if isinstance(servicer, ThreadedServicer):
             server, pool, bound = _start_threaded(servicer, len(cfg.rsus), target, max_message_bytes)
         else:
-            build = _build_aio(servicer, len(cfg.rsus), target, max_message_bytes, credentials, token)
+            build = _build_aio(servicer, target, max_message_bytes, credentials, token)
             server, bound = asyncio.run_coroutine_threadsafe(build, event_loop()).result(timeout=60)
     except BaseException:
         core.close()
@@ -170,7 +175,6 @@ def start_server(
 
 async def _build_aio(
     servicer: SplitFedServicer,
-    n_rsus: int,
     target: str,
     max_message_bytes: int,
     credentials: grpc.ServerCredentials | None,
@@ -179,7 +183,7 @@ async def _build_aio(
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(token)] if token else None,
         options=channel.server_options(max_message_bytes),
-        maximum_concurrent_rpcs=channel.max_concurrent_rpcs(n_rsus),
+        maximum_concurrent_rpcs=max_rpcs({n: p.budget for n, p in servicer.admission.pools.items()}),
     )
     server.add_generic_rpc_handlers((servicer.handler(),))
     try:

@@ -2,10 +2,11 @@
 
 Handlers take the request's raw bytes, so a request that is no valid message is answered
 INVALID_ARGUMENT like any other bad input (never a crash). Work that takes time (parsing, decoding,
-training steps, saving models) runs on two small thread pools -- one for the training steps (Forward,
-Evaluate), one for the other calls -- and an Aggregate or EndRound waiting at the round barrier awaits
-a future without holding any thread, so a round's waiting clients never starve Hello, Forward or
-another round.
+training steps, saving models) runs on three small thread pools -- one for the training steps (Forward,
+Evaluate), one for Aggregate, one for the other calls -- and an Aggregate or EndRound waiting at the
+round barrier awaits a future without holding any thread, so a round's waiting clients never starve
+Hello, Forward or another round. Each call is first admitted by :mod:`cosim.rpc.admission` (calls and request bytes per
+kind of call, per peer and in total), before its request is read.
 
 Domain errors become statuses (the message is the error's one line, at most
 :data:`cosim.learning.limits.MAX_DETAIL_CHARS` characters):
@@ -14,10 +15,13 @@ Domain errors become statuses (the message is the error's one line, at most
 :class:`InvalidRequest`            INVALID_ARGUMENT  (not a message, wrong dtype/shape, NaN/inf, a step that
                                                        would make the model non-finite, unknown tier, bad weights,
                                                        a name or count out of bounds, a stale batch)
-:class:`UnknownRsu`                NOT_FOUND         (an RSU that never said Hello nor took part in a round)
-:class:`TooLarge`                  RESOURCE_EXHAUSTED (batch above the row limit, too many RSUs; gRPC itself
-                                                       rejects messages above ``channel.MAX_MESSAGE_BYTES``)
-:class:`RoundStateError`           FAILED_PRECONDITION (round not open, already ended, too many open)
+:class:`UnknownRsu`                NOT_FOUND         (not an RSU of the server's scenario, or one that never said
+                                                       Hello nor took part in a round)
+:class:`TooLarge`                  RESOURCE_EXHAUSTED (batch above the row limit, more participants than RSUs,
+                                                       server busy: no room in the call's admission pool; gRPC
+                                                       itself rejects messages above ``channel.MAX_MESSAGE_BYTES``)
+:class:`RoundStateError`           FAILED_PRECONDITION (round not open or expired, already ended, too many open,
+                                                       a round number too far ahead)
 :class:`ModelMismatch`             FAILED_PRECONDITION (Hello from a client whose model is not the server's)
 anything else                      INTERNAL          (logged on the server with its traceback)
 =================================  =====================
@@ -29,7 +33,7 @@ import asyncio
 import functools
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent import futures
 from typing import Any, TypeVar
 
@@ -40,6 +44,7 @@ from cosim.learning.core import SplitServer
 from cosim.learning.errors import InvalidRequest, ModelMismatch, RoundStateError, TooLarge, UnknownRsu
 from cosim.learning.limits import MAX_DETAIL_CHARS
 from cosim.rpc import channel, codec
+from cosim.rpc.admission import Admission, Pool, Ticket, budgets
 from cosim.v1 import splitfed_pb2 as pb
 from cosim.version import __version__
 
@@ -79,6 +84,11 @@ def fail(context: grpc.ServicerContext | grpc.aio.ServicerContext, exc: BaseExce
     context.set_details(text)
 
 
+def _retrieved(fut: asyncio.Future) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class Calls:
     """The service's calls as plain functions of a request's bytes, shared by both servers.
 
@@ -89,6 +99,12 @@ class Calls:
 
     def __init__(self, core: SplitServer) -> None:
         self.core = core
+
+    def _check_rows(self, activations: pb.Tensor) -> None:
+        """Refuse a batch above the row limit before its tensors are decoded (copied)."""
+        rows = int(activations.shape[0]) if len(activations.shape) else 0
+        if rows > self.core.max_batch_rows:
+            raise TooLarge(f"batch rows = {rows}: above the server's limit of {self.core.max_batch_rows}")
 
     def hello(self, data: bytes) -> bytes:  # noqa: D102
         req = codec.parse(pb.HelloRequest, data, "Hello")
@@ -102,6 +118,7 @@ class Calls:
 
     def forward(self, data: bytes) -> bytes:  # noqa: D102
         req = codec.parse(pb.ForwardRequest, data, "Forward")
+        self._check_rows(req.activations)
         grads, loss = self.core.forward(*codec.decode_forward_request(req))
         return codec.forward_reply(grads, loss).SerializeToString()
 
@@ -130,6 +147,7 @@ class Calls:
 
     def evaluate(self, data: bytes) -> bytes:  # noqa: D102
         req = codec.parse(pb.EvaluateRequest, data, "Evaluate")
+        self._check_rows(req.activations)
         return codec.evaluate_reply(self.core.evaluate(*codec.decode_evaluate_request(req))).SerializeToString()
 
     def finish(self, data: bytes) -> bytes:  # noqa: D102
@@ -139,24 +157,87 @@ class Calls:
 
 
 class SplitFedServicer:
-    """The SplitFed service over a :class:`SplitServer`, for a ``grpc.aio`` server."""
+    """The SplitFed service over a :class:`SplitServer`, for a ``grpc.aio`` server.
 
-    def __init__(self, core: SplitServer) -> None:
+    Every call is admitted by :mod:`cosim.rpc.admission` before its request is read (the methods are
+    registered as request-streaming handlers so the request is read only then; on the wire they are the
+    same unary calls).
+    """
+
+    def __init__(self, core: SplitServer, admission: Admission | None = None) -> None:
         self.core = core
         self.calls = Calls(core)
+        self.admission = admission or Admission(budgets(0))
         self._steps = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-step")
-        self._calls = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="splitfed-call")
+        self._aggregates = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-aggregate")
+        self._calls = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splitfed-call")
+        """Hello, StartRound, EndRound, Finish: never queued behind a flood of Aggregates or Forwards."""
 
     def handler(self) -> grpc.GenericRpcHandler:
-        """The service's methods, taking and returning raw bytes."""
+        """The service's methods, taking and returning raw bytes, each behind its pool's admission."""
         return grpc.method_handlers_generic_handler(
-            SERVICE, {name: grpc.unary_unary_rpc_method_handler(getattr(self, name)) for name in METHODS}
+            SERVICE, {name: grpc.stream_unary_rpc_method_handler(self._admitted(name)) for name in METHODS}
         )
 
     def close(self) -> None:
         """Stop the thread pools (after the server stopped)."""
-        self._steps.shutdown(wait=False, cancel_futures=True)
-        self._calls.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._steps, self._aggregates, self._calls):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ admission
+
+    def _admitted(self, name: str) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[bytes]]:
+        method = getattr(self, name)
+        pool = self.admission.pool(name)
+
+        async def call(_requests: Any, context: grpc.aio.ServicerContext) -> bytes:
+            ticket = await self._enter(pool, context)
+            if ticket is None:
+                return b""
+            try:
+                data = await self._read(context)
+                if data is None:
+                    return b""
+                ticket.resize(len(data))
+                held = [data]
+                del data  # only the method holds the request, so it can free it (Aggregate does, at the barrier)
+                return await method(held.pop(), context, ticket)
+            finally:
+                ticket.release()
+
+        return call
+
+    async def _enter(self, pool: Pool, context: grpc.aio.ServicerContext) -> Ticket | None:
+        """Room in ``pool`` for this call (waiting for it, round robin); None (status set) if refused."""
+        peer = context.peer() or "?"
+        try:
+            fut = pool.request(peer, self.admission.reserve)
+        except LearningError as exc:
+            fail(context, exc)
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), pool.budget.wait_s)
+        except TimeoutError:
+            pool.withdraw(peer, fut)
+            fail(context, TooLarge(f"server busy: no room for {pool.name} calls within {pool.budget.wait_s:g} s"))
+        except asyncio.CancelledError:
+            pool.withdraw(peer, fut)
+            raise
+        return None
+
+    @staticmethod
+    async def _read(context: grpc.aio.ServicerContext) -> bytes | None:
+        """The call's one request message; None (status set) if none came within :data:`channel.READ_S`."""
+        try:
+            data = await asyncio.wait_for(context.read(), channel.READ_S)
+        except TimeoutError:
+            context.set_code(grpc.StatusCode.DEADLINE_EXCEEDED)
+            context.set_details(f"the request did not arrive within {channel.READ_S:g} s")
+            return None
+        if data is grpc.aio.EOF:
+            fail(context, InvalidRequest("the call carried no request message"))
+            return None
+        return bytes(data)
 
     # An error sets the call's status and the handler returns (no exception is raised through the handler:
     # one would keep the handler's frame, and the request's bytes in it, alive until the next garbage collection).
@@ -171,40 +252,43 @@ class SplitFedServicer:
 
     async def _wait(self, context: grpc.aio.ServicerContext, fut: futures.Future) -> Any:
         """The future's result (holding no thread); on an error the call's status is set and None returned."""
+        inner = asyncio.wrap_future(fut)
+        inner.add_done_callback(_retrieved)  # a call cancelled meanwhile leaves no "exception never retrieved"
         try:
-            return await asyncio.shield(asyncio.wrap_future(fut))  # a cancelled call leaves the barrier's future
+            return await asyncio.shield(inner)  # a cancelled call leaves the barrier's future
         except Exception as exc:  # noqa: BLE001
             fail(context, exc)
         return None
 
     # ------------------------------------------------------------------ methods
 
-    async def Hello(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def Hello(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         return await self._run(context, self._calls, functools.partial(self.calls.hello, data)) or b""
 
-    async def StartRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def StartRound(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         return await self._run(context, self._calls, functools.partial(self.calls.start_round, data)) or b""
 
-    async def Forward(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def Forward(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         return await self._run(context, self._steps, functools.partial(self.calls.forward, data)) or b""
 
-    async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
-        pending = await self._run(context, self._calls, functools.partial(self.calls.submit_aggregate, data))
+    async def Aggregate(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
+        pending = await self._run(context, self._aggregates, functools.partial(self.calls.submit_aggregate, data))
         if pending is None:
             return b""
         del data  # the request's bytes are not kept while the barrier waits
+        ticket.resize(0)  # nor counted: a waiting Aggregate holds only its place among the pool's calls
         reply = await self._wait(context, pending)  # no thread is held while the barrier waits
         if reply is None:
             return b""
-        return await self._run(context, self._calls, functools.partial(self.calls.aggregate_reply, reply)) or b""
+        return await self._run(context, self._aggregates, functools.partial(self.calls.aggregate_reply, reply)) or b""
 
-    async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def EndRound(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         pending = await self._run(context, self._calls, functools.partial(self.calls.end_round, data))
         outcome = None if pending is None else await self._wait(context, pending)
         return b"" if outcome is None else self.calls.end_round_reply(outcome)
 
-    async def Evaluate(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def Evaluate(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         return await self._run(context, self._steps, functools.partial(self.calls.evaluate, data)) or b""
 
-    async def Finish(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: D102, N802
+    async def Finish(self, data: bytes, context: grpc.aio.ServicerContext, ticket: Ticket) -> bytes:  # noqa: D102, N802
         return await self._run(context, self._calls, functools.partial(self.calls.finish, data)) or b""

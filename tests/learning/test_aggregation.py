@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosim.learning.aggregation import Submission, fedavg, shared_weight_names, two_level
+from cosim.config import load
+from cosim.errors import ConfigError
+from cosim.learning.aggregation import Submission, fedavg, median, shared_weight_names, trimmed_mean, two_level
 from cosim.learning.errors import InvalidRequest
+from cosim.learning.guards import norm_bounds, plausible_samples, update_norm
 from cosim.values import EvalResult, combine
 
 
@@ -67,3 +70,60 @@ def test_unknown_tier_is_rejected() -> None:
 def test_combine_is_sample_weighted() -> None:
     overall = combine([EvalResult(1.0, 0.5, 1), EvalResult(3.0, 1.5, 3), EvalResult(9.0, 9.0, 0)])
     assert overall == EvalResult(loss=2.5, metric=1.25, n=4)
+
+
+def test_median_and_trimmed_mean_by_hand() -> None:
+    updates = [w(a=v) for v in (1.0, 2.0, 3.0, 4.0, 100.0)]
+    np.testing.assert_allclose(median(updates)["a/kernel"], 3.0)
+    np.testing.assert_allclose(trimmed_mean(updates, 0.2)["a/kernel"], 3.0)  # drops 1 and 100: (2+3+4)/3
+    np.testing.assert_allclose(trimmed_mean(updates, 0.0)["a/kernel"], 22.0)  # nothing dropped: the mean
+    np.testing.assert_allclose(median(updates[:4])["a/kernel"], 2.5)
+    with pytest.raises(InvalidRequest, match=r"trim_fraction = 0.5: must be in \[0, 0.5\)"):
+        trimmed_mean(updates, 0.5)
+
+
+@pytest.mark.parametrize("rule", ["median", "trimmed-mean"])
+def test_robust_rules_ignore_sample_claims_and_a_poisoned_update(rule: str) -> None:
+    current = {"low": w(a=0.0)}
+    honest = [Submission(f"h{i}", "low", w(a=0.1 * (i + 1)), n_samples=10) for i in range(4)]
+    evil = Submission("evil", "low", w(a=3e38), n_samples=2**31 - 1)
+    out = two_level([*honest, evil], current, rule=rule, trim_fraction=0.2)
+    assert 0.1 <= float(out["low"]["a/kernel"][0, 0]) <= 0.4  # within the honest values
+    plain = two_level([*honest, evil], current)  # FedAvg: the claim and the weights carry the average away
+    assert float(plain["low"]["a/kernel"][0, 0]) > 1e38
+
+
+def test_the_bound_keeps_a_poisoned_fedavg_within_it() -> None:
+    current = {"low": w(a=0.0)}
+    assert norm_bounds(0.0, current, learning_rate=1e-3)["low"] == pytest.approx(1.0)  # a zero model: norm 1
+    bound = norm_bounds(0.0, {"low": w(a=1.0)}, learning_rate=2e-3)["low"]
+    assert bound == pytest.approx(2.0 * 2.0)  # ||w0|| = sqrt(4 * 1) = 2, times lr / 0.001 = 2
+    assert norm_bounds(5.0, current, 1e-3) == {"low": 5.0} and norm_bounds(-1.0, current, 1e-3) == {"low": np.inf}
+    # A claim of 2^31-1 samples counts as the rows the RSU trained (8), so with 3 honest RSUs the average
+    # moves at most a quarter of the way to an update at the bound.
+    evil = Submission("evil", "low", w(a=bound / 2), plausible_samples(2**31 - 1, (1, 8), max_batches=0))
+    honest = [Submission(f"h{i}", "low", w(a=0.0), 8) for i in range(3)]
+    assert update_norm(evil.weights, current["low"]) == pytest.approx(bound)
+    out = two_level([evil, *honest], current)
+    assert update_norm(out["low"], current["low"]) == pytest.approx(bound / 4)
+
+
+def test_sample_claims_are_clipped_to_the_rows_trained_unless_the_batch_cap_stopped_the_rsu() -> None:
+    assert plausible_samples(2**31 - 1, (3, 96), max_batches=0) == 96
+    assert plausible_samples(50, (6, 96), max_batches=0) == 50  # two local epochs: rows >= samples
+    assert plausible_samples(500, (4, 128), max_batches=4) == 500  # the cap stopped it: its claim stands
+    assert plausible_samples(500, (3, 96), max_batches=4) == 96
+    assert plausible_samples(10, (0, 0), max_batches=0) == 1  # no batch at all: it weighs one sample
+    assert plausible_samples(10, None, max_batches=0) == 10  # a round reopened from a checkpoint: unknown
+
+
+def test_aggregation_settings_are_checked_on_load(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "scenario.toml"
+    path.write_text('name = "t"\n[samples]\ndata_dir = "."\n[learning]\naggregation = "trimmed-mean"\n')
+    assert load(path).learning.aggregation == "trimmed-mean" and load(path).learning.max_update_norm == 0.0
+    path.write_text('name = "t"\n[samples]\ndata_dir = "."\n[learning]\ntrim_fraction = 0.5\n')
+    with pytest.raises(ConfigError, match=r"learning.trim_fraction = 0.5: must be in \[0, 0.5\)"):
+        load(path)
+    path.write_text('name = "t"\n[samples]\ndata_dir = "."\n[learning]\naggregation = "mode"\n')
+    with pytest.raises(ConfigError, match="learning.aggregation = 'mode': must be one of"):
+        load(path)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import settings
 
-from cosim.config import Config, LearningConfig, SamplesConfig, WorkloadConfig
+from cosim.config import Config, LearningConfig, RsuConfig, SamplesConfig, WorkloadConfig
 from cosim.learning.workloads.speed_mlp import SpeedMlpParams
 from cosim.rpc import channel
 from cosim.rpc.server import ServerHandle, start_server
@@ -27,11 +27,22 @@ settings.register_profile("cosim", database=None, deadline=None)  # no example d
 settings.load_profile("cosim")
 
 
-def small_config(**learning: object) -> Config:
-    """A scenario that needs no SUMO files (data_dir), with small learning settings."""
+def small_config(rsus: tuple[str, ...] = (), **learning: object) -> Config:
+    """A scenario that needs no SUMO files (data_dir), with small learning settings.
+
+    Without ``rsus`` it names no RSUs, so its server accepts any RSU name (an open table).
+    """
     lc = LearningConfig(learning_rate=3e-3, **learning)  # type: ignore[arg-type]
     workload = WorkloadConfig(name="speed-mlp", params=SpeedMlpParams(hidden_width=16))
-    return Config(name="rpc-test", seed=3, samples=SamplesConfig(data_dir=Path(".")), learning=lc, workload=workload)
+    sites = tuple(RsuConfig(id=r, x=float(i), y=0.0) for i, r in enumerate(rsus))
+    return Config(
+        name="rpc-test",
+        seed=3,
+        samples=SamplesConfig(data_dir=Path(".")),
+        learning=lc,
+        workload=workload,
+        rsus=sites,
+    )
 
 
 @pytest.fixture(name="small_config")

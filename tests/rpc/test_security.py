@@ -74,7 +74,7 @@ def test_mutual_tls_refuses_a_client_without_certificate(secured, certs, token_f
             t.hello("rsu-1")
     finally:
         t.close()
-    assert handle.core._known == set()
+    assert handle.core.known_rsus() == ()
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token-0123456789"])
@@ -96,7 +96,7 @@ def test_missing_or_wrong_token_is_unauthenticated_and_changes_nothing(
                 call(request, timeout=10, metadata=metadata)
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
             assert ("missing" if token is None else "wrong") in err.value.details()
-        assert handle.core._known == set() and handle.core.barrier.open_rounds() == {}
+        assert handle.core.known_rsus() == () and handle.core.barrier.open_rounds() == {}
         assert not (tmp_path / "models").exists()
         for name, w in handle.core.server_weights().items():
             np.testing.assert_array_equal(w, before[name])

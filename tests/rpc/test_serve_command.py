@@ -193,7 +193,7 @@ def test_serve_resume_reloads_the_last_checkpoint_after_a_kill(served: Served, s
         t.start_round(0, {"a": "low"})
         for b in range(3):
             t.forward("a", 0, b, "low", acts, labels)
-        weights = {n: w + np.float32(0.5) for n, w in t.collect(_aggregate(t, "a", 0)).weights.items()}
+        weights = {n: w + np.float32(0.01) for n, w in t.collect(_aggregate(t, "a", 0)).weights.items()}
         t.start_round(1, {"a": "low"})
         before = t.evaluate("a", "low", acts, labels)
         assert (served.folder / "checkpoint.npz").is_file()
