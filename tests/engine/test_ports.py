@@ -10,10 +10,10 @@ import pytest
 
 import cosim
 from cosim.clustering import TierStrategy
-from cosim.plugins import Strategy
 from cosim.config import load
 from cosim.engine import Engine
 from cosim.errors import PluginError
+from cosim.plugins import Strategy
 from cosim.runner import Parts
 from cosim.traces.recorder import MemorySink, read_table
 from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
