@@ -304,7 +304,7 @@ class Engine:
             history=run.history(),
             link_summary=p.link.round_summary(),
             batch_size_range=self.cfg.learning.batch_size_range,
-            depths=tuple(sorted({t.client_depth for t in self.tiers})),
+            depths=tuple(range(1, max(t.client_depth for t in self.tiers) + 1)),
             future=future,
         )
         assignment = p.strategy.assign(ctx)
@@ -352,7 +352,7 @@ class Engine:
         work: dict[RsuId, tuple[np.ndarray, np.ndarray]] = {}
         for rsu in run.rsus:
             work[rsu] = p.datasets[rsu].take_round(t_start)
-            p.clients.prepare(rsu, tiers[rsu])
+            p.clients.prepare(rsu, tiers[rsu], sizes[rsu][1])
         run.data_log.append(("take", t_start))
         participants = {rsu: tiers[rsu] for rsu in run.rsus if len(work[rsu][1]) > 0}
         p.transport.start_round(r, participants)
