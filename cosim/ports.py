@@ -444,7 +444,7 @@ class ClientPool(Protocol):
     """The RSUs' clients, their tiers and each tier's latest model."""
 
     def prepare(self, rsu: RsuId, tier: TierName, depth: int | None = None) -> None:
-        """Make ``rsu``'s client run ``tier``'s model at ``depth`` (default: the tier's), switching when either changed."""
+        """Make ``rsu``'s client run ``tier``'s model at ``depth`` (default: the tier's); switch when either changed."""
         ...
 
     def get(self, rsu: RsuId) -> Client:

@@ -102,8 +102,10 @@ class ModelSpec:
         return next((d for d, n in self.depth_names.items() if set(n) == wanted), None)
 
     def initial_tier_weights(self, tier: str) -> Weights:
-        """A tier's model at the start: every client weight up to the deepest depth, the tier's own layers
-        from its own client part (so a run whose RSUs keep their tier's depth starts exactly as before).
+        """A tier's model at the start: every client weight up to the deepest depth.
+
+        The tier's own layers come from its own client part, so a run whose RSUs keep their tier's depth
+        starts exactly as before.
         """
         union = get_weights(self.client_at(self.max_depth))
         union.update(get_weights(self.client_model(tier)))
