@@ -19,6 +19,7 @@ from cosim.engine.parts import EngineParts
 from cosim.engine.runstate import RunState
 from cosim.engine.state import EngineState
 from cosim.errors import RunFolderError
+from cosim.plugins import Plugin
 from cosim.ports import Stateful
 from cosim.types import RsuId
 
@@ -31,6 +32,9 @@ def _parts(parts: EngineParts) -> dict[str, Any]:
 
 
 def _stateful(part: Any) -> bool:
+    """Whether a part keeps state a checkpoint must carry (a plug-in: when it overrides the state hooks)."""
+    if isinstance(part, Plugin):
+        return part.keeps_state()
     return isinstance(part, Stateful)
 
 
@@ -57,7 +61,7 @@ def capture(parts: EngineParts, run: RunState, crashes: Crashes) -> EngineState:
         if _stateful(part):
             plugins[role] = part.state_dict()
         else:
-            stateless.append(f"{role} {getattr(part, 'name', type(part).__name__)}")
+            stateless.append(f"{role} {part.name or type(part).__name__}")
     return EngineState(
         t_s=run.env.now,
         grid_t_s=run.grid_t,
