@@ -26,6 +26,7 @@ from cosim.ports import DataSpec, TraceField
 from cosim.registry import STRATEGIES
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.version import __version__
 
 TIERS: tuple[tuple[str, int], ...] = (("high", 128), ("medium", 64), ("low", 32))
 """The default tiers (name, batch size), busiest first, as in the config's defaults."""
@@ -100,7 +101,7 @@ def make_run(
         "strategy_label": label,
         "seed": seed,
         "config": config,
-        "versions": {"cosim": "0.2.0"},
+        "versions": {"cosim": __version__},
         "workload": dataclasses.asdict(spec),
         "trace_fields": [f.as_dict() for f in fields],
     }
