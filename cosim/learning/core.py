@@ -362,7 +362,7 @@ class SplitServer:
             self._known.restore(state.known)
         self.barrier.restore(state.rounds)
 
-    def _aggregate(self, submissions: list[Submission]) -> dict[str, Weights]:
+    def _aggregate(self, submissions: Sequence[Submission]) -> dict[str, Weights]:
         with self._lock:
             new = two_level(submissions, self._tier_weights, self.weighting, self.aggregation, self.trim_fraction)
             bad = [t for t, ws in new.items() if not all(np.isfinite(w).all() for w in ws.values())]
