@@ -122,7 +122,10 @@ def message_row(
 
 
 def message_fields(up: Leg, down: Leg, fields: tuple[TraceField, ...]) -> dict[str, Any]:
-    """The link model's own columns of a ``messages`` row: ``<name>_up`` then ``<name>_down`` per field."""
+    """The link model's own columns of a ``messages`` row: every ``<name>_up``, then every ``<name>_down``.
+
+    The recorder writes them in the schema's order (:func:`cosim.traces.schema.field_columns`).
+    """
     return {**link_fields(up.transfer, "up", fields), **link_fields(down.transfer, "down", fields)}
 
 
