@@ -88,6 +88,11 @@ API_VERSION = 2
 """The plug-in API's version: 2 added the base classes, round history, per-RSU sizes and own trace fields."""
 
 
+@dataclasses.dataclass(frozen=True)
+class _NoParams:
+    """The parameters of a plug-in that declares none."""
+
+
 class Plugin:
     """What every seam shares: construction from its config section, ``Params``, ``check_config``, state.
 
@@ -97,9 +102,9 @@ class Plugin:
     name: ClassVar[str] = ""
     """The registry name (a built-in's, or the ``package.module:Class`` path); set by the registry."""
 
-    @dataclasses.dataclass(frozen=True)
-    class Params:
-        """The plug-in's parameters, read from its config table (override with your own frozen dataclass)."""
+    Params: ClassVar[type[Any]] = _NoParams
+    """The plug-in's parameters, read from its config table: override with your own frozen dataclass, nested
+    (``class Params: ...``) or assigned (``Params = MyParams``); the default has no fields."""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings

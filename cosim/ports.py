@@ -192,10 +192,20 @@ class LinkModel(Protocol):
     has arrived and returns a :class:`Transfer`::
 
         transfer = yield from link.transmit(rsu, "up", nbytes)
+
+    ``name`` and ``trace_fields`` are read-only here: a plug-in sets them on its class, a wrapper (a fault
+    plan's outages) on its instance.
     """
 
-    name: ClassVar[str]
-    trace_fields: ClassVar[tuple[TraceField, ...]]
+    @property
+    def name(self) -> str:
+        """The registry name (the traces carry it)."""
+        ...
+
+    @property
+    def trace_fields(self) -> tuple[TraceField, ...]:
+        """The model's own per-message fields (``<name>_up`` / ``<name>_down`` columns of ``messages``)."""
+        ...
 
     def prepare(self, cfg: Any) -> tuple[LaneRegion, ...]:
         """Read the scenario; the lane regions whose vehicles the traffic must count."""
@@ -248,9 +258,15 @@ class ComputeStep:
 class ComputeModel(Protocol):
     """Turns a step into simulated seconds (the engine's view; see :class:`cosim.plugins.ComputeModel`)."""
 
-    name: ClassVar[str]
-    reproducible: ClassVar[bool]
-    """True when simulated compute time does not depend on the machine (run.json records it)."""
+    @property
+    def name(self) -> str:
+        """The registry name (the traces carry it)."""
+        ...
+
+    @property
+    def reproducible(self) -> bool:
+        """True when simulated compute time does not depend on the machine (run.json records it)."""
+        ...
 
     def start(self, ctx: ComputeContext) -> None:
         """Bind to the run's split model (called once, before the first step)."""
@@ -295,21 +311,21 @@ class Transport(Protocol):
 
     def prepare_forward(
         self, rsu: RsuId, round_: int, batch: int, tier: TierName, activations: Any, labels: Any
-    ) -> Prepared:
+    ) -> Prepared[Any]:
         """Encode a Forward request (not sent yet); ``nbytes`` is its serialised size."""
         ...
 
-    def send_forward(self, prepared: Prepared) -> ForwardResult:
+    def send_forward(self, prepared: Prepared[Any]) -> ForwardResult:
         """Send a prepared Forward and wait for its reply."""
         ...
 
     def prepare_aggregate(
         self, rsu: RsuId, round_: int, tier: TierName, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> Prepared:
+    ) -> Prepared[Any]:
         """Encode an Aggregate request."""
         ...
 
-    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:
+    def send_aggregate(self, prepared: Prepared[Any]) -> AggregateHandle:
         """Send a prepared Aggregate without blocking."""
         ...
 

@@ -576,7 +576,7 @@ class Parts:
         self.compute: ports.ComputeModel | None = None
         """The compute model, started on the run's split model (and wrapped by slowdowns) by :meth:`open`."""
         self.clients: ClientPool | None = None
-        self.datasets: dict[str, RsuDataset] = {}
+        self.datasets: Mapping[str, RsuDataset] = {}
         self.workload: Workload | None = None
         self.streams: Streams | None = None
 
@@ -670,6 +670,8 @@ class Parts:
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""
+        if self.transport is None:
+            raise RuntimeError("Parts.finish() before open()")
         return list(self.transport.finish(models))
 
     def close(self) -> None:

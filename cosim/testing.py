@@ -24,6 +24,7 @@ import numpy as np
 from cosim.errors import ConfigError
 from cosim.ports import DataSpec, TraceField
 from cosim.registry import STRATEGIES
+from cosim.rowtypes import MessageRow, RoundRow, TrafficRow
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
 from cosim.version import __version__
@@ -138,7 +139,7 @@ def make_run(
                 server = 0.002
                 downlink = 0.005 + down * 8 / 40e6 + rng.uniform(0, 1e-3)
                 send = t + client
-                row = {
+                row: MessageRow = {
                     "run_id": run_id,
                     "strategy": strategy,
                     "round": k,
@@ -167,13 +168,13 @@ def make_run(
                     "loss": float(rng.uniform(0.2, 1.0)) if kind == "forward" else float("nan"),
                     "rate_up_bps": up * 8 / uplink,
                     "rate_down_bps": down * 8 / downlink,
-                    **{
-                        f"{f.name}_{d}": (1.0 / n_up if f.name == "share" else f.missing)
-                        for f in fields
-                        for d in ("up", "down")
-                    },
                 }
-                rec.append("messages", row)
+                link_cols = {
+                    f"{f.name}_{d}": (1.0 / n_up if f.name == "share" else f.missing)
+                    for f in fields
+                    for d in ("up", "down")
+                }
+                rec.append("messages", {**row, **link_cols})
                 acc["compute_s"] += client
                 acc["uplink_s"] += uplink
                 acc["downlink_s"] += downlink
@@ -196,74 +197,70 @@ def make_run(
             prev = previous.get(rsu, "")
             moved_now = bool(prev) and prev != assigned[rsu]
             migrations += int(moved_now)
-            rec.append(
-                "rounds",
-                {
-                    "run_id": run_id,
-                    "strategy": strategy,
-                    "round": k,
-                    "t_start_s": t0,
-                    "t_end_s": t_end,
-                    "rsu": rsu,
-                    "tier": assigned[rsu],
-                    "previous_tier": prev,
-                    "migrated": moved_now,
-                    "total_flown": 10 + 5 * j + k,
-                    "in_range_mean": 2.0 + j,
-                    "in_range_max": 4 + j,
-                    "tier_score": float(10 + 5 * j + k),
-                    "batch_size": batch[assigned[rsu]],
-                    "client_depth": len(names) - names.index(assigned[rsu]),
-                    "samples": batch[assigned[rsu]] * batches,
-                    "samples_trained": batch[assigned[rsu]] * batches,
-                    "batches": batches,
-                    "late": False,
-                    "crashed": False,
-                    "train_loss": base * 1.1,
-                    "eval_loss": base * (1 + 0.05 * j),
-                    "eval_metric": np.sqrt(base),
-                    "eval_samples": 40 + j,
-                    "prequential_loss": base * 1.2 * (1 + 0.05 * j),
-                    "prequential_metric": np.sqrt(base * 1.2),
-                    "prequential_samples": 30 + j,
-                    "t_due_s": t0,
-                    "start_delay_s": 0.0,
-                    "t_finish_s": per_rsu[rsu]["t_finish_s"],
-                    "t_release_s": release,
-                    "barrier_wait_s": release - per_rsu[rsu]["t_finish_s"],
-                    "compute_s": per_rsu[rsu]["compute_s"],
-                    "link_s": per_rsu[rsu]["uplink_s"] + per_rsu[rsu]["downlink_s"],
-                    "uplink_s": per_rsu[rsu]["uplink_s"],
-                    "downlink_s": per_rsu[rsu]["downlink_s"],
-                    "server_queue_s": per_rsu[rsu]["server_queue_s"],
-                    "bytes": int(per_rsu[rsu]["bytes"]),
-                    "straggler_s": release - float(np.median(finishes)),
-                    "server_busy_s": busy,
-                    "server_busy_frac": busy / (t_end - t0),
-                    "round_bytes": round_bytes,
-                    "cum_bytes": cum_bytes,
-                    "elapsed_s": t_end,
-                },
-            )
+            rounds_row: RoundRow = {
+                "run_id": run_id,
+                "strategy": strategy,
+                "round": k,
+                "t_start_s": t0,
+                "t_end_s": t_end,
+                "rsu": rsu,
+                "tier": assigned[rsu],
+                "previous_tier": prev,
+                "migrated": moved_now,
+                "total_flown": 10 + 5 * j + k,
+                "in_range_mean": 2.0 + j,
+                "in_range_max": 4 + j,
+                "tier_score": float(10 + 5 * j + k),
+                "batch_size": batch[assigned[rsu]],
+                "client_depth": len(names) - names.index(assigned[rsu]),
+                "samples": batch[assigned[rsu]] * batches,
+                "samples_trained": batch[assigned[rsu]] * batches,
+                "batches": batches,
+                "late": False,
+                "crashed": False,
+                "train_loss": base * 1.1,
+                "eval_loss": base * (1 + 0.05 * j),
+                "eval_metric": np.sqrt(base),
+                "eval_samples": 40 + j,
+                "prequential_loss": base * 1.2 * (1 + 0.05 * j),
+                "prequential_metric": np.sqrt(base * 1.2),
+                "prequential_samples": 30 + j,
+                "t_due_s": t0,
+                "start_delay_s": 0.0,
+                "t_finish_s": per_rsu[rsu]["t_finish_s"],
+                "t_release_s": release,
+                "barrier_wait_s": release - per_rsu[rsu]["t_finish_s"],
+                "compute_s": per_rsu[rsu]["compute_s"],
+                "link_s": per_rsu[rsu]["uplink_s"] + per_rsu[rsu]["downlink_s"],
+                "uplink_s": per_rsu[rsu]["uplink_s"],
+                "downlink_s": per_rsu[rsu]["downlink_s"],
+                "server_queue_s": per_rsu[rsu]["server_queue_s"],
+                "bytes": int(per_rsu[rsu]["bytes"]),
+                "straggler_s": release - float(np.median(finishes)),
+                "server_busy_s": busy,
+                "server_busy_frac": busy / (t_end - t0),
+                "round_bytes": round_bytes,
+                "cum_bytes": cum_bytes,
+                "elapsed_s": t_end,
+            }
+            rec.append("rounds", rounds_row)
             previous[rsu] = assigned[rsu]
         for w in range(int(round_period // 60)):
             win = k * int(round_period // 60) + w
             for j, rsu in enumerate(rsus):
-                rec.append(
-                    "traffic",
-                    {
-                        "run_id": run_id,
-                        "window": win,
-                        "start_s": win * 60.0,
-                        "end_s": (win + 1) * 60.0,
-                        "rsu": rsu,
-                        "total_flown": 10 + 5 * j + k,
-                        "in_range_mean": 2.0 + j,
-                        "in_range_max": 4 + j,
-                        "mean_speed": 9.5,
-                        "samples": 30,
-                    },
-                )
+                traffic_row: TrafficRow = {
+                    "run_id": run_id,
+                    "window": win,
+                    "start_s": win * 60.0,
+                    "end_s": (win + 1) * 60.0,
+                    "rsu": rsu,
+                    "total_flown": 10 + 5 * j + k,
+                    "in_range_mean": 2.0 + j,
+                    "in_range_max": 4 + j,
+                    "mean_speed": 9.5,
+                    "samples": 30,
+                }
+                rec.append("traffic", traffic_row)
         rec.flush()
         summaries.append(
             {"round": k, "t_start_s": t0, "t_end_s": t_end, "eval_loss": base, "eval_metric": float(np.sqrt(base))}

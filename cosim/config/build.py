@@ -145,7 +145,7 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: {key} must be a table")
         return {str(k): coerce(args[1], v, where, f"{key}.{k}", base) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             raise ConfigError(
                 f"{where}: {key} is written as an array of tables ([[{key}]]) but is one table: write [{key}] "

@@ -74,7 +74,7 @@ _INTERNAL = frozenset({"Params", "name", "keeps_state", "ctx"})
 def _members(base: type) -> tuple[Member, ...]:
     """The members a seam's base class documents: its abstract methods (required), hooks and class attributes."""
     out: list[Member] = []
-    abstract = getattr(base, "__abstractmethods__", frozenset())
+    abstract: frozenset[str] = getattr(base, "__abstractmethods__", frozenset())
     for name in sorted(n for n in dir(base) if not n.startswith("_") and n not in _INTERNAL):
         static = inspect.getattr_static(base, name)
         on_class = isinstance(static, classmethod | staticmethod)

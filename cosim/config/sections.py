@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -204,6 +204,9 @@ class PluginSection:
     """Mixin of plug-in sections: ``params`` holds the chosen plug-in's ``Params`` (filled in when absent)."""
 
     slot: ClassVar[PluginSlot]
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    """Every plug-in section is a frozen dataclass (these declarations are for the type checker)."""
+    params: Any
 
     def __post_init__(self) -> None:
         if getattr(self, "params", None) is None:
@@ -211,8 +214,8 @@ class PluginSection:
             object.__setattr__(self, "params", params_class(cls)())
 
     @property
-    def plugin(self) -> type:
-        """The plug-in class this section names."""
+    def plugin(self) -> type[Any]:
+        """The plug-in class this section names (the loader checked it fits its seam)."""
         return registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.dotted)
 
 
@@ -284,7 +287,7 @@ def params_class(plugin: type) -> type:
         return _NoParams
     if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
         raise ConfigError(f"{plugin.__name__}.Params must be a dataclass")
-    return params  # type: ignore[return-value]
+    return params
 
 
 @dataclass(frozen=True)

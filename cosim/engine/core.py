@@ -52,6 +52,7 @@ from cosim.engine.watchdog import Watchdog
 from cosim.engine.windowlog import WindowLog
 from cosim.errors import PluginError
 from cosim.ports import LinkContext, TrafficSource
+from cosim.rowtypes import RoundRow, TrafficRow
 from cosim.seeds import LINK
 from cosim.simtime import resolution
 from cosim.types import RsuId, SimTime, TierName
@@ -63,7 +64,7 @@ class _Ended:
     """A round that has ended; its rows wait for the prequential score taken when the next round starts."""
 
     summary: RoundSummary
-    rows: dict[RsuId, dict[str, Any]]
+    rows: dict[RsuId, RoundRow]
 
 
 class _InRange:
@@ -213,7 +214,8 @@ class Engine:
         if live:
             run.data_log.append(("sync", t))
             for w in windows:
-                p.sink.append("traffic", {"run_id": self.run_id, **w.as_row()})
+                row: TrafficRow = {"run_id": self.run_id, **w.as_row()}
+                p.sink.append("traffic", row)
             self._crashes.record_timeline(t)
 
     def _traffic_process(self) -> Generator[Any, Any, None]:
@@ -365,7 +367,7 @@ class Engine:
         procs = {rsu: env.process(w.work()) for rsu, w in rounds.items()}
         self._crashes.open_round(shared, procs)
         if procs:  # the barrier: every participant's weights, or (deadline schedule) the deadline
-            wait = [env.all_of(list(procs.values()))]
+            wait: list[simpy.Event] = [env.all_of(list(procs.values()))]
             if self.schedule.deadline is not None:
                 wait.append(env.timeout(self.schedule.deadline))
             yield env.any_of(wait)
@@ -433,7 +435,9 @@ class Engine:
         for rsu, row in ended.rows.items():
             result = self._evaluate(rsu, row["tier"], p.datasets[rsu].fresh())
             scores[rsu] = result
-            row.update(prequential_loss=result.loss, prequential_metric=result.metric, prequential_samples=result.n)
+            row["prequential_loss"] = result.loss
+            row["prequential_metric"] = result.metric
+            row["prequential_samples"] = result.n
             p.sink.append("rounds", row)
         p.sink.flush()
         overall = combine(list(scores.values()))

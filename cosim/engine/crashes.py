@@ -29,6 +29,7 @@ import simpy
 
 from cosim.engine.rsu import RoundShared
 from cosim.ports import FaultEvent, FaultPlan, TraceSink
+from cosim.rowtypes import EventRow
 from cosim.types import RsuId, SimTime
 from cosim.values import SampleSet
 
@@ -143,16 +144,14 @@ class Crashes:
             self._row(ev, r)
 
     def _row(self, ev: FaultEvent, r: int | None) -> None:
-        self.sink.append(
-            "events",
-            {
-                "run_id": self.run_id,
-                "t_s": ev.t_s,
-                "fault": ev.fault,
-                "event": ev.event,
-                "rsu": ev.rsu,
-                "round": -1 if r is None else r,
-                "value": ev.value,
-                "detail": ev.detail,
-            },
-        )
+        row: EventRow = {
+            "run_id": self.run_id,
+            "t_s": ev.t_s,
+            "fault": ev.fault,
+            "event": ev.event,
+            "rsu": ev.rsu,
+            "round": -1 if r is None else r,
+            "value": ev.value,
+            "detail": ev.detail,
+        }
+        self.sink.append("events", row)

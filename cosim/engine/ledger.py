@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from cosim.engine.rows import RoundSummary
+from cosim.rowtypes import RoundRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Assignment, EvalResult, RoundRecord, RsuWindow, combine, mean_rate
 
@@ -98,7 +98,7 @@ class RoundLedger:
         latest: Mapping[RsuId, RsuWindow],
         wall_s: float,
         crashed: Sequence[RsuId] = (),
-    ) -> tuple[RoundSummary, dict[RsuId, dict[str, Any]]]:
+    ) -> tuple[RoundSummary, dict[RsuId, RoundRow]]:
         """The round's summary and rows (prequential columns still empty)."""
         tiers = assignment.tier_of
         round_bytes = sum(t.bytes for t in self.tally.values())
@@ -151,18 +151,18 @@ def round_rows(
     run_id: str,
     strategy: str,
     summary: RoundSummary,
-    assignment: Any,
-    previous: Any,
+    assignment: Assignment,
+    previous: Assignment | None,
     rsus: Sequence[RsuId],
-    latest: Mapping[RsuId, Any],
+    latest: Mapping[RsuId, RsuWindow],
     samples: Mapping[RsuId, int],
     tally: Mapping[RsuId, RsuTally],
-    evals: Mapping[RsuId, Any],
+    evals: Mapping[RsuId, EvalResult],
     *,
     t_release: SimTime,
     cum_bytes: int,
     first_start: SimTime,
-) -> dict[RsuId, dict[str, Any]]:
+) -> dict[RsuId, RoundRow]:
     """The ``rounds`` rows of one ended round, by RSU (see :mod:`cosim.traces.schema`).
 
     The prequential columns are filled in when the next round starts (the samples they score arrive
@@ -171,7 +171,7 @@ def round_rows(
     tiers = assignment.tier_of
     migrations = assignment.migrations(previous)
     duration = summary.t_end_s - summary.t_start_s
-    out: dict[RsuId, dict[str, Any]] = {}
+    out: dict[RsuId, RoundRow] = {}
     for rsu in rsus:
         w = latest.get(rsu)
         t = tally[rsu]
@@ -225,7 +225,7 @@ def round_rows(
     return out
 
 
-def round_records(rows: Mapping[RsuId, Mapping[str, Any]], tally: Mapping[RsuId, RsuTally]) -> list[RoundRecord]:
+def round_records(rows: Mapping[RsuId, RoundRow], tally: Mapping[RsuId, RsuTally]) -> list[RoundRecord]:
     """The round's rows as :class:`~cosim.values.RoundRecord` values for the strategies' history."""
     out = []
     for rsu, row in rows.items():

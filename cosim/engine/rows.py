@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cosim.ports import TraceField
+from cosim.rowtypes import MessageRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Transfer
 
@@ -82,9 +83,11 @@ def message_row(
     client_s: float,
     wall_ms: float,
     loss: float,
-    fields: tuple[TraceField, ...] = (),
-) -> dict[str, Any]:
-    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`); ``fields``: the link model's own."""
+) -> MessageRow:
+    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`) but the link model's own fields.
+
+    The sink gets it with :func:`message_fields` added (their names depend on the link model).
+    """
     t_arrive = up.t_send + up.transfer.seconds
     return {
         "run_id": run_id,
@@ -115,9 +118,15 @@ def message_row(
         "loss": loss,
         "rate_up_bps": up.transfer.bandwidth_bps,
         "rate_down_bps": down.transfer.bandwidth_bps,
-        **link_fields(up.transfer, "up", fields),
-        **link_fields(down.transfer, "down", fields),
     }
+
+
+def message_fields(up: Leg, down: Leg, fields: tuple[TraceField, ...]) -> dict[str, Any]:
+    """The link model's own columns of a ``messages`` row: every ``<name>_up``, then every ``<name>_down``.
+
+    The recorder writes them in the schema's order (:func:`cosim.traces.schema.field_columns`).
+    """
+    return {**link_fields(up.transfer, "up", fields), **link_fields(down.transfer, "down", fields)}
 
 
 def link_fields(transfer: Transfer, direction: str, fields: tuple[TraceField, ...]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import simpy
 from cosim.config import Config
 from cosim.engine.ledger import RoundLedger, RsuTally
 from cosim.engine.parts import EngineParts
-from cosim.engine.rows import Leg, message_row
+from cosim.engine.rows import Leg, message_fields, message_row
 from cosim.ports import Client, ComputeStep
 from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
 from cosim.values import AggregateHandle, AggregateResult
@@ -158,9 +158,9 @@ class RsuRound:
         self.tally.bytes += bytes_up + bytes_down
         row = message_row(
             sh.run_id, sh.strategy, sh.round, self.rsu, self.tier, kind, batch, batch_size, bytes_up, bytes_down,
-            up, t_served, down, client_s, wall_ms, loss, sh.parts.link.trace_fields,
+            up, t_served, down, client_s, wall_ms, loss,
         )  # fmt: skip
-        sh.parts.sink.append("messages", row)
+        sh.parts.sink.append("messages", {**row, **message_fields(up, down, sh.parts.link.trace_fields)})
 
 
 __all__ = ["Arrival", "RoundShared", "RsuRound"]

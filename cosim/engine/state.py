@@ -179,7 +179,8 @@ def _record_to_tree(r: RoundRecord) -> dict[str, Any]:
 
 
 def _record_from_tree(t: Mapping[str, Any]) -> RoundRecord:
-    return RoundRecord(**{k: (math.nan if v is None else v) for k, v in t.items()})
+    kw: dict[str, Any] = {k: (math.nan if v is None else v) for k, v in t.items()}
+    return RoundRecord(**kw)
 
 
 def _opt_float(v: Any) -> float | None:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -128,7 +128,7 @@ Packet = tuple[float, int, str, str, int, int, bytes]
 """(timestamp, sequence, source ip, destination ip, port, payload size, tag)."""
 
 
-def link_tag(row: Mapping[str, Any], direction: str, fields: tuple[TraceField, ...]) -> str:
+def link_tag(row: Mapping[Hashable, Any], direction: str, fields: tuple[TraceField, ...]) -> str:
     """The link model's fields of one direction as ``name=value`` words (those it reported)."""
     words = []
     for f in fields:

@@ -272,9 +272,9 @@ class SplitServer:
         """The tier's current weights of the client depth ``weights`` has (refused when it fits no depth)."""
         depth = self.spec.depth_of(weights)
         if depth is None:
-            names = ", ".join(sorted(weights)[:4])
+            listed = ", ".join(sorted(weights)[:4])
             raise InvalidRequest(
-                f"rsu {rsu} tier {tier}: weights {names}{'...' if len(weights) > 4 else ''} are not the client part "
+                f"rsu {rsu} tier {tier}: weights {listed}{'...' if len(weights) > 4 else ''} are not the client part "
                 f"of any depth 1..{self.spec.max_depth}"
             )
         names = self.spec.depth_names[depth]
@@ -381,7 +381,7 @@ class SplitServer:
             self._known.restore(state.known)
         self.barrier.restore(state.rounds)
 
-    def _aggregate(self, submissions: list[Submission]) -> dict[str, Weights]:
+    def _aggregate(self, submissions: Sequence[Submission]) -> dict[str, Weights]:
         with self._lock:
             new = two_level(
                 submissions, self._tier_weights, self.weighting, self.aggregation, self.trim_fraction, self._shared

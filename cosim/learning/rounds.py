@@ -202,6 +202,7 @@ class RoundBarrier:
                 raise InvalidRequest(f"rsu = {sub.rsu!r}: already submitted its weights in round {number}")
             r.arrivals[sub.rsu] = sub
             r.waiting.append((fut, sub.tier, note, tuple(sub.weights)))
+            done: Done | None
             if len(r.arrivals) == len(r.expected):
                 done = self._release(r, timed_out=False)
             else:

@@ -201,7 +201,7 @@ class CellularLink(RandomState, LinkModel):
         weights = np.array([max(length, 1e-3) for *_, length in lanes])
         # a vehicle's uplink holds the PRBs its offered load needs at 1 bit/s/Hz
         m_ul = min(c.prbs, max(1.0, p.vehicle_uplink_mbps * 1e6 / (c.rate_per_se["up"] / max(c.prbs, 1))))
-        se = {"up": [], "down": []}
+        se: dict[str, list[float]] = {"up": [], "down": []}
         for _, x, y, _ in lanes:
             pl = mean_path_loss(b, math.hypot(x - b.x, y - b.y), p.vehicle_height_m)
             se["down"].append(self.adaptation.efficiency(downlink_sinr_db(c, veh, pl, 0.0), "down", 1))
@@ -261,7 +261,7 @@ class CellularLink(RandomState, LinkModel):
                         interference += load * db_to_mw(rx_power_dbm(other.station, self.rsu, r.path_loss_db[j]))
         return downlink_sinr_db(c, self.rsu, pl, interference)
 
-    def _state(self, rsu: RsuId, d: str, backlogged: int) -> tuple[float, float, float, int]:
+    def _state(self, rsu: RsuId, d: Direction, backlogged: int) -> tuple[float, float, float, int]:
         """(share, SINR dB, spectral efficiency, vehicles) of an RSU among ``backlogged`` transmitting RSUs."""
         k = self.radio[rsu].serving
         vehicles = self._vehicles(k)
@@ -270,7 +270,7 @@ class CellularLink(RandomState, LinkModel):
         users = min(backlogged + vehicles, MAX_PF_USERS)
         return share, sinr, self.adaptation.efficiency(sinr, d, users), vehicles
 
-    def _allocator(self, k: int, d: str) -> Any:
+    def _allocator(self, k: int, d: Direction) -> Any:
         rate_per_se = self.carriers[k].rate_per_se[d]
 
         def allocate(flows: Sequence[Flow], now: float) -> Allocation:

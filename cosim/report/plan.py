@@ -161,7 +161,7 @@ def format_seeds(seeds: Sequence[int]) -> str:
     """[1, 2, 3, 7] -> ``1-3,7`` (the inverse of :func:`parse_seeds`)."""
     parts: list[str] = []
     run: list[int] = []
-    for s in list(seeds) + [None]:  # type: ignore[list-item]
+    for s in list(seeds) + [None]:
         if run and (s is None or s != run[-1] + 1):
             parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
             run = []

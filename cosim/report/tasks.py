@@ -103,7 +103,9 @@ def run_task(task: RunTask, folder: Path) -> dict[str, Any]:
     cfg = task.config.load()
     run_fn = task.run_fn
     if run_fn is None:
-        from cosim.runner import run as run_fn
+        from cosim.runner import run
+
+        run_fn = run
     hooks = task.hooks
     if hooks is not None:
         hooks.started(task.title, cfg.learning.rounds)

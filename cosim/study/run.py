@@ -162,6 +162,8 @@ def run_study(
                 },
             )
     if write is None:
-        from cosim.study.markdown import write_study as write
+        from cosim.study.markdown import write_study
+
+        write = write_study
     doc = write(spec)
     return StudyResult(spec, tuple(outcomes), doc, time.perf_counter() - started)

@@ -125,7 +125,8 @@ def run_sweep(
         if on_row:
             on_row(row)
     order = {p.name: i for i, p in enumerate(spec.points)}
-    table = pd.DataFrame(sorted(rows, key=lambda r: order[r["name"]]))
+    rows.sort(key=lambda r: order[r["name"]])
+    table = pd.DataFrame(rows)
     write_tables(table, spec, out)
     return table
 

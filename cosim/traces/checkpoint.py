@@ -37,7 +37,7 @@ def save(folder: str | Path, tree: Mapping[str, Any]) -> Path:
     tmp = folder / f".{CHECKPOINT}.tmp"
     try:
         with writing(path), open(tmp, "wb") as fh:
-            np.savez(fh, tree=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+            np.savez(fh, allow_pickle=False, tree=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         with writing(path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class RoundHistory:
                 values = [tier_index[r.tier] for r in rows]
             else:
                 values = [getattr(r, name) for r in rows]
-            col = np.array(values, dtype=dtype)
+            col: np.ndarray = np.array(values, dtype=dtype)
             col.setflags(write=False)
             cols[name] = col
         return cls(tuple(rsus), tuple(tier_names), cols)
@@ -171,7 +172,7 @@ class RoundHistory:
         return {self.rsus[i]: self._row(int(last[i])) for i in range(len(self.rsus)) if last[i] >= 0}
 
     def _row(self, i: int) -> RoundRecord:
-        values = {}
+        values: dict[str, Any] = {}  # one value per field, of the field's type (RoundRecord checks the names)
         for name, dtype in _COLUMNS:
             v = self.columns[name][i]
             if name == "rsu":

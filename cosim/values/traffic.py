@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from cosim.rowtypes import WindowRow
 from cosim.types import RsuId, SimTime
 
 FEATURES: tuple[str, ...] = (
@@ -53,7 +53,7 @@ class RsuWindow:
     samples: int
     """Labelled samples produced at this RSU in the window."""
 
-    def as_row(self) -> dict[str, Any]:
+    def as_row(self) -> WindowRow:
         """The window as a row of the ``traffic`` trace table (without ``run_id``)."""
         return {
             "window": self.window,

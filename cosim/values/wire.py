@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -71,8 +71,12 @@ class RoundOutcome:
     """True when the wall-clock timeout released the barrier."""
 
 
+M = TypeVar("M")
+"""The type of a prepared request's message (each transport has its own)."""
+
+
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(Generic[M]):
     """A request built before it is sent, so the engine can delay it by its size first.
 
     ``message`` is the protobuf request for gRPC, or the decoded arguments for the in-process transport.
@@ -80,8 +84,8 @@ class Prepared:
 
     kind: str
     nbytes: int
-    message: object
-    meta: tuple = ()
+    message: M
+    meta: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ class AggregateHandle:
     tier: str
     bytes_up: int
     started: float
-    future: futures.Future = field(repr=False)
+    future: futures.Future[Any] = field(repr=False)
+    """Resolves to the transport's own reply (only the transport that made the handle reads it)."""
 
 
 @dataclass(frozen=True)
