@@ -271,12 +271,9 @@ class SplitServer:
     def _check_depth(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> Weights:
         """The tier's current weights of the client depth ``weights`` has (refused when it fits no depth)."""
         depth = self.spec.depth_of(weights)
-        if depth is None:
-            listed = ", ".join(sorted(weights)[:4])
-            raise InvalidRequest(
-                f"rsu {rsu} tier {tier}: weights {listed}{'...' if len(weights) > 4 else ''} are not the client part "
-                f"of any depth 1..{self.spec.max_depth}"
-            )
+        if depth is None:  # no depth has exactly these names: say what differs from the tier's own depth
+            check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
+            raise InvalidRequest(f"rsu {rsu} tier {tier}: weights fit no client depth 1..{self.spec.max_depth}")
         names = self.spec.depth_names[depth]
         check_weights(weights, {n: self.spec.union_shapes[n] for n in names}, where=f"rsu {rsu} tier {tier}")
         current = self._tier_weights[tier]
