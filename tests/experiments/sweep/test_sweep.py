@@ -17,7 +17,7 @@ from cosim.experiments.sweep.grid import check_scenarios
 from cosim.experiments.sweep.plots import plotted
 from cosim.experiments.sweep.run import summarize, units_of
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 
 HEAD = '[grid]\nscenarios=["quickstart"]\n'

@@ -16,7 +16,7 @@ from cosim.experiments.jobs import SerialExecutor
 from cosim.experiments.study import load_study, run_study
 from cosim.report.numbers import fmt_ci
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 PNG = b"\x89PNG\r\n\x1a\n"
 
