@@ -245,7 +245,7 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cosim.report.commands import compare_command
+    from cosim.experiments.commands import compare_command
 
     return compare_command(args)
 
@@ -265,7 +265,7 @@ def _add_study_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from cosim.study.commands import study_command
+    from cosim.experiments.study.commands import study_command
 
     return study_command(args)
 
@@ -280,7 +280,7 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cosim.sweep.commands import sweep_command
+    from cosim.experiments.sweep.commands import sweep_command
 
     return sweep_command(args)
 

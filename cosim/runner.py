@@ -20,6 +20,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from cosim import checkpoints, interrupts, ports, registry
+from cosim.checkpoints.store import CHECKPOINT
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
 from cosim.engine.parts import EngineParts
@@ -48,7 +49,6 @@ from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces import runfolder
-from cosim.traces.checkpoint import CHECKPOINT
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cosim.config import from_dict, load
 from cosim.errors import ConfigError
-from cosim.sweep.grid import check_scenarios, spec_from_dict
+from cosim.experiments.sweep.grid import check_scenarios, spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"

@@ -13,6 +13,7 @@ from typing import Any
 
 from cosim.config import limits, seams
 from cosim.config.build import build_table
+from cosim.config.faults import FaultConfig, validate_faults
 from cosim.config.raw import set_dotted, to_raw
 from cosim.config.sections import (
     PLUGIN_SECTIONS,
@@ -28,7 +29,6 @@ from cosim.config.sections import (
     WorkloadConfig,
 )
 from cosim.errors import ConfigError, CosimError, PluginError
-from cosim.faultconfig import FaultConfig, validate_faults
 from cosim.values import parse_address
 
 

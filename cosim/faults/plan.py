@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cosim.faultconfig import FaultConfig
+from cosim.config.faults import FaultConfig
 from cosim.ports import FaultEvent
 from cosim.types import RsuId, SimSeconds, SimTime
 

@@ -17,7 +17,7 @@ import simpy
 
 import cosim
 from cosim.config import load
-from cosim.faultconfig import FaultConfig
+from cosim.config.faults import FaultConfig
 from cosim.faults import Faults, OutageLink
 from cosim.network.abstract import SharedServerLink
 from cosim.ports import LinkContext

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from cosim.errors import ConfigError
-from cosim.jobs import SerialExecutor
-from cosim.sweep import GridPoint, load_spec, mean_ci, run_sweep, t_quantile
-from cosim.sweep.grid import check_scenarios
-from cosim.sweep.plots import plotted
-from cosim.sweep.run import summarize, units_of
+from cosim.experiments.jobs import SerialExecutor
+from cosim.experiments.sweep import GridPoint, load_spec, mean_ci, run_sweep, t_quantile
+from cosim.experiments.sweep.grid import check_scenarios
+from cosim.experiments.sweep.plots import plotted
+from cosim.experiments.sweep.run import summarize, units_of
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 
 HEAD = '[grid]\nscenarios=["quickstart"]\n'
@@ -232,7 +232,7 @@ def test_summary_groups_by_everything_but_the_seed() -> None:
 @pytest.mark.ray
 def test_ray_runs_the_grid_locally(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    from cosim.jobs import RayExecutor
+    from cosim.experiments.jobs import RayExecutor
 
     spec = load_spec(write(tmp_path, HEAD + 'strategies=["static","dynamic"]\nseeds=[1,3]\n'), out=tmp_path / "out")
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import ConfigError
-from cosim.report.plan import choose_strategies, parse_seeds
+from cosim.experiments.plan import choose_strategies, parse_seeds
 
 TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
 SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note")

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from cosim.errors import ConfigError
-from cosim.jobs import SerialExecutor
+from cosim.experiments.compare import compare
+from cosim.experiments.jobs import SerialExecutor
+from cosim.experiments.plan import format_seeds, parse_seeds, plan
 from cosim.registry import STRATEGIES
-from cosim.report.compare import compare
-from cosim.report.plan import format_seeds, parse_seeds, plan
 from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -322,7 +322,7 @@ def test_compare_over_seeds_on_ray_with_the_real_engine(tmp_path: Path) -> None:
 
 
 def test_config_difference_names_the_first_field_that_differs() -> None:
-    from cosim.report.plan import config_difference
+    from cosim.experiments.plan import config_difference
     from cosim.scenario.resolve import load_scenario
 
     needs_shift()

@@ -8,9 +8,9 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from cosim.console import make_console, progress_display
-from cosim.jobs import RayExecutor
-from cosim.sweep.grid import check_scenarios, load_spec
-from cosim.sweep.run import run_sweep
+from cosim.experiments.jobs import RayExecutor
+from cosim.experiments.sweep.grid import check_scenarios, load_spec
+from cosim.experiments.sweep.run import run_sweep
 
 
 def sweep_command(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Per-round checkpoints of a run, and what ``cosim run --resume RUN_DIR`` needs to continue one.
 
 At the start of every round (:mod:`cosim.engine.state`) the run replaces ``checkpoint.npz`` in its folder
-(:mod:`cosim.traces.checkpoint`, atomically) with:
+(:mod:`cosim.checkpoints.store`, atomically) with:
 
 - ``engine``: the engine's state -- the round cursor, round summaries, the ledger's totals, the data log
   that rebuilds the traffic observer and every RSU's data, random-stream positions, and each stateful
@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from cosim import interrupts
+from cosim.checkpoints import store
 from cosim.config import Config, from_dict
 from cosim.engine import Engine
 from cosim.engine.state import EngineState
 from cosim.errors import ConfigError, RunFolderError, TransportError
 from cosim.learning.state import ServerState
-from cosim.traces import checkpoint, runfolder
+from cosim.traces import runfolder
 from cosim.traces.recorder import TablePosition, TraceRecorder
 from cosim.traces.schema import SCHEMA_VERSION
 
@@ -70,16 +71,16 @@ def write(folder: Path, engine: Engine, transport: Any, recorder: TraceRecorder)
         "traces": ckpt.traces,
     }
     with interrupts.critical():
-        checkpoint.save(folder, tree)
+        store.save(folder, tree)
     return ckpt
 
 
 def read(folder: Path) -> RunCheckpoint | None:
     """The run's checkpoint, or None when it stopped before its first round started."""
-    tree = checkpoint.load(folder)
+    tree = store.load(folder)
     if tree is None:
         return None
-    where = folder / checkpoint.CHECKPOINT
+    where = folder / store.CHECKPOINT
     if tree.get("schema_version") != SCHEMA_VERSION:
         raise RunFolderError(f"{where}: written for trace schema {tree.get('schema_version')!r}, not {SCHEMA_VERSION}")
     try:

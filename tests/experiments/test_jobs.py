@@ -1,4 +1,4 @@
-"""cosim.jobs: one job's outcome (finished, failed, timed), the executors, and a finished run.json."""
+"""cosim.experiments.jobs: one job's outcome (finished, failed, timed), the executors, and a finished run.json."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from cosim.errors import CosimError
-from cosim.jobs import Job, RayExecutor, SerialExecutor, default_executor, finished_run, ray_available, run_job
+from cosim.experiments.jobs import (
+    Job,
+    RayExecutor,
+    SerialExecutor,
+    default_executor,
+    finished_run,
+    ray_available,
+    run_job,
+)
 
 
 def busy(n: int, folder: Path) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 For each seed the scenario's traffic is run live once and recorded; every strategy of that seed then
 replays the recording, so the strategies see exactly the same vehicles, windows and samples, with the
-same seed (a paired design: differences are taken seed by seed). :func:`cosim.report.plan.plan`
+same seed (a paired design: differences are taken seed by seed). :func:`cosim.experiments.plan.plan`
 checks everything before :func:`execute` runs anything expensive; the runs fan out over Ray when it
-is installed (:func:`cosim.jobs.default_executor`), else they run one after the other in this process.
-A rerun into the same folder skips finished runs and reuses recordings (see :mod:`cosim.report.plan`).
+is installed (:func:`cosim.experiments.jobs.default_executor`), else they run one after the other in this process.
+A rerun into the same folder skips finished runs and reuses recordings (see :mod:`cosim.experiments.plan`).
 
 A run that fails does not end the comparison: the report is built from the runs that finished (the
 paired statistics use the seeds where both sides finished) and names the failures.
@@ -20,11 +20,11 @@ from typing import Any, Protocol
 
 from cosim.config import Config
 from cosim.errors import CosimError
-from cosim.jobs import Executor, Job, Outcome, default_executor
+from cosim.experiments.jobs import Executor, Job, Outcome, default_executor
+from cosim.experiments.plan import ComparePlan, format_seeds, plan, traffic_key
+from cosim.experiments.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
 from cosim.report.build import build_report
-from cosim.report.plan import ComparePlan, format_seeds, plan, traffic_key
 from cosim.report.tables import ReportTables, load_report
-from cosim.report.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
 from cosim.runner import field_overrides
 from cosim.scenario.resolve import Overrides
 from cosim.traces.recorder import write_json
@@ -79,7 +79,7 @@ def execute(
 ) -> CompareResult:
     """Record each seed's traffic once (unless recorded), run every (strategy, seed) not finished, write the report.
 
-    ``executor`` defaults to :func:`cosim.jobs.default_executor` (Ray when installed). ``run_fn`` stands
+    ``executor`` defaults to :func:`cosim.experiments.jobs.default_executor` (Ray when installed). ``run_fn`` stands
     in for :func:`cosim.runner.run` (tests).
     """
     runner = executor or default_executor()

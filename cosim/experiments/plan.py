@@ -26,7 +26,7 @@ from typing import Any
 
 from cosim.config import ClusteringConfig, Config
 from cosim.errors import ConfigError
-from cosim.jobs import finished_run
+from cosim.experiments.jobs import finished_run
 from cosim.registry import STRATEGIES
 from cosim.report.build import choose_baseline
 from cosim.report.rundata import safe_name

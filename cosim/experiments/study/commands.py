@@ -8,11 +8,11 @@ from pathlib import Path
 from rich.progress import Progress
 
 from cosim.console import LineProgress, jobs_display, make_console
-from cosim.report.commands import RichProgress
-from cosim.study.run import run_study
-from cosim.study.spec import StudyScenario, load_study
+from cosim.experiments.commands import RichProgress
+from cosim.experiments.study.run import run_study
+from cosim.experiments.study.spec import StudyScenario, load_study
 
-DEFAULT = Path(__file__).resolve().parents[2] / "docs" / "study.toml"
+DEFAULT = Path(__file__).resolve().parents[3] / "docs" / "study.toml"
 """The shipped study (docs/study.toml of the checkout)."""
 
 
@@ -31,11 +31,11 @@ class ScenarioProgress(RichProgress):
 def study_command(args: argparse.Namespace) -> int:
     """Check the study, run it, print where the document is; exit 1 if a run failed."""
     from cosim.console import import_quietly
-    from cosim.jobs import default_executor
+    from cosim.experiments.jobs import default_executor
 
     spec = load_study(args.study or DEFAULT)
     if args.doc_only:
-        from cosim.study.markdown import write_study
+        from cosim.experiments.study.markdown import write_study
 
         print(write_study(spec))
         return 0

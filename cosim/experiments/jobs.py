@@ -189,7 +189,7 @@ def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     import logging
     import os
 
-    root = str(Path(__file__).resolve().parents[1])  # the folder holding the cosim package (not importing it)
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the cosim package (not importing it)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = {"env_vars": {"PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}}
     try:

@@ -1,4 +1,4 @@
-"""The two jobs of a comparison, as :mod:`cosim.jobs` runs them (in this process or in a Ray worker).
+"""The two jobs of a comparison, as :mod:`cosim.experiments.jobs` runs them (in this process or in a Ray worker).
 
 * :func:`record_task`: run the scenario's traffic live once for a seed and save the recording, with the
   vehicle counts of the lane regions its link model needs (:func:`cosim.runner.link_regions`)
@@ -63,7 +63,7 @@ class RecordTask:
     config: ConfigRef
     recording: str
     key: dict[str, Any]
-    """Written beside the recording when it is complete (:func:`cosim.report.plan.traffic_key`)."""
+    """Written beside the recording when it is complete (:func:`cosim.experiments.plan.traffic_key`)."""
 
 
 def record_task(task: RecordTask, folder: Path) -> dict[str, Any]:

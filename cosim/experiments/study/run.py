@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import ConfigError
-from cosim.jobs import Executor
-from cosim.report.compare import CompareProgress, CompareResult, execute
-from cosim.report.plan import ComparePlan, plan
-from cosim.study.spec import StudyScenario, StudySpec
+from cosim.experiments.compare import CompareProgress, CompareResult, execute
+from cosim.experiments.jobs import Executor
+from cosim.experiments.plan import ComparePlan, plan
+from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.traces.recorder import write_json
 
 
@@ -109,13 +109,13 @@ def run_study(
     written from the comparison folders, so it also shows scenarios finished by an earlier invocation;
     each scenario's wall time and job counts go to ``<out>/<scenario>/study.json`` (kept as they are when an
     invocation made nothing: the measurement stays that of the invocation that did the work). ``write``
-    defaults to :func:`cosim.study.markdown.write_study`.
+    defaults to :func:`cosim.experiments.study.markdown.write_study`.
     """
     if only is not None and only not in {s.key for s in spec.scenarios} | {s.name for s in spec.scenarios}:
         names = ", ".join(s.key for s in spec.scenarios)
         raise ConfigError(f"--only = {only!r}: not a scenario of {spec.source} ({names})")
     chosen = [s for s in spec.scenarios if only is None or only in (s.key, s.name)]
-    from cosim.study.markdown import git_commit
+    from cosim.experiments.study.markdown import git_commit
 
     started = time.perf_counter()
     outcomes: list[ScenarioOutcome] = []
@@ -162,7 +162,7 @@ def run_study(
                 },
             )
     if write is None:
-        from cosim.study.markdown import write_study
+        from cosim.experiments.study.markdown import write_study
 
         write = write_study
     doc = write(spec)

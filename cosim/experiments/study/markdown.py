@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import writing
+from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.registry import STRATEGIES
 from cosim.report.markdown import CHECK_MARK, SUMMARY_METRICS, confirmed, numbers_markdown, verdict_text
 from cosim.report.numbers import fewest_seeds, fmt_ci
 from cosim.stats import paired
-from cosim.study.spec import StudyScenario, StudySpec
 from cosim.version import __version__
 
 FIGURES = ("differences.png", "loss_vs_time.png", "time_to_target.png")

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from cosim.errors import ConfigError
-from cosim.jobs import SerialExecutor
+from cosim.experiments.jobs import SerialExecutor
+from cosim.experiments.study import load_study, run_study
 from cosim.report.numbers import fmt_ci
-from cosim.study import load_study, run_study
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -179,7 +179,7 @@ def test_cli_study_bad_input_is_one_line(tmp_path: Path) -> None:
 def test_the_shipped_study_plans(tmp_path: Path) -> None:
     import dataclasses
 
-    from cosim.study.run import plan_scenario, scenario_source
+    from cosim.experiments.study.run import plan_scenario, scenario_source
 
     spec = load_study(ROOT / "docs" / "study.toml")
     assert spec.strategies == ("static", "dynamic", "forecast", "oracle") and spec.seeds == (1, 2, 3, 4, 5)

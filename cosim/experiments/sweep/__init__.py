@@ -6,8 +6,8 @@ writes the table of every run plus mean and 95 % confidence interval per metric 
 
 from __future__ import annotations
 
+from cosim.experiments.sweep.grid import GridPoint, SweepSpec, load_spec
+from cosim.experiments.sweep.run import run_sweep
 from cosim.stats import mean_ci, t_quantile
-from cosim.sweep.grid import GridPoint, SweepSpec, load_spec
-from cosim.sweep.run import run_sweep
 
 __all__ = ["GridPoint", "SweepSpec", "load_spec", "mean_ci", "run_sweep", "t_quantile"]

@@ -6,7 +6,7 @@ entry ``tree`` (arrays appear in it as ``{"__array__": "<entry>"}``). It is writ
 flushed to disk, then renamed over the previous checkpoint, so a crash leaves the old one or the new one,
 never a mixture. Reading uses ``allow_pickle=False``: a run folder cannot make cosim run code.
 
-What the tree holds is decided by the writer (:mod:`cosim.checkpoints`); this module only stores it.
+What the tree holds is decided by the writer (:mod:`cosim.checkpoints.run`); this module only stores it.
 """
 
 from __future__ import annotations

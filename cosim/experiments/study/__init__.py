@@ -2,12 +2,12 @@
 
 :func:`load_study` reads the study file (``docs/study.toml`` is the shipped one), :func:`run_study`
 runs ``cosim compare`` on each of its scenarios (resuming finished runs) and writes the document
-(:func:`cosim.study.markdown.write_study`) with the tables and figures it produced.
+(:func:`cosim.experiments.study.markdown.write_study`) with the tables and figures it produced.
 """
 
 from __future__ import annotations
 
-from cosim.study.run import run_study
-from cosim.study.spec import StudyScenario, StudySpec, load_study
+from cosim.experiments.study.run import run_study
+from cosim.experiments.study.spec import StudyScenario, StudySpec, load_study
 
 __all__ = ["StudyScenario", "StudySpec", "load_study", "run_study"]

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 RAY = Path(sys.executable).with_name("ray")
 

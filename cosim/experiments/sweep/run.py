@@ -1,4 +1,4 @@
-"""Run a sweep's points (Ray tasks by default, :mod:`cosim.jobs`), skip finished ones, and write the tables and plots.
+"""Run a sweep's points (as Ray tasks by default: :mod:`cosim.experiments.jobs`), skip finished ones, write the tables.
 
 Each point runs in its own folder ``<out>/runs/<point name>``. A point whose folder holds a run.json
 with status ``finished`` is not run again (its numbers are read back); a folder left by a failed or
@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import writing
-from cosim.jobs import Executor, Job, RayExecutor, finished_run
+from cosim.experiments.jobs import Executor, Job, RayExecutor, finished_run
+from cosim.experiments.sweep.grid import GridPoint, SweepSpec
 from cosim.stats import mean_ci
-from cosim.sweep.grid import GridPoint, SweepSpec
 from cosim.traces.runfolder import make_folder
 
 METRICS: tuple[str, ...] = (
@@ -156,7 +156,7 @@ def summarize(table: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
 
 def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
     """runs.csv/.parquet, summary.csv/.parquet and the plots."""
-    from cosim.sweep.plots import plot_summary
+    from cosim.experiments.sweep.plots import plot_summary
 
     summary = summarize(table, group_keys(spec))
     written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
