@@ -50,7 +50,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from cosim.errors import ConfigError, PluginError
 from cosim.ports import (
@@ -81,11 +81,42 @@ from cosim.values import (
     WindowTable,
 )
 
-if TYPE_CHECKING:
-    from cosim.config import Config
-
 API_VERSION = 2
 """The plug-in API's version: 2 added the base classes, round history, per-RSU sizes and own trace fields."""
+
+
+class Scenario(Protocol):
+    """The whole validated scenario, as ``check_config`` and ``prepare`` receive it (a :class:`cosim.config.Config`).
+
+    Written here as a Protocol of its sections so a plug-in needs nothing but this module; each section is
+    the config's frozen dataclass (``cfg.network.params`` is the link model's ``Params``, ``cfg.rsus`` the
+    ``[[rsus]]`` tables, ``cfg.where`` the file's name for messages).
+    """
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def seed(self) -> int: ...  # noqa: D102
+    @property
+    def rsus(self) -> tuple[Any, ...]: ...  # noqa: D102
+    @property
+    def base_stations(self) -> tuple[Any, ...]: ...  # noqa: D102
+    @property
+    def traffic(self) -> Any: ...  # noqa: D102
+    @property
+    def samples(self) -> Any: ...  # noqa: D102
+    @property
+    def learning(self) -> Any: ...  # noqa: D102
+    @property
+    def workload(self) -> Any: ...  # noqa: D102
+    @property
+    def clustering(self) -> Any: ...  # noqa: D102
+    @property
+    def network(self) -> Any: ...  # noqa: D102
+    @property
+    def compute(self) -> Any: ...  # noqa: D102
+    @property
+    def where(self) -> str: ...  # noqa: D102
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +144,7 @@ class Plugin:
         """The plug-in's parameters: an instance of its ``Params``, from the same table."""
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Check the whole config before the run starts; raise :class:`ConfigError` with one line if wrong."""
 
     def state_dict(self) -> Mapping[str, Any]:
@@ -204,7 +235,7 @@ class LinkModel(Plugin, abc.ABC):
             raise PluginError(f"link model {self.name or type(self).__name__!r}: start() was not called")
         return self._ctx
 
-    def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
+    def prepare(self, cfg: Scenario) -> tuple[LaneRegion, ...]:
         """Read the scenario before the traffic starts; the lane regions to count (default: none)."""
         return ()
 
@@ -342,6 +373,7 @@ __all__ = [
     "LABEL",
     "SEAMS",
     "Assignment",
+    "Scenario",
     "ComputeContext",
     "ComputeModel",
     "ComputeStep",

@@ -11,18 +11,15 @@ oracle     re-tiered every round from the traffic the round will actually see (a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cosim.clustering.base import TierStrategy, latest_flown
 from cosim.errors import ConfigError
+from cosim.plugins import Scenario
 from cosim.registry import STRATEGIES
 from cosim.types import RsuId
 from cosim.values import Assignment, RoundContext
-
-if TYPE_CHECKING:
-    from cosim.config import Config
 
 
 @STRATEGIES.register("static", compare=True, baseline=True)
@@ -79,7 +76,7 @@ class ForecastClustering(TierStrategy):
         """Trend smoothing constant, in [0, 1]."""
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Smoothing constants must be in range."""
         p = cfg.clustering.params
         if not 0.0 < p.alpha <= 1.0:

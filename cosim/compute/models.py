@@ -26,18 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cosim.compute.devices import DEVICES, DeviceProfile
 from cosim.compute.flops import ModelFlops, model_flops
 from cosim.errors import ConfigError
-from cosim.plugins import ComputeModel
+from cosim.plugins import ComputeModel, Scenario
 from cosim.ports import ComputeContext, ComputeStep
 from cosim.registry import COMPUTE
 from cosim.types import SimSeconds, TierName
-
-if TYPE_CHECKING:
-    from cosim.config import Config
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ class FlopCompute(ComputeModel):
     reproducible = True
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Devices must exist and be sane; tiers must exist; speeds positive."""
         p: FlopParams = cfg.compute.params
         known = {**DEVICES, **p.devices}
@@ -155,7 +152,7 @@ class PerSampleCompute(ComputeModel):
     reproducible = True
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Non-negative work; a speed only for tiers that exist, and positive."""
         p: PerSampleParams = cfg.compute.params
         for name in ("client_us_per_sample_layer", "server_us_per_sample"):
@@ -198,7 +195,7 @@ class MeasuredCompute(ComputeModel):
     reproducible = False
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """A non-negative scale."""
         scale = cfg.compute.params.measured_scale
         if scale < 0:

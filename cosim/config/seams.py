@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cosim import plugins, registry
-from cosim.config.build import readable
+from cosim.config.tomltypes import readable
 
 
 @dataclass(frozen=True)

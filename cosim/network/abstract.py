@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +38,12 @@ from cosim.errors import ConfigError
 from cosim.network.fields import SHARE
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.sharing import max_min_fair
-from cosim.plugins import LinkModel
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.seeds import RandomState
 from cosim.types import RsuId, SimSeconds
 from cosim.values import Transfer
-
-if TYPE_CHECKING:
-    from cosim.config import Config
 
 MAX_ATTEMPTS = 32
 """Retransmissions stop counting here (a loss rate near 1 would otherwise never end)."""
@@ -103,7 +100,7 @@ class SharedServerLink(RandomState, LinkModel):
     trace_fields = (SHARE,)
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Every rate positive, every duration non-negative, probabilities in range."""
         p: SharedServerParams = cfg.network.params
         for name in ("rsu_uplink_mbps", "rsu_downlink_mbps", "server_mbps"):

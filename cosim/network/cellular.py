@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from cosim.network.radio import (
     uplink_sinr_db,
 )
 from cosim.network.sharing import cell_shares
-from cosim.plugins import LinkModel
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.seeds import RandomState
@@ -113,7 +113,7 @@ class CellularLink(RandomState, LinkModel):
     trace_fields = (CELL, CELL_VEHICLES, SINR_DB, CQI, SE, SHARE, HARQ_TX)
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Radio parameters in range; every base station's bandwidth known for its numerology."""
         p: CellularParams = cfg.network.params
         for b in cfg.base_stations:
@@ -153,10 +153,10 @@ class CellularLink(RandomState, LinkModel):
 
     # ------------------------------------------------------------------ set-up
 
-    def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
+    def prepare(self, cfg: Scenario) -> tuple[LaneRegion, ...]:
         """Place the cells (configured or on a hexagonal grid) and hand the traffic each cell's lanes."""
         p = self.params
-        self.layout = layout(cfg, p.environment, p.isd_m, p.count_internal_lanes)
+        self.layout = layout(cast(Config, cfg), p.environment, p.isd_m, p.count_internal_lanes)
         return self.layout.regions()
 
     def use_layout(self, cell_layout: CellLayout) -> None:

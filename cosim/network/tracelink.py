@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cosim.config import Config
 from cosim.errors import ConfigError
 from cosim.network.fields import SHARE
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.tracefile import CapacityTrace, load_traces
-from cosim.plugins import LinkModel
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.types import RsuId
@@ -56,7 +55,7 @@ class TraceLink(LinkModel):
     trace_fields = (SHARE,)
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """A trace path is given and reads as a trace for every RSU; offsets and RTT are non-negative."""
         p: TraceParams = cfg.network.params
         if p.path is None:
@@ -78,7 +77,7 @@ class TraceLink(LinkModel):
         self._where = "<config>"
         self.traces: dict[RsuId, CapacityTrace] = {}
 
-    def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
+    def prepare(self, cfg: Scenario) -> tuple[LaneRegion, ...]:
         """Remember the scenario file for error messages (the traces are read when the RSUs are known)."""
         self._where = cfg.where
         return ()

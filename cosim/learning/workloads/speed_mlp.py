@@ -11,19 +11,16 @@ explicit per-layer initializer seeds, so a server on another host builds the ide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cosim.config.limits import MAX_LAYER_WIDTH, MAX_LAYERS
 from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
-from cosim.plugins import Workload
+from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
-
-if TYPE_CHECKING:
-    from cosim.config import Config
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class SpeedMlp(Workload):
     spec = SPEED_SPEC
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Sizes must be positive."""
         p: SpeedMlpParams = cfg.workload.params
         if not 1 <= p.hidden_width <= MAX_LAYER_WIDTH:

@@ -15,19 +15,16 @@ parameters and a batch of 128 sends ~0.5 MB of activations up and as many gradie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cosim.config.limits import MAX_HISTORY, MAX_SEQUENCE_WIDTH
 from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
-from cosim.plugins import Workload
+from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
-
-if TYPE_CHECKING:
-    from cosim.config import Config
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ class SpeedSeq(Workload):
     spec = SPEED_SPEC
 
     @classmethod
-    def check_config(cls, cfg: Config) -> None:
+    def check_config(cls, cfg: Scenario) -> None:
         """Sizes must be positive."""
         p: SpeedSeqParams = cfg.workload.params
         for name, limit, limit_name in (
