@@ -57,7 +57,7 @@ def compare(
 ) -> ReportTables:
     """Compare clustering strategies over seeds on paired traffic; return the report's tables as DataFrames.
 
-    The same comparison as ``cosim compare`` (:func:`cosim.report.compare.compare`): each seed's traffic is
+    The same comparison as ``cosim compare`` (:func:`cosim.experiments.compare.compare`): each seed's traffic is
     recorded once and replayed for every strategy, the report (report.md, figures, CSVs) is written to
     ``out`` (default ``runs/<scenario>-compare-...``) and a rerun skips finished runs. Runs are made one
     after the other in this process unless ``parallel`` (Ray, ``num_cpus`` at once). Scenario fields are
@@ -65,8 +65,8 @@ def compare(
     ``numbers``, ``values``, ``rounds`` and ``figures`` (each figure's data), plus the folder and the runs
     that failed.
     """
-    from cosim.jobs import default_executor
-    from cosim.report.compare import compare as _compare
+    from cosim.experiments.compare import compare as _compare
+    from cosim.experiments.jobs import default_executor
 
     executor = default_executor(None, num_cpus, serial=not parallel)
     result = _compare(

@@ -11,9 +11,13 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cosim.errors import ConfigError, CosimError, Interrupted
+
+if TYPE_CHECKING:  # both import heavy modules: the CLI imports them when a command needs them
+    from cosim.ports import DataSpec
+    from cosim.rpc.security import ClientSecurity
 
 _CLIENT_FLAGS = ("tls_ca", "tls", "tls_cert", "tls_key", "token_file", "insecure")
 
@@ -154,7 +158,7 @@ def _add_client_security(p: argparse.ArgumentParser) -> None:
     p.add_argument("--insecure", action="store_true", help="allow a server on another host without TLS")
 
 
-def client_security_of(args: argparse.Namespace) -> object:
+def client_security_of(args: argparse.Namespace) -> ClientSecurity:
     """The :class:`cosim.rpc.security.ClientSecurity` of ``cosim run``'s options."""
     from pathlib import Path
 
@@ -241,7 +245,7 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cosim.report.commands import compare_command
+    from cosim.experiments.commands import compare_command
 
     return compare_command(args)
 
@@ -261,7 +265,7 @@ def _add_study_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from cosim.study.commands import study_command
+    from cosim.experiments.study.commands import study_command
 
     return study_command(args)
 
@@ -276,7 +280,7 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cosim.sweep.commands import sweep_command
+    from cosim.experiments.sweep.commands import sweep_command
 
     return sweep_command(args)
 
@@ -374,13 +378,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_rows(s: dict, spec: object) -> dict[str, object]:
+def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
     """The rows of ``cosim run``'s summary table, from a run summary (run.json ``summary``)."""
     from cosim.console import MIGRATIONS, MIGRATIONS_MEANING
 
     nan = float("nan")
-    loss = f"{spec.loss_name}, {spec.loss_unit}".rstrip(", ")  # type: ignore[attr-defined]
-    metric = f"{spec.metric_name}, {spec.metric_unit}".rstrip(", ")  # type: ignore[attr-defined]
+    loss = f"{spec.loss_name}, {spec.loss_unit}".rstrip(", ")
+    metric = f"{spec.metric_name}, {spec.metric_unit}".rstrip(", ")
     rounds = (
         s["rounds"]
         if s["rounds"] == s.get("rounds_planned", s["rounds"])

@@ -12,10 +12,19 @@ import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -153,20 +162,20 @@ class LineProgress:
         """The open tasks, in the order they were added."""
         return list(self._tasks.values())
 
-    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
-        """Open a task; returns its id."""
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> TaskID:
+        """Open a task; returns its id (a rich ``TaskID``, so code written for either display type-checks)."""
         task = _LineTask(self._next, description, total, 0.0, dict(fields))
         self._tasks[task.id] = task
         self._next += 1
-        return task.id
+        return TaskID(task.id)
 
-    def remove_task(self, task_id: int) -> None:
+    def remove_task(self, task_id: TaskID) -> None:
         """Close a task silently."""
         self._tasks.pop(task_id, None)
 
     def update(
         self,
-        task_id: int,
+        task_id: TaskID,
         *,
         advance: float | None = None,
         completed: float | None = None,
@@ -252,10 +261,12 @@ class RunProgress:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:  # the run ends after its last round, possibly before the traffic's end
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:  # the run ends after its last round, possibly before the traffic's end
             self.progress.update(self.sim, total=self.progress.tasks[self.sim].completed)
-        self.progress.__exit__(*exc)
+        self.progress.__exit__(exc_type, exc, tb)
 
     def time(self, now: float) -> None:
         """Simulated time advanced to ``now``."""

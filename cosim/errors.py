@@ -60,6 +60,8 @@ class TransportError(CosimError):
     """A gRPC call failed (server unreachable, deadline exceeded, rejected request)."""
 
     exit_code = 5
+    code: object = None
+    """The failed call's ``grpc.StatusCode``, when a call's status is known."""
 
 
 class RunFolderError(CosimError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -26,10 +27,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from cosim.errors import writing  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 DPI = 200
 """Resolution of every PNG (journals ask for at least 200-300 dpi for line art at print size)."""
 
-RC = {
+RC: dict[RcKeyType, object] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "cosim",
     "font.size": 9.5,

@@ -2,17 +2,18 @@
 
 The runner (:mod:`cosim.runner`) builds one of each from the config and hands them to the engine
 (:mod:`cosim.engine`), which builds none of them and imports no implementation (an import-linter
-contract checks it). Implementations satisfy these protocols structurally; a user's plug-in may also
-subclass the protocol to say so. The values they exchange are in :mod:`cosim.values`.
+contract checks it). These protocols type the engine's side; **plug-in authors subclass the base
+classes of** :mod:`cosim.plugins` (the public API, which documents every hook and its default) and
+need nothing from here. The values they exchange are in :mod:`cosim.values`.
 
 ==================  ===========================================  =====================================
 port                what it does                                 built-ins (registry)
 ==================  ===========================================  =====================================
-ClusteringStrategy  tiers for a round, from the window history   static, dynamic, forecast, oracle
+ClusteringStrategy  tiers for a round, from traffic and history    static, dynamic, forecast, oracle
 LinkModel           how long a message takes (a SimPy process)   abstract, cellular, trace
 Transport           reaches the split-learning server            gRPC, in process
 Workload            model parts, data, loss and metric           speed-mlp, speed-seq
-ComputeModel        simulated compute time of each step          model, measured
+ComputeModel        simulated compute time of each step          flops, model, measured
 TrafficSource       vehicles, windows and samples over time      live SUMO, a replayed recording
 TraceSink           where trace rows go                          the run folder's recorder, memory
 FaultPlan           faults the engine acts on (RSU crashes)      [[faults]] of scenario.toml
@@ -47,6 +48,7 @@ from cosim.values import (
     Assignment,
     EvalResult,
     ForwardResult,
+    LaneRegion,
     Prepared,
     RoundContext,
     RoundOutcome,
@@ -74,7 +76,8 @@ class ClusteringStrategy(Protocol):
 
     Class attributes: ``name`` (set by the registry), ``needs_future`` (True: the strategy reads
     ``ctx.future``, the windows the round will actually see, so the run records its traffic first;
-    such a strategy is an upper bound, not a realisable policy).
+    such a strategy is a hindsight reference, not a realisable policy). The base class
+    :class:`cosim.plugins.Strategy` documents the contract.
     """
 
     name: ClassVar[str]
@@ -128,41 +131,41 @@ class TrafficView(Protocol):
 
 
 @dataclass(frozen=True)
-class LinkField:
-    """A per-message field a link model may report in :attr:`Transfer.extra` (the trace has a column per direction)."""
+class TraceField:
+    """A per-message value a link model reports in :attr:`Transfer.extra`: the trace has a column per direction.
+
+    ``<name>_up`` and ``<name>_down`` join the ``messages`` table of a run whose link model declares the
+    field (:attr:`cosim.plugins.LinkModel.trace_fields`); run.json lists the fields, and the exports (csv,
+    parquet, the pcap tag, the Wireshark dissector) and the report carry them.
+    """
 
     name: str
+    """Column stem: letters, digits and ``_``, starting with a letter."""
     dtype: str
-    """pandas dtype of the trace column."""
+    """pandas dtype of the column: ``string``, ``int64``, ``float64`` or ``bool``."""
     missing: Any
-    """The value written when a model does not report the field."""
+    """The value written when the model does not report the field for a message."""
     meaning: str
+    """One line for the schema table (with the unit)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """As plain values (run.json's ``trace_fields``)."""
+        missing = self.missing
+        if isinstance(missing, float) and missing != missing:  # NaN is not JSON
+            missing = None
+        return {"name": self.name, "dtype": self.dtype, "missing": missing, "meaning": self.meaning}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TraceField:
+        """Read :meth:`as_dict` back."""
+        missing = d.get("missing")
+        if missing is None and d.get("dtype") == "float64":
+            missing = float("nan")
+        return cls(str(d["name"]), str(d["dtype"]), missing, str(d.get("meaning", "")))
 
 
-LINK_FIELDS: tuple[LinkField, ...] = (
-    LinkField("cell", "string", "", "serving cell (base station id); empty for models without cells"),
-    LinkField("cell_vehicles", "int64", -1, "vehicles in the serving cell at the send instant (-1: no cells)"),
-    LinkField("sinr_db", "float64", float("nan"), "mean SINR of the link, dB (NaN: not modelled)"),
-    LinkField("cqi", "int64", -1, "CQI of TS 38.214 Table 5.2.2.1-2 at the mean SINR (0: out of range; -1: none)"),
-    LinkField("se_bps_hz", "float64", float("nan"), "spectral efficiency after link adaptation, bit/s/Hz"),
-    LinkField(
-        "share",
-        "float64",
-        float("nan"),
-        "mean share of the shared resource the message held (cellular: of the cell's PRBs; abstract: of server_mbps)",
-    ),
-    LinkField("harq_tx", "int64", -1, "HARQ transmissions of all the message's transport blocks (-1: no HARQ)"),
-    LinkField(
-        "outage_s",
-        "float64",
-        0.0,
-        "simulated seconds the message waited for its RSU's backhaul to come back ([[faults]] outage; 0: none)",
-    ),
-)
-"""Keys of :attr:`Transfer.extra` the trace knows: ``<name>_up`` and ``<name>_down`` message columns.
-
-A model may report any subset; other keys are ignored by the trace. Add a field here (and to the
-schema's documentation, :mod:`cosim.traces.schema`) to make a new one visible to analysts."""
+TRACE_DTYPES: tuple[str, ...] = ("string", "int64", "float64", "bool")
+"""The dtypes a trace field may have."""
 
 
 @dataclass(frozen=True)
@@ -183,21 +186,30 @@ class LinkContext:
 
 @runtime_checkable
 class LinkModel(Protocol):
-    """How long a message takes between an RSU and the server.
+    """How long a message takes between an RSU and the server (the engine's view; see :class:`cosim.plugins.LinkModel`).
 
     :meth:`transmit` is a SimPy process body (a generator): it yields SimPy events until the message
-    has arrived and returns a :class:`Transfer`. A model whose transfers interact (a shared bottleneck,
-    a cell's scheduler) keeps its in-flight messages itself; the engine only calls this port::
+    has arrived and returns a :class:`Transfer`::
 
         transfer = yield from link.transmit(rsu, "up", nbytes)
 
-    Optional hook ``prepare(cfg) -> tuple[LaneRegion, ...]``: called by the runner with the whole scenario
-    before the traffic starts; the model reads what it needs (e.g. base stations, the road network) and
-    returns the lane regions whose vehicles the traffic source must count every step (read back through
-    :meth:`TrafficView.in_region`). A model without it sees only the vehicles in each RSU's range.
+    ``name`` and ``trace_fields`` are read-only here: a plug-in sets them on its class, a wrapper (a fault
+    plan's outages) on its instance.
     """
 
-    name: ClassVar[str]
+    @property
+    def name(self) -> str:
+        """The registry name (the traces carry it)."""
+        ...
+
+    @property
+    def trace_fields(self) -> tuple[TraceField, ...]:
+        """The model's own per-message fields (``<name>_up`` / ``<name>_down`` columns of ``messages``)."""
+        ...
+
+    def prepare(self, cfg: Any) -> tuple[LaneRegion, ...]:
+        """Read the scenario; the lane regions whose vehicles the traffic must count."""
+        ...
 
     def start(self, ctx: LinkContext) -> None:
         """Bind to a run (called once before the first message)."""
@@ -205,6 +217,10 @@ class LinkModel(Protocol):
 
     def transmit(self, rsu: RsuId, direction: Direction, nbytes: int) -> Generator[Any, Any, Transfer]:
         """Deliver ``nbytes`` in ``direction``; returns when the message has arrived."""
+        ...
+
+    def round_summary(self) -> Mapping[RsuId, Mapping[str, float]]:
+        """Per RSU, the model's summary of the last round for strategies."""
         ...
 
 
@@ -216,37 +232,60 @@ class ComputeContext:
     """What a compute model is given when a run starts: the split model whose steps it times."""
 
     tiers: Tiers
-    client_part: Callable[[TierName], Any]
-    """Builds a tier's client part (a Keras model), e.g. to count its FLOPs."""
+    depths: tuple[int, ...]
+    """The client depths the run may use (the tiers' depths, and those strategies may give one RSU)."""
+    client_part: Callable[[int], Any]
+    """Builds the client part of a depth (a Keras model), e.g. to count its FLOPs."""
     server_part: Callable[[], Any]
     """Builds the server part (a Keras model)."""
 
 
+@dataclass(frozen=True)
+class ComputeStep:
+    """One training step a compute model times: whose, at which depth, how many samples, how long it really took."""
+
+    rsu: RsuId
+    tier: TierName
+    depth: int
+    """Client layers the RSU runs."""
+    samples: int
+    """Samples in the step (the batch)."""
+    wall_s: WallSeconds
+    """The real step's wall time on this machine (for models that scale what they measure)."""
+
+
 @runtime_checkable
 class ComputeModel(Protocol):
-    """Turns a step's size (or its measured wall time) into simulated seconds.
+    """Turns a step into simulated seconds (the engine's view; see :class:`cosim.plugins.ComputeModel`)."""
 
-    The runner calls :meth:`start` once before the run (a model that needs nothing may omit it).
-    """
+    @property
+    def name(self) -> str:
+        """The registry name (the traces carry it)."""
+        ...
 
-    name: ClassVar[str]
-    reproducible: bool
-    """True when simulated compute time does not depend on the machine (run.json records it)."""
+    @property
+    def reproducible(self) -> bool:
+        """True when simulated compute time does not depend on the machine (run.json records it)."""
+        ...
 
     def start(self, ctx: ComputeContext) -> None:
         """Bind to the run's split model (called once, before the first step)."""
         ...
 
-    def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
-        """Simulated seconds of a client forward pass over ``n`` samples."""
+    def client_forward(self, step: ComputeStep) -> SimSeconds:
+        """Simulated seconds of a client forward pass."""
         ...
 
-    def client_backward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+    def client_backward(self, step: ComputeStep) -> SimSeconds:
         """Simulated seconds of a client backward pass and optimizer step."""
         ...
 
-    def server_step(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+    def server_step(self, step: ComputeStep) -> SimSeconds:
         """Simulated seconds of the server's forward, loss, backward and update."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What run.json records of the model."""
         ...
 
 
@@ -272,21 +311,21 @@ class Transport(Protocol):
 
     def prepare_forward(
         self, rsu: RsuId, round_: int, batch: int, tier: TierName, activations: Any, labels: Any
-    ) -> Prepared:
+    ) -> Prepared[Any]:
         """Encode a Forward request (not sent yet); ``nbytes`` is its serialised size."""
         ...
 
-    def send_forward(self, prepared: Prepared) -> ForwardResult:
+    def send_forward(self, prepared: Prepared[Any]) -> ForwardResult:
         """Send a prepared Forward and wait for its reply."""
         ...
 
     def prepare_aggregate(
         self, rsu: RsuId, round_: int, tier: TierName, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> Prepared:
+    ) -> Prepared[Any]:
         """Encode an Aggregate request."""
         ...
 
-    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:
+    def send_aggregate(self, prepared: Prepared[Any]) -> AggregateHandle:
         """Send a prepared Aggregate without blocking."""
         ...
 
@@ -420,8 +459,8 @@ class Client(Protocol):
 class ClientPool(Protocol):
     """The RSUs' clients, their tiers and each tier's latest model."""
 
-    def prepare(self, rsu: RsuId, tier: TierName) -> None:
-        """Make ``rsu``'s client run ``tier``'s model (switching model when the tier changed)."""
+    def prepare(self, rsu: RsuId, tier: TierName, depth: int | None = None) -> None:
+        """Make ``rsu``'s client run ``tier``'s model at ``depth`` (default: the tier's); switch when either changed."""
         ...
 
     def get(self, rsu: RsuId) -> Client:
@@ -552,14 +591,15 @@ __all__ = [
     "Direction",
     "FaultEvent",
     "FaultPlan",
-    "LINK_FIELDS",
+    "TRACE_DTYPES",
+    "ComputeStep",
     "LinkContext",
-    "LinkField",
     "LinkModel",
     "RsuDataset",
     "SampleEncoder",
     "Stateful",
     "Stateless",
+    "TraceField",
     "TraceSink",
     "TrafficSource",
     "TrafficView",

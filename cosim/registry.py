@@ -39,6 +39,9 @@ T = TypeVar("T", bound=type)
 
 _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
+NAME_ATTR = "name"
+"""The class attribute the registry writes a plug-in's registered name to (the seams read ``cls.name``)."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -68,7 +71,8 @@ class Registry:
         self.group = group
         """The entry-point group installed packages use."""
         self._builtin_modules = builtin_modules
-        self._entries: dict[str, Entry] = {}
+        self._entries: dict[str, Entry | _LazyEntry] = {}
+        """Registered names; an installed plug-in stays a :class:`_LazyEntry` until it is first looked up."""
         self._paths: dict[str, Entry] = {}
         """Plug-ins named by a ``package.module:Class`` path (resolved once, never listed as names)."""
         self._default: str | None = None
@@ -83,9 +87,9 @@ class Registry:
         def deco(cls: T) -> T:
             with self._lock:
                 old = self._entries.get(name)
-                if old is not None and old.cls is not cls:
+                if isinstance(old, Entry) and old.cls is not cls:
                     raise ValueError(f"{self.kind} {name!r} is registered twice ({old.cls} and {cls})")
-                cls.name = name  # type: ignore[attr-defined]
+                setattr(cls, NAME_ATTR, name)
                 self._entries[name] = Entry(name, cls, _summary(cls), "builtin", dict(flags))
                 if default:
                     self._default = name
@@ -103,7 +107,7 @@ class Registry:
             for ep in _entry_points(self.group):
                 if ep.name in self._entries:
                     continue  # a built-in wins over an installed package of the same name
-                self._entries[ep.name] = _LazyEntry(self, ep)  # type: ignore[assignment]
+                self._entries[ep.name] = _LazyEntry(self, ep)
 
     # ------------------------------------------------------------------ lookup
 
@@ -232,10 +236,10 @@ def _entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
 
 def _name(cls: type, name: str) -> None:
     """Give a plug-in class found by path or entry point its registry name (unless it has its own)."""
-    if cls.__dict__.get("name"):
+    if cls.__dict__.get(NAME_ATTR):
         return
     try:
-        cls.name = name  # type: ignore[attr-defined]
+        setattr(cls, NAME_ATTR, name)
     except TypeError:  # a class written in C (collections.OrderedDict): the seam check says what it lacks
         pass
 
@@ -269,7 +273,7 @@ LINKS = Registry("link model", "cosim.links", ("cosim.network.builtin",))
 WORKLOADS = Registry("workload", "cosim.workloads", ("cosim.learning.workloads",))
 """Split-learning workloads (``workload.name``)."""
 
-COMPUTE = Registry("compute model", "cosim.compute", ("cosim.learning.compute",))
+COMPUTE = Registry("compute model", "cosim.compute", ("cosim.compute.models",))
 """Compute-time models (``compute.mode``)."""
 
 ALL: dict[str, Registry] = {"strategies": STRATEGIES, "links": LINKS, "workloads": WORKLOADS, "compute": COMPUTE}

@@ -19,9 +19,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cosim import checkpoints, interrupts, registry
+from cosim import checkpoints, interrupts, ports, registry
+from cosim.checkpoints.store import CHECKPOINT
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
+from cosim.engine.parts import EngineParts
 from cosim.errors import (
     ConfigError,
     CosimError,
@@ -32,12 +34,21 @@ from cosim.errors import (
     SimulationStalled,
 )
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
-from cosim.ports import ComputeContext, DataSpec, TrafficSource
+from cosim.plugins import ComputeModel, LinkModel, Strategy, Workload
+from cosim.ports import (
+    ClientPool,
+    ComputeContext,
+    DataSpec,
+    RsuDataset,
+    TraceField,
+    TraceSink,
+    TrafficSource,
+    Transport,
+)
 from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces import runfolder
-from cosim.traces.checkpoint import CHECKPOINT
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
@@ -283,7 +294,8 @@ def _execute(
     The folder's lock is released however this ends.
     """
     try:
-        recorder = TraceRecorder(folder, ckpt.traces if ckpt else None)
+        info["trace_fields"] = [f.as_dict() for f in parts.trace_fields]
+        recorder = TraceRecorder(folder, ckpt.traces if ckpt else None, parts.trace_fields)
     except BaseException:
         lock.release()
         raise
@@ -305,19 +317,15 @@ def _execute(
             recorder.write_run_json(info)
             try:
                 parts.open()
-                info["workload"] = dataclasses.asdict(parts.workload.spec)
-                describe = getattr(parts.compute, "describe", None)
-                if describe is not None:
-                    info["compute"] = describe()
+                bundle = parts.engine_parts(recorder)
+                info["workload"] = dataclasses.asdict(bundle.data_spec)
+                info["compute"] = bundle.compute.describe()
                 if resumed:
                     note = checkpoints.restore_server(parts.transport, ckpt)
                     info.setdefault("resumes", []).append(checkpoints.resume_note(info, ckpt, note))
                 recorder.write_run_json(info)
                 engine = Engine(
-                    cfg, traffic=parts.traffic, transport=parts.transport, clients=parts.clients,
-                    datasets=parts.datasets, strategy=parts.strategy, link=parts.link, compute=parts.compute,
-                    streams=parts.streams, data_spec=parts.workload.spec, sink=recorder, run_id=run_id,
-                    on_round=on_round, on_time=on_time, faults=parts.faults, on_checkpoint=checkpoint,
+                    cfg, bundle, run_id=run_id, on_round=on_round, on_time=on_time, on_checkpoint=checkpoint,
                     resume=ckpt.engine if ckpt else None,
                 )  # fmt: skip
                 result = engine.run()
@@ -365,7 +373,7 @@ def _execute(
         config=cfg,
         rounds=tuple(result.rounds),
         summary=summary,
-        data_spec=parts.workload.spec,
+        data_spec=bundle.data_spec,
     )
 
 
@@ -487,15 +495,10 @@ def set_thread_pools(pools: ThreadPools) -> bool:
     return True
 
 
-def prepare_link(link: Any, cfg: Config) -> tuple[LaneRegion, ...]:
-    """Let the link model read the scenario (its optional ``prepare`` hook); the lane regions it wants counted."""
-    prepare = getattr(link, "prepare", None)
-    return tuple(prepare(cfg) or ()) if prepare is not None else ()
-
-
 def link_regions(cfg: Config) -> tuple[LaneRegion, ...]:
     """The lane regions the scenario's link model needs counted (record traffic with them for a replay)."""
-    return prepare_link(build_plugin(cfg, cfg.network), cfg)
+    link: LinkModel = build_plugin(cfg, cfg.network)
+    return tuple(link.prepare(cfg))
 
 
 def build_plugin(cfg: Config, section: Any, *args: Any) -> Any:
@@ -517,8 +520,10 @@ def build_plugin(cfg: Config, section: Any, *args: Any) -> Any:
         ) from None
 
 
-def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
-    missing = traffic.missing_regions(regions) if hasattr(traffic, "missing_regions") else []
+def _check_regions(traffic: TrafficSource, regions: tuple[LaneRegion, ...], cfg: Config) -> None:
+    from cosim.traffic.recording import ReplayTraffic
+
+    missing = traffic.missing_regions(regions) if isinstance(traffic, ReplayTraffic) else []
     if missing:
         raise ConfigError(
             f"{cfg.where}: network.model = {cfg.network.model!r}: the given traffic recording did not count the "
@@ -527,7 +532,12 @@ def _check_regions(traffic: Any, regions: tuple[LaneRegion, ...], cfg: Config) -
 
 
 class Parts:
-    """The engine's collaborators for one run, built from the config, opened and closed together."""
+    """The engine's collaborators for one run, built from the config, opened and closed together.
+
+    The plug-ins (strategy, link model) are built at once; :meth:`open` starts the traffic, the server and
+    its transport, the clients, the data and the compute model. :meth:`engine_parts` hands them to the
+    engine as one typed bundle.
+    """
 
     def __init__(
         self,
@@ -547,26 +557,58 @@ class Parts:
         self.gui = gui
         self.kind = transport
         self.security = security
-        self.traffic: Any = traffic
+        self.traffic: TrafficSource | None = traffic
         self._own_traffic = traffic is None
-        self.transport: Any = None
-        self.strategy: Any = build_plugin(cfg, cfg.clustering)
-        self.link: Any = build_plugin(cfg, cfg.network)
-        depths = {name: t.client_depth for name, t in cfg.learning.tiers.items()}
-        self.compute: Any = build_plugin(cfg, cfg.compute, depths)
-        self.regions = prepare_link(self.link, cfg)
+        self.transport: Transport | None = None
+        self.strategy: Strategy = build_plugin(cfg, cfg.clustering)
+        link: LinkModel = build_plugin(cfg, cfg.network)
+        self._compute: ComputeModel = build_plugin(cfg, cfg.compute)
+        self.regions = tuple(link.prepare(cfg))
         """Lane regions whose vehicles the link model needs counted every step."""
         self.faults = plan_of(cfg)
         """The run's ``[[faults]]`` (None without): outages wrap the link model, slowdowns the compute model."""
+        self.link: ports.LinkModel = link
         if self.faults is not None and self.faults.has_outages:
-            self.link = OutageLink(self.link, self.faults)
-        can = not gui and not getattr(self.strategy, "needs_future", False) and has_network(cfg)
+            self.link = OutageLink(link, self.faults)
+        can = not gui and not self.strategy.needs_future and has_network(cfg)
         self.pipelined = can if traffic_process is None else bool(traffic_process) and can
         """True when live SUMO runs in its own process, ahead of the engine (:mod:`cosim.traffic.pipeline`)."""
-        self.clients: Any = None
-        self.datasets: dict[str, Any] = {}
-        self.workload: Any = None
+        self.compute: ports.ComputeModel | None = None
+        """The compute model, started on the run's split model (and wrapped by slowdowns) by :meth:`open`."""
+        self.clients: ClientPool | None = None
+        self.datasets: Mapping[str, RsuDataset] = {}
+        self.workload: Workload | None = None
         self.streams: Streams | None = None
+
+    @property
+    def trace_fields(self) -> tuple[TraceField, ...]:
+        """The link model's own per-message fields (with ``outage_s`` when [[faults]] has outages)."""
+        return tuple(self.link.trace_fields)
+
+    def engine_parts(self, sink: TraceSink) -> EngineParts:
+        """The opened parts as the engine's typed bundle (after :meth:`open`)."""
+        if (
+            self.traffic is None
+            or self.transport is None
+            or self.clients is None
+            or self.compute is None
+            or self.workload is None
+            or self.streams is None
+        ):
+            raise RuntimeError("Parts.engine_parts() before open()")
+        return EngineParts(
+            traffic=self.traffic,
+            transport=self.transport,
+            clients=self.clients,
+            datasets=self.datasets,
+            strategy=self.strategy,
+            link=self.link,
+            compute=self.compute,
+            streams=self.streams,
+            data_spec=self.workload.spec,
+            sink=sink,
+            faults=self.faults,
+        )
 
     def open(self) -> None:
         """Start the traffic (unless a source was given), the server and transport, the clients and data.
@@ -594,11 +636,11 @@ class Parts:
         spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
-        start = getattr(self.compute, "start", None)
-        if start is not None:
-            start(ComputeContext(cfg.learning.tier_list(), spec.client_model, spec.server_model))
+        self._compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
+        compute: ports.ComputeModel = self._compute
         if self.faults is not None and self.faults.has_slowdowns:
-            self.compute = SlowdownCompute(self.compute, self.faults)
+            compute = SlowdownCompute(self._compute, self.faults)
+        self.compute = compute
         rsus = [s.id for s in self.traffic.sites]  # a traffic process has started SUMO meanwhile
         self.streams = Streams(cfg.seed, rsus)
         for rsu in rsus:
@@ -608,7 +650,7 @@ class Parts:
     def _open_traffic(self) -> TrafficSource:
         from cosim.traffic import open_traffic
 
-        if getattr(self.strategy, "needs_future", False):
+        if self.strategy.needs_future:
             # The strategy reads the traffic the round will see: run SUMO to the end first, then replay it.
             from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
 
@@ -628,6 +670,8 @@ class Parts:
 
     def finish(self, models: Path) -> list[Path]:
         """Save the final models (each tier's client part and the server part)."""
+        if self.transport is None:
+            raise RuntimeError("Parts.finish() before open()")
         return list(self.transport.finish(models))
 
     def close(self) -> None:

@@ -2,10 +2,12 @@
 
     cosim run quickstart --set network.model=examples.custom_link:SharedBackhaul --set network.mbps=50
 
-A link model is a SimPy process body: ``transmit`` yields SimPy events until the message has arrived
-and returns a :class:`~cosim.values.Transfer`. Here messages queue first-come first-served for one
-backhaul (a ``simpy.Resource``), then take latency + bytes / rate. ``start`` gives it the simulated
-clock, the RSU sites, the traffic (vehicles in range now) and its own seed.
+A link model subclasses ``cosim.plugins.LinkModel``; its ``transmit`` is a SimPy process body that yields
+SimPy events until the message has arrived and returns a ``Transfer``. Here messages queue first-come
+first-served for one backhaul (a ``simpy.Resource``), then take latency + bytes / rate. ``start`` gives it
+the simulated clock, the RSU sites, the traffic (vehicles in range now) and its own seed. It reports how
+long each message queued as its own trace field: the ``messages`` table gets ``queued_s_up`` and
+``queued_s_down`` columns, and the pcap export a ``queued_s=`` word.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from typing import Any
 
 import simpy
 
-from cosim.ports import LinkContext
-from cosim.values import Transfer
+from cosim.plugins import LinkContext, LinkModel, TraceField, Transfer
 
 
-class SharedBackhaul:
+class SharedBackhaul(LinkModel):
     """All RSUs send through one FIFO backhaul of fixed rate (one message at a time, either way)."""
 
     @dataclass(frozen=True)
@@ -32,12 +33,11 @@ class SharedBackhaul:
         latency_ms: float = 2.0
         """One-way latency, ms."""
 
-    def __init__(self, settings: Any) -> None:
-        self.params = settings.params
+    trace_fields = (TraceField("queued_s", "float64", float("nan"), "simulated seconds waiting for the backhaul"),)
 
     def start(self, ctx: LinkContext) -> None:
         """Bind to the run's clock; the backhaul is one SimPy resource."""
-        self.ctx = ctx
+        super().start(ctx)
         self.backhaul = simpy.Resource(ctx.env, capacity=1)
 
     def transmit(self, rsu: str, direction: str, nbytes: int) -> Generator[Any, Any, Transfer]:
@@ -46,7 +46,8 @@ class SharedBackhaul:
         t0 = env.now
         with self.backhaul.request() as slot:
             yield slot
+            queued = env.now - t0
             yield env.timeout(nbytes * 8 / (p.mbps * 1e6))
         yield env.timeout(p.latency_ms / 1e3)
         vehicles = self.ctx.traffic.in_range(rsu)
-        return Transfer(seconds=env.now - t0, attempts=1, vehicles_in_range=vehicles, bandwidth_bps=p.mbps * 1e6)
+        return Transfer(env.now - t0, 1, vehicles, p.mbps * 1e6, extra={"queued_s": queued})

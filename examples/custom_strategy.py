@@ -8,9 +8,10 @@ Use it from a scenario (or --set) without installing anything, from the folder a
 
     cosim run grid-rush --set clustering.strategy=examples.custom_strategy:RecentSum --set clustering.windows=3
 
-``TierStrategy`` turns the metric into tiers with the config's method (quantiles or k-means) and
-hysteresis; ``ctx`` holds every finished window of every RSU (a read-only table), the previous
-assignment, the round and its simulated start, the RSU sites and the tiers of the config.
+A strategy subclasses ``cosim.plugins.Strategy`` and writes ``assign(ctx)``. ``ctx`` holds every finished
+traffic window of every RSU (``ctx.windows``), every finished round of every RSU (``ctx.history``), the
+previous assignment, the round and its simulated start, the RSU sites and the config's tiers. This one
+ranks RSUs by one number and cuts the ranking into tiers with equal-count quantiles.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.clustering import TierStrategy
-from cosim.values import RoundContext
+from cosim.plugins import Assignment, ConfigError, RoundContext, Strategy
 
 
-class RecentSum(TierStrategy):
+class RecentSum(Strategy):
     """Tiers from total_flown summed over each RSU's last few windows (smoother than the latest one)."""
 
     @dataclass(frozen=True)
@@ -33,14 +33,17 @@ class RecentSum(TierStrategy):
         windows: int = 3
         """How many of the most recent windows to add up."""
 
-    @staticmethod
-    def check_config(cfg: object) -> str:
-        """An empty string when the parameters are fine, else one line saying what is wrong."""
-        n = cfg.clustering.params.windows  # type: ignore[attr-defined]
-        return "" if n >= 1 else f"clustering.windows = {n!r}: must be >= 1"
+    @classmethod
+    def check_config(cls, cfg) -> None:  # noqa: ANN001
+        """Raise ConfigError with one line when a parameter is wrong."""
+        if cfg.clustering.params.windows < 1:
+            raise ConfigError(f"clustering.windows = {cfg.clustering.params.windows!r}: must be >= 1")
 
-    def metric(self, ctx: RoundContext) -> dict[str, float]:
-        """Per RSU, the sum of total_flown over its last ``windows`` windows (0 before the first)."""
+    def assign(self, ctx: RoundContext) -> Assignment:
+        """The busiest third of RSUs by recent traffic in the first tier, the quietest in the last."""
         counts = np.nan_to_num(ctx.windows.matrix("total_flown"))  # (windows, RSUs)
         recent = counts[-self.params.windows :].sum(axis=0) if len(counts) else np.zeros(len(ctx.sites))
-        return {site.id: float(recent[i]) for i, site in enumerate(ctx.sites)}
+        ranks = np.argsort(np.argsort(-recent, kind="stable"), kind="stable")  # 0 = busiest
+        k = len(ctx.tiers)
+        tier_of = {s.id: ctx.tiers[min(k - 1, ranks[i] * k // len(ctx.sites))].name for i, s in enumerate(ctx.sites)}
+        return Assignment(ctx.round, tier_of, score={s.id: float(recent[i]) for i, s in enumerate(ctx.sites)})

@@ -2,10 +2,11 @@
 
     cosim run quickstart --set workload.name=examples.custom_workload:SpeedFromFlow --set workload.width=24
 
-A workload is a factory: the client part for a tier's depth, the server part, the loss and the metric
-(TensorFlow ops on ``(y_true, y_pred)``), and an encoder turning an RSU's samples into model inputs.
-Layer ``i`` must have the same name at every depth so tiers can share it; every depth must end in the
-same cut shape (the server part's input). Nothing in cosim assumes Dense layers.
+A workload subclasses ``cosim.plugins.Workload``: the client part for a depth, the server part, the loss and
+the metric (TensorFlow ops on ``(y_true, y_pred)``), an encoder turning an RSU's samples (every column of
+``FEATURES``) into model inputs, and a ``spec``. Layer ``i`` must have the same name at every depth so tiers
+can share it; every depth must end in the same cut shape (the server part's input). Nothing in cosim
+assumes Dense layers.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cosim.ports import DataSpec
-from cosim.traffic.values import FEATURES, LABEL
-from cosim.values import SampleSet
+from cosim.plugins import FEATURES, LABEL, DataSpec, SampleSet, Workload
 
 USED = ("speed", "in_range", "mean_speed_in_range")
 COLUMNS = [FEATURES.index(f) for f in USED]
@@ -30,7 +29,7 @@ class Scaled:
         return samples.x[:, COLUMNS] / np.float32([15.0, 30.0, 15.0]), samples.y / np.float32(15.0)
 
 
-class SpeedFromFlow:
+class SpeedFromFlow(Workload):
     """A vehicle's future speed from its speed and the flow around the RSU (LayerNorm + Dense, Huber loss)."""
 
     spec = DataSpec(
@@ -43,7 +42,8 @@ class SpeedFromFlow:
         """Units of every layer."""
 
     def __init__(self, settings: Any) -> None:
-        self.width = settings.params.width
+        super().__init__(settings)
+        self.width = self.params.width
 
     def client_part(self, depth: int, seed: int) -> Any:
         import keras
@@ -59,10 +59,8 @@ class SpeedFromFlow:
         import keras
 
         inp = keras.Input((self.width,))
-        out = keras.layers.Dense(1, name="speed", kernel_initializer=keras.initializers.GlorotUniform(seed * 100 + 99))(
-            inp
-        )
-        return keras.Model(inp, out)
+        init = keras.initializers.GlorotUniform(seed * 100 + 99)
+        return keras.Model(inp, keras.layers.Dense(1, name="speed", kernel_initializer=init)(inp))
 
     def loss(self, y_true: Any, y_pred: Any) -> Any:
         import keras

@@ -139,7 +139,30 @@ def schema() -> str:
     blocks = []
     for name in ("messages", "rounds", "traffic", "events"):
         blocks.append(f"**{name}**\n\n{markdown(name)}\n")
+        if name == "messages":
+            blocks.append(link_fields())
     return "\n".join(blocks)
+
+
+def link_fields() -> str:
+    """The built-in link models' own per-message fields (each a ``<name>_up`` and ``<name>_down`` column)."""
+    from cosim.faults.link import OUTAGE
+
+    lines = [
+        "Then the run's link model's own fields (`trace_fields`, listed in run.json), each as `<name>_up` "
+        "(the request) and `<name>_down` (the reply):",
+        "",
+        "| field | type | missing | meaning | reported by |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    by_field: dict[str, tuple] = {}
+    for entry in registry.LINKS.entries():
+        for f in entry.cls.trace_fields:
+            by_field.setdefault(f.name, (f, []))[1].append(f"`{entry.name}`")
+    by_field[OUTAGE.name] = (OUTAGE, ["any model, with `[[faults]]` outages"])
+    for f, who in by_field.values():
+        lines.append(f"| `{f.name}` | {f.dtype} | `{f.missing!r}` | {f.meaning} | {', '.join(who)} |")
+    return "\n".join(lines) + "\n"
 
 
 KINDS = ("value", "file", "plug-in", "bound", "table/array", "I/O")

@@ -26,11 +26,11 @@ import_quietly()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from cosim.learning.flops import model_flops  # noqa: E402
 
 from cosim.config import parse_override  # noqa: E402
 from cosim.learning.client import TierProgram  # noqa: E402
 from cosim.learning.core import SplitServer  # noqa: E402
-from cosim.learning.flops import model_flops  # noqa: E402
 from cosim.learning.models import ModelSpec  # noqa: E402
 from cosim.scenario.resolve import load_scenario  # noqa: E402
 
@@ -63,8 +63,8 @@ def main() -> None:
     y = tf.constant(rng.normal(size=(n, *spec.label_shape)).astype(np.float32))
     rows = []
     for tier in spec.tier_depths:
-        program = TierProgram(spec, tier)
-        w = program.initial_weights()
+        program = TierProgram(spec, spec.depth(tier))
+        w = [tf.convert_to_tensor(v.value) for v in program.model.trainable_variables]
         zeros = [tf.zeros_like(t) for t in w]
         flops = model_flops(program.model)
         fwd = timed(lambda p=program, w=w: p.forward(w, x), args.repeats)

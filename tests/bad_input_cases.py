@@ -138,84 +138,78 @@ STUDIES: dict[str, str] = {
     "plugin.study.toml": STUDY.replace('"dynamic"', '"collections:OrderedDict"'),
 }
 PLUGINS = '''"""Plug-ins of the wrong shape, one per way of being wrong (tests/test_bad_input.py)."""
-
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from cosim.clustering import TierStrategy, latest_flown
+from cosim.plugins import ComputeModel, ConfigError, LinkModel, Strategy, Workload
 
 
 class Fine(TierStrategy):
     """A strategy that fits its seam."""
 
-    def metric(self, ctx):
+    def score(self, ctx):
         return latest_flown(ctx)
 
 
-class NoAssign:
+class OldStyle:
+    """A v1 plug-in: the right method, no base class."""
+
+    def __init__(self, settings):
+        pass
+
+    def assign(self, ctx):
+        return None
+
+
+class NoAssign(Strategy):
     """Has no assign."""
 
-    def __init__(self, settings):
-        pass
 
-
-class AssignNoContext:
+class AssignNoContext(Strategy):
     """assign() without ctx."""
-
-    def __init__(self, settings):
-        pass
 
     def assign(self):
         return None
 
 
-class AssignNumber:
+class AssignNumber(Fine):
     """assign is a number."""
 
     assign = 3
 
-    def __init__(self, settings):
-        pass
 
-
-class NoSettings:
+class NoSettings(Fine):
     """Cannot be built with the settings."""
 
-    def assign(self, ctx):
-        return None
+    def __init__(self):
+        pass
 
 
 class CheckOnInstance(Fine):
     """check_config is an instance method."""
 
     def check_config(self, cfg):
-        return ""
+        return None
 
 
 class CheckRaises(Fine):
     """check_config fails."""
 
-    @staticmethod
-    def check_config(cfg):
+    @classmethod
+    def check_config(cls, cfg):
         return cfg.no_such_field
 
 
-class CheckTrue(Fine):
-    """check_config returns True."""
+class CheckRefuses(Fine):
+    """check_config refuses the config, as it should: a ConfigError."""
 
-    @staticmethod
-    def check_config(cfg):
-        return True
+    @classmethod
+    def check_config(cls, cfg):
+        raise ConfigError(f"clustering.strategy: needs at least 12 RSUs, the scenario has {len(cfg.rsus)}")
 
 
-class Abstract(ABC):
-    """Abstract."""
-
-    def __init__(self, settings):
-        pass
-
-    @abstractmethod
-    def assign(self, ctx): ...
+class Abstract(TierStrategy):
+    """Abstract: TierStrategy's score is not written."""
 
 
 class PlainParams(Fine):
@@ -266,47 +260,29 @@ class BadFlags(Fine):
     registry_flags = "upper_bound"
 
 
-class LinkNoTransmit:
+class LinkNoTransmit(LinkModel):
     """A link model without transmit."""
 
-    def __init__(self, settings):
-        pass
 
-    def start(self, ctx):
-        pass
+class LinkStartNoCtx(LinkModel):
+    """start() without ctx."""
 
-
-class LinkNoStart:
-    """A link model without start."""
-
-    def __init__(self, settings):
+    def start(self):
         pass
 
     def transmit(self, rsu, direction, nbytes):
         yield
 
 
-class LinkShortTransmit:
+class LinkShortTransmit(LinkModel):
     """transmit(rsu) only."""
-
-    def __init__(self, settings):
-        pass
-
-    def start(self, ctx):
-        pass
 
     def transmit(self, rsu):
         yield
 
 
-class LinkPrepareNoCfg:
+class LinkPrepareNoCfg(LinkModel):
     """prepare() without cfg."""
-
-    def __init__(self, settings):
-        pass
-
-    def start(self, ctx):
-        pass
 
     def transmit(self, rsu, direction, nbytes):
         yield
@@ -315,13 +291,21 @@ class LinkPrepareNoCfg:
         return ()
 
 
-class ComputeBase:
+class ComputeBase(ComputeModel):
     """Fits the compute seam but for what subclasses break."""
 
-    reproducible = True
+    def client_forward(self, step):
+        return 0.0
 
-    def __init__(self, settings, depths):
-        pass
+    def client_backward(self, step):
+        return 0.0
+
+    def server_step(self, step):
+        return 0.0
+
+
+class ComputeV1(ComputeModel):
+    """The v1 signature: (tier, n, wall) instead of a ComputeStep."""
 
     def client_forward(self, tier, n, wall):
         return 0.0
@@ -333,41 +317,20 @@ class ComputeBase:
         return 0.0
 
 
-class ComputeNoReproducible:
-    """No reproducible attribute."""
+class ComputeSettingsDepths(ComputeBase):
+    """Built with (settings, depths), as in v1."""
 
     def __init__(self, settings, depths):
         pass
 
-    def client_forward(self, tier, n, wall):
-        return 0.0
 
-    def client_backward(self, tier, n, wall):
-        return 0.0
-
-    def server_step(self, tier, n, wall):
-        return 0.0
-
-
-class ComputeSettingsOnly(ComputeBase):
-    """Built with settings only."""
-
-    def __init__(self, settings):
-        pass
-
-
-class ComputeNoServerStep:
+class ComputeNoServerStep(ComputeModel):
     """No server_step."""
 
-    reproducible = True
-
-    def __init__(self, settings, depths):
-        pass
-
-    def client_forward(self, tier, n, wall):
+    def client_forward(self, step):
         return 0.0
 
-    def client_backward(self, tier, n, wall):
+    def client_backward(self, step):
         return 0.0
 
 
@@ -378,14 +341,9 @@ class ComputeStartNoCtx(ComputeBase):
         pass
 
 
-class WorkloadNoEncoder:
+class WorkloadNoEncoder(Workload):
     """A workload without encoder."""
 
-    spec = None
-
-    def __init__(self, settings):
-        pass
-
     def client_part(self, depth, seed):
         pass
 
@@ -399,35 +357,17 @@ class WorkloadNoEncoder:
         pass
 
 
-class WorkloadNoSpec:
+class WorkloadNoSpec(WorkloadNoEncoder):
     """A workload without spec."""
-
-    def __init__(self, settings):
-        pass
-
-    def client_part(self, depth, seed):
-        pass
-
-    def server_part(self, seed):
-        pass
-
-    def loss(self, y_true, y_pred):
-        pass
-
-    def metric(self, y_true, y_pred):
-        pass
 
     def encoder(self):
         pass
 
 
-class WorkloadClientPartDepthOnly(WorkloadNoEncoder):
+class WorkloadClientPartDepthOnly(WorkloadNoSpec):
     """client_part(depth) only."""
 
     def client_part(self, depth):
-        pass
-
-    def encoder(self):
         pass
 
 
@@ -575,32 +515,36 @@ CASES: tuple[Case, ...] = (
     Case(
         "strategy OrderedDict",
         ("run", "quickstart", "--clustering", "collections:OrderedDict"),
-        "class collections.OrderedDict is not a clustering strategy: it has no assign(ctx) method",
+        "class collections.OrderedDict is not a clustering strategy: it does not subclass cosim.plugins.Strategy",
         2,
         "plug-in",
     ),
     Case(
         "link model Counter",
         (*S, "network.model=collections:Counter", "--out", "{out}"),
-        "class collections.Counter is not a link model: it has no start(ctx) method",
+        "class collections.Counter is not a link model: it does not subclass cosim.plugins.LinkModel",
         2,
         "plug-in",
         then="no_out",
     ),
     Case(
-        "workload Counter", (*S, "workload.name=collections:Counter"), "is not a workload: it has no spec", 2, "plug-in"
+        "workload Counter",
+        (*S, "workload.name=collections:Counter"),
+        "is not a workload: it does not subclass cosim.plugins.Workload",
+        2,
+        "plug-in",
     ),
     Case(
         "compute Counter",
         (*S, "compute.mode=collections:Counter"),
-        "it has no reproducible class attribute",
+        "it does not subclass cosim.plugins.ComputeModel",
         2,
         "plug-in",
     ),
     Case(
         "strategy without assign",
         ("run", "quickstart", "--clustering", _p("NoAssign")),
-        f"{IS_NOT}: it has no assign(ctx) method",
+        f"{IS_NOT}: it does not implement assign()",
         2,
         "plug-in",
     ),
@@ -628,7 +572,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "check_config on the instance",
         ("run", "quickstart", "--clustering", _p("CheckOnInstance")),
-        "make it a @staticmethod",
+        "make it a @classmethod",
         2,
         "plug-in",
     ),
@@ -640,16 +584,23 @@ CASES: tuple[Case, ...] = (
         "plug-in",
     ),
     Case(
-        "check_config returns True",
-        ("run", "quickstart", "--clustering", _p("CheckTrue")),
-        "its check_config(cfg) returned True",
-        7,
+        "check_config refuses",
+        ("run", "quickstart", "--clustering", _p("CheckRefuses")),
+        "clustering.strategy: needs at least 12 RSUs, the scenario has 6",
+        2,
+        "plug-in",
+    ),
+    Case(
+        "a v1 plug-in",
+        ("run", "quickstart", "--clustering", _p("OldStyle")),
+        "it does not subclass cosim.plugins.Strategy (plug-in API v2",
+        2,
         "plug-in",
     ),
     Case(
         "abstract strategy",
         ("run", "quickstart", "--clustering", _p("Abstract")),
-        "it is abstract (not implemented: assign)",
+        "it does not implement score()",
         2,
         "plug-in",
     ),
@@ -725,11 +676,17 @@ CASES: tuple[Case, ...] = (
     Case(
         "link without transmit",
         (*S, f"network.model={_p('LinkNoTransmit')}"),
-        "it has no transmit(rsu, direction, nbytes) method",
+        "is not a link model: it does not implement transmit()",
         2,
         "plug-in",
     ),
-    Case("link without start", (*S, f"network.model={_p('LinkNoStart')}"), "it has no start(ctx) method", 2, "plug-in"),
+    Case(
+        "link start without ctx",
+        (*S, f"network.model={_p('LinkStartNoCtx')}"),
+        "its start cannot be called as start(ctx)",
+        2,
+        "plug-in",
+    ),
     Case(
         "transmit(rsu) only",
         (*S, f"network.model={_p('LinkShortTransmit')}"),
@@ -745,23 +702,23 @@ CASES: tuple[Case, ...] = (
         "plug-in",
     ),
     Case(
-        "compute without reproducible",
-        (*S, f"compute.mode={_p('ComputeNoReproducible')}"),
-        "is not a compute model: it has no reproducible class attribute",
+        "compute of v1",
+        (*S, f"compute.mode={_p('ComputeV1')}"),
+        "its client_backward cannot be called as client_backward(step)",
         2,
         "plug-in",
     ),
     Case(
-        "compute built with settings only",
-        (*S, f"compute.mode={_p('ComputeSettingsOnly')}"),
-        "it cannot be built as ComputeSettingsOnly(settings, depths)",
+        "compute built with (settings, depths)",
+        (*S, f"compute.mode={_p('ComputeSettingsDepths')}"),
+        "it cannot be built as ComputeSettingsDepths(settings)",
         2,
         "plug-in",
     ),
     Case(
         "compute without server_step",
         (*S, f"compute.mode={_p('ComputeNoServerStep')}"),
-        "it has no server_step(tier, n, wall) method",
+        "it does not implement server_step()",
         2,
         "plug-in",
     ),
@@ -775,12 +732,16 @@ CASES: tuple[Case, ...] = (
     Case(
         "workload without encoder",
         (*S, f"workload.name={_p('WorkloadNoEncoder')}"),
-        "is not a workload: it has no encoder() method",
+        "is not a workload: it does not implement encoder()",
         2,
         "plug-in",
     ),
     Case(
-        "workload without spec", (*S, f"workload.name={_p('WorkloadNoSpec')}"), "it has no spec attribute", 2, "plug-in"
+        "workload without spec",
+        (*S, f"workload.name={_p('WorkloadNoSpec')}"),
+        "it has no spec class attribute",
+        2,
+        "plug-in",
     ),
     Case(
         "client_part(depth) only",
@@ -789,7 +750,7 @@ CASES: tuple[Case, ...] = (
         2,
         "plug-in",
     ),
-    Case("wrong plug-in in the file", ("run", "{plugin_in_file.toml}"), "it has no assign(ctx) method", 2, "plug-in"),
+    Case("wrong plug-in in the file", ("run", "{plugin_in_file.toml}"), "it does not implement assign()", 2, "plug-in"),
     # --- cosim run: counts past their bounds
     Case(
         "batch size 2^40",
@@ -1226,7 +1187,7 @@ CASES: tuple[Case, ...] = (
 
 def prepare(base: Path) -> dict[str, str]:
     """Write every input the cases name into ``base``; returns placeholder -> path."""
-    from cosim.report.synthetic import make_run
+    from cosim.testing import make_run
 
     scn = base / "scn"
     shutil.copytree(SHIFT, scn)

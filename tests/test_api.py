@@ -17,8 +17,8 @@ import pytest
 import cosim
 from cosim.config import load, parse_override
 from cosim.errors import ConfigError
-from cosim.report.synthetic import make_run
 from cosim.runner import field_overrides
+from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"

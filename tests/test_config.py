@@ -144,7 +144,7 @@ def test_a_path_names_a_users_plugin_and_a_bad_path_is_one_line(tmp_path: Path, 
         "    @dataclass(frozen=True)\n"
         "    class Params:\n"
         "        scale: float = 1.0\n"
-        "    def metric(self, ctx):\n"
+        "    def score(self, ctx):\n"
         "        return {k: v * self.params.scale for k, v in latest_flown(ctx).items()}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -211,29 +211,46 @@ def test_the_seam_table_holds_every_method_of_the_ports_protocols() -> None:
 
 def test_a_plugin_of_the_wrong_shape_is_refused_when_the_config_loads(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     (tmp_path / "shapes.py").write_text(
-        "class NoAssign:\n"
+        "from cosim.plugins import LinkModel, Strategy\n"
+        "class OldStyle:\n"
         "    def __init__(self, settings):\n"
         "        pass\n"
-        "class Link:\n"
-        "    def __init__(self, settings):\n"
+        "    def assign(self, ctx):\n"
         "        pass\n"
-        "    def start(self, ctx):\n"
-        "        pass\n"
+        "class NoAssign(Strategy):\n"
+        "    pass\n"
+        "class Link(LinkModel):\n"
         "    def transmit(self, rsu, direction):\n"
         "        yield\n"
+        "class CheckOnInstance(Strategy):\n"
+        "    def check_config(self, cfg):\n"
+        "        pass\n"
+        "    def assign(self, ctx):\n"
+        "        pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     for text, message in [
         (
             "[clustering]\nstrategy = 'collections:OrderedDict'\n",
             "clustering.strategy = 'collections:OrderedDict': class collections.OrderedDict is not a clustering "
-            "strategy: it has no assign(ctx) method",
+            "strategy: it does not subclass cosim.plugins.Strategy",
         ),
-        ("[clustering]\nstrategy = 'shapes:NoAssign'\n", "class shapes.NoAssign is not a clustering strategy"),
+        (
+            "[clustering]\nstrategy = 'shapes:OldStyle'\n",
+            "class shapes.OldStyle is not a clustering strategy: it does not subclass cosim.plugins.Strategy",
+        ),
+        (
+            "[clustering]\nstrategy = 'shapes:NoAssign'\n",
+            "class shapes.NoAssign is not a clustering strategy: it does not implement assign()",
+        ),
         (
             "[network]\nmodel = 'shapes:Link'\n",
             "class shapes.Link is not a link model: its transmit cannot be called as transmit(rsu, direction, nbytes) "
             "(it is transmit(self, rsu, direction))",
+        ),
+        (
+            "[clustering]\nstrategy = 'shapes:CheckOnInstance'\n",
+            "its check_config(cfg) is called on the class: make it a @classmethod",
         ),
     ]:
         with pytest.raises(ConfigError, match=re.escape(message)) as info:

@@ -36,7 +36,7 @@ def test_custom_strategy_from_the_command_line(tmp_path: Path) -> None:
     # round 1 (t = 240 s) ranks by the sum of the last two windows of each RSU
     traffic = read_table(tmp_path / "r", "traffic")
     recent = traffic[(traffic["end_s"] <= 240) & (traffic["end_s"] > 120)].groupby("rsu")["total_flown"].sum()
-    metric = rounds[rounds["round"] == 1].set_index("rsu")["tier_metric"]
+    metric = rounds[rounds["round"] == 1].set_index("rsu")["tier_score"]
     assert metric.to_dict() == recent.astype(float).to_dict()
     bad = subprocess.run(
         [sys.executable, "-m", "cosim", "run", str(SHIFT), "--out", str(tmp_path / "b"),
@@ -48,11 +48,16 @@ def test_custom_strategy_from_the_command_line(tmp_path: Path) -> None:
 
 def test_custom_link_queues_every_message_on_one_backhaul(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.chdir(ROOT)
-    link = {"network.model": "examples.custom_link:SharedBackhaul", "network.mbps": 1.0, "learning.rounds": 2}
+    link = {"network.model": "examples.custom_link:SharedBackhaul", "network.mbps": 1.0, "network.latency_ms": 2.0}
+    link["learning.rounds"] = 2
     result = cosim.run(SHIFT, overrides=link, out=tmp_path / "l")
     m = result.table("messages")
     # at 1 Mbit/s a message of b bytes takes at least b * 8 / 1e6 s + 2 ms, more when it queued
     assert (m["uplink_s"] >= m["bytes_up"] * 8 / 1e6 + 2e-3 - 1e-9).all()
+    # the model's own trace field: the time each message queued, which is exactly the delay beyond its own
+    own = m["bytes_up"] * 8 / 1e6 + 2e-3
+    assert (m["queued_s_up"] >= 0).all() and (m["queued_s_up"] > 0).any()
+    assert ((m["uplink_s"] - own - m["queued_s_up"]).abs() < 1e-9).all()
     assert json.loads((result.folder / "run.json").read_text())["config"]["network"]["mbps"] == 1.0
 
 

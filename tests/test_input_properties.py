@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cosim.config import from_dict, load
 from cosim.errors import ConfigError
-from cosim.sweep.grid import check_scenarios, spec_from_dict
+from cosim.experiments.sweep.grid import check_scenarios, spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
@@ -184,36 +184,40 @@ def _method(k: int) -> Any:
 
 @st.composite
 def shaped_classes(draw: st.DrawFn) -> tuple[str, type, bool]:
-    """A class for a random seam: each member absent, a number, or a method of some arity; whether it fits."""
+    """A subclass of a random seam's base: each method absent, a number, or a method of some arity; whether it fits.
+
+    A required (abstract) method left out leaves the class abstract; a hook left out keeps the base's default.
+    Some draws are not subclasses at all (a plug-in written against API v1): those never fit.
+    """
+    from cosim import plugins
     from cosim.config.seams import SEAMS
 
     key = draw(st.sampled_from(sorted(SEAMS)))
     seam = SEAMS[key]
+    base = plugins.SEAMS[key]
     body: dict[str, Any] = {}
     fits = True
     for member in seam.members:
-        if member.on_class and member.args is not None:
-            continue
-        if member.args is None:
-            if draw(st.booleans()):
-                body[member.name] = True
-            else:
-                fits = fits and not member.required
-            continue
-        choice = draw(st.sampled_from(["absent", "number", "method", "method"]))
+        if member.args is None or member.on_class:
+            continue  # class attributes and classmethods keep the base's
+        choice = draw(st.sampled_from(["absent", "absent", "number", "right", "right", "right", "right", "any"]))
         if choice == "absent":
             fits = fits and not member.required
         elif choice == "number":
             body[member.name] = 3
             fits = False
         else:
-            k = draw(st.integers(0, 4))
+            k = len(member.args) if choice == "right" else draw(st.integers(0, 4))
             body[member.name] = _method(k)
             fits = fits and k == len(member.args)
-    k = draw(st.integers(0, 3))
+    if key == "workloads":
+        body["spec"] = plugins.DataSpec(features=("speed",), label="speed_future")
+    k = draw(st.sampled_from([len(seam.build)] * 3 + [0, 2, 3]))
     body["__init__"] = _method(k)
     fits = fits and k == len(seam.build)
-    return key, type("Drawn", (), body), fits
+    subclass = draw(st.booleans()) or draw(st.booleans())
+    fits = fits and subclass
+    return key, type("Drawn", (base,) if subclass else (), body), fits
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,9 +1,11 @@
 """The architecture is a test: import-linter's contracts in pyproject.toml must all be kept.
 
-Layers (top may import below, never the reverse): cli > report | sweep | export > jobs > runner > engine >
-rpc | network > learning > clustering > traffic > scenario > traces > ports | seeds | console > config >
-registry > values > errors | types | version | stats. The engine imports no implementation (only the ports),
-only the traffic layer touches SUMO's APIs, only rpc speaks gRPC. No exception is listed.
+Layers (top may import below, never the reverse): cli > experiments > report | export | testing > runner >
+checkpoints > engine > rpc | network | faults > learning | compute > clustering > traffic > scenario > traces >
+seeds | console | figures | interrupts > config > registry > plugins > ports > values > simtime > errors | types |
+version | stats | quiet | palette. Inside experiments: study > commands > compare | sweep > plan | tasks > jobs.
+The engine imports no implementation (only the ports), only the traffic layer touches SUMO's APIs, only rpc
+speaks gRPC. No exception is listed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Clustering: which tier each RSU is in, round by round.
 
-- :class:`cosim.clustering.base.TierStrategy` -- subclass it and write ``metric(ctx)`` to make a strategy.
+- :class:`cosim.clustering.base.TierStrategy` -- subclass it and write ``score(ctx)`` to make a strategy
+  that ranks RSUs by one number (any other rule subclasses :class:`cosim.plugins.Strategy`).
 - :mod:`cosim.clustering.builtin` -- static, dynamic, forecast and oracle (registered by name).
 - :mod:`cosim.clustering.tiers` -- quantile and exact 1-D k-means thresholds for any number of tiers.
 """

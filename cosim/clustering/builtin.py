@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.clustering.base import TierStrategy, latest_flown
+from cosim.errors import ConfigError
+from cosim.plugins import Scenario
 from cosim.registry import STRATEGIES
 from cosim.types import RsuId
 from cosim.values import Assignment, RoundContext
@@ -24,17 +26,17 @@ from cosim.values import Assignment, RoundContext
 class StaticClustering(TierStrategy):
     """Tiers from the first round's latest windows, never changed afterwards."""
 
-    def metric(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
+    def score(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
         return latest_flown(ctx)
 
     def assign(self, ctx: RoundContext) -> Assignment:
         """Compute tiers once (first round); afterwards return them unchanged."""
         if ctx.previous is None:
-            return self.tiers_from(ctx, self.metric(ctx))
+            return self.tiers_from(ctx, self.score(ctx))
         return Assignment(
             round=ctx.round,
-            tiers=ctx.previous.tiers,
-            metric=self.metric(ctx),
+            tier_of=ctx.previous.tier_of,
+            score=self.score(ctx),
             thresholds=ctx.previous.thresholds,
             recomputed=False,
         )
@@ -44,7 +46,7 @@ class StaticClustering(TierStrategy):
 class DynamicClustering(TierStrategy):
     """Re-tiered every round from each RSU's latest finished window (with optional hysteresis)."""
 
-    def metric(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
+    def score(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
         return latest_flown(ctx)
 
 
@@ -60,7 +62,7 @@ class ForecastClustering(TierStrategy):
         b_t = beta * (l_t - l_{t-1}) + (1 - beta) * b_{t-1}          for t = 2 .. n
         y^_{n+h} = max(0, l_n + h * b_n)
 
-    The metric is the forecast averaged over the windows of the period the round's tiers are for,
+    The score is the forecast averaged over the windows of the period the round's tiers are for,
     ``[t_start, t_next)``: h = 1 is the window right after the last finished one.
     """
 
@@ -73,17 +75,16 @@ class ForecastClustering(TierStrategy):
         beta: float = 0.3
         """Trend smoothing constant, in [0, 1]."""
 
-    @staticmethod
-    def check_config(cfg: object) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """Smoothing constants must be in range."""
-        p = cfg.clustering.params  # type: ignore[attr-defined]
+        p = cfg.clustering.params
         if not 0.0 < p.alpha <= 1.0:
-            return f"clustering.alpha = {p.alpha!r}: must be in (0, 1]"
+            raise ConfigError(f"clustering.alpha = {p.alpha!r}: must be in (0, 1]")
         if not 0.0 <= p.beta <= 1.0:
-            return f"clustering.beta = {p.beta!r}: must be in [0, 1]"
-        return ""
+            raise ConfigError(f"clustering.beta = {p.beta!r}: must be in [0, 1]")
 
-    def metric(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
+    def score(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
         table = ctx.windows
         if len(table) == 0:
             return {s.id: 0.0 for s in ctx.sites}
@@ -112,14 +113,14 @@ def holt(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarr
 class OracleClustering(TierStrategy):
     """Upper bound: tiers from the traffic the round will actually see, read from the traffic recording.
 
-    The metric is each RSU's mean total_flown over the windows of ``[t_start, t_next)``, known only
+    The score is each RSU's mean total_flown over the windows of ``[t_start, t_next)``, known only
     because the run replays a recording: no deployable strategy can do this, so it bounds what any
     predictive strategy can gain. Runs using it record their traffic first.
     """
 
     needs_future = True
 
-    def metric(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
+    def score(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
         future = ctx.future
         if future is None or len(future) == 0:
             return latest_flown(ctx)  # the round's period lies beyond the recorded traffic

@@ -1,10 +1,10 @@
-"""Tier table: from a traffic metric per RSU to tiers, by quantiles or exact 1-D k-means.
+"""Tier table: from a traffic score per RSU to tiers, by quantiles or exact 1-D k-means.
 
-Pure functions of the metric values and the number of tiers ``k`` (2, 3, 4 or more). Tiers are named
-by the config, busiest first; thresholds are the upper metric bounds of every tier but the busiest,
-quietest tier first (``k - 1`` of them): a metric ``<= thresholds[0]`` is in the quietest tier, one
+Pure functions of the score values and the number of tiers ``k`` (2, 3, 4 or more). Tiers are named
+by the config, busiest first; thresholds are the upper score bounds of every tier but the busiest,
+quietest tier first (``k - 1`` of them): a score ``<= thresholds[0]`` is in the quietest tier, one
 above every threshold in the busiest. Strategies (:mod:`cosim.clustering.builtin`) decide *which*
-metric and *when*; these functions only cut.
+score and *when*; these functions only cut.
 """
 
 from __future__ import annotations
@@ -75,12 +75,12 @@ def quiet_index(value: float, thresholds: Thresholds) -> int:
 
 
 def tier_of(value: float, thresholds: Thresholds, names: Sequence[TierName] = ("high", "medium", "low")) -> TierName:
-    """Tier of one metric value; ``names`` busiest first (one more than thresholds)."""
+    """Tier of one score value; ``names`` busiest first (one more than thresholds)."""
     return names[len(names) - 1 - quiet_index(value, thresholds)]
 
 
 def assign_tiers(
-    metric: Mapping[RsuId, float],
+    score: Mapping[RsuId, float],
     thresholds: Thresholds,
     previous: Mapping[RsuId, TierName] | None = None,
     hysteresis: float = 0.0,
@@ -88,14 +88,14 @@ def assign_tiers(
 ) -> dict[RsuId, TierName]:
     """Tier per RSU; with hysteresis an RSU leaves its previous tier only past a relative margin.
 
-    An RSU in tier T moves up only if its metric exceeds T's upper threshold by ``hysteresis`` times
+    An RSU in tier T moves up only if its score exceeds T's upper threshold by ``hysteresis`` times
     that threshold, and moves down only if it falls below T's lower threshold by the same margin.
     """
     k = len(names)
     order = {name: k - 1 - i for i, name in enumerate(names)}  # quietest 0 ... busiest k-1
     bounds = (-np.inf, *thresholds, np.inf)  # tier q spans (bounds[q], bounds[q + 1]]
     out: dict[RsuId, TierName] = {}
-    for rsu, value in metric.items():
+    for rsu, value in score.items():
         new = tier_of(value, thresholds, names)
         old = previous.get(rsu) if previous else None
         if old is not None and old in order and new != old and hysteresis > 0:

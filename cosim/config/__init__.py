@@ -21,15 +21,18 @@ A scenario file has a few top-level keys and one table per stage of the data flo
 Plug-in sections name a registered plug-in (:mod:`cosim.registry`) or a ``"package.module:Class"``
 path; the plug-in's own parameters (its ``Params`` dataclass) sit in the same table and are validated
 like every other field. Every value is validated on load; an error names the file, the field and the
-value. Paths inside the file are relative to the file's folder and are resolved on lo
+value. Paths inside the file are relative to the file's folder and are resolved on load.
 
 The package: :mod:`~cosim.config.sections` (the tables' dataclasses), :mod:`~cosim.config.model`
 (:class:`Config`, :func:`load`, the checks across fields), :mod:`~cosim.config.build` (TOML table ->
-dataclass, coercing and naming bad values) and :mod:`~cosim.config.raw` (``--set`` and the TOML shape).
+dataclass, coercing and naming bad values), :mod:`~cosim.config.raw` (``--set`` and the TOML shape) and
+:mod:`~cosim.config.faults` (``[[faults]]``: :class:`FaultConfig` and its checks; the faults themselves
+are :mod:`cosim.faults`).
 """
 
 from __future__ import annotations
 
+from cosim.config.faults import FaultConfig
 from cosim.config.model import Config, from_dict, load, name_problem, validate
 from cosim.config.raw import parse_override, to_raw
 from cosim.config.sections import (
@@ -47,7 +50,6 @@ from cosim.config.sections import (
     WatchdogConfig,
     WorkloadConfig,
 )
-from cosim.faultconfig import FaultConfig
 
 __all__ = [
     "PLUGIN_SECTIONS",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cosim import registry
+from cosim.config.seams import problem
 from cosim.config.sections import LearningConfig, PluginSlot, TierConfig, default_tiers, params_class
 from cosim.errors import ConfigError, CosimError
 
@@ -31,8 +32,6 @@ def build_table(cls: type, table: Any, where: str, prefix: str, base: Path | Non
         if chosen is None:
             chosen = reg.default
         entry = reg.entry(chosen, f"{prefix}{slot.field}", where)
-        from cosim.config.seams import problem  # the seams read this module's readable()
-
         wrong = problem(slot.registry, entry.cls)
         if wrong:
             raise ConfigError(f"{where}: {prefix}{slot.field} = {chosen!r}: {wrong}")
@@ -145,7 +144,7 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: {key} must be a table")
         return {str(k): coerce(args[1], v, where, f"{key}.{k}", base) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             raise ConfigError(
                 f"{where}: {key} is written as an array of tables ([[{key}]]) but is one table: write [{key}] "
@@ -183,28 +182,4 @@ def coerce(tp: Any, value: Any, where: str, key: str, base: Path | None) -> Any:
         return value
     if tp is Any:
         return value
-    raise TypeError(f"config field {key} has an unsupported type {tp!r}")  # readable() lets none through
-
-
-def readable(tp: Any) -> bool:
-    """True when :func:`coerce` can read a value of type ``tp`` from TOML (a plug-in's Params is checked with it)."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        return bool(inner) and readable(inner[0])
-    if origin is Literal:
-        return True
-    if origin is tuple:
-        return len(args) in (1, 2) and (len(args) == 1 or args[1] is Ellipsis) and readable(args[0])
-    if origin in (Mapping, dict) or tp is Mapping:
-        return len(args) == 2 and readable(args[1])
-    if dataclasses.is_dataclass(tp):
-        try:
-            hints = typing.get_type_hints(tp)
-        except Exception:  # noqa: BLE001 - unresolvable annotations
-            return False
-        return all(
-            readable(hints.get(f.name, Any)) for f in dataclasses.fields(tp) if f.name not in ("source", "params")
-        )
-    return tp in (Path, bool, int, float, str, Any)
+    raise TypeError(f"config field {key} has an unsupported type {tp!r}")  # tomltypes.readable() lets none through

@@ -13,6 +13,7 @@ from typing import Any
 
 from cosim.config import limits, seams
 from cosim.config.build import build_table
+from cosim.config.faults import FaultConfig, validate_faults
 from cosim.config.raw import set_dotted, to_raw
 from cosim.config.sections import (
     PLUGIN_SECTIONS,
@@ -28,7 +29,6 @@ from cosim.config.sections import (
     WorkloadConfig,
 )
 from cosim.errors import ConfigError, CosimError, PluginError
-from cosim.faultconfig import FaultConfig, validate_faults
 from cosim.values import parse_address
 
 
@@ -228,6 +228,9 @@ def validate(cfg: Config) -> None:
             parse_address(cfg.server)
         except ValueError as exc:
             raise bad("server", cfg.server, str(exc)) from None
+    rng = lc.batch_size_range
+    if len(rng) != 2 or not 1 <= rng[0] <= rng[1] <= 1 << 20:
+        raise bad("learning.batch_size_range", list(rng), "must be [min, max] with 1 <= min <= max <= 1048576")
     if len(lc.tiers) < 1:
         raise bad("learning.tiers", [], "give at least one tier")
     for name, tier in lc.tiers.items():
@@ -250,29 +253,22 @@ def validate(cfg: Config) -> None:
 
 def _plugin_check(cfg: Config, sec: Any) -> None:
     """The plug-in fits its seam (a Config built in code was not checked when loaded), then its ``check_config``."""
+    named = f"{sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}"
     wrong = seams.problem(sec.slot.registry, sec.plugin)
     if wrong:
-        raise ConfigError(f"{cfg.where}: {sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}: {wrong}")
-    check = getattr(sec.plugin, "check_config", None)
-    if check is None:
-        return
+        raise ConfigError(f"{cfg.where}: {named}: {wrong}")
     try:
-        problem = check(cfg)
+        sec.plugin.check_config(cfg)
+    except ConfigError as exc:
+        text = str(exc)
+        raise ConfigError(text if text.startswith(cfg.where) else f"{cfg.where}: {text}") from None
     except CosimError:
         raise
     except Exception as exc:  # noqa: BLE001 - the plug-in's own code failed on this config
         text = " ".join(str(exc).split())
         raise PluginError(
-            f"{cfg.where}: {sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}: its check_config(cfg) failed "
-            f"({type(exc).__name__}: {text})"
+            f"{cfg.where}: {named}: its check_config(cfg) failed ({type(exc).__name__}: {text})"
         ) from None
-    if problem and not isinstance(problem, str):
-        raise PluginError(
-            f"{cfg.where}: {sec.slot.dotted} = {getattr(sec, sec.slot.field)!r}: its check_config(cfg) returned "
-            f"{problem!r}; it must return '' or one line saying what is wrong"
-        )
-    if problem:
-        raise ConfigError(f"{cfg.where}: {problem}")
 
 
 def name_problem(name: str) -> str:

@@ -55,7 +55,7 @@ def set_dotted(raw: dict[str, Any], dotted: str, value: Any, where: str) -> None
             if part not in node and i == 0:
                 raise ConfigError(f"{where}: unknown field {dotted}")
             if path[0] in PLUGIN_SECTIONS and len(path) == 2 and _is_plugin_field(path[0], part):
-                _drop_foreign_params(node, path[0], part, value)
+                _drop_foreign_params(node, path[0], part, value, where)
             node[part] = value
             return
         if part not in node:
@@ -70,14 +70,18 @@ def _is_plugin_field(section: str, key: str) -> bool:
     return key == cls.slot.field
 
 
-def _drop_foreign_params(table: dict[str, Any], section: str, key: str, new: Any) -> None:
-    """Switching a section's plug-in: keep only the old parameters the new plug-in knows."""
+def _drop_foreign_params(table: dict[str, Any], section: str, key: str, new: Any, where: str = "") -> None:
+    """Switching a section's plug-in: keep only the old parameters the new plug-in knows.
+
+    ``where`` (the scenario file) lets a plug-in module beside the scenario be found, as the loader finds it.
+    """
     cls = PLUGIN_TABLES[section]
     reg = registry.ALL[cls.slot.registry]
     own = {f.name for f in dataclasses.fields(cls)} - {"params"}
     try:
-        old_params = {f.name for f in dataclasses.fields(params_class(reg.get(table.get(key) or reg.default)))}
-        new_params = {f.name for f in dataclasses.fields(params_class(reg.get(new)))}
+        old = reg.get(table.get(key) or reg.default, "", where)
+        old_params = {f.name for f in dataclasses.fields(params_class(old))}
+        new_params = {f.name for f in dataclasses.fields(params_class(reg.get(new, "", where)))}
     except ConfigError:
         return  # an unknown name, a plug-in of the wrong shape: the loader reports it
     for k in list(table):

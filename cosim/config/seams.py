@@ -2,25 +2,25 @@
 
 A scenario names a plug-in by a registered name or a ``package.module:Class`` path; the class it gets
 must fit the seam the runner plugs it into, or the run would fail later with a ``TypeError`` from
-deep inside the engine. :data:`SEAMS` writes down, once per seam, what the runner and the engine use:
+deep inside the engine. Each seam has a base class in :mod:`cosim.plugins` (the public plug-in API);
+:data:`SEAMS` reads from it, once per seam, what the runner and the engine use:
 
-- how the runner builds it (``Class(settings)``, the compute model ``Class(settings, depths)``);
-- the methods they call and with how many arguments, the attributes they read;
-- the optional hooks (called when present, so checked when present).
+- how the runner builds a plug-in (``Class(settings)``, the same for every seam);
+- the methods they call and with which arguments (the base's abstract methods are required; its hooks
+  have defaults, and an override is checked for its call shape), the class attributes they read.
 
-:func:`problem` checks a class against its seam: the members it lacks, methods that cannot be called
-the way they are called, a ``Params`` that is not a dataclass or has fields a scenario.toml cannot
-give, a constructor that does not take the runner's arguments. The config loader calls it for every
-plug-in a scenario names (:func:`cosim.config.build.build_table`), so a class of the wrong shape is one
-:class:`~cosim.errors.ConfigError` line before any run folder is made or SUMO starts::
+:func:`problem` checks a class against its seam: that it subclasses the seam's base class, implements every
+required method, that its overrides can be called the way they are called, that its ``Params`` is a
+dataclass whose fields a scenario.toml can give, and that its constructor takes the runner's arguments. The
+config loader calls it for every plug-in a scenario names (:func:`cosim.config.build.build_table`), so a
+class of the wrong shape is one :class:`~cosim.errors.ConfigError` line before any run folder is made or
+SUMO starts::
 
     scenario.toml: clustering.strategy = 'collections:OrderedDict': class collections.OrderedDict is not a
-    clustering strategy: it has no assign(ctx) method
+    clustering strategy: it does not subclass cosim.plugins.Strategy (plug-in API v2: ...)
 
-The seams' Protocols (:mod:`cosim.ports`) document the same members for people (a test keeps the two in
-step); this table is what is checked. When each seam has a base class, the table can be read from it and
-:func:`problem` stays the one check. Signatures are read with :func:`inspect.signature` where Python can
-give one (a class written in C may have none: then only the presence of its members is checked).
+Signatures are read with :func:`inspect.signature` where Python can give one (a class written in C may have
+none: then only the presence of its members is checked).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from cosim import registry
-from cosim.config.build import readable
+from cosim import plugins, registry
+from cosim.config.tomltypes import readable
 
 
 @dataclass(frozen=True)
@@ -67,61 +67,37 @@ class Seam:
     members: tuple[Member, ...]
 
 
-HOOKS: tuple[Member, ...] = (
-    Member("check_config", ("cfg",), "'' or one line saying what is wrong", required=False, on_class=True),
-    Member("state_dict", (), "the state a checkpoint keeps", required=False),
-    Member("load_state_dict", ("state",), "continue from a state_dict", required=False),
-)
-"""Optional hooks every seam knows."""
+_INTERNAL = frozenset({"Params", "name", "keeps_state", "ctx"})
+"""Members of the base classes that are the base's own machinery, not a seam's hook."""
 
-SEAMS: dict[str, Seam] = {
-    "strategies": Seam(
-        "strategies",
-        ("settings",),
-        (
-            Member("assign", ("ctx",), "the tiers of a round"),
-            Member("needs_future", None, "True: it reads the traffic the round will see", required=False),
-            *HOOKS,
-        ),
-    ),
-    "links": Seam(
-        "links",
-        ("settings",),
-        (
-            Member("start", ("ctx",), "binds it to a run"),
-            Member("transmit", ("rsu", "direction", "nbytes"), "a SimPy process delivering one message"),
-            Member("prepare", ("cfg",), "the lane regions it needs counted", required=False),
-            *HOOKS,
-        ),
-    ),
-    "workloads": Seam(
-        "workloads",
-        ("settings",),
-        (
-            Member("spec", None, "a cosim.ports.DataSpec: what it reads and how its numbers are reported"),
-            Member("client_part", ("depth", "seed"), "the client's layers of a tier"),
-            Member("server_part", ("seed",), "the server's layers"),
-            Member("loss", ("y_true", "y_pred"), "the training loss of a batch"),
-            Member("metric", ("y_true", "y_pred"), "the reported metric of a batch"),
-            Member("encoder", (), "a per-RSU sample encoder"),
-            *HOOKS,
-        ),
-    ),
-    "compute": Seam(
-        "compute",
-        ("settings", "depths"),
-        (
-            Member("reproducible", None, "True when its simulated times do not depend on the machine", on_class=True),
-            Member("client_forward", ("tier", "n", "wall"), "simulated seconds of a client forward pass"),
-            Member("client_backward", ("tier", "n", "wall"), "simulated seconds of a client backward pass"),
-            Member("server_step", ("tier", "n", "wall"), "simulated seconds of a server step"),
-            Member("start", ("ctx",), "binds it to the run's split model", required=False),
-            Member("describe", (), "what run.json records of it", required=False),
-            *HOOKS,
-        ),
-    ),
-}
-"""Every seam by its registry's key (:data:`cosim.registry.ALL`): the one table the check reads."""
+
+def _members(base: type) -> tuple[Member, ...]:
+    """The members a seam's base class documents: its abstract methods (required), hooks and class attributes."""
+    out: list[Member] = []
+    abstract: frozenset[str] = getattr(base, "__abstractmethods__", frozenset())
+    for name in sorted(n for n in dir(base) if not n.startswith("_") and n not in _INTERNAL):
+        static = inspect.getattr_static(base, name)
+        on_class = isinstance(static, classmethod | staticmethod)
+        func = static.__func__ if on_class else static
+        doc = (inspect.getdoc(func) or inspect.getdoc(base) or "").split("\n")[0].rstrip(".")
+        if inspect.isfunction(func):
+            params = list(inspect.signature(func).parameters)[0 if isinstance(static, staticmethod) else 1 :]
+            out.append(Member(name, tuple(params), doc, required=name in abstract, on_class=on_class))
+        elif not isinstance(static, property):
+            out.append(Member(name, None, doc, required=False, on_class=True))
+    for name, annotation in getattr(base, "__annotations__", {}).items():  # a ClassVar without a value: required
+        if "ClassVar" in str(annotation) and name not in dir(base) and not name.startswith("_"):
+            out.append(Member(name, None, f"a {str(annotation).split('[', 1)[1].rstrip(']')}", on_class=True))
+    return tuple(out)
+
+
+def _seams() -> dict[str, Seam]:
+    return {key: Seam(key, ("settings",), _members(base)) for key, base in plugins.SEAMS.items()}
+
+
+SEAMS: dict[str, Seam] = _seams()
+"""Every seam by its registry's key (:data:`cosim.registry.ALL`), read from its base class in
+:mod:`cosim.plugins`: the one table the check reads."""
 
 
 def problem(key: str, cls: type) -> str:
@@ -138,9 +114,12 @@ def problem(key: str, cls: type) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _problem(seam: Seam, cls: type) -> str:
+    base = plugins.SEAMS[seam.registry]
+    if not (inspect.isclass(cls) and issubclass(cls, base)):
+        return f"it does not subclass cosim.plugins.{base.__name__} (plug-in API v2: subclass it and write its methods)"
     if inspect.isabstract(cls):
         missing = sorted(getattr(cls, "__abstractmethods__", ()))
-        return f"it is abstract (not implemented: {', '.join(missing)})"
+        return f"it does not implement {', '.join(f'{m}()' for m in missing)}"
     for member in seam.members:
         found = _member_problem(cls, member)
         if found:
@@ -166,7 +145,7 @@ def _member_problem(cls: type, member: Member) -> str:
         return f"its {member.name} is not a method (the seam calls {member.spelled}: {member.meaning})"
     plain = inspect.isfunction(static)
     if member.on_class and plain:
-        return f"its {member.spelled} is called on the class: make it a @staticmethod (or a @classmethod)"
+        return f"its {member.spelled} is called on the class: make it a @classmethod (as the base class has it)"
     target = static if plain or isinstance(static, staticmethod) else getattr(cls, member.name)
     if isinstance(target, staticmethod):
         target = target.__func__

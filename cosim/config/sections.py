@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -163,6 +163,8 @@ class LearningConfig:
     """trimmed-mean: share of the updates dropped at each end, per weight (0 <= f < 0.5)."""
     tiers: Mapping[str, TierConfig] = field(default_factory=default_tiers)
     """Tiers from the busiest RSUs to the quietest (see below)."""
+    batch_size_range: tuple[int, int] = (1, 4096)
+    """The batch sizes a strategy may give one RSU (``Assignment.batch_size``), inclusive."""
 
     def tier_list(self) -> Tiers:
         """The tiers as plain values, busiest first."""
@@ -202,6 +204,9 @@ class PluginSection:
     """Mixin of plug-in sections: ``params`` holds the chosen plug-in's ``Params`` (filled in when absent)."""
 
     slot: ClassVar[PluginSlot]
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    """Every plug-in section is a frozen dataclass (these declarations are for the type checker)."""
+    params: Any
 
     def __post_init__(self) -> None:
         if getattr(self, "params", None) is None:
@@ -209,8 +214,8 @@ class PluginSection:
             object.__setattr__(self, "params", params_class(cls)())
 
     @property
-    def plugin(self) -> type:
-        """The plug-in class this section names."""
+    def plugin(self) -> type[Any]:
+        """The plug-in class this section names (the loader checked it fits its seam)."""
         return registry.ALL[self.slot.registry].get(getattr(self, self.slot.field), self.slot.dotted)
 
 
@@ -282,7 +287,7 @@ def params_class(plugin: type) -> type:
         return _NoParams
     if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
         raise ConfigError(f"{plugin.__name__}.Params must be a dataclass")
-    return params  # type: ignore[return-value]
+    return params
 
 
 @dataclass(frozen=True)

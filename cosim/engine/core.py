@@ -14,9 +14,11 @@ Processes (all in simulated seconds):
   ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate`` (:mod:`cosim.engine.rsu`).
 
 Real work (TensorFlow steps, gRPC calls) happens at the simulated instant it belongs to, so the server's
-model sees batches in simulated arrival order. Every collaborator is a port (:mod:`cosim.ports`) handed
-in by the runner: the same loop runs over real gRPC or in process, on live SUMO or a recording, with
-any strategy, link model, workload and compute model.
+model sees batches in simulated arrival order. Every collaborator is a port (:mod:`cosim.ports`), handed
+in by the runner as one typed bundle (:class:`~cosim.engine.parts.EngineParts`): the same loop runs over
+real gRPC or in process, on live SUMO or a recording, with any strategy, link model, workload and compute
+model. The constructor only stores; :meth:`Engine.run` makes the clock and the run's state
+(:class:`~cosim.engine.runstate.RunState`), starts the link model and the faults, and runs.
 
 At the start of every round, once the previous round's rows are flushed, the engine hands itself to the
 ``on_checkpoint`` hook; a run resumed from such a checkpoint (``resume``) continues from that round
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,31 +41,22 @@ from cosim.config import Config
 from cosim.engine import restore
 from cosim.engine.crashes import Crashes
 from cosim.engine.evaluate import evaluate_chunked
-from cosim.engine.ledger import RoundLedger
+from cosim.engine.ledger import RoundLedger, round_records
+from cosim.engine.parts import EngineParts
 from cosim.engine.rows import EngineResult, RoundSummary
-from cosim.engine.rsu import Arrival, RsuWork
+from cosim.engine.rsu import RoundShared, RsuRound
+from cosim.engine.runstate import RunState
 from cosim.engine.schedule import RoundSchedule
-from cosim.engine.state import Cursor, EngineState
+from cosim.engine.state import EngineState
 from cosim.engine.watchdog import Watchdog
 from cosim.engine.windowlog import WindowLog
 from cosim.errors import PluginError
-from cosim.ports import (
-    ClientPool,
-    ClusteringStrategy,
-    ComputeModel,
-    DataSpec,
-    FaultPlan,
-    LinkContext,
-    LinkModel,
-    RsuDataset,
-    TraceSink,
-    TrafficSource,
-    Transport,
-)
-from cosim.seeds import LINK, Streams
+from cosim.ports import LinkContext, TrafficSource
+from cosim.rowtypes import RoundRow, TrafficRow
+from cosim.seeds import LINK
 from cosim.simtime import resolution
 from cosim.types import RsuId, SimTime, TierName
-from cosim.values import Assignment, EvalResult, RoundContext, RsuWindow, WindowTable, combine
+from cosim.values import Assignment, EvalResult, RoundContext, WindowTable, combine
 
 
 @dataclass
@@ -71,7 +64,7 @@ class _Ended:
     """A round that has ended; its rows wait for the prequential score taken when the next round starts."""
 
     summary: RoundSummary
-    rows: dict[RsuId, dict[str, Any]]
+    rows: dict[RsuId, RoundRow]
 
 
 class _InRange:
@@ -93,102 +86,90 @@ class _InRange:
         return int(self._counts[1].get(rsu, 0))
 
     def in_region(self, region: str) -> int:
-        counts = getattr(self._traffic, "region_counts", None)  # a user's source may count no regions
-        if counts is None:
-            return 0
         now = self._traffic.now
         if self._regions is None or self._regions[0] != now:
-            self._regions = (now, counts())
+            self._regions = (now, self._traffic.region_counts())
         return int(self._regions[1].get(region, 0))
 
 
-class Engine(RsuWork):
+class Engine:
     """Runs the rounds of one co-simulation on a SimPy environment."""
 
     def __init__(
         self,
         cfg: Config,
+        parts: EngineParts,
         *,
-        traffic: TrafficSource,
-        transport: Transport,
-        clients: ClientPool,
-        datasets: Mapping[RsuId, RsuDataset],
-        strategy: ClusteringStrategy,
-        link: LinkModel,
-        compute: ComputeModel,
-        streams: Streams,
-        data_spec: DataSpec,
-        sink: TraceSink,
         run_id: str,
         on_round: Callable[[RoundSummary], None] | None = None,
         on_time: Callable[[SimTime], None] | None = None,
-        faults: FaultPlan | None = None,
         on_checkpoint: Callable[[Engine], None] | None = None,
         resume: EngineState | None = None,
     ) -> None:
         self.cfg = cfg
-        self.traffic = traffic
-        self.transport = transport
-        self.clients = clients
-        self.data = datasets
-        self.strategy = strategy
-        self.link = link
-        self.compute = compute
-        self.streams = streams
-        self.spec = data_spec
-        self.sink = sink
+        self.parts = parts
         self.run_id = run_id
         self.on_round = on_round
         self.on_time = on_time
         self.on_checkpoint = on_checkpoint
         self.schedule = RoundSchedule.from_config(cfg)
-        self.env = simpy.Environment(initial_time=resume.t_s if resume else cfg.traffic.begin)
-        self.server = simpy.Resource(self.env, capacity=1)
-        self.sites = tuple(traffic.sites)
-        self.rsus: tuple[RsuId, ...] = tuple(s.id for s in self.sites)
         self.tiers = cfg.learning.tier_list()
-        self.batch_size = {t.name: t.batch_size for t in self.tiers}
-        self.latest: dict[RsuId, RsuWindow] = {}
-        self.windows = WindowLog(self.rsus)
-        """Every finished window so far (each round's strategy sees a view of it)."""
-        self.result = EngineResult(rounds_planned=cfg.learning.rounds)
-        self._arrivals: dict[RsuId, Arrival] = {}
-        self.ledger = RoundLedger(run_id, strategy.name, self.rsus, self.batch_size)
-        self.cursor = Cursor()
-        self.grid_t: SimTime = cfg.traffic.begin
-        """The instant the traffic process last stepped the traffic."""
-        self.data_log: list[tuple[str, SimTime]] = []
-        """Every instant windows and samples were taken (``sync``) and a round took its data (``take``)."""
-        self.crashes = Crashes(self, faults)
-        link.start(
-            LinkContext(
-                self.env, self.sites, _InRange(traffic), streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
-            )
-        )
-        if faults is not None:
-            faults.start(self.env)
         self._resume = resume
+        self._run: RunState | None = None
+        self._crashes: Crashes | None = None
 
-    # ------------------------------------------------------------------ processes
+    # ------------------------------------------------------------------ the run
+
+    @property
+    def result(self) -> EngineResult:
+        """What the run produced so far (its round summaries; the end time and stop reason once it ends)."""
+        return self._run.result if self._run is not None else EngineResult(rounds_planned=self.cfg.learning.rounds)
+
+    @property
+    def run_state(self) -> RunState:
+        """The run's state (made by :meth:`run`)."""
+        assert self._run is not None, "the engine has not started: call run()"
+        return self._run
 
     def run(self) -> EngineResult:
         """Run every round (from the checkpoint, when resuming); returns when the last round's traces are flushed."""
-        if self._resume is not None:
-            restore.restore(self, self._resume)
-        self.env.process(self._traffic_process())
-        self.crashes.start()
-        done = self.env.process(self._rounds_process())
-        self._watchdog().run(done)
-        self.sink.flush()
-        self.result.sim_end_s = self.env.now
-        return self.result
+        cfg, p, resume = self.cfg, self.parts, self._resume
+        env = simpy.Environment(initial_time=resume.t_s if resume else cfg.traffic.begin)
+        rsus = tuple(s.id for s in p.traffic.sites)
+        run = self._run = RunState(
+            env=env,
+            rsus=rsus,
+            tier_names=tuple(t.name for t in self.tiers),
+            ledger=RoundLedger(self.run_id, p.strategy.name, rsus),
+            windows=WindowLog(rsus),
+            result=EngineResult(rounds_planned=cfg.learning.rounds),
+            grid_t=cfg.traffic.begin,
+        )
+        crashes = self._crashes = Crashes(p.faults, rsus, cfg.traffic.begin, p.sink, self.run_id)
+        sites = tuple(p.traffic.sites)
+        p.link.start(
+            LinkContext(
+                env, sites, _InRange(p.traffic), p.streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
+            )
+        )
+        if p.faults is not None:
+            p.faults.start(env)
+        if resume is not None:
+            restore.restore(p, run, crashes, resume, lambda t: self._ingest(t, live=False))
+        env.process(self._traffic_process())
+        crashes.start(env)
+        done = env.process(self._rounds_process())
+        self._watchdog(env).run(done)
+        p.sink.flush()
+        run.result.sim_end_s = env.now
+        return run.result
 
-    def _watchdog(self) -> Watchdog:
+    def _watchdog(self, env: simpy.Environment) -> Watchdog:
         """The loop that stops a run whose clock stopped, naming the part the stuck event belongs to."""
-        cfg, wd = self.cfg, self.cfg.watchdog
+        cfg, wd, p = self.cfg, self.cfg.watchdog, self.parts
         parts = {
             "cosim.network": f"the link model {cfg.network.model!r}",
-            "cosim.learning.compute": f"the compute model {cfg.compute.mode!r}",
+            "cosim.compute": f"the compute model {cfg.compute.mode!r}",
             "cosim.clustering": f"the clustering strategy {cfg.clustering.strategy!r}",
             "cosim.faults": "the fault injection ([[faults]])",
             "cosim.traffic": "the traffic source",
@@ -196,42 +177,48 @@ class Engine(RsuWork):
             "cosim.rpc": "the transport",
             "simpy": "SimPy",
         }
-        for part, words in ((self.link, parts["cosim.network"]), (self.compute, parts["cosim.learning.compute"])):
+        for part, words in ((p.link, parts["cosim.network"]), (p.compute, parts["cosim.compute"])):
             parts.setdefault(type(part).__module__, words)  # a user's plug-in, by its own module
-        parts.setdefault(type(self.strategy).__module__, parts["cosim.clustering"])
+        parts.setdefault(type(p.strategy).__module__, parts["cosim.clustering"])
         return Watchdog(
-            self.env, max_events_per_instant=wd.max_events_per_instant, stall_wall_s=wd.stall_wall_s, parts=parts
+            env, max_events_per_instant=wd.max_events_per_instant, stall_wall_s=wd.stall_wall_s, parts=parts
         )
 
     def state(self) -> EngineState:
         """The engine's checkpoint (valid at the start of a round, when ``on_checkpoint`` is called)."""
-        return restore.capture(self)
+        assert self._crashes is not None
+        return restore.capture(self.parts, self.run_state, self._crashes)
+
+    # ------------------------------------------------------------------ traffic
 
     def _sync_traffic(self) -> None:
         """Bring the traffic to ``env.now`` and take what finished since the last call (windows, samples)."""
-        self.ingest(self.env.now, live=True)
+        self._ingest(self.run_state.env.now, live=True)
 
-    def ingest(self, t: SimTime, *, live: bool) -> None:
+    def _ingest(self, t: SimTime, *, live: bool) -> None:
         """Advance the traffic to ``t``; take its windows and samples (``live``: also write rows, log the sync).
 
         A resumed run replays the data log through this with ``live=False``: the same calls at the same
         instants, so windows and every RSU's samples come out as they did.
         """
-        self.traffic.advance(t)
-        windows = self.traffic.take_windows()
+        p, run = self.parts, self.run_state
+        assert self._crashes is not None
+        p.traffic.advance(t)
+        windows = p.traffic.take_windows()
         for w in windows:
-            self.latest[w.rsu] = w
-        self.windows.extend(windows)
-        samples = self.traffic.take_samples()
+            run.latest[w.rsu] = w
+        run.windows.extend(windows)
+        samples = p.traffic.take_samples()
         for rsu, s in samples.items():
-            self.data[rsu].add(self.crashes.observed(rsu, s))
+            p.datasets[rsu].add(self._crashes.observed(rsu, s))
         if live:
-            self.data_log.append(("sync", t))
+            run.data_log.append(("sync", t))
             for w in windows:
-                self.sink.append("traffic", {"run_id": self.run_id, **w.as_row()})
-            self.crashes.record_timeline(t)
+                row: TrafficRow = {"run_id": self.run_id, **w.as_row()}
+                p.sink.append("traffic", row)
+            self._crashes.record_timeline(t)
 
-    def _traffic_process(self):  # noqa: ANN202 - a SimPy generator
+    def _traffic_process(self) -> Generator[Any, Any, None]:
         """Step the traffic at ``begin + k * step``, each instant computed from the grid, never accumulated.
 
         Adding ``step`` to the clock again and again drifts late in the day (0.1 s steps at t = 10⁶ s are
@@ -239,32 +226,35 @@ class Engine(RsuWork):
         ``t_k - now`` lands on ``t_k`` (the difference of two close floats is exact). A resumed run, woken
         between two steps, continues on the same grid.
         """
-        t = self.cfg.traffic
-        k = round((self.grid_t - t.begin) / t.step_length)  # steps taken so far
+        t, run = self.cfg.traffic, self.run_state
+        env = run.env
+        k = round((run.grid_t - t.begin) / t.step_length)  # steps taken so far
         last = t.end + max(1e-9, resolution(t.end))
         while (at := t.begin + (k + 1) * t.step_length) <= last:
-            yield self.env.timeout(at - self.env.now)
+            yield env.timeout(at - env.now)
             k += 1
-            self._step_traffic()
-
-    def _step_traffic(self) -> None:
-        self.grid_t = self.env.now
-        self.traffic.advance(self.env.now)
-        if self.on_time:
-            self.on_time(self.env.now)
+            run.grid_t = env.now
+            self.parts.traffic.advance(env.now)
+            if self.on_time:
+                self.on_time(env.now)
 
     def _any_fresh(self) -> bool:
-        return any(len(self.data[rsu].fresh()[1]) > 0 for rsu in self.rsus)
+        return any(len(self.parts.datasets[rsu].fresh()[1]) > 0 for rsu in self.run_state.rsus)
 
-    def _rounds_process(self):  # noqa: ANN202
-        sched, env, c = self.schedule, self.env, self.cursor
+    # ------------------------------------------------------------------ rounds
+
+    def _rounds_process(self) -> Generator[Any, Any, None]:
+        sched, run = self.schedule, self.run_state
+        env, c = run.env, run.cursor
+        assert self._crashes is not None
         ended: _Ended | None = None
         resumed = self._resume is not None  # the checkpoint was taken at this round's start
         for r in range(c.next_round, self.cfg.learning.rounds):
+            c = run.cursor
             due, start = sched.due(r, c.previous_end), sched.start(r, c.previous_end)
             if not resumed:
                 if not sched.fits(start):
-                    self.result.stop_reason = sched.stop_reason(r, start)
+                    run.result.stop_reason = sched.stop_reason(r, start)
                     break
                 if env.now < start:
                     yield env.timeout(start - env.now)
@@ -275,9 +265,9 @@ class Engine(RsuWork):
                         yield env.timeout(step)
                         self._sync_traffic()
                     if not self._any_fresh():
-                        self.result.stop_reason = f"round {r}: no new sample at any RSU before traffic.end"
+                        run.result.stop_reason = f"round {r}: no new sample at any RSU before traffic.end"
                         break
-                self.crashes.rejoin(r)
+                self._crashes.rejoin(r, env.now)
                 if ended is not None:
                     self._close(ended)
                 self._checkpoint(r)
@@ -294,84 +284,110 @@ class Engine(RsuWork):
 
     def _checkpoint(self, r: int) -> None:
         """Round ``r`` starts: everything before it is flushed; hand the engine to the checkpoint hook."""
-        self.cursor.next_round = r
-        self.sink.flush()
+        self.run_state.cursor.next_round = r
+        self.parts.sink.flush()
         if self.on_checkpoint is not None:
             self.on_checkpoint(self)
 
-    # ------------------------------------------------------------------ one round
-
     def _assign(self, r: int, previous: Assignment | None, t_next: SimTime) -> Assignment:
+        p, run = self.parts, self.run_state
+        now = run.env.now
         future = None
-        if getattr(self.strategy, "needs_future", False):
-            future = WindowTable.from_windows(self.rsus, self.traffic.peek_windows(self.env.now, t_next))
+        if p.strategy.needs_future:
+            future = WindowTable.from_windows(run.rsus, p.traffic.peek_windows(now, t_next))
         ctx = RoundContext(
             round=r,
-            t_start_s=self.env.now,
+            t_start_s=now,
             t_next_s=t_next,
-            windows=self.windows.table(),
+            windows=run.windows.table(),
             previous=previous,
-            sites=self.sites,
+            sites=tuple(p.traffic.sites),
             tiers=self.tiers,
+            history=run.history(),
+            link_summary=p.link.round_summary(),
+            batch_size_range=self.cfg.learning.batch_size_range,
+            depths=tuple(range(1, max(t.client_depth for t in self.tiers) + 1)),
             future=future,
         )
-        assignment = self.strategy.assign(ctx)
-        self._check_assignment(assignment)
-        self.traffic.show_tiers(assignment.tiers)
+        assignment = p.strategy.assign(ctx)
+        self._check_assignment(assignment, ctx)
+        p.traffic.show_tiers(assignment.tier_of)
         return assignment
 
-    def _check_assignment(self, a: Assignment) -> None:
-        name = getattr(self.strategy, "name", type(self.strategy).__name__)
-        missing = [rsu for rsu in self.rsus if rsu not in a.tiers]
+    def _check_assignment(self, a: Assignment, ctx: RoundContext) -> None:
+        name = self.parts.strategy.name
+        rsus = self.run_state.rsus
+        known = [t.name for t in self.tiers]
+        missing = [rsu for rsu in rsus if rsu not in a.tier_of]
         if missing:
             raise PluginError(f"clustering strategy {name!r} gave no tier to RSU {missing[0]!r}")
-        bad = {rsu: t for rsu, t in a.tiers.items() if t not in self.batch_size}
+        bad = {rsu: t for rsu, t in a.tier_of.items() if t not in known}
         if bad:
             rsu, tier = next(iter(bad.items()))
             raise PluginError(
-                f"clustering strategy {name!r} put RSU {rsu!r} in tier {tier!r} (tiers: {', '.join(self.batch_size)})"
+                f"clustering strategy {name!r} put RSU {rsu!r} in tier {tier!r} (tiers: {', '.join(known)})"
             )
+        lo, hi = ctx.batch_size_range
+        for rsu, size in a.batch_size.items():
+            if rsu not in a.tier_of or isinstance(size, bool) or not isinstance(size, int) or not lo <= size <= hi:
+                raise PluginError(
+                    f"clustering strategy {name!r} gave RSU {rsu!r} batch_size = {size!r} "
+                    f"(an RSU of the run, and an integer in learning.batch_size_range [{lo}, {hi}])"
+                )
+        for rsu, depth in a.client_depth.items():
+            if rsu not in a.tier_of or depth not in ctx.depths:
+                raise PluginError(
+                    f"clustering strategy {name!r} gave RSU {rsu!r} client_depth = {depth!r} "
+                    f"(an RSU of the run, and one of the depths {list(ctx.depths)})"
+                )
 
-    def _run_round(self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float, due: SimTime):  # noqa: ANN202
-        env = self.env
+    def _run_round(
+        self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float, due: SimTime
+    ) -> Generator[Any, Any, _Ended]:
+        p, run = self.parts, self.run_state
+        env = run.env
+        assert self._crashes is not None
         t_start = env.now
-        tiers = assignment.tiers
-        self._arrivals = {}
-        self.ledger.open(t_start)
-        procs: dict[RsuId, simpy.Process] = {}
+        tiers = assignment.tier_of
+        sizes = assignment.sizes(self.tiers)
+        run.ledger.open(t_start, sizes)
         work: dict[RsuId, tuple[np.ndarray, np.ndarray]] = {}
-        for rsu in self.rsus:
-            work[rsu] = self.data[rsu].take_round(t_start)
-            self.clients.prepare(rsu, tiers[rsu])
-        self.data_log.append(("take", t_start))
-        participants = {rsu: tiers[rsu] for rsu in self.rsus if len(work[rsu][1]) > 0}
-        self.transport.start_round(r, participants)
-        batch_rngs = self.streams.batch_rngs()
-        for rsu in participants:
-            procs[rsu] = env.process(self._rsu_process(r, rsu, tiers[rsu], *work[rsu], batch_rngs[rsu]))
-        self.crashes.open_round(r, procs)
+        for rsu in run.rsus:
+            work[rsu] = p.datasets[rsu].take_round(t_start)
+            p.clients.prepare(rsu, tiers[rsu], sizes[rsu][1])
+        run.data_log.append(("take", t_start))
+        participants = {rsu: tiers[rsu] for rsu in run.rsus if len(work[rsu][1]) > 0}
+        p.transport.start_round(r, participants)
+        shared = RoundShared(
+            round=r, env=env, cfg=self.cfg, parts=p, run_id=self.run_id, strategy=p.strategy.name,
+            server=simpy.Resource(env, capacity=1), ledger=run.ledger,
+        )  # fmt: skip
+        batch_rngs = p.streams.batch_rngs()
+        rounds = {rsu: RsuRound(shared, rsu, tiers[rsu], work[rsu], batch_rngs[rsu]) for rsu in participants}
+        procs = {rsu: env.process(w.work()) for rsu, w in rounds.items()}
+        self._crashes.open_round(shared, procs)
         if procs:  # the barrier: every participant's weights, or (deadline schedule) the deadline
-            wait = [env.all_of(list(procs.values()))]
+            wait: list[simpy.Event] = [env.all_of(list(procs.values()))]
             if self.schedule.deadline is not None:
                 wait.append(env.timeout(self.schedule.deadline))
             yield env.any_of(wait)
-        crashed = self.crashes.close_round()
-        late = [rsu for rsu in participants if rsu not in self._arrivals and rsu not in crashed]
+        crashed = self._crashes.close_round()
+        late = [rsu for rsu in participants if rsu not in shared.arrivals and rsu not in crashed]
         for rsu in late:
             if procs[rsu].is_alive:
                 procs[rsu].interrupt("barrier timeout")
         # The barrier releases when the last on-time RSU arrived or crashed (or at the deadline if one is late).
-        finishes = [self.ledger.tally[rsu].t_finish for rsu in self._arrivals]
+        finishes = [run.ledger.tally[rsu].t_finish for rsu in shared.arrivals]
         t_release = env.now if late else max([*finishes, *crashed.values()], default=env.now)
-        self.transport.end_round(r)
+        p.transport.end_round(r)
         downs = []
-        for rsu, arrival in self._arrivals.items():
-            outcome = self.transport.collect(arrival.handle)
-            self.clients.receive(rsu, tiers[rsu], outcome.weights)
-            downs.append(env.process(self._weights_down(r, rsu, tiers[rsu], arrival, outcome, t_release)))
+        for rsu, arrival in shared.arrivals.items():
+            outcome = p.transport.collect(arrival.handle)
+            p.clients.receive(rsu, tiers[rsu], outcome.weights)
+            downs.append(env.process(rounds[rsu].weights_down(outcome, t_release)))
         if downs:
             yield env.all_of(downs)
-        self.clients.end_round(tiers)
+        p.clients.end_round(tiers)
         return self._end_round(r, assignment, previous, t_start, due, t_release, late, work, wall0, list(crashed))
 
     def _end_round(
@@ -388,35 +404,42 @@ class Engine(RsuWork):
         crashed: list[RsuId],
     ) -> _Ended:
         """Evaluate the round's model on the held-out set, build its rows, flush its messages."""
-        evals = {rsu: self._evaluate(rsu, assignment.tiers[rsu], self.data[rsu].held_out()) for rsu in self.rsus}
-        summary, rows = self.ledger.close(
+        p, run = self.parts, self.run_state
+        assert self._crashes is not None
+        tiers = assignment.tier_of
+        evals = {rsu: self._evaluate(rsu, tiers[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
+        summary, rows = run.ledger.close(
             r,
             assignment,
             previous,
             t_start=t_start,
-            t_end=self.env.now,
+            t_end=run.env.now,
             due=due,
             t_release=t_release,
             late=late,
-            samples={rsu: len(work[rsu][1]) for rsu in self.rsus},
+            samples={rsu: len(work[rsu][1]) for rsu in run.rsus},
             evals=evals,
-            latest=self.latest,
+            latest=run.latest,
             wall_s=time.perf_counter() - wall0,
             crashed=crashed,
         )
-        self.crashes.end_round(r, t_start, self.env.now)
-        self.sink.flush()  # the round's messages (its rows follow once its prequential score is known)
+        run.records.extend(round_records(rows, run.ledger.tally))
+        self._crashes.end_round(r, t_start, run.env.now)
+        p.sink.flush()  # the round's messages (its rows follow once its prequential score is known)
         return _Ended(summary, rows)
 
     def _close(self, ended: _Ended) -> None:
         """Score the ended round's model on the samples that arrived since (test, then train); write its rows."""
+        p, run = self.parts, self.run_state
         scores = {}
         for rsu, row in ended.rows.items():
-            result = self._evaluate(rsu, row["tier"], self.data[rsu].fresh())
+            result = self._evaluate(rsu, row["tier"], p.datasets[rsu].fresh())
             scores[rsu] = result
-            row.update(prequential_loss=result.loss, prequential_metric=result.metric, prequential_samples=result.n)
-            self.sink.append("rounds", row)
-        self.sink.flush()
+            row["prequential_loss"] = result.loss
+            row["prequential_metric"] = result.metric
+            row["prequential_samples"] = result.n
+            p.sink.append("rounds", row)
+        p.sink.flush()
         overall = combine(list(scores.values()))
         summary = dataclasses.replace(
             ended.summary,
@@ -424,7 +447,7 @@ class Engine(RsuWork):
             prequential_metric=overall.metric,
             prequential_samples=overall.n,
         )
-        self.result.rounds.append(summary)
+        run.result.rounds.append(summary)
         if self.on_round:
             self.on_round(summary)
 
@@ -433,8 +456,10 @@ class Engine(RsuWork):
         x, y = data
         if len(y) == 0:
             return EvalResult(float("nan"), float("nan"), 0)
-        result = evaluate_chunked(self.transport, self.clients.get(rsu), rsu, tier, x, y)
-        return EvalResult(result.loss * self.spec.loss_scale, result.metric * self.spec.metric_scale, int(result.n))
+        p = self.parts
+        result = evaluate_chunked(p.transport, p.clients.get(rsu), rsu, tier, x, y)
+        spec = p.data_spec
+        return EvalResult(result.loss * spec.loss_scale, result.metric * spec.metric_scale, int(result.n))
 
 
 __all__ = ["Engine", "EngineResult", "RoundSummary"]

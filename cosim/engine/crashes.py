@@ -21,37 +21,38 @@ Every crash is an ``events`` row when it happens (``crash``), and every rejoin a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Generator, Mapping
+from typing import Any
 
 import numpy as np
 import simpy
 
-from cosim.config import Config
-from cosim.ports import FaultEvent, FaultPlan
+from cosim.engine.rsu import RoundShared
+from cosim.ports import FaultEvent, FaultPlan, TraceSink
+from cosim.rowtypes import EventRow
 from cosim.types import RsuId, SimTime
 from cosim.values import SampleSet
 
 
-class Host(Protocol):
-    """What crashes need of the engine that owns them (the engine itself; no import of it, so no cycle)."""
-
-    cfg: Config
-    rsus: tuple[RsuId, ...]
-    env: simpy.Environment
-
-
 class Crashes:
-    """The crashes of one run (from its fault plan) and the fault rows it writes."""
+    """The crashes of one run (from its fault plan) and the fault rows it writes.
 
-    def __init__(self, engine: Host, plan: FaultPlan | None) -> None:
-        self.engine = engine
+    Built with what it needs (the RSUs, the run's start, where rows go); :meth:`start` binds it to the
+    run's clock. Each round, :meth:`open_round` hands it the round's RSU processes and what they share
+    (who has arrived, each RSU's tally), so a crash can stop the right process and say how far it got.
+    """
+
+    def __init__(
+        self, plan: FaultPlan | None, rsus: tuple[RsuId, ...], begin: SimTime, sink: TraceSink, run_id: str
+    ) -> None:
         self.plan = plan
-        begin = engine.cfg.traffic.begin
+        self.rsus = rsus
+        self.sink = sink
+        self.run_id = run_id
         self.queue: list[tuple[SimTime, RsuId]] = []
         self.timeline: list[FaultEvent] = []
         if plan is not None:
-            self.queue = sorted((t, rsu) for rsu in engine.rsus for t in plan.crashes(rsu, begin, math.inf))
+            self.queue = sorted((t, rsu) for rsu in rsus for t in plan.crashes(rsu, begin, math.inf))
             self.timeline = list(plan.timeline())
         self.done = 0
         """Crashes that have happened."""
@@ -59,20 +60,22 @@ class Crashes:
         """Timeline events recorded."""
         self.down: list[list[Any]] = []
         """``[rsu, from, to]`` windows in which a crashed RSU observed nothing (``to`` = inf while down)."""
+        self.env: simpy.Environment | None = None
         self._round: int | None = None
-        self._procs: Mapping[RsuId, Any] = {}
+        self._procs: Mapping[RsuId, simpy.Process] = {}
+        self._shared: RoundShared | None = None
         self._crashed: dict[RsuId, SimTime] = {}
         self._spans: list[tuple[int, SimTime, SimTime]] = []
 
     # ------------------------------------------------------------------ the crash process
 
-    def start(self) -> None:
-        """Start the process that crashes RSUs at their instants (none when the plan has no crash)."""
+    def start(self, env: simpy.Environment) -> None:
+        """Bind to the run's clock; start the process that crashes RSUs at their instants (if any)."""
+        self.env = env
         if self.done < len(self.queue):
-            self.engine.env.process(self._process())
+            env.process(self._process(env))
 
-    def _process(self):  # noqa: ANN202 - a SimPy generator
-        env = self.engine.env
+    def _process(self, env: simpy.Environment) -> Generator[Any, Any, None]:
         while self.done < len(self.queue):
             t, rsu = self.queue[self.done]
             if t > env.now:
@@ -81,11 +84,12 @@ class Crashes:
             self._crash(rsu)
 
     def _crash(self, rsu: RsuId) -> None:
-        e, t, r = self.engine, self.engine.env.now, self._round
+        assert self.env is not None, "start() the crashes first"
+        t, r, sh = self.env.now, self._round, self._shared
         proc = self._procs.get(rsu)
         value = math.nan
-        if proc is not None and proc.is_alive and rsu not in e._arrivals:
-            value = float(e.ledger.tally[rsu].batches)
+        if proc is not None and sh is not None and proc.is_alive and rsu not in sh.arrivals:
+            value = float(sh.ledger.tally[rsu].batches)
             proc.interrupt("crash")
             self._crashed[rsu] = t
             detail = f"left round {r} after {int(value)} batches: its work of the round is lost"
@@ -98,9 +102,9 @@ class Crashes:
 
     # ------------------------------------------------------------------ the engine's calls
 
-    def open_round(self, r: int, procs: Mapping[RsuId, Any]) -> None:
-        """Round ``r``'s RSU processes started."""
-        self._round, self._procs, self._crashed = r, procs, {}
+    def open_round(self, shared: RoundShared, procs: Mapping[RsuId, simpy.Process]) -> None:
+        """A round's RSU processes started."""
+        self._round, self._shared, self._procs, self._crashed = shared.round, shared, procs, {}
 
     def close_round(self) -> dict[RsuId, SimTime]:
         """The barrier released: the RSUs whose round a crash cut short, with the crash instant."""
@@ -109,11 +113,10 @@ class Crashes:
     def end_round(self, r: int, t0: SimTime, t1: SimTime) -> None:
         """Round ``r`` ended (its weights are down): later crashes fall between rounds."""
         self._spans.append((r, t0, t1))
-        self._round, self._procs = None, {}
+        self._round, self._shared, self._procs = None, None, {}
 
-    def rejoin(self, r: int) -> None:
-        """Round ``r`` starts: every RSU that is down takes part again."""
-        now = self.engine.env.now
+    def rejoin(self, r: int, now: SimTime) -> None:
+        """Round ``r`` starts at ``now``: every RSU that is down takes part again."""
         for w in self.down:
             if w[2] == math.inf:
                 w[2] = now
@@ -141,17 +144,14 @@ class Crashes:
             self._row(ev, r)
 
     def _row(self, ev: FaultEvent, r: int | None) -> None:
-        e = self.engine
-        e.sink.append(
-            "events",
-            {
-                "run_id": e.run_id,
-                "t_s": ev.t_s,
-                "fault": ev.fault,
-                "event": ev.event,
-                "rsu": ev.rsu,
-                "round": -1 if r is None else r,
-                "value": ev.value,
-                "detail": ev.detail,
-            },
-        )
+        row: EventRow = {
+            "run_id": self.run_id,
+            "t_s": ev.t_s,
+            "fault": ev.fault,
+            "event": ev.event,
+            "rsu": ev.rsu,
+            "round": -1 if r is None else r,
+            "value": ev.value,
+            "detail": ev.detail,
+        }
+        self.sink.append("events", row)

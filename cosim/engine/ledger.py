@@ -5,30 +5,55 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from cosim.engine.rows import RoundSummary
+from cosim.rowtypes import RoundRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
-from cosim.values import Assignment, EvalResult, RsuWindow, combine
+from cosim.values import Assignment, EvalResult, RoundRecord, RsuWindow, combine, mean_rate
 
 
 @dataclass
 class RsuTally:
     """What one RSU did in one round (filled while the round runs)."""
 
+    batch_size: int = 0
+    """Samples per Forward it was given this round."""
+    client_depth: int = 0
+    """Client layers it ran this round."""
     batches: int = 0
+    samples_trained: int = 0
+    """Samples of its completed Forwards."""
     losses: list[float] = field(default_factory=list)
     compute_s: SimSeconds = 0.0
     """Simulated client compute (forward + backward) of its batches."""
-    link_s: SimSeconds = 0.0
-    """Simulated transfer time of all its messages, both directions (Forwards and its Aggregate)."""
+    uplink_s: SimSeconds = 0.0
+    """Simulated transfer time of its messages up (Forwards and its Aggregate)."""
+    downlink_s: SimSeconds = 0.0
+    """Simulated transfer time of its replies down (gradients, the aggregated weights)."""
+    bits_up: float = 0.0
+    bits_down: float = 0.0
     server_queue_s: SimSeconds = 0.0
     """Simulated time its Forwards waited for the server."""
     bytes: int = 0
     t_finish: SimTime = math.nan
     """When its weights reached the server (NaN: not a participant, or late)."""
+
+    @property
+    def link_s(self) -> SimSeconds:
+        """Simulated transfer time of all its messages, both directions."""
+        return self.uplink_s + self.downlink_s
+
+    def sent(self, nbytes: int, seconds: SimSeconds) -> None:
+        """A message of ``nbytes`` went up in ``seconds``."""
+        self.uplink_s += seconds
+        self.bits_up += 8.0 * nbytes
+
+    def received(self, nbytes: int, seconds: SimSeconds) -> None:
+        """A reply of ``nbytes`` came down in ``seconds``."""
+        self.downlink_s += seconds
+        self.bits_down += 8.0 * nbytes
 
 
 def straggler(finishes: Sequence[float]) -> float:
@@ -40,22 +65,21 @@ def straggler(finishes: Sequence[float]) -> float:
 class RoundLedger:
     """The current round's tallies and the run's running totals (bytes so far, first round's start)."""
 
-    def __init__(self, run_id: str, strategy: str, rsus: Sequence[RsuId], batch_size: Mapping[TierName, int]) -> None:
+    def __init__(self, run_id: str, strategy: str, rsus: Sequence[RsuId]) -> None:
         self.run_id = run_id
         self.strategy = strategy
         self.rsus = tuple(rsus)
-        self.batch_size = dict(batch_size)
         self.tally: dict[RsuId, RsuTally] = {}
         self.server_busy_s = 0.0
         """Simulated seconds the server computed Forwards in the current round."""
         self.cum_bytes = 0
         self.first_start: SimTime | None = None
 
-    def open(self, t_start: SimTime) -> None:
-        """A round starts: fresh tallies."""
+    def open(self, t_start: SimTime, sizes: Mapping[RsuId, tuple[int, int]]) -> None:
+        """A round starts: fresh tallies, with each RSU's ``(batch size, client depth)``."""
         if self.first_start is None:
             self.first_start = t_start
-        self.tally = {rsu: RsuTally() for rsu in self.rsus}
+        self.tally = {rsu: RsuTally(batch_size=sizes[rsu][0], client_depth=sizes[rsu][1]) for rsu in self.rsus}
         self.server_busy_s = 0.0
 
     def close(
@@ -74,9 +98,9 @@ class RoundLedger:
         latest: Mapping[RsuId, RsuWindow],
         wall_s: float,
         crashed: Sequence[RsuId] = (),
-    ) -> tuple[RoundSummary, dict[RsuId, dict[str, Any]]]:
+    ) -> tuple[RoundSummary, dict[RsuId, RoundRow]]:
         """The round's summary and rows (prequential columns still empty)."""
-        tiers = assignment.tiers
+        tiers = assignment.tier_of
         round_bytes = sum(t.bytes for t in self.tally.values())
         self.cum_bytes += round_bytes
         arrived = [rsu for rsu in self.rsus if math.isfinite(self.tally[rsu].t_finish)]
@@ -113,7 +137,6 @@ class RoundLedger:
             previous,
             self.rsus,
             latest,
-            self.batch_size,
             samples,
             self.tally,
             evals,
@@ -128,28 +151,27 @@ def round_rows(
     run_id: str,
     strategy: str,
     summary: RoundSummary,
-    assignment: Any,
-    previous: Any,
+    assignment: Assignment,
+    previous: Assignment | None,
     rsus: Sequence[RsuId],
-    latest: Mapping[RsuId, Any],
-    batch_size: Mapping[TierName, int],
+    latest: Mapping[RsuId, RsuWindow],
     samples: Mapping[RsuId, int],
     tally: Mapping[RsuId, RsuTally],
-    evals: Mapping[RsuId, Any],
+    evals: Mapping[RsuId, EvalResult],
     *,
     t_release: SimTime,
     cum_bytes: int,
     first_start: SimTime,
-) -> dict[RsuId, dict[str, Any]]:
+) -> dict[RsuId, RoundRow]:
     """The ``rounds`` rows of one ended round, by RSU (see :mod:`cosim.traces.schema`).
 
     The prequential columns are filled in when the next round starts (the samples they score arrive
     until then).
     """
-    tiers = assignment.tiers
+    tiers = assignment.tier_of
     migrations = assignment.migrations(previous)
     duration = summary.t_end_s - summary.t_start_s
-    out: dict[RsuId, dict[str, Any]] = {}
+    out: dict[RsuId, RoundRow] = {}
     for rsu in rsus:
         w = latest.get(rsu)
         t = tally[rsu]
@@ -162,14 +184,16 @@ def round_rows(
             "t_end_s": summary.t_end_s,
             "rsu": rsu,
             "tier": tiers[rsu],
-            "previous_tier": previous.tiers.get(rsu, "") if previous else "",
+            "previous_tier": previous.tier_of.get(rsu, "") if previous else "",
             "migrated": rsu in migrations,
             "total_flown": w.total_flown if w else 0,
             "in_range_mean": w.in_range_mean if w else 0.0,
             "in_range_max": w.in_range_max if w else 0,
-            "tier_metric": float(assignment.metric.get(rsu, math.nan)),
-            "batch_size": batch_size[tiers[rsu]],
+            "tier_score": float(assignment.score.get(rsu, math.nan)),
+            "batch_size": t.batch_size,
+            "client_depth": t.client_depth,
             "samples": samples[rsu],
+            "samples_trained": t.samples_trained,
             "batches": t.batches,
             "late": rsu in summary.late,
             "crashed": rsu in summary.crashed,
@@ -187,6 +211,8 @@ def round_rows(
             "barrier_wait_s": t_release - t.t_finish if math.isfinite(t.t_finish) else math.nan,
             "compute_s": t.compute_s,
             "link_s": t.link_s,
+            "uplink_s": t.uplink_s,
+            "downlink_s": t.downlink_s,
             "server_queue_s": t.server_queue_s,
             "bytes": t.bytes,
             "straggler_s": summary.straggler_s,
@@ -196,4 +222,37 @@ def round_rows(
             "cum_bytes": cum_bytes,
             "elapsed_s": summary.t_end_s - first_start,
         }
+    return out
+
+
+def round_records(rows: Mapping[RsuId, RoundRow], tally: Mapping[RsuId, RsuTally]) -> list[RoundRecord]:
+    """The round's rows as :class:`~cosim.values.RoundRecord` values for the strategies' history."""
+    out = []
+    for rsu, row in rows.items():
+        t = tally[rsu]
+        out.append(
+            RoundRecord(
+                round=int(row["round"]),
+                rsu=rsu,
+                tier=str(row["tier"]),
+                batch_size=t.batch_size,
+                client_depth=t.client_depth,
+                t_start_s=float(row["t_start_s"]),
+                t_end_s=float(row["t_end_s"]),
+                samples_available=int(row["samples"]),
+                samples_trained=t.samples_trained,
+                forwards=t.batches,
+                compute_s=t.compute_s,
+                uplink_s=t.uplink_s,
+                downlink_s=t.downlink_s,
+                server_queue_s=t.server_queue_s,
+                bytes=t.bytes,
+                rate_up_bps=mean_rate(t.bits_up, t.uplink_s),
+                rate_down_bps=mean_rate(t.bits_down, t.downlink_s),
+                t_arrival_s=t.t_finish,
+                barrier_wait_s=float(row["barrier_wait_s"]),
+                late=bool(row["late"]),
+                crashed=bool(row["crashed"]),
+            )
+        )
     return out

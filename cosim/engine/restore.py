@@ -9,57 +9,41 @@ the checkpoint's digest, and loads the rest.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
+from cosim.engine.crashes import Crashes
+from cosim.engine.parts import EngineParts
+from cosim.engine.runstate import RunState
 from cosim.engine.state import EngineState
 from cosim.errors import RunFolderError
+from cosim.plugins import Plugin
+from cosim.ports import Stateful
 from cosim.types import RsuId
-
-
-class Engine(Protocol):
-    """The engine as a checkpoint sees it: the state it captures and restores (no import of the engine, so no cycle)."""
-
-    env: Any
-    rsus: tuple[RsuId, ...]
-    clients: Any
-    compute: Any
-    crashes: Any
-    cursor: Any
-    data: dict[RsuId, Any]
-    data_log: list[tuple[str, float]]
-    grid_t: float
-    ledger: Any
-    link: Any
-    result: Any
-    strategy: Any
-    streams: Any
-    windows: Any
-
-    def ingest(self, t: float, *, live: bool) -> None:
-        """Advance the traffic to ``t`` and take its windows and samples."""
-        ...
-
 
 ROLES: tuple[str, ...] = ("strategy", "link", "compute", "clients")
 """The engine's collaborators whose ``state_dict`` a checkpoint keeps (when they have one)."""
 
 
-def _parts(engine: Engine) -> dict[str, Any]:
-    return {"strategy": engine.strategy, "link": engine.link, "compute": engine.compute, "clients": engine.clients}
+def _parts(parts: EngineParts) -> dict[str, Any]:
+    return {"strategy": parts.strategy, "link": parts.link, "compute": parts.compute, "clients": parts.clients}
 
 
 def _stateful(part: Any) -> bool:
-    return callable(getattr(part, "state_dict", None)) and callable(getattr(part, "load_state_dict", None))
+    """Whether a part keeps state a checkpoint must carry (a plug-in: when it overrides the state hooks)."""
+    if isinstance(part, Plugin):
+        return part.keeps_state()
+    return isinstance(part, Stateful)
 
 
-def digest(engine: Engine) -> dict[RsuId, tuple[float, ...]]:
+def digest(parts: EngineParts, rsus: tuple[RsuId, ...]) -> dict[RsuId, tuple[float, ...]]:
     """Per RSU: fresh and held-out sample counts and label sums (to check a replay rebuilt the data)."""
     out: dict[RsuId, tuple[float, ...]] = {}
-    for rsu in engine.rsus:
-        _, fy = engine.data[rsu].fresh()
-        _, hy = engine.data[rsu].held_out()
+    for rsu in rsus:
+        _, fy = parts.datasets[rsu].fresh()
+        _, hy = parts.datasets[rsu].held_out()
         out[rsu] = (
             float(len(fy)),
             float(np.sum(fy, dtype=np.float64)),
@@ -69,69 +53,78 @@ def digest(engine: Engine) -> dict[RsuId, tuple[float, ...]]:
     return out
 
 
-def capture(engine: Engine) -> EngineState:
+def capture(parts: EngineParts, run: RunState, crashes: Crashes) -> EngineState:
     """The engine's state now (call at a round's start: no message in flight, every row flushed)."""
     plugins: dict[str, Any] = {}
     stateless: list[str] = []
-    for role, part in _parts(engine).items():
+    for role, part in _parts(parts).items():
         if _stateful(part):
             plugins[role] = part.state_dict()
         else:
-            stateless.append(f"{role} {getattr(part, 'name', type(part).__name__)}")
-    c = engine.crashes
+            stateless.append(f"{role} {part.name or type(part).__name__}")
     return EngineState(
-        t_s=engine.env.now,
-        grid_t_s=engine.grid_t,
-        cursor=dataclasses.replace(engine.cursor),
-        rounds=tuple(engine.result.rounds),
-        cum_bytes=engine.ledger.cum_bytes,
-        first_start=engine.ledger.first_start,
-        data_log=tuple(engine.data_log),
-        data_digest=digest(engine),
-        windows=len(engine.windows),
-        down=tuple((str(r), float(a), float(b)) for r, a, b in c.down),
-        events_done=c.events_done,
-        crashes_done=c.done,
-        batch_streams=engine.streams.batch_rounds,
+        t_s=run.env.now,
+        grid_t_s=run.grid_t,
+        cursor=dataclasses.replace(run.cursor),
+        rounds=tuple(run.result.rounds),
+        cum_bytes=run.ledger.cum_bytes,
+        first_start=run.ledger.first_start,
+        data_log=tuple(run.data_log),
+        data_digest=digest(parts, run.rsus),
+        windows=len(run.windows),
+        down=tuple((str(r), float(a), float(b)) for r, a, b in crashes.down),
+        events_done=crashes.events_done,
+        crashes_done=crashes.done,
+        batch_streams=parts.streams.batch_rounds,
         plugins=plugins,
         stateless=tuple(stateless),
+        history=tuple(run.records),
     )
 
 
-def restore(engine: Engine, state: EngineState) -> None:
-    """Bring a fresh engine to ``state``: replay the data log, check it, load every part's state."""
-    c = engine.crashes
-    c.down = [[r, a, b] for r, a, b in state.down]  # the replay drops what crashed RSUs did not observe
+def restore(
+    parts: EngineParts,
+    run: RunState,
+    crashes: Crashes,
+    state: EngineState,
+    ingest: Callable[[float], None],
+) -> None:
+    """Bring a fresh run to ``state``: replay the data log, check it, load every part's state.
+
+    ``ingest(t)`` takes the traffic's windows and samples at instant ``t`` without writing rows.
+    """
+    crashes.down = [[r, a, b] for r, a, b in state.down]  # the replay drops what crashed RSUs did not observe
     for kind, t in state.data_log:
         if kind == "sync":
-            engine.ingest(t, live=False)
+            ingest(t)
         elif kind == "take":
-            for rsu in engine.rsus:
-                engine.data[rsu].take_round(t)
-    engine.data_log = list(state.data_log)
-    _check(engine, state)
-    engine.cursor = dataclasses.replace(state.cursor)
-    engine.result.rounds = list(state.rounds)
-    engine.ledger.cum_bytes = state.cum_bytes
-    engine.ledger.first_start = state.first_start
-    engine.grid_t = state.grid_t_s
-    c.events_done, c.done = state.events_done, state.crashes_done
-    engine.streams.restore_batch(state.batch_streams)
-    parts = _parts(engine)
+            for rsu in run.rsus:
+                parts.datasets[rsu].take_round(t)
+    run.data_log = list(state.data_log)
+    _check(parts, run, state)
+    run.cursor = dataclasses.replace(state.cursor)
+    run.result.rounds = list(state.rounds)
+    run.ledger.cum_bytes = state.cum_bytes
+    run.ledger.first_start = state.first_start
+    run.grid_t = state.grid_t_s
+    run.records = list(state.history)
+    crashes.events_done, crashes.done = state.events_done, state.crashes_done
+    parts.streams.restore_batch(state.batch_streams)
+    roles: Mapping[str, Any] = _parts(parts)
     for role, saved in state.plugins.items():
-        part = parts.get(role)
+        part = roles.get(role)
         if part is None or not _stateful(part):
             raise RunFolderError(f"checkpoint: the run's {role} kept state, but this one cannot load it")
         part.load_state_dict(saved)
 
 
-def _check(engine: Engine, state: EngineState) -> None:
-    if len(engine.windows) != state.windows:
+def _check(parts: EngineParts, run: RunState, state: EngineState) -> None:
+    if len(run.windows) != state.windows:
         raise RunFolderError(
-            f"resume: replaying the traffic gave {len(engine.windows)} windows, the checkpoint had {state.windows}; "
+            f"resume: replaying the traffic gave {len(run.windows)} windows, the checkpoint had {state.windows}; "
             "the scenario's SUMO files (or cosim) changed since the run started"
         )
-    got = digest(engine)
+    got = digest(parts, run.rsus)
     for rsu, want in state.data_digest.items():
         have = got.get(rsu)
         if have is None or not np.allclose(have, want, rtol=0, atol=0):

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim.ports import LINK_FIELDS
+from cosim.ports import TraceField
+from cosim.rowtypes import MessageRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
 from cosim.values import Transfer
 
@@ -82,8 +83,11 @@ def message_row(
     client_s: float,
     wall_ms: float,
     loss: float,
-) -> dict[str, Any]:
-    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`)."""
+) -> MessageRow:
+    """One row of the ``messages`` table (see :mod:`cosim.traces.schema`) but the link model's own fields.
+
+    The sink gets it with :func:`message_fields` added (their names depend on the link model).
+    """
     t_arrive = up.t_send + up.transfer.seconds
     return {
         "run_id": run_id,
@@ -114,12 +118,18 @@ def message_row(
         "loss": loss,
         "rate_up_bps": up.transfer.bandwidth_bps,
         "rate_down_bps": down.transfer.bandwidth_bps,
-        **link_fields(up.transfer, "up"),
-        **link_fields(down.transfer, "down"),
     }
 
 
-def link_fields(transfer: Transfer, direction: str) -> dict[str, Any]:
-    """The link model's per-message fields (:data:`cosim.ports.LINK_FIELDS`) as ``<name>_<direction>`` columns."""
+def message_fields(up: Leg, down: Leg, fields: tuple[TraceField, ...]) -> dict[str, Any]:
+    """The link model's own columns of a ``messages`` row: every ``<name>_up``, then every ``<name>_down``.
+
+    The recorder writes them in the schema's order (:func:`cosim.traces.schema.field_columns`).
+    """
+    return {**link_fields(up.transfer, "up", fields), **link_fields(down.transfer, "down", fields)}
+
+
+def link_fields(transfer: Transfer, direction: str, fields: tuple[TraceField, ...]) -> dict[str, Any]:
+    """The link model's own per-message fields as ``<name>_<direction>`` columns (missing ones as declared)."""
     extra = transfer.extra
-    return {f"{f.name}_{direction}": extra.get(f.name, f.missing) for f in LINK_FIELDS}
+    return {f"{f.name}_{direction}": extra.get(f.name, f.missing) for f in fields}

@@ -1,116 +1,166 @@
 """What each RSU does in a round: its batches through the link and the server, then its weights up and down.
 
-A mixin of :class:`cosim.engine.core.Engine` (the engine's round process starts these SimPy processes):
+:class:`RsuRound` is one RSU's round, built by the engine's round process from :class:`RoundShared` (what
+every RSU of the round shares: the clock, the parts, the server queue, the ledger):
 
-* **rsu** -- per batch: client forward -> uplink -> queue at the server (a SimPy resource) -> real
-  ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate`` (the barrier is in
-  simulated time; the real call is submitted on arrival). An interrupt (a deadline barrier, a crash)
-  ends it wherever it is;
-* **weights down** -- after the barrier releases, the round's aggregate travels down to each RSU that
-  arrived.
+* :meth:`RsuRound.work` -- per batch: client forward -> uplink -> queue at the server (a SimPy resource)
+  -> real ``Forward`` -> downlink -> client backward; then weights up and ``Aggregate`` (the barrier is in
+  simulated time; the real call is submitted on arrival). An interrupt (a deadline barrier, a crash) ends
+  it wherever it is;
+* :meth:`RsuRound.weights_down` -- after the barrier releases, the round's aggregate travels down to the
+  RSU, if it arrived.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
 
-from cosim.engine.rows import Leg, message_row
-from cosim.types import RsuId, SimTime, TierName
+from cosim.config import Config
+from cosim.engine.ledger import RoundLedger, RsuTally
+from cosim.engine.parts import EngineParts
+from cosim.engine.rows import Leg, message_fields, message_row
+from cosim.ports import Client, ComputeStep
+from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
+from cosim.values import AggregateHandle, AggregateResult
 
 
 @dataclass
 class Arrival:
     """An RSU's weights at the barrier: its Aggregate handle, how they went up, their size and sample count."""
 
-    handle: Any
+    handle: AggregateHandle
     up: Leg
     bytes_up: int
     n_samples: int
 
 
-class RsuWork:
-    """The RSU-side processes of the engine (mixed into :class:`cosim.engine.core.Engine`)."""
+@dataclass
+class RoundShared:
+    """What every RSU process of one round shares."""
 
-    env: Any
-    cfg: Any
-    _arrivals: dict[RsuId, Arrival]
+    round: int
+    env: simpy.Environment
+    cfg: Config
+    parts: EngineParts
+    run_id: str
+    strategy: str
+    """The strategy's name, as the trace rows carry it."""
+    server: simpy.Resource
+    """The server's queue: one Forward at a time."""
+    ledger: RoundLedger
+    arrivals: dict[RsuId, Arrival] = field(default_factory=dict)
+    """RSUs whose weights reached the server, in arrival order."""
 
-    def _rsu_process(self, r: int, rsu: RsuId, tier: TierName, x: np.ndarray, y: np.ndarray, rng):  # noqa: ANN202
-        env, lc, link = self.env, self.cfg.learning, self.link
-        client = self.clients.get(rsu)
-        data = self.data[rsu]
-        tally = self.ledger.tally[rsu]
-        loss_scale = self.spec.loss_scale
+
+class RsuRound:
+    """One RSU's work in one round, as SimPy process bodies (see the module docstring)."""
+
+    def __init__(
+        self,
+        shared: RoundShared,
+        rsu: RsuId,
+        tier: TierName,
+        data: tuple[np.ndarray, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
+        self.shared = shared
+        self.rsu = rsu
+        self.tier = tier
+        self.x, self.y = data
+        self.rng = rng
+        self.tally: RsuTally = shared.ledger.tally[rsu]
+
+    def work(self) -> Generator[Any, Any, None]:
+        """Batches through the link and the server, then the weights up to the barrier."""
+        sh, rsu, tier, tally = self.shared, self.rsu, self.tier, self.tally
+        env, lc, p = sh.env, sh.cfg.learning, sh.parts
+        link, compute, transport = p.link, p.compute, p.transport
+        client = p.clients.get(rsu)
+        loss_scale = p.data_spec.loss_scale
+        batches = p.datasets[rsu].batches(
+            self.x, self.y, tally.batch_size, lc.local_epochs, self.rng, lc.max_batches_per_round
+        )
         try:
-            for b, (xb, yb) in enumerate(
-                data.batches(x, y, self.batch_size[tier], lc.local_epochs, rng, lc.max_batches_per_round)
-            ):
+            for b, (xb, yb) in enumerate(batches):
                 n = len(yb)
                 w0 = time.perf_counter()
                 acts = client.forward(xb)
-                client_fwd = self.compute.client_forward(tier, n, time.perf_counter() - w0)
+                client_fwd = compute.client_forward(self._step(n, time.perf_counter() - w0))
                 yield env.timeout(client_fwd)
-                request = self.transport.prepare_forward(rsu, r, b, tier, acts, yb)
+                request = transport.prepare_forward(rsu, sh.round, b, tier, acts, yb)
                 up = Leg(env.now, (yield from link.transmit(rsu, "up", request.nbytes)))
-                with self.server.request() as slot:
+                with sh.server.request() as slot:
                     yield slot
                     t_served = env.now
-                    reply = self.transport.send_forward(request)
-                    yield env.timeout(self.compute.server_step(tier, n, reply.wall_ms / 1e3))
+                    reply = transport.send_forward(request)
+                    yield env.timeout(compute.server_step(self._step(n, reply.wall_ms / 1e3)))
                 t_done = env.now
                 down = Leg(t_done, (yield from link.transmit(rsu, "down", reply.bytes_down)))
-                w0 = time.perf_counter()
-                client.backward(xb, reply.grads)
-                client_bwd = self.compute.client_backward(tier, n, time.perf_counter() - w0)
+                client_bwd = self._backward(client, xb, reply.grads, n)
                 yield env.timeout(client_bwd)
                 tally.batches += 1
+                tally.samples_trained += n
                 tally.losses.append(reply.loss * loss_scale)
                 tally.compute_s += client_fwd + client_bwd
-                tally.link_s += up.transfer.seconds + down.transfer.seconds
+                tally.sent(request.nbytes, up.transfer.seconds)
+                tally.received(reply.bytes_down, down.transfer.seconds)
                 tally.server_queue_s += t_served - (up.t_send + up.transfer.seconds)
-                self.ledger.server_busy_s += t_done - t_served
+                sh.ledger.server_busy_s += t_done - t_served
                 self._message(
-                    r, rsu, tier, "forward", b, n, request.nbytes, reply.bytes_down,
-                    up, t_served, down, client_fwd, reply.wall_ms, reply.loss * loss_scale,
+                    "forward", b, n, request.nbytes, reply.bytes_down, up, t_served, down, client_fwd,
+                    reply.wall_ms, reply.loss * loss_scale,
                 )  # fmt: skip
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
-            weights = client.get_weights()
-            request = self.transport.prepare_aggregate(rsu, r, tier, weights, len(y))
+            request = transport.prepare_aggregate(rsu, sh.round, tier, client.get_weights(), len(self.y))
             t_send = env.now
             transfer = yield from link.transmit(rsu, "up", request.nbytes)
-            handle = self.transport.send_aggregate(request)
-            tally.link_s += transfer.seconds
+            handle = transport.send_aggregate(request)
+            tally.sent(request.nbytes, transfer.seconds)
             tally.t_finish = t_send + transfer.seconds
-            self._arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, len(y))
+            sh.arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, len(self.y))
         except simpy.Interrupt:
             return
 
-    def _weights_down(self, r: int, rsu: RsuId, tier: TierName, a: Arrival, outcome: Any, t_release: SimTime):  # noqa: ANN202
-        env = self.env
+    def _backward(self, client: Client, xb: np.ndarray, grads: Any, n: int) -> SimSeconds:
+        w0 = time.perf_counter()
+        client.backward(xb, grads)
+        return self.shared.parts.compute.client_backward(self._step(n, time.perf_counter() - w0))
+
+    def _step(self, n: int, wall_s: WallSeconds) -> ComputeStep:
+        return ComputeStep(self.rsu, self.tier, self.tally.client_depth, n, wall_s)
+
+    def weights_down(self, outcome: AggregateResult, t_release: SimTime) -> Generator[Any, Any, None]:
+        """The round's aggregate down to this RSU, from the barrier's release."""
+        sh = self.shared
+        env = sh.env
+        arrival = sh.arrivals[self.rsu]
         if env.now < t_release:
             yield env.timeout(t_release - env.now)
         t_done = env.now
-        down = Leg(t_done, (yield from self.link.transmit(rsu, "down", outcome.bytes_down)))
-        self.ledger.tally[rsu].link_s += down.transfer.seconds
+        down = Leg(t_done, (yield from sh.parts.link.transmit(self.rsu, "down", outcome.bytes_down)))
+        self.tally.received(outcome.bytes_down, down.transfer.seconds)
         self._message(
-            r, rsu, tier, "aggregate", -1, a.n_samples, a.bytes_up, outcome.bytes_down,
-            a.up, t_release, down, 0.0, outcome.wall_ms, float("nan"),
+            "aggregate", -1, arrival.n_samples, arrival.bytes_up, outcome.bytes_down, arrival.up, t_release, down,
+            0.0, outcome.wall_ms, float("nan"),
         )  # fmt: skip
-
-    # ------------------------------------------------------------------ rows
 
     def _message(
-        self, r: int, rsu: RsuId, tier: TierName, kind: str, batch: int, batch_size: int, bytes_up: int,
-        bytes_down: int, up: Leg, t_served: SimTime, down: Leg, client_s: float, wall_ms: float, loss: float,
+        self, kind: str, batch: int, batch_size: int, bytes_up: int, bytes_down: int, up: Leg, t_served: SimTime,
+        down: Leg, client_s: float, wall_ms: float, loss: float,
     ) -> None:  # fmt: skip
-        self.ledger.tally[rsu].bytes += bytes_up + bytes_down
+        sh = self.shared
+        self.tally.bytes += bytes_up + bytes_down
         row = message_row(
-            self.run_id, self.strategy.name, r, rsu, tier, kind, batch, batch_size, bytes_up, bytes_down,
+            sh.run_id, sh.strategy, sh.round, self.rsu, self.tier, kind, batch, batch_size, bytes_up, bytes_down,
             up, t_served, down, client_s, wall_ms, loss,
         )  # fmt: skip
-        self.sink.append("messages", row)
+        sh.parts.sink.append("messages", {**row, **message_fields(up, down, sh.parts.link.trace_fields)})
+
+
+__all__ = ["Arrival", "RoundShared", "RsuRound"]

@@ -24,9 +24,12 @@ deadline runs are also checked up front (:func:`check`): their last round must b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cosim.types import SimSeconds, SimTime
+
+if TYPE_CHECKING:
+    from cosim.config import Config
 
 ScheduleKind = Literal["periodic", "deadline", "synchronous"]
 
@@ -45,9 +48,9 @@ class RoundSchedule:
     """The traffic's observation window (the shortest horizon a strategy is asked to plan for)."""
 
     @classmethod
-    def from_config(cls, cfg: object) -> RoundSchedule:
+    def from_config(cls, cfg: Config) -> RoundSchedule:
         """The schedule a scenario's ``[learning]`` and ``[traffic]`` describe."""
-        lc, t = cfg.learning, cfg.traffic  # type: ignore[attr-defined]
+        lc, t = cfg.learning, cfg.traffic
         return cls(lc.schedule, t.begin, t.end, lc.round_period, lc.round_gap, lc.barrier_timeout, t.window)
 
     def due(self, r: int, previous_end: SimTime | None) -> SimTime:
@@ -91,10 +94,10 @@ class RoundSchedule:
         return f"round {r} would start at {start:g} s, not before traffic.end ({self.end:g} s)"
 
 
-def check(cfg: object) -> str:
+def check(cfg: Config) -> str:
     """Up-front problem with a config's rounds ('' if none): the last periodic slot must be before the end."""
     sched = RoundSchedule.from_config(cfg)
-    lc = cfg.learning  # type: ignore[attr-defined]
+    lc = cfg.learning
     first = sched.due(0, None)
     if first < sched.begin + sched.window - 1e-9:
         return (

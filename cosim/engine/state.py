@@ -30,7 +30,7 @@ from typing import Any
 
 from cosim.engine.rows import RoundSummary
 from cosim.types import RsuId, SimSeconds, SimTime
-from cosim.values import Assignment
+from cosim.values import Assignment, RoundRecord
 
 
 @dataclass
@@ -69,6 +69,8 @@ class EngineState:
     """Each stateful part's ``state_dict`` by role (strategy, link, compute, clients)."""
     stateless: tuple[str, ...] = ()
     """Parts without state hooks (they restart as new after a resume)."""
+    history: tuple[RoundRecord, ...] = ()
+    """What every RSU did in every finished round (the strategies' history)."""
 
     def to_tree(self) -> dict[str, Any]:
         """As plain values for the checkpoint file."""
@@ -92,6 +94,7 @@ class EngineState:
             "batch_streams": self.batch_streams,
             "plugins": dict(self.plugins),
             "stateless": list(self.stateless),
+            "history": [_record_to_tree(r) for r in self.history],
         }
 
     @classmethod
@@ -118,6 +121,7 @@ class EngineState:
             batch_streams=int(t.get("batch_streams", 0)),
             plugins=dict(t.get("plugins", {})),
             stateless=tuple(t.get("stateless", ())),
+            history=tuple(_record_from_tree(r) for r in t.get("history", ())),
         )
 
 
@@ -127,8 +131,10 @@ def assignment_to_tree(a: Assignment | None) -> dict[str, Any] | None:
         return None
     return {
         "round": a.round,
-        "tiers": dict(a.tiers),
-        "metric": {k: float(v) for k, v in a.metric.items()},
+        "tier_of": dict(a.tier_of),
+        "score": {k: float(v) for k, v in a.score.items()},
+        "batch_size": {k: int(v) for k, v in a.batch_size.items()},
+        "client_depth": {k: int(v) for k, v in a.client_depth.items()},
         "thresholds": [float(x) for x in a.thresholds],
         "recomputed": a.recomputed,
     }
@@ -140,10 +146,12 @@ def assignment_from_tree(t: Mapping[str, Any] | None) -> Assignment | None:
         return None
     return Assignment(
         round=int(t["round"]),
-        tiers={str(k): str(v) for k, v in dict(t["tiers"]).items()},
-        metric={str(k): float(v) for k, v in dict(t.get("metric", {})).items()},
+        tier_of={str(k): str(v) for k, v in dict(t.get("tier_of", t.get("tiers", {}))).items()},
+        score={str(k): float(v) for k, v in dict(t.get("score", t.get("metric", {}))).items()},
         thresholds=tuple(float(x) for x in t.get("thresholds", ())),
         recomputed=bool(t.get("recomputed", True)),
+        batch_size={str(k): int(v) for k, v in dict(t.get("batch_size", {})).items()},
+        client_depth={str(k): int(v) for k, v in dict(t.get("client_depth", {})).items()},
     )
 
 
@@ -164,6 +172,15 @@ def summary_from_tree(t: Mapping[str, Any]) -> RoundSummary:
     kw["tiers"] = dict(kw.get("tiers", {}))
     kw["barrier_wait_s"] = dict(kw.get("barrier_wait_s", {}))
     return RoundSummary(**kw)
+
+
+def _record_to_tree(r: RoundRecord) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in dataclasses.asdict(r).items()}
+
+
+def _record_from_tree(t: Mapping[str, Any]) -> RoundRecord:
+    kw: dict[str, Any] = {k: (math.nan if v is None else v) for k, v in t.items()}
+    return RoundRecord(**kw)
 
 
 def _opt_float(v: Any) -> float | None:

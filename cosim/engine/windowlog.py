@@ -37,7 +37,7 @@ class WindowLog:
     def __init__(self, rsus: Sequence[RsuId], capacity: int = 256) -> None:
         self.rsus = tuple(rsus)
         self._index = {r: i for i, r in enumerate(self.rsus)}
-        self._cols = {name: np.empty(capacity, dtype) for name, dtype in _DTYPES.items()}
+        self._cols: dict[str, np.ndarray] = {name: np.empty(capacity, dtype) for name, dtype in _DTYPES.items()}
         self._n = 0
 
     def __len__(self) -> int:

@@ -24,7 +24,9 @@ of the ``n`` the message needed (``lost=1`` on all but the last), ``pkt=i/m`` th
 ``bytes`` the message's size. **Every packet holds its whole tag**: when the last packet of a train would
 be shorter than its tag, it takes the missing bytes from the packet before it (sizes still add up); a
 message smaller than its tag (tens of bytes; none of cosim's) is padded up to the tag's length. The
-Wireshark dissector ``tools/cosim.lua`` decodes the tags into fields (``cosim.rsu``, ``cosim.lost``...).
+Wireshark dissector written beside the capture (``cosim.lua``, generated for the run's link fields by
+:mod:`cosim.export.dissector`; ``tools/cosim.lua`` for every built-in model's) decodes the tags into fields
+(``cosim.rsu``, ``cosim.lost``...).
 
 The file is the classic libpcap format (magic ``0xa1b2c3d4``, version 2.4, link type 1 = Ethernet),
 written with :mod:`struct`; records are in time order.
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -43,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import RunFolderError, writing
-from cosim.ports import LINK_FIELDS
+from cosim.ports import TraceField
 
 SERVER_IP = "10.0.0.1"
 PORTS: dict[str, int] = {"forward": 50001, "aggregate": 50002}
@@ -69,6 +71,8 @@ class PcapLayout:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
     rto_s: float | None = None
     """The link model's retransmission timer (``network.rto_ms``), which spaces a message's tries; None: unknown."""
+    fields: tuple[TraceField, ...] = ()
+    """The run's link model's own per-message fields (run.json ``trace_fields``): the tag's link words."""
 
     @property
     def max_payload(self) -> int:
@@ -86,7 +90,8 @@ class PcapLayout:
             raise RunFolderError(f"run.json: config.network.mtu_bytes = {mtu!r}: must be an integer in 29..65521")
         rto = (cfg.get("network") or {}).get("rto_ms")
         rto_s = float(rto) / 1e3 if isinstance(rto, int | float) and not isinstance(rto, bool) and rto > 0 else None
-        return cls(rsu_ips={r: rsu_ip(i) for i, r in enumerate(order)}, mtu_bytes=mtu, rto_s=rto_s)
+        fields = tuple(TraceField.from_dict(d) for d in info.get("trace_fields", ()) if isinstance(d, Mapping))
+        return cls(rsu_ips={r: rsu_ip(i) for i, r in enumerate(order)}, mtu_bytes=mtu, rto_s=rto_s, fields=fields)
 
 
 def train_sizes(total: int, max_payload: int) -> list[int]:
@@ -123,10 +128,10 @@ Packet = tuple[float, int, str, str, int, int, bytes]
 """(timestamp, sequence, source ip, destination ip, port, payload size, tag)."""
 
 
-def link_tag(row: Mapping[str, Any], direction: str) -> str:
+def link_tag(row: Mapping[Hashable, Any], direction: str, fields: tuple[TraceField, ...]) -> str:
     """The link model's fields of one direction as ``name=value`` words (those it reported)."""
     words = []
-    for f in LINK_FIELDS:
+    for f in fields:
         value = row.get(f"{f.name}_{direction}", f.missing)
         if value is None or (isinstance(value, float) and math.isnan(value)) or value == f.missing:
             continue
@@ -200,7 +205,7 @@ def _trains(messages: pd.DataFrame, layout: PcapLayout) -> list[Packet]:
             if not math.isfinite(t0):
                 where = f"messages: rsu {rsu!r} round {rnd} batch {batch}"
                 raise RunFolderError(f"{where}: send instant ({direction}) is {t0}")
-            fields = link_tag(extras[k], direction)
+            fields = link_tag(extras[k], direction, layout.fields)
             fields = f" {fields}" if fields else ""
             plan = tries(float(t0), float(delay), 1 if pd.isna(attempts) else int(attempts), layout.rto_s)
             base = train_sizes(int(total), layout.max_payload)

@@ -157,11 +157,14 @@ def export_run(
     out_dir = make_folder(Path(out) if out else run_dir / "export", "--out", empty=False)
     messages = read_table(run_dir, "messages")
     if fmt == "pcap":
+        from cosim.export.dissector import render
         from cosim.export.pcap import PcapLayout, write_hosts, write_pcap
 
         layout = PcapLayout.from_run(info, messages)
         pcap = write_pcap(messages, out_dir / f"{info.get('run_id') or run_dir.name}.pcap", layout)
-        return [pcap, write_hosts(layout, out_dir / "hosts")]
+        lua = out_dir / "cosim.lua"
+        lua.write_text(render(layout.fields, f"the link model of run {info.get('run_id') or run_dir.name}"))
+        return [pcap, write_hosts(layout, out_dir / "hosts"), lua]
     if window_s is None:
         window_s = float(((info.get("config") or {}).get("traffic") or {}).get("window", 60.0))
     frames = {name: read_table(run_dir, name) for name in TABLES if name != "messages"}

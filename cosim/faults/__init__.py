@@ -7,7 +7,18 @@
 - :class:`~cosim.faults.compute.SlowdownCompute`: wraps the compute model; the server's steps take
   ``factor`` times longer within a slowdown.
 
-:func:`apply` wraps a run's link and compute models when its config has faults (the runner calls it).
+:func:`plan_of` is a config's plan (None without ``[[faults]]``); with one, the runner wraps its link and compute
+models in these wrappers.
+
+This package is the faults' home; two parts live elsewhere because the layers put them there (the
+contracts in pyproject.toml):
+
+- ``[[faults]]`` as config, :class:`~cosim.config.faults.FaultConfig` and its checks, is in
+  :mod:`cosim.config.faults`: the config loader validates it on load and sits below this package;
+- RSU crashes are in the engine (:mod:`cosim.engine.crashes`): a crash interrupts an RSU's SimPy process
+  and its round's barrier stops waiting for it, which only the engine can do; the engine imports no
+  implementation and reads the plan through the :class:`~cosim.ports.FaultPlan` port that :class:`Faults`
+  implements.
 """
 
 from __future__ import annotations

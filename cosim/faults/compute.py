@@ -6,7 +6,9 @@ from typing import Any
 
 from cosim.faults.plan import Faults
 from cosim.faults.wrap import Wrapper
-from cosim.types import SimSeconds, TierName, WallSeconds
+from cosim.plugins import ComputeModel
+from cosim.ports import ComputeContext, ComputeStep
+from cosim.types import SimSeconds
 
 
 class SlowdownCompute(Wrapper):
@@ -17,31 +19,28 @@ class SlowdownCompute(Wrapper):
     compute is unchanged.
     """
 
-    def __init__(self, inner: Any, plan: Faults) -> None:
-        self.inner = inner
+    def __init__(self, inner: ComputeModel, plan: Faults) -> None:
+        self.inner: ComputeModel = inner
         self.plan = plan
-        self.name = getattr(inner, "name", type(inner).__name__)
-        self.reproducible = bool(getattr(inner, "reproducible", True))
+        self.name = inner.name or type(inner).__name__
+        self.reproducible = inner.reproducible
 
-    def start(self, ctx: Any) -> None:
-        """Start the inner model (if it has a start hook)."""
-        start = getattr(self.inner, "start", None)
-        if start is not None:
-            start(ctx)
+    def start(self, ctx: ComputeContext) -> None:
+        """Start the inner model."""
+        self.inner.start(ctx)
 
-    def client_forward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+    def client_forward(self, step: ComputeStep) -> SimSeconds:
         """The inner model's client forward."""
-        return self.inner.client_forward(tier, n, wall)
+        return self.inner.client_forward(step)
 
-    def client_backward(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+    def client_backward(self, step: ComputeStep) -> SimSeconds:
         """The inner model's client backward."""
-        return self.inner.client_backward(tier, n, wall)
+        return self.inner.client_backward(step)
 
-    def server_step(self, tier: TierName, n: int, wall: WallSeconds) -> SimSeconds:
+    def server_step(self, step: ComputeStep) -> SimSeconds:
         """The inner model's server step, stretched through any slowdown from now."""
-        return self.plan.stretch(self.plan.now(), self.inner.server_step(tier, n, wall))
+        return self.plan.stretch(self.plan.now(), self.inner.server_step(step))
 
     def describe(self) -> dict[str, Any]:
-        """The inner model's description (run.json), if it has one."""
-        describe = getattr(self.inner, "describe", None)
-        return describe() if describe is not None else {}
+        """The inner model's description (run.json)."""
+        return self.inner.describe()

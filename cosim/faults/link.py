@@ -16,24 +16,38 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from cosim.faults.plan import Faults
 from cosim.faults.wrap import Wrapper
-from cosim.ports import Direction, LinkContext
+from cosim.plugins import LinkModel
+from cosim.ports import Direction, LinkContext, TraceField
 from cosim.types import RsuId
-from cosim.values import Transfer
+from cosim.values import LaneRegion, Transfer
+
+OUTAGE = TraceField(
+    "outage_s", "float64", 0.0, "simulated seconds the message waited for its RSU's backhaul to come back ([[faults]])"
+)
 
 
 class OutageLink(Wrapper):
-    """The configured link model, with the plan's outages of each RSU's backhaul."""
+    """The configured link model, with the plan's outages of each RSU's backhaul (its fields, plus ``outage_s``)."""
 
-    def __init__(self, inner: Any, plan: Faults) -> None:
-        self.inner = inner
+    def __init__(self, inner: LinkModel, plan: Faults) -> None:
+        self.inner: LinkModel = inner
         self.plan = plan
-        self.name = getattr(inner, "name", type(inner).__name__)
+        self.name = inner.name or type(inner).__name__
+        self.trace_fields = (*inner.trace_fields, OUTAGE)
         self._env: Any = None
+
+    def prepare(self, cfg: Any) -> tuple[LaneRegion, ...]:
+        """The inner model's regions."""
+        return self.inner.prepare(cfg)
+
+    def round_summary(self) -> Mapping[RsuId, Mapping[str, float]]:
+        """The inner model's summary."""
+        return self.inner.round_summary()
 
     def start(self, ctx: LinkContext) -> None:
         """Start the inner model on the run's clock."""

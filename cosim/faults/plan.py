@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cosim.faultconfig import FaultConfig
+from cosim.config.faults import FaultConfig
 from cosim.ports import FaultEvent
 from cosim.types import RsuId, SimSeconds, SimTime
 
@@ -28,11 +28,12 @@ class Faults:
                 self._outages.setdefault(f.rsu, []).append((f.start, f.end, f))
         for spans in self._outages.values():
             spans.sort(key=lambda s: s[0])
-        self._slow = sorted(
-            (f.start, f.end, float(f.factor))  # type: ignore[arg-type]
-            for f in self.faults
-            if f.kind == "slowdown"
-        )
+        self._slow: list[tuple[float, float, float]] = []
+        for f in self.faults:
+            if f.kind == "slowdown":
+                assert f.start is not None and f.end is not None and f.factor is not None
+                self._slow.append((f.start, f.end, float(f.factor)))
+        self._slow.sort()
 
     # ------------------------------------------------------------------ the port
 

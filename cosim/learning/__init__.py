@@ -6,5 +6,5 @@
 - :mod:`cosim.learning.core` -- :class:`SplitServer`, the transport-free server core.
 - :mod:`cosim.learning.rounds` -- the round barrier (timeout, late submissions).
 - :mod:`cosim.learning.aggregation` -- FedAvg within tiers, shared layers across tiers (pure numpy).
-- :mod:`cosim.learning.data` -- per-RSU data (encode, split, batches); :mod:`cosim.learning.compute` -- compute models.
+- :mod:`cosim.learning.data` -- per-RSU data (encode, split, batches); compute models are in :mod:`cosim.compute`.
 """

@@ -11,12 +11,20 @@
      and average the rest, each client counting once; robust to ``k`` arbitrary clients. Same cost as
      the median.
 
-2. Across tiers: every layer that *all* tier architectures share (same layer name, same variable names and
-   shapes; with the default depths that is ``client_dense_0``) is averaged over the tiers that took part in
-   the round, each tier weighted equally (``cross_tier_weighting = "equal"``) or by its total sample count
-   (``"samples"``).
+   RSUs of one tier may run different client depths (a strategy can size RSUs one by one): each weight is
+   aggregated over the submissions that hold it (a shallow client's layers are a prefix of a deeper one's),
+   and a weight no submission held keeps its value. With every RSU at its tier's depth this is the plain
+   rule over the whole model.
+
+2. Across tiers: every layer that *all* tier architectures share at their configured depths (same layer
+   name, same variable names and shapes; with the default depths that is ``client_dense_0``) is averaged
+   over the tiers that took part in the round, each tier weighted equally (``cross_tier_weighting =
+   "equal"``) or by its total sample count (``"samples"``).
 3. Every tier's model (also a tier nobody trained this round) then carries the shared global layers, so
    each client leaves the round with its tier's model and the global shared layers.
+
+A tier's model holds every client layer any depth may use (the deepest client part); an RSU trains, sends and
+receives the prefix of its own depth.
 """
 
 from __future__ import annotations
@@ -97,10 +105,23 @@ _WITHIN: dict[str, Callable[[Sequence[Submission], float], Weights]] = {
 
 
 def within_tier(subs: Sequence[Submission], rule: Rule = "fedavg", trim_fraction: float = 0.1) -> Weights:
-    """One tier's new weights from its submissions, by ``rule`` (see the module's docstring)."""
+    """One tier's new weights from its submissions, by ``rule``, each weight over the submissions holding it.
+
+    Submissions of one depth (the common case) are aggregated as one group; clients of several depths form
+    one group per set of weight names, and each weight is aggregated over every submission that has it.
+    """
     if rule not in _WITHIN:
         raise InvalidRequest(f"aggregation = {rule!r}: expected one of {', '.join(RULES)}")
-    return _WITHIN[rule](subs, trim_fraction)
+    groups: dict[frozenset[str], list[Submission]] = {}
+    for sub in subs:
+        groups.setdefault(frozenset(sub.weights), []).append(sub)
+    if len(groups) == 1:
+        return _WITHIN[rule](subs, trim_fraction)
+    out: Weights = {}
+    for name in sorted(set().union(*groups)):
+        holders = [Submission(s.rsu, s.tier, {name: s.weights[name]}, s.n_samples) for s in subs if name in s.weights]
+        out.update(_WITHIN[rule](holders, trim_fraction))
+    return out
 
 
 def layer_of(weight_name: str) -> str:
@@ -130,13 +151,15 @@ def two_level(
     weighting: Weighting = "equal",
     rule: Rule = "fedavg",
     trim_fraction: float = 0.1,
+    shared: Sequence[str] | None = None,
 ) -> dict[str, Weights]:
     """New weights of every tier in ``current`` after one round's ``submissions``.
 
-    ``rule`` aggregates within each tier (:func:`within_tier`); the across-tier step is ``weighting``'s.
+    ``rule`` aggregates within each tier (:func:`within_tier`); the across-tier step is ``weighting``'s over
+    the ``shared`` weight names (default: those every tier's model in ``current`` has, by name and shape).
 
     ``current`` holds each tier's model before the round (it fixes the tier names and architectures); a tier
-    without submissions keeps its own layers but takes the new global shared layers.
+    keeps the weights no submission held, and every tier takes the new global shared layers.
     """
     by_tier: dict[str, list[Submission]] = {}
     for s in submissions:
@@ -146,12 +169,12 @@ def two_level(
     out: dict[str, Weights] = {t: {n: np.asarray(w, np.float32) for n, w in ws.items()} for t, ws in current.items()}
     tier_samples: dict[str, int] = {}
     for tier, subs in by_tier.items():
-        out[tier] = within_tier(subs, rule, trim_fraction)
+        out[tier].update(within_tier(subs, rule, trim_fraction))
         tier_samples[tier] = sum(s.n_samples for s in subs)
     if not by_tier:
         return out
-    shapes = {t: {n: tuple(np.shape(w)) for n, w in ws.items()} for t, ws in current.items()}
-    shared = shared_weight_names(shapes)
+    if shared is None:
+        shared = shared_weight_names({t: {n: tuple(np.shape(w)) for n, w in ws.items()} for t, ws in current.items()})
     if shared:
         tier_weight = {t: (1.0 if weighting == "equal" else float(tier_samples[t])) for t in by_tier}
         global_layers = fedavg([({n: out[t][n] for n in shared}, tier_weight[t]) for t in by_tier])

@@ -1,15 +1,17 @@
-"""Client side of split learning: one compiled program per tier, a light state per RSU.
+"""Client side of split learning: one compiled program per client depth, a light state per RSU.
 
 Up to ~100 RSUs run in the engine's process. Rather than one Keras model (and one trace) per RSU, each
-tier has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
+client depth has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
 ``stateless_call``) and have a fixed ``input_signature`` with a ``None`` batch dimension (shapes taken
-from the workload's own model): one trace per tier and function, whatever the RSU or batch size. Each
-:class:`SplitClient` only holds its weights and its Adam state as tensors. (Keras's
+from the workload's own model): one trace per depth and function, whatever the RSU, tier or batch size.
+Each :class:`SplitClient` only holds its weights and its Adam state as tensors. (Keras's
 ``optimizer.stateless_apply`` is not supported on the TensorFlow backend, so the client's Adam update is
 written out here with Keras's default hyper-parameters; a test checks it against ``keras.optimizers.Adam``.)
 
-:class:`RsuClients` is the engine's :class:`cosim.ports.ClientPool`: a client per RSU, kept in its
-tier's model, switching to the new tier's latest model when the RSU migrates.
+:class:`RsuClients` is the engine's :class:`cosim.ports.ClientPool`: a client per RSU, kept in its tier's
+model at its depth (the tier's, or its own when a strategy sizes it), switching to the tier's latest model
+when the RSU migrates or changes depth. Each tier's latest model holds every client weight up to the
+deepest depth; a client takes the prefix of its own depth.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ EPSILON = 1e-7
 
 
 class TierProgram:
-    """The compiled client forward and train step of one tier, shared by all RSUs of the tier."""
+    """The compiled client forward and train step of one client depth, shared by all RSUs at that depth."""
 
-    def __init__(self, spec: ModelSpec, tier: str) -> None:
-        self.tier = tier
-        self.model = spec.client_model(tier)
+    def __init__(self, spec: ModelSpec, depth: int) -> None:
+        self.depth = depth
+        self.model = spec.client_at(depth)
         self.shapes = weight_shapes(self.model)
         self.names = list(self.shapes)
         self.learning_rate = spec.learning_rate
@@ -45,10 +47,6 @@ class TierProgram:
         self.train = tf.function(
             self._train, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, g_sig]
         )
-
-    def initial_weights(self) -> list[tf.Tensor]:
-        """The seeded initial weights of the tier's client part."""
-        return [tf.convert_to_tensor(v.value) for v in self.model.trainable_variables]
 
     def _forward(self, weights: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
         self.traces += 1
@@ -85,62 +83,75 @@ def adam_step(
 
 
 class TierPrograms:
-    """Builds each tier's program once and remembers each tier's latest weights (what a newcomer gets)."""
+    """Builds each depth's program once and remembers each tier's latest model (what a newcomer gets)."""
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
-        self._programs: dict[str, TierProgram] = {}
-        self._latest: dict[str, list[tf.Tensor]] = {}
+        self._programs: dict[int, TierProgram] = {}
+        self._latest: dict[str, dict[str, tf.Tensor]] = {}
 
-    def program(self, tier: str) -> TierProgram:
-        """The (lazily built) program of ``tier``; raises InvalidRequest for an unknown tier."""
-        self.spec.depth(tier)
-        if tier not in self._programs:
-            self._programs[tier] = TierProgram(self.spec, tier)
-        return self._programs[tier]
+    def program(self, depth: int) -> TierProgram:
+        """The (lazily built) program of a client depth."""
+        if depth not in self._programs:
+            if depth not in self.spec.depths:
+                raise ValueError(f"client depth {depth}: the workload offers {list(self.spec.depths)}")
+            self._programs[depth] = TierProgram(self.spec, depth)
+        return self._programs[depth]
 
     @property
     def traces(self) -> int:
-        """Total traces of all tier programs so far."""
+        """Total traces of all programs so far."""
         return sum(p.traces for p in self._programs.values())
 
-    def latest(self, tier: str) -> list[tf.Tensor]:
-        """The tier's latest published weights (initially the seeded initial weights)."""
+    def _union(self, tier: str) -> dict[str, tf.Tensor]:
         if tier not in self._latest:
-            self._latest[tier] = self.program(tier).initial_weights()
+            self.spec.depth(tier)  # an unknown tier is an error
+            initial = self.spec.initial_tier_weights(tier)
+            self._latest[tier] = {n: tf.convert_to_tensor(w, tf.float32) for n, w in initial.items()}
         return self._latest[tier]
 
-    def publish(self, tier: str, weights: Mapping[str, np.ndarray]) -> None:
-        """Record ``weights`` as the tier's latest model (e.g. the round's aggregate)."""
-        prog = self.program(tier)
-        check_weights(weights, prog.shapes, where=f"tier {tier}")
-        self._latest[tier] = [tf.convert_to_tensor(weights[n], tf.float32) for n in prog.names]
+    def latest(self, tier: str, depth: int | None = None) -> list[tf.Tensor]:
+        """The tier's latest weights at ``depth`` (default: the tier's), in the depth's program order."""
+        union = self._union(tier)
+        return [union[n] for n in self.program(depth or self.spec.depth(tier)).names]
 
-    def client(self, rsu: str, tier: str) -> SplitClient:
-        """A new client for ``rsu`` starting from the tier's latest weights."""
-        return SplitClient(self, rsu, tier)
+    def latest_named(self, tier: str) -> dict[str, np.ndarray]:
+        """The tier's latest model, every client weight up to the deepest depth (numpy copies)."""
+        return {n: np.array(t.numpy(), dtype=np.float32) for n, t in self._union(tier).items()}
+
+    def publish(self, tier: str, weights: Mapping[str, np.ndarray]) -> None:
+        """Record ``weights`` (one depth's, or the whole model) as the tier's latest for those weights."""
+        union = self._union(tier)
+        shapes = {n: self.spec.union_shapes[n] for n in weights if n in self.spec.union_shapes}
+        check_weights(weights, shapes, where=f"tier {tier}")
+        union.update({n: tf.convert_to_tensor(weights[n], tf.float32) for n in weights})
+
+    def client(self, rsu: str, tier: str, depth: int | None = None) -> SplitClient:
+        """A new client for ``rsu`` starting from the tier's latest weights at ``depth`` (default: the tier's)."""
+        return SplitClient(self, rsu, tier, depth or self.spec.depth(tier))
 
 
 class SplitClient:
-    """One RSU's client part: its tier, weights and Adam state; compiled steps come from the programs."""
+    """One RSU's client part: its tier, depth, weights and Adam state; compiled steps come from the programs."""
 
-    def __init__(self, programs: TierPrograms, rsu: str, tier: str) -> None:
+    def __init__(self, programs: TierPrograms, rsu: str, tier: str, depth: int) -> None:
         self.programs = programs
         self.rsu = rsu
-        self._enter(tier)
+        self._enter(tier, depth)
 
-    def _enter(self, tier: str) -> None:
+    def _enter(self, tier: str, depth: int) -> None:
         self.tier = tier
-        self._prog = self.programs.program(tier)
-        self._weights = list(self.programs.latest(tier))
+        self.depth = depth
+        self._prog = self.programs.program(depth)
+        self._weights = list(self.programs.latest(tier, depth))
         self._m = [tf.zeros_like(w) for w in self._weights]
         self._v = [tf.zeros_like(w) for w in self._weights]
         self._step = tf.constant(0.0, tf.float32)
 
-    def switch_tier(self, tier: str) -> None:
-        """Continue with ``tier``'s latest model (fresh optimizer state); no-op when already in it."""
-        if tier != self.tier:
-            self._enter(tier)
+    def switch(self, tier: str, depth: int) -> None:
+        """Continue with ``tier``'s latest model at ``depth`` (fresh optimizer state); no-op when unchanged."""
+        if tier != self.tier or depth != self.depth:
+            self._enter(tier, depth)
 
     def forward(self, x: np.ndarray | tf.Tensor) -> tf.Tensor:
         """Cut-layer activations of a batch of encoded inputs (float32)."""
@@ -175,6 +186,7 @@ class SplitClient:
 
         return {
             "tier": self.tier,
+            "depth": self.depth,
             "weights": named(self._weights),
             "m": named(self._m),
             "v": named(self._v),
@@ -183,7 +195,8 @@ class SplitClient:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`state_dict` (the tier's shapes must match)."""
-        self._enter(str(state["tier"]))
+        tier = str(state["tier"])
+        self._enter(tier, int(state.get("depth") or self.programs.spec.depth(tier)))
         where = f"checkpoint: rsu {self.rsu} tier {self.tier}"
         for key in ("weights", "m", "v"):
             check_weights(state[key], self._prog.shapes, where=f"{where} {key}")
@@ -201,13 +214,17 @@ class RsuClients:
         self._clients: dict[str, SplitClient] = {}
         self._fresh: set[str] = set()
 
-    def prepare(self, rsu: str, tier: str) -> None:
-        """Put ``rsu`` in ``tier`` for the coming round (its tier's latest model if it moved)."""
+    def prepare(self, rsu: str, tier: str, depth: int | None = None) -> None:
+        """Put ``rsu`` in ``tier`` at ``depth`` (default: the tier's) for the coming round.
+
+        It continues with its own weights if neither changed, else with its tier's latest model at that depth.
+        """
+        depth = depth or self.programs.spec.depth(tier)
         client = self._clients.get(rsu)
         if client is None:
-            self._clients[rsu] = self.programs.client(rsu, tier)
-        elif client.tier != tier:
-            client.switch_tier(tier)
+            self._clients[rsu] = self.programs.client(rsu, tier, depth)
+        else:
+            client.switch(tier, depth)
         self._fresh.discard(rsu)
 
     def get(self, rsu: str) -> SplitClient:
@@ -215,7 +232,7 @@ class RsuClients:
         return self._clients[rsu]
 
     def receive(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> None:
-        """The round's aggregate for ``tier`` came down to ``rsu``: continue with it (and publish it)."""
+        """The round's aggregate for ``tier`` came down to ``rsu`` (its depth's share): continue with it."""
         client = self._clients[rsu]
         if client.tier != tier:  # cannot happen within a round; guards a wiring mistake
             raise RuntimeError(f"rsu {rsu} received tier {tier} weights while in tier {client.tier}")
@@ -224,10 +241,7 @@ class RsuClients:
 
     def state_dict(self) -> dict[str, Any]:
         """Each tier's latest model and each RSU's client (between rounds: a checkpoint keeps it)."""
-        latest = {}
-        for tier, ws in self.programs._latest.items():
-            names = self.programs.program(tier).names
-            latest[tier] = {n: np.array(w.numpy(), dtype=np.float32) for n, w in zip(names, ws, strict=True)}
+        latest = {tier: self.programs.latest_named(tier) for tier in self.programs._latest}
         return {"latest": latest, "clients": {rsu: c.state_dict() for rsu, c in self._clients.items()}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -236,17 +250,19 @@ class RsuClients:
             self.programs.publish(tier, ws)
         self._clients = {}
         for rsu, cs in dict(state.get("clients", {})).items():
-            client = self.programs.client(rsu, str(cs["tier"]))
+            tier = str(cs["tier"])
+            client = self.programs.client(rsu, tier, int(cs.get("depth") or self.programs.spec.depth(tier)))
             client.load_state_dict(cs)
             self._clients[rsu] = client
         self._fresh.clear()
 
     def end_round(self, tiers: Mapping[str, str]) -> None:
-        """RSUs that got no aggregate this round (idle or late) take their tier's latest model."""
+        """RSUs that got no aggregate this round (idle or late) take their tier's latest model at their depth."""
         for rsu, tier in tiers.items():
             client = self._clients.get(rsu)
             if client is None or rsu in self._fresh:
                 continue
-            names = self.programs.program(tier).names
-            client.set_weights(dict(zip(names, map(np.asarray, self.programs.latest(tier)), strict=True)))
+            names = client._prog.names
+            latest = self.programs.latest(tier, client.depth)
+            client.set_weights(dict(zip(names, map(np.asarray, latest), strict=True)))
         self._fresh.clear()

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from cosim.config import Config
 from cosim.errors import LearningError
-from cosim.learning.aggregation import Rule, Submission, Weighting, two_level
+from cosim.learning.aggregation import Rule, Submission, Weighting, shared_weight_names, two_level
 from cosim.learning.errors import InvalidRequest, ModelMismatch, TooLarge, UnknownRsu
 from cosim.learning.guards import KnownRsus, check_update, norm_bounds, plausible_samples
 from cosim.learning.limits import (
@@ -85,13 +85,18 @@ class SplitServer:
         self.optimizer = keras.optimizers.Adam(spec.learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         self._tier_shapes: dict[str, dict[str, tuple[int, ...]]] = {}
+        """Each tier's client part at its configured depth (what the across-tier average shares)."""
         self._tier_weights: dict[str, Weights] = {}
+        """Each tier's model: every client weight up to the deepest depth (an RSU sends and gets its prefix)."""
+        initial: dict[str, Weights] = {}
         for tier in spec.tier_depths:
             m = spec.client_model(tier)
             self._tier_shapes[tier] = weight_shapes(m)
-            self._tier_weights[tier] = get_weights(m)
+            initial[tier] = get_weights(m)
+            self._tier_weights[tier] = spec.initial_tier_weights(tier)
+        self._shared = shared_weight_names(self._tier_shapes)
         self._fingerprint = spec.fingerprint()
-        self.max_update_norm = norm_bounds(max_update_norm, self._tier_weights, spec.learning_rate)
+        self.max_update_norm = norm_bounds(max_update_norm, initial, spec.learning_rate)
         """The update-norm bound of each tier (:mod:`cosim.learning.guards`; inf: none)."""
         self._known = KnownRsus(rsus)
         self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
@@ -251,8 +256,8 @@ class SplitServer:
             check_index(round_, "round")
             if n < 1 or n > MAX_SAMPLES:
                 raise InvalidRequest(f"n_samples = {n}: must be within 1..{MAX_SAMPLES}")
-            check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
-            check_update(rsu, tier, weights, self._tier_weights[tier], self.max_update_norm[tier])
+            current = self._check_depth(rsu, tier, weights)
+            check_update(rsu, tier, weights, current, self.max_update_norm[tier])
         except LearningError:
             self.barrier.reject(round_, rsu)
             raise
@@ -262,6 +267,17 @@ class SplitServer:
             note = f"n_samples = {n} counted as {counted}: the rows rsu {rsu} trained in round {round_}"
             log.info("round %d: %s", round_, note)
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), counted), note)
+
+    def _check_depth(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> Weights:
+        """The tier's current weights of the client depth ``weights`` has (refused when it fits no depth)."""
+        depth = self.spec.depth_of(weights)
+        if depth is None:  # no depth has exactly these names: say what differs from the tier's own depth
+            check_weights(weights, self._tier_shapes[tier], where=f"rsu {rsu} tier {tier}")
+            raise InvalidRequest(f"rsu {rsu} tier {tier}: weights fit no client depth 1..{self.spec.max_depth}")
+        names = self.spec.depth_names[depth]
+        check_weights(weights, {n: self.spec.union_shapes[n] for n in names}, where=f"rsu {rsu} tier {tier}")
+        current = self._tier_weights[tier]
+        return {n: current[n] for n in names}
 
     def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
         """Submit a client's weights and wait until the round's barrier releases (in-process callers)."""
@@ -300,7 +316,7 @@ class SplitServer:
         with self._lock:
             for tier, weights in self._tier_weights.items():
                 m = self.spec.client_model(tier)
-                set_weights(m, weights)
+                set_weights(m, {n: weights[n] for n in self._tier_shapes[tier]})
                 paths.append(folder / f"client_{tier}.keras")
                 m.save(paths[-1])
             paths.append(folder / "server.keras")
@@ -323,7 +339,7 @@ class SplitServer:
         return self._known.names()
 
     def tier_weights(self, tier: str) -> Weights:
-        """A copy of a tier's current client model weights."""
+        """A copy of a tier's current model (every client weight up to the deepest depth)."""
         self._check_tier(tier)
         return {n: w.copy() for n, w in self._tier_weights[tier].items()}
 
@@ -353,7 +369,7 @@ class SplitServer:
         for tier in self._tier_shapes:
             if tier not in state.tiers:
                 raise InvalidRequest(f"checkpoint: no weights for tier {tier!r}")
-            check_weights(state.tiers[tier], self._tier_shapes[tier], where=f"checkpoint tier {tier}")
+            check_weights(state.tiers[tier], self.spec.union_shapes, where=f"checkpoint tier {tier}")
         with self._lock:
             set_weights(self.model, state.server)
             for v, a in zip(opt, state.optimizer, strict=True):
@@ -362,9 +378,11 @@ class SplitServer:
             self._known.restore(state.known)
         self.barrier.restore(state.rounds)
 
-    def _aggregate(self, submissions: list[Submission]) -> dict[str, Weights]:
+    def _aggregate(self, submissions: Sequence[Submission]) -> dict[str, Weights]:
         with self._lock:
-            new = two_level(submissions, self._tier_weights, self.weighting, self.aggregation, self.trim_fraction)
+            new = two_level(
+                submissions, self._tier_weights, self.weighting, self.aggregation, self.trim_fraction, self._shared
+            )
             bad = [t for t, ws in new.items() if not all(np.isfinite(w).all() for w in ws.values())]
             if bad:  # cannot happen for a convex average of finite weights; kept as the last line of defence
                 log.error("aggregation gave non-finite weights for tiers %s; they keep their models", bad)

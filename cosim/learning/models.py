@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 
 from cosim.config import Config, WorkloadConfig, to_raw
 from cosim.learning.errors import InvalidRequest
-from cosim.ports import Workload
+from cosim.plugins import Workload
 
 Weights = dict[str, np.ndarray]
 """Model weights by ``"<layer name>/<variable name>"`` (e.g. ``client_dense_0/kernel``), float32."""
@@ -61,8 +61,55 @@ class ModelSpec:
 
     def client_model(self, tier: str) -> Any:
         """The client part of ``tier``: encoded inputs -> cut-layer activations."""
-        model = self.task.client_part(self.depth(tier), self.seed)
-        return model
+        return self.client_at(self.depth(tier))
+
+    def client_at(self, depth: int) -> Any:
+        """The client part with ``depth`` client layers."""
+        return self.task.client_part(depth, self.seed)
+
+    @property
+    def max_depth(self) -> int:
+        """The deepest client the run may use: the deepest tier's (a strategy may give an RSU any depth up to it)."""
+        return max(self.tier_depths.values())
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """Every client depth an RSU may run, 1 .. :attr:`max_depth`."""
+        return tuple(range(1, self.max_depth + 1))
+
+    @cached_property
+    def depth_names(self) -> dict[int, tuple[str, ...]]:
+        """The weight names of the client part at each depth (a prefix of the deepest's, by the Workload contract)."""
+        out = {d: tuple(weight_shapes(self.client_at(d))) for d in self.depths}
+        deepest = set(out[self.max_depth])
+        for d, names in out.items():
+            if not set(names) <= deepest:
+                raise InvalidRequest(
+                    f"workload {self.workload.name!r}: the client part of depth {d} has layers the deepest "
+                    f"({self.max_depth}) lacks ({sorted(set(names) - deepest)[:3]}); layer i must keep its name at "
+                    "every depth"
+                )
+        return out
+
+    @cached_property
+    def union_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of every client weight any depth uses (the deepest client part's)."""
+        return weight_shapes(self.client_at(self.max_depth))
+
+    def depth_of(self, names: Iterable[str]) -> int | None:
+        """The depth whose client part has exactly these weight names (None: no depth has)."""
+        wanted = set(names)
+        return next((d for d, n in self.depth_names.items() if set(n) == wanted), None)
+
+    def initial_tier_weights(self, tier: str) -> Weights:
+        """A tier's model at the start: every client weight up to the deepest depth.
+
+        The tier's own layers come from its own client part, so a run whose RSUs keep their tier's depth
+        starts exactly as before.
+        """
+        union = get_weights(self.client_at(self.max_depth))
+        union.update(get_weights(self.client_model(tier)))
+        return union
 
     def server_model(self) -> Any:
         """The server part: cut-layer activations -> prediction."""
@@ -95,6 +142,7 @@ class ModelSpec:
         return {
             "workload": to_raw(self.workload),
             "tiers": {t: int(d) for t, d in self.tier_depths.items()},
+            "max_depth": self.max_depth,
             "input_shape": list(self.input_shape),
             "cut_shape": list(self.cut_shape),
         }

@@ -56,8 +56,8 @@ class RoundRecord:
     """Batches and rows each RSU sent in accepted Forward calls of this round: ``[batches, rows]``."""
     restored: bool = False
     """Reopened from a checkpoint: the Forward calls made before it are not known."""
-    waiting: list[tuple[Future, str, str]] = field(default_factory=list)
-    """Aggregate replies (future, tier, note) resolved at the release."""
+    waiting: list[tuple[Future, str, str, tuple[str, ...]]] = field(default_factory=list)
+    """Aggregate replies (future, tier, note, the weight names the client sent) resolved at the release."""
     end_waiters: list[EndWaiter] = field(default_factory=list)
     timer: threading.Timer | None = None
     deadline: float = 0.0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
@@ -193,13 +193,16 @@ class RoundBarrier:
                 log.warning("round %d: late Aggregate from %s (not in the average)", number, sub.rsu)
                 weights = r.results.get(sub.tier) or self._current(sub.tier)
                 fut.set_result(
-                    AggregateReply(_copy(weights), included=False, note=f"round {number} had already been aggregated")
+                    AggregateReply(
+                        _copy(weights, sub.weights), included=False, note=f"round {number} had already been aggregated"
+                    )
                 )
                 return fut
             if sub.rsu in r.arrivals:
                 raise InvalidRequest(f"rsu = {sub.rsu!r}: already submitted its weights in round {number}")
             r.arrivals[sub.rsu] = sub
-            r.waiting.append((fut, sub.tier, note))
+            r.waiting.append((fut, sub.tier, note, tuple(sub.weights)))
+            done: Done | None
             if len(r.arrivals) == len(r.expected):
                 done = self._release(r, timed_out=False)
             else:
@@ -246,7 +249,7 @@ class RoundBarrier:
                 for t in [r.timer, *(w.timer for w in r.end_waiters)]:
                     if t is not None:
                         t.cancel()
-                for fut in [*(f for f, _, _ in r.waiting), *(w.future for w in r.end_waiters)]:
+                for fut in [*(f for f, *_ in r.waiting), *(w.future for w in r.end_waiters)]:
                     try:
                         fut.set_exception(RoundStateError(f"round = {r.number}: the server is stopping"))
                     except InvalidStateError:
@@ -304,7 +307,7 @@ class RoundBarrier:
         except Exception as exc:  # noqa: BLE001 - every waiting client is told, none hangs
             log.error("round %d: aggregation failed: %s", r.number, exc)
             r.results = {}
-            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, _, _ in r.waiting]
+            failed: list[tuple[Future, Any]] = [(fut, exc) for fut, *_ in r.waiting]
             r.waiting = []
             return Done(None, failed + self._answer_end_waiters(r).answers)
         self.last_released = max(self.last_released, r.number)
@@ -312,8 +315,8 @@ class RoundBarrier:
         if missing:
             log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
         replies: list[tuple[Future, Any]] = [
-            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier)), included=True, note=note))
-            for fut, tier, note in r.waiting
+            (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier), names), included=True, note=note))
+            for fut, tier, note, names in r.waiting
         ]
         r.waiting = []
         return Done(r.number, replies + self._answer_end_waiters(r).answers)
@@ -367,5 +370,6 @@ def _timer(seconds: float, fn: Callable[[int, RoundRecord], None], number: int, 
     return t
 
 
-def _copy(weights: Mapping[str, np.ndarray]) -> Weights:
-    return {n: np.array(w, dtype=np.float32) for n, w in weights.items()}
+def _copy(weights: Mapping[str, np.ndarray], names: Iterable[str]) -> Weights:
+    """The client's share of its tier's model: the weights of its own depth (the names it sent), copied."""
+    return {n: np.array(weights[n], dtype=np.float32) for n in names}

@@ -91,7 +91,7 @@ def save_checkpoint(state: ServerState, folder: Path) -> Path:
     path = folder / CHECKPOINT
     tmp = folder / f".{CHECKPOINT}.tmp"
     with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, allow_pickle=False, **arrays)  # as it is read: numbers only
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -28,14 +28,17 @@ All durations are simulated seconds. Vehicles in range are read at the moment th
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from cosim.errors import ConfigError
+from cosim.network.fields import SHARE
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.sharing import max_min_fair
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.seeds import RandomState
@@ -47,7 +50,7 @@ MAX_ATTEMPTS = 32
 
 
 @dataclass(frozen=True)
-class AbstractParams:
+class SharedServerParams:
     """Parameters of the abstract link model (units in the names)."""
 
     latency_ms: float = 5.0
@@ -75,14 +78,14 @@ def channel_share(vehicles_in_range: int, vehicle_load: float, min_share: float)
     return max(min_share, 1.0 - vehicle_load * max(vehicles_in_range, 0))
 
 
-def effective_bandwidth_bps(p: AbstractParams, direction: Direction, vehicles_in_range: int) -> float:
+def effective_bandwidth_bps(p: SharedServerParams, direction: Direction, vehicles_in_range: int) -> float:
     """Bits per second a message gets on the RSU link, given the vehicles in the RSU's range."""
     base_mbps = p.rsu_uplink_mbps if direction == "up" else p.rsu_downlink_mbps
     share = channel_share(vehicles_in_range, p.vehicle_load, p.min_share)
     return min(base_mbps * share, p.server_mbps) * 1e6
 
 
-def transfer_time(p: AbstractParams, direction: Direction, nbytes: int, vehicles_in_range: int) -> SimSeconds:
+def transfer_time(p: SharedServerParams, direction: Direction, nbytes: int, vehicles_in_range: int) -> SimSeconds:
     """Delay of one successful transmission without jitter: latency + serialisation."""
     if nbytes < 0:
         raise ValueError(f"nbytes = {nbytes}: must be >= 0")
@@ -90,32 +93,32 @@ def transfer_time(p: AbstractParams, direction: Direction, nbytes: int, vehicles
 
 
 @LINKS.register("abstract", default=True)
-class AbstractLink(RandomState):
+class SharedServerLink(RandomState, LinkModel):
     """Latency + bytes / bandwidth; the RSU's channel is shared with the vehicles in its range."""
 
-    Params = AbstractParams
+    Params = SharedServerParams
+    trace_fields = (SHARE,)
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """Every rate positive, every duration non-negative, probabilities in range."""
-        p: AbstractParams = cfg.network.params
+        p: SharedServerParams = cfg.network.params
         for name in ("rsu_uplink_mbps", "rsu_downlink_mbps", "server_mbps"):
             value = getattr(p, name)
             if not value > 0:
-                return f"network.{name} = {value!r}: must be > 0"
+                raise ConfigError(f"network.{name} = {value!r}: must be > 0")
         for name in ("latency_ms", "jitter_ms", "rto_ms", "vehicle_load"):
             if getattr(p, name) < 0:
-                return f"network.{name} = {getattr(p, name)!r}: must be >= 0"
+                raise ConfigError(f"network.{name} = {getattr(p, name)!r}: must be >= 0")
         if not 0.0 < p.min_share <= 1.0:
-            return f"network.min_share = {p.min_share!r}: must be in (0, 1]"
+            raise ConfigError(f"network.min_share = {p.min_share!r}: must be in (0, 1]")
         if not 0.0 <= p.loss_rate < 1.0:
-            return f"network.loss_rate = {p.loss_rate!r}: must be in [0, 1)"
-        return ""
+            raise ConfigError(f"network.loss_rate = {p.loss_rate!r}: must be in [0, 1)")
 
     def __init__(self, settings: Any) -> None:
-        self.params: AbstractParams = settings.params
-        self._rng: Mapping[RsuId, np.random.Generator] = {}
-        self._ctx: LinkContext | None = None
+        super().__init__(settings)
+        self.params: SharedServerParams = settings.params
+        self._rng: dict[RsuId, np.random.Generator] = {}
         self._server: dict[str, FluidLink] = {}
 
     def start(self, ctx: LinkContext) -> None:

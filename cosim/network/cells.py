@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from cosim.config import BaseStationConfig, Config
+from cosim.network.pathloss import Environment
 from cosim.values import LaneRegion
 
 DEFAULT_ISD_M = {"UMa": 500.0, "UMi": 200.0}
@@ -57,13 +58,15 @@ def hexagonal_sites(bounds: tuple[float, float, float, float], isd: float) -> li
     return pts
 
 
-def auto_stations(bounds: tuple[float, float, float, float], environment: str, isd: float) -> list[BaseStationConfig]:
+def auto_stations(
+    bounds: tuple[float, float, float, float], environment: Environment, isd: float
+) -> list[BaseStationConfig]:
     """Base stations on a hexagonal grid over the network (TR 38.901 defaults for the environment)."""
     isd = isd or DEFAULT_ISD_M[environment]
     return [
         BaseStationConfig(
             id=f"gNB{i}", x=round(x, 2), y=round(y, 2), environment=environment, height_m=DEFAULT_HEIGHT_M[environment]
-        )  # type: ignore[arg-type]
+        )
         for i, (x, y) in enumerate(hexagonal_sites(bounds, isd))
     ]
 
@@ -101,7 +104,7 @@ def assign_lanes(
     return out
 
 
-def layout(cfg: Config, environment: str, isd: float, internal_lanes: bool = False) -> CellLayout:
+def layout(cfg: Config, environment: Environment, isd: float, internal_lanes: bool = False) -> CellLayout:
     """The run's cells: configured base stations (or auto-placed ones) and their lanes, from the network file.
 
     ``internal_lanes``: also count vehicles on junction-internal lanes (about 5 % more vehicles on the shipped

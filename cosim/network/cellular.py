@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from cosim.config import Config
 from cosim.errors import ConfigError
 from cosim.network.cells import CellLayout, layout
+from cosim.network.fields import CELL, CELL_VEHICLES, CQI, HARQ_TX, SE, SHARE, SINR_DB
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.nr import LinkAdaptation, cqi_of, max_prbs, valid_bandwidths
 from cosim.network.radio import (
@@ -44,6 +45,7 @@ from cosim.network.radio import (
     uplink_sinr_db,
 )
 from cosim.network.sharing import cell_shares
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.seeds import RandomState
@@ -104,19 +106,20 @@ class CellularParams:
 
 
 @LINKS.register("cellular")
-class CellularLink(RandomState):
+class CellularLink(RandomState, LinkModel):
     """5G NR cells (TR 38.901 path loss, TS 38.214 CQI) shared among RSUs and the vehicles in each cell."""
 
     Params = CellularParams
+    trace_fields = (CELL, CELL_VEHICLES, SINR_DB, CQI, SE, SHARE, HARQ_TX)
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """Radio parameters in range; every base station's bandwidth known for its numerology."""
         p: CellularParams = cfg.network.params
         for b in cfg.base_stations:
             if not b.prbs and max_prbs(b.bandwidth_mhz, b.numerology, b.frequency_ghz) is None:
                 have = ", ".join(f"{x:g}" for x in valid_bandwidths(b.numerology, b.frequency_ghz)) or "none"
-                return (
+                raise ConfigError(
                     f"base_stations.{b.id}.bandwidth_mhz = {b.bandwidth_mhz!r}: not a channel bandwidth of TS 38.101 "
                     f"for numerology {b.numerology} at {b.frequency_ghz:g} GHz (have: {have}); or give prbs"
                 )
@@ -138,23 +141,22 @@ class CellularLink(RandomState):
         ]
         for name, ok, rule in checks:
             if not ok:
-                return f"network.{name} = {getattr(p, name)!r}: must be {rule}"
-        return ""
+                raise ConfigError(f"network.{name} = {getattr(p, name)!r}: must be {rule}")
 
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
         self.params: CellularParams = settings.params
         p = self.params
         self.rsu = Terminal(p.rsu_height_m, p.rsu_tx_power_dbm, p.rsu_noise_figure_db, p.rsu_antenna_gain_dbi)
         self.adaptation = LinkAdaptation(p.link_adaptation, p.fading, p.scheduler)
         self.layout: CellLayout | None = None
-        self._ctx: LinkContext | None = None
 
     # ------------------------------------------------------------------ set-up
 
-    def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
+    def prepare(self, cfg: Scenario) -> tuple[LaneRegion, ...]:
         """Place the cells (configured or on a hexagonal grid) and hand the traffic each cell's lanes."""
         p = self.params
-        self.layout = layout(cfg, p.environment, p.isd_m, p.count_internal_lanes)
+        self.layout = layout(cast(Config, cfg), p.environment, p.isd_m, p.count_internal_lanes)
         return self.layout.regions()
 
     def use_layout(self, cell_layout: CellLayout) -> None:
@@ -199,7 +201,7 @@ class CellularLink(RandomState):
         weights = np.array([max(length, 1e-3) for *_, length in lanes])
         # a vehicle's uplink holds the PRBs its offered load needs at 1 bit/s/Hz
         m_ul = min(c.prbs, max(1.0, p.vehicle_uplink_mbps * 1e6 / (c.rate_per_se["up"] / max(c.prbs, 1))))
-        se = {"up": [], "down": []}
+        se: dict[str, list[float]] = {"up": [], "down": []}
         for _, x, y, _ in lanes:
             pl = mean_path_loss(b, math.hypot(x - b.x, y - b.y), p.vehicle_height_m)
             se["down"].append(self.adaptation.efficiency(downlink_sinr_db(c, veh, pl, 0.0), "down", 1))
@@ -259,7 +261,7 @@ class CellularLink(RandomState):
                         interference += load * db_to_mw(rx_power_dbm(other.station, self.rsu, r.path_loss_db[j]))
         return downlink_sinr_db(c, self.rsu, pl, interference)
 
-    def _state(self, rsu: RsuId, d: str, backlogged: int) -> tuple[float, float, float, int]:
+    def _state(self, rsu: RsuId, d: Direction, backlogged: int) -> tuple[float, float, float, int]:
         """(share, SINR dB, spectral efficiency, vehicles) of an RSU among ``backlogged`` transmitting RSUs."""
         k = self.radio[rsu].serving
         vehicles = self._vehicles(k)
@@ -268,7 +270,7 @@ class CellularLink(RandomState):
         users = min(backlogged + vehicles, MAX_PF_USERS)
         return share, sinr, self.adaptation.efficiency(sinr, d, users), vehicles
 
-    def _allocator(self, k: int, d: str) -> Any:
+    def _allocator(self, k: int, d: Direction) -> Any:
         rate_per_se = self.carriers[k].rate_per_se[d]
 
         def allocate(flows: Sequence[Flow], now: float) -> Allocation:

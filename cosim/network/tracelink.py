@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cosim.config import Config
 from cosim.errors import ConfigError
+from cosim.network.fields import SHARE
 from cosim.network.fluid import Allocation, Flow, FluidLink
 from cosim.network.tracefile import CapacityTrace, load_traces
+from cosim.plugins import LinkModel, Scenario
 from cosim.ports import Direction, LinkContext
 from cosim.registry import LINKS
 from cosim.types import RsuId
@@ -47,36 +48,36 @@ class TraceParams:
 
 
 @LINKS.register("trace")
-class TraceLink:
+class TraceLink(LinkModel):
     """Capacity and RTT per RSU from a CSV time series (drive tests); delay = bytes through the capacity integral."""
 
     Params = TraceParams
+    trace_fields = (SHARE,)
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """A trace path is given and reads as a trace for every RSU; offsets and RTT are non-negative."""
         p: TraceParams = cfg.network.params
         if p.path is None:
-            return "network.path: the trace model needs a capacity trace (a CSV, or a folder of <rsu>.csv)"
+            raise ConfigError("network.path: the trace model needs a capacity trace (a CSV, or a folder of <rsu>.csv)")
         if not p.path.exists():
-            return f"network.path = {str(p.path)!r}: no such file or folder"
+            raise ConfigError(f"network.path = {str(p.path)!r}: no such file or folder")
         if p.rsu_offset_s < 0:
-            return f"network.rsu_offset_s = {p.rsu_offset_s!r}: must be >= 0"
+            raise ConfigError(f"network.rsu_offset_s = {p.rsu_offset_s!r}: must be >= 0")
         if p.rtt_ms < 0:
-            return f"network.rtt_ms = {p.rtt_ms!r}: must be >= 0"
+            raise ConfigError(f"network.rtt_ms = {p.rtt_ms!r}: must be >= 0")
         try:  # read it now, so a bad trace is reported before SUMO starts
             load_traces(p.path, [r.id for r in cfg.rsus], p.format, p.rtt_ms, "")
         except ConfigError as exc:
-            return str(exc).removeprefix(": ")
-        return ""
+            raise ConfigError(str(exc).removeprefix(": ")) from None
 
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
         self.params: TraceParams = settings.params
         self._where = "<config>"
         self.traces: dict[RsuId, CapacityTrace] = {}
-        self._ctx: LinkContext | None = None
 
-    def prepare(self, cfg: Config) -> tuple[LaneRegion, ...]:
+    def prepare(self, cfg: Scenario) -> tuple[LaneRegion, ...]:
         """Remember the scenario file for error messages (the traces are read when the RSUs are known)."""
         self._where = cfg.where
         return ()

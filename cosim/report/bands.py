@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.ticker import MaxNLocator
 
 from cosim.report.plots import Plot, color, line_style, save
@@ -124,7 +125,7 @@ def per_round(
     ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(ax.xaxis)
     ax.grid(alpha=0.3)
     ax.legend()
     name = save(fig, out, file, data.drop(columns="x").rename(columns={"y": column}))
@@ -186,9 +187,9 @@ def bars_per_round(
     ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(ax.xaxis)
     if integer:
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax.yaxis)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
@@ -413,3 +414,10 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
         "How long the weights of an RSU of each tier waited at the barrier for the slowest one (its arrival to "
         f"the aggregation), mean over rounds and RSUs.{how}",
     )
+
+
+def _integer_ticks(axis: Axis) -> None:
+    """Ticks on whole numbers only (rounds, counts) on a linear axis (its locator is a ``MaxNLocator``)."""
+    locator = axis.get_major_locator()
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)

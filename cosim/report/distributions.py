@@ -95,7 +95,7 @@ def delay_distribution(
             share = float((mine["value_ms"] == 0).mean())
             handles.append(Patch(facecolor=color(k), label=f"{labels[name]} ({share:.0%} of Forwards at 0 ms)"))
         else:
-            groups = [(i, g["value_ms"].to_numpy()) for i, g in mine.groupby("rsu_index")]
+            groups = [(int(g["rsu_index"].iloc[0]), g["value_ms"].to_numpy()) for _, g in mine.groupby("rsu_index")]
             parts = ax.boxplot(
                 [g for _, g in groups],
                 positions=[i + (k - (n - 1) / 2) * width for i, _ in groups],

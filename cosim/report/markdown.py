@@ -232,6 +232,7 @@ def sentences(table: pd.DataFrame, baseline: str, n_seeds: int) -> list[str]:
         if rows.empty:
             continue
         base = rows.loc[baseline]
+        assert isinstance(base, pd.Series)  # one row per strategy and metric
         unit = "" if base["unit"] in ("count", "-") else f" {base['unit']}"
         parts = [f"{base['label']} {fmt_ci(base['value'], base['value_low'], base['value_high'])}{unit} (baseline)"]
         for name, row in rows.iterrows():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -88,7 +89,7 @@ def numbers_table(
         wide = values[values["metric"] == m.name].pivot(index="seed", columns="strategy", values="value")
         base_col = wide[baseline] if baseline in wide else pd.Series(dtype=float)
         base_mean = mean_ci(base_col.tolist())[0]
-        block = []
+        block: list[dict[str, Any]] = []
         for name, label in labels.items():
             col = wide[name] if name in wide else pd.Series(dtype=float)
             mean, low, high, n = mean_ci(col.tolist())

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
@@ -154,7 +155,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
     ax.set_ylabel("RSU")
     migrations = int(run.rounds["migrated"].sum())
     ax.set_title(f"RSU tiers per round: {run.label}, seed {run.seed} ({migrations} migrations)")
-    handles = tier_legend(tiers, run.batch_sizes)
+    handles: list[Artist] = [*tier_legend(tiers, run.batch_sizes)]
     handles.append(
         plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label="migrated")
     )

@@ -145,10 +145,10 @@ class Pool:
     def withdraw(self, peer: str, fut: Future) -> None:
         """A caller stops waiting for ``fut`` (timeout, cancelled call): leave the queue, or give back its room."""
         with self._lock:
-            q = self._queue.get(peer)
-            for item in list(q or ()):
+            q = self._queue.get(peer, deque())
+            for item in list(q):
                 if item[0] is fut:
-                    q.remove(item)  # type: ignore[union-attr]
+                    q.remove(item)
                     self.queued -= 1
                     if not q:
                         del self._queue[peer]
@@ -219,18 +219,18 @@ class Pool:
                     self.queued -= 1
                 if not q:
                     del self._queue[peer]
-            peer = next((p for p, q in self._queue.items() if self._fits(p, q[0][1])), None)
-            if peer is None:
+            first = next((p for p, q in self._queue.items() if self._fits(p, q[0][1])), None)
+            if first is None:
                 return granted
-            q = self._queue[peer]
+            q = self._queue[first]
             fut, reserve = q.popleft()
             self.queued -= 1
             if fut.set_running_or_notify_cancel():
-                granted.append((fut, self._grant(peer, reserve)))
+                granted.append((fut, self._grant(first, reserve)))
             if q:
-                self._queue.move_to_end(peer)
+                self._queue.move_to_end(first)
             else:
-                del self._queue[peer]
+                del self._queue[first]
 
 
 def _release_granted(fut: Future) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,10 +103,10 @@ def fill_weights(field: Any, weights: Mapping[str, np.ndarray]) -> None:
         fill_tensor(item.tensor, w)
 
 
-def decode_weights(items: Iterable[pb.NamedTensor], field: str) -> Weights:
+def decode_weights(items: Collection[pb.NamedTensor], field: str) -> Weights:
     """Wire weights as numpy arrays by name; a name given twice is an error."""
     out: Weights = {}
-    check_count(len(items), MAX_WEIGHTS, field)  # type: ignore[arg-type]
+    check_count(len(items), MAX_WEIGHTS, field)
     for item in items:
         check_name(item.name, f"{field}: name")
         if item.name in out:

@@ -7,10 +7,12 @@ import time
 from collections.abc import Mapping
 from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
 import tensorflow as tf
+from google.protobuf.message import Message
 
 from cosim.config import Config
 from cosim.errors import ConfigError, TransportError
@@ -54,7 +56,7 @@ def _retryable(exc: grpc.RpcError) -> bool:
     return not any(word in detail.lower() for word in RETRYABLE_DETAILS)
 
 
-def _lost(fut: futures.Future | None) -> bool:
+def _lost(fut: futures.Future[pb.AggregateReply] | None) -> bool:
     """Whether a sent call failed because the server could not take it."""
     if fut is None or not fut.done() or fut.cancelled():
         return False
@@ -73,7 +75,7 @@ def _error(call: str, exc: grpc.RpcError, address: str = "", waited_s: float = 0
     if code == grpc.StatusCode.UNAVAILABLE and waited:
         hint = " -- is the server up, and does it expect TLS (--tls-ca) or a client certificate (--tls-cert/--tls-key)?"
     err = TransportError(f"{where}{call}: {code.name if code else 'error'}{waited}: {detail}{hint}")
-    err.code = code  # type: ignore[attr-defined]
+    err.code = code
     return err
 
 
@@ -139,11 +141,14 @@ class GrpcTransport(OneShotCalls):
         self.stub = pb_grpc.SplitFedStub(self._channel)
         self._submitted: dict[int, list[str]] = {}
         self._requests: dict[tuple[int, str], pb.AggregateRequest] = {}
-        self._futures: dict[tuple[int, str], futures.Future] = {}
-        self._resent: dict[tuple[int, str], futures.Future] = {}
+        self._futures: dict[tuple[int, str], futures.Future[pb.AggregateReply]] = {}
+        self._resent: dict[tuple[int, str], futures.Future[pb.AggregateReply]] = {}
 
-    def _call(self, name: str, request: object, timeout: float = channel.DEADLINE_S) -> object:
-        """One call, retried with backoff while the server is UNAVAILABLE (for a bounded time)."""
+    def _call(self, name: str, request: Message, timeout: float = channel.DEADLINE_S) -> Any:
+        """One call, retried with backoff while the server is UNAVAILABLE (for a bounded time).
+
+        Returns the method's reply message (the generated stub is untyped: callers annotate it).
+        """
         t0 = time.monotonic()
         window = self._retry_s if self._reached else self._connect_s
         pause = channel.BACKOFF_S[0]
@@ -169,8 +174,8 @@ class GrpcTransport(OneShotCalls):
 
         Returns the server's model fingerprint.
         """
-        reply = self._call("Hello", codec.hello_request(rsu, self.spec))
-        seed, lr = int(reply.seed), float(reply.learning_rate)  # type: ignore[attr-defined]
+        reply: pb.HelloReply = self._call("Hello", codec.hello_request(rsu, self.spec))
+        seed, lr = int(reply.seed), float(reply.learning_rate)
         if (seed, lr) != (self.spec.seed, self.spec.learning_rate) and not self._warned:
             self._warned = True
             log.warning(
@@ -178,48 +183,49 @@ class GrpcTransport(OneShotCalls):
                 "has seed %d and learning rate %g (its traces will differ from an in-process run's)",
                 self.address, seed, lr, self.spec.seed, self.spec.learning_rate,
             )  # fmt: skip
-        return str(reply.fingerprint)  # type: ignore[attr-defined]
+        return str(reply.fingerprint)
 
     def start_round(self, round_: int, participants: Mapping[str, str]) -> int:  # noqa: D102
         self._submitted[round_] = []
-        reply = self._call("StartRound", codec.start_round_request(round_, participants))
-        return int(reply.expected)  # type: ignore[attr-defined]
+        reply: pb.StartRoundReply = self._call("StartRound", codec.start_round_request(round_, participants))
+        return int(reply.expected)
 
     def prepare_forward(  # noqa: D102
         self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> Prepared:
+    ) -> Prepared[pb.ForwardRequest]:
         req = codec.forward_request(rsu, round_, batch, tier, activations, labels)
         return Prepared("forward", req.ByteSize(), req)
 
-    def send_forward(self, prepared: Prepared) -> ForwardResult:  # noqa: D102
+    def send_forward(self, prepared: Prepared[pb.ForwardRequest]) -> ForwardResult:  # noqa: D102
         t0 = time.perf_counter()
-        reply = self._call("Forward", prepared.message)
-        grads, loss = codec.decode_forward_reply(reply)  # type: ignore[arg-type]
+        reply: pb.ForwardReply = self._call("Forward", prepared.message)
+        grads, loss = codec.decode_forward_reply(reply)
         wall_ms = (time.perf_counter() - t0) * 1e3
-        return ForwardResult(grads, loss, prepared.nbytes, reply.ByteSize(), wall_ms)  # type: ignore[attr-defined]
+        return ForwardResult(grads, loss, prepared.nbytes, reply.ByteSize(), wall_ms)
 
     def prepare_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> Prepared:
+    ) -> Prepared[pb.AggregateRequest]:
         req = codec.aggregate_request(rsu, round_, tier, weights, n_samples)
         return Prepared("aggregate", req.ByteSize(), req, (rsu, round_, tier))
 
-    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:  # noqa: D102
-        rsu, round_, tier = prepared.meta
-        fut = self._send_aggregate(prepared.message)
+    def send_aggregate(self, prepared: Prepared[pb.AggregateRequest]) -> AggregateHandle:  # noqa: D102
+        req = prepared.message
+        rsu, round_, tier = req.rsu, req.round, req.tier  # as in prepared.meta
+        fut = self._send_aggregate(req)
         self._submitted.setdefault(round_, []).append(rsu)
-        self._requests[(round_, rsu)] = prepared.message  # type: ignore[assignment]
+        self._requests[(round_, rsu)] = req
         self._futures[(round_, rsu)] = fut
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 
-    def _send_aggregate(self, request: object) -> futures.Future:
+    def _send_aggregate(self, request: pb.AggregateRequest) -> futures.Future[pb.AggregateReply]:
         return self.stub.Aggregate.future(request, timeout=self._aggregate_timeout_s, metadata=self._metadata)
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = self._submitted.pop(round_, [])
         self._resend_lost(round_, awaiting)
-        reply = self._call("EndRound", codec.end_round_request(round_, awaiting))
-        return codec.decode_end_round_reply(reply)  # type: ignore[arg-type]
+        reply: pb.EndRoundReply = self._call("EndRound", codec.end_round_request(round_, awaiting))
+        return codec.decode_end_round_reply(reply)
 
     def _resend_lost(self, round_: int, rsus: list[str]) -> None:
         """Send again, once, the Aggregates the server could not take (it was down or restarting)."""
@@ -242,14 +248,14 @@ class GrpcTransport(OneShotCalls):
                 raise _error("Aggregate", exc, self.address) from None
             reply = self._call("Aggregate", request, timeout=self._aggregate_timeout_s)  # late: the round has ended
         wall_ms = (time.perf_counter() - handle.started) * 1e3
-        out = codec.decode_aggregate_reply(reply)  # type: ignore[arg-type]
-        return AggregateResult(out.weights, out.included, handle.bytes_up, reply.ByteSize(), wall_ms, out.note)  # type: ignore[attr-defined]
+        out = codec.decode_aggregate_reply(reply)
+        return AggregateResult(out.weights, out.included, handle.bytes_up, reply.ByteSize(), wall_ms, out.note)
 
     def evaluate(  # noqa: D102
         self, rsu: str, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
     ) -> EvalResult:
-        reply = self._call("Evaluate", codec.evaluate_request(rsu, tier, activations, labels))
-        return codec.decode_evaluate_reply(reply)  # type: ignore[arg-type]
+        reply: pb.EvaluateReply = self._call("Evaluate", codec.evaluate_request(rsu, tier, activations, labels))
+        return codec.decode_evaluate_reply(reply)
 
     def finish(self, out_dir: Path | str | None = None) -> list[Path]:
         """Ask the server to save the models in its own folder.
@@ -257,10 +263,10 @@ class GrpcTransport(OneShotCalls):
         Without ``out_dir``: returns the paths on the server's host. With it: the server also sends the
         files, which are written into ``out_dir`` on this host (plain file names only); returns those paths.
         """
-        reply = self._call(
+        reply: pb.FinishReply = self._call(
             "Finish", pb.FinishRequest(send_files=out_dir is not None), timeout=channel.FINISH_DEADLINE_S
         )
-        paths, files = codec.decode_finish_reply(reply)  # type: ignore[arg-type]
+        paths, files = codec.decode_finish_reply(reply)
         if out_dir is None:
             return [Path(p) for p in paths]
         folder = Path(out_dir)

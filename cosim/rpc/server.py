@@ -142,7 +142,11 @@ def start_server(
             resumed = load_checkpoint(state_dir)
             core.restore(resumed)
         folder = state_dir
-        core.checkpoint = lambda: save_checkpoint(core.snapshot(), folder)  # noqa: E731
+
+        def checkpoint() -> None:
+            save_checkpoint(core.snapshot(), folder)
+
+        core.checkpoint = checkpoint
     if threaded:
         servicer: SplitFedServicer | ThreadedServicer = ThreadedServicer(core)
     else:

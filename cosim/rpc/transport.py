@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -37,20 +38,49 @@ def _labels(labels: tf.Tensor | np.ndarray) -> tf.Tensor:
     return tf.constant(codec.labels_array(labels))
 
 
+ForwardArgs: TypeAlias = tuple[str, int, int, str, tf.Tensor, tf.Tensor]
+"""An in-process Forward: the arguments of :meth:`SplitServer.forward` (rsu, round, batch, tier, act, labels)."""
+
+AggregateArgs: TypeAlias = tuple[str, int, str, dict[str, np.ndarray], int]
+"""An in-process Aggregate: the arguments of :meth:`SplitServer.submit_aggregate` (rsu, round, tier, w, n)."""
+
+
+class PrepareSend(Protocol):
+    """The two steps :class:`OneShotCalls` combines (a transport defines them)."""
+
+    def prepare_forward(  # noqa: D102
+        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+    ) -> Prepared[Any]: ...
+
+    def send_forward(self, prepared: Prepared[Any]) -> ForwardResult: ...  # noqa: D102
+
+    def prepare_aggregate(  # noqa: D102
+        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    ) -> Prepared[Any]: ...
+
+    def send_aggregate(self, prepared: Prepared[Any]) -> AggregateHandle: ...  # noqa: D102
+
+
 class OneShotCalls:
     """``forward`` and ``submit_aggregate`` as prepare + send, for transports that define those two steps."""
 
     def forward(
-        self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
+        self: PrepareSend,
+        rsu: str,
+        round_: int,
+        batch: int,
+        tier: str,
+        activations: tf.Tensor,
+        labels: tf.Tensor | np.ndarray,
     ) -> ForwardResult:
         """One batch through the server part (blocking)."""
-        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))  # type: ignore[attr-defined]
+        return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
 
     def submit_aggregate(
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+        self: PrepareSend, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
     ) -> AggregateHandle:
         """Send a client's weights without blocking."""
-        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))  # type: ignore[attr-defined]
+        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
 
 
 class LocalTransport(OneShotCalls):
@@ -70,28 +100,28 @@ class LocalTransport(OneShotCalls):
 
     def prepare_forward(  # noqa: D102
         self, rsu: str, round_: int, batch: int, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray
-    ) -> Prepared:
+    ) -> Prepared[ForwardArgs]:
         y = _labels(labels)
         up = codec.forward_request(rsu, round_, batch, tier, activations, y).ByteSize() if self.measure_bytes else 0
         return Prepared("forward", up, (rsu, round_, batch, tier, tf.convert_to_tensor(activations), y))
 
-    def send_forward(self, prepared: Prepared) -> ForwardResult:  # noqa: D102
+    def send_forward(self, prepared: Prepared[ForwardArgs]) -> ForwardResult:  # noqa: D102
         t0 = time.perf_counter()
-        grads, loss = self.core.forward(*prepared.message)  # type: ignore[misc]
+        grads, loss = self.core.forward(*prepared.message)
         wall_ms = (time.perf_counter() - t0) * 1e3
         down = codec.forward_reply(grads, loss).ByteSize() if self.measure_bytes else 0
         return ForwardResult(grads=grads, loss=loss, bytes_up=prepared.nbytes, bytes_down=down, wall_ms=wall_ms)
 
     def prepare_aggregate(  # noqa: D102
         self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
-    ) -> Prepared:
+    ) -> Prepared[AggregateArgs]:
         up = codec.aggregate_request(rsu, round_, tier, weights, n_samples).ByteSize() if self.measure_bytes else 0
         w = {n: np.array(a, dtype=np.float32) for n, a in weights.items()}
         return Prepared("aggregate", up, (rsu, round_, tier, w, n_samples))
 
-    def send_aggregate(self, prepared: Prepared) -> AggregateHandle:  # noqa: D102
-        rsu, round_, tier, _, _ = prepared.message  # type: ignore[misc]
-        fut = self.core.submit_aggregate(*prepared.message)  # type: ignore[misc]
+    def send_aggregate(self, prepared: Prepared[AggregateArgs]) -> AggregateHandle:  # noqa: D102
+        rsu, round_, tier, _, _ = prepared.message
+        fut = self.core.submit_aggregate(*prepared.message)
         self._submitted.setdefault(round_, []).append(rsu)
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 

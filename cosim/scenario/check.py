@@ -54,6 +54,7 @@ def traffic_profile(cfg: Config, period: float = 600.0, end: float | None = None
     if t.sumocfg is None:
         raise ScenarioError(f"{cfg.where}: traffic.sumocfg: traffic_profile needs one")
     files = scenario_files(cfg)
+    assert files.net is not None  # scenario_files(strict=True) raises instead
     net = read_net(files.net)
     resolve_sites(cfg, *sumolib_lookup(net))  # the one on-network rule
     incoming: dict[str, list[str]] = {}

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -221,8 +222,13 @@ def _rewrite_refs(copy: Path, changes: list[tuple[Ref, str]]) -> None:
     for ref, new in changes:
         for written in dict.fromkeys([ref.written, escape(ref.written, {'"': "&quot;", "'": "&apos;"})]):
             pattern = re.compile(rf"(\b{re.escape(ref.attr)}\s*=\s*)([\"']){re.escape(written)}\2")
-            text = pattern.sub(lambda m, new=new: f"{m.group(1)}{m.group(2)}{escape(new)}{m.group(2)}", text)
+            text = pattern.sub(_replacement(new), text)
     _write(copy, text.encode("utf-8"), gz=gz)
+
+
+def _replacement(new: str) -> Callable[[re.Match[str]], str]:
+    """An attribute's value replaced by ``new`` (escaped), keeping its name, spacing and quotes."""
+    return lambda m: f"{m.group(1)}{m.group(2)}{escape(new)}{m.group(2)}"
 
 
 def _write(path: Path, data: bytes, gz: bool) -> None:

@@ -101,6 +101,7 @@ def import_sumocfg(
     target = out_dir / "scenario.toml"
     if target.exists() and not force:
         raise ScenarioError(f"{target}: already exists (use --force to replace it, or --out elsewhere)")
+    assert sc.net is not None  # read_sumocfg(strict=True) raises instead
     net = read_net(sc.net)
     stats = read_route_stats([*sc.routes, *sc.additional])
     cands = candidates(net, junction_loads(net, stats))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +23,8 @@ from cosim.scenario.sumocfg import open_maybe_gz, parse_time
 class RouteStats:
     """What the route files say: vehicles per edge sequence, last departure time."""
 
-    edge_counts: Counter[str] = field(default_factory=Counter)
-    """Edge id -> number of vehicles whose route uses it."""
+    edge_counts: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Edge id -> number of vehicles whose route uses it (fractional: a flow's vehicles split among its routes)."""
     vehicles: float = 0.0
     last_depart: float | None = None
 
@@ -60,7 +60,7 @@ def read_route_stats(files: Iterable[Path]) -> RouteStats:
     """Count, over all vehicles, trips and flows in ``files``, how many use each edge."""
     stats = RouteStats()
     named: dict[str, list[list[str]]] = {}
-    refs: Counter[str] = Counter()
+    refs: defaultdict[str, float] = defaultdict(float)
     for path in files:
         try:
             _read_one(path, stats, named, refs)
@@ -78,7 +78,7 @@ def read_route_stats(files: Iterable[Path]) -> RouteStats:
     return stats
 
 
-def _read_one(path: Path, stats: RouteStats, named: dict[str, list[list[str]]], refs: Counter[str]) -> None:
+def _read_one(path: Path, stats: RouteStats, named: dict[str, list[list[str]]], refs: dict[str, float]) -> None:
     stack: list[ET.Element] = []
     with open_maybe_gz(path) as fh:
         for event, el in ET.iterparse(fh, events=("start", "end")):
@@ -99,7 +99,7 @@ def _read_one(path: Path, stats: RouteStats, named: dict[str, list[list[str]]], 
                 stack[0].clear()  # drop finished top-level elements: memory stays flat on big files
 
 
-def _count_vehicle(el: ET.Element, stats: RouteStats, refs: Counter[str]) -> None:
+def _count_vehicle(el: ET.Element, stats: RouteStats, refs: dict[str, float]) -> None:
     a = el.attrib
     n = _flow_count(a) if el.tag == "flow" else 1.0
     stats.vehicles += n
@@ -114,14 +114,14 @@ def _count_vehicle(el: ET.Element, stats: RouteStats, refs: Counter[str]) -> Non
     elif "route" in a:
         refs[a["route"]] += n
     else:
-        for e in [a.get("from"), *a.get("via", "").split(), a.get("to")]:
-            if e:
-                stats.edge_counts[e] += n
+        for edge in [a.get("from"), *a.get("via", "").split(), a.get("to")]:
+            if edge:
+                stats.edge_counts[edge] += n
 
 
-def junction_loads(net: Any, stats: RouteStats) -> Counter[str]:
+def junction_loads(net: Any, stats: RouteStats) -> defaultdict[str, float]:
     """Junction id -> vehicles entering it, summed over the route edges that end at it (sumolib net)."""
-    loads: Counter[str] = Counter()
+    loads: defaultdict[str, float] = defaultdict(float)
     for edge_id, n in stats.edge_counts.items():
         if net.hasEdge(edge_id):
             loads[net.getEdge(edge_id).getToNode().getID()] += n

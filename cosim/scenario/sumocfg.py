@@ -34,8 +34,8 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO
 
 from cosim.config import Config
 from cosim.errors import ScenarioError
@@ -110,7 +110,7 @@ class ScenarioFiles:
         return (*head, *self.routes, *self.additional)
 
 
-def open_maybe_gz(path: Path) -> IO[bytes]:
+def open_maybe_gz(path: Path) -> BufferedIOBase:
     """Open a file for binary reading, un-gzipping it when it is gzipped (whatever its name says)."""
     with open(path, "rb") as fh:
         magic = fh.read(2)

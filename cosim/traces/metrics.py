@@ -49,12 +49,12 @@ def _number(value: Any) -> float:
 def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
     """One row per round of a ``rounds`` table: timing, sample-weighted losses over RSUs, bytes."""
     rows = []
-    for r, g in rounds.groupby("round", sort=True):
+    for _, g in rounds.groupby("round", sort=True):
         ev, preq = _combined(g, "eval"), _combined(g, "prequential")
         first = g.iloc[0]
         rows.append(
             {
-                "round": int(r),
+                "round": int(first["round"]),  # the group's key (pandas types a key as any scalar)
                 "t_start_s": float(first["t_start_s"]),
                 "t_end_s": float(first["t_end_s"]),
                 "duration_s": float(first["t_end_s"] - first["t_start_s"]),

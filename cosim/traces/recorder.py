@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +25,44 @@ import pandas as pd
 
 from cosim import interrupts
 from cosim.errors import RunFolderError, writing
+from cosim.ports import TraceField
 from cosim.traces import runfolder
-from cosim.traces.schema import DERIVED, MISSING, OPTIONAL, SCHEMA_VERSION, TABLES, columns
+from cosim.traces.schema import DERIVED, OPTIONAL, SCHEMA_VERSION, TABLES, columns, missing_values, table_columns
 
 TablePosition = dict[str, int]
 """How far one table is written: ``rows``, ``csv_bytes`` (size of ``<table>.csv``) and ``parts`` (Parquet parts)."""
 
 
+class _Tables:
+    """The tables of one run: their columns (the link model's own fields in ``messages``) and the row check."""
+
+    def __init__(self, fields: Sequence[TraceField]) -> None:
+        self.fields = tuple(fields)
+        self.allowed = {t: frozenset(columns(t, self.fields)) for t in TABLES}
+
+    def check(self, table: str, row: Mapping[str, Any]) -> None:
+        """Refuse a row of an unknown table or with a key the table has no column for (a misspelt key)."""
+        allowed = self.allowed.get(table)
+        if allowed is None:
+            raise KeyError(f"unknown trace table {table!r} (tables: {', '.join(TABLES)})")
+        if not allowed.issuperset(row):
+            unknown = sorted(set(row) - allowed)
+            raise KeyError(f"trace table {table!r} has no column {unknown[0]!r} (a misspelt key?)")
+
+    def frame(self, table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        return _frame(table, rows, self.fields)
+
+
 class MemorySink:
     """A :class:`cosim.ports.TraceSink` that keeps rows in memory (engine tests, in-process baselines)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Sequence[TraceField] = ()) -> None:
+        self._tables = _Tables(fields)
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
 
     def append(self, table: str, row: Mapping[str, Any]) -> None:
-        """Add one row to ``table``."""
+        """Add one row to ``table`` (an unknown key is refused)."""
+        self._tables.check(table, row)
         self.rows[table].append(dict(row))
 
     def flush(self) -> None:
@@ -47,16 +70,27 @@ class MemorySink:
 
     def frame(self, table: str) -> pd.DataFrame:
         """Rows of ``table`` as a typed frame."""
-        return _frame(table, self.rows[table])
+        return self._tables.frame(table, self.rows[table])
 
 
 class TraceRecorder:
-    """The :class:`cosim.ports.TraceSink` of a run folder: writes the trace tables of one run into ``folder``."""
+    """The :class:`cosim.ports.TraceSink` of a run folder: writes the trace tables of one run into ``folder``.
 
-    def __init__(self, folder: str | Path, position: Mapping[str, TablePosition] | None = None) -> None:
+    ``fields`` are the run's link model's own per-message fields (``messages`` gets a column per field and
+    direction). A row with a key its table has no column for is refused (``KeyError``): a misspelt key
+    never becomes a silent NaN column.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        position: Mapping[str, TablePosition] | None = None,
+        fields: Sequence[TraceField] = (),
+    ) -> None:
         self.folder = Path(folder)
         with writing(self.folder, "create the folder"):
             self.folder.mkdir(parents=True, exist_ok=True)
+        self._tables = _Tables(fields)
         self._pending: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         self._parts: dict[str, int] = {t: 0 for t in TABLES}
         self._rows: dict[str, int] = {t: 0 for t in TABLES}
@@ -66,9 +100,8 @@ class TraceRecorder:
                 self._rows[table] = int(pos.get("rows", 0))
 
     def append(self, table: str, row: Mapping[str, Any]) -> None:
-        """Add one row to ``table`` (kept in memory until :meth:`flush`)."""
-        if table not in self._pending:
-            raise KeyError(f"unknown trace table {table!r}")
+        """Add one row to ``table`` (kept in memory until :meth:`flush`; an unknown key is refused)."""
+        self._tables.check(table, row)
         self._pending[table].append(dict(row))
 
     def flush(self) -> None:
@@ -80,7 +113,7 @@ class TraceRecorder:
         for table, rows in self._pending.items():
             if not rows:
                 continue
-            frame = _frame(table, rows)
+            frame = self._tables.frame(table, rows)
             csv = self.folder / f"{table}.csv"
             new = not csv.exists()
             size = csv.stat().st_size if not new else 0
@@ -200,10 +233,10 @@ def _cut(csv: Path, size: int) -> None:
         pass
 
 
-def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = TABLES[table]
+def _frame(table: str, rows: list[dict[str, Any]], fields: Sequence[TraceField] = ()) -> pd.DataFrame:
+    cols = table_columns(table, fields)
     frame = pd.DataFrame.from_records(rows, columns=[c[0] for c in cols])
-    for name, value in MISSING.get(table, {}).items():
+    for name, value in missing_values(table, fields).items():
         if frame[name].isna().any():  # a row that left the column out (e.g. written by a model without it)
             frame[name] = frame[name].astype(object).where(frame[name].notna(), value)
     for name, derive in DERIVED.get(table, {}).items():
@@ -234,9 +267,25 @@ def read_run(folder: str | Path) -> dict[str, Any]:
     return info
 
 
-def read_table(folder: str | Path, table: str) -> pd.DataFrame:
-    """One trace table of a run folder (Parquet parts, else CSV), with the documented columns."""
+def run_fields(folder: str | Path) -> tuple[TraceField, ...]:
+    """The link model's own per-message fields of a run (run.json ``trace_fields``; none when absent)."""
+    path = Path(folder) / "run.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(TraceField.from_dict(d) for d in info.get("trace_fields", ()))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return ()
+
+
+def read_table(folder: str | Path, table: str, fields: Sequence[TraceField] | None = None) -> pd.DataFrame:
+    """One trace table of a run folder (Parquet parts, else CSV), with the documented columns.
+
+    ``messages`` also has the run's link model's own fields (``fields``; by default those run.json lists).
+    """
     folder = Path(folder)
+    if fields is None:
+        fields = run_fields(folder) if table == "messages" else ()
+    cols = table_columns(table, fields) if table in TABLES else ()
     parts = folder / f"{table}.parquet"
     csv = folder / f"{table}.csv"
     if table not in TABLES:
@@ -247,14 +296,15 @@ def read_table(folder: str | Path, table: str) -> pd.DataFrame:
     elif csv.exists():
         frame = _read_csv(csv)
     elif table in OPTIONAL:
-        frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t, _ in TABLES[table]})
+        frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t, _ in cols})
     else:
         raise RunFolderError(f"{folder}: missing {table}.parquet and {table}.csv")
-    missing = [c for c in columns(table) if c not in frame.columns]
+    names = [c[0] for c in cols]
+    missing = [c for c in names if c not in frame.columns]
     if missing:
         raise RunFolderError(f"{folder}: {table} lacks columns {missing} (written by another version?)")
     try:
-        return frame[columns(table)].astype({n: t for n, t, _ in TABLES[table]})
+        return frame[names].astype({n: t for n, t, _ in cols})
     except (ValueError, TypeError) as exc:
         raise RunFolderError(f"{folder}: {table} has values of the wrong type ({_first_line(exc)})") from None
 

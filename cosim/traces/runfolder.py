@@ -35,8 +35,10 @@ Liveness = Literal["alive", "gone", "elsewhere", "unknown"]
 
 try:  # POSIX; elsewhere the pid check alone decides
     import fcntl
+
+    HAS_FLOCK = True
 except ImportError:  # pragma: no cover - not on Linux/macOS
-    fcntl = None  # type: ignore[assignment]
+    HAS_FLOCK = False
 
 
 def make_folder(folder: str | Path, flag: str = "--out", *, empty: bool = True) -> Path:
@@ -101,7 +103,7 @@ class FolderLock:
         """Take the lock; :class:`RunFolderError` when another live process holds it."""
         with writing(self.path, "create the lock file"):
             self._fh = self.path.open("a+")
-        if fcntl is not None:
+        if HAS_FLOCK:
             try:
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -123,7 +125,7 @@ def liveness(folder: str | Path, info: Mapping[str, Any]) -> Liveness:
     host = info.get("host")
     if host and host != socket.gethostname():
         return "elsewhere"
-    if fcntl is not None and lock.exists():
+    if HAS_FLOCK and lock.exists():
         try:
             with lock.open("a+") as fh:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes

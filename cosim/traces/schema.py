@@ -6,15 +6,15 @@ others durations); ``wall_*`` columns are wall-clock; the two are never added to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from cosim.ports import LINK_FIELDS
+from cosim.ports import TraceField
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -27,14 +27,22 @@ every row of the round (``straggler_s``, ``server_busy_s``, ``server_busy_frac``
 ``cum_bytes``, ``elapsed_s``). Its new integer columns are nullable (``Int64``): a writer that does not
 measure them (a converter, a synthetic run) leaves them missing rather than 0.
 4: ``messages`` gained the link model's per-message fields, one column per direction: ``rate_{up,down}_bps``
-and ``<field>_{up,down}`` for each of :data:`cosim.ports.LINK_FIELDS` (cell, cell_vehicles, sinr_db, cqi,
+and ``<field>_{up,down}`` for each link field of that version (cell, cell_vehicles, sinr_db, cqi,
 se_bps_hz, share, harq_tx); ``uplink_s``/``downlink_s`` of the abstract model include the shared server link.
 5: faults (``[[faults]]``): ``messages`` gained ``outage_s_{up,down}`` (time a message waited for its RSU's
 backhaul), ``rounds`` gained ``crashed``, and the new ``events`` table records every fault as it happens
 (outage and server slowdown start/end, RSU crash and rejoin). ``events`` is written only by runs with
 faults; readers get an empty table otherwise.
 6: ``messages`` gained ``rtt_s`` (``uplink_s + downlink_s``: the network round trip) and ``sojourn_s``
-(``t_received_s - t_send_s``: send to reply received), derived by the recorder (:data:`DERIVED`)."""
+(``t_received_s - t_send_s``: send to reply received), derived by the recorder (:data:`DERIVED`).
+7: plug-in API v2. ``messages`` carries the ``<field>_{up,down}`` columns of the run's own link model only
+(its ``trace_fields``, listed in run.json's ``trace_fields``; ``outage_s`` with [[faults]] outages), not
+every model's. ``rounds.tier_metric`` became ``tier_score`` (the number the strategy ranked by; "metric" is
+the workload's); ``rounds`` gained ``client_depth`` and ``samples_trained`` (strategies may size RSUs one by
+one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction)."""
+
+RENAMED: dict[str, dict[str, str]] = {"rounds": {"tier_metric": "tier_score"}}
+"""Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
@@ -87,12 +95,8 @@ MESSAGES: tuple[Column, ...] = (
     ),
     ("rate_up_bps", "float64", "mean rate the request got while it was serialised, bit/s of simulated time"),
     ("rate_down_bps", "float64", "mean rate the reply got while it was serialised, bit/s of simulated time"),
-    *(
-        (f"{f.name}_{d}", f.dtype, f"{'request' if d == 'up' else 'reply'}: {f.meaning}")
-        for f in LINK_FIELDS
-        for d in ("up", "down")
-    ),
 )
+"""The ``messages`` columns every run has; the link model's own fields follow (:func:`table_columns`)."""
 
 ROUNDS: tuple[Column, ...] = (
     ("run_id", "string", "run identifier"),
@@ -111,9 +115,11 @@ ROUNDS: tuple[Column, ...] = (
     ),
     ("in_range_mean", "float64", "mean vehicles in range in that window"),
     ("in_range_max", "int64", "max vehicles in range in that window"),
-    ("tier_metric", "float64", "the number the strategy ranked the RSU by this round (e.g. total_flown, a forecast)"),
-    ("batch_size", "int64", "the tier's batch size"),
+    ("tier_score", "float64", "the number the strategy ranked the RSU by this round (e.g. total_flown, a forecast)"),
+    ("batch_size", "int64", "samples per Forward the RSU was given (its tier's, or its own)"),
+    ("client_depth", "Int64", "client layers the RSU ran (its tier's, or its own)"),
     ("samples", "int64", "training samples the RSU had this round"),
+    ("samples_trained", "Int64", "samples of the RSU's completed Forwards (fewer than samples under a batch cap)"),
     ("batches", "int64", "Forward calls the RSU made this round"),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
     (
@@ -158,6 +164,8 @@ ROUNDS: tuple[Column, ...] = (
         "float64",
         "simulated transfer time of the RSU's messages this round, both directions (Forwards and Aggregate)",
     ),
+    ("uplink_s", "float64", "the uplink part of link_s (Forward requests and the weights up)"),
+    ("downlink_s", "float64", "the downlink part of link_s (gradients and the aggregated weights down)"),
     ("server_queue_s", "float64", "simulated time the RSU's Forwards waited for the server this round"),
     ("bytes", "Int64", "bytes the RSU sent and received this round (all its messages)"),
     (
@@ -173,14 +181,10 @@ ROUNDS: tuple[Column, ...] = (
 )
 
 MISSING: dict[str, dict[str, object]] = {
-    "messages": {
-        "rate_up_bps": float("nan"),
-        "rate_down_bps": float("nan"),
-        **{f"{f.name}_{d}": f.missing for f in LINK_FIELDS for d in ("up", "down")},
-    },
+    "messages": {"rate_up_bps": float("nan"), "rate_down_bps": float("nan")},
     "rounds": {"crashed": False},
 }
-"""Per table, columns a row may leave out and the value written for them (the link model's optional fields)."""
+"""Per table, columns a row may leave out and the value written for them (a link model's fields: their own)."""
 
 DERIVED: dict[str, dict[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "messages": {
@@ -224,13 +228,35 @@ OPTIONAL: frozenset[str] = frozenset({"events"})
 """Tables a run folder may lack (written only when something happens): readers return them empty."""
 
 
-def columns(table: str) -> list[str]:
+def field_columns(fields: Sequence[TraceField]) -> tuple[Column, ...]:
+    """The ``messages`` columns of a link model's own fields: ``<name>_up`` then ``<name>_down`` per field."""
+    return tuple(
+        (f"{f.name}_{d}", f.dtype, f"{'request' if d == 'up' else 'reply'}: {f.meaning}")
+        for f in fields
+        for d in ("up", "down")
+    )
+
+
+def table_columns(table: str, fields: Sequence[TraceField] = ()) -> tuple[Column, ...]:
+    """Columns of ``table`` in a run whose link model reports ``fields`` (only ``messages`` depends on them)."""
+    return TABLES[table] + field_columns(fields) if table == "messages" else TABLES[table]
+
+
+def missing_values(table: str, fields: Sequence[TraceField] = ()) -> dict[str, object]:
+    """Per column a row may leave out, the value written for it."""
+    out = dict(MISSING.get(table, {}))
+    if table == "messages":
+        out.update({f"{f.name}_{d}": f.missing for f in fields for d in ("up", "down")})
+    return out
+
+
+def columns(table: str, fields: Sequence[TraceField] = ()) -> list[str]:
     """Column names of ``table`` in order."""
-    return [c[0] for c in TABLES[table]]
+    return [c[0] for c in table_columns(table, fields)]
 
 
-def markdown(table: str) -> str:
-    """The schema of ``table`` as a Markdown table (for the README)."""
+def markdown(table: str, fields: Sequence[TraceField] = ()) -> str:
+    """The schema of ``table`` as a Markdown table (for the docs)."""
     lines = ["| column | type | meaning |", "| --- | --- | --- |"]
-    lines += [f"| `{n}` | {t} | {m} |" for n, t, m in TABLES[table]]
+    lines += [f"| `{n}` | {t} | {m} |" for n, t, m in table_columns(table, fields)]
     return "\n".join(lines)

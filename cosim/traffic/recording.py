@@ -93,6 +93,7 @@ class TrafficRecording:
                 sample_y=self.sample_y,
                 sample_vehicle=self.sample_vehicle,
                 region_counts=self.regions_array(),
+                allow_pickle=False,  # as it is read: numbers only
                 **wins,
             )
         return p

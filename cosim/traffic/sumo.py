@@ -278,7 +278,7 @@ def _vehicle_getters(api: Any) -> tuple[Any, Any, Any, Any] | None:
     names = ("vehicle_getSpeed", "vehicle_getPosition", "vehicle_getAcceleration", "vehicle_getLaneID")
     if raw is None or not all(hasattr(raw, n) for n in names):
         return None
-    return tuple(getattr(raw, n) for n in names)  # type: ignore[return-value]
+    return tuple(getattr(raw, n) for n in names)
 
 
 def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:

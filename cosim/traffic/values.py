@@ -5,22 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.types import RsuId
-from cosim.values import SampleSet, make_sample_set
+from cosim.values import FEATURES, LABEL, SampleSet, make_sample_set
 
-FEATURES: tuple[str, ...] = (
-    "speed",  # m/s, the vehicle's speed at the observation
-    "accel",  # m/s^2, its acceleration
-    "distance",  # m, from the vehicle to the RSU
-    "lane_count",  # lanes of the edge the vehicle is on
-    "in_range",  # vehicles in the RSU's range at that step
-    "mean_speed_in_range",  # m/s, mean speed of those vehicles
-    "tod_sin",  # sin(2*pi*t/86400), time of day
-    "tod_cos",  # cos(2*pi*t/86400)
-)
-"""Feature columns of every sample, in order. The one place the feature list lives."""
-
-LABEL = "speed_future"
-"""Label column: the same vehicle's speed ``samples.horizon`` seconds after the observation."""
+__all__ = ["FEATURES", "LABEL", "empty_sample_set", "feature_samples"]
 
 
 def feature_samples(

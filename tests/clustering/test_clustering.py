@@ -9,7 +9,7 @@ from cosim.clustering.builtin import DynamicClustering, ForecastClustering, Orac
 from cosim.clustering.tiers import assign_tiers, kmeans_thresholds, quantile_thresholds, tier_of
 from cosim.config import ClusteringConfig
 from cosim.errors import ConfigError
-from cosim.values import RoundContext, RsuSite, RsuWindow, Tier, WindowTable
+from cosim.values import RoundContext, RoundHistory, RsuSite, RsuWindow, Tier, WindowTable
 
 THREE = (Tier("high", 128, 3), Tier("medium", 64, 2), Tier("low", 32, 1))
 RSUS = ("a", "b", "c")
@@ -48,6 +48,7 @@ def ctx(
         previous=previous,
         sites=SITES,
         tiers=tiers,
+        history=RoundHistory.empty(RSUS, [t.name for t in tiers]),
         future=fut,
     )
 
@@ -101,19 +102,20 @@ def test_static_never_changes_dynamic_follows_the_latest_window() -> None:
     s, d = StaticClustering(settings("static")), DynamicClustering(settings())
     first = ctx({"a": [50], "b": [20], "c": [5]})
     s0, d0 = s.assign(first), d.assign(first)
-    assert s0.tiers == d0.tiers == {"a": "high", "b": "medium", "c": "low"}
+    assert s0.tier_of == d0.tier_of == {"a": "high", "b": "medium", "c": "low"}
     later = {"a": [50, 5], "b": [20, 20], "c": [5, 50]}
     s1, d1 = s.assign(ctx(later, 1, s0)), d.assign(ctx(later, 1, d0))
-    assert s1.tiers == s0.tiers and not s1.recomputed
-    assert d1.tiers == {"a": "low", "b": "medium", "c": "high"}
+    assert s1.tier_of == s0.tier_of and not s1.recomputed
+    assert d1.tier_of == {"a": "low", "b": "medium", "c": "high"}
     assert d1.migrations(d0) == {"a": ("high", "low"), "c": ("low", "high")}
     assert s1.migrations(s0) == {}
 
 
 def test_an_rsu_without_any_window_counts_as_zero_traffic() -> None:
     d = DynamicClustering(settings())
-    empty = RoundContext(0, 0.0, 60.0, WindowTable.empty(RSUS), None, SITES, THREE)
-    assert set(d.assign(empty).metric.values()) == {0.0}
+    history = RoundHistory.empty(RSUS, [t.name for t in THREE])
+    empty = RoundContext(0, 0.0, 60.0, WindowTable.empty(RSUS), None, SITES, THREE, history)
+    assert set(d.assign(empty).score.values()) == {0.0}
 
 
 def test_window_table_is_read_only_and_gives_history_views() -> None:
@@ -142,17 +144,17 @@ def test_forecast_ranks_by_the_trend_not_the_last_window() -> None:
     cfg = settings("forecast", params=ForecastClustering.Params(alpha=0.8, beta=0.5))
     f = ForecastClustering(cfg).assign(ctx(history))
     d = DynamicClustering(settings()).assign(ctx(history))
-    assert d.tiers == {"a": "high", "b": "medium", "c": "low"}
-    assert f.tiers == {"a": "low", "b": "medium", "c": "high"}
-    assert f.metric["c"] > f.metric["b"] > f.metric["a"] >= 0.0
+    assert d.tier_of == {"a": "high", "b": "medium", "c": "low"}
+    assert f.tier_of == {"a": "low", "b": "medium", "c": "high"}
+    assert f.score["c"] > f.score["b"] > f.score["a"] >= 0.0
 
 
 def test_oracle_uses_the_traffic_the_round_will_see() -> None:
     history = {"a": [100], "b": [50], "c": [10]}
     future = {"a": [0, 0], "b": [50, 50], "c": [90, 110]}
     o = OracleClustering(settings("oracle")).assign(ctx(history, future=future))
-    assert o.tiers == {"a": "low", "b": "medium", "c": "high"}
-    assert o.metric == {"a": 0.0, "b": 50.0, "c": 100.0}
+    assert o.tier_of == {"a": "low", "b": "medium", "c": "high"}
+    assert o.score == {"a": 0.0, "b": 50.0, "c": 100.0}
     assert OracleClustering.needs_future and not DynamicClustering.needs_future
 
 
@@ -160,11 +162,13 @@ def test_any_number_of_tiers_from_the_config() -> None:
     four = (Tier("t1", 256, 4), Tier("t2", 128, 3), Tier("t3", 64, 2), Tier("t4", 32, 1))
     rsus = {r: [i * 10] for i, r in enumerate(RSUS)}
     got = DynamicClustering(settings()).assign(ctx(rsus, tiers=four))
-    assert set(got.tiers.values()) <= {"t1", "t2", "t3", "t4"} and got.tiers["c"] == "t1" and got.tiers["a"] == "t4"
+    assert set(got.tier_of.values()) <= {"t1", "t2", "t3", "t4"}
+    assert got.tier_of["c"] == "t1" and got.tier_of["a"] == "t4"
     assert len(got.thresholds) == 3
     two = (Tier("busy", 128, 2), Tier("quiet", 32, 1))
     # two tiers cut at the median (10): 0 and 10 are quiet, 20 is busy
-    assert DynamicClustering(settings()).assign(ctx(rsus, tiers=two)).tiers == {"a": "quiet", "b": "quiet", "c": "busy"}
+    got = DynamicClustering(settings()).assign(ctx(rsus, tiers=two))
+    assert got.tier_of == {"a": "quiet", "b": "quiet", "c": "busy"}
 
 
 def test_unknown_strategy_is_one_line_naming_what_exists() -> None:

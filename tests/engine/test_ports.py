@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from cosim.clustering import TierStrategy
 from cosim.config import load
 from cosim.engine import Engine
 from cosim.errors import PluginError
+from cosim.plugins import Strategy
 from cosim.runner import Parts
 from cosim.traces.recorder import MemorySink, read_table
 from cosim.traffic.recording import ReplayTraffic, TrafficRecording, record
@@ -31,22 +33,11 @@ def recording() -> TrafficRecording:
 def engine_in_memory(cfg, recording: TrafficRecording, tmp: Path, strategy=None) -> tuple[Engine, MemorySink]:  # noqa: ANN001
     parts = Parts(cfg, tmp, gui=False, transport="local", traffic=ReplayTraffic(recording))
     parts.open()
-    sink = MemorySink()
-    engine = Engine(
-        cfg,
-        traffic=parts.traffic,
-        transport=parts.transport,
-        clients=parts.clients,
-        datasets=parts.datasets,
-        strategy=strategy or parts.strategy,
-        link=parts.link,
-        compute=parts.compute,
-        streams=parts.streams,
-        data_spec=parts.workload.spec,
-        sink=sink,
-        run_id="mem",
-    )
-    return engine, sink
+    sink = MemorySink(parts.trace_fields)
+    bundle = parts.engine_parts(sink)
+    if strategy is not None:
+        bundle = dataclasses.replace(bundle, strategy=strategy)
+    return Engine(cfg, bundle, run_id="mem"), sink
 
 
 def test_in_memory_sink_in_process_transport_and_replay_give_the_traces_of_a_full_run(
@@ -69,7 +60,7 @@ class Spy(TierStrategy):
         super().__init__(settings)
         self.seen: list[RoundContext] = []
 
-    def metric(self, ctx: RoundContext) -> dict[str, float]:
+    def score(self, ctx: RoundContext) -> dict[str, float]:
         self.seen.append(ctx)
         latest = ctx.windows.latest()
         return {s.id: float(latest[s.id].total_flown) if s.id in latest else 0.0 for s in ctx.sites}
@@ -93,9 +84,24 @@ def test_strategies_see_every_finished_window_the_previous_assignment_and_the_ro
     assert [t.name for t in spy.seen[0].tiers] == ["high", "medium", "low"]
     assert {s.id for s in spy.seen[0].sites} == {"west", "middle", "east"}
     assert set(sink.frame("rounds")["strategy"]) == {"spy"}
+    # ... and every finished round of every RSU: round r sees rounds 0 .. r-1, as the rounds trace has them
+    assert [len(c.history) for c in spy.seen] == [0, 3, 6, 9]
+    assert spy.seen[3].history.rounds == [0, 1, 2]
+    rounds = sink.frame("rounds").set_index(["round", "rsu"])
+    for rec in spy.seen[3].history.rows():
+        row = rounds.loc[(rec.round, rec.rsu)]
+        assert rec.tier == row["tier"] and rec.batch_size == row["batch_size"]
+        assert rec.client_depth == row["client_depth"] and rec.forwards == row["batches"]
+        assert rec.samples_available == row["samples"] and rec.samples_trained == row["samples_trained"]
+        assert rec.uplink_s == pytest.approx(row["uplink_s"]) and rec.downlink_s == pytest.approx(row["downlink_s"])
+        assert rec.compute_s == pytest.approx(row["compute_s"]) and rec.late == row["late"]
+        assert rec.t_arrival_s == pytest.approx(row["t_finish_s"], nan_ok=True)
+        assert rec.barrier_wait_s == pytest.approx(row["barrier_wait_s"], nan_ok=True)
+        if rec.forwards:  # a mean rate: the bits it sent over its uplink seconds
+            assert rec.rate_up_bps > 0 and rec.round_s == pytest.approx(rec.t_arrival_s - rec.t_start_s)
 
 
-class Broken(TierStrategy):
+class Broken(Strategy):
     """Puts every RSU in a tier that does not exist."""
 
     def assign(self, ctx: RoundContext) -> Assignment:

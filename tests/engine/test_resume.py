@@ -39,10 +39,10 @@ import os
 import signal
 import time
 
-from cosim.network.abstract import AbstractLink
+from cosim.network.abstract import SharedServerLink
 
 
-class SlowLink(AbstractLink):
+class SlowLink(SharedServerLink):
     """abstract, plus COSIM_TEST_SLOW wall seconds per message from simulated second 360 on (round 2);
     with COSIM_TEST_SIGNAL set, the process sends itself that signal there instead (a test stops it)."""
 
@@ -145,7 +145,8 @@ def test_sigkill_during_round_2_then_resume_gives_the_uninterrupted_traces(
     resumed = read_run(out)
     assert resumed["status"] == "finished" and resumed["rounds_finished"] == [0, 1, 2]
     assert resumed["resumes"][0]["status_before"] == "died" and resumed["resumes"][0]["from_round"] == 2
-    assert resumed["resumes"][0]["stateless_parts"] == []  # every part's state was kept
+    # the link model's and the clients' state was kept; the strategy and the compute model keep none of their own
+    assert resumed["resumes"][0]["stateless_parts"] == ["strategy dynamic", "compute flops"]
     assert_same_simulation(reference, out)
     events = read_table(out, "events")
     assert events["event"].tolist() == ["crash", "start", "rejoin", "end"]  # each once, as recorded

@@ -172,11 +172,7 @@ def test_no_vehicle_is_both_trained_on_and_held_out(tmp_path: Path) -> None:
     parts = Parts(cfg, tmp_path, gui=False, transport="local", traffic=None)
     parts.open()
     try:
-        Engine(
-            cfg, traffic=parts.traffic, transport=parts.transport, clients=parts.clients, datasets=parts.datasets,
-            strategy=parts.strategy, link=parts.link, compute=parts.compute, streams=parts.streams,
-            data_spec=parts.workload.spec, sink=MemorySink(), run_id="split",
-        ).run()  # fmt: skip
+        Engine(cfg, parts.engine_parts(MemorySink(parts.trace_fields)), run_id="split").run()
     finally:
         parts.close()
     train = set().union(*(d.train_vehicles for d in parts.datasets.values()))

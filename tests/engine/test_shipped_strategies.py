@@ -25,7 +25,7 @@ def test_strategy_runs_on_shipped_scenario(scenario: str, strategy: str, tmp_pat
     result = cosim.run(scenario, strategy=strategy, rounds=1, overrides=small, out=tmp_path / "run")
     rounds = result.table("rounds")
     assert set(rounds["strategy"]) == {strategy} and rounds["round"].nunique() == 1
-    assert rounds["tier_metric"].notna().all()
+    assert rounds["tier_score"].notna().all()
     info = json.loads((result.folder / "run.json").read_text())
     assert info["status"] == "finished"
     if strategy == "oracle":

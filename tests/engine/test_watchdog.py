@@ -103,12 +103,12 @@ SPIN_LINK = '''
 """A link model that spins at one instant from round 1 on while spin.flag exists beside it."""
 from pathlib import Path
 
-from cosim.network.abstract import AbstractLink
+from cosim.network.abstract import SharedServerLink
 
 FLAG = Path(__file__).with_name("spin.flag")
 
 
-class SpinLink(AbstractLink):
+class SpinLink(SharedServerLink):
     def transmit(self, rsu, direction, nbytes):
         env = self._ctx.env
         while env.now >= 240.0 and FLAG.exists():

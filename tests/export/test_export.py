@@ -12,7 +12,7 @@ import pytest
 
 from cosim.export import export_run, link_series
 from cosim.export.pcap import train_sizes
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 from cosim.traces.recorder import read_table
 from cosim.traces.schema import SCHEMA_VERSION, columns
 
@@ -66,7 +66,7 @@ def test_csv_and_parquet_export_consolidate_the_tables(run_dir: Path, tmp_path: 
         assert links.loc[links["direction"] == "up", "bytes"].sum() == messages["bytes_up"].sum()
         assert links.loc[links["direction"] == "down", "bytes"].sum() == messages["bytes_down"].sum()
         assert links["messages"].sum() == 2 * len(messages)
-        rounds = read(tmp_path / fmt / f"rounds.{fmt}")  # schema version 2: the workload's metric, tier_metric
+        rounds = read(tmp_path / fmt / f"rounds.{fmt}")  # schema version 7: the workload's metric, tier_score
         assert list(rounds.columns) == columns("rounds") and rounds["eval_metric"].notna().all()
         assert "eval_mae" not in rounds.columns and len(rounds) == 5 * 3
         assert set(links["rsu"]) == set(messages["rsu"])
@@ -162,17 +162,23 @@ def test_cli_export_and_bad_run_folders(run_dir: Path, tmp_path: Path) -> None:
 
 def test_pcap_tags_and_tables_carry_the_link_fields(run_dir: Path, tmp_path: Path) -> None:
     from cosim.export.pcap import PcapLayout, _trains, link_tag
+    from cosim.network.fields import CELL, CQI, SHARE, SINR_DB
 
+    fields = (CELL, SINR_DB, CQI, SHARE)
     messages = read_table(run_dir, "messages").head(2).copy()
     messages["cell_up"] = "gNB3"
     messages["sinr_db_up"] = 14.25
     messages["cqi_up"] = 10
     messages["share_down"] = 0.5
-    assert link_tag(messages.iloc[0].to_dict(), "up") == "cell=gNB3 sinr_db=14.25 cqi=10"
-    assert link_tag(messages.iloc[0].to_dict(), "down") == "share=0.5"
-    layout = PcapLayout.from_run({}, messages)
+    messages["share_up"] = float("nan")
+    messages["rate_up_bps"] = messages["rate_down_bps"] = float("nan")  # the rate word is not a link field
+    assert link_tag(messages.iloc[0].to_dict(), "up", fields) == "cell=gNB3 sinr_db=14.25 cqi=10"
+    assert link_tag(messages.iloc[0].to_dict(), "down", fields) == "share=0.5"
+    layout = PcapLayout.from_run({"trace_fields": [f.as_dict() for f in fields]}, messages)
+    assert [f.name for f in layout.fields] == [f.name for f in fields]
     tags = [p[6].decode() for p in _trains(messages, layout)]
     assert any("up" in t and "cell=gNB3 sinr_db=14.25 cqi=10" in t for t in tags)
     assert any(" dir=down " in t and "share=0.5" in t for t in tags)
-    for name in ("cell_up", "sinr_db_down", "cqi_up", "se_bps_hz_up", "share_down", "harq_tx_up", "rate_up_bps"):
-        assert name in columns("messages")
+    # the messages table has a column per field and direction of the run's own link model only
+    assert {"share_up", "share_down", "rate_up_bps"} <= set(columns("messages", (SHARE,)))
+    assert "cell_up" not in columns("messages", (SHARE,)) and "cell_up" in columns("messages", fields)

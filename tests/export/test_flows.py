@@ -11,7 +11,7 @@ import pytest
 
 from cosim.export import busy_seconds, export_run, flow_table, link_series, round_series
 from cosim.export.flows import FLOW_COLUMNS
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 from cosim.traces.recorder import read_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 
 from cosim.errors import RunFolderError
 from cosim.export.pcap import PcapLayout, fit_tags, train_sizes, tries, write_pcap
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 from cosim.traces.recorder import read_run, read_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -127,3 +127,18 @@ def test_aggregation_settings_are_checked_on_load(tmp_path) -> None:  # noqa: AN
     path.write_text('name = "t"\n[samples]\ndata_dir = "."\n[learning]\naggregation = "mode"\n')
     with pytest.raises(ConfigError, match="learning.aggregation = 'mode': must be one of"):
         load(path)
+
+
+def test_rsus_of_one_tier_at_different_depths_average_each_weight_over_those_holding_it() -> None:
+    # tier "t": a depth-1 client holds layer a, a depth-2 client holds a and b; the tier model has a, b and c
+    from cosim.learning.aggregation import Submission, two_level
+
+    current = {
+        "t": {"a/k": np.zeros(2, np.float32), "b/k": np.zeros(2, np.float32), "c/k": np.full(2, 7.0, np.float32)}
+    }
+    shallow = Submission("r1", "t", {"a/k": np.full(2, 1.0, np.float32)}, 10)
+    deep = Submission("r2", "t", {"a/k": np.full(2, 4.0, np.float32), "b/k": np.full(2, 2.0, np.float32)}, 30)
+    out = two_level([shallow, deep], current, shared=[])["t"]
+    np.testing.assert_allclose(out["a/k"], (10 * 1.0 + 30 * 4.0) / 40)  # both hold a: FedAvg by samples
+    np.testing.assert_allclose(out["b/k"], 2.0)  # only the deep client holds b
+    np.testing.assert_allclose(out["c/k"], 7.0)  # nobody trained c: it keeps its value

@@ -67,9 +67,9 @@ def test_client_step_changes_weights_and_tier_switch_takes_latest_tier_model() -
     c.backward(x, tf.ones((32, *SPEC.cut_shape)))
     after = c.get_weights()
     assert not np.allclose(before["client_dense_0/kernel"], after["client_dense_0/kernel"])
-    medium = {n: np.full(v.shape, 0.5, np.float32) for n, v in get_weights(programs.program("medium").model).items()}
+    medium = {n: np.full(v.shape, 0.5, np.float32) for n, v in get_weights(programs.program(2).model).items()}
     programs.publish("medium", medium)
-    c.switch_tier("medium")
+    c.switch("medium", 2)
     assert c.tier == "medium"
     np.testing.assert_array_equal(c.get_weights()["client_dense_1/kernel"], medium["client_dense_1/kernel"])
     with pytest.raises(InvalidRequest, match="shape"):

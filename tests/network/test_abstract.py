@@ -7,11 +7,17 @@ import pytest
 import simpy
 
 from cosim.config import NetworkConfig
-from cosim.network.abstract import AbstractLink, AbstractParams, channel_share, effective_bandwidth_bps, transfer_time
+from cosim.network.abstract import (
+    SharedServerLink,
+    SharedServerParams,
+    channel_share,
+    effective_bandwidth_bps,
+    transfer_time,
+)
 from cosim.ports import LinkContext, LinkModel
 from cosim.values import RsuSite
 
-P = AbstractParams(
+P = SharedServerParams(
     latency_ms=5.0, rsu_uplink_mbps=20.0, rsu_downlink_mbps=40.0, vehicle_load=0.02, min_share=0.1, server_mbps=1000.0
 )
 
@@ -25,9 +31,9 @@ class Vehicles:
 
 
 def started(
-    params: AbstractParams, seed: int, rsus: list[str], vehicles: int = 0
-) -> tuple[AbstractLink, simpy.Environment]:
-    link = AbstractLink(NetworkConfig(model="abstract", params=params))
+    params: SharedServerParams, seed: int, rsus: list[str], vehicles: int = 0
+) -> tuple[SharedServerLink, simpy.Environment]:
+    link = SharedServerLink(NetworkConfig(model="abstract", params=params))
     env = simpy.Environment()
     sites = tuple(RsuSite(r, 0.0, 0.0, 50.0) for r in rsus)
     link.start(LinkContext(env, sites, Vehicles(vehicles), np.random.SeedSequence([seed, 0x11F])))
@@ -52,9 +58,9 @@ def test_vehicles_in_range_slow_the_link() -> None:
 
 
 def test_server_link_caps_bandwidth() -> None:
-    assert effective_bandwidth_bps(AbstractParams(rsu_uplink_mbps=100.0, server_mbps=10.0), "up", 0) == pytest.approx(
-        10e6
-    )
+    assert effective_bandwidth_bps(
+        SharedServerParams(rsu_uplink_mbps=100.0, server_mbps=10.0), "up", 0
+    ) == pytest.approx(10e6)
 
 
 def test_transmit_holds_the_message_for_its_delay_on_the_simpy_clock() -> None:
@@ -74,7 +80,7 @@ def test_transmit_holds_the_message_for_its_delay_on_the_simpy_clock() -> None:
 
 
 def test_jitter_and_loss_are_seeded_per_rsu() -> None:
-    p = AbstractParams(jitter_ms=2.0, loss_rate=0.3, rto_ms=200.0)
+    p = SharedServerParams(jitter_ms=2.0, loss_rate=0.3, rto_ms=200.0)
     a, _ = started(p, 7, ["a", "b"])
     b, _ = started(p, 7, ["a", "b"])
     # interleaving the other RSU's draws must not change this RSU's stream
@@ -89,7 +95,7 @@ def test_jitter_and_loss_are_seeded_per_rsu() -> None:
 
 
 def test_losses_add_retransmission_timeouts() -> None:
-    p = AbstractParams(loss_rate=0.5, rto_ms=200.0)
+    p = SharedServerParams(loss_rate=0.5, rto_ms=200.0)
     link, _ = started(p, 3, ["a"])
     base = transfer_time(p, "up", 1_000, 0)
     sends = [link.sample("a", "up", 1_000, 0) for _ in range(400)]

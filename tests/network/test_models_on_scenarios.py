@@ -32,6 +32,6 @@ def test_model_runs_on_shipped_scenario(scenario: str, model: str, tmp_path: Pat
         assert (m["cell_up"] != "").all() and m["sinr_db_up"].notna().all()
         assert (m["cqi_up"] >= 0).all() and (m["share_up"] > 0).all() and (m["share_up"] <= 1).all()
         assert (m["cell_vehicles_up"] >= 0).all()
-    else:
-        assert (m["cell_up"] == "").all() and (m["cqi_up"] == -1).all()
+    else:  # a model without cells has no cell columns: each run carries its own model's fields only
+        assert "cell_up" not in m.columns and "cqi_up" not in m.columns
         assert m["share_up"].between(0, 1).all()

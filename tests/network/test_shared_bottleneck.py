@@ -7,7 +7,7 @@ import pytest
 import simpy
 
 from cosim.config import NetworkConfig
-from cosim.network.abstract import AbstractLink, AbstractParams
+from cosim.network.abstract import SharedServerLink, SharedServerParams
 from cosim.network.fluid import FluidLink
 from cosim.network.sharing import cell_shares, max_min_fair
 from cosim.ports import LinkContext
@@ -22,8 +22,8 @@ class PerRsuVehicles:
         return self.counts.get(rsu, 0)
 
 
-def started(params: AbstractParams, vehicles: dict[str, int], rsus=("a", "b", "c")):  # noqa: ANN202
-    link = AbstractLink(NetworkConfig(model="abstract", params=params))
+def started(params: SharedServerParams, vehicles: dict[str, int], rsus=("a", "b", "c")):  # noqa: ANN202
+    link = SharedServerLink(NetworkConfig(model="abstract", params=params))
     env = simpy.Environment()
     sites = tuple(RsuSite(r, 0.0, 0.0, 50.0) for r in rsus)
     link.start(LinkContext(env, sites, PerRsuVehicles(vehicles), np.random.SeedSequence([1, 0x11F])))
@@ -43,7 +43,7 @@ def send(env, link, log, rsu, direction, nbytes, at=0.0):  # noqa: ANN001, ANN20
 
 def test_two_simultaneous_uploads_each_take_twice_as_long_as_one_alone() -> None:
     # server link 10 Mbit/s, each RSU could send at 100 Mbit/s: the server link is the bottleneck
-    p = AbstractParams(latency_ms=0.0, rsu_uplink_mbps=100.0, server_mbps=10.0)
+    p = SharedServerParams(latency_ms=0.0, rsu_uplink_mbps=100.0, server_mbps=10.0)
     link, env = started(p, {})
     alone: dict = {}
     send(env, link, alone, "a", "up", 125_000)  # 1 Mbit
@@ -63,7 +63,7 @@ def test_two_simultaneous_uploads_each_take_twice_as_long_as_one_alone() -> None
 
 
 def test_uplink_and_downlink_are_separate_directions_of_a_full_duplex_link() -> None:
-    p = AbstractParams(latency_ms=0.0, rsu_uplink_mbps=100.0, rsu_downlink_mbps=100.0, server_mbps=10.0)
+    p = SharedServerParams(latency_ms=0.0, rsu_uplink_mbps=100.0, rsu_downlink_mbps=100.0, server_mbps=10.0)
     link, env = started(p, {})
     log: dict = {}
     send(env, link, log, "a", "up", 125_000)
@@ -78,7 +78,7 @@ def test_three_flows_re_rated_when_each_starts_and_ends() -> None:
     #   [0, 0.1)     a alone at 30            -> a has 3 Mbit left
     #   [0.1, 0.2)   c 5 (its cap), a and b (30-5)/2 = 12.5 each; c done at 0.2 -> a, b have 1.75 Mbit left
     #   [0.2, ...)   a and b 15 each          -> both done at 0.2 + 1.75/15 = 0.31667
-    p = AbstractParams(latency_ms=0.0, rsu_uplink_mbps=100.0, server_mbps=30.0, vehicle_load=0.01, min_share=0.01)
+    p = SharedServerParams(latency_ms=0.0, rsu_uplink_mbps=100.0, server_mbps=30.0, vehicle_load=0.01, min_share=0.01)
     link, env = started(p, {"c": 95})
     log: dict = {}
     send(env, link, log, "a", "up", 750_000)
@@ -96,7 +96,7 @@ def test_three_flows_re_rated_when_each_starts_and_ends() -> None:
 
 
 def test_latency_and_losses_stay_outside_the_bottleneck() -> None:
-    p = AbstractParams(latency_ms=5.0, rsu_uplink_mbps=100.0, server_mbps=10.0)
+    p = SharedServerParams(latency_ms=5.0, rsu_uplink_mbps=100.0, server_mbps=10.0)
     link, env = started(p, {})
     log: dict = {}
     send(env, link, log, "a", "up", 125_000)
@@ -107,7 +107,7 @@ def test_latency_and_losses_stay_outside_the_bottleneck() -> None:
 
 def test_an_unsaturated_server_link_leaves_each_message_its_own_rate() -> None:
     # the golden traces' regime: 20 Mbit/s RSU links far below the 1000 Mbit/s server link
-    p = AbstractParams()
+    p = SharedServerParams()
     link, env = started(p, {"a": 10})
     log: dict = {}
     send(env, link, log, "a", "up", 100_000)

@@ -13,11 +13,11 @@ import pytest
 from cosim.errors import ConfigError, RunFolderError
 from cosim.ports import DataSpec
 from cosim.report import build_report
-from cosim.report.commands import print_numbers
 from cosim.report.metrics import target_loss, time_to_target
 from cosim.report.numbers import direction
 from cosim.report.rundata import RunData, load_run, round_curve, safe_name, tier_matrix
-from cosim.report.synthetic import make_run
+from cosim.report.terminal import print_numbers
+from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"

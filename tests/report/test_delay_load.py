@@ -9,7 +9,7 @@ import pandas as pd
 
 from cosim.report.delay_load import binned, delay_vs_load, load_column
 from cosim.report.rundata import load_run
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 
 
 def test_binned_medians_by_hand() -> None:

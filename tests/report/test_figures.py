@@ -18,7 +18,7 @@ from cosim.report.citymap import MapUnavailable, city_map, map_or_note, shown_ro
 from cosim.report.distributions import delay_distribution
 from cosim.report.plots import tier_heatmap
 from cosim.report.rundata import RunData, load_run
-from cosim.report.synthetic import make_run
+from cosim.testing import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from cosim.config.limits import MAX_LAYER_WIDTH, MAX_LAYERS
+from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
 
@@ -40,23 +42,25 @@ class ScaledFeatures:
 
 
 @WORKLOADS.register("speed-mlp", default=True)
-class SpeedMlp:
+class SpeedMlp(Workload):
     """A vehicle's speed ``samples.horizon`` ahead from one observation in range (Dense layers)."""
 
     Params = SpeedMlpParams
     spec = SPEED_SPEC
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """Sizes must be positive."""
         p: SpeedMlpParams = cfg.workload.params
         if not 1 <= p.hidden_width <= MAX_LAYER_WIDTH:
-            return f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. {MAX_LAYER_WIDTH} (MAX_LAYER_WIDTH)"
+            raise ConfigError(
+                f"workload.hidden_width = {p.hidden_width!r}: must be in 1 .. {MAX_LAYER_WIDTH} (MAX_LAYER_WIDTH)"
+            )
         if not 1 <= p.server_depth <= MAX_LAYERS:
-            return f"workload.server_depth = {p.server_depth!r}: must be in 1 .. {MAX_LAYERS} (MAX_LAYERS)"
-        return ""
+            raise ConfigError(f"workload.server_depth = {p.server_depth!r}: must be in 1 .. {MAX_LAYERS} (MAX_LAYERS)")
 
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
         self.params: SpeedMlpParams = settings.params
 
     def client_part(self, depth: int, seed: int) -> Any:

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from cosim.config.limits import MAX_HISTORY, MAX_SEQUENCE_WIDTH
+from cosim.errors import ConfigError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
 
@@ -74,14 +76,14 @@ class VehicleHistory:
 
 
 @WORKLOADS.register("speed-seq")
-class SpeedSeq:
+class SpeedSeq(Workload):
     """A vehicle's speed ``samples.horizon`` ahead from its recent observations (1-D conv + GRU)."""
 
     Params = SpeedSeqParams
     spec = SPEED_SPEC
 
-    @staticmethod
-    def check_config(cfg: Any) -> str:
+    @classmethod
+    def check_config(cls, cfg: Scenario) -> None:
         """Sizes must be positive."""
         p: SpeedSeqParams = cfg.workload.params
         for name, limit, limit_name in (
@@ -92,10 +94,9 @@ class SpeedSeq:
         ):
             value = getattr(p, name)
             if not 1 <= value <= limit:
-                return f"workload.{name} = {value!r}: must be in 1 .. {limit} ({limit_name})"
+                raise ConfigError(f"workload.{name} = {value!r}: must be in 1 .. {limit} ({limit_name})")
         if not p.max_gap_s > 0:
-            return f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0"
-        return ""
+            raise ConfigError(f"workload.max_gap_s = {p.max_gap_s!r}: must be > 0")
 
     def __init__(self, settings: Any) -> None:
         self.params: SpeedSeqParams = settings.params

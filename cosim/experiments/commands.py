@@ -1,0 +1,96 @@
+"""``cosim compare SCENARIO [--strategies A,B,...] [--seeds 1-5] [--baseline NAME] ...`` with rich progress."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.progress import Progress
+
+from cosim.console import LineProgress, jobs_display, make_console
+from cosim.experiments.compare import execute
+from cosim.experiments.plan import format_seeds, parse_seeds, parse_strategies, plan
+from cosim.report.terminal import print_numbers
+
+
+class RichProgress:
+    """One line per stage (recordings, runs, report) with its count; one line for the run in progress."""
+
+    def __init__(self, progress: Progress | LineProgress) -> None:
+        self.bar = progress
+        self.stage_task: Any = None
+        self.run_task: Any = None
+
+    def _end_run(self) -> None:
+        if self.run_task is not None:
+            self.bar.remove_task(self.run_task)
+            self.run_task = None
+
+    def _end_stage(self) -> None:
+        self._end_run()
+        if self.stage_task is not None:
+            total = next(t.total for t in self.bar.tasks if t.id == self.stage_task)
+            self.bar.update(self.stage_task, completed=total if total else 1, total=total or 1)
+
+    def stage(self, title: str, total: int) -> None:
+        """Close the previous stage's line and open this one's."""
+        self._end_stage()
+        self.stage_task = self.bar.add_task(title, total=total or None, sim="")
+
+    def done(self, title: str, status: str) -> None:
+        """Advance the stage by one job."""
+        self._end_run()
+        self.bar.update(self.stage_task, advance=1, sim=f"{title}: {status}")
+
+    def started(self, title: str, rounds: int) -> None:
+        """A line for the run that starts (runs in this process only)."""
+        self._end_run()
+        self.run_task = self.bar.add_task(f"  {title}", total=rounds, sim="")
+
+    def round_done(self, summary: Any) -> None:
+        """Advance the run's line by one round."""
+        loss = getattr(summary, "eval_loss", float("nan"))
+        self.bar.update(self.run_task, advance=1, sim=f"round {summary.round}, eval loss {loss:.4g}")
+
+    def sim_time(self, now: float) -> None:
+        """Show the run's simulated clock."""
+        self.bar.update(self.run_task, sim=f"t = {now:,.0f} s simulated")
+
+    def close(self) -> None:
+        """Mark the last stage complete."""
+        self._end_stage()
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """Run the comparison, print its numbers table and where the report is; exit 1 if a run failed."""
+    from cosim.config import parse_override
+    from cosim.console import import_quietly
+    from cosim.experiments.jobs import default_executor
+
+    checked = plan(  # bad input fails before TensorFlow loads
+        args.scenario,
+        strategies=parse_strategies(args.strategies),
+        baseline=args.baseline,
+        seeds=parse_seeds(args.seeds),
+        seed=args.seed,
+        rounds=args.rounds,
+        overrides=[parse_override(text) for text in args.set],
+        out=args.out,
+    )
+    executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
+    if executor.in_process:
+        import_quietly()
+    console = make_console(stderr=True)
+    with jobs_display(console, disable=args.no_progress) as bar:
+        progress = RichProgress(bar)
+        result = execute(checked, progress=progress, executor=executor)
+        progress.close()
+    seeds = checked.seeds
+    what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"
+    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what)
+    for outcome in result.failed:
+        console.print(f"failed: {outcome.key}: {outcome.error}")
+    if result.reused:
+        console.print(f"{result.reused} finished runs reused from {checked.out}")
+    print(result.report)
+    return 1 if result.failed else 0

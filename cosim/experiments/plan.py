@@ -1,0 +1,366 @@
+"""A checked comparison plan: strategies x seeds, each run's config, where everything goes, what is done.
+
+Output folder of ``cosim compare``::
+
+    <out>/compare.json                     what was compared (scenario, strategies, baseline, seeds, overrides)
+    <out>/report.md, numbers.csv, ...      the report (cosim.report.build_report)
+    <out>/s<seed>/traffic.npz (+ .json)    the seed's traffic, recorded once and replayed by every strategy
+    <out>/s<seed>/<strategy>/              one run folder per strategy and seed
+
+A rerun into the same folder skips every run whose run.json says ``finished`` with the same config, and
+reuses every seed's recording made from the same traffic config; a finished run or a recording made
+with another config stops the plan with one line (the folder belongs to another comparison). The
+default folder's name ends in a digest of the compared configs, so rerunning the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cosim.config import ClusteringConfig, Config
+from cosim.errors import ConfigError
+from cosim.experiments.jobs import finished_run
+from cosim.registry import STRATEGIES
+from cosim.report.build import choose_baseline
+from cosim.report.rundata import safe_name
+from cosim.runner import check_schedule
+from cosim.scenario.resolve import Overrides, load_scenario
+from cosim.traces.runfolder import make_folder
+
+TRAFFIC_KEYS = ("name", "seed", "traffic", "rsus", "samples", "network")
+"""The config sections a traffic recording depends on: the SUMO run, the samples it releases and the link
+model, whose lane regions (cells) are counted into the recording."""
+MAX_SEEDS = 1000
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    """A checked comparison: each (strategy, seed)'s config, the baseline, where everything goes."""
+
+    configs: Mapping[str, Mapping[int, Config]]
+    """Strategy (baseline first) -> seed -> its validated config; the same scenario and overrides for all."""
+    baseline: str
+    seeds: tuple[int, ...]
+    out: Path
+    """Absolute (Ray workers do not share the driver's working folder)."""
+    folders: Mapping[str, str]
+    """Strategy -> its run folders' name under ``<out>/s<seed>``."""
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def strategies(self) -> list[str]:
+        """The compared strategies, baseline first."""
+        return list(self.configs)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each strategy as shown to people (a strategy registered as an upper bound is marked so)."""
+        return {s: STRATEGIES.entry(s).label for s in self.configs}
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name."""
+        return self.config(self.baseline, self.seeds[0]).name
+
+    def config(self, strategy: str, seed: int) -> Config:
+        """The config of one run."""
+        return self.configs[strategy][seed]
+
+    def seed_folder(self, seed: int) -> Path:
+        """Where a seed's recording and runs go."""
+        return self.out / f"s{seed}"
+
+    def recording(self, seed: int) -> Path:
+        """The seed's traffic recording, replayed by every strategy."""
+        return self.seed_folder(seed) / "traffic.npz"
+
+    def run_folder(self, strategy: str, seed: int) -> Path:
+        """Where ``strategy``'s run on ``seed`` is written."""
+        return self.seed_folder(seed) / self.folders[strategy]
+
+    def pairs(self) -> list[tuple[str, int]]:
+        """Every (strategy, seed), seed by seed."""
+        return [(s, seed) for seed in self.seeds for s in self.configs]
+
+    def finished(self, strategy: str, seed: int) -> bool:
+        """Whether the run's folder holds a finished run of this plan's config."""
+        info = finished_run(self.run_folder(strategy, seed))
+        return info is not None and config_difference(info.get("config"), self.config(strategy, seed)) is None
+
+    def recorded(self, seed: int) -> bool:
+        """Whether the seed's recording exists and was made from this plan's traffic config."""
+        key = read_key(self.recording(seed))
+        return key is not None and key == traffic_key(self.config(self.baseline, seed))
+
+    def describe(self) -> dict[str, Any]:
+        """compare.json: what this comparison is."""
+        cfg = self.config(self.baseline, self.seeds[0])
+        return {
+            "format": "cosim-compare",
+            "scenario": cfg.name,
+            "source": str(cfg.source) if cfg.source else None,
+            "strategies": self.strategies,
+            "labels": self.labels,
+            "baseline": self.baseline,
+            "seeds": list(self.seeds),
+            "overrides": [[k, v] for k, v in self.overrides],
+            "folders": {s: self.folders[s] for s in self.strategies},
+        }
+
+
+def parse_strategies(text: str | None) -> list[str] | None:
+    """``"a,b, c"`` -> ``["a", "b", "c"]`` (None stays None: the registry's default set)."""
+    if text is None:
+        return None
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+
+
+def parse_seeds(text: str | None, field_name: str = "--seeds") -> list[int] | None:
+    """``"1-5"`` -> [1, 2, 3, 4, 5]; ``"1,3,7"``; ``"1-3,7"``. None stays None; a bad value is one ConfigError line."""
+    if text is None:
+        return None
+    out: list[int] = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            raise ConfigError(f"{field_name} = {text!r}: an empty item; write e.g. 1-5 or 1,3,7")
+        m = _RANGE.match(part)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if hi < lo:
+                raise ConfigError(f"{field_name} = {text!r}: range {part!r} runs backwards; write {hi}-{lo}")
+            if hi - lo + 1 > MAX_SEEDS:
+                raise ConfigError(
+                    f"{field_name} = {text!r}: range {part!r} has more than {MAX_SEEDS} seeds (MAX_SEEDS)"
+                )
+            out += range(lo, hi + 1)
+        elif part.isdigit():
+            out.append(int(part))
+        else:
+            raise ConfigError(
+                f"{field_name} = {text!r}: {part!r} is not a seed (a non-negative integer) or a range like 1-5"
+            )
+    if len(out) > MAX_SEEDS:
+        raise ConfigError(f"{field_name} = {text!r}: {len(out)} seeds, at most {MAX_SEEDS} (MAX_SEEDS)")
+    repeated = sorted({s for s in out if out.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"{field_name} = {text!r}: seed {repeated[0]} is listed twice")
+    return out
+
+
+def format_seeds(seeds: Sequence[int]) -> str:
+    """[1, 2, 3, 7] -> ``1-3,7`` (the inverse of :func:`parse_seeds`)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for s in list(seeds) + [None]:
+        if run and (s is None or s != run[-1] + 1):
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
+            run = []
+        if s is not None:
+            run.append(s)
+    return ",".join(parts)
+
+
+def choose_strategies(
+    strategies: Sequence[str] | None = None, baseline: str | None = None, field_name: str = "--strategies"
+) -> tuple[list[str], str]:
+    """The strategies to compare (baseline first) and the baseline, checked against the registry.
+
+    ``strategies`` defaults to the registry's ``compare`` set; an unknown name is one ConfigError line
+    naming ``field_name``, the value and what is available.
+    """
+    names = list(STRATEGIES.flagged("compare") if strategies is None else strategies)
+    for name in names:
+        STRATEGIES.entry(name, field_name)
+    if len(names) < 2:
+        raise ConfigError(
+            f"{field_name} = {','.join(names)!r}: give at least two strategies to compare ({STRATEGIES.choices()})"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{field_name}: {repeated[0]!r} is listed twice")
+    base = choose_baseline(names, baseline, "--baseline")
+    return [base, *(n for n in names if n != base)], base
+
+
+def default_out(
+    configs: Mapping[str, Mapping[int, Config]], seeds: Sequence[int], runs_dir: Path | None = None
+) -> Path:
+    """``runs/<scenario>-compare-s<seeds>-<digest>``: the digest of every compared config, so a rerun resumes."""
+    blob = json.dumps(
+        {s: {seed: c.to_dict() for seed, c in by_seed.items()} for s, by_seed in configs.items()},
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:8]
+    first = next(iter(next(iter(configs.values())).values()))
+    return (runs_dir or Path("runs")) / f"{first.name}-compare-s{format_seeds(seeds)}-{digest}"
+
+
+def plan(
+    scenario: str | Path | Config,
+    *,
+    strategies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    seeds: Sequence[int] | None = None,
+    seed: int | None = None,
+    rounds: int | None = None,
+    overrides: Overrides = (),
+    out: str | Path | None = None,
+) -> ComparePlan:
+    """Check a comparison before anything runs; every problem is one ConfigError line.
+
+    ``overrides`` are dotted scenario.toml fields applied to every run (``rounds`` is a shortcut applied
+    after them). ``seeds`` (default: the scenario's seed) are the paired replications; ``seed`` is a
+    shortcut for one seed. A strategy's own parameter (``clustering.<param>``) goes only to the compared
+    strategies that take it.
+    """
+    order, base = choose_strategies(strategies, baseline)
+    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    if seed is not None and seeds is not None:
+        raise ConfigError(f"--seed {seed} and --seeds {format_seeds(seeds)}: give one of them")
+    if any(key == "seed" for key, _ in pairs):
+        raise ConfigError("--set seed: compare runs every seed of --seeds; name them there")
+    if any(key == "clustering.strategy" for key, _ in pairs):
+        raise ConfigError("--set clustering.strategy: compare runs each strategy of --strategies; name them there")
+    if rounds is not None:
+        pairs.append(("learning.rounds", rounds))
+    if seeds is not None and not seeds:
+        raise ConfigError("--seeds: give at least one seed")
+    cfg = load_scenario(scenario)
+    chosen = tuple(seeds) if seeds is not None else (seed if seed is not None else cfg.seed,)
+    configs: dict[str, dict[int, Config]] = {}
+    for name in order:
+        first = cfg.with_overrides(("clustering.strategy", name), *_pairs_for(name, order, pairs))
+        check_schedule(first)
+        configs[name] = {s: first.with_overrides(("seed", s)) for s in chosen}
+    folder = (Path(out) if out else default_out(configs, chosen)).resolve()
+    checked = ComparePlan(
+        configs=configs,
+        baseline=base,
+        seeds=chosen,
+        out=folder,
+        folders=_folder_names(order),
+        overrides=tuple(pairs),
+    )
+    _check_folder(checked)
+    make_folder(folder, empty=False)  # one line if it cannot be written
+    return checked
+
+
+def _check_folder(checked: ComparePlan) -> None:
+    """A non-empty output folder must be an earlier comparison whose finished runs match this plan."""
+    folder = checked.out
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: output folder is a file; choose another --out")
+    if any(folder.iterdir()) and not (folder / "compare.json").is_file():
+        raise ConfigError(f"{folder}: output folder exists, is not empty and holds no comparison; choose another --out")
+    for seed in checked.seeds:
+        key = read_key(checked.recording(seed))
+        if key is not None and key != traffic_key(checked.config(checked.baseline, seed)):
+            diff = _first_difference(key, traffic_key(checked.config(checked.baseline, seed)), "")
+            raise ConfigError(
+                f"{checked.recording(seed)}: recorded with another traffic config ({diff}); choose another --out"
+            )
+    for strategy, seed in checked.pairs():
+        run = checked.run_folder(strategy, seed)
+        info = finished_run(run)
+        if info is not None:
+            diff = config_difference(info.get("config"), checked.config(strategy, seed))
+            if diff is not None:
+                raise ConfigError(f"{run}: finished with another config ({diff}); choose another --out")
+
+
+def _plain(data: Any) -> Any:
+    """``data`` as JSON would give it back (what run.json holds)."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def config_difference(recorded: Any, cfg: Config) -> str | None:
+    """None when run.json's ``config`` is ``cfg``'s; else the first differing field, ``a.b: x != y``."""
+    return _first_difference(_plain(recorded), _plain(cfg.to_dict()), "")
+
+
+def _first_difference(a: Any, b: Any, path: str) -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                made_by = "the folder's runs predate it: another cosim version" if key in b else "the plan lacks it"
+                return f"{where}: {made_by}"
+            found = _first_difference(a[key], b[key], where)
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path or 'config'}: {a!r} in the folder, {b!r} now"
+
+
+def traffic_key(cfg: Config) -> dict[str, Any]:
+    """What a traffic recording depends on (:data:`TRAFFIC_KEYS` of the config), as JSON data."""
+    raw = _plain(cfg.to_dict())
+    return {k: raw.get(k) for k in TRAFFIC_KEYS}
+
+
+def key_path(recording: Path) -> Path:
+    """The JSON file beside a recording that says which traffic config made it."""
+    return recording.with_suffix(".json")
+
+
+def read_key(recording: Path) -> dict[str, Any] | None:
+    """The traffic key of a finished recording (None: missing or unreadable)."""
+    if not recording.is_file():
+        return None
+    try:
+        key = json.loads(key_path(recording).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return key if isinstance(key, dict) else None
+
+
+def _params(strategy: str) -> set[str]:
+    params = getattr(STRATEGIES.get(strategy), "Params", None)
+    return {f.name for f in dataclasses.fields(params)} if dataclasses.is_dataclass(params) else set()
+
+
+def _pairs_for(strategy: str, strategies: Iterable[str], pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``pairs`` without the clustering parameters that belong to other compared strategies only."""
+    shared = {f.name for f in dataclasses.fields(ClusteringConfig)}
+    mine = _params(strategy)
+    others = set().union(*(_params(s) for s in strategies if s != strategy))
+    out = []
+    for key, value in pairs:
+        section, _, field = key.partition(".")
+        if section == "clustering" and field not in shared and field not in mine and field in others:
+            continue
+        out.append((key, value))
+    return out
+
+
+def _folder_names(strategies: Sequence[str]) -> dict[str, str]:
+    """A distinct, file-system-safe folder name per strategy."""
+    out: dict[str, str] = {}
+    for name in strategies:
+        base = safe_name(name)
+        folder, n = base, 1
+        while folder in out.values():
+            n += 1
+            folder = f"{base}-{n}"
+        out[name] = folder
+    return out

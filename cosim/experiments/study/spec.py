@@ -1,0 +1,195 @@
+"""The study file: which scenarios, strategies, seeds and settings a study compares, and where it writes.
+
+A study file (``docs/study.toml`` is the shipped one)::
+
+    title = "Does dynamic clustering help?"
+    strategies = ["static", "dynamic", "forecast", "oracle"]
+    baseline = "static"
+    seeds = "1-5"                       # as cosim compare --seeds
+    out = "../runs/study"               # the comparisons' folders (relative to this file)
+    doc = "study.md"                    # the written study (relative to this file)
+    figures = "study"                   # its PNG figures (relative to this file)
+    budget_minutes = 60                 # the wall-clock budget the doc reports against
+    notes = ["why the settings are what they are", "..."]   # printed under the doc's Design
+    [set]                               # scenario.toml fields set for every scenario
+    "workload.name" = "speed-seq"
+
+    [[scenarios]]
+    name = "grid-rush"                  # a shipped name, a folder or a scenario.toml (relative to this file)
+    [scenarios.set]                     # fields for this scenario only (after the common ones)
+    "learning.rounds" = 5
+
+    [[scenarios]]
+    name = "bologna-pasubio"
+    import = "../../shared/real-scenarios/bologna-pasubio/run.sumocfg"   # imported into a temporary folder
+    rsus = 12                           # RSUs the importer places, and their radius in metres
+    radius = 100.0
+    optional = true                     # skipped (and the doc says so) when the .sumocfg is absent
+
+Every problem is one :class:`~cosim.errors.ConfigError` line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cosim.errors import ConfigError
+from cosim.experiments.plan import choose_strategies, parse_seeds
+
+TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
+SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note")
+
+
+@dataclass(frozen=True)
+class StudyScenario:
+    """One scenario of the study."""
+
+    name: str
+    """Shown in the doc; for a scenario that is not imported, also how it is found."""
+    path: str
+    """A shipped name, or an absolute path to a scenario folder / scenario.toml."""
+    imported: Path | None = None
+    """The .sumocfg to import (into a temporary folder) instead of a scenario."""
+    rsus: int = 12
+    radius: float = 100.0
+    optional: bool = False
+    overrides: tuple[tuple[str, Any], ...] = ()
+    note: str = ""
+    """One line the doc prints about this scenario (e.g. why its traffic span is short)."""
+
+    @property
+    def key(self) -> str:
+        """The scenario's folder under the study's ``out`` and its figures' prefix (a name, never a path)."""
+        p = Path(self.name)
+        stem = (
+            p.stem if p.suffix == ".toml" and p.stem != "scenario" else p.name if p.suffix != ".toml" else p.parent.name
+        )
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "scenario"
+
+    @property
+    def available(self) -> bool:
+        """False when an optional imported scenario's .sumocfg is absent."""
+        return self.imported is None or self.imported.is_file()
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A checked study file."""
+
+    source: Path
+    title: str
+    question: str
+    notes: tuple[str, ...]
+    """Lines the doc prints under its design: why the settings are what they are."""
+    strategies: tuple[str, ...]
+    baseline: str
+    seeds: tuple[int, ...]
+    out: Path
+    doc: Path
+    figures: Path
+    budget_minutes: float
+    overrides: tuple[tuple[str, Any], ...]
+    scenarios: tuple[StudyScenario, ...]
+
+    def overrides_for(self, scenario: StudyScenario) -> list[tuple[str, Any]]:
+        """The scenario.toml fields set for ``scenario``: the common ones, then its own."""
+        return [*self.overrides, *scenario.overrides]
+
+
+def _table(value: Any, where: str, key: str) -> tuple[tuple[str, Any], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {key} must be a table of dotted scenario.toml fields")
+    for k, v in value.items():
+        if isinstance(v, Mapping):
+            raise ConfigError(f'{where}: {key}.{k} is a table; write dotted keys, e.g. "{k}.field" = value')
+    return tuple((str(k), v) for k, v in value.items())
+
+
+def load_study(path: str | Path) -> StudySpec:
+    """Read and check a study file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: study file not found")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    where = str(p)
+    unknown = sorted(set(raw) - {*TOP_KEYS, "set", "scenarios"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join((*TOP_KEYS, 'set', 'scenarios'))})")
+    base = p.resolve().parent
+    names = raw.get("strategies")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise ConfigError(f"{where}: strategies = {names!r}: must be a list of strategy names")
+    order, baseline = choose_strategies(names, raw.get("baseline"), f"{where}: strategies")
+    seeds = parse_seeds(str(raw.get("seeds", "1-5")), f"{where}: seeds")
+    budget = raw.get("budget_minutes", 60)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
+        raise ConfigError(f"{where}: budget_minutes = {budget!r}: must be a positive number")
+    notes = raw.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ConfigError(f"{where}: notes must be a list of strings")
+    scenarios = raw.get("scenarios")
+    if not isinstance(scenarios, list) or not scenarios:
+        raise ConfigError(f"{where}: [[scenarios]] is missing: name at least one scenario")
+    parsed = tuple(_scenario(s, where, base, k) for k, s in enumerate(scenarios))
+    seen = [s.key for s in parsed]
+    repeated = sorted({n for n in seen if seen.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{where}: scenario {repeated[0]!r} is listed twice (scenarios need distinct folder names)")
+    return StudySpec(
+        source=p,
+        title=str(raw.get("title") or "Clustering strategies compared"),
+        question=str(raw.get("question") or "").strip(),
+        notes=tuple(" ".join(n.split()) for n in notes),
+        strategies=tuple(order),
+        baseline=baseline,
+        seeds=tuple(seeds or ()),
+        out=(base / str(raw.get("out", "runs/study"))).resolve(),
+        doc=(base / str(raw.get("doc", "study.md"))).resolve(),
+        figures=(base / str(raw.get("figures", "study"))).resolve(),
+        budget_minutes=float(budget),
+        overrides=_table(raw.get("set"), where, "set"),
+        scenarios=parsed,
+    )
+
+
+def _scenario(raw: Any, where: str, base: Path, k: int) -> StudyScenario:
+    at = f"{where}: scenarios[{k}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{at}: must be a table")
+    unknown = sorted(set(raw) - set(SCENARIO_KEYS))
+    if unknown:
+        raise ConfigError(f"{at}: unknown key {unknown[0]!r} (known: {', '.join(SCENARIO_KEYS)})")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{at}: name is missing")
+    rsus = raw.get("rsus", 12)
+    radius = raw.get("radius", 100.0)
+    if isinstance(rsus, bool) or not isinstance(rsus, int) or rsus < 1:
+        raise ConfigError(f"{at}: rsus = {rsus!r}: must be an integer >= 1")
+    if isinstance(radius, bool) or not isinstance(radius, int | float) or radius <= 0:
+        raise ConfigError(f"{at}: radius = {radius!r}: must be a positive number of metres")
+    imported = raw.get("import")
+    if imported is not None and not isinstance(imported, str):
+        raise ConfigError(f"{at}: import = {imported!r}: must be the path of a .sumocfg")
+    local = base / name
+    path = str(local.resolve()) if local.exists() else name
+    return StudyScenario(
+        name=name,
+        path=path,
+        imported=(base / imported).resolve() if imported else None,
+        rsus=rsus,
+        radius=float(radius),
+        optional=bool(raw.get("optional", False)),
+        overrides=_table(raw.get("set"), at, "set"),
+        note=str(raw.get("note", "")),
+    )

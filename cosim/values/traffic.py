@@ -1,0 +1,221 @@
+"""What the traffic hands the rest: RSU sites, windows of what each RSU saw, labelled samples."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.rowtypes import WindowRow
+from cosim.types import RsuId, SimTime
+
+FEATURES: tuple[str, ...] = (
+    "speed",  # m/s, the vehicle's speed at the observation
+    "accel",  # m/s^2, its acceleration
+    "distance",  # m, from the vehicle to the RSU
+    "lane_count",  # lanes of the edge the vehicle is on
+    "in_range",  # vehicles in the RSU's range at that step
+    "mean_speed_in_range",  # m/s, mean speed of those vehicles
+    "tod_sin",  # sin(2*pi*t/86400), time of day
+    "tod_cos",  # cos(2*pi*t/86400)
+)
+"""Feature columns of every sample (``SampleSet.x``), in order. The one place the feature list lives."""
+
+LABEL = "speed_future"
+"""Label column: the same vehicle's speed ``samples.horizon`` seconds after the observation."""
+
+
+@dataclass(frozen=True)
+class RsuSite:
+    """An RSU resolved onto the network: position in network metres and range."""
+
+    id: RsuId
+    x: float
+    y: float
+    radius: float
+
+
+@dataclass(frozen=True)
+class RsuWindow:
+    """What one RSU saw in one observation window ``[start, end)`` of simulated time."""
+
+    window: int
+    start: SimTime
+    end: SimTime
+    rsu: RsuId
+    total_flown: int
+    """Distinct vehicles that entered the range during the window."""
+    in_range_mean: float
+    in_range_max: int
+    mean_speed: float
+    """Mean speed (m/s) of vehicles in range over the window's steps; NaN when none was seen."""
+    samples: int
+    """Labelled samples produced at this RSU in the window."""
+
+    def as_row(self) -> WindowRow:
+        """The window as a row of the ``traffic`` trace table (without ``run_id``)."""
+        return {
+            "window": self.window,
+            "start_s": self.start,
+            "end_s": self.end,
+            "rsu": self.rsu,
+            "total_flown": self.total_flown,
+            "in_range_mean": self.in_range_mean,
+            "in_range_max": self.in_range_max,
+            "mean_speed": self.mean_speed,
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """Labelled samples of one RSU, in time order.
+
+    ``x`` is (n, features) float32, ``y`` is (n,) float32, ``time`` (n,) float64 simulated seconds of
+    each observation, ``vehicle`` (n,) int64: the observed vehicle (an index stable within a traffic run,
+    so a workload can follow one vehicle's observations and an evaluation can split by vehicle).
+    """
+
+    rsu: RsuId
+    time: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    vehicle: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def make_sample_set(
+    rsu: RsuId, time: np.ndarray, x: np.ndarray, y: np.ndarray, vehicle: np.ndarray | None = None, n_features: int = 0
+) -> SampleSet:
+    """A :class:`SampleSet` with the contract's dtypes and shapes (``vehicle`` defaults to one per row)."""
+    yy = np.asarray(y, dtype=np.float32).reshape(-1)
+    width = n_features or (int(np.shape(x)[-1]) if np.ndim(x) > 1 else 0)
+    veh = np.arange(len(yy), dtype=np.int64) if vehicle is None else np.asarray(vehicle, dtype=np.int64).reshape(-1)
+    return SampleSet(
+        rsu=rsu,
+        time=np.asarray(time, dtype=np.float64).reshape(-1),
+        x=np.asarray(x, dtype=np.float32).reshape(-1, width),
+        y=yy,
+        vehicle=veh,
+    )
+
+
+# ----------------------------------------------------------------------------------------- windows
+
+WINDOW_COLUMNS: tuple[str, ...] = (
+    "window",
+    "start_s",
+    "end_s",
+    "total_flown",
+    "in_range_mean",
+    "in_range_max",
+    "mean_speed",
+    "samples",
+)
+"""Numeric columns of a :class:`WindowTable` (besides ``rsu``, an index into ``rsus``)."""
+
+
+@dataclass(frozen=True)
+class WindowTable:
+    """Every finished window of every RSU so far, as read-only columns (one row per RSU and window).
+
+    Columns are numpy arrays of equal length that must not be written (``writeable=False``); ``rsu``
+    holds indices into :attr:`rsus`. Rows are in the order windows finished (window by window, RSUs in
+    scenario order). Helpers give the usual views: the latest window per RSU, a (window x RSU) matrix
+    of one column, or the rows that ended by some instant.
+    """
+
+    rsus: tuple[RsuId, ...]
+    columns: Mapping[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, rsus: Sequence[RsuId]) -> WindowTable:
+        """A table with no rows."""
+        return cls.from_windows(rsus, [])
+
+    @classmethod
+    def from_windows(cls, rsus: Sequence[RsuId], windows: Sequence[RsuWindow]) -> WindowTable:
+        """A table of ``windows`` (RSUs not in ``rsus`` are an error)."""
+        index = {r: i for i, r in enumerate(rsus)}
+        cols: dict[str, np.ndarray] = {
+            "rsu": np.array([index[w.rsu] for w in windows], dtype=np.int64),
+            "window": np.array([w.window for w in windows], dtype=np.int64),
+            "start_s": np.array([w.start for w in windows], dtype=np.float64),
+            "end_s": np.array([w.end for w in windows], dtype=np.float64),
+            "total_flown": np.array([w.total_flown for w in windows], dtype=np.int64),
+            "in_range_mean": np.array([w.in_range_mean for w in windows], dtype=np.float64),
+            "in_range_max": np.array([w.in_range_max for w in windows], dtype=np.int64),
+            "mean_speed": np.array([w.mean_speed for w in windows], dtype=np.float64),
+            "samples": np.array([w.samples for w in windows], dtype=np.int64),
+        }
+        for a in cols.values():
+            a.setflags(write=False)
+        return cls(tuple(rsus), cols)
+
+    def __len__(self) -> int:
+        return int(self.columns["rsu"].shape[0])
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.columns[column]
+
+    def rows(self) -> list[RsuWindow]:
+        """The rows as :class:`RsuWindow` values."""
+        return [self._row(i) for i in range(len(self))]
+
+    def _row(self, i: int) -> RsuWindow:
+        c = self.columns
+        return RsuWindow(
+            int(c["window"][i]),
+            float(c["start_s"][i]),
+            float(c["end_s"][i]),
+            self.rsus[int(c["rsu"][i])],
+            int(c["total_flown"][i]),
+            float(c["in_range_mean"][i]),
+            int(c["in_range_max"][i]),
+            float(c["mean_speed"][i]),
+            int(c["samples"][i]),
+        )  # fmt: skip
+
+    def select(self, mask: np.ndarray) -> WindowTable:
+        """The rows where ``mask`` is true."""
+        cols = {k: v[mask] for k, v in self.columns.items()}
+        for a in cols.values():
+            a.setflags(write=False)
+        return WindowTable(self.rsus, cols)
+
+    def ended_by(self, t: SimTime) -> WindowTable:
+        """Windows that ended at or before ``t``."""
+        return self.select(self.columns["end_s"] <= t + 1e-9)
+
+    def between(self, t0: SimTime, t1: SimTime) -> WindowTable:
+        """Windows that start at or after ``t0`` and end at or before ``t1``."""
+        c = self.columns
+        return self.select((c["start_s"] >= t0 - 1e-9) & (c["end_s"] <= t1 + 1e-9))
+
+    def latest(self) -> dict[RsuId, RsuWindow]:
+        """Each RSU's most recent window (RSUs without a window are absent), in the order of ``rsus``.
+
+        Only those rows become :class:`RsuWindow` values (a strategy calls this every round).
+        """
+        rsu = self.columns["rsu"]
+        last = np.full(len(self.rsus), -1, dtype=np.int64)
+        np.maximum.at(last, rsu, np.arange(len(rsu)))  # each RSU's last row
+        return {self.rsus[i]: self._row(int(last[i])) for i in range(len(self.rsus)) if last[i] >= 0}
+
+    def matrix(self, column: str) -> np.ndarray:
+        """(windows, RSUs) float matrix of ``column`` by window index (NaN where a window is missing)."""
+        c = self.columns
+        if len(self) == 0:
+            return np.zeros((0, len(self.rsus)))
+        first = int(c["window"].min())
+        out = np.full((int(c["window"].max()) - first + 1, len(self.rsus)), np.nan)
+        out[c["window"] - first, c["rsu"]] = c[column]
+        return out
+
+    def total(self, column: str = "total_flown") -> dict[RsuId, float]:
+        """Per RSU, the sum of ``column`` over the table's rows (0 for an RSU without rows)."""
+        sums = np.bincount(self.columns["rsu"], weights=self.columns[column], minlength=len(self.rsus))
+        return {r: float(sums[i]) for i, r in enumerate(self.rsus)}

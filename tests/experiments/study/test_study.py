@@ -1,0 +1,198 @@
+"""cosim study: a study file, one paired comparison per scenario (one imported), the written document."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cosim.errors import ConfigError
+from cosim.experiments.jobs import SerialExecutor
+from cosim.experiments.study import load_study, run_study
+from cosim.report.numbers import fmt_ci
+
+ROOT = Path(__file__).resolve().parents[3]
+SHIFT = ROOT / "tests" / "fixtures" / "shift"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def study_file(tmp: Path, body: str) -> Path:
+    path = tmp / "study.toml"
+    path.write_text(body)
+    return path
+
+
+TINY = f"""
+title = "Tiny study"
+question = "Does the fixture's demand shift reward re-clustering?"
+notes = ['''Four rounds of 120 s: the demand moves east at 300 s,
+  so round 3 sees it.''']
+strategies = ["static", "dynamic", "oracle"]
+seeds = "1-2"
+out = "runs"
+doc = "docs/study.md"
+figures = "docs/study"
+budget_minutes = 30
+[set]
+"learning.rounds" = 4
+
+[[scenarios]]
+name = "{SHIFT}"
+note = "the test fixture"
+
+[[scenarios]]
+name = "imported-shift"
+import = "{SHIFT / "shift.sumocfg"}"
+rsus = 2
+radius = 60.0
+[scenarios.set]
+"traffic.end" = 600
+"learning.round_period" = 120
+
+[[scenarios]]
+name = "absent-city"
+import = "no/such/city.sumocfg"
+optional = true
+"""
+
+
+RUN = TINY.replace(f'[[scenarios]]\nname = "{SHIFT}"\nnote = "the test fixture"\n\n', "")
+"""The study the end-to-end test runs: the imported fixture and an absent city (the compare tests run the other)."""
+
+
+def test_study_file_is_checked(tmp_path: Path) -> None:
+    spec = load_study(study_file(tmp_path, TINY))
+    assert spec.strategies == ("static", "dynamic", "oracle") and spec.baseline == "static" and spec.seeds == (1, 2)
+    assert spec.out == tmp_path / "runs" and spec.doc == tmp_path / "docs" / "study.md"
+    imported = spec.scenarios[1]
+    assert imported.imported == SHIFT / "shift.sumocfg" and imported.rsus == 2 and imported.available
+    assert spec.overrides_for(imported) == [
+        ("learning.rounds", 4),
+        ("traffic.end", 600),
+        ("learning.round_period", 120),
+    ]
+    assert not spec.scenarios[2].available and spec.scenarios[2].optional
+    for body, words in (
+        ('seeds = "5-1"\n[[scenarios]]\nname = "x"\n', "seeds = '5-1': range '5-1' runs backwards"),
+        ('strategies = ["static", "greedy"]\n[[scenarios]]\nname = "x"\n', "unknown clustering strategy"),
+        ('colour = "red"\n[[scenarios]]\nname = "x"\n', "unknown key 'colour'"),
+        ("budget_minutes = 0\n[[scenarios]]\nname = 'x'\n", "budget_minutes = 0: must be a positive number"),
+        ('title = "no scenarios"\n', "[[scenarios]] is missing"),
+        ('notes = "one"\n[[scenarios]]\nname = "x"\n', "notes must be a list of strings"),
+        ('[[scenarios]]\nname = "x"\nrsus = 0\n', "scenarios[0]: rsus = 0: must be an integer >= 1"),
+        ('[[scenarios]]\nname = "x"\n[[scenarios]]\nname = "x"\n', "scenario 'x' is listed twice"),
+        ('[set]\nlearning = { rounds = 2 }\n[[scenarios]]\nname = "x"\n', 'write dotted keys, e.g. "learning.field"'),
+    ):
+        with pytest.raises(ConfigError) as info:
+            load_study(study_file(tmp_path, body))
+        assert words in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+def test_a_bad_scenario_setting_fails_before_anything_runs(tmp_path: Path) -> None:
+    spec = load_study(study_file(tmp_path, TINY.replace('"learning.rounds" = 4', '"learning.rounds" = 30')))
+    with pytest.raises(ConfigError) as info:
+        run_study(spec, executor=SerialExecutor())
+    assert "study.toml: scenario shift: " in str(info.value) and "learning.rounds = 30" in str(info.value)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.sumo
+@pytest.mark.tf
+@pytest.mark.grpc
+def test_tiny_study_runs_imports_skips_and_writes_its_document(tmp_path: Path) -> None:
+    assert RUN != TINY
+    spec = load_study(study_file(tmp_path, RUN))
+    result = run_study(spec, executor=SerialExecutor())
+    ran = {o.scenario.key: o for o in result.outcomes}
+    assert ran["absent-city"].skipped and ran["absent-city"].result is None
+    outcome = ran["imported-shift"]
+    assert outcome.result is not None and not outcome.result.failed and outcome.result.ran == 6
+    imported = tmp_path / "runs" / "imported-shift"
+    info = json.loads((imported / "s1" / "oracle" / "run.json").read_text())
+    assert info["status"] == "finished" and len(info["config"]["rsus"]) == 2  # the importer placed 2 RSUs
+    assert not list(SHIFT.glob("*.toml.*")) and sorted(p.name for p in SHIFT.iterdir()) == [
+        "scenario.toml",
+        "shift.net.xml",
+        "shift.rou.xml",
+        "shift.sumocfg",
+    ]  # nothing written beside the imported files
+    timing = json.loads((imported / "study.json").read_text())
+    assert timing["ran"] == 6 and timing["recorded"] == 2 and timing["wall_s"] > 0
+
+    text = result.doc.read_text()
+    assert text.startswith("# Tiny study") and "Does the fixture's demand shift" in text
+    assert "- Four rounds of 120 s: the demand moves east at 300 s, so round 3 sees it." in text
+    assert "## Results at a glance" in text and "## Gap to the upper bound (oracle (upper bound))" in text
+    assert "*Skipped: `" in text and "no/such/city.sumocfg` is not present on this machine.*" in text
+    numbers = pd.read_csv(tmp_path / "runs" / "imported-shift" / "numbers.csv").set_index(["metric", "strategy"])
+    row = numbers.loc[("final_eval_loss", "dynamic")]
+    glance = next(line for line in text.splitlines() if line.startswith("| imported-shift | dynamic |"))
+    delta = fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True)
+    assert glance.split(" | ")[2].startswith(f"{delta}: {row['verdict']}")
+    assert numbers.loc[("tier_migrations", "dynamic"), "value"] >= 1  # round 3 sees the demand moved east
+    assert (
+        "| imported-shift (imported from `shift.sumocfg`, 2 RSUs of 60 m) | 2 | 0–600 | 4 periodic rounds every 120 s |"
+        in text
+    )
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+    assert len(images) == 3
+    for image in images:
+        assert (result.doc.parent / image).read_bytes()[:8] == PNG
+    assert "Total wall time" in text and "within the budget of 30 min" in text
+    budget = next(line for line in text.splitlines() if line.startswith("| imported-shift | 2 | 6 | 0 | 0 |"))
+    cpu = float(budget.strip("| ").split(" | ")[-1])
+    assert cpu == pytest.approx(sum(timing["job_cpu_s"].values()) / 60, abs=0.05) and cpu > 0  # CPU-minutes
+    assert "CPU-minutes" in text
+
+    # a rerun makes nothing again, keeps the measurement of the run that did the work, rewrites the tables
+    again = run_study(spec, executor=SerialExecutor(), only="imported-shift")
+    assert [o.result.reused for o in again.outcomes if o.result] == [6]
+    assert json.loads((imported / "study.json").read_text()) == timing
+    assert "Some runs were reused" not in again.doc.read_text()
+    (again.doc).unlink()
+    r = subprocess.run(
+        [sys.executable, "-m", "cosim", "study", str(spec.source), "--doc-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and r.stdout.strip() == str(spec.doc) and spec.doc.read_text().startswith("# Tiny study")
+
+
+def test_cli_study_bad_input_is_one_line(tmp_path: Path) -> None:
+    path = study_file(tmp_path, TINY)
+    for args, words in (
+        (["study", str(tmp_path / "nope.toml")], "study file not found"),
+        (["study", str(path), "--only", "gotham"], "--only = 'gotham': not a scenario of"),
+    ):
+        r = subprocess.run([sys.executable, "-m", "cosim", *args], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_shipped_study_plans(tmp_path: Path) -> None:
+    import dataclasses
+
+    from cosim.experiments.study.run import plan_scenario, scenario_source
+
+    spec = load_study(ROOT / "docs" / "study.toml")
+    assert spec.strategies == ("static", "dynamic", "forecast", "oracle") and spec.seeds == (1, 2, 3, 4, 5)
+    assert spec.doc == ROOT / "docs" / "study.md" and spec.out == ROOT / "runs" / "study"
+    spec = dataclasses.replace(spec, out=tmp_path / "study")  # not the checkout's runs/, whatever they hold
+    keys = [s.key for s in spec.scenarios]
+    assert keys[:2] == ["grid-rush-sync", "spider-city"] and "bologna-pasubio" in keys
+    for scenario in spec.scenarios:
+        if not scenario.available:
+            continue  # the real city is only where ../shared is
+        with scenario_source(scenario) as source:
+            checked = plan_scenario(spec, scenario, source)
+        cfg = checked.config("dynamic", 3)
+        assert cfg.learning.schedule == "synchronous" and cfg.workload.name == "speed-seq" and cfg.seed == 3
+        assert cfg.learning.max_batches_per_round == 16 and cfg.compute.mode == "flops"
+        assert len(checked.pairs()) == 20
