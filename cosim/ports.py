@@ -9,7 +9,7 @@ need nothing from here. The values they exchange are in :mod:`cosim.values`.
 ==================  ===========================================  =====================================
 port                what it does                                 built-ins (registry)
 ==================  ===========================================  =====================================
-ClusteringStrategy  tiers for a round, from traffic and history    static, dynamic, forecast, oracle
+ClusteringStrategy  tiers for a round, from traffic and history    static, dynamic, forecast, latency-aware, ...
 LinkModel           how long a message takes (a SimPy process)   abstract, cellular, trace
 Transport           reaches the split-learning server            gRPC, in process
 Workload            model parts, data, loss and metric           speed-mlp, speed-seq

@@ -54,12 +54,12 @@ class Entry:
     source: str
     """``builtin``, ``entry point <dist>`` or ``path``."""
     flags: dict[str, Any] = field(default_factory=dict)
-    """Registration keywords, e.g. ``compare=True`` (in the default comparison), ``upper_bound=True``."""
+    """Registration keywords, e.g. ``compare=True`` (in the default comparison), ``reads_future=True``."""
 
     @property
     def label(self) -> str:
-        """The name as shown to people: marked when the plug-in is an upper bound (e.g. ``oracle``)."""
-        return f"{self.name} (upper bound)" if self.flags.get("upper_bound") else self.name
+        """The name as shown to people: marked when the plug-in reads what a deployable one cannot (``hindsight``)."""
+        return f"{self.name} (not deployable)" if self.flags.get("reads_future") else self.name
 
 
 class Registry:
@@ -71,6 +71,8 @@ class Registry:
         self.group = group
         """The entry-point group installed packages use."""
         self._builtin_modules = builtin_modules
+        self._renamed: dict[str, str] = {}
+        """Old names of built-ins -> their new names (a config naming an old one gets a line saying so)."""
         self._entries: dict[str, Entry | _LazyEntry] = {}
         """Registered names; an installed plug-in stays a :class:`_LazyEntry` until it is first looked up."""
         self._paths: dict[str, Entry] = {}
@@ -81,8 +83,13 @@ class Registry:
 
     # ------------------------------------------------------------------ registration
 
-    def register(self, name: str, *, default: bool = False, **flags: Any) -> Callable[[T], T]:
-        """Class decorator: register ``cls`` under ``name`` (``default=True``: the config's default)."""
+    def register(
+        self, name: str, *, default: bool = False, formerly: tuple[str, ...] = (), **flags: Any
+    ) -> Callable[[T], T]:
+        """Class decorator: register ``cls`` under ``name`` (``default=True``: the config's default).
+
+        ``formerly``: names it had in earlier versions; a config naming one gets a line with the new name.
+        """
 
         def deco(cls: T) -> T:
             with self._lock:
@@ -91,6 +98,7 @@ class Registry:
                     raise ValueError(f"{self.kind} {name!r} is registered twice ({old.cls} and {cls})")
                 setattr(cls, NAME_ATTR, name)
                 self._entries[name] = Entry(name, cls, _summary(cls), "builtin", dict(flags))
+                self._renamed.update({old_name: name for old_name in formerly})
                 if default:
                     self._default = name
             return cls
@@ -155,6 +163,8 @@ class Registry:
             return found
         if ":" in name:
             return self._from_path(name, prefix, what)
+        if name in self._renamed:
+            raise ConfigError(f"{prefix}{what}: renamed to {self._renamed[name]!r} in cosim 0.3.0 (see CHANGELOG.md)")
         raise ConfigError(f"{prefix}{what}: unknown {self.kind} (available: {self.choices()})")
 
     def get(self, name: str, field_name: str = "", where: str = "") -> type:
@@ -245,11 +255,11 @@ def _name(cls: type, name: str) -> None:
 
 
 def _flags(cls: type, what: str) -> dict[str, Any]:
-    """A plug-in class's ``registry_flags`` (a mapping, e.g. ``{"upper_bound": True}``)."""
+    """A plug-in class's ``registry_flags`` (a mapping, e.g. ``{"reads_future": True}``)."""
     flags = getattr(cls, "registry_flags", None) or {}
     if not isinstance(flags, dict):
         raise ConfigError(
-            f"{what}: {cls.__name__}.registry_flags = {flags!r}: must be a dict, e.g. {{'upper_bound': True}}"
+            f"{what}: {cls.__name__}.registry_flags = {flags!r}: must be a dict, e.g. {{'reads_future': True}}"
         )
     return dict(flags)
 
@@ -264,7 +274,9 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-STRATEGIES = Registry("clustering strategy", "cosim.strategies", ("cosim.clustering.builtin",))
+STRATEGIES = Registry(
+    "clustering strategy", "cosim.strategies", ("cosim.clustering.builtin", "cosim.clustering.latency")
+)
 """Clustering strategies (``clustering.strategy``)."""
 
 LINKS = Registry("link model", "cosim.links", ("cosim.network.builtin",))

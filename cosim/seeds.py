@@ -37,6 +37,10 @@ class Streams:
         children = self.root(purpose).spawn(len(self.rsus))
         return {r: np.random.default_rng(s) for r, s in zip(self.rsus, children, strict=True)}
 
+    def round_rng(self, purpose: int, r: int) -> np.random.Generator:
+        """A generator of ``purpose`` for round ``r`` alone (the same in a resumed run: no state to keep)."""
+        return np.random.default_rng([self.seed, purpose, r])
+
     def batch_rngs(self) -> dict[RsuId, np.random.Generator]:
         """Fresh batch-order streams for the next round (call once per round, in round order)."""
         children = self._batch.spawn(len(self.rsus))

@@ -16,11 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_builtins_register_themselves_with_their_flags() -> None:
     s = registry.STRATEGIES
-    assert s.names() == ["dynamic", "forecast", "oracle", "static"]
+    assert s.names() == ["dynamic", "forecast", "hindsight", "latency-aware", "random", "static"]
     assert s.default == "dynamic"
-    assert s.flagged("compare") == ["dynamic", "static"] and s.flagged("baseline") == ["static"]
-    assert s.entry("oracle").label == "oracle (upper bound)" and s.entry("static").label == "static"
-    assert s.choices().startswith("dynamic, forecast, oracle (upper bound), static")
+    assert s.flagged("compare") == ["dynamic", "static"]
+    assert s.flagged("baseline") == ["static"]
+    assert s.entry("hindsight").label == "hindsight (not deployable)" and s.entry("static").label == "static"
+    assert s.choices().startswith("dynamic, forecast, hindsight (not deployable), latency-aware, random, static")
+    with pytest.raises(ConfigError, match=r"clustering.strategy = 'oracle': renamed to 'hindsight' in cosim 0.3.0"):
+        s.entry("oracle", "clustering.strategy")
     assert registry.LINKS.default == "abstract" and registry.WORKLOADS.default == "speed-mlp"
     assert registry.COMPUTE.names() == ["flops", "measured", "model"] and registry.COMPUTE.default == "flops"
     for reg in registry.ALL.values():
@@ -109,5 +112,5 @@ def test_cli_help_lists_the_registry_without_loading_tensorflow() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     help_text, tf_loaded = proc.stdout.strip().splitlines()
-    assert "dynamic, forecast, oracle (upper bound), static" in help_text
+    assert "dynamic, forecast, hindsight (not deployable), latency-aware, random, static" in help_text
     assert tf_loaded == "False"

@@ -4,7 +4,8 @@
 static     tiers from the first round's latest windows, never changed (the baseline)
 dynamic    re-tiered every round from each RSU's latest finished window
 forecast   re-tiered every round from a Holt linear-trend forecast of each RSU's total_flown
-oracle     re-tiered every round from the traffic the round will actually see (an upper bound)
+hindsight  re-tiered every round from the traffic the round will actually see (a reference, not a bound)
+random     a control: RSUs in a random order, cut into tiers of the usual sizes
 =========  ==================================================================================
 """
 
@@ -109,13 +110,16 @@ def holt(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarr
     return level, trend
 
 
-@STRATEGIES.register("oracle", upper_bound=True)
-class OracleClustering(TierStrategy):
-    """Upper bound: tiers from the traffic the round will actually see, read from the traffic recording.
+@STRATEGIES.register("hindsight", reads_future=True, formerly=("oracle",))
+class HindsightClustering(TierStrategy):
+    """Hindsight traffic: tiers from the traffic the round will actually see, read from the traffic recording.
 
-    The score is each RSU's mean total_flown over the windows of ``[t_start, t_next)``, known only
-    because the run replays a recording: no deployable strategy can do this, so it bounds what any
-    predictive strategy can gain. Runs using it record their traffic first.
+    The score is each RSU's mean total_flown over the windows of ``[t_start, t_next)``, known only because the
+    run replays a recording: no deployable strategy can do this. It is a reference for what *perfect traffic
+    foresight* would give the traffic-ranking rule, **not a bound on any objective**: a round's time also
+    depends on the data of the past period and on the link share, so another strategy can finish rounds
+    faster or learn better (cosim 0.2 called it ``oracle`` and an upper bound; it is neither). Runs using it
+    record their traffic first.
     """
 
     needs_future = True
@@ -128,3 +132,18 @@ class OracleClustering(TierStrategy):
         counts = np.bincount(future["rsu"], minlength=len(future.rsus))
         index = {r: i for i, r in enumerate(future.rsus)}
         return {s.id: sums[s.id] / counts[index[s.id]] if counts[index[s.id]] else 0.0 for s in ctx.sites}
+
+
+@STRATEGIES.register("random")
+class RandomClustering(TierStrategy):
+    """A control: each round, RSUs in a random order cut into tiers of the same sizes as a quantile ranking.
+
+    It keeps how many RSUs each tier holds (what the tiers cost) and drops which RSUs they are (what the
+    traffic says): a strategy that beats it uses the traffic, one that does not is no better than chance. The
+    draw comes from the round's own stream (``ctx.rng``: the run's seed and the round), so it is reproducible
+    and a resumed run draws the same.
+    """
+
+    def score(self, ctx: RoundContext) -> dict[RsuId, float]:  # noqa: D102
+        order = ctx.rng.permutation(len(ctx.sites))
+        return {s.id: float(order[i]) for i, s in enumerate(ctx.sites)}

@@ -53,7 +53,7 @@ from cosim.engine.windowlog import WindowLog
 from cosim.errors import PluginError
 from cosim.ports import LinkContext, TrafficSource
 from cosim.rowtypes import RoundRow, TrafficRow
-from cosim.seeds import LINK
+from cosim.seeds import LINK, STRATEGY
 from cosim.simtime import resolution
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import Assignment, EvalResult, RoundContext, WindowTable, combine
@@ -307,6 +307,8 @@ class Engine:
             link_summary=p.link.round_summary(),
             batch_size_range=self.cfg.learning.batch_size_range,
             depths=tuple(range(1, max(t.client_depth for t in self.tiers) + 1)),
+            max_batches_per_round=self.cfg.learning.max_batches_per_round,
+            rng=p.streams.round_rng(STRATEGY, r),
             future=future,
         )
         assignment = p.strategy.assign(ctx)

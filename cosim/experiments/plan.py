@@ -61,7 +61,7 @@ class ComparePlan:
 
     @property
     def labels(self) -> dict[str, str]:
-        """Each strategy as shown to people (a strategy registered as an upper bound is marked so)."""
+        """Each strategy as shown to people (a hindsight strategy is marked so)."""
         return {s: STRATEGIES.entry(s).label for s in self.configs}
 
     @property

@@ -60,12 +60,12 @@ def confirmed(row: pd.Series) -> bool:
 
 
 def _summary_of(name: str) -> tuple[str, bool]:
-    """A strategy's one-line description and whether it is an upper bound ('' when not importable here)."""
+    """A strategy's one-line description and whether it is a hindsight reference ('' when not importable here)."""
     try:
         entry = STRATEGIES.entry(name)
     except ConfigError:
         return "", False
-    return entry.summary, bool(entry.flags.get("upper_bound"))
+    return entry.summary, bool(entry.flags.get("reads_future"))
 
 
 def report_markdown(
@@ -114,7 +114,8 @@ def report_markdown(
     for label in bounds:
         lines += [
             f"*{label}* reads the traffic each round will actually see (from the recording): it is not a "
-            "policy an RSU deployment could run, only a bound on what re-clustering can gain.",
+            "policy an RSU deployment could run, and it bounds nothing (a round's time also depends on the past "
+            "period's data and the link share): it shows what perfect traffic foresight gives the ranking rule.",
             "",
         ]
     finite = [t for t in targets.values() if math.isfinite(t)]

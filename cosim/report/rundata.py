@@ -79,7 +79,7 @@ class RunData:
 
     @property
     def label(self) -> str:
-        """The strategy as shown to people (run.json's label, e.g. marked as an upper bound)."""
+        """The strategy as shown to people (run.json's label, e.g. marked as hindsight)."""
         return str(self.info.get("strategy_label") or label_of(self.strategy))
 
     @property

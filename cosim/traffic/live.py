@@ -173,7 +173,9 @@ class LiveTraffic:
 
     def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:
         """Live SUMO cannot see the future: a strategy that needs it runs on a recording."""
-        raise TrafficError("live SUMO cannot show future windows; record the traffic first (cosim does for oracle)")
+        raise TrafficError(
+            "live SUMO cannot show future windows; record the traffic first (cosim does for hindsight strategies)"
+        )
 
     def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
         """In sumo-gui, colour each RSU by its tier and name the tier in the POI's type; no-op without GUI.

@@ -332,7 +332,9 @@ class PipelinedTraffic:
 
     def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:
         """The engine must not see the future, even what SUMO already computed: a strategy that needs it replays."""
-        raise TrafficError("live SUMO cannot show future windows; record the traffic first (cosim does for oracle)")
+        raise TrafficError(
+            "live SUMO cannot show future windows; record the traffic first (cosim does for hindsight strategies)"
+        )
 
     def show_tiers(self, tiers: Mapping[RsuId, TierName]) -> None:
         """No GUI in the traffic process: nothing to colour."""

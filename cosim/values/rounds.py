@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values.history import RoundHistory
 from cosim.values.traffic import RsuSite, WindowTable
@@ -96,6 +98,11 @@ class RoundContext:
     """The batch sizes an assignment may give an RSU (``learning.batch_size_range``)."""
     depths: tuple[int, ...] = ()
     """The client depths the workload offers (an assignment's ``client_depth`` must be one of them)."""
+    max_batches_per_round: int = 0
+    """The run's cap on Forwards per RSU and round (``learning.max_batches_per_round``; 0 = none)."""
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    """The round's own random stream, from the run's seed and the round (a strategy that draws stays reproducible,
+    and a resumed run draws the same)."""
     future: WindowTable | None = None
     """Only for strategies that declare ``needs_future``: the windows of ``[t_start_s, t_next_s)``,
     taken from the traffic recording (what the round will actually see)."""

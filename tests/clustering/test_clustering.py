@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosim.clustering.builtin import DynamicClustering, ForecastClustering, OracleClustering, StaticClustering, holt
+from cosim.clustering.builtin import (
+    DynamicClustering,
+    ForecastClustering,
+    HindsightClustering,
+    RandomClustering,
+    StaticClustering,
+    holt,
+)
 from cosim.clustering.tiers import assign_tiers, kmeans_thresholds, quantile_thresholds, tier_of
 from cosim.config import ClusteringConfig
 from cosim.errors import ConfigError
@@ -149,13 +156,13 @@ def test_forecast_ranks_by_the_trend_not_the_last_window() -> None:
     assert f.score["c"] > f.score["b"] > f.score["a"] >= 0.0
 
 
-def test_oracle_uses_the_traffic_the_round_will_see() -> None:
+def test_hindsight_uses_the_traffic_the_round_will_see() -> None:
     history = {"a": [100], "b": [50], "c": [10]}
     future = {"a": [0, 0], "b": [50, 50], "c": [90, 110]}
-    o = OracleClustering(settings("oracle")).assign(ctx(history, future=future))
+    o = HindsightClustering(settings("hindsight")).assign(ctx(history, future=future))
     assert o.tier_of == {"a": "low", "b": "medium", "c": "high"}
     assert o.score == {"a": 0.0, "b": 50.0, "c": 100.0}
-    assert OracleClustering.needs_future and not DynamicClustering.needs_future
+    assert HindsightClustering.needs_future and not DynamicClustering.needs_future
 
 
 def test_any_number_of_tiers_from_the_config() -> None:
@@ -174,6 +181,57 @@ def test_any_number_of_tiers_from_the_config() -> None:
 def test_unknown_strategy_is_one_line_naming_what_exists() -> None:
     with pytest.raises(ConfigError, match=r"clustering.strategy = 'sometimes': unknown clustering strategy") as info:
         ClusteringConfig(strategy="sometimes")
-    for name in ("dynamic", "forecast", "oracle (upper bound)", "static"):
+    for name in ("dynamic", "forecast", "hindsight (not deployable)", "latency-aware", "random", "static"):
         assert name in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_random_keeps_the_tier_sizes_and_draws_from_the_rounds_own_stream() -> None:
+    import numpy as np
+
+    rsus = {r: [10 * i] for i, r in enumerate(RSUS)}
+    a = RandomClustering(settings("random")).assign(ctx(rsus))
+    b = RandomClustering(settings("random")).assign(ctx(rsus))
+    assert a.tier_of == b.tier_of  # the same round's stream draws the same
+    assert sorted(a.tier_of.values()) == ["high", "low", "medium"]  # one RSU per tier, as the quantile cut gives
+    seen = set()
+    for seed in range(30):
+        c = ctx(rsus)
+        c = type(c)(**{**c.__dict__, "rng": np.random.default_rng(seed)})
+        seen.add(tuple(RandomClustering(settings("random")).assign(c).tier_of.values()))
+    assert len(seen) == 6  # every permutation of three RSUs over three tiers shows up
+
+
+def test_latency_aware_gives_each_rsu_the_heaviest_tier_within_the_shortest_makespan() -> None:
+    from cosim.clustering.latency import LatencyAware
+    from cosim.config import ClusteringConfig
+    from cosim.values import RoundRecord
+
+    def record(rsu: str, compute_s: float, uplink_s: float, samples: int, depth: int, batch: int) -> RoundRecord:
+        forwards = -(-samples // batch)
+        return RoundRecord(
+            round=0, rsu=rsu, tier="medium", batch_size=batch, client_depth=depth, t_start_s=0.0, t_end_s=10.0,
+            samples_available=samples, samples_trained=samples, forwards=forwards, compute_s=compute_s,
+            uplink_s=uplink_s, downlink_s=0.0, server_queue_s=0.0, bytes=1, rate_up_bps=1.0, rate_down_bps=1.0,
+            t_arrival_s=5.0, barrier_wait_s=0.0, late=False, crashed=False,
+        )  # fmt: skip
+
+    # per sample: a: 0.01 s/layer compute, 0.001 s link; b: slow link 0.05 s; c: much data (300 samples)
+    history = RoundHistory.from_records(
+        RSUS,
+        [t.name for t in THREE],
+        [record("a", 100 * 2 * 0.01, 100 * 0.001, 100, 2, 64),
+         record("b", 100 * 2 * 0.01, 100 * 0.05, 100, 2, 64),
+         record("c", 300 * 2 * 0.01, 300 * 0.001, 300, 2, 64)],
+    )  # fmt: skip
+    c = ctx({r: [1] for r in RSUS}, r=1)
+    c = type(c)(**{**c.__dict__, "history": history})
+    got = LatencyAware(ClusteringConfig(strategy="latency-aware")).assign(c)
+    # round time at depth d (no cap): samples * (d * 0.01 + link). Each RSU's fastest is at low (depth 1):
+    # a 1.1, b 6.0, c 3.3, so the shortest makespan is b's: tau = 6.0
+    # a at high (depth 3): 100 * 0.031 = 3.1 <= tau; b: high 8.0, medium 7.0, low 6.0 = tau;
+    # c: high 300 * 0.031 = 9.3, medium 6.3 > tau, low 3.3
+    assert got.tier_of == {"a": "high", "b": "low", "c": "low"}
+    assert got.score == pytest.approx({"a": 3.1, "b": 6.0, "c": 3.3})
+    first = LatencyAware(ClusteringConfig(strategy="latency-aware")).assign(ctx({"a": [9], "b": [5], "c": [1]}))
+    assert first.tier_of == {"a": "high", "b": "medium", "c": "low"}  # no history yet: by traffic, as dynamic

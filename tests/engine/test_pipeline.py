@@ -62,8 +62,8 @@ def test_gui_and_replays_stay_in_process(tmp_path: Path) -> None:
     assert Parts(cfg, tmp_path, gui=False, transport="local", traffic=None).pipelined
     assert not Parts(cfg, tmp_path, gui=True, transport="local", traffic=None).pipelined
     assert not Parts(cfg, tmp_path, gui=False, transport="local", traffic=None, traffic_process=False).pipelined
-    oracle = cfg.with_overrides(**{"clustering.strategy": "oracle"})  # records first, then replays
-    assert not Parts(oracle, tmp_path, gui=False, transport="local", traffic=None).pipelined
+    hindsight = cfg.with_overrides(**{"clustering.strategy": "hindsight"})  # records first, then replays
+    assert not Parts(hindsight, tmp_path, gui=False, transport="local", traffic=None).pipelined
 
 
 def test_a_traffic_failure_ends_the_run_with_one_line(tmp_path: Path) -> None:

@@ -155,7 +155,7 @@ class FakeRuns:
         self.seen[(strategy, seed)] = (*drain(cfg, traffic), cfg.learning.rounds)
         if (strategy, seed) == self.fail:
             raise RuntimeError("boom: simulated failure\nsecond line")
-        loss_end = 0.3 - 0.05 * (strategy == "oracle") + 0.01 * seed
+        loss_end = 0.3 - 0.05 * (strategy == "hindsight") + 0.01 * seed
         folder = make_run(
             Path(out),
             strategy=strategy,
@@ -173,14 +173,14 @@ class FakeRuns:
 def test_each_seed_is_recorded_once_and_replayed_for_every_strategy(tmp_path: Path) -> None:
     needs_shift()
     fake = FakeRuns()
-    strategies = ["dynamic", "oracle", "static"]
+    strategies = ["dynamic", "hindsight", "static"]
     out = tmp_path / "c"
     result = compare(
         SHIFT, strategies=strategies, seeds=[11, 12], rounds=2, out=out, run_fn=fake, executor=SerialExecutor()
     )
     assert set(fake.seen) == {(s, seed) for s in strategies for seed in (11, 12)}
     for seed in (11, 12):  # identical traffic and rounds for every strategy of a seed
-        assert fake.seen[("static", seed)] == fake.seen[("dynamic", seed)] == fake.seen[("oracle", seed)]
+        assert fake.seen[("static", seed)] == fake.seen[("dynamic", seed)] == fake.seen[("hindsight", seed)]
         windows, samples, rounds = fake.seen[("static", seed)]
         assert rounds == 2 and len(windows) > 0 and sum(samples) > 0
         assert (out / f"s{seed}" / "traffic.npz").exists() and (out / f"s{seed}" / "traffic.json").exists()
@@ -189,9 +189,11 @@ def test_each_seed_is_recorded_once_and_replayed_for_every_strategy(tmp_path: Pa
     assert result.report == out / "report.md" and (result.ran, result.reused, result.recorded) == (6, 0, 2)
     assert json.loads((out / "compare.json").read_text())["seeds"] == [11, 12]
     numbers = pd.read_csv(out / "numbers.csv")
-    assert list(dict.fromkeys(numbers["label"])) == ["static", "dynamic", "oracle (upper bound)"]
+    assert list(dict.fromkeys(numbers["label"])) == ["static", "dynamic", "hindsight (not deployable)"]
     loss = numbers[numbers["metric"] == "final_eval_loss"].set_index("strategy")
-    assert loss.loc["oracle", "pairs"] == 2 and loss.loc["oracle", "verdict"] == "lower"  # -0.05 x (1 - e^-1) on both
+    assert (
+        loss.loc["hindsight", "pairs"] == 2 and loss.loc["hindsight", "verdict"] == "lower"
+    )  # -0.05 x (1 - e^-1) on both
     values = pd.read_csv(out / "values.csv")
     assert sorted(set(values["seed"])) == [11, 12]
 
@@ -205,7 +207,9 @@ def test_each_seed_is_recorded_once_and_replayed_for_every_strategy(tmp_path: Pa
     assert (result.ran, result.reused, result.recorded) == (3, 6, 1)
     assert (out / "s11" / "traffic.npz").stat().st_mtime_ns == stamp
     assert (
-        pd.read_csv(out / "numbers.csv").set_index(["metric", "strategy"]).loc[("final_eval_loss", "oracle"), "pairs"]
+        pd.read_csv(out / "numbers.csv")
+        .set_index(["metric", "strategy"])
+        .loc[("final_eval_loss", "hindsight"), "pairs"]
         == 3
     )
 

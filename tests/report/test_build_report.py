@@ -133,21 +133,22 @@ def test_single_seed_report_and_table_say_they_cannot_conclude(
     assert "dynamic 4 +4" in migrations
 
 
-def test_oracle_is_labelled_an_upper_bound(tmp_path: Path) -> None:
+def test_hindsight_is_labelled_not_deployable_and_not_a_bound(tmp_path: Path) -> None:
     runs = {
         "static": make_run(tmp_path / "s", strategy="static", retier=False, n_rsus=3, n_rounds=3),
-        "oracle": make_run(tmp_path / "o", strategy="oracle", n_rsus=3, n_rounds=3, loss_end=0.1),
+        "hindsight": make_run(tmp_path / "o", strategy="hindsight", n_rsus=3, n_rounds=3, loss_end=0.1),
     }
     report = build_report(runs, tmp_path / "rep")
     text = report.read_text()
-    assert "| oracle (upper bound) | Upper bound:" in text  # strategies table
-    assert "| final_eval_loss | (m/s)² | oracle (upper bound) |" in text  # numbers table
-    assert "Tier of each RSU over rounds (oracle (upper bound))" in text
-    assert "not a policy" in text
-    assert "oracle (upper bound) 0." in text  # the summary sentences use the label too
+    label = "hindsight (not deployable)"
+    assert f"| {label} | Hindsight traffic:" in text  # strategies table
+    assert f"| final_eval_loss | (m/s)² | {label} |" in text  # numbers table
+    assert f"Tier of each RSU over rounds ({label})" in text
+    assert "not a policy" in text and "it bounds nothing" in text
+    assert f"{label} 0." in text  # the summary sentences use the label too
     numbers = numbers_of(report)
-    assert set(numbers.loc[numbers["strategy"] == "oracle", "label"]) == {"oracle (upper bound)"}
-    assert (tmp_path / "rep" / "tiers_oracle.png").read_bytes()[:8] == PNG
+    assert set(numbers.loc[numbers["strategy"] == "hindsight", "label"]) == {label}
+    assert (tmp_path / "rep" / "tiers_hindsight.png").read_bytes()[:8] == PNG
 
 
 def test_baseline_can_be_chosen_and_must_be_compared(trio: dict[str, Path], tmp_path: Path) -> None:
@@ -156,8 +157,8 @@ def test_baseline_can_be_chosen_and_must_be_compared(trio: dict[str, Path], tmp_
     assert rows.loc[("final_eval_loss", "static"), "difference"] == pytest.approx(final_loss(0.3) - final_loss(0.25))
     assert rows.loc[("final_eval_loss", "forecast"), "difference"] == 0
     with pytest.raises(ConfigError) as info:
-        build_report(trio, tmp_path / "x", baseline="oracle")
-    assert "baseline = 'oracle': not one of the compared strategies (dynamic, static, forecast)" == str(info.value)
+        build_report(trio, tmp_path / "x", baseline="hindsight")
+    assert "baseline = 'hindsight': not one of the compared strategies (dynamic, static, forecast)" == str(info.value)
     # the registry's baseline is not compared: the first strategy is the baseline
     two = {k: trio[k] for k in ("forecast", "dynamic")}
     first = numbers_of(build_report(two, tmp_path / "two")).set_index(["metric", "strategy"])
@@ -225,10 +226,10 @@ def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
         (
             ["compare", "quickstart", "--strategies", "static,greedy"],
             "--strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, "
-            "oracle (upper bound), static;",
+            "hindsight (not deployable), latency-aware, random, static;",
         ),
         (["compare", "quickstart", "--strategies", "static"], "give at least two strategies"),
-        (["compare", "quickstart", "--baseline", "oracle"], "--baseline = 'oracle': not one of the compared"),
+        (["compare", "quickstart", "--baseline", "hindsight"], "--baseline = 'hindsight': not one of the compared"),
         (["compare", "quickstart", "--set", "clustering.strategy=static"], "name them there"),
     ):
         r = run_cli(*args, "--out", out)

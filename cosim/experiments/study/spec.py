@@ -3,7 +3,7 @@
 A study file (``docs/study.toml`` is the shipped one)::
 
     title = "Does dynamic clustering help?"
-    strategies = ["static", "dynamic", "forecast", "oracle"]
+    strategies = ["static", "dynamic", "forecast", "hindsight"]
     baseline = "static"
     seeds = "1-5"                       # as cosim compare --seeds
     out = "../runs/study"               # the comparisons' folders (relative to this file)

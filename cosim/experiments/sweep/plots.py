@@ -1,7 +1,7 @@
 """Sweep plots: per metric, the mean over seeds with its 95 % confidence interval, per group.
 
 Strategies take colours by their position in the sweep (Okabe-Ito palette, safe with colour-vision
-deficiencies) and a marker each, and are shown by their registry label (an upper bound is marked so).
+deficiencies) and a marker each, and are shown by their registry label (a hindsight strategy is marked so).
 The loss's and metric's names and units come from the runs' workload. Each plot is written by
 :func:`cosim.figures.save_figure`: ``sweep_<metric>.png`` (200 dpi), ``.svg`` and ``.csv`` (one row per
 drawn point: strategy, setting, mean, interval, n).

@@ -32,7 +32,7 @@ title = "Tiny study"
 question = "Does the fixture's demand shift reward re-clustering?"
 notes = ['''Four rounds of 120 s: the demand moves east at 300 s,
   so round 3 sees it.''']
-strategies = ["static", "dynamic", "oracle"]
+strategies = ["static", "dynamic", "hindsight"]
 seeds = "1-2"
 out = "runs"
 doc = "docs/study.md"
@@ -67,7 +67,7 @@ RUN = TINY.replace(f'[[scenarios]]\nname = "{SHIFT}"\nnote = "the test fixture"\
 
 def test_study_file_is_checked(tmp_path: Path) -> None:
     spec = load_study(study_file(tmp_path, TINY))
-    assert spec.strategies == ("static", "dynamic", "oracle") and spec.baseline == "static" and spec.seeds == (1, 2)
+    assert spec.strategies == ("static", "dynamic", "hindsight") and spec.baseline == "static" and spec.seeds == (1, 2)
     assert spec.out == tmp_path / "runs" and spec.doc == tmp_path / "docs" / "study.md"
     imported = spec.scenarios[1]
     assert imported.imported == SHIFT / "shift.sumocfg" and imported.rsus == 2 and imported.available
@@ -113,7 +113,7 @@ def test_tiny_study_runs_imports_skips_and_writes_its_document(tmp_path: Path) -
     outcome = ran["imported-shift"]
     assert outcome.result is not None and not outcome.result.failed and outcome.result.ran == 6
     imported = tmp_path / "runs" / "imported-shift"
-    info = json.loads((imported / "s1" / "oracle" / "run.json").read_text())
+    info = json.loads((imported / "s1" / "hindsight" / "run.json").read_text())
     assert info["status"] == "finished" and len(info["config"]["rsus"]) == 2  # the importer placed 2 RSUs
     assert not list(SHIFT.glob("*.toml.*")) and sorted(p.name for p in SHIFT.iterdir()) == [
         "scenario.toml",
@@ -127,7 +127,7 @@ def test_tiny_study_runs_imports_skips_and_writes_its_document(tmp_path: Path) -
     text = result.doc.read_text()
     assert text.startswith("# Tiny study") and "Does the fixture's demand shift" in text
     assert "- Four rounds of 120 s: the demand moves east at 300 s, so round 3 sees it." in text
-    assert "## Results at a glance" in text and "## Gap to the upper bound (oracle (upper bound))" in text
+    assert "## Results at a glance" in text and "## Gap to the hindsight reference (hindsight (not deployable))" in text
     assert "*Skipped: `" in text and "no/such/city.sumocfg` is not present on this machine.*" in text
     numbers = pd.read_csv(tmp_path / "runs" / "imported-shift" / "numbers.csv").set_index(["metric", "strategy"])
     row = numbers.loc[("final_eval_loss", "dynamic")]
@@ -182,7 +182,7 @@ def test_the_shipped_study_plans(tmp_path: Path) -> None:
     from cosim.experiments.study.run import plan_scenario, scenario_source
 
     spec = load_study(ROOT / "docs" / "study.toml")
-    assert spec.strategies == ("static", "dynamic", "forecast", "oracle") and spec.seeds == (1, 2, 3, 4, 5)
+    assert spec.strategies == ("static", "dynamic", "forecast", "hindsight") and spec.seeds == (1, 2, 3, 4, 5)
     assert spec.doc == ROOT / "docs" / "study.md" and spec.out == ROOT / "runs" / "study"
     spec = dataclasses.replace(spec, out=tmp_path / "study")  # not the checkout's runs/, whatever they hold
     keys = [s.key for s in spec.scenarios]

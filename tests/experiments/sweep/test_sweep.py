@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SHIFT = ROOT / "tests" / "fixtures" / "shift"
 
 HEAD = '[grid]\nscenarios=["quickstart"]\n'
-GRID_TAIL = 'strategies=["static", "oracle"]\nseeds=[1, 2]\n'
+GRID_TAIL = 'strategies=["static", "hindsight"]\nseeds=[1, 2]\n'
 SPEC = """
 rounds = 2
 out = "out"
@@ -81,7 +81,7 @@ def test_grid_expands_to_named_points(tmp_path: Path) -> None:
         (
             HEAD + 'strategies=["static", "greedy"]\nseeds=[1]\n',
             "grid.strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, "
-            "oracle (upper bound), static; or a 'package.module:Class' path)",
+            "hindsight (not deployable), latency-aware, random, static; or a 'package.module:Class' path)",
         ),
         (HEAD + 'strategies=["no_such_module:Thing"]\nseeds=[1]\n', "cannot import no_such_module"),
         (HEAD + 'strategies=["static"]\nseeds=[1]\nseed=[1]\n', "use the 'seeds' key"),
@@ -268,7 +268,7 @@ def test_cli_bad_sweeps_are_one_line(tmp_path: Path) -> None:
     for path, words in (
         (empty, "missing or empty"),
         (unknown, "unknown field traffic.speed"),
-        (greedy, "grid.strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, oracle"),
+        (greedy, "grid.strategies = 'greedy': unknown clustering strategy (available: dynamic, forecast, hindsight"),
         (tmp_path / "nope.toml", "not found"),
     ):
         r = run_cli("sweep", str(path))
