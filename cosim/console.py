@@ -236,7 +236,7 @@ class RunProgress:
 
     def __init__(self, begin: float, end: float, rounds: int, enabled: bool = True, loss_unit: str = "") -> None:
         self.enabled = enabled
-        self.plain = enabled and not console.is_terminal
+        self.plain = enabled and not (console.is_terminal or console.is_jupyter)  # a notebook draws the bars
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
