@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from cosim.errors import ConfigError, CosimError, Interrupted
@@ -375,12 +376,26 @@ def _run(args: argparse.Namespace) -> int:
     summary_table(f"{cfg.name} · {label} · seed {cfg.seed}", run_rows(s, result.data_spec))
     if s.get("stop_reason"):
         console.print(f"[yellow]stopped after {s['rounds']} of {s['rounds_planned']} rounds: {s['stop_reason']}[/]")
+    for line in next_steps(result.folder, cfg.name):
+        console.print(line, soft_wrap=True, highlight=False)
     return 0
+
+
+def next_steps(folder: Path, scenario: str) -> list[str]:
+    """What to do with a finished run: where it is, and the commands that read it (each line under 100 columns)."""
+    where = str(folder)
+    return [
+        f"run folder: {where}  (traces: messages, rounds, traffic; per-RSU delays: rsu_delays.csv)",
+        "next:",
+        f"  cosim export {where} --format csv      # tables for pandas / spreadsheets",
+        f"  cosim export {where} --format pcap     # open in Wireshark",
+        f"  cosim compare {scenario} --seeds 1-5   # static vs dynamic over 5 paired seeds",
+    ]
 
 
 def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
     """The rows of ``cosim run``'s summary table, from a run summary (run.json ``summary``)."""
-    from cosim.console import MIGRATIONS, MIGRATIONS_MEANING
+    from cosim.console import MIGRATIONS
 
     nan = float("nan")
     loss = f"{spec.loss_name}, {spec.loss_unit}".rstrip(", ")
@@ -409,17 +424,16 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
         rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
     rows.update(
         {
-            f"{MIGRATIONS}, all rounds ({MIGRATIONS_MEANING})": s["tier_migrations"],
+            f"{MIGRATIONS}, all rounds": s["tier_migrations"],
             "late RSUs (deadline)": s["late_rsus"],
             "Forward calls": s["forwards"],
             "bytes on the wire": s["bytes_total"],
-            "mean uplink, ms (simulated)": s.get("mean_uplink_ms", nan),
-            "mean downlink, ms (simulated)": s.get("mean_downlink_ms", nan),
-            "mean server queue, ms (simulated)": s.get("mean_queue_ms", nan),
+            "Forward uplink, mean ms (simulated)": s.get("mean_uplink_ms", nan),
+            "Forward downlink, mean ms (simulated)": s.get("mean_downlink_ms", nan),
+            "Forward server queue, mean ms (simulated)": s.get("mean_queue_ms", nan),
             "gRPC call, median ms (wall clock)": s.get("median_wall_rpc_ms", nan),
             "gRPC call, p95 ms (wall clock)": s.get("p95_wall_rpc_ms", nan),
             "simulated time of the rounds, s": s["sim_time_s"],
-            "traces": s["traces"],
         }
     )
     return rows

@@ -236,12 +236,11 @@ class RunProgress:
 
     def __init__(self, begin: float, end: float, rounds: int, enabled: bool = True, loss_unit: str = "") -> None:
         self.enabled = enabled
-        self.plain = enabled and not console.is_terminal
-        self.progress = Progress(
+        self.plain = enabled and not (console.is_terminal or console.is_jupyter)  # a notebook draws the bars
+        self.progress = Progress(  # bars only: each round's words are a line of their own, above them
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=30),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(),
             console=console,
             disable=not enabled or self.plain,
@@ -252,8 +251,8 @@ class RunProgress:
         self.loss_unit = loss_unit
         self.migrations = 0
         self.done = 0
-        self.sim = self.progress.add_task("simulated s", total=int(end - begin), info="")
-        self.rounds = self.progress.add_task("rounds", total=rounds, info="")
+        self.sim = self.progress.add_task("simulated s", total=int(end - begin))
+        self.rounds = self.progress.add_task("rounds", total=rounds)
 
     def __enter__(self) -> RunProgress:
         if self.enabled:  # the definition once, above the lines that count them
@@ -273,22 +272,26 @@ class RunProgress:
         self.progress.update(self.sim, completed=int(now - self.begin))
 
     def info(self, summary: Any) -> str:
-        """The round's line: eval loss, tier migrations of all rounds so far (and this round's), late RSUs, time."""
+        """The round's words: eval loss, tier migrations so far (+ this round's), late RSUs, simulated time.
+
+        Short enough that a round's line stays within 100 columns, and the bar's within 80.
+        """
         unit = f" {self.loss_unit}" if self.loss_unit else ""
         return (
-            f"eval loss {summary.eval_loss:.3g}{unit}  {MIGRATIONS}, all rounds so far: {self.migrations} "
-            f"(this round: {summary.migrations})  late {len(summary.late)}  t={summary.t_end_s:.0f} s simulated"
+            f"eval {summary.eval_loss:.3g}{unit}, migrations {self.migrations} (+{summary.migrations}), "
+            f"late {len(summary.late)}, t={summary.t_end_s:.0f} s"
         )
 
     def round(self, summary: Any) -> None:
         """A round finished."""
         self.migrations += int(summary.migrations)
         self.done += 1
-        info = self.info(summary)
-        self.progress.update(self.rounds, advance=1, info=info)
+        line = f"round {summary.round} ({self.done} of {self.total_rounds}): {self.info(summary)}"
+        self.progress.update(self.rounds, advance=1)
         if self.plain:
-            line = f"round {summary.round} ({self.done} of {self.total_rounds}): {info}"
             print(line, file=console.file, flush=True)
+        elif self.enabled:
+            self.progress.console.print(line, highlight=False, soft_wrap=True)
 
 
 __all__ = [

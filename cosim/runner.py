@@ -32,6 +32,7 @@ from cosim.errors import (
     PluginError,
     ScenarioError,
     SimulationStalled,
+    writing,
 )
 from cosim.faults import OutageLink, SlowdownCompute, plan_of
 from cosim.plugins import ComputeModel, LinkModel, Strategy, Workload
@@ -49,6 +50,7 @@ from cosim.quiet import quiet_tensorflow
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.seeds import DATA_SPLIT, Streams
 from cosim.traces import runfolder
+from cosim.traces.delays import rsu_delays
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
@@ -367,6 +369,7 @@ def _execute(
     )
     recorder.write_run_json(info)
     (folder / CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume
+    (folder / runfolder.LOCK).unlink(missing_ok=True)  # nor to lock: a finished run leaves no empty run.lock
     return Result(
         run_id=run_id,
         folder=folder,
@@ -437,6 +440,8 @@ def summarize(
         out["mean_downlink_ms"] = float(fwd["downlink_s"].mean() * 1e3)
         out["mean_queue_ms"] = float(fwd["queue_s"].mean() * 1e3)
         out["mean_wall_rpc_ms"] = float(fwd["wall_rpc_ms"].mean())
+        with writing(folder / "rsu_delays.csv", "write the per-RSU delays"):
+            rsu_delays(messages).to_csv(folder / "rsu_delays.csv", index=False)
     return out
 
 

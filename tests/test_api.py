@@ -128,3 +128,28 @@ def test_compare_returns_the_reports_tables_and_figure_data_as_dataframes(
     pd.testing.assert_frame_equal(report.figures["loss_vs_time"], pd.read_csv(files["csv"]), check_dtype=False)
     with pytest.raises(KeyError, match="not a metric"):
         report.metric("nope")
+
+
+def test_the_public_api_shows_its_parameters_and_only_its_names() -> None:
+    import inspect
+
+    assert sorted(dir(cosim)) == sorted(cosim.__all__) == ["__version__", "compare", "resume", "run"]
+    for fn, params in (
+        (cosim.run, {"config", "strategy", "rounds", "seed", "overrides", "out", "progress", "on_round"}),
+        (cosim.compare, {"scenario", "strategies", "seeds", "baseline", "rounds", "overrides", "out", "progress"}),
+        (cosim.resume, {"folder", "progress", "on_round"}),
+    ):
+        signature = inspect.signature(fn)
+        assert params <= set(signature.parameters), fn.__name__
+        assert all(name in fn.__doc__ for name in params - {"config", "scenario", "folder"}), fn.__name__
+
+
+def test_progress_prints_a_line_per_round_off_a_terminal_and_nothing_when_off(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    needs_shift()
+    seen: list[int] = []
+    cosim.run(SHIFT, rounds=2, out=tmp_path / "quiet", transport="local", progress=False,
+              on_round=lambda s: seen.append(s.round))  # fmt: skip
+    assert seen == [0, 1] and "round 0" not in capsys.readouterr().out
+    cosim.run(SHIFT, rounds=2, out=tmp_path / "shown", transport="local", progress=True)
+    out = capsys.readouterr().out
+    assert "round 0 (1 of 2)" in out and "round 1 (2 of 2)" in out

@@ -203,7 +203,8 @@ def default_out(
     )
     digest = hashlib.sha256(blob.encode()).hexdigest()[:8]
     first = next(iter(next(iter(configs.values())).values()))
-    return (runs_dir or Path("runs")) / f"{first.name}-compare-s{format_seeds(seeds)}-{digest}"
+    seeds_part = format_seeds(seeds).replace(",", "+")  # no comma in a folder name (shells, CSV cells, URLs)
+    return (runs_dir or Path("runs")) / f"{first.name}-compare-s{seeds_part}-{digest}"
 
 
 def plan(

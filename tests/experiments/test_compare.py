@@ -338,3 +338,15 @@ def test_config_difference_names_the_first_field_that_differs() -> None:
     del recorded["learning"]["rounds"]
     assert config_difference(recorded, cfg) == ("learning.rounds: the folder's runs predate it: another cosim version")
     assert config_difference(None, cfg) is not None  # a run.json without a config is never reused
+
+
+def test_a_default_compare_folder_has_no_comma() -> None:
+    from cosim.config import load
+    from cosim.experiments.plan import default_out
+
+    cfg = load(SHIFT)
+    out = default_out({"static": {1: cfg, 2: cfg, 5: cfg}}, [1, 2, 5])
+    assert "," not in out.name and out.name.startswith("shift-compare-s1+2+5-")
+    assert default_out({"static": {s: cfg for s in range(1, 6)}}, [1, 2, 3, 4, 5]).name.startswith(
+        "shift-compare-s1-5-"
+    )

@@ -73,3 +73,27 @@ def test_run_metrics() -> None:
     assert m["mean_barrier_wait_s"] == pytest.approx({"high": 1.0, "low": 4.0})
     assert m["median_wall_rpc_ms"] == 10.5  # Forwards only
     assert m["p95_wall_rpc_ms"] == pytest.approx(pd.Series(range(1, 21)).quantile(0.95))
+
+
+def test_rsu_delays_are_per_rsu_and_kind_by_hand() -> None:
+    import pandas as pd
+
+    from cosim.traces.delays import DELAY_COLUMNS, rsu_delays
+
+    m = pd.DataFrame(
+        {
+            "rsu": ["b", "a", "b", "b"],
+            "kind": ["forward", "forward", "forward", "aggregate"],
+            "bytes_up": [100, 50, 300, 1000],
+            "uplink_s": [1.0, 2.0, 3.0, 10.0],
+            "downlink_s": [0.5, 0.5, 1.5, 2.0],
+            "queue_s": [0.0, 0.1, 0.2, 0.0],
+            "rtt_s": [1.5, 2.5, 4.5, 12.0],
+        }
+    )
+    d = rsu_delays(m)
+    assert list(d.columns) == list(DELAY_COLUMNS)
+    assert list(zip(d["rsu"], d["kind"], strict=True)) == [("b", "aggregate"), ("b", "forward"), ("a", "forward")]
+    b = d[(d["rsu"] == "b") & (d["kind"] == "forward")].iloc[0]
+    assert b["messages"] == 2 and b["bytes_up_mean"] == 200 and b["uplink_mean_s"] == 2.0
+    assert b["uplink_p95_s"] == pytest.approx(1.0 + 0.95 * 2.0) and b["queue_mean_s"] == pytest.approx(0.1)
