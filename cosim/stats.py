@@ -53,7 +53,7 @@ MIN_PAIRS = 5
 MIN_BOOTSTRAP = 10
 """Fewest pairs the bootstrap check is computed from (docs/explanation/statistics.md: a resample of n values
 has C(2n − 1, n) distinct forms, and the BCa interval covers the true mean in about 84 % of samples of 5
-normal values, 90 % of 10, instead of 95 %)."""
+normal values, 89 % of 10, instead of 95 %)."""
 NOT_SHOWN_EQUIVALENT = "no significant difference, not shown equivalent"
 NO_DIFFERENCE = NOT_SHOWN_EQUIVALENT
 """The verdict when neither a difference nor equivalence is shown."""

@@ -9,8 +9,9 @@ from rich.progress import Progress
 
 from cosim.console import LineProgress, jobs_display, make_console
 from cosim.errors import ConfigError
-from cosim.experiments.compare import check_plan_margins, execute
+from cosim.experiments.compare import execute
 from cosim.experiments.plan import format_seeds, parse_seeds, parse_strategies, plan
+from cosim.report.metrics import check_margins, measure_names
 from cosim.report.terminal import print_numbers
 
 
@@ -83,6 +84,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from cosim.console import import_quietly
     from cosim.experiments.jobs import default_executor
 
+    margins = check_margins(parse_margins(args.margin), measure_names(), "--margin")  # before anything is made
     checked = plan(  # bad input fails before TensorFlow loads
         args.scenario,
         strategies=parse_strategies(args.strategies),
@@ -93,7 +95,6 @@ def compare_command(args: argparse.Namespace) -> int:
         overrides=[parse_override(text) for text in args.set],
         out=args.out,
     )
-    margins = check_plan_margins(checked, parse_margins(args.margin), "--margin")
     executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
     if executor.in_process:
         import_quietly()

@@ -67,12 +67,6 @@ class CompareResult:
         return load_report(self.report.parent, failed=tuple(f"{o.key}: {o.error}" for o in self.failed))
 
 
-def check_plan_margins(checked: ComparePlan, margins: Mapping[str, object], where: str) -> dict[str, float]:
-    """Equivalence margins checked against the measures this comparison will have, before anything runs."""
-    tiers = [str(t) for t in checked.config(checked.baseline, checked.seeds[0]).learning.tiers]
-    return check_margins(margins, measure_names(tiers), where)
-
-
 def _title(label: str, seed: int) -> str:
     return f"{label}, seed {seed}"
 
@@ -204,6 +198,7 @@ def compare(
     (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader. ``margins`` maps a measure to
     its equivalence margin (``{"final_eval_loss": 0.5}``): the report then tests equivalence (TOST).
     """
+    margins = check_margins(margins or {}, measure_names(), "cosim.compare: margins")
     checked = plan(
         scenario,
         strategies=strategies,
@@ -214,5 +209,4 @@ def compare(
         overrides=field_overrides(overrides, fields, "cosim.compare"),
         out=out,
     )
-    margins = check_plan_margins(checked, margins or {}, "cosim.compare: margins")
     return execute(checked, progress=progress, executor=executor, run_fn=run_fn, margins=margins)

@@ -14,7 +14,17 @@ from cosim.report.headline import headline, unit_text
 from cosim.report.numbers import SAME_WITHIN, fewest_seeds, fmt, fmt_ci, fmt_diff, fmt_value, seed_caveat
 from cosim.report.plots import Plot
 from cosim.report.rundata import RunData
-from cosim.stats import CANNOT_CONCLUDE, MIN_BOOTSTRAP, MIN_PAIRS, SIGNIFICANT, detectable_effect, power, t_quantile
+from cosim.stats import (
+    ALPHA,
+    CANNOT_CONCLUDE,
+    MIN_BOOTSTRAP,
+    MIN_PAIRS,
+    NOT_SHOWN_EQUIVALENT,
+    SIGNIFICANT,
+    detectable_effect,
+    power,
+    t_quantile,
+)
 
 SUMMARY_METRICS = (
     "final_eval_loss",
@@ -43,11 +53,17 @@ TOO_FEW_FOR_BOOTSTRAP = "n too small"
 def verdict_text(row: pd.Series) -> str:
     """``lower (better)``, ``equivalent (within ±0.5 (m/s)²)``, ``cannot conclude (3 seeds)``... of a numbers row.
 
-    A significant difference smaller than :data:`SAME_WITHIN` of the baseline is marked negligible.
+    A significant difference smaller than :data:`SAME_WITHIN` of the baseline is marked negligible; a
+    difference that only Holm's adjustment takes back says its unadjusted p.
     """
     verdict = str(row["verdict"])
     if verdict.startswith("equivalent") and verdict.endswith(")"):
         return verdict[:-1] + unit_text(row.get("unit")) + ")"
+    if verdict == NOT_SHOWN_EQUIVALENT:
+        p, p_holm = row.get("p_value"), row.get("p_holm")
+        if isinstance(p, float) and isinstance(p_holm, float) and p < ALPHA <= p_holm:
+            verdict += f" (p = {p:.2g} before Holm's adjustment)"
+        return verdict
     if verdict not in SIGNIFICANT:
         return verdict
     better = row.get("better")

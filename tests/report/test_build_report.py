@@ -233,6 +233,16 @@ def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
         (["compare", "quickstart", "--strategies", "static"], "give at least two strategies"),
         (["compare", "quickstart", "--baseline", "oracle"], "--baseline = 'oracle': not one of the compared"),
         (["compare", "quickstart", "--set", "clustering.strategy=static"], "name them there"),
+        (["compare", "quickstart", "--margin", "final_eval_loss"], "--margin = 'final_eval_loss': write MEASURE=VALUE"),
+        (
+            ["compare", "quickstart", "--margin", "final_eval_loss=abc"],
+            "--margin = 'final_eval_loss=abc': 'abc' is not",
+        ),
+        (["compare", "quickstart", "--margin", "final_eval_los=1"], "--margin: final_eval_los = 1.0: not a measure"),
+        (
+            ["compare", "quickstart", "--margin", "final_eval_loss=-2"],
+            "an equivalence margin must be a positive number",
+        ),
     ):
         r = run_cli(*args, "--out", out)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
