@@ -72,7 +72,7 @@ def equivalent(margin: float) -> str:
     return f"equivalent (within ±{margin:.4g})"
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
+def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
     xs = np.asarray([float("nan") if v is None else float(v) for v in values], dtype=np.float64)
     return xs[np.isfinite(xs)]
 
@@ -114,7 +114,7 @@ def bounded(
     return low, high, "both" if len(ends) == 2 else (ends[0] if ends else "")
 
 
-def tost_p(d: Sequence[float], margin: float) -> float:
+def tost_p(d: Sequence[float] | np.ndarray, margin: float) -> float:
     """p-value of two one-sided t tests that the mean of ``d`` lies inside ``(-margin, margin)``.
 
     The larger of the p-values of ``H0: mean ≤ −margin`` (against greater) and ``H0: mean ≥ margin``

@@ -304,6 +304,11 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
     )
 
 
+def measure_bounds() -> dict[str, tuple[float | None, float | None]]:
+    """Each measure's lowest and highest possible value (None: unbounded), by name."""
+    return {m.name: m.bounds for m in metric_list(Units("loss", "", "metric", ""))}
+
+
 def measure_names(tiers: Sequence[str] = ()) -> list[str]:
     """The names of every measure a comparison can have (``tiers``: for the barrier waits)."""
     return [m.name for m in metric_list(Units("loss", "", "metric", ""), tiers)]

@@ -310,7 +310,7 @@ def fmt_ci(value: float, low: float, high: float, *, signed: bool = False, clipp
     return f"{f(value)} [{lo}, {hi}]"
 
 
-def fmt_value(row: Mapping[str, Any]) -> str:
+def fmt_value(row: pd.Series) -> str:
     """A numbers row's mean [95 % CI], its clipped end marked."""
     side = row.get("value_clipped")
     return fmt_ci(row["value"], row["value_low"], row["value_high"], clipped=side if isinstance(side, str) else "")

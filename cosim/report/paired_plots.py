@@ -33,6 +33,11 @@ MARGIN_SHADE = "0.55"
 """Grey for the equivalence margin's region (no strategy colour)."""
 
 
+def _number(value: object) -> float:
+    """A table cell as a float (NaN when it is not a number)."""
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
 def _short(verdict: str) -> str:
     """A verdict in a few words, for a tick label."""
     if verdict.startswith(CANNOT_CONCLUDE):
@@ -64,7 +69,7 @@ def differences(
     for ax, metric in zip(axes.flat, shown, strict=False):
         wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
         unit = str(rows.loc[(metric, baseline), "unit"])
-        margin = float(rows.loc[(metric, baseline), "margin"]) if "margin" in rows.columns else math.nan
+        margin = _number(rows.loc[(metric, baseline), "margin"]) if "margin" in rows.columns else math.nan
         if math.isfinite(margin):
             ax.axvspan(-margin, margin, color=MARGIN_SHADE, alpha=0.12, linewidth=0, label=f"±{margin:g} margin")
         ticks = []
@@ -190,14 +195,14 @@ def loss_difference_vs_round(
     ax.set_title(f"Held-out {units.loss_name} per round, strategy − {base_label} on the same seed")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    seeds = fewest or 0
-    mark_few_seeds(fig, seeds)
+    n_seeds = fewest or 0
+    mark_few_seeds(fig, n_seeds)
     data = pd.DataFrame(drawn, columns=["strategy", "series", "seed", "round", "difference", "low", "high", "n"])
     name = save(fig, out, "loss_difference_vs_round.png", data.assign(label=data["strategy"].map(labels)))
     how = (
-        f"Line = mean difference over {seeds} seeds, band = its 95 % paired-t interval, faint lines = each seed; "
+        f"Line = mean difference over {n_seeds} seeds, band = its 95 % paired-t interval, faint lines = each seed; "
         "below the dashed zero line the strategy's loss is lower than the baseline's on the same seed."
-        if seeds > 1
+        if n_seeds > 1
         else "One seed: each line is a single run's difference, which cannot support a conclusion."
     )
     if math.isfinite(margin):

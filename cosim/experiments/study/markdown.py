@@ -374,6 +374,7 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
                         cells.append("—")
                         continue
                     row = rows.loc[(metric, name)]
+                    assert isinstance(row, pd.Series)  # one row per measure and strategy
                     delta = fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True)
                     mark = "" if confirmed(row) else f" {CHECK_MARK}"
                     cells.append(f"{delta}: {verdict_text(row)}{mark}")
