@@ -2,7 +2,10 @@
 
 This module holds the style (colours, markers, hatches), the :class:`Plot` record and the tier heat map;
 :mod:`cosim.report.bands` holds the figures over seeds (means, intervals),
-:mod:`cosim.report.distributions` the per-RSU delay distributions and :mod:`cosim.report.citymap` the map.
+:mod:`cosim.report.paired_plots` the paired differences against the baseline, :mod:`cosim.report.baselines`
+the reference models, :mod:`cosim.report.distributions` the per-RSU delay distributions and
+:mod:`cosim.report.citymap` the map. Below :data:`cosim.stats.MIN_PAIRS` seeds :func:`mark_few_seeds` stamps
+a figure *cannot conclude (n seeds)*.
 
 Strategies get colours by position from the Okabe-Ito palette (distinguishable with colour-vision
 deficiencies), plus a marker and line style per position so lines stay apart in grey print too. Tiers
