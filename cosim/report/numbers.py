@@ -220,6 +220,22 @@ def measures_of(numbers: pd.DataFrame) -> list[Metric]:
     return out
 
 
+def recompute(
+    numbers: pd.DataFrame, values: pd.DataFrame, baseline: str, margins: Mapping[str, float], among: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A numbers table computed again from ``values`` against ``baseline`` (Holm over the others compared).
+
+    ``numbers`` gives the measures and labels; ``among`` (default: every strategy of it) the strategies.
+    """
+    labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
+    names = [baseline, *(s for s in (among or labels) if s != baseline and s in labels)]
+    measures = measures_of(numbers)
+    known = {m.name for m in measures}
+    return numbers_table(
+        values, measures, {n: labels[n] for n in names}, baseline, {k: v for k, v in margins.items() if k in known}
+    )
+
+
 def _unavailable(run: RunData, curve: pd.DataFrame, target: float) -> float:
     """A measure read back from numbers.csv is not computed again from a run."""
     return math.nan

@@ -12,7 +12,7 @@ import json
 import math
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from cosim.report.markdown import (
     power_sentence,
     verdict_text,
 )
-from cosim.report.numbers import fewest_seeds, fmt_ci, measures_of, numbers_table
+from cosim.report.numbers import fewest_seeds, fmt_ci, recompute
 from cosim.stats import MIN_BOOTSTRAP, MIN_PAIRS
 from cosim.version import __version__
 
@@ -52,7 +52,7 @@ def _read(folder: Path, spec: StudySpec) -> tuple[pd.DataFrame, pd.DataFrame, di
         values = pd.read_csv(folder / "values.csv")
     except (OSError, pd.errors.EmptyDataError):
         return None
-    numbers = against(written, values, spec.baseline, spec.equivalence)
+    numbers = recompute(written, values, spec.baseline, spec.equivalence)
     try:
         info = json.loads((folder / "study.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -82,22 +82,6 @@ def _settings(folder: Path) -> dict[str, Any]:
             "workload": (cfg.get("workload") or {}).get("name"),
         }
     return {}
-
-
-def against(
-    numbers: pd.DataFrame, values: pd.DataFrame, baseline: str, margins: Mapping[str, float], among: Sequence[str] = ()
-) -> pd.DataFrame:
-    """A numbers table computed again from ``values`` against ``baseline`` (Holm over the others compared).
-
-    ``numbers`` gives the measures and labels; ``among`` (default: every strategy of it) the strategies.
-    """
-    labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
-    names = [baseline, *(s for s in (among or labels) if s != baseline and s in labels)]
-    measures = measures_of(numbers)
-    known = {m.name for m in measures}
-    return numbers_table(
-        values, measures, {n: labels[n] for n in names}, baseline, {k: v for k, v in margins.items() if k in known}
-    )
 
 
 def git_commit(root: Path) -> str:
@@ -365,7 +349,7 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
             found = data[s.key]
             if not found:
                 continue
-            gap = against(found[0], found[1], bound, spec.equivalence, [bound, *others])
+            gap = recompute(found[0], found[1], bound, spec.equivalence, [bound, *others])
             rows = gap.set_index(["metric", "strategy"])
             for name in others:
                 cells = [s.key, _label(name)]
