@@ -314,7 +314,7 @@ def test_compare_over_seeds_on_ray_with_the_real_engine(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     text = " ".join(r.stdout.split())
     assert "shift, seeds 1-3: same traffic for every strategy, paired seed by seed" in text
-    assert "mean [95 % CI]" in text and "verdict (paired t)" in text and "One seed" not in text
+    assert "mean [95 % CI]" in text and "verdict (paired t, Holm)" in text and "One seed" not in text
     numbers = pd.read_csv(out / "numbers.csv").set_index(["metric", "strategy"])
     loss = numbers.loc[("final_eval_loss", "dynamic")]
     assert loss["seeds"] == 3 and loss["pairs"] == 3
