@@ -234,6 +234,14 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, help="override learning.rounds")
     _add_overrides(p)
     p.add_argument(
+        "--margin",
+        action="append",
+        default=[],
+        metavar="MEASURE=VALUE",
+        help="equivalence margin of a measure, in its unit, e.g. --margin final_eval_loss=0.5 (repeatable): the "
+        "report tests whether the difference lies within ±VALUE (TOST) and can then say 'equivalent'",
+    )
+    p.add_argument(
         "--out",
         help="output folder (default: runs/<scenario>-compare-s<seeds>-<digest of the configs>; "
         "a rerun into the same folder skips finished runs)",

@@ -8,8 +8,10 @@ from typing import Any
 from rich.progress import Progress
 
 from cosim.console import LineProgress, jobs_display, make_console
+from cosim.errors import ConfigError
 from cosim.experiments.compare import execute
 from cosim.experiments.plan import format_seeds, parse_seeds, parse_strategies, plan
+from cosim.report.metrics import check_margins, measure_names
 from cosim.report.terminal import print_numbers
 
 
@@ -61,12 +63,28 @@ class RichProgress:
         self._end_stage()
 
 
+def parse_margins(texts: list[str]) -> dict[str, object]:
+    """``["final_eval_loss=0.5"]`` -> ``{"final_eval_loss": 0.5}`` (the value checked later with the measures)."""
+    out: dict[str, object] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"--margin = {text!r}: write MEASURE=VALUE, e.g. --margin final_eval_loss=0.5")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"--margin = {text!r}: {value.strip()!r} is not a number") from None
+    return out
+
+
 def compare_command(args: argparse.Namespace) -> int:
     """Run the comparison, print its numbers table and where the report is; exit 1 if a run failed."""
     from cosim.config import parse_override
     from cosim.console import import_quietly
     from cosim.experiments.jobs import default_executor
 
+    margins = check_margins(parse_margins(args.margin), measure_names(), "--margin")  # before anything is made
     checked = plan(  # bad input fails before TensorFlow loads
         args.scenario,
         strategies=parse_strategies(args.strategies),
@@ -83,11 +101,11 @@ def compare_command(args: argparse.Namespace) -> int:
     console = make_console(stderr=True)
     with jobs_display(console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
-        result = execute(checked, progress=progress, executor=executor)
+        result = execute(checked, progress=progress, executor=executor, margins=margins)
         progress.close()
     seeds = checked.seeds
     what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"
-    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what)
+    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what, scenario=checked.scenario)
     for outcome in result.failed:
         console.print(f"failed: {outcome.key}: {outcome.error}")
     if result.reused:

@@ -13,7 +13,7 @@ paired statistics use the seeds where both sides finished) and names the failure
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from cosim.experiments.jobs import Executor, Job, Outcome, default_executor
 from cosim.experiments.plan import ComparePlan, format_seeds, plan, traffic_key
 from cosim.experiments.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
 from cosim.report.build import build_report
+from cosim.report.metrics import check_margins, measure_names
 from cosim.report.tables import ReportTables, load_report
 from cosim.runner import field_overrides
 from cosim.scenario.resolve import Overrides
@@ -76,11 +77,12 @@ def execute(
     progress: CompareProgress | None = None,
     executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
+    margins: Mapping[str, float] | None = None,
 ) -> CompareResult:
     """Record each seed's traffic once (unless recorded), run every (strategy, seed) not finished, write the report.
 
     ``executor`` defaults to :func:`cosim.experiments.jobs.default_executor` (Ray when installed). ``run_fn`` stands
-    in for :func:`cosim.runner.run` (tests).
+    in for :func:`cosim.runner.run` (tests). ``margins``: measure -> equivalence margin for the report's TOST.
     """
     runner = executor or default_executor()
     out = checked.out  # absolute (plan() resolves it): Ray workers do not share the driver's working folder
@@ -161,7 +163,7 @@ def execute(
         why = f" (first failure: {first.key}: {first.error})" if first else ""
         raise CosimError(f"{checked.out}: too few runs finished to compare{why}")
     notes = [f"**Failed:** {o.key}: {o.error}" for o in failed]
-    report = build_report(runs, out, baseline=checked.baseline, notes=notes)
+    report = build_report(runs, out, baseline=checked.baseline, notes=notes, margins=margins)
     return CompareResult(
         report=report,
         plan=checked,
@@ -187,13 +189,16 @@ def compare(
     progress: CompareProgress | None = None,
     executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
+    margins: Mapping[str, float] | None = None,
     **fields: Any,
 ) -> CompareResult:
     """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report.
 
     Scenario fields are set as in :func:`cosim.runner.run`: ``overrides`` and dotted keywords
-    (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader.
+    (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader. ``margins`` maps a measure to
+    its equivalence margin (``{"final_eval_loss": 0.5}``): the report then tests equivalence (TOST).
     """
+    margins = check_margins(margins or {}, measure_names(), "cosim.compare: margins")
     checked = plan(
         scenario,
         strategies=strategies,
@@ -204,4 +209,4 @@ def compare(
         overrides=field_overrides(overrides, fields, "cosim.compare"),
         out=out,
     )
-    return execute(checked, progress=progress, executor=executor, run_fn=run_fn)
+    return execute(checked, progress=progress, executor=executor, run_fn=run_fn, margins=margins)

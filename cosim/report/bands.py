@@ -2,9 +2,10 @@
 
 ``curves`` maps strategy -> seed -> its round curve (:func:`cosim.report.rundata.round_curve`). A band is
 Student's t interval of the mean over the seeds at each round (:func:`cosim.stats.mean_ci`); with one seed
-there is no band, only the run's line. The paired differences against the baseline get their own
-figure (:func:`differences`): a point per strategy at the mean difference, its paired-t interval as a
-whisker, and each seed's difference as a faint dot.
+there is no band, only the run's line. An interval of a quantity that cannot be negative (a loss, a time, a
+count of bytes) is clipped at 0 and the figure says so. Below :data:`cosim.stats.MIN_PAIRS` seeds every
+figure is stamped *cannot conclude (n seeds)*. The paired differences against the baseline have their own
+figures (:mod:`cosim.report.paired_plots`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pandas as pd
 from matplotlib.axis import Axis
 from matplotlib.ticker import MaxNLocator
 
-from cosim.report.plots import Plot, color, line_style, save
+from cosim.report.plots import Plot, clip_note, color, line_style, mark_few_seeds, save
 from cosim.report.rundata import Units
-from cosim.stats import mean_ci
+from cosim.stats import MIN_PAIRS, bounded, mean_ci
 
 Curves = Mapping[str, Mapping[int, pd.DataFrame]]
 """strategy -> seed -> round curve."""
@@ -29,23 +30,36 @@ FAINT = 0.28
 BAND = 0.18
 
 
-def band(seeded: Mapping[int, pd.DataFrame], column: str, x: str = "round") -> pd.DataFrame:
-    """Per round: mean of ``x`` and of ``column`` over the seeds, and the 95 % interval of ``column``'s mean."""
+def band(seeded: Mapping[int, pd.DataFrame], column: str, x: str = "round", floor: float | None = None) -> pd.DataFrame:
+    """Per round: mean of ``x`` and of ``column`` over the seeds, and the 95 % interval of ``column``'s mean.
+
+    ``floor``: the lowest value the quantity can take; an interval below it is clipped (``clipped`` True).
+    """
     frames = [c[["round", x, column]].assign(seed=s) for s, c in seeded.items()] if x != "round" else None
     long = pd.concat(frames or [c[["round", column]].assign(seed=s) for s, c in seeded.items()], ignore_index=True)
     rows = []
     for rnd, g in long.groupby("round", sort=True):
         mean, low, high, n = mean_ci(g[column].tolist())
-        rows.append({"round": rnd, "x": float(g[x].mean()), "mean": mean, "low": low, "high": high, "n": n})
-    return pd.DataFrame(rows, columns=["round", "x", "mean", "low", "high", "n"])
+        low, high, clipped = bounded(low, high, floor)
+        row = {"round": rnd, "x": float(g[x].mean()), "mean": mean, "low": low, "high": high, "n": n}
+        rows.append({**row, "clipped": bool(clipped)})
+    return pd.DataFrame(rows, columns=["round", "x", "mean", "low", "high", "n", "clipped"])
+
+
+def fewest(curves: Curves) -> int:
+    """The fewest seeds any strategy ran on (what a figure over seeds rests on)."""
+    return min((len(seeded) for seeded in curves.values()), default=0)
 
 
 def _seeds_note(curves: Curves) -> str:
     counts = {len(seeded) for seeded in curves.values()}
     n = max(counts) if counts else 0
     if n <= 1:
-        return "One seed: the line is that run."
-    return f"Line = mean over {n} seeds, band = its 95 % confidence interval (Student's t); faint lines = each seed."
+        return "One seed: the line is that run; it cannot support a conclusion."
+    text = f"Line = mean over {n} seeds, band = its 95 % confidence interval (Student's t); faint lines = each seed."
+    if fewest(curves) < MIN_PAIRS:
+        text += f" Fewer than {MIN_PAIRS} seeds: cannot conclude from these bands."
+    return text
 
 
 def _curve_plot(
@@ -54,9 +68,14 @@ def _curve_plot(
     column: str,
     x: str,
     ax: plt.Axes,
+    floor: float | None = None,
 ) -> pd.DataFrame:
-    """Draw each strategy's mean line, band and faint seed lines; return what was drawn (long table)."""
+    """Draw each strategy's mean line, band and faint seed lines; return what was drawn (long table).
+
+    ``floor``: bands are clipped there, and the axes say so when one was.
+    """
     drawn = []
+    clipped = False
     for k, (name, seeded) in enumerate(curves.items()):
         style = line_style(k)
         many = len(seeded) > 1
@@ -68,10 +87,11 @@ def _curve_plot(
                         {"strategy": name, "label": labels[name], "series": "seed", "seed": seed, "round": c["round"]}
                     ).assign(x=c[x].to_numpy(), y=c[column].to_numpy(), low=np.nan, high=np.nan, n=1)
                 )
-        b = band(seeded, column, x)
+        b = band(seeded, column, x, floor)
         ax.plot(b["x"], b["mean"], label=labels[name], **style)
         if many:
             ax.fill_between(b["x"], b["low"], b["high"], color=style["color"], alpha=BAND, linewidth=0)
+            clipped = clipped or bool(b["clipped"].any())
         drawn.append(
             pd.DataFrame(
                 {
@@ -85,16 +105,20 @@ def _curve_plot(
                     "low": b["low"] if many else np.nan,
                     "high": b["high"] if many else np.nan,
                     "n": b["n"],
+                    "clipped": b["clipped"] & many,
                 }
             )
         )
+    if clipped:
+        clip_note(ax, "band clipped at 0 (the quantity cannot be negative)")
     return pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
 
 
 def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
     """Eval loss at the end of each round against simulated time (the mean end of that round over seeds)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    data = _curve_plot(curves, labels, "eval_loss", "t_end_s", ax)
+    data = _curve_plot(curves, labels, "eval_loss", "t_end_s", ax, floor=0.0)
+    mark_few_seeds(fig, fewest(curves))
     ax.set_xlabel("simulated time at the end of the round (s)")
     ax.set_ylabel(f"held-out eval loss, {units.loss}")
     ax.set_title("Eval loss over simulated time")
@@ -118,10 +142,15 @@ def per_round(
     title: str,
     ylabel: str,
     caption: str,
+    floor: float | None = None,
 ) -> Plot:
-    """One value per round (``column`` of the curves): a mean line and band per strategy, the seeds faint."""
+    """One value per round (``column`` of the curves): a mean line and band per strategy, the seeds faint.
+
+    ``floor``: the lowest value the quantity can take (0 for a loss); bands are clipped there.
+    """
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    data = _curve_plot(curves, labels, column, "round", ax)
+    data = _curve_plot(curves, labels, column, "round", ax, floor)
+    mark_few_seeds(fig, fewest(curves))
     ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -155,8 +184,10 @@ def bars_per_round(
     fig, ax = plt.subplots(figsize=(9, 4.4))
     top = 0.0
     drawn = []
+    clipped = False
     for k, (name, seeded) in enumerate(curves.items()):
-        b = band(seeded, column)
+        b = band(seeded, column, floor=0.0)
+        clipped = clipped or (len(seeded) > 1 and bool(b["clipped"].any()))
         totals = [float(c[column].sum()) / scale for c in seeded.values()]
         total = f"{np.mean(totals):.4g}{' ' + total_unit if total_unit else ''}"
         xs = b["round"] + (k - (n - 1) / 2) * width
@@ -187,6 +218,9 @@ def bars_per_round(
     ax.set_xlabel("round (index)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    if clipped:
+        clip_note(ax, "whisker clipped at 0 (the quantity cannot be negative)")
+    mark_few_seeds(fig, fewest(curves))
     _integer_ticks(ax.xaxis)
     if integer:
         _integer_ticks(ax.yaxis)
@@ -239,11 +273,14 @@ def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units
     fig, ax = plt.subplots(figsize=(7.5, 1.3 + 0.6 * len(names)))
     top = 1.0
     drawn = []
+    clipped = False
     for k, name in enumerate(names):
         mine = times[times["strategy"] == name]
         xs = mine["value"].astype(float).to_numpy()
         reached = xs[np.isfinite(xs)]
         mean, low, high, n = mean_ci(reached.tolist())
+        low, high, cut = bounded(low, high, 0.0)
+        clipped = clipped or (n > 1 and bool(cut))
         drawn.append(
             pd.DataFrame({"strategy": name, "label": labels[name], "series": "seed", "seed": mine["seed"], "value": xs})
         )
@@ -268,6 +305,9 @@ def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units
     ax.set_xlabel("simulated time from the first round's start (s)")
     ax.set_title(f"Simulated time to reach the target eval {units.loss_name}")
     ax.grid(axis="x", alpha=0.3)
+    if clipped:
+        clip_note(ax, "whisker clipped at 0 (a time cannot be negative)")
+    mark_few_seeds(fig, int(times["seed"].nunique()))
     data = pd.concat(drawn, ignore_index=True).rename(columns={"value": "time_to_target_s"})
     name = save(fig, out, "time_to_target.png", data)
     seeds = times["seed"].nunique()
@@ -283,84 +323,6 @@ def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units
     )
 
 
-def differences(
-    values: pd.DataFrame,
-    numbers: pd.DataFrame,
-    metrics: Sequence[str],
-    baseline: str,
-    out: Path,
-) -> Plot:
-    """Paired difference strategy − baseline per metric: mean, 95 % paired-t interval, each seed's difference."""
-    shown = [m for m in metrics if m in set(numbers["metric"])]
-    rows = numbers.set_index(["metric", "strategy"])
-    labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
-    others = [s for s in labels if s != baseline]
-    cols = min(3, max(1, len(shown)))
-    nrows = math.ceil(len(shown) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 0.9 + (0.55 * len(others) + 1.3) * nrows), squeeze=False)
-    drawn = []
-    for ax, metric in zip(axes.flat, shown, strict=False):
-        wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
-        unit = str(rows.loc[(metric, baseline), "unit"])
-        for pos, name in enumerate(others):
-            row = rows.loc[(metric, name)]
-            c = color(list(labels).index(name))
-            if name in wide and baseline in wide:
-                d = (wide[name] - wide[baseline]).dropna()
-                ax.scatter(d.to_numpy(), np.full(len(d), pos), s=14, color=c, alpha=0.45, zorder=2)
-                for seed, diff in d.items():
-                    drawn.append(
-                        {
-                            "metric": metric,
-                            "unit": unit,
-                            "strategy": name,
-                            "series": "seed",
-                            "seed": seed,
-                            "difference": diff,
-                        }
-                    )
-            low, high = row["difference_low"], row["difference_high"]
-            if row["pairs"] > 1 and math.isfinite(low) and math.isfinite(high):
-                ax.plot([low, high], [pos, pos], color=c, linewidth=2.2, zorder=3)
-            ax.scatter([row["difference"]], [pos], s=46, color=c, edgecolors="black", zorder=4, marker="D")
-            drawn.append(
-                {
-                    "metric": metric,
-                    "unit": unit,
-                    "strategy": name,
-                    "series": "mean",
-                    "seed": pd.NA,
-                    "difference": row["difference"],
-                    "low": low,
-                    "high": high,
-                    "pairs": row["pairs"],
-                }
-            )
-        ax.axvline(0, color="grey", linewidth=1, linestyle=(0, (4, 3)))
-        ax.set_yticks(range(len(others)), [labels[n] for n in others])
-        ax.set_ylim(len(others) - 0.5, -0.5)
-        ax.set_title(metric, fontsize=10)
-        ax.set_xlabel(f"difference, {unit if unit not in ('', '-') else 'dimensionless'}")
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[len(shown) :]:
-        ax.set_visible(False)
-    pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].max()) if len(others) else 0
-    base_label = labels.get(baseline, baseline)
-    fig.suptitle(f"Paired difference, strategy − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})")
-    data = pd.DataFrame(
-        drawn, columns=["metric", "unit", "strategy", "series", "seed", "difference", "low", "high", "pairs"]
-    )
-    name = save(fig, out, "differences.png", data.assign(label=data["strategy"].map(labels)))
-    how = (
-        "Diamond = mean difference over the seeds, bar = its 95 % paired-t interval (a bar that crosses the dashed "
-        "zero line: no significant difference), dots = each seed's difference."
-        if pairs > 1
-        else "One seed: each diamond is a single difference, which cannot support a conclusion."
-    )
-    return Plot(name, f"Paired differences against {base_label}", f"Same traffic and seed on both sides. {how}")
-
-
 def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequence[str], out: Path) -> Plot:
     """Mean wait at the barrier per tier: a bar per strategy (mean over seeds, 95 % interval), each seed a dot."""
     waits = values[values["metric"].str.startswith("barrier_wait_")]
@@ -369,6 +331,7 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
     width = 0.8 / max(n, 1)
     fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
     drawn = []
+    clipped = False
     for k, name in enumerate(labels):
         label: str | None = labels[name]
         for i, tier in enumerate(shown):
@@ -376,6 +339,8 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
             mean, low, high, m = mean_ci(xs.tolist())
             if not m:
                 continue
+            low, high, cut = bounded(low, high, 0.0)
+            clipped = clipped or (m > 1 and bool(cut))
             x = i + (k - (n - 1) / 2) * width
             err = [[mean - low], [high - mean]] if m > 1 else None
             ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=label)
@@ -404,6 +369,9 @@ def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequen
     ax.set_ylabel("mean wait at the barrier (s, simulated)")
     ax.set_title("Wait at the round barrier per tier")
     ax.grid(axis="y", alpha=0.3)
+    if clipped:
+        clip_note(ax, "whisker clipped at 0 (a wait cannot be negative)")
+    mark_few_seeds(fig, int(values["seed"].nunique()))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     name = save(fig, out, "barrier_wait.png", pd.DataFrame(drawn))
     seeds = values["seed"].nunique()

@@ -13,14 +13,16 @@ import pandas as pd
 
 from cosim.errors import ConfigError, RunFolderError, writing
 from cosim.registry import STRATEGIES
-from cosim.report import bands, plots
+from cosim.report import bands, paired_plots, plots
+from cosim.report.baselines import baselines_section
 from cosim.report.citymap import map_or_note
 from cosim.report.delay_load import delay_vs_load
 from cosim.report.distributions import delay_distribution
 from cosim.report.markdown import SUMMARY_METRICS, report_markdown
-from cosim.report.metrics import available_metrics, metric_list, target_loss
+from cosim.report.metrics import available_metrics, check_margins, metric_list, target_loss
 from cosim.report.numbers import numbers_table, values_table
 from cosim.report.rundata import RunData, load_run, pooled, round_curve
+from cosim.traces.fairness import participation_rates, rsu_final_losses
 
 RunFolders = str | Path | Sequence[str | Path]
 """One run folder, or one per seed."""
@@ -67,6 +69,7 @@ def build_report(
     *,
     baseline: str | None = None,
     notes: Sequence[str] = (),
+    margins: Mapping[str, float] | None = None,
 ) -> Path:
     """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the figures; return report.md.
 
@@ -78,6 +81,9 @@ def build_report(
     to one run folder per seed; each folder's run.json must name that strategy. ``baseline`` (default:
     the registry's baseline if compared, else the first strategy) is what every difference is taken
     against, seed by seed. ``notes`` are lines added to the report's head (e.g. runs that failed).
+    ``margins`` maps a measure to its equivalence margin (in the measure's unit): TOST tests against it.
+    Also written: ``fairness.csv`` (per run and RSU: final held-out loss, participation rate) and, when the
+    runs recorded reference losses, ``reference_losses.csv`` (:mod:`cosim.report.baselines`).
     """
     names = list(runs)
     if len(names) < 2:
@@ -98,7 +104,8 @@ def build_report(
     targets = {seed: target_loss({n: c[seed] for n, c in curves.items() if seed in c}) for seed in seeds}
     metrics = available_metrics(metric_list(units, first.tiers), every)
     values = values_table({n: {s: (data[n][s], curves[n][s]) for s in data[n]} for n in order}, targets, metrics)
-    table = numbers_table(values, metrics, labels, base)
+    margins = check_margins(margins or {}, [m.name for m in metrics], "equivalence margin")
+    table = numbers_table(values, metrics, labels, base, margins)
     with writing(out / "values.csv"):
         values.to_csv(out / "values.csv", index=False)
     with writing(out / "numbers.csv"):
@@ -113,8 +120,15 @@ def build_report(
     )
     with writing(out / "rounds.csv"):
         rounds.to_csv(out / "rounds.csv", index=False)
+    with writing(out / "fairness.csv"):
+        fairness_table(data).to_csv(out / "fairness.csv", index=False)
+    finals = {n: {s: float(c["eval_loss"].iloc[-1]) for s, c in seeded.items()} for n, seeded in curves.items()}
+    references, reference_plot = baselines_section(data, finals, base, units, out)
     figures = [
-        bands.differences(values, table, SUMMARY_METRICS, base, out),
+        paired_plots.differences(values, table, SUMMARY_METRICS, base, out),
+        paired_plots.loss_difference_vs_round(
+            curves, labels, base, units, out, margins.get("final_eval_loss", float("nan"))
+        ),
         bands.loss_vs_time(curves, labels, units, out),
         bands.per_round(
             curves,
@@ -125,6 +139,7 @@ def build_report(
             title="Eval loss per round",
             ylabel=f"held-out eval loss, {units.loss}",
             caption=f"Held-out {units.loss_name} after each round's aggregation.",
+            floor=0.0,
         ),
         bands.per_round(
             curves,
@@ -148,6 +163,7 @@ def build_report(
                     ylabel=f"prequential loss, {units.loss}",
                     caption=f"{units.loss_name} of the model after each round on the samples that reached the RSUs "
                     "before the next round, scored before training on them (traffic the model has not seen).",
+                    floor=0.0,
                 )
             ]
             if all(
@@ -166,6 +182,7 @@ def build_report(
         delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out),
         bands.bytes_per_round(curves, labels, out),
         delay_vs_load({n: pooled(seeded.values()) for n, seeded in data.items()}, labels, out),
+        *([reference_plot] if reference_plot else []),
     ]
     city, why = map_or_note({n: next(iter(seeded.values())) for n, seeded in data.items()}, labels, out)
     if city is not None:
@@ -173,10 +190,32 @@ def build_report(
     else:
         notes = [*notes, why]
     report = out / "report.md"
-    text = report_markdown(data, base, table, targets, figures, notes, out)
+    text = report_markdown(data, base, table, targets, figures, notes, out, extra=references)
     with writing(report):
         report.write_text(text, encoding="utf-8")
     return report
+
+
+def fairness_table(data: Mapping[str, Mapping[int, RunData]]) -> pd.DataFrame:
+    """Per strategy, seed and RSU: the held-out loss after the last round and the participation rate."""
+    frames = []
+    for name, seeded in data.items():
+        for seed, run in seeded.items():
+            losses, rates = rsu_final_losses(run.rounds), participation_rates(run.rounds)
+            rsus = sorted(set(losses.index) | set(rates.index), key=str)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "strategy": name,
+                        "seed": seed,
+                        "rsu": rsus,
+                        "final_eval_loss": [float(losses.get(r, float("nan"))) for r in rsus],
+                        "participation": [float(rates.get(r, float("nan"))) for r in rsus],
+                    }
+                )
+            )
+    columns = ["strategy", "seed", "rsu", "final_eval_loss", "participation"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _has(values: pd.DataFrame, prefix: str) -> bool:

@@ -22,11 +22,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cosim.errors import ConfigError
 from cosim.report.rundata import RunData, Units
+from cosim.traces.fairness import fairness_metrics
 from cosim.traces.metrics import to_target
 
 Compute = Callable[[RunData, pd.DataFrame, float], float]
 """(run, its round curve, the seed's target loss) -> the metric's value."""
+
+KINDS: dict[str, tuple[float | None, float | None]] = {
+    "ratio": (0.0, None),
+    "count": (0.0, None),
+    "fraction": (0.0, 1.0),
+    "free": (None, None),
+}
+"""What values a kind of quantity can take (docs/explanation/statistics.md): ``ratio`` -- non-negative on a
+ratio scale (losses, times, delays, bytes): an interval is clipped at 0 and the paired comparison also gives
+the ratio strategy / baseline; ``count`` -- non-negative counts: clipped at 0; ``fraction`` -- in [0, 1];
+``free`` -- no known bound (a workload metric that may be an error or an accuracy)."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +52,16 @@ class Metric:
     compute: Compute
     better: str = "lower"
     """'lower' or 'higher' when one direction is better (the verdict says so), '' when neither is."""
+    kind: str = "ratio"
+    """The kind of quantity (:data:`KINDS`): which values its intervals may take."""
     needs: tuple[str, ...] = ()
     """What a run must hold for the metric, else it is left out: ``rounds.<column>`` or ``messages.<column>``
     (a column with at least one value) or ``summary.<key>`` (a number of run.json's summary)."""
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The lowest and highest value the quantity can take (None: unbounded)."""
+        return KINDS[self.kind]
 
     def available(self, run: RunData) -> bool:
         """Whether ``run`` holds what this metric needs (a trace written before a column existed does not)."""
@@ -87,6 +107,15 @@ def _summary(key: str) -> Compute:
     return compute
 
 
+def _fairness(key: str) -> Compute:
+    """A fairness number of the run's rounds table (:mod:`cosim.traces.fairness`)."""
+
+    def compute(run: RunData, curve: pd.DataFrame, target: float) -> float:
+        return fairness_metrics(run.rounds)[key]
+
+    return compute
+
+
 def _barrier_wait(tier: str) -> Compute:
     def compute(run: RunData, curve: pd.DataFrame, target: float) -> float:
         waits = run.summary.get("mean_barrier_wait_s")
@@ -116,6 +145,32 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             f"held-out {units.metric_name} after the last round",
             lambda run, c, t: float(c["eval_metric"].iloc[-1]),
             better="",  # a metric may be an error (lower is better) or an accuracy: the workload does not say
+            kind="free",
+        ),
+        Metric(
+            "worst_decile_eval_loss",
+            units.loss_unit or "-",
+            f"held-out {units.loss_name} after the last round of the worst tenth of the RSUs (at least one), "
+            "each RSU scored on its own held-out samples",
+            _fairness("worst_decile_eval_loss"),
+            needs=("rounds.eval_loss",),
+        ),
+        Metric(
+            "min_participation",
+            "-",
+            "participation rate of the RSU that took part least: its share of rounds not late, not crashed and "
+            "with samples",
+            _fairness("min_participation"),
+            better="higher",
+            kind="fraction",
+        ),
+        Metric(
+            "mean_participation",
+            "-",
+            "participation rate, mean over RSUs",
+            _fairness("mean_participation"),
+            better="higher",
+            kind="fraction",
         ),
         Metric(
             "final_prequential_loss",
@@ -131,6 +186,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             f"prequential {units.metric_name}, as final_prequential_loss",
             _summary("final_prequential_metric"),
             better="",
+            kind="free",
             needs=("summary.final_prequential_metric",),
         ),
         Metric(
@@ -144,6 +200,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "count",
             "rounds until the eval loss reaches the target",
             lambda r, c, t: rounds_to_target(c, t),
+            kind="count",
         ),
         Metric(
             "bytes_to_target",
@@ -181,6 +238,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "RSU tier changes over the run",
             lambda r, c, t: float(c["migrations"].sum()),
             better="",
+            kind="count",
         ),
         Metric(
             "bytes_total",
@@ -188,8 +246,14 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "bytes sent up and down, all messages",
             lambda r, c, t: float((r.messages["bytes_up"].sum() + r.messages["bytes_down"].sum()) / 1e6),
         ),
-        Metric("forwards", "count", "Forward calls", lambda r, c, t: float(len(r.forwards)), better=""),
-        Metric("late_rsus", "count", "RSU-rounds that missed the barrier", lambda r, c, t: float(c["late"].sum())),
+        Metric("forwards", "count", "Forward calls", lambda r, c, t: float(len(r.forwards)), better="", kind="count"),
+        Metric(
+            "late_rsus",
+            "count",
+            "RSU-rounds that missed the barrier",
+            lambda r, c, t: float(c["late"].sum()),
+            kind="count",
+        ),
         Metric(
             "mean_round_s",
             sim_s,
@@ -217,6 +281,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "server busy fraction: server compute time over the time the rounds lasted",
             _summary("server_busy_frac"),
             better="",
+            kind="fraction",
             needs=("summary.server_busy_frac",),
         ),
         *(
@@ -237,6 +302,31 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             better="",
         ),
     )
+
+
+def measure_bounds() -> dict[str, tuple[float | None, float | None]]:
+    """Each measure's lowest and highest possible value (None: unbounded), by name."""
+    return {m.name: m.bounds for m in metric_list(Units("loss", "", "metric", ""))}
+
+
+def measure_names(tiers: Sequence[str] = ()) -> list[str]:
+    """The names of every measure a comparison can have (``tiers``: for the barrier waits)."""
+    return [m.name for m in metric_list(Units("loss", "", "metric", ""), tiers)]
+
+
+def check_margins(margins: Mapping[str, object], names: Sequence[str], where: str) -> dict[str, float]:
+    """Equivalence margins checked: each names a measure in ``names`` and is a positive number.
+
+    One :class:`~cosim.errors.ConfigError` line naming ``where`` (the flag or file), the measure and the value.
+    """
+    out: dict[str, float] = {}
+    for name, value in margins.items():
+        if name not in names and not (name.startswith("barrier_wait_") and name.endswith("_s")):
+            raise ConfigError(f"{where}: {name} = {value!r}: not a measure (measures: {', '.join(names)})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{where}: {name} = {value!r}: an equivalence margin must be a positive number")
+        out[name] = float(value)
+    return out
 
 
 def available_metrics(metrics: Sequence[Metric], runs: Sequence[RunData]) -> tuple[Metric, ...]:

@@ -2,7 +2,10 @@
 
 This module holds the style (colours, markers, hatches), the :class:`Plot` record and the tier heat map;
 :mod:`cosim.report.bands` holds the figures over seeds (means, intervals),
-:mod:`cosim.report.distributions` the per-RSU delay distributions and :mod:`cosim.report.citymap` the map.
+:mod:`cosim.report.paired_plots` the paired differences against the baseline, :mod:`cosim.report.baselines`
+the reference models, :mod:`cosim.report.distributions` the per-RSU delay distributions and
+:mod:`cosim.report.citymap` the map. Below :data:`cosim.stats.MIN_PAIRS` seeds :func:`mark_few_seeds` stamps
+a figure *cannot conclude (n seeds)*.
 
 Strategies get colours by position from the Okabe-Ito palette (distinguishable with colour-vision
 deficiencies), plus a marker and line style per position so lines stay apart in grey print too. Tiers
@@ -32,7 +35,22 @@ PALETTE = OKABE_ITO
 LINESTYLES = ("-", "--", "-.", ":")
 MISSING = "white"
 
-__all__ = ["PALETTE", "Plot", "color", "line_style", "plt", "save", "tier_colors", "tier_heatmap", "tier_legend"]
+__all__ = [
+    "PALETTE",
+    "Plot",
+    "clip_note",
+    "color",
+    "line_style",
+    "mark_few_seeds",
+    "plt",
+    "save",
+    "tier_colors",
+    "tier_heatmap",
+    "tier_legend",
+]
+
+FEW_SEEDS_COLOR = "#B00020"
+"""The colour of the 'cannot conclude' mark on a figure (dark red, with a frame so it reads in grey too)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,31 @@ def line_style(position: int) -> dict[str, Any]:
 def save(fig: Figure, out: Path, name: str, data: pd.DataFrame, *, tight: bool = True) -> str:
     """Write ``fig`` as ``out/name`` (PNG at 200 dpi, SVG) and ``data`` as its CSV; return the PNG's name."""
     return save_figure(fig, out, name, data, tight=tight).png.name
+
+
+def mark_few_seeds(fig: Figure, seeds: int) -> bool:
+    """Stamp ``cannot conclude (n seeds)`` on a figure over fewer than :data:`cosim.stats.MIN_PAIRS` seeds.
+
+    The mark is the figure's super-title (appended to one it already has), dark red and framed, so the
+    layout keeps room for it. Returns whether it marked the figure.
+    """
+    from cosim.stats import MIN_PAIRS, cannot_conclude
+
+    if seeds >= MIN_PAIRS:
+        return False
+    mark = f"{cannot_conclude(seeds)}: a verdict needs {MIN_PAIRS} seeds"
+    title = fig.get_suptitle()
+    frame = {"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": FEW_SEEDS_COLOR, "linewidth": 1.2}
+    if title:  # keep the title; the mark goes on a line of its own above it
+        fig.suptitle(f"{mark}\n{title}", x=0.02, ha="left", fontweight="bold", color=FEW_SEEDS_COLOR)
+    else:
+        fig.suptitle(mark, x=0.99, ha="right", fontsize=9, fontweight="bold", color=FEW_SEEDS_COLOR, bbox=frame)
+    return True
+
+
+def clip_note(ax: Any, what: str = "interval clipped at 0 (the quantity cannot be negative)") -> None:
+    """Say on the axes that a drawn interval was clipped to the values the quantity can take."""
+    ax.text(0.01, 0.01, what, transform=ax.transAxes, ha="left", va="bottom", fontsize=7.5, style="italic")
 
 
 def tier_legend(tiers: list[str], sizes: dict[str, int] | None = None) -> list[Patch]:

@@ -101,16 +101,18 @@ def test_three_strategies_differences_against_the_baseline_by_hand(report: Path)
     loss_lines = [line for line in text.splitlines() if line.startswith("| final_eval_loss |")]
     assert [line.split(" | ")[2] for line in loss_lines] == ["static (baseline)", "dynamic", "forecast"]
     assert f"| {final_loss(0.2) - static_loss:.4g} (" in loss_lines[1]
-    assert loss_lines[1].endswith("| cannot conclude |")
+    assert loss_lines[1].endswith("| cannot conclude (1 seed) |")
 
 
 def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
     text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 13 + 3  # 13 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
+    assert len(images) == 14 + 3  # 14 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
     for name in images:  # every linked plot exists and is a PNG
         assert (report.parent / name).read_bytes()[:8] == PNG
     assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "differences.png"} <= set(images)
+    assert "loss_difference_vs_round.png" in images and "baselines.png" not in images  # no reference losses here
+    assert "*No reference losses: none of the 3 runs recorded baseline_trivial_loss" in text
     assert {"prequential_vs_round.png", "barrier_wait.png"} <= set(images)  # the runs carry schema 3's timing
     curves = pd.read_csv(report.parent / "rounds.csv")
     assert curves.groupby("strategy").size().to_dict() == {"dynamic": 5, "forecast": 5, "static": 5}
@@ -126,11 +128,12 @@ def test_single_seed_report_and_table_say_they_cannot_conclude(
     print_numbers(report.parent / "numbers.csv", "static", "synthetic, seed 3")
     out = " ".join(capsys.readouterr().out.split())
     assert "One seed cannot support a conclusion" in out
-    assert "verdict" not in out  # one seed: no verdict column
+    assert out.count("cannot conclude (1 seed)") >= 2 * 12  # every verdict of the two strategies
+    assert " lower" not in out and " higher" not in out and "confirmed" not in out
     # each value and its difference to static, a row per strategy (plain columns: capsys is not a terminal)
     migrations = out[out.index("tier_migrations count") : out.index("bytes_total")]
-    assert migrations.startswith("tier_migrations count static (baseline) 0 —")
-    assert "dynamic 4 +4" in migrations
+    assert migrations.startswith("tier_migrations count static (baseline) 0 — —")
+    assert "dynamic 4 +4 cannot conclude (1 seed)" in migrations
 
 
 def test_hindsight_is_labelled_not_deployable_and_not_a_bound(tmp_path: Path) -> None:
@@ -195,7 +198,7 @@ def test_identical_runs_report_no_difference(tmp_path: Path) -> None:
     rows = numbers_of(report).set_index(["metric", "strategy"])
     assert rows.loc[("final_eval_loss", "dynamic"), "direction"] == "same"
     assert rows.loc[("mean_uplink_ms", "dynamic"), "difference"] == 0
-    assert "(the same within 1%)" in report.read_text()
+    assert "(the same within 1%: cannot conclude (1 seed))" in report.read_text()
 
 
 def test_swapped_or_broken_run_folders_are_rejected(trio: dict[str, Path], tmp_path: Path) -> None:
@@ -231,6 +234,16 @@ def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
         (["compare", "quickstart", "--strategies", "static"], "give at least two strategies"),
         (["compare", "quickstart", "--baseline", "hindsight"], "--baseline = 'hindsight': not one of the compared"),
         (["compare", "quickstart", "--set", "clustering.strategy=static"], "name them there"),
+        (["compare", "quickstart", "--margin", "final_eval_loss"], "--margin = 'final_eval_loss': write MEASURE=VALUE"),
+        (
+            ["compare", "quickstart", "--margin", "final_eval_loss=abc"],
+            "--margin = 'final_eval_loss=abc': 'abc' is not",
+        ),
+        (["compare", "quickstart", "--margin", "final_eval_los=1"], "--margin: final_eval_los = 1.0: not a measure"),
+        (
+            ["compare", "quickstart", "--margin", "final_eval_loss=-2"],
+            "an equivalence margin must be a positive number",
+        ),
     ):
         r = run_cli(*args, "--out", out)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
@@ -238,8 +251,8 @@ def test_compare_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()  # nothing ran
 
 
-DELTAS = (0.02, 0.03, 0.01, 0.025)
-"""How much lower dynamic's loss_end is than static's on seeds 1..4."""
+DELTAS = (0.02, 0.03, 0.01, 0.025, 0.015)
+"""How much lower dynamic's loss_end is than static's on seeds 1..5."""
 
 
 @pytest.fixture(scope="module")
@@ -267,15 +280,15 @@ def test_seeds_are_paired_and_the_statistics_are_scipy_s(seeded: Path) -> None:
     d = [-delta * (1 - math.exp(-4)) * FACTOR for delta in DELTAS]
     ref = st.ttest_1samp(d, 0.0)
     ci = ref.confidence_interval(0.95)
-    assert (loss["seeds"], loss["pairs"]) == (4, 4)
+    assert (loss["seeds"], loss["pairs"]) == (5, 5)
     assert loss["difference"] == pytest.approx(np.mean(d))
     assert (loss["difference_low"], loss["difference_high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert loss["p_value"] == pytest.approx(ref.pvalue) and loss["p_holm"] == pytest.approx(ref.pvalue)  # one test
-    assert loss["p_wilcoxon"] == pytest.approx(0.125)  # 4 negative differences: 2 * 1/16
+    assert loss["p_wilcoxon"] == pytest.approx(0.0625)  # 5 negative differences: 2 * 1/32
     assert loss["verdict"] == "lower" and loss["better"] == "lower"
     static = rows.loc[("final_eval_loss", "static")]
-    finals = [final_loss(0.3 + 0.01 * s) for s in range(1, 5)]
-    half = st.t.ppf(0.975, 3) * np.std(finals, ddof=1) / 2
+    finals = [final_loss(0.3 + 0.01 * s) for s in range(1, 6)]
+    half = st.t.ppf(0.975, 4) * np.std(finals, ddof=1) / math.sqrt(5)
     assert static["value"] == pytest.approx(np.mean(finals))
     assert (static["value_low"], static["value_high"]) == (
         pytest.approx(np.mean(finals) - half),
@@ -288,7 +301,7 @@ def test_seeds_are_paired_and_the_statistics_are_scipy_s(seeded: Path) -> None:
     # each seed's target is that seed's worst final loss (static's): static reaches it in its last round
     values = pd.read_csv(seeded.parent / "values.csv")
     rounds = values[values["metric"] == "rounds_to_target"].pivot(index="seed", columns="strategy", values="value")
-    assert list(rounds["static"]) == [5, 5, 5, 5] and (rounds["dynamic"] <= 5).all()
+    assert list(rounds["static"]) == [5] * 5 and (rounds["dynamic"] <= 5).all()
     curves = pd.read_csv(seeded.parent / "rounds.csv")
     targets = curves.groupby("seed")["target_loss"].first()
     assert list(targets) == pytest.approx(finals)
@@ -296,22 +309,23 @@ def test_seeds_are_paired_and_the_statistics_are_scipy_s(seeded: Path) -> None:
 
 def test_seeded_report_shows_intervals_verdicts_and_bands(seeded: Path) -> None:
     text = seeded.read_text()
-    assert "paired seed by seed over 4 seeds (1, 2, 3, 4)" in text
+    assert "paired seed by seed over 5 seeds (1, 2, 3, 4, 5)" in text
     assert "One seed" not in text and "## What this comparison shows" in text
     header = next(line for line in text.splitlines() if line.startswith("| metric |"))
     assert header == (
         "| metric | unit | strategy | mean [95 % CI] | Δ vs static | verdict | p (t) | p (Holm) | p (Wilcoxon) "
-        "| bootstrap 95 % CI |"
+        "| bootstrap 95 % CI | 80 % power at |"
     )
     line = next(x for x in text.splitlines() if x.startswith("| final_eval_loss | (m/s)² | dynamic |"))
-    assert "| lower (better) |" in line or "| lower (better) † |" in line
+    assert "| lower (better) |" in line and "| n too small |" in line  # 5 pairs: no bootstrap
     # neither direction of a migration count is better: no (better)/(worse)
     line = next(x for x in text.splitlines() if x.startswith("| tier_migrations | count | dynamic |"))
     assert "| +4 [4, 4] | higher |" in line
     sentence = next(x for x in text.splitlines() if x.startswith("- Held-out MSE after the last round:"))
     assert "static " in sentence and "(baseline); dynamic " in sentence and ": lower (better)" in sentence
-    assert "Line = mean over 4 seeds, band = its 95 % confidence interval" in text
-    assert "| static (baseline) | " in text and "| 4 | 5 | `s1/static`, `s2/static`, `s3/static`, `s4/static` |" in text
+    assert "Line = mean over 5 seeds, band = its 95 % confidence interval" in text
+    folders = ", ".join(f"`s{k}/static`" for k in range(1, 6))
+    assert "| static (baseline) | " in text and f"| 5 | 5 | {folders} |" in text
     for name in ("differences.png", "loss_vs_round.png", "loss_vs_time.png", "time_to_target.png"):
         assert (seeded.parent / name).read_bytes()[:8] == PNG
 

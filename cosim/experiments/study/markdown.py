@@ -22,9 +22,17 @@ import pandas as pd
 from cosim.errors import writing
 from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.registry import STRATEGIES
-from cosim.report.markdown import CHECK_MARK, SUMMARY_METRICS, confirmed, numbers_markdown, verdict_text
-from cosim.report.numbers import fewest_seeds, fmt_ci
-from cosim.stats import paired
+from cosim.report.headline import headline, study_headline
+from cosim.report.markdown import (
+    CHECK_MARK,
+    SUMMARY_METRICS,
+    confirmed,
+    numbers_markdown,
+    power_sentence,
+    verdict_text,
+)
+from cosim.report.numbers import fewest_seeds, fmt_ci, recompute
+from cosim.stats import MIN_BOOTSTRAP, MIN_PAIRS
 from cosim.version import __version__
 
 FIGURES = ("differences.png", "loss_vs_time.png", "time_to_target.png")
@@ -33,13 +41,18 @@ GLANCE = ("final_eval_loss", "time_to_target_s", "bytes_to_target", "mean_round_
 """The metrics of the cross-scenario tables."""
 
 
-def _read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
-    """numbers, values and study.json of a finished comparison folder (None: not there yet)."""
+def _read(folder: Path, spec: StudySpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
+    """numbers, values and study.json of a finished comparison folder (None: not there yet).
+
+    The numbers are computed again from values.csv with the study's baseline and equivalence margins, so the
+    doc follows the study file even when only the doc is rewritten (``--doc-only``).
+    """
     try:
-        numbers = pd.read_csv(folder / "numbers.csv", keep_default_na=False, na_values=[""])
+        written = pd.read_csv(folder / "numbers.csv", keep_default_na=False, na_values=[""])
         values = pd.read_csv(folder / "values.csv")
     except (OSError, pd.errors.EmptyDataError):
         return None
+    numbers = recompute(written, values, spec.baseline, spec.equivalence)
     try:
         info = json.loads((folder / "study.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -124,8 +137,8 @@ def write_study(spec: StudySpec) -> Path:
     doc_dir = spec.doc.parent
     doc_dir.mkdir(parents=True, exist_ok=True)
     spec.figures.mkdir(parents=True, exist_ok=True)
-    data = {s.key: _read(spec.out / s.key) for s in spec.scenarios}
-    lines = _head(spec)
+    data = {s.key: _read(spec.out / s.key, spec) for s in spec.scenarios}
+    lines = _head(spec, data)
     lines += _design(spec, data)
     lines += _budget(spec, data)
     lines += _glance(spec, data)
@@ -137,13 +150,16 @@ def write_study(spec: StudySpec) -> Path:
     return spec.doc
 
 
-def _head(spec: StudySpec) -> list[str]:
+def _head(spec: StudySpec, data: dict[str, Any]) -> list[str]:
     root = spec.source.resolve().parent
     commit = git_commit(root)
     study = _shown(spec.source)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    finished = [(s.key, data[s.key][0]) for s in spec.scenarios if data[s.key]]
     lines = [
         f"# {spec.title}",
+        "",
+        f"**{study_headline(finished, spec.baseline)}**",
         "",
         f"> Written by `cosim study {study}` on {stamp}, cosim {__version__}"
         + (f", commit `{commit}`" if commit else "")
@@ -177,10 +193,15 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         f"- strategies: {labels}; baseline **{_label(spec.baseline)}**; seeds {seeds}.",
         "- paired: for each scenario and seed the traffic is recorded once (SUMO) and replayed for every strategy, "
         "so on a seed the strategies differ only by their tiers; differences are taken seed by seed.",
-        "- statistics (per metric): mean [95 % CI] over seeds (Student's t); Δ [95 % CI] = the paired difference "
-        "against the baseline with its paired-t interval; *no significant difference* where it covers 0. "
-        f"{CHECK_MARK} = significant by the paired t but not confirmed by the BCa bootstrap and the Holm-adjusted "
-        "p (see README, *Statistics*).",
+        "- statistics (per measure): mean [95 % CI] over seeds (Student's t, clipped at 0 for a quantity that "
+        "cannot be negative, marked *(clipped)*); Δ [95 % CI] = the paired difference against the baseline with "
+        "its paired-t interval. Verdicts use Holm's adjustment over the strategies compared on a measure, in "
+        "every table: *lower* / *higher* (Holm p < 0.05), *equivalent (within ±m)* (TOST against the margin "
+        f"of `[equivalence]`, Holm p < 0.05; {_margins_text(spec)}), else *no significant difference, not shown "
+        f"equivalent*; below {MIN_PAIRS} paired seeds *cannot conclude (n seeds)*. The bootstrap check needs "
+        f"{MIN_BOOTSTRAP} pairs; {CHECK_MARK} = significant, but the bootstrap interval does not exclude 0 on the "
+        "same side (docs/explanation/statistics.md).",
+        f"- power: {power_sentence(len(spec.seeds)) or 'one seed: no test'}",
         "- target loss of a seed = the largest final eval loss of the strategies on that seed; time, rounds and "
         "bytes to target run from the first round's start.",
     ]
@@ -209,6 +230,12 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
             f"{cap_text} | {own} | {' '.join(s.note.split()) or '—'} |"
         )
     return [*lines, ""]
+
+
+def _margins_text(spec: StudySpec) -> str:
+    if not spec.equivalence:
+        return "none declared, so nothing is shown equivalent"
+    return "declared: " + ", ".join(f"{k} ±{v:g}" for k, v in spec.equivalence.items())
 
 
 def _budget(spec: StudySpec, data: dict[str, Any]) -> list[str]:
@@ -279,7 +306,7 @@ def _glance(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         "## Results at a glance",
         "",
         f"Paired differences against **{_label(spec.baseline)}** (strategy − baseline; negative = lower), with the "
-        "verdict of the paired t.",
+        "verdict of the paired t, Holm-adjusted over the strategies on each scenario and measure.",
         "",
         "| " + " | ".join(head) + " |",
         "| --- | --- | " + " | ".join("---" for _ in GLANCE) + " |",
@@ -312,8 +339,9 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
             f"## Gap to the hindsight reference ({_label(bound)})",
             "",
             f"Paired differences strategy − {_label(bound)} on the same seeds (positive = the strategy ends worse "
-            "than the hindsight reference for a loss or a time). The reference ranks RSUs by the traffic each round "
-            "will see; it is not a bound on any objective, so a strategy may beat it.",
+            "than the hindsight reference for a loss or a time), with the verdict of the paired t, Holm-adjusted "
+            f"over the {len(others)} strategies compared with it on each scenario and measure. The reference ranks "
+            "RSUs by the traffic each round will see; it is not a bound on any objective, so a strategy may beat it.",
             "",
             "| scenario | strategy | " + " | ".join(f"Δ {m} [95 % CI]" for m in GLANCE) + " |",
             "| --- | --- | " + " | ".join("---" for _ in GLANCE) + " |",
@@ -322,20 +350,19 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
             found = data[s.key]
             if not found:
                 continue
-            numbers, values = found[0], found[1]
-            better = dict(zip(numbers["metric"], numbers["better"], strict=False))
+            gap = recompute(found[0], found[1], bound, spec.equivalence, [bound, *others])
+            rows = gap.set_index(["metric", "strategy"])
             for name in others:
                 cells = [s.key, _label(name)]
                 for metric in GLANCE:
-                    wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
-                    if bound not in wide or name not in wide:
+                    if (metric, name) not in rows.index:
                         cells.append("—")
                         continue
-                    r = paired(wide[bound].tolist(), wide[name].tolist())
-                    verdict = r.verdict
-                    if verdict in ("lower", "higher") and better.get(metric) in ("lower", "higher"):
-                        verdict += " (better)" if verdict == better[metric] else " (worse)"
-                    cells.append(f"{fmt_ci(r.mean, r.low, r.high, signed=True)}: {verdict}")
+                    row = rows.loc[(metric, name)]
+                    assert isinstance(row, pd.Series)  # one row per measure and strategy
+                    delta = fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True)
+                    mark = "" if confirmed(row) else f" {CHECK_MARK}"
+                    cells.append(f"{delta}: {verdict_text(row)}{mark}")
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -354,6 +381,8 @@ def _scenario(spec: StudySpec, scenario: StudyScenario, found: Any) -> list[str]
     root = spec.doc.parent
     shown = numbers[numbers["metric"].isin(SUMMARY_METRICS)]
     lines += [
+        f"**{headline(numbers, spec.baseline, scenario.key)}**",
+        "",
         f"Full report: `{_rel(folder / 'report.md', root)}` (every metric, p-values, all plots).",
         "",
         *numbers_markdown(shown, spec.baseline, fewest_seeds(numbers)),

@@ -131,7 +131,9 @@ def run_study(
             plans.append((scenario, plan_scenario(spec, scenario, source)))
         for scenario, checked in plans:
             t0 = time.perf_counter()
-            result = execute(checked, progress=progress(scenario) if progress else None, executor=executor)
+            result = execute(
+                checked, progress=progress(scenario) if progress else None, executor=executor, margins=spec.equivalence
+            )
             wall = time.perf_counter() - t0
             info = facts(checked)
             outcomes.append(ScenarioOutcome(scenario, result, wall_s=wall, summary=info))

@@ -13,6 +13,8 @@ A study file (``docs/study.toml`` is the shipped one)::
     notes = ["why the settings are what they are", "..."]   # printed under the doc's Design
     [set]                               # scenario.toml fields set for every scenario
     "workload.name" = "speed-seq"
+    [equivalence]                       # margins (in each measure's unit) for TOST: "equivalent (within ±m)"
+    final_eval_loss = 0.5
 
     [[scenarios]]
     name = "grid-rush"                  # a shipped name, a folder or a scenario.toml (relative to this file)
@@ -34,12 +36,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cosim.errors import ConfigError
 from cosim.experiments.plan import choose_strategies, parse_seeds
+from cosim.report.metrics import check_margins, measure_names
 
 TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
 SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note")
@@ -95,6 +98,8 @@ class StudySpec:
     budget_minutes: float
     overrides: tuple[tuple[str, Any], ...]
     scenarios: tuple[StudyScenario, ...]
+    equivalence: Mapping[str, float] = field(default_factory=dict)
+    """Measure -> equivalence margin in its unit (``[equivalence]``): TOST tests against it."""
 
     def overrides_for(self, scenario: StudyScenario) -> list[tuple[str, Any]]:
         """The scenario.toml fields set for ``scenario``: the common ones, then its own."""
@@ -122,9 +127,14 @@ def load_study(path: str | Path) -> StudySpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
     where = str(p)
-    unknown = sorted(set(raw) - {*TOP_KEYS, "set", "scenarios"})
+    tables = ("set", "equivalence", "scenarios")
+    unknown = sorted(set(raw) - {*TOP_KEYS, *tables})
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join((*TOP_KEYS, 'set', 'scenarios'))})")
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join((*TOP_KEYS, *tables))})")
+    margins = raw.get("equivalence", {})
+    if not isinstance(margins, Mapping):
+        raise ConfigError(f"{where}: equivalence must be a table of measure = margin, e.g. final_eval_loss = 0.5")
+    equivalence = check_margins(margins, measure_names(), f"{where}: [equivalence]")
     base = p.resolve().parent
     names = raw.get("strategies")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
@@ -159,6 +169,7 @@ def load_study(path: str | Path) -> StudySpec:
         budget_minutes=float(budget),
         overrides=_table(raw.get("set"), where, "set"),
         scenarios=parsed,
+        equivalence=equivalence,
     )
 
 

@@ -19,6 +19,7 @@ from cosim.errors import ConfigError
 from cosim.figures import plt, save_figure
 from cosim.palette import MARKERS, OKABE_ITO
 from cosim.registry import STRATEGIES
+from cosim.report.plots import clip_note
 
 PALETTE = OKABE_ITO
 """Okabe-Ito colours in the order strategies take them (the report uses the same order)."""
@@ -128,6 +129,8 @@ def plot_summary(
         ax.set_title(f"{what} per strategy\n(mean over seeds, 95 % confidence interval)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        if "ci95_clipped" in frame and frame["ci95_clipped"].fillna("").astype(str).str.len().gt(0).any():
+            clip_note(ax, "interval clipped at 0 (the quantity cannot be negative)")
         written.append(save_figure(fig, out, f"sweep_{metric}", pd.DataFrame(drawn)).png)
     return written
 

@@ -24,7 +24,8 @@ import pandas as pd
 from cosim.errors import writing
 from cosim.experiments.jobs import Executor, Job, RayExecutor, finished_run
 from cosim.experiments.sweep.grid import GridPoint, SweepSpec
-from cosim.stats import mean_ci
+from cosim.report.metrics import measure_bounds
+from cosim.stats import bounded, mean_ci
 from cosim.traces.runfolder import make_folder
 
 METRICS: tuple[str, ...] = (
@@ -137,20 +138,26 @@ def group_keys(spec: SweepSpec) -> list[str]:
 
 
 def summarize(table: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
-    """Per group and metric over the finished runs: n, mean, std, 95 % CI (t-distribution)."""
+    """Per group and metric over the finished runs: n, mean, std, 95 % CI (t-distribution).
+
+    The interval is clipped to the values the metric can take (a loss or a count is never below 0;
+    ``ci95_clipped`` says which end was, docs/explanation/statistics.md).
+    """
     keys = list(keys)
+    limits = measure_bounds()
     finished = table[table["status"] == "finished"]
     rows = []
     for group, frame in finished.groupby(keys, sort=False, dropna=False):
         values = group if isinstance(group, tuple) else (group,)
         for metric in METRICS:
             mean, low, high, n = mean_ci(frame[metric].tolist())
+            low, high, clipped = bounded(low, high, *limits.get(metric, (None, None)))
             std = float(frame[metric].std(ddof=1)) if n > 1 else float("nan")
             rows.append(
                 {**dict(zip(keys, values, strict=True)), "metric": metric, "n": n, "mean": mean, "std": std}
-                | {"ci95_low": low, "ci95_high": high}
+                | {"ci95_low": low, "ci95_high": high, "ci95_clipped": clipped}
             )
-    columns = [*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high"]
+    columns = [*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high", "ci95_clipped"]
     return pd.DataFrame(rows, columns=columns)
 
 

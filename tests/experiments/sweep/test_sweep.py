@@ -227,6 +227,10 @@ def test_summary_groups_by_everything_but_the_seed() -> None:
     loss = s[s["metric"] == "final_eval_loss"].set_index("x")
     assert loss.loc[1, "mean"] == 2.0 and loss.loc[2, "mean"] == 5.0
     assert loss.loc[2, "ci95_low"] == loss.loc[2, "ci95_high"] == 5.0  # no spread
+    # 1 and 3: mean 2, half-width t(0.975, 1) sqrt(2) / sqrt(2) = 12.706 -> [-10.7, 14.7]; a loss is never < 0
+    assert loss.loc[1, "ci95_low"] == 0.0 and loss.loc[1, "ci95_clipped"] == "low"
+    assert loss.loc[1, "ci95_high"] == pytest.approx(2.0 + t_quantile(0.975, 1))
+    assert loss.loc[2, "ci95_clipped"] == ""
 
 
 @pytest.mark.ray
