@@ -1,14 +1,16 @@
-"""Regenerate the README's scenario.toml reference, plug-in lists, trace schema and bad-input counts from the code.
+"""Regenerate the documentation's reference blocks from the code: CLI, scenario.toml, plug-ins, trace schema, errors.
 
-The README keeps generated blocks between ``<!-- BEGIN GENERATED: x -->`` / ``<!-- END GENERATED: x -->``
-markers; tests/test_readme.py fails when they are out of date. Every list of plug-in names comes from
-the registries (cosim.registry), every parameter table from the dataclass that declares it, the bad-input
-counts from the cases tests/test_bad_input.py runs (tests/bad_input_cases.py).
-Run: python scripts/gen_readme_reference.py
+Pages under ``docs/`` keep generated blocks between ``<!-- BEGIN GENERATED: x -->`` / ``<!-- END GENERATED: x -->``
+markers; tests/test_docs.py fails when one is out of date. The CLI reference comes from the argparse parser
+(``cosim.cli.build_parser``), every list of plug-in names from the registries (cosim.registry), every parameter
+table from the dataclass that declares it, the trace schema from cosim.traces.schema, the exit codes from
+cosim.errors, the bad-input counts from the cases tests/test_bad_input.py runs (tests/bad_input_cases.py).
+Run: python scripts/gen_docs_reference.py
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import importlib.util
@@ -53,8 +55,12 @@ SKIP = {
     "watchdog",
 }
 SKIP |= {"workload", "params", "faults"}
-FAULTS = ("[[faults]] (one table per fault; see Runs that survive)", config.FaultConfig)
-WATCHDOG = ("[watchdog] (see Real cities at any clock time)", config.WatchdogConfig)
+FAULTS = ("[[faults]]", "One table per fault; see [Inject faults](../how-to/faults.md).", config.FaultConfig)
+WATCHDOG = (
+    "[watchdog]",
+    "See [the watchdog](../how-to/troubleshooting.md#the-clock-stopped-the-watchdog).",
+    config.WatchdogConfig,
+)
 
 
 def field_docs(cls: type) -> list[tuple[str, str, str, str]]:
@@ -97,7 +103,10 @@ def table(rows: list[tuple[str, str, str, str]]) -> list[str]:
 def reference() -> str:
     parts: list[str] = []
     for title, cls in SECTIONS:
-        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+        head, _, note = title.partition(" (")
+        heading = f"### `{head}`" if head.startswith("[") else f"### {head[0].upper()}{head[1:]}"
+        parts += [heading, "", *([f"{note[:-1][0].upper()}{note[:-1][1:]}.", ""] if note else [])]
+        parts += [*table(field_docs(cls)), ""]
     tiers = ", ".join(
         f"{n} (batch {t.batch_size}, depth {t.client_depth})" for n, t in config.sections.default_tiers().items()
     )
@@ -109,7 +118,7 @@ def reference() -> str:
     for title, cls in PLUGIN_SECTIONS:
         slot = cls.slot
         reg = registry.ALL[slot.registry]
-        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+        parts += [f"### `{title}`", "", *table(field_docs(cls)), ""]
         for entry in reg.entries():
             params = config.sections.params_class(entry.cls)
             rows = field_docs(params) if dataclasses.fields(params) else []
@@ -117,8 +126,8 @@ def reference() -> str:
             parts += [f"{head} Parameters, in the same table:" if rows else f"{head} No parameters.", ""]
             if rows:
                 parts += [*table(rows), ""]
-    for title, cls in (FAULTS, WATCHDOG):
-        parts += [f"**{title}**", "", *table(field_docs(cls)), ""]
+    for title, note, cls in (FAULTS, WATCHDOG):
+        parts += [f"### `{title}`", "", note, "", *table(field_docs(cls)), ""]
     return "\n".join(parts).rstrip()
 
 
@@ -138,7 +147,7 @@ def plugins() -> str:
 def schema() -> str:
     blocks = []
     for name in ("messages", "rounds", "traffic", "events"):
-        blocks.append(f"**{name}**\n\n{markdown(name)}\n")
+        blocks.append(f"### `{name}`\n\n{markdown(name)}\n")
         if name == "messages":
             blocks.append(link_fields())
     return "\n".join(blocks)
@@ -166,7 +175,7 @@ def link_fields() -> str:
 
 
 KINDS = ("value", "file", "plug-in", "bound", "table/array", "I/O")
-"""The kinds of broken input, in the order of the README's columns (tests/bad_input_cases.py: Case.kind)."""
+"""The kinds of broken input, in the order of the table's columns (tests/bad_input_cases.py: Case.kind)."""
 
 
 def bad_input() -> str:
@@ -193,21 +202,146 @@ def bad_input() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"scenario-reference": reference, "trace-schema": schema, "plugins": plugins, "bad-input": bad_input}
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def render(text: str) -> str:
-    for key, fn in BLOCKS.items():
+def _usage(parser: argparse.ArgumentParser) -> str:
+    """The usage line of ``parser`` on one line, whatever the terminal's width."""
+    formatter = argparse.HelpFormatter(parser.prog, width=10_000)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups, prefix="")
+    return " ".join(formatter.format_help().split())
+
+
+def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
+    rows = ["| argument | value | default | what it does |", "| --- | --- | --- | --- |"]
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        name = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.dest.upper()}`"
+        if action.nargs == 0:
+            value = ""
+        elif action.choices is not None:
+            value = " \\| ".join(f"`{c}`" for c in action.choices)
+        elif action.option_strings:
+            value = f"`{formatter._metavar_formatter(action, action.dest.upper())(1)[0]}`"
+        else:
+            value = "optional" if action.nargs == "?" else "required"
+        default = action.default
+        shown = "" if default in (None, False, [], argparse.SUPPRESS) or action.nargs == 0 else f"`{default}`"
+        helptext = formatter._expand_help(action) if action.help else ""
+        rows.append(f"| {name} | {value} | {shown} | {_cell(helptext)} |")
+    return rows
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str, argparse.ArgumentParser]]:
+    """(name, help, parser) of each subcommand, nested ones (``scenario import``) flattened, in parser order."""
+    out = []
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {a.dest: a.help or "" for a in action._choices_actions}
+        for name, sub in action.choices.items():
+            nested = _subcommands(sub)
+            if nested:
+                out += [(f"{name} {n}", h, p) for n, h, p in nested]
+            else:
+                out.append((name, helps.get(name, ""), sub))
+    return out
+
+
+def cli() -> str:
+    """Every ``cosim`` command: its usage line, what it does, and a table of its arguments."""
+    from cosim.cli import build_parser
+
+    parser = build_parser()
+    commands = _subcommands(parser)
+    parts = ["| command | what it does |", "| --- | --- |"]
+    parts += [f"| [`cosim {n}`](#cosim-{n.replace(' ', '-')}) | {_cell(h)} |" for n, h, _ in commands]
+    parts.append("")
+    for name, helptext, sub in commands:
+        parts += [f"### `cosim {name}`", "", f"{helptext[0].upper()}{helptext[1:]}." if helptext else "", ""]
+        parts += ["```", _usage(sub), "```", ""]
+        rows = _option_rows(sub)
+        parts += [*rows, ""] if len(rows) > 2 else ["No arguments.", ""]
+    return "\n".join(parts).rstrip()
+
+
+def exit_codes() -> str:
+    """The exit codes: the CLI's own, and each error class of cosim.errors (its code and first docstring line)."""
+    from cosim import errors
+
+    rows: list[tuple[int, str, str]] = [
+        (0, "the command did what it was asked", ""),
+        (1, "a job of `compare`, `sweep` or `study` failed (the others went on)", ""),
+        (2, "a command-line usage error (`cosim: error: cosim run: ...`)", "argparse"),
+        (70, "a bug in cosim: `cosim: internal error: ...` (`COSIM_DEBUG=1` shows the traceback)", ""),
+        (74, "the operating system refused a read or write outside cosim's own checks", "`OSError`"),
+        (75, "out of memory", "`MemoryError`"),
+        (130, "stopped by SIGINT (Ctrl-C); the finished rounds are kept", "`Interrupted`"),
+        (143, "stopped by SIGTERM; the finished rounds are kept", "`Interrupted`"),
+    ]
+    for cls in vars(errors).values():
+        if isinstance(cls, type) and issubclass(cls, errors.CosimError):
+            doc = (inspect.getdoc(cls) or "").split("\n\n")[0]
+            rows.append((cls.exit_code, doc, f"`{cls.__name__}`"))
+    lines = ["| exit code | what happened | raised as |", "| --- | --- | --- |"]
+    lines += [f"| {code} | {_cell(text)} | {raised} |" for code, text, raised in sorted(rows, key=lambda r: r[0])]
+    return "\n".join(lines)
+
+
+BLOCKS = {
+    "cli": cli,
+    "scenario-reference": reference,
+    "trace-schema": schema,
+    "plugins": plugins,
+    "bad-input": bad_input,
+    "exit-codes": exit_codes,
+}
+"""Each generated block by its marker name."""
+
+PAGES = {
+    "docs/reference/cli.md": ("cli",),
+    "docs/reference/scenario.md": ("scenario-reference",),
+    "docs/reference/traces.md": ("trace-schema",),
+    "docs/reference/plugin-api.md": ("plugins",),
+    "docs/how-to/plugins/index.md": ("plugins",),
+    "docs/reference/errors.md": ("exit-codes", "bad-input"),
+}
+"""The pages that hold generated blocks, and which (each block must be in its page)."""
+
+
+def render(text: str, keys: tuple[str, ...] = tuple(BLOCKS), where: str = "the page") -> str:
+    """``text`` with the generated blocks named by ``keys`` rendered anew."""
+    for key in keys:
+        fn = BLOCKS[key]
         pattern = re.compile(rf"(<!-- BEGIN GENERATED: {key} -->\n).*?(<!-- END GENERATED: {key} -->)", flags=re.DOTALL)
         if not pattern.search(text):
-            raise SystemExit(f"README.md lacks the markers of the generated block {key!r}")
+            raise SystemExit(f"{where} lacks the markers of the generated block {key!r}")
         text = pattern.sub(lambda m, fn=fn: m.group(1) + fn().rstrip() + "\n" + m.group(2), text)
     return text
 
 
+def stale() -> list[str]:
+    """The pages whose generated blocks differ from what the code gives now."""
+    out = []
+    for page, keys in PAGES.items():
+        text = (ROOT / page).read_text(encoding="utf-8")
+        if render(text, keys, page) != text:
+            out.append(page)
+    return out
+
+
 def main() -> None:
-    readme = ROOT / "README.md"
-    readme.write_text(render(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    for page, keys in PAGES.items():
+        path = ROOT / page
+        text = path.read_text(encoding="utf-8")
+        new = render(text, keys, page)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"updated {page}")
 
 
 if __name__ == "__main__":
