@@ -27,7 +27,7 @@ target 1.0 (overlap hides one part behind the other), stretch 0.8.
 
     python benchmarks/cosim_overhead.py [--rounds N] [--repeats N] [--scenario NAME] [--tf-threads 1,1]
 
-Measured numbers and where the rest of the time goes: README, Speed.
+Measured numbers and where the rest of the time goes: docs/speed.md.
 """
 
 from __future__ import annotations

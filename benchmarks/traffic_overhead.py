@@ -17,7 +17,7 @@ on a shared machine), then one ``RESULT`` line per scenario: grid-rush last (``t
 
     python benchmarks/traffic_overhead.py [--repeats N] [--scenario NAME] [--no-pasubio]
 
-Where the time goes (CPU seconds, medians, 2 shared cores; see README, Speed). On grid-rush the
+Where the time goes (CPU seconds, medians, 2 shared cores; see docs/speed.md). On grid-rush the
 observation that remains after issue 12 is SUMO evaluating the 15 counting context subscriptions and
 libsumo turning them into Python dicts every step (~65 vehicles in range per step), the Python counting,
 and ~45k samples with their labels (three libsumo getters per sample and one for its label, ~1 us

@@ -122,7 +122,7 @@ def _traffic(args: argparse.Namespace) -> int:
 def _add_serve_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
-        help="run the SplitFed server standalone (loopback only unless --host; see README, Security)",
+        help="run the SplitFed server standalone (loopback only unless --host; see the docs: Security)",
     )
     p.add_argument(
         "scenario", nargs="?", help="scenario whose learning settings to use (default: quickstart, or the --resume's)"

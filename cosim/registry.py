@@ -15,7 +15,7 @@ Each registry maps a name to a plug-in class. Three ways in, one lookup:
    grid) imports that module and takes ``Name`` from it; a module that is not importable as it is is
    also looked for beside the scenario file and in the working folder.
 
-Config validation, the CLI's choices and help, sweep grids, the README reference and the report all
+Config validation, the CLI's choices and help, sweep grids, the docs reference and the report all
 read these registries; an unknown name or a failing import is one :class:`ConfigError` line naming the
 field, the value and what is available.
 """
@@ -50,7 +50,7 @@ class Entry:
     name: str
     cls: type
     summary: str
-    """First line of the class docstring (the CLI's help and the README list it)."""
+    """First line of the class docstring (the CLI's help and the docs list it)."""
     source: str
     """``builtin``, ``entry point <dist>`` or ``path``."""
     flags: dict[str, Any] = field(default_factory=dict)

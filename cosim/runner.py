@@ -485,7 +485,7 @@ class ThreadPools:
 
 
 PIPELINED_THREADS = ThreadPools(intra_op=1, inter_op=1)
-"""With SUMO on a core of its own, TensorFlow's ops run on one thread (measured: see README, Speed)."""
+"""With SUMO on a core of its own, TensorFlow's ops run on one thread (measured: see docs/speed.md)."""
 
 
 def set_thread_pools(pools: ThreadPools) -> bool:

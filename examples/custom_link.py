@@ -1,6 +1,6 @@
 """A link model in one file: every RSU shares one backhaul that carries one message at a time.
 
-    cosim run quickstart --set network.model=examples.custom_link:SharedBackhaul --set network.mbps=50
+    cosim run grid-rush-sync --set network.model=examples.custom_link:SharedBackhaul --set network.mbps=20
 
 A link model subclasses ``cosim.plugins.LinkModel``; its ``transmit`` is a SimPy process body that yields
 SimPy events until the message has arrived and returns a ``Transfer``. Here messages queue first-come

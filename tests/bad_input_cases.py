@@ -1,7 +1,7 @@
 """The broken inputs of ``tests/test_bad_input.py``: every command line tried, and the inputs they use.
 
 A data module (no tests): ``tests/test_bad_input.py`` runs :data:`CASES` and
-``scripts/gen_readme_reference.py`` renders the README's "Bad input, counted" table from them.
+``scripts/gen_docs_reference.py`` renders the "Bad input, counted" table of docs/reference/errors.md from them.
 ``{name}`` in a case's arguments is a prepared input (:func:`prepare`), ``{out}`` a fresh folder path.
 """
 
@@ -26,7 +26,7 @@ class Case:
     code: int = 0
     """The exit code expected (0: any non-zero)."""
     kind: str = "value"
-    """What is broken: value, file, plug-in, bound, table/array, I/O (the README counts them)."""
+    """What is broken: value, file, plug-in, bound, table/array, I/O (the docs count them)."""
     fault: str = ""
     """An I/O fault while the case runs: ``ENOSPC:name`` (the ``#n``-th open for writing of a file named
     ``name`` fails at its first write) or ``EACCES@module.attr`` (calling it raises)."""
@@ -1182,7 +1182,7 @@ CASES: tuple[Case, ...] = (
         "EACCES:hosts",
     ),
 )
-"""Every broken input tried (the README's table counts them per command, generated from here)."""
+"""Every broken input tried (the docs' table counts them per command, generated from here)."""
 
 
 def prepare(base: Path) -> dict[str, str]:

@@ -5,8 +5,8 @@ case's arguments, from a scratch working folder) and checks: a non-zero exit cod
 line on stderr that says what is wrong (the words listed), no traceback, and nothing written before lost
 (every prepared input, run folders with finished rounds included, is as it was). Cases about writes that
 fail inject the failure at the write call (``Case.fault``); two are real even for root (a folder where a
-file goes, and ``/dev/full``). A few cases also run in a real ``cosim`` process. README.md's "Bad input,
-counted" table is generated from the cases (``scripts/gen_readme_reference.py``).
+file goes, and ``/dev/full``). A few cases also run in a real ``cosim`` process. docs/reference/errors.md's "Bad input,
+counted" table is generated from the cases (``scripts/gen_docs_reference.py``).
 """
 
 from __future__ import annotations

@@ -69,3 +69,18 @@ def test_custom_workload_trains_with_its_own_loss_and_features(tmp_path: Path, m
     fwd = result.table("messages").query("kind == 'forward'")
     assert len(fwd) > 0 and fwd["loss"].notna().all()
     assert sorted(p.name for p in (result.folder / "models").iterdir())[0] == "client_high.keras"
+
+
+def test_custom_compute_charges_its_cost_per_sample_and_layer(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(ROOT)
+    compute = {"compute.mode": "examples.custom_compute:SlowBoards", "learning.rounds": 2}
+    slow = cosim.run(SHIFT, overrides={**compute, "compute.slow": ["east"]}, out=tmp_path / "c")
+    fwd = slow.table("messages").query("kind == 'forward'")
+    # forward: samples x depth x 50 us, four times that on the slow RSU; server: 10 us per sample
+    factor = fwd["rsu"].map(lambda rsu: 4.0 if rsu == "east" else 1.0)
+    depth = fwd.merge(slow.table("rounds")[["round", "rsu", "client_depth"]], on=["round", "rsu"])["client_depth"]
+    expected = fwd["batch_size"].to_numpy() * depth.to_numpy() * 50e-6 * factor.to_numpy()
+    assert abs(fwd["client_s"].to_numpy() - expected).max() < 1e-9
+    assert abs(fwd["server_s"] - fwd["batch_size"] * 10e-6).max() < 1e-9
+    with pytest.raises(cosim.errors.ConfigError, match="compute.slow = \\['nowhere'\\]: no RSU 'nowhere'"):
+        cosim.run(SHIFT, overrides={**compute, "compute.slow": ["nowhere"]}, out=tmp_path / "bad")

@@ -41,7 +41,7 @@ class DeviceProfile:
     overhead_ms: float = DEFAULT_OVERHEAD_MS
     """Fixed time of every step (kernel launches, framework dispatch), milliseconds."""
     source: str = ""
-    """Where the peak comes from (shown in run.json and the README)."""
+    """Where the peak comes from (shown in run.json and the docs)."""
 
     @property
     def flops_per_s(self) -> float:

@@ -129,7 +129,7 @@ class LearningConfig:
     rounds: int = 5
     """Training rounds (fewer run when the next would start at or after traffic.end; run.json says why)."""
     schedule: Literal["periodic", "deadline", "synchronous"] = "periodic"
-    """When rounds start and how their barrier releases (see Round schedules in the README)."""
+    """When rounds start and how their barrier releases (see Round schedules in the docs)."""
     round_period: float = 120.0
     """Simulated seconds between round starts: round r is due at begin + (r + 1) * round_period
     (synchronous: round 0 only)."""

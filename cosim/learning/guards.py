@@ -9,7 +9,7 @@
   ‖w_client − w_tier‖₂ over all its tensors, is refused. ``learning.max_update_norm = 0`` (the default)
   sets ``B`` per tier from the model: ``max(‖w_tier at start‖₂, 1) × learning_rate / 0.001``
   (:func:`auto_norm_bounds`). Adam moves each weight by about the learning rate per step, so honest
-  updates scale with it; measured on the shipped scenarios they stay below 0.1 ``B`` (README, Security).
+  updates scale with it; measured on the shipped scenarios they stay below 0.1 ``B`` (docs/explanation/security.md).
   ``> 0`` sets ``B`` itself; ``< 0`` turns the bound off.
 - **Sample claims.** FedAvg weighs a client by the samples it claims. A claim above the rows the RSU
   trained the server on in that round's Forward calls is clipped to those rows (at least 1)

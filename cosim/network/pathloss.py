@@ -18,7 +18,7 @@ LOS probability, Table 7.4.2-1 (outdoor UE, ``d = d2D``)::
     UMi  1 for d <= 18 m, else 18/d + exp(-d/36)(1 - 18/d)
 
 Outside the tables' distance ranges the formulas are extended: below 10 m the distance is clamped to
-10 m, beyond 5 km the PL2 branch is used as it is (both stated in the README). UMa's h_E is fixed at
+10 m, beyond 5 km the PL2 branch is used as it is (both stated in docs/explanation/links.md). UMa's h_E is fixed at
 1 m (the table draws it at random for h_UT > 13 m); RSU antennas sit at a few metres.
 """
 

@@ -1,4 +1,4 @@
-"""Trace tables written to a run folder: column names, types and meaning (the README's schema table).
+"""Trace tables written to a run folder: column names, types and meaning (docs/reference/traces.md).
 
 Naming rule: ``*_s`` columns are **simulated** seconds (the SimPy clock, ``t_*_s`` are instants, the
 others durations); ``wall_*`` columns are wall-clock; the two are never added together.
