@@ -54,7 +54,11 @@ MESSAGES: tuple[Column, ...] = (
     ("tier", "string", "the RSU's tier in this round (a name of learning.tiers)"),
     ("kind", "string", "forward (activations up, gradients down) or aggregate (weights up and down)"),
     ("batch", "int64", "batch index within the round (-1 for aggregate)"),
-    ("batch_size", "int64", "samples in the batch (aggregate: the RSU's sample count)"),
+    (
+        "batch_size",
+        "int64",
+        "samples in the batch (aggregate: the samples the RSU trained this round, its FedAvg weight)",
+    ),
     ("bytes_up", "int64", "serialised request size, bytes"),
     ("bytes_down", "int64", "serialised reply size, bytes"),
     ("vehicles_up", "int64", "vehicles in the RSU's range when the request was sent"),

@@ -1,0 +1,44 @@
+"""Fair arms: FedAvg weighs what was trained, the cap's binding share is measured, budgets, one held-out set.
+
+Real SUMO (quickstart, two or three rounds), TensorFlow and the in-process server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cosim
+from cosim.rpc.transport import LocalTransport
+from cosim.traces.recorder import read_table
+
+pytestmark = [pytest.mark.sumo, pytest.mark.tf]
+
+QUICK: dict[str, Any] = {"learning.rounds": 2}
+
+
+def _run(tmp: Path, name: str, **fields: Any) -> cosim.runner.Result:
+    return cosim.run("quickstart", out=tmp / name, transport="local", **{**QUICK, **fields})
+
+
+def test_fedavg_weighs_each_rsu_by_the_samples_it_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    claims: dict[tuple[int, str], int] = {}
+    prepare = LocalTransport.prepare_aggregate
+
+    def spy(self: LocalTransport, rsu: str, round_: int, tier: str, weights: Any, n_samples: int) -> Any:
+        claims[(round_, rsu)] = n_samples
+        return prepare(self, rsu, round_, tier, weights, n_samples)
+
+    monkeypatch.setattr(LocalTransport, "prepare_aggregate", spy)
+    result = _run(tmp_path, "capped", **{"learning.max_batches_per_round": 2})
+    rounds = read_table(result.folder, "rounds")
+    took_part = rounds[rounds["samples"] > 0]
+    trained = {(int(r), str(s)): int(n) for r, s, n in took_part[["round", "rsu", "samples_trained"]].values}
+    assert claims == trained  # the FedAvg weight is what the RSU trained, not the samples it had
+    capped = took_part[took_part["samples_trained"] < took_part["samples"] * 2]  # 2 local epochs
+    assert len(capped) > 0, "the cap of 2 batches should stop some RSU before its data ran out"
+    messages = read_table(result.folder, "messages")
+    agg = messages[messages["kind"] == "aggregate"]
+    assert {(int(r), str(s)): int(n) for r, s, n in agg[["round", "rsu", "batch_size"]].values} == trained
