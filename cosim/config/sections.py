@@ -144,7 +144,10 @@ class LearningConfig:
     target_loss: float = 0.0
     """Held-out loss (workload's unit) that defines time/rounds/bytes to target; 0 = within 10 % of the run's best."""
     wall_barrier_timeout_s: float = 60.0
-    """Wall-clock seconds the real server's Aggregate barrier waits before releasing without missing RSUs."""
+    """Wall-clock seconds. ``cosim serve``: its Aggregate barrier releases without the missing RSUs this long
+    after the first arrived. A run's own server (in process, over gRPC or not) never releases on wall time,
+    so this never changes a result: it stops the run (one line) if an Aggregate the engine sent has not
+    arrived this long after the round ended."""
     local_epochs: int = 1
     """Passes over the round's samples per RSU."""
     max_batches_per_round: int = 0

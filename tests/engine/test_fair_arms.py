@@ -5,16 +5,19 @@ Real SUMO (quickstart, two or three rounds), TensorFlow and the in-process serve
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import cosim
+from cosim.learning.core import SplitServer
 from cosim.rpc.transport import LocalTransport
 from cosim.traces.recorder import read_table
 
-pytestmark = [pytest.mark.sumo, pytest.mark.tf]
+pytestmark = [pytest.mark.sumo, pytest.mark.tf, pytest.mark.grpc]
 
 QUICK: dict[str, Any] = {"learning.rounds": 2}
 
@@ -42,3 +45,28 @@ def test_fedavg_weighs_each_rsu_by_the_samples_it_trained(tmp_path: Path, monkey
     messages = read_table(result.folder, "messages")
     agg = messages[messages["kind"] == "aggregate"]
     assert {(int(r), str(s)): int(n) for r, s, n in agg[["round", "rsu", "batch_size"]].values} == trained
+
+
+def _sim_columns(folder: Path, table: str) -> Any:
+    frame = read_table(folder, table)
+    return frame.drop(columns=[c for c in frame.columns if c == "run_id" or c.startswith("wall_")])
+
+
+@pytest.mark.parametrize("transport", ["local", "grpc"])
+def test_a_slow_in_process_server_gives_the_same_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    """Wall time never changes a result: a server far slower than wall_barrier_timeout_s changes no trace."""
+    fields = {**QUICK, "learning.wall_barrier_timeout_s": 0.2}
+    fast = cosim.run("quickstart", out=tmp_path / "fast", transport=transport, **fields)
+    forward = SplitServer.forward
+
+    def slow(self: SplitServer, *args: Any) -> Any:
+        time.sleep(0.02)  # a round's Forwards now take seconds: far past the barrier's 0.2 s
+        return forward(self, *args)
+
+    monkeypatch.setattr(SplitServer, "forward", slow)
+    slowed = cosim.run("quickstart", out=tmp_path / "slow", transport=transport, **fields)
+    for table in ("messages", "rounds"):
+        pd.testing.assert_frame_equal(_sim_columns(slowed.folder, table), _sim_columns(fast.folder, table))
+    assert slowed.summary["final_eval_loss"] == fast.summary["final_eval_loss"]
