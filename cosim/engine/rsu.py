@@ -86,9 +86,8 @@ class RsuRound:
         link, compute, transport = p.link, p.compute, p.transport
         client = p.clients.get(rsu)
         loss_scale = p.data_spec.loss_scale
-        batches = p.datasets[rsu].batches(
-            self.x, self.y, tally.batch_size, lc.local_epochs, self.rng, lc.max_batches_per_round
-        )
+        cap = lc.batch_cap(tally.batch_size)
+        batches = p.datasets[rsu].batches(self.x, self.y, tally.batch_size, lc.local_epochs, self.rng, cap)
         try:
             for b, (xb, yb) in enumerate(batches):
                 n = len(yb)
@@ -119,6 +118,7 @@ class RsuRound:
                     "forward", b, n, request.nbytes, reply.bytes_down, up, t_served, down, client_fwd,
                     reply.wall_ms, reply.loss * loss_scale,
                 )  # fmt: skip
+            tally.capped = 0 < cap <= tally.batches and tally.samples_trained < len(self.y) * lc.local_epochs
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
             # FedAvg weighs them by the samples this RSU trained (a batch cap may have stopped it before its
             # data ran out, and local epochs count each pass), not by the samples it had.

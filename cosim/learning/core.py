@@ -134,7 +134,7 @@ class SplitServer:
             rsus=[r.id for r in cfg.rsus],
             aggregation=lc.aggregation,
             trim_fraction=lc.trim_fraction,
-            max_batches_per_round=lc.max_batches_per_round,
+            max_batches_per_round=min(lc.batch_cap(t.batch_size) for t in lc.tiers.values()),
             exact_barrier=exact_barrier,
         )
 

@@ -14,6 +14,9 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
 * **final prequential loss** -- that of the last round with samples to score (the last round's own
   score covers only the samples that arrived while it ran, since the run ends with it; a short last
   round may have none).
+* **cap binding share** -- of the RSU-rounds with training samples, the share in which the batch cap
+  (``learning.max_batches_per_round`` under ``learning.budget``) stopped the RSU before its data ran out
+  (the ``capped`` column); 0 when the cap never bound, NaN without such rounds;
 * **straggler time** -- per round, slowest participant's arrival at the barrier minus the median
   arrival; mean and max over rounds.
 * **server busy fraction** -- server compute time over the time the rounds lasted (sums over rounds).
@@ -127,9 +130,20 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
             if w.notna().any()
         },
     )
+    out["cap_binding_share"] = cap_binding_share(rounds)
     if messages is not None and len(messages):
         wall = messages.loc[messages["kind"] == "forward", "wall_rpc_ms"]
         if len(wall):
             out["median_wall_rpc_ms"] = float(wall.median())
             out["p95_wall_rpc_ms"] = float(wall.quantile(0.95))
     return out
+
+
+def cap_binding_share(rounds: pd.DataFrame) -> float:
+    """Share of the RSU-rounds with training samples in which the batch cap bound (NaN: none, or not traced)."""
+    if "capped" not in rounds.columns or "samples" not in rounds.columns:
+        return math.nan
+    trained = rounds[rounds["samples"].fillna(0) > 0]
+    if trained.empty:
+        return math.nan
+    return float(trained["capped"].fillna(False).astype(bool).mean())

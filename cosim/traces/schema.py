@@ -125,6 +125,11 @@ ROUNDS: tuple[Column, ...] = (
     ("samples", "int64", "training samples the RSU had this round"),
     ("samples_trained", "Int64", "samples of the RSU's completed Forwards (fewer than samples under a batch cap)"),
     ("batches", "int64", "Forward calls the RSU made this round"),
+    (
+        "capped",
+        "bool",
+        "the batch cap (learning.max_batches_per_round, learning.budget) stopped the RSU before its data ran out",
+    ),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
     (
         "crashed",
@@ -186,7 +191,7 @@ ROUNDS: tuple[Column, ...] = (
 
 MISSING: dict[str, dict[str, object]] = {
     "messages": {"rate_up_bps": float("nan"), "rate_down_bps": float("nan")},
-    "rounds": {"crashed": False},
+    "rounds": {"crashed": False, "capped": False},
 }
 """Per table, columns a row may leave out and the value written for them (a link model's fields: their own)."""
 

@@ -70,3 +70,27 @@ def test_a_slow_in_process_server_gives_the_same_traces(
     for table in ("messages", "rounds"):
         pd.testing.assert_frame_equal(_sim_columns(slowed.folder, table), _sim_columns(fast.folder, table))
     assert slowed.summary["final_eval_loss"] == fast.summary["final_eval_loss"]
+
+
+def test_the_cap_binding_share_is_traced_per_rsu_round_and_summarised(tmp_path: Path) -> None:
+    result = _run(tmp_path, "cap", **{"learning.max_batches_per_round": 3})
+    rounds = read_table(result.folder, "rounds")
+    took_part = rounds[rounds["samples"] > 0]
+    ran_out = took_part["samples_trained"] == took_part["samples"] * 2  # every sample, both local epochs
+    assert (took_part["capped"] == ~ran_out).all() and took_part["capped"].any() and not took_part["capped"].all()
+    assert (took_part.loc[took_part["capped"], "batches"] == 3).all()
+    assert result.summary["cap_binding_share"] == pytest.approx(took_part["capped"].mean())
+    uncapped = _run(tmp_path, "none", **{"learning.max_batches_per_round": 3, "learning.budget": "none"})
+    assert uncapped.summary["cap_binding_share"] == 0.0
+
+
+def test_a_samples_budget_gives_every_tier_the_same_samples_per_round(tmp_path: Path) -> None:
+    # tiers 128 / 64 / 32: 2 Forwards of the largest batch = 256 samples = 4 x 64 = 8 x 32
+    result = _run(tmp_path, "samples", **{"learning.max_batches_per_round": 2, "learning.budget": "samples"})
+    rounds = read_table(result.folder, "rounds")
+    capped = rounds[rounds["capped"]]
+    assert set(capped["tier"]) == {"high", "medium", "low"}
+    assert (capped["batches"] * capped["batch_size"] == 256).all()
+    assert (rounds["samples_trained"] <= 256).all()  # the budget (an epoch's last batch may be short)
+    full = rounds[rounds["samples"] * 2 >= 256 + rounds["batch_size"]]  # enough data to spare any short batch
+    assert (full["samples_trained"] >= 256 - full["batch_size"]).all()

@@ -73,3 +73,13 @@ def test_run_metrics() -> None:
     assert m["mean_barrier_wait_s"] == pytest.approx({"high": 1.0, "low": 4.0})
     assert m["median_wall_rpc_ms"] == 10.5  # Forwards only
     assert m["p95_wall_rpc_ms"] == pytest.approx(pd.Series(range(1, 21)).quantile(0.95))
+
+
+def test_cap_binding_share_counts_the_rsu_rounds_with_data_that_the_cap_stopped() -> None:
+    table = rounds_table()
+    table["samples"] = [10, 0, 10, 10, 10, 10]  # b had nothing to train in round 0: not counted
+    table["capped"] = [True, False, False, True, False, False]
+    assert run_metrics(table, None)["cap_binding_share"] == pytest.approx(2 / 5)
+    table["capped"] = False
+    assert run_metrics(table, None)["cap_binding_share"] == 0.0
+    assert math.isnan(run_metrics(table.drop(columns=["capped"]), None)["cap_binding_share"])
