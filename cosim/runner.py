@@ -52,7 +52,7 @@ from cosim.traces import runfolder
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
-from cosim.values import LaneRegion
+from cosim.values import EvalResult, LaneRegion, combine
 
 TransportKind = Literal["grpc", "local"]
 
@@ -353,7 +353,8 @@ def _execute(
                 parts.close()
     finally:
         lock.release()
-    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
+    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason, final=result.final_eval)
+    summary.update(held_out_summary(parts.datasets))
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
@@ -406,18 +407,35 @@ def _transport_label(transport: TransportKind, server: str, loopback: str | None
 
 
 def summarize(
-    folder: Path, rounds: list[RoundSummary], cfg: Config | None = None, *, stop_reason: str = ""
+    folder: Path,
+    rounds: list[RoundSummary],
+    cfg: Config | None = None,
+    *,
+    stop_reason: str = "",
+    final: Mapping[str, EvalResult] | None = None,
 ) -> dict[str, Any]:
-    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`."""
+    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`.
+
+    ``final_eval_*``: the final models on the run's held-out set (``final``: per RSU; the same samples for
+    every strategy of a seed, :mod:`cosim.learning.data`); without it, the last round's evaluation.
+    ``last_round_eval_*``: the last round's evaluation, on the held-out samples taken by its start.
+    """
     messages = read_table(folder, "messages") if (folder / "messages.csv").exists() else None
     table = read_table(folder, "rounds") if (folder / "rounds.csv").exists() else None
+    nan = float("nan")
+    last = EvalResult(rounds[-1].eval_loss, rounds[-1].eval_metric, rounds[-1].eval_samples) if rounds else None
+    held = combine(list(final.values())) if final else last or EvalResult(nan, nan, 0)
     out: dict[str, Any] = {
         "schedule": cfg.learning.schedule if cfg else "",
         "rounds": len(rounds),
         "rounds_planned": cfg.learning.rounds if cfg else len(rounds),
         "stop_reason": stop_reason,
-        "final_eval_loss": rounds[-1].eval_loss if rounds else float("nan"),
-        "final_eval_metric": rounds[-1].eval_metric if rounds else float("nan"),
+        "final_eval_loss": held.loss,
+        "final_eval_metric": held.metric,
+        "final_eval_samples": held.n,
+        "last_round_eval_loss": last.loss if last else nan,
+        "last_round_eval_metric": last.metric if last else nan,
+        "last_round_eval_samples": last.n if last else 0,
         "tier_migrations": sum(r.migrations for r in rounds),
         "late_rsus": sum(len(r.late) for r in rounds),
         "forwards": sum(r.forwards for r in rounds),
@@ -438,6 +456,16 @@ def summarize(
         out["mean_queue_ms"] = float(fwd["queue_s"].mean() * 1e3)
         out["mean_wall_rpc_ms"] = float(fwd["wall_rpc_ms"].mean())
     return out
+
+
+def held_out_summary(datasets: Mapping[str, RsuDataset]) -> dict[str, Any]:
+    """``held_out_samples`` and ``held_out_digest`` of the run's held-out set (equal across a seed's strategies)."""
+    if not datasets:
+        return {}
+    from cosim.learning.data import held_out_digest
+
+    n, digest = held_out_digest(datasets)
+    return {"held_out_samples": n, "held_out_digest": digest}
 
 
 def versions() -> dict[str, str]:

@@ -94,3 +94,23 @@ def test_a_samples_budget_gives_every_tier_the_same_samples_per_round(tmp_path: 
     assert (rounds["samples_trained"] <= 256).all()  # the budget (an epoch's last batch may be short)
     full = rounds[rounds["samples"] * 2 >= 256 + rounds["batch_size"]]  # enough data to spare any short batch
     assert (full["samples_trained"] >= 256 - full["batch_size"]).all()
+
+
+def test_every_strategy_of_a_seed_is_scored_on_the_same_held_out_samples(tmp_path: Path) -> None:
+    """The run's held-out set depends on the seed and the traffic only: not the strategy, the schedule, the rounds."""
+    sync = {"learning.schedule": "synchronous", "learning.round_gap": 20.0, "network.rsu_uplink_mbps": 0.5}
+    runs = [
+        _run(tmp_path, "static", strategy="static", **sync),
+        _run(tmp_path, "dynamic", strategy="dynamic", **sync),
+        _run(tmp_path, "three", strategy="dynamic", **{"learning.rounds": 3}),  # periodic, one round more
+    ]
+    sums = [r.summary for r in runs]
+    assert len({s["held_out_digest"] for s in sums}) == 1
+    assert len({s["held_out_samples"] for s in sums}) == 1
+    for result, s in zip(runs, sums, strict=True):
+        assert s["final_eval_samples"] == s["held_out_samples"]  # the final models are scored on all of it
+        rounds = read_table(result.folder, "rounds")
+        last = rounds[rounds["round"] == rounds["round"].max()]
+        assert s["last_round_eval_samples"] == last["eval_samples"].sum() < s["held_out_samples"]
+    other_seed = _run(tmp_path, "seed", strategy="static", seed=8, **sync)
+    assert other_seed.summary["held_out_digest"] != sums[0]["held_out_digest"]
