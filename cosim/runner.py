@@ -8,6 +8,7 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import platform
 import time
@@ -55,6 +56,8 @@ from cosim.types import SimTime
 from cosim.values import EvalResult, LaneRegion, combine
 
 TransportKind = Literal["grpc", "local"]
+
+log = logging.getLogger("cosim.runner")
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,8 @@ def _execute(
         lock.release()
     summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason, final=result.final_eval)
     summary.update(held_out_summary(parts.datasets))
+    if cfg.learning.baselines and result.rounds and parts.spec is not None:
+        summary.update(run_baselines(folder, parts.spec, cfg.seed, parts.datasets))
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
@@ -456,6 +461,25 @@ def summarize(
         out["mean_queue_ms"] = float(fwd["queue_s"].mean() * 1e3)
         out["mean_wall_rpc_ms"] = float(fwd["wall_rpc_ms"].mean())
     return out
+
+
+def run_baselines(folder: Path, spec: Any, seed: int, datasets: Mapping[str, RsuDataset]) -> dict[str, Any]:
+    """Compute the baselines (:mod:`cosim.baselines`), write ``baselines.csv``; the summary's keys.
+
+    The run itself has finished and its traces stand: a baseline that cannot be computed is reported in
+    the summary (``baselines_error``, one line) and logged, not raised.
+    """
+    from cosim.baselines import compute
+
+    started = time.perf_counter()
+    try:
+        found = compute.compute(spec, seed, datasets, read_table(folder, "rounds"))
+        compute.write_csv(folder, found)
+    except Exception as exc:  # noqa: BLE001 - the run's own results stand; say what failed
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        log.warning("%s: the baselines could not be computed (%s)", folder, text)
+        return {"baselines_error": text}
+    return {**compute.summary(found), "baselines_wall_s": time.perf_counter() - started}
 
 
 def held_out_summary(datasets: Mapping[str, RsuDataset]) -> dict[str, Any]:
@@ -606,6 +630,8 @@ class Parts:
         self.clients: ClientPool | None = None
         self.datasets: Mapping[str, RsuDataset] = {}
         self.workload: Workload | None = None
+        self.spec: Any = None
+        """The run's split model (a :class:`cosim.learning.models.ModelSpec`, once :meth:`open` built it)."""
         self.streams: Streams | None = None
 
     @property
@@ -661,7 +687,7 @@ class Parts:
         self.transport = connect(
             cfg, address=address, out_dir=self.folder / "models", security=self.security, loopback=self.loopback
         )
-        spec = ModelSpec.from_config(cfg)
+        spec = self.spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
         self._compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))

@@ -143,6 +143,10 @@ class LearningConfig:
     the previous round)."""
     target_loss: float = 0.0
     """Held-out loss (workload's unit) that defines time/rounds/bytes to target; 0 = within 10 % of the run's best."""
+    baselines: bool = True
+    """At the end of the run, score the baselines (mean label, ridge regression, local-only and centralised
+    training of the split model with the run's budget) on the run's held-out set: baselines.csv and the
+    summary."""
     wall_barrier_timeout_s: float = 60.0
     """Wall-clock seconds. ``cosim serve``: its Aggregate barrier releases without the missing RSUs this long
     after the first arrived. A run's own server (in process, over gRPC or not) never releases on wall time,

@@ -19,7 +19,7 @@ from cosim.traces.recorder import read_table
 
 pytestmark = [pytest.mark.sumo, pytest.mark.tf, pytest.mark.grpc]
 
-QUICK: dict[str, Any] = {"learning.rounds": 2}
+QUICK: dict[str, Any] = {"learning.rounds": 2, "learning.baselines": False}
 
 
 def _run(tmp: Path, name: str, **fields: Any) -> cosim.runner.Result:
