@@ -14,7 +14,7 @@ from cosim.ports import TraceField
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -39,9 +39,13 @@ faults; readers get an empty table otherwise.
 (its ``trace_fields``, listed in run.json's ``trace_fields``; ``outage_s`` with [[faults]] outages), not
 every model's. ``rounds.tier_metric`` became ``tier_score`` (the number the strategy ranked by; "metric" is
 the workload's); ``rounds`` gained ``client_depth`` and ``samples_trained`` (strategies may size RSUs one by
-one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction)."""
+one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction).
+8: fair arms (issue 19). ``messages.batch_size`` of ``aggregate`` rows is the samples the RSU trained in the
+round (its FedAvg weight), no longer the samples it had; ``rounds`` gained ``capped`` (the batch cap stopped
+the RSU before its data ran out). Run folders gain ``baselines.csv`` (:mod:`cosim.baselines`); run.json's
+``final_eval_*`` score the final models on the run's held-out set (``last_round_eval_*``: the last round's)."""
 
-RENAMED: dict[str, dict[str, str]] = {"rounds": {"tier_metric": "tier_score"}}
+RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
