@@ -146,7 +146,7 @@ class LearningConfig:
     baselines: bool = True
     """At the end of the run, score the baselines (mean label, ridge regression, local-only and centralised
     training of the split model with the run's budget) on the run's held-out set: baselines.csv and the
-    summary."""
+    summary's baseline_* keys (docs/explanation/baselines.md)."""
     wall_barrier_timeout_s: float = 60.0
     """Wall-clock seconds. ``cosim serve``: its Aggregate barrier releases without the missing RSUs this long
     after the first arrived. A run's own server (in process, over gRPC or not) never releases on wall time,
