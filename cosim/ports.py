@@ -430,7 +430,19 @@ class RsuDataset(Protocol):
         ...
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
-        """The held-out samples to evaluate on."""
+        """The held-out samples a round evaluates on (the most recent ones taken so far)."""
+        ...
+
+    def close(self) -> None:
+        """The run ended and the traffic ran to its end: split what arrived since the last round."""
+        ...
+
+    def all_held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """The run's held-out set: every held-out sample (after :meth:`close`: the same for every strategy)."""
+        ...
+
+    def trained_on(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every training sample a round took, each once: the data the run learnt from."""
         ...
 
     def batches(
