@@ -2,9 +2,10 @@
 
 ``tests/fixtures/moves``: junction C at (150, 150) (network metres) with four two-lane arms of 150 m; one
 vehicle per move leaves W (``straight`` WC->CE, ``left`` WC->CN, ``right`` WC->CS, ``turnaround`` WC->CW),
-``north-left`` drives NC->CE (heading south, turning east: a left turn) and ``ends-here`` ends its trip on WC. RSUs: ``center`` at C,
-``near-c`` at (160, 140) (no junction named: C is the nearest within its radius), ``west`` at W (every vehicle
-there leaves W: no label) and ``corner`` (no junction within 20 m: no label, and no vehicle either).
+``north-left`` drives NC->CE (heading south, turning east: a left turn) and ``ends-here`` ends its trip on WC.
+RSUs: ``center`` at C, ``near-c`` at (160, 140) (no junction named: C is the nearest within its radius),
+``west`` at W (every vehicle there leaves W: no label) and ``corner`` (no junction within 20 m: no label, and
+no vehicle either).
 """
 
 from __future__ import annotations
