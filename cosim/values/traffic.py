@@ -107,6 +107,15 @@ def feature_columns(names: tuple[str, ...]) -> slice | np.ndarray:
     return out
 
 
+_NO_EXTRA: np.ndarray = np.zeros((0, len(EXTRA_LABELS)), dtype=np.float32)
+"""Stands for ``extra`` left out of a :class:`SampleSet` (replaced by NaN rows)."""
+_NO_EXTRA.setflags(write=False)
+
+
+def _no_extra() -> np.ndarray:
+    return _NO_EXTRA
+
+
 @dataclass(frozen=True)
 class SampleSet:
     """Labelled samples of one RSU, in time order.
@@ -124,7 +133,7 @@ class SampleSet:
     x: np.ndarray
     y: np.ndarray
     vehicle: np.ndarray
-    extra: np.ndarray = field(default_factory=lambda: _NO_EXTRA)
+    extra: np.ndarray = field(default_factory=_no_extra)
     """(n, len(EXTRA_LABELS)) float32; left out, every extra label is NaN (filled in by ``__post_init__``)."""
 
     def __post_init__(self) -> None:
@@ -151,10 +160,6 @@ class SampleSet:
     def select(self, rows: np.ndarray) -> SampleSet:
         """The samples at ``rows`` (a boolean mask or indices), every column kept."""
         return SampleSet(self.rsu, self.time[rows], self.x[rows], self.y[rows], self.vehicle[rows], self.extra[rows])
-
-
-_NO_EXTRA = np.zeros((0, len(EXTRA_LABELS)), dtype=np.float32)
-_NO_EXTRA.setflags(write=False)
 
 
 def make_sample_set(
