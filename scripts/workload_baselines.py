@@ -6,8 +6,8 @@
 For each run (or scenario) it runs the traffic again (same scenario, same seed: the samples the run saw),
 encodes every RSU's samples with the run's workload (one encoder per RSU, in arrival order, as the run did)
 and splits them by vehicle as the run did (``samples.split = "vehicle"``: the same hash of seed and vehicle).
-Then it prints, on the samples of the held-out vehicles over the whole run (the run itself scores the most
-recent ones of them after each round):
+Then it prints, on the samples of the held-out vehicles released until the run ended (the run itself scores
+the most recent 4096 of each RSU after each round):
 
 - how much the RSUs' labels differ (``cosim.traces.spread``): the mean pairwise Jensen-Shannon divergence of
   the RSUs' move distributions (next-move) or the between-RSU share of the label variance, eta squared
@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cosim.config import Config, from_dict  # noqa: E402
+from cosim.config.raw import parse_override  # noqa: E402
 from cosim.learning.data import held_out_vehicles  # noqa: E402
 from cosim.learning.workloads.next_move import macro_f1  # noqa: E402
 from cosim.scenario.resolve import load_scenario  # noqa: E402
@@ -46,13 +47,16 @@ from cosim.traces.spread import label_spread  # noqa: E402
 from cosim.traffic.recording import ReplayTraffic, record  # noqa: E402
 
 
-def encoded(cfg: Config) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per RSU ``(x, y, vehicle)`` as the run's workload encodes them (rows without a label dropped)."""
+def encoded(cfg: Config, until: float | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per RSU ``(x, y, vehicle)`` as the run's workload encodes them (rows without a label dropped).
+
+    Only the samples released by ``until`` (simulated seconds; default: the traffic's end).
+    """
     workload = cfg.workload.plugin(cfg.workload)
     replay = ReplayTraffic(record(cfg))
     parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {s.id: [] for s in replay.sites}
     encoders = {s.id: workload.encoder() for s in replay.sites}
-    t, end = cfg.traffic.begin, cfg.traffic.end
+    t, end = cfg.traffic.begin, min(cfg.traffic.end, until if until is not None else math.inf)
     while t < end:  # hand the samples out in release order, a window at a time, as the run adds them
         t = min(t + cfg.traffic.window, end)
         replay.advance(t)
@@ -147,9 +151,10 @@ def regression(y_train, x_train, x_test, y_test, pred_model, scale: float) -> di
 
 
 def evaluate(cfg: Config, run: Path | None) -> dict[str, Any]:
-    """Every number of the module docstring for one scenario (and run)."""
+    """Every number of the module docstring for one scenario (and run: the samples released while it ran)."""
     spec = cfg.workload.plugin.spec
-    data = encoded(cfg)
+    until = json.loads((run / "run.json").read_text()).get("sim_end_s") if run is not None else None
+    data = encoded(cfg, until)
     fraction = cfg.samples.test_fraction
     train, test = {}, {}
     for rsu, (x, y, v) in data.items():
@@ -170,6 +175,7 @@ def evaluate(cfg: Config, run: Path | None) -> dict[str, Any]:
         "scenario": cfg.name,
         "workload": cfg.workload.name,
         "run": str(run) if run else None,
+        "until_s": until if until is not None else cfg.traffic.end,
         "rsus": len(data),
         "train_samples": int(len(y_train)),
         "test_samples": int(len(y_test)),
@@ -203,7 +209,7 @@ def main() -> None:
         jobs.append((from_dict(info["config"], source=run / "run.json", where=str(run / "run.json")), run))
     if args.scenario:
         cfg = load_scenario(args.scenario)
-        sets = dict(s.split("=", 1) for s in args.set)
+        sets = dict(parse_override(s) for s in args.set)
         if args.workload:
             sets["workload.name"] = args.workload
         jobs.append((cfg.with_overrides(**sets) if sets else cfg, None))

@@ -209,7 +209,8 @@ class Observer:
             sim.schedule_detail(self.clock.now(i + 1))  # SUMO's clock reads now(i+1) after observation i
 
     def _sample(self, sim: ObservedSim, i: int, get: Any) -> None:
-        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step
+        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step. A row holds
+        # the FEATURES in their order, then the EXTRA_LABELS (tests/traffic/test_moves.py reads them by name)
         due = i + self._horizon
         if self._horizon and due >= self.clock.n_steps:
             return  # a label after the run's end can never be known

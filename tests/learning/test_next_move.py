@@ -96,3 +96,29 @@ def test_next_move_trains_end_to_end_and_the_summary_reports_it(tmp_path: Path) 
     info = json.loads((result.folder / "run.json").read_text())
     assert info["summary"]["final_macro_f1"] == s["final_macro_f1"]
     assert info["workload"]["classes"] == list(MOVES)
+
+
+@pytest.mark.sumo
+@pytest.mark.grpc
+def test_a_next_move_run_resumed_after_a_failure_gives_the_same_traces(tmp_path: Path) -> None:
+    """A resumed run replays the traffic's samples into the data sets: their next-move labels must come back."""
+    from cosim.traces.recorder import read_table
+
+    cfg = load(resolve_scenario("quickstart")).with_overrides(
+        **{"workload.name": "next-move", "learning.rounds": 3, "traffic.end": 600.0, "learning.round_period": 150.0}
+    )
+    reference = cosim.run(cfg, out=tmp_path / "reference")
+
+    def stop(summary) -> None:  # noqa: ANN001
+        if summary.round == 1:
+            raise RuntimeError("stopped after round 1")
+
+    with pytest.raises(RuntimeError, match="stopped after round 1"):
+        cosim.run(cfg, out=tmp_path / "stopped", on_round=stop)
+    resumed = cosim.resume(str(tmp_path / "stopped"))
+    for table in ("rounds", "messages"):
+        a, b = read_table(reference.folder, table), read_table(resumed.folder, table)
+        cols = [c for c in a.columns if c not in ("run_id", "wall_rpc_ms")]
+        assert len(a) == len(b) and a[cols].equals(b[cols]), table
+    for key in ("final_eval_loss", "label_jsd", "final_macro_f1"):
+        assert resumed.summary[key] == reference.summary[key], key
