@@ -335,6 +335,7 @@ def _execute(
                 )  # fmt: skip
                 result = engine.run()
                 models = parts.finish(folder / "models")
+                task = parts.task_summary(models)
             except BaseException as exc:
                 finished = list(engine.result.rounds) if engine else list(ckpt.engine.rounds if ckpt else ())
                 with interrupts.critical(swallow=True):
@@ -362,6 +363,7 @@ def _execute(
     summary.update(held_out_summary(parts.datasets))
     if cfg.learning.baselines and result.rounds and parts.spec is not None:
         summary.update(run_baselines(folder, parts.spec, cfg.seed, parts.datasets))
+    summary.update(task)  # label_jsd / label_eta2, final_<score>: see cosim.learning.scores
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
@@ -732,6 +734,14 @@ class Parts:
         if self.transport is None:
             raise RuntimeError("Parts.finish() before open()")
         return list(self.transport.finish(models))
+
+    def task_summary(self, models: list[Path]) -> dict[str, float]:
+        """How much the RSUs' labels differ and the final model's whole-set scores (:mod:`cosim.learning.scores`)."""
+        if self.workload is None or self.clients is None:
+            raise RuntimeError("Parts.task_summary() before open()")
+        from cosim.learning.scores import task_summary
+
+        return task_summary(self.workload, self.datasets, self.clients, models)
 
     def close(self) -> None:
         """Stop whatever was started, in reverse order; never raises over the run's own error."""

@@ -114,13 +114,25 @@ class RsuData:
         """Every training sample a round took, once each, in arrival order."""
         self.closed = False
         """:meth:`close` was called: the run ended, nothing more arrives."""
+        self._seen: list[np.ndarray] = []
 
     def add(self, samples: SampleSet) -> None:
-        """Encode and queue samples whose labels became known."""
+        """Encode and queue samples whose labels became known; a sample the encoder labels NaN is dropped."""
         if len(samples):
             x, y = self.encoder.encode(samples)
-            self._pending.append((x, y, np.asarray(samples.time, np.float64), np.asarray(samples.vehicle, np.int64)))
-            self._fresh = None
+            t, v = np.asarray(samples.time, np.float64), np.asarray(samples.vehicle, np.int64)
+            unlabelled = np.isnan(y)
+            if unlabelled.any():  # the workload has no label for these (e.g. next-move: not heading for the junction)
+                keep = ~unlabelled.reshape(len(y), -1).any(axis=1)
+                x, y, t, v = x[keep], y[keep], t[keep], v[keep]
+            if len(y):
+                self._pending.append((x, y, t, v))
+                self._seen.append(y)
+                self._fresh = None
+
+    def labels_seen(self) -> np.ndarray:
+        """Every label this RSU received so far (training, held-out and fresh alike), in arrival order."""
+        return np.concatenate(self._seen) if self._seen else np.zeros((0,), np.float32)
 
     def fresh(self) -> tuple[np.ndarray, np.ndarray]:
         """Samples that arrived since the last :meth:`take_round`: no model has trained on them yet."""

@@ -81,8 +81,12 @@ def build(out: Path, seed: int = SEED) -> None:
         # seconds of simulated time and ends with its slowest RSU, so traffic, links and compute shape it.
         # Denser samples and two local epochs: enough learning in 15 simulated minutes to see the loss fall.
         {
-            "schedule": "synchronous", "rounds": 5, "round_period": 180.0, "round_gap": 120.0,
-            "barrier_timeout": 120.0, "local_epochs": 2,
+            "schedule": "synchronous",
+            "rounds": 5,
+            "round_period": 180.0,
+            "round_gap": 120.0,
+            "barrier_timeout": 120.0,
+            "local_epochs": 2,
         },  # fmt: skip
         samples={"period": 2.0, "horizon": 10.0},
         sections={
