@@ -432,6 +432,12 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
     for name in ("trivial", "linear", "local", "central"):  # cosim.baselines, on the same held-out set
         if f"baseline_{name}_loss" in s:
             rows[f"baseline {name}, {loss} (held-out)"] = s[f"baseline_{name}_loss"]
+    if "baseline_linear_loss" in s:  # > 0: the split model beats a linear model on its own input
+        rows[f"margin over linear, {loss} (linear - final)"] = s["baseline_linear_loss"] - s["final_eval_loss"]
+    if "label_jsd" in s:  # cosim.traces.spread: do the RSUs see different labels (0: the same)
+        rows["label spread between RSUs, mean pairwise JSD (bits)"] = s["label_jsd"]
+    elif "label_eta2" in s:
+        rows["label spread between RSUs, eta squared (share of variance)"] = s["label_eta2"]
     if "cap_binding_share" in s:
         rows["batch cap binding, share of RSU-rounds"] = s["cap_binding_share"]
     for tier, wait in s.get("mean_barrier_wait_s", {}).items():

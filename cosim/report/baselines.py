@@ -110,33 +110,68 @@ def baselines_section(
     ]
     if with_refs < runs:
         lines += [f"*{runs - with_refs} of {runs} runs recorded no reference losses and are left out here.*", ""]
+    lines += [*spread_lines(data, baseline)]
     lines += [
-        f"| model | held-out loss, {units.loss} | position (trivial 0 %, central 100 %) |",
-        "| --- | ---: | ---: |",
+        f"| model | held-out loss, {units.loss} | position (trivial 0 %, central 100 %) | margin over linear |",
+        "| --- | ---: | ---: | ---: |",
     ]
     refs = table[(table["model"] != "strategy") & (table["strategy"] == baseline)]
     if refs.empty:
         refs = table[table["model"] != "strategy"]
     for model, _, _ in REFERENCES:
         mine = refs[refs["model"] == model]
-        lines.append(f"| {model} (reference) | {_mean(mine['loss'])} | {_mean(mine['position_pct'], '%')} |")
+        lines.append(f"| {model} (reference) | {_mean(mine['loss'])} | {_mean(mine['position_pct'], '%')} | |")
     for name in data:
         mine = table[(table["strategy"] == name) & (table["model"] == "strategy")]
         if mine.empty:
             continue
         label = str(mine["label"].iloc[0])
-        lines.append(f"| {label} | {_mean(mine['loss'])} | {_mean(mine['position_pct'], '%')} |")
+        margin = _mean(_margins(table, name), signed=True)
+        lines.append(f"| {label} | {_mean(mine['loss'])} | {_mean(mine['position_pct'], '%')} | {margin} |")
+    lines += [
+        "",
+        f"*Margin over linear* = the linear reference's held-out {units.loss_name} minus the strategy's, per run "
+        "(> 0: the split model beats a linear model on its own input); mean [95 % CI] over seeds.",
+    ]
     plot = _figure(table, refs, baseline, units, out)
     lines += ["", f"Long table: `reference_losses.csv`; figure: `{plot.file}` (under Plots).", ""]
     return lines, plot
 
 
-def _mean(values: pd.Series, suffix: str = "") -> str:
+def _margins(table: pd.DataFrame, strategy: str) -> pd.Series:
+    """Per seed: the linear reference's loss minus the strategy's (> 0: the strategy beats linear)."""
+    mine = table[table["strategy"] == strategy].pivot_table(index="seed", columns="model", values="loss")
+    if "linear" not in mine or "strategy" not in mine:
+        return pd.Series(dtype=float)
+    return (mine["linear"] - mine["strategy"]).dropna()
+
+
+SPREADS = (
+    (
+        "label_jsd",
+        "mean pairwise Jensen-Shannon divergence of the RSUs' label distributions, bits (0: alike, 1: disjoint)",
+    ),
+    ("label_eta2", "between-RSU share of the label variance, eta squared (0: every RSU's mean label alike)"),
+)
+"""run.json summary keys of :mod:`cosim.traces.spread`, and what each measures."""
+
+
+def spread_lines(data: Mapping[str, Mapping[int, RunData]], baseline: str) -> list[str]:
+    """One sentence: how much the RSUs' labels differ (the baseline's runs; the traffic is the same for all)."""
+    runs = data.get(baseline) or next(iter(data.values()), {})
+    for key, what in SPREADS:
+        values = pd.Series([_number(run.summary.get(key)) for run in runs.values()], dtype=float).dropna()
+        if len(values):
+            return [f"Label spread between the RSUs ({what}): {_mean(values)}.", ""]
+    return []
+
+
+def _mean(values: pd.Series, suffix: str = "", *, signed: bool = False) -> str:
     mean, low, high, n = mean_ci(values.tolist())
     if n == 0:
         return "n/a"
     side = ""
-    if not suffix:
+    if not suffix and not signed:
         low, high, side = bounded(low, high, 0.0)
     text = fmt_ci(mean, low, high, clipped=side)
     return f"{text} {suffix}".strip() if suffix else text

@@ -27,7 +27,7 @@ REFERENCES = {
 def with_references(folder: Path, **extra: float) -> Path:
     """Add the reference losses to a synthetic run's run.json summary (as a run that computes them would)."""
     info = json.loads((folder / "run.json").read_text())
-    info["summary"].update({**REFERENCES, **extra})
+    info["summary"].update({**REFERENCES, "label_jsd": 0.2, **extra})
     (folder / "run.json").write_text(json.dumps(info))
     return folder
 
@@ -109,6 +109,9 @@ def test_baselines_section_by_hand(two: Path) -> None:
     line = next(x for x in section.splitlines() if x.startswith("| static |"))
     assert f"| static | {fmt(static.mean())} [" in line and f"| {fmt(sum(positions) / 2)} [" in line
     assert "*1 of 4 runs recorded no reference losses and are left out here.*" in section
+    margins = [0.45 - x for x in static]  # the linear reference minus the strategy, per seed
+    assert f"| {fmt(sum(margins) / 2)} [" in line.split("%")[-1]  # the last column, after the position
+    assert "Label spread between the RSUs (mean pairwise Jensen-Shannon" in section and "bits" in section
     long = pd.read_csv(two.parent / "reference_losses.csv")
     assert len(long) == 3 * 5  # 3 runs with references x (4 references + the strategy)
     mine = long[(long["strategy"] == "dynamic") & (long["model"] == "strategy")]
