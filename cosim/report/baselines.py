@@ -49,17 +49,26 @@ def position(loss: float, trivial: float, central: float) -> float:
     return 100.0 * (trivial - loss) / gap
 
 
+def _references(run: RunData) -> dict[str, float]:
+    return {model: _number(run.summary.get(key)) for model, key, _ in REFERENCES}
+
+
 def baselines_table(
-    data: Mapping[str, Mapping[int, RunData]], finals: Mapping[str, Mapping[int, float]]
+    data: Mapping[str, Mapping[int, RunData]], finals: Mapping[str, Mapping[int, float]], baseline: str = ""
 ) -> pd.DataFrame:
     """Long table: per strategy and seed, each reference's loss and the strategy's, with their positions.
 
-    ``finals``: strategy -> seed -> its final held-out loss. Runs without any reference key give no rows.
+    ``finals``: strategy -> seed -> its final held-out loss. A run without reference keys takes those of the
+    ``baseline`` strategy's run of the same seed (compare scores them once per seed: the held-out set is the
+    seed's, the same for every strategy); with neither it gives no rows.
     """
     rows = []
     for name, seeded in data.items():
         for seed, run in seeded.items():
-            refs = {model: _number(run.summary.get(key)) for model, key, _ in REFERENCES}
+            refs = _references(run)
+            own = data.get(baseline, {}).get(seed)
+            if not any(math.isfinite(v) for v in refs.values()) and own is not None:
+                refs = _references(own)
             if not any(math.isfinite(v) for v in refs.values()):
                 continue
             trivial, central = refs["trivial"], refs["central"]
@@ -85,7 +94,7 @@ def baselines_section(
     out: Path,
 ) -> tuple[list[str], Plot | None]:
     """The report's *Baselines* section (markdown lines), and its figure when any run has references."""
-    table = baselines_table(data, finals)
+    table = baselines_table(data, finals, baseline)
     keys = ", ".join(key for _, key, _ in REFERENCES)
     lines = ["## Baselines", ""]
     runs = sum(len(seeded) for seeded in data.values())

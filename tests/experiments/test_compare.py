@@ -81,6 +81,10 @@ def test_plan_checks_and_prepares_every_strategy(tmp_path: Path, monkeypatch: py
     default = plan(SHIFT, out=tmp_path / "d")
     assert default.strategies == ["static", "dynamic"] and default.baseline == "static"
     assert default.seeds == (7,)  # the scenario's seed
+    # the reference models are scored once per seed, by the baseline's runs (the held-out set is the seed's)
+    assert default.config("static", 7).learning.baselines and not default.config("dynamic", 7).learning.baselines
+    kept = plan(SHIFT, overrides=[("learning.baselines", True)], out=tmp_path / "k")
+    assert kept.config("dynamic", 7).learning.baselines  # unless asked for in every run
     many = plan(SHIFT, seeds=[3, 1, 2], rounds=2)
     assert many.seeds == (3, 1, 2) and {c.seed for c in many.configs["dynamic"].values()} == {1, 2, 3}
     # the default folder is named by the compared configs: the same command finds it again, another does not
