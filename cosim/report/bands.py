@@ -21,7 +21,7 @@ from matplotlib.axis import Axis
 from matplotlib.ticker import MaxNLocator
 
 from cosim.figures import SCREEN, Style, styled
-from cosim.report.plots import Plot, clip_note, color, legend, line_style, mark_few_seeds, save
+from cosim.report.plots import Plot, clip_note, color, legend, line_style, mark_few_seeds, save, set_ylabel
 from cosim.report.rundata import Units
 from cosim.stats import MIN_PAIRS, bounded, mean_ci
 
@@ -157,7 +157,7 @@ def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: P
     mark_few_seeds(fig, fewest(curves), style)
     ax.set_xlabel("simulated time at the end of the round (s)")
     ax.set_ylabel(f"held-out loss, {units.loss}")
-    ax.set_title("Held-out loss over simulated time")
+    ax.set_title(f"Held-out {units.loss_name} over simulated time")
     ax.grid(alpha=0.3)
     legend(ax, style)
     data = data.rename(columns={"x": "t_end_s", "y": "eval_loss"})
@@ -192,7 +192,7 @@ def per_round(
     data = _curve_plot(curves, labels, column, "round", ax, floor, style)
     mark_few_seeds(fig, fewest(curves), style)
     ax.set_xlabel("round (index)")
-    ax.set_ylabel(ylabel)
+    set_ylabel(ax, ylabel)
     ax.set_title(title)
     _integer_ticks(ax.xaxis)
     ax.grid(alpha=0.3)
@@ -259,7 +259,7 @@ def bars_per_round(
         )
     ax.set_ylim(0, top * 1.15 if top > 0 else 1)
     ax.set_xlabel("round (index)")
-    ax.set_ylabel(ylabel)
+    set_ylabel(ax, ylabel)
     ax.set_title(title)
     if clipped:
         clip_note(ax, "whisker clipped at 0 (the quantity cannot be negative)", style)

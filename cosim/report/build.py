@@ -142,7 +142,7 @@ def build_report(
             "eval_loss",
             out,
             file="loss_vs_round.png",
-            title="Held-out loss per round",
+            title=f"Held-out {units.loss_name} per round",
             ylabel=f"held-out loss, {units.loss}",
             caption=f"Held-out {units.loss_name} after each round's aggregation.",
             floor=0.0,
@@ -167,7 +167,7 @@ def build_report(
                     "prequential_loss",
                     out,
                     file="prequential_vs_round.png",
-                    title="Prequential loss per round",
+                    title=f"Prequential {units.loss_name} per round",
                     ylabel=f"prequential loss, {units.loss}",
                     caption=f"{units.loss_name} of the model after each round on the samples that reached the RSUs "
                     "before the next round, scored before training on them (traffic the model has not seen).",

@@ -38,6 +38,9 @@ from cosim.report.rundata import RunData
 
 MAX_COLUMNS = 6
 """Most rounds shown per strategy."""
+MIN_CIRCLE_IN = 0.1
+"""The smallest circle drawn for an RSU (inches across): a range smaller than that at the map's scale is
+drawn this big, so its tier's colour shows."""
 ROADS_CMAP = "Greys"
 
 
@@ -162,6 +165,8 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, 
         sharey=True,
         layout="constrained",
     )
+    least = MIN_CIRCLE_IN / 2 * (x1 - x0 + 40) / panel  # metres: the smallest radius drawn
+    named = panel >= 0.45 * len(sites) ** 0.5  # room for every RSU's name in the first column
     busy = roads.vehicles
     top = max(float(busy.max()) if len(busy) else 1.0, 1.0)
     norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=top)
@@ -193,12 +198,12 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, 
                 k = position.get(tier) if tier is not None else None
                 face = colors[k] if k is not None else "white"
                 hatch = tier_hatch(k) if k is not None else ""
-                ax.add_patch(
-                    Circle((x, y), radius, facecolor=face, alpha=0.55, edgecolor="none", zorder=2, hatch=hatch)
-                )
-                ax.add_patch(Circle((x, y), radius, facecolor="none", edgecolor="black", linewidth=0.6, zorder=3))
-                ax.plot([x], [y], marker="o", markersize=1.6, color="black", zorder=4)
-                if c_i == 0:
+                shown = max(radius, least)
+                ax.add_patch(Circle((x, y), shown, facecolor=face, alpha=0.55, edgecolor="none", zorder=2, hatch=hatch))
+                ax.add_patch(Circle((x, y), shown, facecolor="none", edgecolor="black", linewidth=0.6, zorder=3))
+                if shown == radius:  # the centre, where the circle is the range itself
+                    ax.plot([x], [y], marker="o", markersize=1.6, color="black", zorder=4)
+                if c_i == 0 and named:
                     ax.annotate(
                         rsu,
                         (x, y + radius),
@@ -219,6 +224,7 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, 
                         "x_m": x,
                         "y_m": y,
                         "radius_m": radius,
+                        "drawn_radius_m": shown,
                         "color": face,
                         "hatch": hatch,
                     }
@@ -260,6 +266,7 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, 
             "x_m",
             "y_m",
             "radius_m",
+            "drawn_radius_m",
             "color",
             "hatch",
             "vehicles",
@@ -270,6 +277,11 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, 
     name = save(fig, out, "map.png", data, tight=False, style=style)
     skipped = len({int(r) for run in runs.values() for r in run.rounds["round"].unique()}) - len(rounds)
     more = f" Rounds shown: {', '.join(map(str, rounds))} (of {len(rounds) + skipped})." if skipped else ""
+    small = any(r < least for _, _, r in sites.values())
+    if small:
+        more += f" Ranges under {2 * least:.0f} m across are drawn {MIN_CIRCLE_IN:g} in across, so their tier shows."
+    if not named:
+        more += " Too many RSUs to name at this size: their ids and centres are in map.csv."
     return Plot(
         name,
         "Where the RSUs are, and their tiers",

@@ -101,7 +101,7 @@ def delay_vs_load(
     ax.set_ylabel("link delay, up + down (ms, simulated)")
     ax.set_title("Forward delay against the load on the link")
     ax.grid(alpha=0.3)
-    legend(ax, style, loc="upper left", fontsize="small")
+    legend(ax, style, loc="best", fontsize="small")
     mark_few_seeds(fig, seeds, style)
     cols = ["strategy", "layer", "rsu", "vehicles", "x", "delay_ms", "q1", "q3", "n"]
     data = pd.concat(drawn, ignore_index=True).reindex(columns=cols)

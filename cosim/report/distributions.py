@@ -22,8 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, SymmetricalLogLocator
 
@@ -67,13 +69,23 @@ def _jitter(n: int, width: float) -> np.ndarray:
     return ((np.arange(n) * 0.6180339887498949) % 1.0 - 0.5) * width
 
 
+_SIDE = {True: 0.7, False: 3.5}
+"""Inches of a row not given to boxes: the axis labels, and on screen the legend beside the plot."""
+
+
+def _crowded(names: Sequence[str], slot: float) -> bool:
+    """Whether tick labels ``names`` are wider than the ``slot`` inches each has (then they are tilted)."""
+    size = FontProperties(size=matplotlib.rcParams["xtick.labelsize"]).get_size_in_points()
+    return max((len(n) for n in names), default=0) * 0.6 * size / 72 > 0.85 * slot
+
+
 def rows_of_rsus(n_rsus: int, n_strategies: int, style: Style) -> tuple[Span, int]:
     """The figure's span and how many RSUs each row of panels holds, so every box gets ``style.slot`` inches.
 
     One row when the RSUs fit one column (or, on screen, the widest figure), else rows of about the same
     number of RSUs across the page.
     """
-    side = 0.7 if style.legend_below else 3.5  # axis labels, and the legend beside the plot on screen
+    side = _SIDE[style.legend_below]
     need = style.slot * max(n_strategies, 1)
 
     def fits(span: Span) -> int:
@@ -154,8 +166,8 @@ def delay_distribution(
                     box.set_facecolor(color(k))
                     box.set_alpha(0.8)
         here = rsus[row * per_row : (row + 1) * per_row]
-        many = len(here) > 8
-        ax.set_xticks(range(len(here)), here, rotation=45 if many else 0, ha="right" if many else "center")
+        tilt = _crowded(here, (fig.get_figwidth() - _SIDE[style.legend_below]) / per_row)
+        ax.set_xticks(range(len(here)), here, rotation=45 if tilt else 0, ha="right" if tilt else "center")
         ax.set_xlim(-0.6, per_row - 0.4)
         ax.grid(axis="y", alpha=0.3)
     for k, name in enumerate(names):
@@ -205,6 +217,7 @@ def _y_scale(axes: Sequence[Any], strip: bool, positive: np.ndarray) -> str:
         linthresh = _linthresh(positive)
         for ax in axes:
             ax.set_yscale("symlog", linthresh=linthresh, linscale=0.6)
+            ax.autoscale_view(scalex=False)  # the top's margin on the new scale, whatever computed limits before
             ax.set_ylim(bottom=-linthresh * 0.3)
             ax.yaxis.set_major_locator(SymmetricalLogLocator(linthresh=linthresh, base=10, subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # plain numbers in ms: 0, 0.5, 2
@@ -212,6 +225,7 @@ def _y_scale(axes: Sequence[Any], strip: bool, positive: np.ndarray) -> str:
     if len(positive) and np.percentile(positive, 99) / max(np.percentile(positive, 1), 1e-12) > LOG_SPAN:
         for ax in axes:
             ax.set_yscale("log")
+            ax.autoscale_view(scalex=False)
         return "log"
     return ""
 

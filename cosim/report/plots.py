@@ -46,6 +46,7 @@ __all__ = [
     "legend",
     "line_style",
     "mark_few_seeds",
+    "set_ylabel",
     "plt",
     "save",
     "tier_colors",
@@ -128,6 +129,15 @@ def clip_note(
     ax.text(0.01, 0.01, what, transform=ax.transAxes, ha="left", va="bottom", fontsize=style.note, style="italic")
 
 
+def set_ylabel(ax: Any, text: str) -> None:
+    """The y axis's label, its unit moved to a second line when the label is longer than the figure is tall."""
+    size = FontProperties(size=matplotlib.rcParams["axes.labelsize"]).get_size_in_points()
+    if len(text) * 0.55 * size / 72 > 0.85 * ax.figure.get_figheight() and " (" in text:
+        head, _, unit = text.rpartition(" (")
+        text = f"{head}\n({unit}"
+    ax.set_ylabel(text)
+
+
 def legend(ax: Any, style: Style, *, handles: list[Artist] | None = None, **screen: Any) -> None:
     """The figure's legend: placed as ``screen`` says on screen; below the plots, across the figure, in print.
 
@@ -145,10 +155,20 @@ def legend(ax: Any, style: Style, *, handles: list[Artist] | None = None, **scre
         labels = [str(h.get_label()) for h in handles]
     if not handles:
         return
-    size = FontProperties(size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
-    entry = (3.4 + 0.55 * max(len(text) for text in labels)) * size / 72  # handle, gaps and text, in inches
-    ncols = max(1, min(len(labels), int(fig.get_figwidth() * 0.97 // entry)))
+    ncols = _columns(labels, fig.get_figwidth())
     fig.legend(handles, labels, loc="outside lower center", ncols=ncols, title=screen.get("title"))
+
+
+def _columns(labels: list[str], width: float) -> int:
+    """The most legend columns whose entries fit ``width`` inches (entries fill a column, then the next)."""
+    size = FontProperties(size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
+    entries = [(3.4 + 0.55 * len(text)) * size / 72 for text in labels]  # handle, gaps and text, in inches
+    for ncols in range(len(labels), 1, -1):
+        rows = -(-len(labels) // ncols)
+        columns = [entries[i : i + rows] for i in range(0, len(entries), rows)]
+        if sum(max(c) for c in columns) <= 0.97 * width:
+            return ncols
+    return 1
 
 
 def tier_legend(tiers: list[str], sizes: dict[str, int] | None = None) -> list[Patch]:

@@ -20,7 +20,7 @@ from cosim.errors import ConfigError
 from cosim.figures import SCREEN, Style, save_figure, styled
 from cosim.palette import MARKERS, OKABE_ITO
 from cosim.registry import STRATEGIES
-from cosim.report.plots import clip_note, legend, mark_few_seeds
+from cosim.report.plots import clip_note, legend, mark_few_seeds, set_ylabel
 
 PALETTE = OKABE_ITO
 """Okabe-Ito colours in the order strategies take them (the report uses the same order)."""
@@ -82,7 +82,7 @@ def plot_summary(
         fig, ax = style.subplots(span, style.panel - 0.2, want=7 + 1.3 * len(settings))
         spread = 0.6 / max(1, len(strategies))
         counts = set(frame["n"].astype(int))
-        same_n = f", n = {counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
+        same_n = f"{counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
         drawn: list[dict[str, object]] = []
         for k, strategy in enumerate(strategies):
             xs, ys, lo, hi, ns = [], [], [], [], []
@@ -120,7 +120,7 @@ def plot_summary(
                 fmt=MARKERS[k % len(MARKERS)],
                 capsize=5 if style.grow else 2.5,
                 color=color,
-                label=f"{label_of(strategy)} (mean, 95 % CI{same_n})",
+                label=label_of(strategy),
             )
             for x, y, n in zip(xs, ys, ns, strict=True) if not same_n else ():
                 ax.annotate(
@@ -135,12 +135,12 @@ def plot_summary(
         ax.set_xticks(range(len(settings)), ["\n".join(_short(v) for v in s) for s in settings])
         ax.set_xlim(-0.6, len(settings) - 0.4)
         ax.set_xlabel("\n".join(others) if others else "")
-        ax.set_ylabel(label)
+        set_ylabel(ax, label)
         top = max(float(frame["ci95_high"].max() if frame["ci95_high"].notna().any() else 0), frame["mean"].max())
         ax.set_ylim(0, top * scale * 1.1 if top > 0 else 1)  # every plotted metric is >= 0
         what = label.split(",")[0].split(" (")[0]
         what = what[0].upper() + what[1:]
-        ax.set_title(f"{what} per strategy\n(mean over seeds, 95 % confidence interval)")
+        ax.set_title(f"{what} per strategy\n(mean over {same_n or 'seeds'}, 95 % confidence interval)")
         ax.grid(axis="y", alpha=0.3)
         legend(ax, style, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         if "ci95_clipped" in frame and frame["ci95_clipped"].fillna("").astype(str).str.len().gt(0).any():
