@@ -14,7 +14,7 @@ import pandas as pd
 from cosim.errors import ConfigError, RunFolderError, writing
 from cosim.figures import Style, style_of
 from cosim.registry import STRATEGIES
-from cosim.report import bands, paired_plots, plots
+from cosim.report import bands, bars, paired_plots, plots
 from cosim.report.baselines import baselines_section
 from cosim.report.citymap import map_or_note
 from cosim.report.delay_load import delay_vs_load
@@ -182,14 +182,14 @@ def build_report(
             )
             else []
         ),
-        bands.time_to_target(values, labels, units, out, style=look),
-        *([bands.barrier_waits(values, labels, first.tiers, out, style=look)] if _has(values, "barrier_wait_") else []),
+        bars.time_to_target(values, labels, units, out, style=look),
+        *([bars.barrier_waits(values, labels, first.tiers, out, style=look)] if _has(values, "barrier_wait_") else []),
         *(plots.tier_heatmap(next(iter(seeded.values())), out, style=look) for seeded in data.values()),
-        bands.migrations_per_round(curves, labels, out, style=look),
+        bars.migrations_per_round(curves, labels, out, style=look),
         delay_distribution(_lists(data), labels, "uplink_s", "uplink delay", out, style=look),
         delay_distribution(_lists(data), labels, "downlink_s", "downlink delay", out, style=look),
         delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out, style=look),
-        bands.bytes_per_round(curves, labels, out, style=look),
+        bars.bytes_per_round(curves, labels, out, style=look),
         delay_vs_load(
             {n: pooled(seeded.values()) for n, seeded in data.items()},
             labels,

@@ -1,7 +1,7 @@
 """The comparison's figures and their style: one question per figure, every strategy in each.
 
 This module holds the style (colours, markers, hatches), the :class:`Plot` record and the tier heat map;
-:mod:`cosim.report.bands` holds the figures over seeds (means, intervals),
+:mod:`cosim.report.bands` holds the curves over seeds (means, bands), :mod:`cosim.report.bars` the bar charts,
 :mod:`cosim.report.paired_plots` the paired differences against the baseline, :mod:`cosim.report.baselines`
 the reference models, :mod:`cosim.report.distributions` the per-RSU delay distributions and
 :mod:`cosim.report.citymap` the map. Below :data:`cosim.stats.MIN_PAIRS` seeds :func:`mark_few_seeds` stamps
@@ -160,14 +160,14 @@ def legend(ax: Any, style: Style, *, handles: list[Artist] | None = None, **scre
 
 
 def _columns(labels: list[str], width: float) -> int:
-    """The most legend columns whose entries fit ``width`` inches (entries fill a column, then the next)."""
+    """Legend columns: the fewest rows whose entries fit ``width`` inches (entries fill a column, then the next)."""
     size = FontProperties(size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
     entries = [(3.4 + 0.55 * len(text)) * size / 72 for text in labels]  # handle, gaps and text, in inches
     for ncols in range(len(labels), 1, -1):
         rows = -(-len(labels) // ncols)
         columns = [entries[i : i + rows] for i in range(0, len(entries), rows)]
         if sum(max(c) for c in columns) <= 0.97 * width:
-            return ncols
+            return -(-len(labels) // rows)  # as few columns as give that many rows: 2 x 2, not 2 + 1 + 1
     return 1
 
 

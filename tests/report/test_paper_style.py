@@ -150,3 +150,7 @@ def test_the_differences_figure_names_verdicts_of_five_seeds(tmp_path: Path) -> 
     assert not any("cannot conclude" in t for t in text)
     width, height, _ = inches(report / "differences.png")
     assert width == pytest.approx(7.16, abs=0.01) and height < 9.0
+    # random's band overlaps static's (the same runs), dynamic's does not: the caption points to the pairs
+    text = (report / "report.md").read_text()
+    assert "At the last round the bands of random overlap static's" in text
+    assert "the bands of dynamic" not in text and "(differences.png, loss_difference_vs_round.png)" in text
