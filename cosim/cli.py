@@ -431,6 +431,7 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
         "rounds": rounds,
         f"final eval {loss} (held-out)": s["final_eval_loss"],
         f"final eval {metric} (held-out)": s["final_eval_metric"],
+        f"prequential {loss}, all rounds": s.get("prequential_loss", nan),
         f"latest prequential {loss}": s.get("final_prequential_loss", nan),
         f"target {loss} ({s.get('target_source', '')})": s.get("target_loss", nan),
         "time to target, s (simulated)": s.get("time_to_target_s", nan),
@@ -441,6 +442,11 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
         "straggler per round, max s (simulated)": s.get("max_straggler_s", nan),
         "server busy fraction": s.get("server_busy_frac", nan),
     }
+    for name in ("trivial", "linear", "local", "central"):  # cosim.baselines, on the same held-out set
+        if f"baseline_{name}_loss" in s:
+            rows[f"baseline {name}, {loss} (held-out)"] = s[f"baseline_{name}_loss"]
+    if "cap_binding_share" in s:
+        rows["batch cap binding, share of RSU-rounds"] = s["cap_binding_share"]
     for tier, wait in s.get("mean_barrier_wait_s", {}).items():
         rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
     rows.update(

@@ -11,7 +11,7 @@ seam            config field          required                                bu
 ==============  ====================  ======================================  =================================
 :class:`Strategy`      clustering.strategy   ``assign(ctx) -> Assignment``    static, dynamic, forecast, hindsight
 :class:`LinkModel`     network.model         ``transmit(rsu, direction, nbytes)``  abstract, cellular, trace
-:class:`Workload`      workload.name         ``client_part``, ``server_part``,      speed-mlp, speed-seq
+:class:`Workload`      workload.name         ``client_part``, ``server_part``,      speed-mlp, speed-seq, next-move
                                              ``loss``, ``metric``, ``encoder``
 :class:`ComputeModel`  compute.mode          ``client_forward``, ``client_backward``, flops, model, measured
                                              ``server_step`` (each takes a :class:`ComputeStep`)
@@ -52,6 +52,8 @@ import dataclasses
 from collections.abc import Generator, Mapping
 from typing import Any, ClassVar, Protocol
 
+import numpy as np
+
 from cosim.errors import ConfigError, PluginError
 from cosim.ports import (
     ComputeContext,
@@ -65,8 +67,11 @@ from cosim.ports import (
 )
 from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
 from cosim.values import (
+    EXTRA_LABELS,
     FEATURES,
     LABEL,
+    LABELS,
+    MOVES,
     Assignment,
     LaneRegion,
     RoundContext,
@@ -268,13 +273,20 @@ class Workload(Plugin, abc.ABC):
     - :meth:`loss` / :meth:`metric` ``(y_true, y_pred)`` -- per-batch means as TensorFlow ops (the loss in
       training units; the reported ones are scaled by ``spec``);
     - :meth:`encoder` -- a fresh per-RSU :class:`SampleEncoder`. Its ``encode(samples)`` receives every
-      feature column of the traffic samples (``SampleSet.x`` has the columns of
-      ``cosim.traffic.values.FEATURES``, in that order, whatever ``spec.features`` says) in time order,
-      with each sample's time and vehicle, and returns float32 ``(x, y)``; it may keep state (e.g. each
-      vehicle's recent observations).
+      column of the traffic samples in time order, with each sample's time and vehicle: ``SampleSet.x`` has
+      the columns of :data:`FEATURES` (in that order, whatever ``spec.features`` says; read yours by name
+      with ``samples.features(names)``: columns are only ever appended), ``samples.y`` the label
+      :data:`LABEL` and ``samples.label(name)`` any of :data:`LABELS`. It returns float32 ``(x, y)``, a row
+      per sample; a row whose label is NaN is dropped (a sample the task has no label for). It may keep
+      state (e.g. each vehicle's recent observations).
+
+    **Optional hook:** :meth:`scores` ``(y_true, y_pred)`` -- whole-set scores of the final model on every
+    RSU's held-out samples (e.g. a macro-F1, which no per-batch mean gives), named in ``spec.scores`` and
+    reported as ``final_<name>`` in the run's summary [none].
 
     **Required attribute:** ``spec`` -- a :class:`DataSpec`: the features used (documentation and
-    reports), the label, the names, units and scales of the loss and the metric.
+    reports), the label, the names, units and scales of the loss and the metric, the class names of a
+    classification label, the names of the :meth:`scores`.
     """
 
     spec: ClassVar[DataSpec]
@@ -299,6 +311,14 @@ class Workload(Plugin, abc.ABC):
     @abc.abstractmethod
     def encoder(self) -> SampleEncoder:
         """A fresh per-RSU encoder."""
+
+    def scores(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+        """Whole-set scores (named in ``spec.scores``) of predictions ``y_pred`` against labels (default: none).
+
+        Called once at the end of a run whose ``spec.scores`` is not empty, with every RSU's held-out labels
+        (training units, as the encoder made them) and the final model's outputs for them.
+        """
+        return {}
 
 
 # ------------------------------------------------------------------------------------------ compute
@@ -369,8 +389,11 @@ def seam_problem(cls: Any, seam: type[Plugin]) -> str:
 
 __all__ = [
     "API_VERSION",
+    "EXTRA_LABELS",
     "FEATURES",
     "LABEL",
+    "LABELS",
+    "MOVES",
     "SEAMS",
     "Assignment",
     "Scenario",

@@ -368,6 +368,11 @@ class DataSpec:
     metric_name: str = "MAE"
     metric_unit: str = ""
     metric_scale: float = 1.0
+    classes: tuple[str, ...] = ()
+    """Names of the classes of a classification label, by index (the label holds the index); empty: regression."""
+    scores: tuple[str, ...] = ()
+    """Whole-set scores of the final model the workload's ``scores`` computes (e.g. ``macro_f1``); the run's
+    summary holds each as ``final_<name>``. Empty: none (and no final predictions are made)."""
 
 
 @runtime_checkable
@@ -430,7 +435,23 @@ class RsuDataset(Protocol):
         ...
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
-        """The held-out samples to evaluate on."""
+        """The held-out samples a round evaluates on (the most recent ones taken so far)."""
+        ...
+
+    def close(self) -> None:
+        """The run ended and the traffic ran to its end: split what arrived since the last round."""
+        ...
+
+    def all_held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """The run's held-out set: every held-out sample (after :meth:`close`: the same for every strategy)."""
+        ...
+
+    def trained_on(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every training sample a round took, each once: the data the run learnt from."""
+        ...
+
+    def labels_seen(self) -> np.ndarray:
+        """Every label the RSU received so far (how much the RSUs differ: :mod:`cosim.traces.spread`)."""
         ...
 
     def batches(

@@ -75,6 +75,7 @@ class RoundRow(TypedDict):
     samples: int
     samples_trained: int
     batches: int
+    capped: bool
     late: bool
     crashed: bool
     train_loss: float

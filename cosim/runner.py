@@ -8,6 +8,7 @@ source, transport and trace sink -- and hands them to :class:`cosim.engine.Engin
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import platform
 import time
@@ -54,9 +55,11 @@ from cosim.traces.delays import rsu_delays
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table, truncate
 from cosim.types import SimTime
-from cosim.values import LaneRegion
+from cosim.values import EvalResult, LaneRegion, combine
 
 TransportKind = Literal["grpc", "local"]
+
+log = logging.getLogger("cosim.runner")
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,7 @@ def _execute(
                 )  # fmt: skip
                 result = engine.run()
                 models = parts.finish(folder / "models")
+                task = parts.task_summary(models)
             except BaseException as exc:
                 finished = list(engine.result.rounds) if engine else list(ckpt.engine.rounds if ckpt else ())
                 with interrupts.critical(swallow=True):
@@ -355,7 +359,11 @@ def _execute(
                 parts.close()
     finally:
         lock.release()
-    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason)
+    summary = summarize(folder, result.rounds, cfg, stop_reason=result.stop_reason, final=result.final_eval)
+    summary.update(held_out_summary(parts.datasets))
+    if cfg.learning.baselines and result.rounds and parts.spec is not None:
+        summary.update(run_baselines(folder, parts.spec, cfg.seed, parts.datasets))
+    summary.update(task)  # label_jsd / label_eta2, final_<score>: see cosim.learning.scores
     info.update(
         status="finished",
         wall_total_s=time.perf_counter() - started,
@@ -409,18 +417,35 @@ def _transport_label(transport: TransportKind, server: str, loopback: str | None
 
 
 def summarize(
-    folder: Path, rounds: list[RoundSummary], cfg: Config | None = None, *, stop_reason: str = ""
+    folder: Path,
+    rounds: list[RoundSummary],
+    cfg: Config | None = None,
+    *,
+    stop_reason: str = "",
+    final: Mapping[str, EvalResult] | None = None,
 ) -> dict[str, Any]:
-    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`."""
+    """The numbers of the end-of-run table (run.json ``summary``); see :mod:`cosim.traces.metrics`.
+
+    ``final_eval_*``: the final models on the run's held-out set (``final``: per RSU; the same samples for
+    every strategy of a seed, :mod:`cosim.learning.data`); without it, the last round's evaluation.
+    ``last_round_eval_*``: the last round's evaluation, on the held-out samples taken by its start.
+    """
     messages = read_table(folder, "messages") if (folder / "messages.csv").exists() else None
     table = read_table(folder, "rounds") if (folder / "rounds.csv").exists() else None
+    nan = float("nan")
+    last = EvalResult(rounds[-1].eval_loss, rounds[-1].eval_metric, rounds[-1].eval_samples) if rounds else None
+    held = combine(list(final.values())) if final else last or EvalResult(nan, nan, 0)
     out: dict[str, Any] = {
         "schedule": cfg.learning.schedule if cfg else "",
         "rounds": len(rounds),
         "rounds_planned": cfg.learning.rounds if cfg else len(rounds),
         "stop_reason": stop_reason,
-        "final_eval_loss": rounds[-1].eval_loss if rounds else float("nan"),
-        "final_eval_metric": rounds[-1].eval_metric if rounds else float("nan"),
+        "final_eval_loss": held.loss,
+        "final_eval_metric": held.metric,
+        "final_eval_samples": held.n,
+        "last_round_eval_loss": last.loss if last else nan,
+        "last_round_eval_metric": last.metric if last else nan,
+        "last_round_eval_samples": last.n if last else 0,
         "tier_migrations": sum(r.migrations for r in rounds),
         "late_rsus": sum(len(r.late) for r in rounds),
         "forwards": sum(r.forwards for r in rounds),
@@ -443,6 +468,35 @@ def summarize(
         with writing(folder / "rsu_delays.csv", "write the per-RSU delays"):
             rsu_delays(messages).to_csv(folder / "rsu_delays.csv", index=False)
     return out
+
+
+def run_baselines(folder: Path, spec: Any, seed: int, datasets: Mapping[str, RsuDataset]) -> dict[str, Any]:
+    """Compute the baselines (:mod:`cosim.baselines`), write ``baselines.csv``; the summary's keys.
+
+    The run itself has finished and its traces stand: a baseline that cannot be computed is reported in
+    the summary (``baselines_error``, one line) and logged, not raised.
+    """
+    from cosim.baselines import compute
+
+    started = time.perf_counter()
+    try:
+        found = compute.compute(spec, seed, datasets, read_table(folder, "rounds"))
+        compute.write_csv(folder, found)
+    except Exception as exc:  # noqa: BLE001 - the run's own results stand; say what failed
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        log.warning("%s: the baselines could not be computed (%s)", folder, text)
+        return {"baselines_error": text}
+    return {**compute.summary(found), "baselines_wall_s": time.perf_counter() - started}
+
+
+def held_out_summary(datasets: Mapping[str, RsuDataset]) -> dict[str, Any]:
+    """``held_out_samples`` and ``held_out_digest`` of the run's held-out set (equal across a seed's strategies)."""
+    if not datasets:
+        return {}
+    from cosim.learning.data import held_out_digest
+
+    n, digest = held_out_digest(datasets)
+    return {"held_out_samples": n, "held_out_digest": digest}
 
 
 def versions() -> dict[str, str]:
@@ -583,6 +637,8 @@ class Parts:
         self.clients: ClientPool | None = None
         self.datasets: Mapping[str, RsuDataset] = {}
         self.workload: Workload | None = None
+        self.spec: Any = None
+        """The run's split model (a :class:`cosim.learning.models.ModelSpec`, once :meth:`open` built it)."""
         self.streams: Streams | None = None
 
     @property
@@ -638,7 +694,7 @@ class Parts:
         self.transport = connect(
             cfg, address=address, out_dir=self.folder / "models", security=self.security, loopback=self.loopback
         )
-        spec = ModelSpec.from_config(cfg)
+        spec = self.spec = ModelSpec.from_config(cfg)
         self.workload = spec.task
         self.clients = RsuClients(spec)
         self._compute.start(ComputeContext(cfg.learning.tier_list(), spec.depths, spec.client_at, spec.server_model))
@@ -678,6 +734,14 @@ class Parts:
         if self.transport is None:
             raise RuntimeError("Parts.finish() before open()")
         return list(self.transport.finish(models))
+
+    def task_summary(self, models: list[Path]) -> dict[str, float]:
+        """How much the RSUs' labels differ and the final model's whole-set scores (:mod:`cosim.learning.scores`)."""
+        if self.workload is None or self.clients is None:
+            raise RuntimeError("Parts.task_summary() before open()")
+        from cosim.learning.scores import task_summary
+
+        return task_summary(self.workload, self.datasets, self.clients, models)
 
     def close(self) -> None:
         """Stop whatever was started, in reverse order; never raises over the run's own error."""

@@ -216,6 +216,7 @@ def make_run(
                 "samples": batch[assigned[rsu]] * batches,
                 "samples_trained": batch[assigned[rsu]] * batches,
                 "batches": batches,
+                "capped": False,
                 "late": False,
                 "crashed": False,
                 "train_loss": base * 1.1,

@@ -334,3 +334,19 @@ def test_a_failed_write_names_its_file_and_keeps_what_was_written(tmp_path: Path
     assert (tmp_path / "traffic.csv").stat().st_size == size  # the half-flushed CSV rows went again
     assert list(read_table(tmp_path, "traffic")["window"]) == [0]
     assert OutputError.exit_code == 74
+
+
+def test_the_batch_budget_sets_each_rsus_cap_by_its_batch_size() -> None:
+    cfg = config.load(Path(__file__).parent / "fixtures" / "shift")  # tiers 128 / 64 / 32, cap 4
+    lc = cfg.learning
+    assert [lc.batch_cap(b) for b in (128, 64, 32)] == [4, 4, 4]  # budget = "batches": the same Forwards
+    samples = cfg.with_overrides(**{"learning.budget": "samples"}).learning
+    assert [samples.batch_cap(b) for b in (128, 64, 32, 48, 1000)] == [4, 8, 16, 10, 1]  # 4 x 128 samples
+    none = cfg.with_overrides(**{"learning.budget": "none"}).learning
+    assert [none.batch_cap(b) for b in (128, 32)] == [0, 0]
+    uncapped = cfg.with_overrides(**{"learning.max_batches_per_round": 0}).learning
+    assert uncapped.batch_cap(32) == 0
+    with pytest.raises(ConfigError, match=r"learning.budget = 'samples': needs learning.max_batches_per_round > 0"):
+        cfg.with_overrides(**{"learning.budget": "samples", "learning.max_batches_per_round": 0})
+    with pytest.raises(ConfigError, match="learning.budget"):
+        cfg.with_overrides(**{"learning.budget": "steps"})

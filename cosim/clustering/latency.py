@@ -18,15 +18,18 @@ synchronous round lasts as long as its slowest RSU, so the shortest round possib
 T_r(t)`` (each RSU at its fastest tier), capped by ``deadline_s`` when given. Each RSU then gets the heaviest
 tier whose predicted time is within ``tau`` (the lightest when none is): the slow RSU sets the pace at its
 lightest tier, and every RSU that would otherwise wait trains with a larger batch and a deeper client until
-it too finishes by ``tau`` -- finish times are equalised. Round 0 (no history yet) and RSUs that never took
-part are tiered by their latest window's ``total_flown``, as ``dynamic`` does. The score of each RSU is its
-predicted round time at the tier it got.
+it too finishes by ``tau`` -- finish times are equalised. Round 0 (no history yet) is tiered by the latest
+window's ``total_flown``, as ``dynamic`` does; an RSU that has not trained yet is given the median of the
+others' costs (each cost alone) -- the typical RSU -- until it has a history of its own. The score of each RSU
+is its predicted round time at the tier it got.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from cosim.clustering.base import TierStrategy, latest_flown
 from cosim.errors import ConfigError
@@ -54,6 +57,9 @@ class Profile:
         forwards = math.ceil(trained / b) if trained > 0 else 0
         per_sample = d * self.compute_per_sample_layer + self.up_per_sample + self.down_per_sample
         return trained * per_sample + forwards * self.queue_per_forward
+
+
+_FIELDS = ("compute_per_sample_layer", "up_per_sample", "down_per_sample", "queue_per_forward", "samples")
 
 
 def profiles(ctx: RoundContext, alpha: float) -> dict[RsuId, Profile]:
@@ -114,7 +120,8 @@ class LatencyAware(TierStrategy):
         known = profiles(ctx, self.params.alpha)
         if not known:
             return super().assign(ctx)
-        fallback = super().assign(ctx).tier_of  # RSUs without a profile: by traffic, as dynamic
+        typical = Profile(*(float(np.median([getattr(p, f) for p in known.values()])) for f in _FIELDS))
+        known = {s.id: known.get(s.id, typical) for s in ctx.sites}
         cap = ctx.max_batches_per_round
         tau = max(min(p.round_s(t, cap) for t in ctx.tiers) for p in known.values())
         if self.params.deadline_s > 0:
@@ -122,11 +129,7 @@ class LatencyAware(TierStrategy):
         tier_of: dict[RsuId, str] = {}
         score: dict[RsuId, float] = {}
         for site in ctx.sites:
-            prof = known.get(site.id)
-            if prof is None:
-                tier_of[site.id] = fallback[site.id]
-                score[site.id] = math.nan
-                continue
+            prof = known[site.id]
             fits = [t for t in ctx.tiers if prof.round_s(t, cap) <= tau * (1 + 1e-9)]  # busiest (heaviest) first
             tier = fits[0] if fits else ctx.tiers[-1]
             tier_of[site.id] = tier.name

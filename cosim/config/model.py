@@ -206,6 +206,12 @@ def validate(cfg: Config) -> None:
             raise bad(f"learning.{name}", getattr(lc, name), "must be >= 1")
     if lc.max_batches_per_round < 0:
         raise bad("learning.max_batches_per_round", lc.max_batches_per_round, "must be >= 0")
+    if lc.budget == "samples" and lc.max_batches_per_round == 0:
+        raise bad(
+            "learning.budget",
+            lc.budget,
+            "needs learning.max_batches_per_round > 0 (the Forwards a round of the largest tier batch size may make)",
+        )
     _positive(bad, "learning.round_period", lc.round_period)
     for name in ("round_gap", "train_window", "target_loss"):
         value = getattr(lc, name)

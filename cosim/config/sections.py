@@ -143,12 +143,25 @@ class LearningConfig:
     the previous round)."""
     target_loss: float = 0.0
     """Held-out loss (workload's unit) that defines time/rounds/bytes to target; 0 = within 10 % of the run's best."""
+    baselines: bool = True
+    """At the end of the run, score the baselines (mean label, ridge regression, local-only and centralised
+    training of the split model with the run's budget) on the run's held-out set: baselines.csv and the
+    summary's baseline_* keys (docs/explanation/baselines.md)."""
     wall_barrier_timeout_s: float = 60.0
-    """Wall-clock seconds the real server's Aggregate barrier waits before releasing without missing RSUs."""
+    """Wall-clock seconds. ``cosim serve``: its Aggregate barrier releases without the missing RSUs this long
+    after the first arrived. A run's own server (in process, over gRPC or not) never releases on wall time,
+    so this never changes a result: it stops the run (one line) if an Aggregate the engine sent has not
+    arrived this long after the round ended."""
     local_epochs: int = 1
     """Passes over the round's samples per RSU."""
     max_batches_per_round: int = 0
-    """Cap on Forward calls per RSU and round (0 = no cap)."""
+    """Cap on Forward calls per RSU and round (0 = no cap); ``budget`` says how it applies across batch sizes."""
+    budget: Literal["batches", "samples", "none"] = "batches"
+    """What the cap holds equal across tiers. ``batches``: every RSU makes at most max_batches_per_round
+    Forwards a round (so a tier's batch size sets its samples per round). ``samples``: every RSU trains at
+    most S = max_batches_per_round x the largest tier batch size samples a round: an RSU of batch size b
+    makes at most max(1, floor(S / b)) Forwards (equal samples when b divides S). ``none``: no cap
+    (max_batches_per_round is ignored)."""
     learning_rate: float = 1e-3
     """Adam learning rate of the client and server parts."""
     cross_tier_weighting: Literal["equal", "samples"] = "equal"
@@ -169,6 +182,16 @@ class LearningConfig:
     def tier_list(self) -> Tiers:
         """The tiers as plain values, busiest first."""
         return tuple(Tier(name, t.batch_size, t.client_depth) for name, t in self.tiers.items())
+
+    def batch_cap(self, batch_size: int) -> int:
+        """Forward calls an RSU of ``batch_size`` may make in one round (0 = no cap), as ``budget`` says."""
+        cap = self.max_batches_per_round
+        if self.budget == "none" or cap <= 0:
+            return 0
+        if self.budget == "batches":
+            return cap
+        largest = max(t.batch_size for t in self.tiers.values())
+        return max(1, cap * largest // max(1, batch_size))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import simpy
 from cosim.config import Config
 from cosim.engine import restore
 from cosim.engine.crashes import Crashes
-from cosim.engine.evaluate import evaluate_chunked
+from cosim.engine.evaluate import complete_held_out, evaluate_chunked
 from cosim.engine.ledger import RoundLedger, round_records
 from cosim.engine.parts import EngineParts
 from cosim.engine.rows import EngineResult, RoundSummary
@@ -162,7 +162,20 @@ class Engine:
         self._watchdog(env).run(done)
         p.sink.flush()
         run.result.sim_end_s = env.now
+        self._final_evaluation()
         return run.result
+
+    def _final_evaluation(self) -> None:
+        """Score each RSU's final model on the run's held-out set (complete to ``traffic.end``)."""
+        p, run = self.parts, self.run_state
+        assert self._crashes is not None
+        complete_held_out(p.traffic, p.datasets, run.rsus, self.cfg.traffic.end, self._crashes.observed)
+        last = run.cursor.previous
+        if last is None:  # no round ran: no final model
+            return
+        run.result.final_eval = {
+            rsu: self._evaluate(rsu, last.tier_of[rsu], p.datasets[rsu].all_held_out()) for rsu in run.rsus
+        }
 
     def _watchdog(self, env: simpy.Environment) -> Watchdog:
         """The loop that stops a run whose clock stopped, naming the part the stuck event belongs to."""

@@ -133,7 +133,7 @@ class Crashes:
             keep &= ~((t >= a) & (t < b))
         if keep.all():
             return samples
-        return SampleSet(samples.rsu, samples.time[keep], samples.x[keep], samples.y[keep], samples.vehicle[keep])
+        return samples.select(keep)
 
     def record_timeline(self, now: SimTime) -> None:
         """Write the rows of the timeline events (outage, slowdown) that happened by ``now``."""

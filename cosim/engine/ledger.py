@@ -25,6 +25,8 @@ class RsuTally:
     batches: int = 0
     samples_trained: int = 0
     """Samples of its completed Forwards."""
+    capped: bool = False
+    """The batch cap stopped it before its data (every local epoch) ran out."""
     losses: list[float] = field(default_factory=list)
     compute_s: SimSeconds = 0.0
     """Simulated client compute (forward + backward) of its batches."""
@@ -195,6 +197,7 @@ def round_rows(
             "samples": samples[rsu],
             "samples_trained": t.samples_trained,
             "batches": t.batches,
+            "capped": t.capped,
             "late": rsu in summary.late,
             "crashed": rsu in summary.crashed,
             "train_loss": float(np.mean(t.losses)) if t.losses else math.nan,

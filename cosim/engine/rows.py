@@ -10,7 +10,7 @@ from typing import Any
 from cosim.ports import TraceField
 from cosim.rowtypes import MessageRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
-from cosim.values import Transfer
+from cosim.values import EvalResult, Transfer
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ class EngineResult:
     rounds_planned: int = 0
     stop_reason: str = ""
     """Why fewer rounds than planned ran ('' when all ran)."""
+    final_eval: dict[RsuId, EvalResult] = field(default_factory=dict)
+    """Each RSU's final model on its part of the run's held-out set (the same for every strategy of a seed);
+    empty when no round ran."""
 
 
 @dataclass(frozen=True)

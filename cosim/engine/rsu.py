@@ -32,7 +32,10 @@ from cosim.values import AggregateHandle, AggregateResult
 
 @dataclass
 class Arrival:
-    """An RSU's weights at the barrier: its Aggregate handle, how they went up, their size and sample count."""
+    """An RSU's weights at the barrier: its Aggregate handle, how they went up, their size and FedAvg weight.
+
+    ``n_samples`` is the samples the RSU trained this round (its tally's ``samples_trained``).
+    """
 
     handle: AggregateHandle
     up: Leg
@@ -83,9 +86,8 @@ class RsuRound:
         link, compute, transport = p.link, p.compute, p.transport
         client = p.clients.get(rsu)
         loss_scale = p.data_spec.loss_scale
-        batches = p.datasets[rsu].batches(
-            self.x, self.y, tally.batch_size, lc.local_epochs, self.rng, lc.max_batches_per_round
-        )
+        cap = lc.batch_cap(tally.batch_size)
+        batches = p.datasets[rsu].batches(self.x, self.y, tally.batch_size, lc.local_epochs, self.rng, cap)
         try:
             for b, (xb, yb) in enumerate(batches):
                 n = len(yb)
@@ -116,14 +118,18 @@ class RsuRound:
                     "forward", b, n, request.nbytes, reply.bytes_down, up, t_served, down, client_fwd,
                     reply.wall_ms, reply.loss * loss_scale,
                 )  # fmt: skip
+            tally.capped = 0 < cap <= tally.batches and tally.samples_trained < len(self.y) * lc.local_epochs
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
-            request = transport.prepare_aggregate(rsu, sh.round, tier, client.get_weights(), len(self.y))
+            # FedAvg weighs them by the samples this RSU trained (a batch cap may have stopped it before its
+            # data ran out, and local epochs count each pass), not by the samples it had.
+            trained = max(1, tally.samples_trained)
+            request = transport.prepare_aggregate(rsu, sh.round, tier, client.get_weights(), trained)
             t_send = env.now
             transfer = yield from link.transmit(rsu, "up", request.nbytes)
             handle = transport.send_aggregate(request)
             tally.sent(request.nbytes, transfer.seconds)
             tally.t_finish = t_send + transfer.seconds
-            sh.arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, len(self.y))
+            sh.arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, trained)
         except simpy.Interrupt:
             return
 

@@ -69,6 +69,7 @@ class SplitServer:
         aggregation: Rule = "fedavg",
         trim_fraction: float = 0.1,
         max_batches_per_round: int = 0,
+        exact_barrier: bool = False,
     ) -> None:
         self.spec = spec
         self.weighting: Weighting = weighting
@@ -101,7 +102,7 @@ class SplitServer:
         self._known = KnownRsus(rsus)
         self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
         self.barrier = RoundBarrier(
-            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state
+            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state, exact=exact_barrier
         )
         self.traces = 0
         act_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
@@ -111,9 +112,17 @@ class SplitServer:
 
     @classmethod
     def from_config(
-        cls, cfg: Config, out_dir: Path | str = "runs/serve", checkpoint: Callable[[], None] | None = None
+        cls,
+        cfg: Config,
+        out_dir: Path | str = "runs/serve",
+        checkpoint: Callable[[], None] | None = None,
+        exact_barrier: bool = False,
     ) -> SplitServer:
-        """The server of a scenario's ``[learning]`` section."""
+        """The server of a scenario's ``[learning]`` section.
+
+        ``exact_barrier``: the server a run starts in its own process, whose rounds release only when the
+        engine ends them, never on wall time (:mod:`cosim.learning.rounds`).
+        """
         lc = cfg.learning
         return cls(
             ModelSpec.from_config(cfg),
@@ -125,7 +134,8 @@ class SplitServer:
             rsus=[r.id for r in cfg.rsus],
             aggregation=lc.aggregation,
             trim_fraction=lc.trim_fraction,
-            max_batches_per_round=lc.max_batches_per_round,
+            max_batches_per_round=min(lc.batch_cap(t.batch_size) for t in lc.tiers.values()),
+            exact_barrier=exact_barrier,
         )
 
     # ------------------------------------------------------------------ compiled steps

@@ -7,9 +7,24 @@
 1. **test** -- the engine scores the model of the round that just ended on the fresh samples
    (:meth:`RsuData.fresh`): prequential evaluation, on traffic no model has trained on yet;
 2. **split** -- :meth:`RsuData.take_round` moves the fresh samples of held-out vehicles into the
-   held-out set (the most recent :data:`MAX_HELD_OUT` are kept) and the others into training;
+   held-out set and the others into training;
 3. **train** -- it returns the round's training data: the fresh training samples, or, with a
    ``train_window`` > 0, every training sample observed within that many simulated seconds.
+
+Two held-out sets:
+
+- **each round's** (:meth:`RsuData.held_out`): the most recent :data:`MAX_HELD_OUT` held-out samples
+  taken so far, so the per-round evaluation (``rounds.eval_*``) costs the same late in a long run. It
+  depends on when the rounds started, so two strategies whose rounds start at other instants (a
+  synchronous schedule) score different sets -- the 8,244 vs 8,340 held-out samples of one study's
+  last rounds;
+- **the run's** (:meth:`RsuData.all_held_out`, after :meth:`RsuData.close`): every held-out sample the
+  RSU observed until the traffic ended (the engine brings the traffic to ``traffic.end`` first). It
+  depends only on the traffic and the seed -- the same for every strategy, schedule and round count
+  of a seed -- and scores the final models (the summary's ``final_eval_*``) and the baselines.
+
+What the rounds took for training is kept too (:meth:`RsuData.trained_on`: each sample once, in arrival
+order), so baselines can train on exactly the data the run had.
 
 Who is held out (``samples.split``):
 
@@ -17,11 +32,14 @@ Who is held out (``samples.split``):
   ``test_fraction`` (:func:`held_out_vehicles`). The decision depends only on the vehicle and the seed,
   so it is the same at every RSU and in every round: no vehicle is in both sets.
 - ``"sample"``: a seeded ``test_fraction`` of each round's new samples, drawn per sample (the split
-  before trace schema 3; one vehicle's consecutive observations can land in both sets).
+  before trace schema 3; one vehicle's consecutive observations can land in both sets). The draws come
+  from the RSU's own stream in arrival order, one per sample, so they too do not depend on when rounds
+  take the samples.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -32,7 +50,7 @@ from cosim.types import RsuId, SimTime
 from cosim.values import SampleSet
 
 MAX_HELD_OUT = 4096
-"""Held-out samples kept per RSU (the most recent), so evaluation cost stays flat over long runs."""
+"""Held-out samples of a round's evaluation per RSU (the most recent), so its cost stays flat over long runs."""
 
 Split = Literal["vehicle", "sample"]
 
@@ -90,13 +108,31 @@ class RsuData:
         """Vehicle ids in the held-out set so far (``split = "vehicle"``: checked disjoint from training)."""
         self.train_vehicles: set[int] = set()
         self._train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # x, y, observation time
+        self._held: list[tuple[np.ndarray, np.ndarray]] = []
+        """Every held-out sample split off so far, in arrival order (the run's held-out set)."""
+        self._taken: list[tuple[np.ndarray, np.ndarray]] = []
+        """Every training sample a round took, once each, in arrival order."""
+        self.closed = False
+        """:meth:`close` was called: the run ended, nothing more arrives."""
+        self._seen: list[np.ndarray] = []
 
     def add(self, samples: SampleSet) -> None:
-        """Encode and queue samples whose labels became known."""
+        """Encode and queue samples whose labels became known; a sample the encoder labels NaN is dropped."""
         if len(samples):
             x, y = self.encoder.encode(samples)
-            self._pending.append((x, y, np.asarray(samples.time, np.float64), np.asarray(samples.vehicle, np.int64)))
-            self._fresh = None
+            t, v = np.asarray(samples.time, np.float64), np.asarray(samples.vehicle, np.int64)
+            unlabelled = np.isnan(y)
+            if unlabelled.any():  # the workload has no label for these (e.g. next-move: not heading for the junction)
+                keep = ~unlabelled.reshape(len(y), -1).any(axis=1)
+                x, y, t, v = x[keep], y[keep], t[keep], v[keep]
+            if len(y):
+                self._pending.append((x, y, t, v))
+                self._seen.append(y)
+                self._fresh = None
+
+    def labels_seen(self) -> np.ndarray:
+        """Every label this RSU received so far (training, held-out and fresh alike), in arrival order."""
+        return np.concatenate(self._seen) if self._seen else np.zeros((0,), np.float32)
 
     def fresh(self) -> tuple[np.ndarray, np.ndarray]:
         """Samples that arrived since the last :meth:`take_round`: no model has trained on them yet."""
@@ -120,6 +156,19 @@ class RsuData:
             if self.train_window > 0 and self._train is not None:
                 return self._window(now)
             return _empty_like(self.test_x), _empty_like(self.test_y)
+        x, y, t, test = self._split()
+        train = ~test
+        self._taken.append((x[train], y[train]))
+        if self.train_window <= 0:
+            return x[train], y[train]
+        if self._train is None:
+            self._train = x[:0], y[:0], t[:0]
+        tx, ty, tt = self._train
+        self._train = np.concatenate([tx, x[train]]), np.concatenate([ty, y[train]]), np.concatenate([tt, t[train]])
+        return self._window(now)
+
+    def _split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Split the fresh samples: held-out ones join both held-out sets; returns x, y, time and the mask."""
         x, y = self.fresh()
         t = np.concatenate([p[2] for p in self._pending])
         vehicles = np.concatenate([p[3] for p in self._pending])
@@ -135,14 +184,26 @@ class RsuData:
             self.test_x, self.test_y = x[:0], y[:0]
         self.test_x = np.concatenate([self.test_x, x[test]])[-MAX_HELD_OUT:]
         self.test_y = np.concatenate([self.test_y, y[test]])[-MAX_HELD_OUT:]
-        train = ~test
-        if self.train_window <= 0:
-            return x[train], y[train]
-        if self._train is None:
-            self._train = x[:0], y[:0], t[:0]
-        tx, ty, tt = self._train
-        self._train = np.concatenate([tx, x[train]]), np.concatenate([ty, y[train]]), np.concatenate([tt, t[train]])
-        return self._window(now)
+        self._held.append((x[test], y[test]))
+        return x, y, t, test
+
+    def close(self) -> None:
+        """The run ended: split the samples that arrived since the last round (no round trains on them).
+
+        Their held-out part completes the run's held-out set (:meth:`all_held_out`); call it once the
+        traffic has run to its end.
+        """
+        if self._pending:
+            self._split()
+        self.closed = True
+
+    def all_held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """The run's held-out set: every held-out sample so far, in arrival order (complete after :meth:`close`)."""
+        return _joined(self._held, self.test_x, self.test_y)
+
+    def trained_on(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every training sample a round took (each once, in arrival order): the data the run learnt from."""
+        return _joined(self._taken, self.test_x, self.test_y)
 
     def _window(self, now: SimTime | None) -> tuple[np.ndarray, np.ndarray]:
         assert self._train is not None
@@ -184,8 +245,33 @@ def datasets(
     }
 
 
+def held_out_digest(data: Mapping[RsuId, Any]) -> tuple[int, str]:
+    """Samples in the run's held-out set and a short hash of them (inputs and labels, RSU by RSU).
+
+    Two runs of one seed and traffic have the same digest whatever their strategies: it is in the run
+    summary (``held_out_samples``, ``held_out_digest``) so a comparison can check its arms share the set.
+    """
+    h = hashlib.sha256()
+    n = 0
+    for rsu in sorted(data):
+        x, y = data[rsu].all_held_out()
+        n += len(y)
+        h.update(str(rsu).encode() + b"\0" + str(len(y)).encode() + b"\0")
+        h.update(np.ascontiguousarray(x, np.float32).tobytes() + np.ascontiguousarray(y, np.float32).tobytes())
+    return n, h.hexdigest()[:16]
+
+
 def _empty_like(a: np.ndarray | None) -> np.ndarray:
     return np.zeros((0,), np.float32) if a is None else a[:0]
+
+
+def _joined(
+    parts: list[tuple[np.ndarray, np.ndarray]], x0: np.ndarray | None, y0: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The parts concatenated (empty arrays shaped like ``x0``/``y0`` when there are none)."""
+    if not parts:
+        return _empty_like(x0), _empty_like(y0)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def batches(

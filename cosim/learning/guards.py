@@ -13,9 +13,10 @@
   ``> 0`` sets ``B`` itself; ``< 0`` turns the bound off.
 - **Sample claims.** FedAvg weighs a client by the samples it claims. A claim above the rows the RSU
   trained the server on in that round's Forward calls is clipped to those rows (at least 1)
-  (:func:`plausible_samples`): an honest RSU sends each of its samples at least once per local epoch, so
-  the clip never binds on it -- except when ``learning.max_batches_per_round`` stopped it early, which the
-  server cannot tell from an RSU that lies, so then the claim is kept (the norm bound still holds).
+  (:func:`plausible_samples`). cosim's engine claims exactly those rows (the samples it trained, every
+  local epoch counted), so the clip never binds on it. A claim from an RSU that sent
+  ``learning.max_batches_per_round`` batches is kept as it is: a client that counts the samples it *had*
+  rather than trained cannot be told from one that lies (the norm bound still holds).
 """
 
 from __future__ import annotations

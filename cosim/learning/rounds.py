@@ -5,6 +5,13 @@ A round's barrier releases when every expected participant has submitted, when t
 first -- so a missing client never deadlocks the server. Submissions after the release are not in the
 average: they are told so (``included=False``), get their tier's current model, and are logged as late.
 
+An **exact** barrier (``exact=True``: the server a run starts in its own process, whose one client is the
+engine) never releases on wall time, so no wall-clock timeout can change a simulation's result: the
+engine decides in simulated time who made the round and names them in ``end``; the barrier waits for
+exactly those Aggregates. If one has not arrived ``timeout_s`` wall-clock seconds after ``end`` was
+called, the round is abandoned: ``end`` and every waiting Aggregate fail with one
+:class:`RoundStateError` line and the run stops (it never goes on without them).
+
 Nothing here blocks a thread while it waits: :meth:`RoundBarrier.submit` and :meth:`RoundBarrier.end`
 return futures that the release resolves, and the timeouts are timers. A gRPC server can therefore hold
 any number of waiting Aggregates without holding a worker thread for each (``cosim.rpc.servicer`` awaits
@@ -60,8 +67,11 @@ class RoundBarrier:
         keep_rounds: int = 4,
         on_release: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        exact: bool = False,
     ) -> None:
         self.timeout_s = timeout_s
+        self.exact = exact
+        """Release only on ``end`` with every named Aggregate, never on a wall-clock timer (see the module)."""
         self._aggregate = aggregate
         self._current = current
         self._keep = keep_rounds
@@ -206,7 +216,7 @@ class RoundBarrier:
             if len(r.arrivals) == len(r.expected):
                 done = self._release(r, timed_out=False)
             else:
-                if r.timer is None:
+                if r.timer is None and not self.exact:
                     r.timer = _timer(self.timeout_s, self._timeout, number, r)
                 done = self._check_end_waiters(r)
         self._finish(done)
@@ -227,7 +237,10 @@ class RoundBarrier:
 
         ``awaiting`` names RSUs whose Aggregate the caller already sent (possibly still in flight); the wait
         ends as soon as each of them has arrived or been rejected. The future resolves with the outcome.
+        An exact barrier waits up to ``timeout_s`` instead, and then fails the round rather than release it.
         """
+        if self.exact:
+            wait_s = self.timeout_s
         fut: Future = Future()
         with self._lock:
             r = self.open_round(number)
@@ -339,8 +352,32 @@ class RoundBarrier:
 
     def _end_timeout(self, number: int, r: RoundRecord) -> None:
         with self._lock:
-            done = self._release(r, timed_out=False) if not r.released else self._answer_end_waiters(r)
+            if r.released:
+                done = self._answer_end_waiters(r)
+            elif self.exact:
+                done = self._abandon(r)
+            else:
+                done = self._release(r, timed_out=False)
         self._finish(done)
+
+    def _abandon(self, r: RoundRecord) -> Done:
+        """An exact round whose named Aggregates did not all arrive in time: it fails, it is never released."""
+        present = set(r.arrivals) | r.rejected
+        missing = sorted({rsu for w in r.end_waiters for rsu in w.want} - present)
+        error = RoundStateError(
+            f"round = {r.number}: the Aggregate of {', '.join(missing) or 'an RSU'} had not reached the run's "
+            f"server {self.timeout_s:g} wall-clock seconds after the round ended (learning.wall_barrier_timeout_s); "
+            "the run stops rather than aggregate without it"
+        )
+        log.error("%s", error)
+        r.released = True  # no aggregate: nothing more happens in this round
+        for t in [r.timer, *(w.timer for w in r.end_waiters)]:
+            if t is not None:
+                t.cancel()
+        answers: list[tuple[Future, Any]] = [(fut, error) for fut, *_ in r.waiting]
+        answers += [(w.future, error) for w in r.end_waiters if not w.future.done()]
+        r.waiting, r.end_waiters = [], []
+        return Done(None, answers)
 
     # ------------------------------------------------------------------ internals (lock not held)
 

@@ -1,6 +1,9 @@
 """Open the transport a run asks for: a gRPC server in this process, a remote server, or no gRPC.
 
-The server ``cosim run`` starts for itself serves its one client on gRPC's thread-pool server
+The server ``cosim run`` starts for itself (over gRPC or in process) has an exact round barrier: a round
+releases when the engine ends it, with exactly the Aggregates the engine sent, never on a wall-clock
+timeout (:mod:`cosim.learning.rounds`), so no wall-clock timeout changes a run's result; one can only
+stop the run. It serves its one client on gRPC's thread-pool server
 (:mod:`cosim.rpc.threaded`), on a TCP port of 127.0.0.1 (``loopback="tcp"``, the default) or on a
 Unix-domain socket in a folder only this user can enter (``"uds"``: no other user's process can call
 the run's server, which any local process can on a loopback port). Both are real gRPC over a real
@@ -40,15 +43,24 @@ class LoopbackTransport(GrpcTransport):
             raise ConfigError("--loopback = uds: this platform has no Unix-domain sockets; use tcp")
         sock = private_socket() if self.loopback == "uds" else None
         try:
-            self.server: ServerHandle = start_server(cfg, port=0, out_dir=out_dir, socket_path=sock, threaded=True)
+            self.server: ServerHandle = start_server(
+                cfg, port=0, out_dir=out_dir, socket_path=sock, threaded=True, exact_barrier=True
+            )
         except BaseException:
             if sock is not None:
                 remove_private_socket(sock)
             raise
         try:
             spec = ModelSpec.from_config(cfg)
+            # The server's rounds release only when this client ends them (never on wall time): an Aggregate
+            # has no deadline of its own; EndRound waits up to wall_barrier_timeout_s for those in flight.
             timeout = cfg.learning.wall_barrier_timeout_s
-            super().__init__(self.server.address, spec, aggregate_timeout_s=timeout + channel.AGGREGATE_MARGIN_S)
+            super().__init__(
+                self.server.address,
+                spec,
+                aggregate_timeout_s=None,
+                end_round_timeout_s=timeout + channel.AGGREGATE_MARGIN_S,
+            )
         except BaseException:
             self.server.stop(0)
             if sock is not None:
@@ -96,5 +108,5 @@ def connect(
     if address is None:
         return LoopbackTransport(cfg, out_dir, loopback)
     if address == LOCAL:
-        return LocalTransport(SplitServer.from_config(cfg, out_dir))
+        return LocalTransport(SplitServer.from_config(cfg, out_dir, exact_barrier=True))
     return GrpcTransport.for_config(address, cfg, security=security)

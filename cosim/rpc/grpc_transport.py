@@ -87,7 +87,9 @@ class GrpcTransport(OneShotCalls):
     up yet, restarting; RESOURCE_EXHAUSTED "server busy": no room in its admission pool) is retried with
     exponential backoff for ``connect_s`` seconds until the server has answered once, then for
     ``retry_s`` seconds; after that, or on any other error, it raises one :class:`TransportError` line.
-    Aggregates lost that way are sent again before the round ends.
+    Aggregates lost that way are sent again before the round ends. ``aggregate_timeout_s`` is an
+    Aggregate's deadline (None: none, for a server whose rounds release only when this client ends them);
+    ``end_round_timeout_s`` is EndRound's.
     """
 
     @classmethod
@@ -107,11 +109,12 @@ class GrpcTransport(OneShotCalls):
         self,
         address: str,
         spec: ModelSpec,
-        aggregate_timeout_s: float = 60.0 + channel.AGGREGATE_MARGIN_S,
+        aggregate_timeout_s: float | None = 60.0 + channel.AGGREGATE_MARGIN_S,
         max_message_bytes: int = channel.MAX_MESSAGE_BYTES,
         security: ClientSecurity | None = None,
         retry_s: float = channel.RETRY_S,
         connect_s: float = channel.CONNECT_TIMEOUT_S,
+        end_round_timeout_s: float = channel.DEADLINE_S,
     ) -> None:
         self.security = security or ClientSecurity()
         if address.startswith(UNIX):  # a socket on this host: nothing crosses a network
@@ -129,6 +132,7 @@ class GrpcTransport(OneShotCalls):
         self._metadata = call_metadata(self.security)
         self.spec = spec
         self._aggregate_timeout_s = aggregate_timeout_s
+        self._end_round_timeout_s = end_round_timeout_s
         self._retry_s = retry_s
         self._connect_s = connect_s
         self._reached = False
@@ -144,7 +148,7 @@ class GrpcTransport(OneShotCalls):
         self._futures: dict[tuple[int, str], futures.Future[pb.AggregateReply]] = {}
         self._resent: dict[tuple[int, str], futures.Future[pb.AggregateReply]] = {}
 
-    def _call(self, name: str, request: Message, timeout: float = channel.DEADLINE_S) -> Any:
+    def _call(self, name: str, request: Message, timeout: float | None = channel.DEADLINE_S) -> Any:
         """One call, retried with backoff while the server is UNAVAILABLE (for a bounded time).
 
         Returns the method's reply message (the generated stub is untyped: callers annotate it).
@@ -224,7 +228,8 @@ class GrpcTransport(OneShotCalls):
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
         awaiting = self._submitted.pop(round_, [])
         self._resend_lost(round_, awaiting)
-        reply: pb.EndRoundReply = self._call("EndRound", codec.end_round_request(round_, awaiting))
+        request = codec.end_round_request(round_, awaiting)
+        reply: pb.EndRoundReply = self._call("EndRound", request, timeout=self._end_round_timeout_s)
         return codec.decode_end_round_reply(reply)
 
     def _resend_lost(self, round_: int, rsus: list[str]) -> None:

@@ -113,6 +113,7 @@ def start_server(
     resume: bool = False,
     socket_path: Path | None = None,
     threaded: bool = False,
+    exact_barrier: bool = False,
 ) -> ServerHandle:
     """Build the server core from ``cfg`` and serve it on ``host:port`` (0 = any free port).
 
@@ -120,6 +121,8 @@ def start_server(
     every aggregated round (``resume=True`` first loads the one already there). With ``socket_path`` it
     listens on that Unix-domain socket instead (``host`` and ``port`` unused). ``threaded``: gRPC's
     synchronous server instead of the asyncio one, for a run's own server (one client; no TLS, no token).
+    ``exact_barrier``: rounds release only when the client ends them, never on wall time (a run's own
+    server: :mod:`cosim.learning.rounds`).
     """
     security = security or ServerSecurity()
     if threaded and (security.tls or security.token_file):
@@ -135,7 +138,7 @@ def start_server(
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     credentials = server_credentials(security)
     token = read_token(security.token_file) if security.token_file else None
-    core = SplitServer.from_config(cfg, out_dir)
+    core = SplitServer.from_config(cfg, out_dir, exact_barrier=exact_barrier)
     resumed = None
     if state_dir is not None:
         if resume:

@@ -44,8 +44,13 @@ def scenario_toml(
     learning: Mapping[str, Any] | None = None,
     header: str = "",
     samples: Mapping[str, Any] | None = None,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """Text of a scenario.toml; ``header`` lines become leading comments."""
+    """Text of a scenario.toml; ``header`` lines become leading comments.
+
+    ``sections``: more tables by name (``{"network": {"model": "abstract", ...}}``), after ``[learning]``;
+    a value that is a ``(value, comment)`` pair gets the comment at the end of its line.
+    """
     out: list[str] = [f"# {line}".rstrip() for line in header.strip().splitlines()] if header.strip() else []
     if out:
         out.append("")
@@ -55,6 +60,11 @@ def scenario_toml(
         out += ["", "[samples]"] + [f"{k} = {_value(v)}" for k, v in samples.items()]
     if learning:
         out += ["", "[learning]"] + [f"{k} = {_value(v)}" for k, v in learning.items()]
+    for section, table in (sections or {}).items():
+        out += ["", f"[{section}]"]
+        for k, v in table.items():
+            value, comment = v if isinstance(v, tuple) else (v, "")
+            out.append(f"{k} = {_value(value)}" + (f"  # {comment}" if comment else ""))
     for r in rsus:
         out += ["", "[[rsus]]", f"id = {_value(r.id)}", f"junction = {_value(r.junction)}"]
         out.append(f"radius = {_value(r.radius)}")

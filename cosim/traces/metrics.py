@@ -11,9 +11,16 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
   round whose held-out loss is at or below the target (``elapsed_s`` of that round); **rounds to
   target** -- that round's index + 1; **bytes to target** -- bytes of all messages up to and including
   that round (``cum_bytes``). NaN when no round reaches the target.
-* **final prequential loss** -- that of the last round with samples to score (the last round's own
-  score covers only the samples that arrived while it ran, since the run ends with it; a short last
-  round may have none).
+* **prequential loss** -- the sample-weighted mean over *all* rounds and RSUs of each round's model on
+  the samples that arrived before the next round started, scored before any training on them
+  (``prequential_loss`` x ``prequential_samples`` summed over every ``rounds`` row, over the samples):
+  the run's whole learning curve in one number, every sample counted once; ``prequential_metric`` and
+  ``prequential_samples`` likewise. **final prequential loss** -- that of the last round with samples
+  to score only (the last round's own score covers just the samples that arrived while it ran, since
+  the run ends with it: a short last round may have few or none).
+* **cap binding share** -- of the RSU-rounds with training samples, the share in which the batch cap
+  (``learning.max_batches_per_round`` under ``learning.budget``) stopped the RSU before its data ran out
+  (the ``capped`` column); 0 when the cap never bound, NaN without such rounds;
 * **straggler time** -- per round, slowest participant's arrival at the barrier minus the median
   arrival; mean and max over rounds.
 * **server busy fraction** -- server compute time over the time the rounds lasted (sums over rounds).
@@ -113,7 +120,11 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
     last = scored.iloc[-1] if len(scored) else None
     busy, span = curve["server_busy_s"].sum(), curve["duration_s"].sum()
     strag = curve["straggler_s"].dropna()
+    overall = _combined(rounds, "prequential")
     out.update(
+        prequential_loss=overall.loss,
+        prequential_metric=overall.metric,
+        prequential_samples=overall.n,
         final_prequential_loss=float(last["prequential_loss"]) if last is not None else math.nan,
         final_prequential_metric=float(last["prequential_metric"]) if last is not None else math.nan,
         mean_round_s=float(curve["duration_s"].mean()),
@@ -127,9 +138,20 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
             if w.notna().any()
         },
     )
+    out["cap_binding_share"] = cap_binding_share(rounds)
     if messages is not None and len(messages):
         wall = messages.loc[messages["kind"] == "forward", "wall_rpc_ms"]
         if len(wall):
             out["median_wall_rpc_ms"] = float(wall.median())
             out["p95_wall_rpc_ms"] = float(wall.quantile(0.95))
     return out
+
+
+def cap_binding_share(rounds: pd.DataFrame) -> float:
+    """Share of the RSU-rounds with training samples in which the batch cap bound (NaN: none, or not traced)."""
+    if "capped" not in rounds.columns or "samples" not in rounds.columns:
+        return math.nan
+    trained = rounds[rounds["samples"].fillna(0) > 0]
+    if trained.empty:
+        return math.nan
+    return float(trained["capped"].fillna(False).astype(bool).mean())

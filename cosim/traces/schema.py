@@ -14,7 +14,7 @@ from cosim.ports import TraceField
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -39,9 +39,13 @@ faults; readers get an empty table otherwise.
 (its ``trace_fields``, listed in run.json's ``trace_fields``; ``outage_s`` with [[faults]] outages), not
 every model's. ``rounds.tier_metric`` became ``tier_score`` (the number the strategy ranked by; "metric" is
 the workload's); ``rounds`` gained ``client_depth`` and ``samples_trained`` (strategies may size RSUs one by
-one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction)."""
+one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction).
+8: fair arms (issue 19). ``messages.batch_size`` of ``aggregate`` rows is the samples the RSU trained in the
+round (its FedAvg weight), no longer the samples it had; ``rounds`` gained ``capped`` (the batch cap stopped
+the RSU before its data ran out). Run folders gain ``baselines.csv`` (:mod:`cosim.baselines`); run.json's
+``final_eval_*`` score the final models on the run's held-out set (``last_round_eval_*``: the last round's)."""
 
-RENAMED: dict[str, dict[str, str]] = {"rounds": {"tier_metric": "tier_score"}}
+RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
 
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
@@ -54,7 +58,11 @@ MESSAGES: tuple[Column, ...] = (
     ("tier", "string", "the RSU's tier in this round (a name of learning.tiers)"),
     ("kind", "string", "forward (activations up, gradients down) or aggregate (weights up and down)"),
     ("batch", "int64", "batch index within the round (-1 for aggregate)"),
-    ("batch_size", "int64", "samples in the batch (aggregate: the RSU's sample count)"),
+    (
+        "batch_size",
+        "int64",
+        "samples in the batch (aggregate: the samples the RSU trained this round, its FedAvg weight)",
+    ),
     ("bytes_up", "int64", "serialised request size, bytes"),
     ("bytes_down", "int64", "serialised reply size, bytes"),
     ("vehicles_up", "int64", "vehicles in the RSU's range when the request was sent"),
@@ -121,6 +129,11 @@ ROUNDS: tuple[Column, ...] = (
     ("samples", "int64", "training samples the RSU had this round"),
     ("samples_trained", "Int64", "samples of the RSU's completed Forwards (fewer than samples under a batch cap)"),
     ("batches", "int64", "Forward calls the RSU made this round"),
+    (
+        "capped",
+        "bool",
+        "the batch cap (learning.max_batches_per_round, learning.budget) stopped the RSU before its data ran out",
+    ),
     ("late", "bool", "the RSU's weights missed the round's barrier"),
     (
         "crashed",
@@ -182,7 +195,7 @@ ROUNDS: tuple[Column, ...] = (
 
 MISSING: dict[str, dict[str, object]] = {
     "messages": {"rate_up_bps": float("nan"), "rate_down_bps": float("nan")},
-    "rounds": {"crashed": False},
+    "rounds": {"crashed": False, "capped": False},
 }
 """Per table, columns a row may leave out and the value written for them (a link model's fields: their own)."""
 

@@ -3,7 +3,9 @@
 ``samples.data_dir`` holds ``<rsu id>.csv`` for every RSU, with the columns of
 :data:`cosim.traffic.values.FEATURES` and :data:`cosim.traffic.values.LABEL`, and optionally ``time``
 (simulated seconds) and ``vehicle`` (an integer id of the observed vehicle, so workloads that follow a
-vehicle and evaluations that split by vehicle can; without it every row is its own vehicle). A row is
+vehicle and evaluations that split by vehicle can; without it every row is its own vehicle). The columns of
+:data:`OPTIONAL` (the features added after the first eight, and the extra labels such as ``next_move``) may
+be left out: they are NaN then; an empty cell of one is NaN too (e.g. no next move for that row). A row is
 released when the run's observations reach its time; without a ``time`` column, rows are spread evenly
 over ``[begin, end)`` in file order, so data arrives as the run goes. Extra columns are ignored.
 Traffic counts still come from SUMO.
@@ -19,9 +21,12 @@ import pandas as pd
 
 from cosim.errors import ConfigError
 from cosim.traffic.clock import Clock
-from cosim.traffic.values import FEATURES, LABEL, feature_samples
+from cosim.traffic.values import EXTRA_LABELS, FEATURES, LABEL, feature_samples
 from cosim.types import RsuId
 from cosim.values import SampleSet
+
+OPTIONAL: tuple[str, ...] = ("lane_index", "rel_x", "rel_y", *EXTRA_LABELS)
+"""Columns a CSV file may leave out or leave empty (NaN): the features added after the first eight, the extra labels."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class CsvSamples:
     x: np.ndarray
     y: np.ndarray
     vehicle: np.ndarray
+    extra: np.ndarray
 
 
 def load_data_dir(data_dir: Path, rsus: list[RsuId], clock: Clock) -> list[CsvSamples]:
@@ -51,14 +57,16 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: not a readable CSV file ({' '.join(str(exc).split())})") from None
-    columns = [*FEATURES, LABEL]
+    columns = [c for c in (*FEATURES, LABEL) if c not in OPTIONAL]
     for col in columns:
         if col not in df.columns:
             raise ConfigError(f"{path}: missing column {col!r} (need {', '.join(columns)})")
     has_time = "time" in df.columns
-    for col in [*columns, *(["time"] if has_time else [])]:
+    for col in [*columns, *(["time"] if has_time else []), *(c for c in OPTIONAL if c in df.columns)]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if col in OPTIONAL:
+            bad &= df[col].notna()  # an empty cell is NaN: no such value
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise ConfigError(f"{path}: column {col!r} row {row + 2}: {_cell(df[col], row)} is not a finite number")
@@ -75,10 +83,20 @@ def _load_one(path: Path, rsu: RsuId, clock: Clock) -> CsvSamples:
         rsu=rsu,
         release=release[order],
         time=time[order],
-        x=df[list(FEATURES)].to_numpy(dtype=np.float32)[order],
+        x=_table(df, FEATURES)[order],
         y=df[LABEL].to_numpy(dtype=np.float32)[order],
         vehicle=vehicle[order],
+        extra=_table(df, EXTRA_LABELS)[order],
     )
+
+
+def _table(df: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The ``columns`` of ``df`` as float32, NaN for those it lacks."""
+    out = np.full((len(df), len(columns)), np.nan, dtype=np.float32)
+    for j, col in enumerate(columns):
+        if col in df.columns:
+            out[:, j] = df[col].to_numpy(dtype=np.float32, na_value=np.nan)
+    return out
 
 
 def _vehicle_ids(path: Path, column: pd.Series) -> np.ndarray:
@@ -129,5 +147,5 @@ class CsvFeeder:
         for k, d in enumerate(self._data):
             a, b = self._taken[k], self._next[k]
             self._taken[k] = b
-            out[d.rsu] = feature_samples(d.rsu, d.time[a:b], d.x[a:b], d.y[a:b], d.vehicle[a:b])
+            out[d.rsu] = feature_samples(d.rsu, d.time[a:b], d.x[a:b], d.y[a:b], d.vehicle[a:b], d.extra[a:b])
         return out

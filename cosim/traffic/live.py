@@ -14,8 +14,9 @@ from cosim.errors import ScenarioError, TrafficError
 from cosim.palette import rgba, tier_colors
 from cosim.scenario.sites import resolve_sites
 from cosim.traffic.clock import Clock
-from cosim.traffic.observe import Observer
+from cosim.traffic.observe import Moves, Observer, SampleArrays
 from cosim.traffic.regions import LaneCounter
+from cosim.traffic.values import MOVE_OF_DIR
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
 
@@ -37,6 +38,12 @@ class _NoSim:
 
     def lane_count(self, edge: str) -> int:
         return 1
+
+    def junction_moves(self, junction: str) -> dict[str, dict[str, str]]:
+        return {}
+
+    def nearest_junction(self, x: float, y: float, radius: float) -> str | None:
+        return None
 
     def subscribe_lanes(self, lanes: Any, variables: Any) -> None:
         pass
@@ -67,6 +74,7 @@ class LiveTraffic:
             self._sim: Any = _NoSim()
             self._sites = _sites_without_net(cfg)
             pois = [(s.id, s.id) for s in self._sites]
+            moves: list[Moves] = []
             regions = [LaneRegion(r.id, ()) for r in regions]  # no network: no lanes, no vehicles
         else:
             from cosim.traffic import sumo
@@ -75,6 +83,7 @@ class LiveTraffic:
             try:
                 self._sites = resolve_sites(cfg, self._sim.junction_position, self._sim.net_bounds())
                 pois = [self._sim.add_rsu(s.id, s.x, s.y, s.radius) for s in self._sites]
+                moves = site_moves(self._sim, cfg, self._sites)
             except BaseException:
                 self._sim.close()
                 raise
@@ -88,7 +97,13 @@ class LiveTraffic:
                 self._sim.close()
                 raise
         self._obs = Observer(
-            self._sites, pois, self.clock, period=cfg.samples.period, horizon=cfg.samples.horizon, csv=feeder
+            self._sites,
+            pois,
+            self.clock,
+            period=cfg.samples.period,
+            horizon=cfg.samples.horizon,
+            csv=feeder,
+            moves=moves,
         )
         self._obs.start(self._sim)
         self._regions = LaneCounter(regions)
@@ -159,8 +174,8 @@ class LiveTraffic:
         """Forget the samples released so far (``cosim traffic`` only writes the windows that count them)."""
         self._obs.drop_samples()
 
-    def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`take_samples` as flat arrays ``(rsu index, time, x, y, vehicle)`` (see :class:`Observer`)."""
+    def take_sample_arrays(self) -> SampleArrays:
+        """:meth:`take_samples` as flat arrays ``(rsu index, time, x, y, vehicle, extra)`` (see :class:`Observer`)."""
         return self._obs.take_sample_arrays()
 
     def take_windows(self) -> list[RsuWindow]:
@@ -197,6 +212,22 @@ class LiveTraffic:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def site_moves(sim: Any, cfg: Config, sites: Sequence[RsuSite]) -> list[Moves]:
+    """Per RSU, the moves through the junction it watches (see :mod:`cosim.traffic.observe`, Next move).
+
+    The junction is the one the RSU names, else the nearest within its radius; a move whose ``dir`` is not a
+    class of ``MOVES`` (``invalid``) is left out, so a vehicle taking it gets no ``next_move`` label.
+    """
+    out: list[Moves] = []
+    for r, site in zip(cfg.rsus, sites, strict=True):
+        junction = r.junction or sim.nearest_junction(site.x, site.y, site.radius)
+        moves = sim.junction_moves(junction) if junction else {}
+        out.append(
+            {e: {to: MOVE_OF_DIR[d] for to, d in ahead.items() if d in MOVE_OF_DIR} for e, ahead in moves.items()}
+        )
+    return out
 
 
 def _sites_without_net(cfg: Config) -> tuple[RsuSite, ...]:

@@ -8,24 +8,35 @@ entered in, not in the next one; a vehicle that leaves and comes back within one
 (one leaving in a window and coming back in the next counts in both). At the run's first observation
 the previous set is empty, so the vehicles in range then count as entering.
 
-Samples (regression task, see :data:`cosim.traffic.values.FEATURES`). At every ``samples.period``-th
+Samples (see :data:`cosim.traffic.values.FEATURES` and ``LABELS``). At every ``samples.period``-th
 observation (period and horizon are rounded to whole steps; observation 0 is a sampling step) each
 vehicle in an RSU's range gives that RSU one sample. Its label is the same vehicle's speed
-``samples.horizon`` later, read from a per-vehicle speed subscription. A vehicle off the road (its lane id
-is empty: parked in a parking area, or teleporting) counts as in range but gives no sample. A vehicle that leaves the
-simulation before the horizon loses its pending samples (they are dropped: no label exists), and so
-do samples whose label would fall after ``traffic.end``. A sample is released once its label is
-known, and counted in the ``samples`` column of the window in which it was released.
+``samples.horizon`` later. A vehicle off the road (its lane id is empty: parked in a parking area, or
+teleporting) counts as in range but gives no sample. A vehicle that leaves the simulation before the
+horizon loses its pending samples (they are dropped: no label exists), and so do samples whose label would
+fall after ``traffic.end``. A sample is released once its label is known, and counted in the ``samples``
+column of the window in which it was released.
+
+Next move (the ``next_move`` label, an index into ``MOVES``). An RSU watches one junction: the one its
+``junction`` names, else the junction nearest to it within its radius (none: no next-move labels). When a
+sampled vehicle's current edge ends at that junction, its label is the direction (SUMO's connection ``dir``)
+of the move from that edge to the next edge of its route, known at the observation; every other sample has
+NaN there: a vehicle leaving the junction, crossing it (on an internal lane), on another road in range, or
+ending its trip on this edge. The moves through each junction are read from SUMO once, at the start
+(:meth:`cosim.traffic.sumo.SumoSim.junction_moves`). The label does not wait for anything, but the sample is
+released with its speed label, so a vehicle that leaves the simulation within the horizon gives none.
 
 Cost. Turning subscription results into Python objects, and SUMO evaluating each subscribed variable,
 are the per-step costs, so every subscription is as narrow and as short as it can be:
 
 - each RSU has a *counting* context subscription (speed only) read at every step;
 - at sampling steps, the vehicles in range (known from the counting results) are asked for their
-  position, acceleration and lane with libsumo getters (three C++ calls each, ~1 us together); over
-  TraCI, where a getter is a socket round trip, the same RSU gets a second, *detail* context
-  subscription (position, acceleration, lane) scheduled with SUMO's begin/end times for one sampling
-  step at a time, which SUMO merges with the counting one into one result per vehicle at that step;
+  position, acceleration and lane with libsumo getters (three C++ calls each, ~1 us together), and only
+  those heading for the RSU's junction for their route index and route (two more); lane count, lane index
+  and edge come from the lane id (cached per lane); over TraCI, where a getter is a socket round trip, the
+  same RSU gets a second, *detail* context subscription (position, acceleration, lane, route index, route)
+  scheduled with SUMO's begin/end times for one sampling step at a time, which SUMO merges with the counting
+  one into one result per vehicle at that step;
 - labels are read at the step they are due only: with libsumo one ``getSpeed`` call per sample (a C++
   function call, ~0.3 us; a vehicle that left raises and its sample is dropped), which costs far less
   than a per-vehicle speed subscription (each ``subscribe`` evaluates it at once, and SUMO evaluates it
@@ -46,7 +57,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from cosim.traffic.clock import Clock
-from cosim.traffic.values import FEATURES, empty_sample_set, feature_samples
+from cosim.traffic.values import EXTRA_LABELS, FEATURES, empty_sample_set, feature_samples
 from cosim.types import RsuId
 from cosim.values import RsuSite, RsuWindow, SampleSet
 
@@ -54,8 +65,12 @@ if TYPE_CHECKING:
     from cosim.traffic.csvdata import CsvFeeder  # pandas: imported only by scenarios that bring CSV data
 
 # Keys of SUMO's subscription results (TraCI variable ids, see cosim.traffic.sumo).
-_SPEED, _POS, _LANE, _ACCEL = 0x40, 0x42, 0x51, 0x72
+_SPEED, _POS, _LANE, _ACCEL, _ROUTE_INDEX, _EDGES = 0x40, 0x42, 0x51, 0x72, 0x69, 0x54
 _DAY = 86400.0
+_NF = len(FEATURES)
+
+Moves = Mapping[str, Mapping[str, int]]
+"""One junction's moves: ``{incoming edge: {next edge: index in MOVES}}``."""
 
 
 class ObservedSim(Protocol):
@@ -66,6 +81,7 @@ class ObservedSim(Protocol):
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None: ...  # noqa: D102
     def speeds(self, vehicles: Sequence[str]) -> list[float | None]: ...  # noqa: D102
     def detail_getters(self) -> tuple[Any, Any, Any]: ...  # noqa: D102
+    def route_getters(self) -> tuple[Any, Any]: ...  # noqa: D102
     def schedule_detail(self, time: float) -> None: ...  # noqa: D102
     def lane_count(self, edge: str) -> int: ...  # noqa: D102
 
@@ -74,7 +90,8 @@ class Observer:
     """Turns per-step subscription results into :class:`RsuWindow` rows and labelled samples.
 
     ``pois`` are, per RSU, the ids of its counting and detail context subscriptions' objects (the same
-    id when SUMO merges both into one result, as :class:`cosim.traffic.sumo.SumoSim` does).
+    id when SUMO merges both into one result, as :class:`cosim.traffic.sumo.SumoSim` does). ``moves`` are, per
+    RSU, the moves through the junction it watches (empty: no ``next_move`` labels there).
     """
 
     def __init__(
@@ -86,10 +103,12 @@ class Observer:
         period: float,
         horizon: float,
         csv: CsvFeeder | None = None,
+        moves: Sequence[Moves] = (),
     ) -> None:
         self.clock = clock
         self._sites = list(sites)
         n = len(self._sites)
+        self._moves: list[Moves] = list(moves) or [{} for _ in range(n)]
         self._count_pois = [c for c, _ in pois]
         self._detail_pois = [d for _, d in pois]
         # per-RSU window accumulators, as parallel lists (the per-step loop is the hot path)
@@ -113,8 +132,8 @@ class Observer:
         """Samples waiting for their label, by the observation at which it is due (one block per sampling step)."""
         self._sub_end: dict[str, int] = {}
         """Per vehicle: last observation its speed subscriptions cover."""
-        self._lanes: dict[str, float] = {}
-        """Lane id -> lane count of its edge (asked once per lane)."""
+        self._lanes: dict[str, tuple[float, float, str]] = {}
+        """Lane id -> (lane count of its edge, its index from the right, its edge) (asked once per lane)."""
         self._vehicle_index: dict[str, int] = {}
         """Vehicle id -> its index in samples (first-seen order: the same in every run of a seed)."""
         self._out: list[_Block] = []
@@ -190,14 +209,15 @@ class Observer:
             sim.schedule_detail(self.clock.now(i + 1))  # SUMO's clock reads now(i+1) after observation i
 
     def _sample(self, sim: ObservedSim, i: int, get: Any) -> None:
-        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step
+        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step. A row holds
+        # the FEATURES in their order, then the EXTRA_LABELS (tests/traffic/test_moves.py reads them by name)
         due = i + self._horizon
         if self._horizon and due >= self.clock.n_steps:
             return  # a label after the run's end can never be known
         t = self.clock.obs_time(i)
         tod = 2.0 * math.pi * (t % _DAY) / _DAY
         tod_sin, tod_cos = math.sin(tod), math.cos(tod)
-        lanes, hypot = self._lanes, math.hypot
+        lanes, hypot, nan = self._lanes, math.hypot, math.nan
         rows: list[tuple[float, ...]] = []
         rsus: list[int] = []
         vids: list[str] = []
@@ -205,6 +225,7 @@ class Observer:
         poll = self._poll
         if poll:  # libsumo: three getter calls per vehicle in range (once per step if it is near two RSUs)
             pos_of, accel_of, lane_of = sim.detail_getters()
+            index_of, route_of = sim.route_getters()
             seen: dict[str, tuple[Any, float, str]] = {}
         for ri, poi in enumerate(self._detail_pois):
             vehs = get(poi)
@@ -215,6 +236,7 @@ class Observer:
             mean = sum([v[_SPEED] for v in vehs.values()]) / n
             site = self._sites[ri]
             sx, sy = site.x, site.y
+            moves = self._moves[ri]
             k = len(rows)
             if poll:
                 for vid, v in vehs.items():
@@ -224,10 +246,19 @@ class Observer:
                     (x, y), accel, lane = d
                     if not lane:  # off the road (parked in a parking area, teleporting): in range, no sample
                         continue
-                    lc = lanes.get(lane)
-                    if lc is None:
-                        lc = self._lane_count(sim, lane)
-                    rows.append((v[_SPEED], accel, hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
+                    info = lanes.get(lane)
+                    if info is None:
+                        info = self._lane_info(sim, lane)
+                    lc, li, edge = info
+                    move = nan
+                    ahead = moves.get(edge)
+                    if ahead is not None:  # heading for this RSU's junction: two more getter calls
+                        nxt = index_of(vid) + 1
+                        route = route_of(vid)
+                        if nxt < len(route):
+                            move = ahead.get(route[nxt], nan)
+                    dx, dy = x - sx, y - sy
+                    rows.append((v[_SPEED], accel, hypot(dx, dy), lc, fn, mean, tod_sin, tod_cos, li, dx, dy, move))
                     vids.append(vid)
             else:
                 for vid, v in vehs.items():
@@ -235,21 +266,31 @@ class Observer:
                     if not lane:  # off the road: in range, no sample
                         continue
                     x, y = v[_POS]
-                    lc = lanes.get(lane)
-                    if lc is None:
-                        lc = self._lane_count(sim, lane)
-                    rows.append((v[_SPEED], v[_ACCEL], hypot(x - sx, y - sy), lc, fn, mean, tod_sin, tod_cos))
+                    info = lanes.get(lane)
+                    if info is None:
+                        info = self._lane_info(sim, lane)
+                    lc, li, edge = info
+                    move = nan
+                    ahead = moves.get(edge)
+                    if ahead is not None:
+                        nxt = v[_ROUTE_INDEX] + 1
+                        route = v[_EDGES]
+                        if nxt < len(route):
+                            move = ahead.get(route[nxt], nan)
+                    dx, dy = x - sx, y - sy
+                    rows.append((v[_SPEED], v[_ACCEL], hypot(dx, dy), lc, fn, mean, tod_sin, tod_cos, li, dx, dy, move))
                     vids.append(vid)
             rsus += [ri] * (len(rows) - k)
         if not rows:
             return
-        x = np.array(rows, dtype=np.float32)
+        table = np.array(rows, dtype=np.float32)
+        x, extra = table[:, :_NF], table[:, _NF:]
         rsu = np.array(rsus, dtype=np.intp)
         veh = np.array([index.setdefault(v, len(index)) for v in vids], dtype=np.int64)
         if not self._horizon:
-            self._release(_Block(t, rsu, [], veh, x, x[:, 0].copy()))
+            self._release(_Block(t, rsu, [], veh, x, extra, x[:, 0].copy()))
             return
-        self._pending[due] = _Block(t, rsu, vids, veh, x, None)
+        self._pending[due] = _Block(t, rsu, vids, veh, x, extra, None)
         if self._poll:
             return  # labels are read when due, with one getter call per sample
         sub_end, clock = self._sub_end, self.clock
@@ -271,14 +312,17 @@ class Observer:
         speeds = [v for v in found if v is not None]
         if not speeds:
             return
+        b = block
         if len(speeds) < len(found):  # some vehicles left the simulation: their samples are dropped
             keep = np.array([v is not None for v in found])
-            block = _Block(block.time, block.rsu[keep], [], block.veh[keep], block.x[keep], None)
-        self._release(_Block(block.time, block.rsu, [], block.veh, block.x, np.array(speeds, dtype=np.float32)))
+            b = _Block(b.time, b.rsu[keep], [], b.veh[keep], b.x[keep], b.extra[keep], None)
+        self._release(_Block(b.time, b.rsu, [], b.veh, b.x, b.extra, np.array(speeds, dtype=np.float32)))
 
-    def _lane_count(self, sim: ObservedSim, lane: str) -> float:
-        n = self._lanes[lane] = float(sim.lane_count(lane[: lane.rfind("_")]))
-        return n
+    def _lane_info(self, sim: ObservedSim, lane: str) -> tuple[float, float, str]:
+        cut = lane.rfind("_")
+        edge = lane[:cut]
+        info = self._lanes[lane] = (float(sim.lane_count(edge)), float(lane[cut + 1 :]), edge)
+        return info
 
     def _release(self, block: _Block) -> None:
         self._out.append(block)
@@ -337,8 +381,8 @@ class Observer:
             self._csv.take()
         self._out = []
 
-    def take_sample_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Samples released since the last call as flat arrays ``(rsu index, time, x, y, vehicle)``, in release order.
+    def take_sample_arrays(self) -> SampleArrays:
+        """Samples released since the last call as flat :data:`SampleArrays`, in release order.
 
         The same samples :meth:`take_samples` hands out per RSU (each RSU's rows in the same order), without
         building a :class:`SampleSet` per RSU: what the traffic process streams.
@@ -353,6 +397,7 @@ class Observer:
                 cat([s.x for s in sets]),
                 cat([s.y for s in sets]),
                 cat([s.vehicle for s in sets]),
+                cat([s.extra for s in sets]),
             )
         blocks, self._out = self._out, []
         if not blocks:
@@ -363,6 +408,7 @@ class Observer:
             np.concatenate([b.x for b in blocks]),
             np.concatenate([b.y for b in blocks if b.y is not None]),
             np.concatenate([b.veh for b in blocks]),
+            np.concatenate([b.extra for b in blocks]),
         )
 
     def take_windows(self) -> list[RsuWindow]:
@@ -382,29 +428,36 @@ class Observer:
         x = np.concatenate([b.x for b in blocks])
         y = np.concatenate([b.y for b in blocks if b.y is not None])
         veh = np.concatenate([b.veh for b in blocks])
+        extra = np.concatenate([b.extra for b in blocks])
         result: dict[RsuId, SampleSet] = {}
         for ri, site in enumerate(self._sites):
             m = rsu == ri
-            result[site.id] = feature_samples(site.id, time[m], x[m], y[m], veh[m])
+            result[site.id] = feature_samples(site.id, time[m], x[m], y[m], veh[m], extra[m])
         return result
 
 
 _EMPTY: Mapping[str, Any] = {}
-_NO_SAMPLES = (
+
+SampleArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Samples as flat arrays ``(rsu index, time, x, y, vehicle, extra)`` (what the traffic process streams)."""
+
+_NO_SAMPLES: SampleArrays = (
     np.zeros(0, np.int32),
     np.zeros(0, np.float64),
     np.zeros((0, len(FEATURES)), np.float32),
     np.zeros(0, np.float32),
     np.zeros(0, np.int64),
+    np.zeros((0, len(EXTRA_LABELS)), np.float32),
 )
 
 
 class _Block(NamedTuple):
-    """Samples of one sampling step: RSU index, vehicle id and index, features per row; labels once known."""
+    """Samples of one sampling step: RSU index, vehicle id and index, features, extra labels; speeds once known."""
 
     time: float
     rsu: np.ndarray
     vids: list[str]
     veh: np.ndarray
     x: np.ndarray
+    extra: np.ndarray
     y: np.ndarray | None

@@ -38,7 +38,7 @@ from cosim.config import Config
 from cosim.errors import CosimError, TrafficError
 from cosim.traffic.clock import Clock
 from cosim.traffic.frames import decode
-from cosim.traffic.values import FEATURES, feature_samples
+from cosim.traffic.values import EXTRA_LABELS, FEATURES, feature_samples
 from cosim.traffic.worker import WINDOW_FLOAT, WINDOW_INT
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
@@ -323,11 +323,19 @@ class PipelinedTraffic:
                 "s_x": np.zeros((0, len(FEATURES)), np.float32),
                 "s_y": np.zeros(0, np.float32),
                 "s_vehicle": np.zeros(0, np.int64),
+                "s_extra": np.zeros((0, len(EXTRA_LABELS)), np.float32),
             }
         out = {}
         for j, s in enumerate(sites):
             m = cols["s_rsu"] == j
-            out[s.id] = feature_samples(s.id, cols["s_time"][m], cols["s_x"][m], cols["s_y"][m], cols["s_vehicle"][m])
+            out[s.id] = feature_samples(
+                s.id,
+                cols["s_time"][m],
+                cols["s_x"][m],
+                cols["s_y"][m],
+                cols["s_vehicle"][m],
+                cols["s_extra"][m],
+            )
         return out
 
     def peek_windows(self, t0: SimTime, t1: SimTime) -> list[RsuWindow]:

@@ -22,15 +22,16 @@ from cosim.config import Config
 from cosim.errors import RunFolderError, writing
 from cosim.ports import TrafficSource
 from cosim.traffic.clock import Clock
-from cosim.traffic.values import FEATURES, feature_samples
+from cosim.traffic.values import EXTRA_LABELS, FEATURES, feature_samples
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import LaneRegion, RsuSite, RsuWindow, SampleSet
 
 FORMAT = "cosim-traffic-recording"
-VERSION = 3
+VERSION = 4
 """2: samples carry the observed vehicle's index. 3: vehicles per lane region every step (version 2 is read
-as having no regions)."""
-_READABLE = (2, 3)
+as having no regions). 4: samples carry the extra labels (``EXTRA_LABELS``: the next move) and the feature
+columns appended to ``FEATURES`` since (an older recording is read with NaN in the columns it lacks)."""
+_READABLE = (2, 3, 4)
 
 _WINDOW_FIELDS = ("window", "start", "end", "total_flown", "in_range_mean", "in_range_max", "mean_speed", "samples")
 
@@ -55,6 +56,8 @@ class TrafficRecording:
     sample_y: np.ndarray
     sample_vehicle: np.ndarray
     """(n,) int64: the observed vehicle of each sample."""
+    sample_extra: np.ndarray | None = None
+    """(n, len(EXTRA_LABELS)) float32: the other labels of each sample (None: all NaN)."""
     region_ids: tuple[str, ...] = ()
     region_counts: np.ndarray | None = None
     """(n_steps, n_regions) int32: vehicles on each lane region after step k+1 (row k)."""
@@ -64,6 +67,12 @@ class TrafficRecording:
         if self.region_counts is None:
             return np.zeros((len(self.counts), 0), dtype=np.int32)
         return self.region_counts
+
+    def extra_array(self) -> np.ndarray:
+        """``sample_extra``, or NaN for every sample when the recording has none."""
+        if self.sample_extra is None:
+            return np.full((len(self.sample_y), len(EXTRA_LABELS)), np.nan, dtype=np.float32)
+        return self.sample_extra
 
     def save(self, path: str | Path) -> Path:
         """Write the recording to an ``.npz`` file; return its path."""
@@ -77,6 +86,7 @@ class TrafficRecording:
             "clock": [self.clock.begin, self.clock.end, self.clock.step, self.clock.window],
             "window_rsu": [w.rsu for w in self.windows],
             "features": list(FEATURES),
+            "extra_labels": list(EXTRA_LABELS),
             "regions": list(self.region_ids),
         }
         wins = {f"win_{f}": np.array([getattr(w, f) for w in self.windows], dtype=np.float64) for f in _WINDOW_FIELDS}
@@ -92,6 +102,7 @@ class TrafficRecording:
                 sample_x=self.sample_x,
                 sample_y=self.sample_y,
                 sample_vehicle=self.sample_vehicle,
+                sample_extra=self.extra_array(),
                 region_counts=self.regions_array(),
                 allow_pickle=False,  # as it is read: numbers only
                 **wins,
@@ -111,12 +122,14 @@ class TrafficRecording:
                     raise RunFolderError(
                         f"{p}: not a cosim traffic recording of version {' or '.join(map(str, _READABLE))}"
                     )
-                if header.get("features") != list(FEATURES):
-                    raise RunFolderError(f"{p}: recorded with other features ({header.get('features')})")
+                features, extra = header.get("features"), header.get("extra_labels", [])
+                if not _known(features, FEATURES) or not _known(extra, EXTRA_LABELS):
+                    raise RunFolderError(f"{p}: recorded with other features ({features}) or labels ({extra})")
                 arrays = {k: z[k] for k in z.files if k != "header"}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise RunFolderError(f"{p}: not a readable traffic recording ({exc})") from None
         sites = tuple(RsuSite(id=str(i), x=float(x), y=float(y), radius=float(r)) for i, x, y, r in header["sites"])
+        n = len(arrays["sample_y"])
         windows = tuple(
             RsuWindow(
                 window=int(arrays["win_window"][j]),
@@ -140,12 +153,29 @@ class TrafficRecording:
             sample_rsu=arrays["sample_rsu"],
             sample_step=arrays["sample_step"],
             sample_time=arrays["sample_time"],
-            sample_x=arrays["sample_x"].reshape(-1, len(FEATURES)),
+            sample_x=_columns(arrays["sample_x"], features, FEATURES, n),
             sample_y=arrays["sample_y"],
             sample_vehicle=arrays["sample_vehicle"],
+            sample_extra=_columns(arrays.get("sample_extra", np.zeros(0)), extra, EXTRA_LABELS, n),
             region_ids=tuple(str(r) for r in header.get("regions", [])),
             region_counts=arrays.get("region_counts"),
         )
+
+
+def _known(names: object, known: tuple[str, ...]) -> bool:
+    """Whether ``names`` is a list of distinct column names, each one of ``known``."""
+    return isinstance(names, list) and len(set(names)) == len(names) and all(n in known for n in names)
+
+
+def _columns(a: np.ndarray, names: list[str], want: tuple[str, ...], n: int) -> np.ndarray:
+    """``a`` (``n`` rows of the columns ``names``) laid out as the columns ``want``, NaN in those it lacks."""
+    a = np.asarray(a, dtype=np.float32).reshape(n, len(names))
+    if list(names) == list(want):
+        return a
+    out = np.full((n, len(want)), np.nan, dtype=np.float32)
+    for j, name in enumerate(names):
+        out[:, want.index(name)] = a[:, j]
+    return out
 
 
 def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
@@ -183,6 +213,7 @@ def record_source(source: TrafficSource, clock: Clock) -> TrafficRecording:
         sample_x=_cat([ss.x for _, _, ss in parts], np.float32).reshape(-1, len(FEATURES)),
         sample_y=_cat([ss.y for _, _, ss in parts], np.float32),
         sample_vehicle=_cat([ss.vehicle for _, _, ss in parts], np.int64),
+        sample_extra=_cat([ss.extra for _, _, ss in parts], np.float32).reshape(-1, len(EXTRA_LABELS)),
         region_ids=region_ids,
         region_counts=regions,
     )
@@ -221,6 +252,7 @@ class ReplayTraffic:
         self._s_x = recording.sample_x[order]
         self._s_y = recording.sample_y[order]
         self._s_v = recording.sample_vehicle[order]
+        self._s_extra = recording.extra_array()[order]
 
     @classmethod
     def from_file(cls, path: str | Path) -> ReplayTraffic:
@@ -276,7 +308,12 @@ class ReplayTraffic:
         for j, s in enumerate(self.sites):
             m = rsu == j
             out[s.id] = feature_samples(
-                s.id, self._s_time[a:b][m], self._s_x[a:b][m], self._s_y[a:b][m], self._s_v[a:b][m]
+                s.id,
+                self._s_time[a:b][m],
+                self._s_x[a:b][m],
+                self._s_y[a:b][m],
+                self._s_v[a:b][m],
+                self._s_extra[a:b][m],
             )
         return out
 

@@ -20,6 +20,7 @@ Import side effects handled here:
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -45,11 +46,14 @@ VAR_SPEED = 0x40
 VAR_POSITION = 0x42
 VAR_LANE_ID = 0x51
 VAR_ACCELERATION = 0x72
+VAR_ROUTE_INDEX = 0x69
+VAR_EDGES = 0x54
 CMD_GET_VEHICLE_VARIABLE = 0xA4
 COUNTING_VARS: tuple[int, ...] = (VAR_SPEED,)
 """Vehicle variables an RSU's counting subscription returns (every step)."""
-DETAIL_VARS: tuple[int, ...] = (VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID)
-"""Extra vehicle variables an RSU's detail subscription adds to the same results (sampling steps only)."""
+DETAIL_VARS: tuple[int, ...] = (VAR_POSITION, VAR_ACCELERATION, VAR_LANE_ID, VAR_ROUTE_INDEX, VAR_EDGES)
+"""Extra vehicle variables an RSU's detail subscription adds to the same results (sampling steps only): where
+the vehicle is, and its route with its index in it (for the ``next_move`` label)."""
 
 POI_PREFIX = "cosim-rsu:"
 """Prefix of the POIs cosim adds at RSU positions (kept apart from the scenario's own POIs)."""
@@ -176,9 +180,16 @@ class SumoSim:
     def detail_getters(self) -> tuple[Any, Any, Any]:
         """The vehicle getters ``(getPosition, getAcceleration, getLaneID)`` of libsumo: each takes a vehicle id."""
         if self._getters:
-            return self._getters[1:]
+            return self._getters[1], self._getters[2], self._getters[3]
         v = self._api.vehicle
         return v.getPosition, v.getAcceleration, v.getLaneID
+
+    def route_getters(self) -> tuple[Any, Any]:
+        """The vehicle getters ``(getRouteIndex, getRoute)``: each takes a vehicle id."""
+        if self._getters:
+            return self._getters[4], self._getters[5]
+        v = self._api.vehicle
+        return v.getRouteIndex, v.getRoute
 
     def subscribe_speed(self, vehicle: str, begin: float, end: float) -> None:
         """Subscribe a vehicle's speed for SUMO times ``[begin, end]`` (kept apart from its other ones).
@@ -200,6 +211,38 @@ class SumoSim:
         except Exception:
             return None
         return float(x), float(y)
+
+    def junction_moves(self, junction: str) -> dict[str, dict[str, str]]:
+        """The moves through a junction: ``{incoming edge: {outgoing edge: dir}}`` with SUMO's connection ``dir``.
+
+        ``dir`` is the attribute of the net's ``<connection>`` (s, l, L, r, R, t), read from SUMO's links of each
+        lane of each normal edge entering the junction; an unknown junction has none.
+        """
+        api = self._api
+        try:
+            incoming = [e for e in api.junction.getIncomingEdges(junction) if not e.startswith(":")]
+        except Exception:  # libsumo.TraCIException: no such junction
+            return {}
+        out: dict[str, dict[str, str]] = {}
+        for edge in incoming:
+            moves = out.setdefault(edge, {})
+            for i in range(int(api.edge.getLaneNumber(edge))):
+                for link in api.lane.getLinks(f"{edge}_{i}"):
+                    to_edge = api.lane.getEdgeID(link[0])
+                    moves.setdefault(to_edge, str(link[6]))
+        return out
+
+    def nearest_junction(self, x: float, y: float, radius: float) -> str | None:
+        """The junction (not an internal one) nearest to ``(x, y)`` within ``radius`` metres, or None."""
+        best, best_d = None, radius
+        for junction in self._api.junction.getIDList():
+            if junction.startswith(":"):
+                continue
+            jx, jy = self._api.junction.getPosition(junction)
+            d = math.hypot(jx - x, jy - y)
+            if d <= best_d:
+                best, best_d = junction, d
+        return best
 
     def net_bounds(self) -> tuple[float, float, float, float]:
         """The network's bounding box ``(xmin, ymin, xmax, ymax)`` in network metres."""
@@ -265,8 +308,8 @@ class SumoSim:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
 
-def _vehicle_getters(api: Any) -> tuple[Any, Any, Any, Any] | None:
-    """The compiled vehicle getters of libsumo (speed, position, acceleration, lane), or None.
+def _vehicle_getters(api: Any) -> tuple[Any, ...] | None:
+    """The compiled vehicle getters of libsumo (speed, position, acceleration, lane, route index, route), or None.
 
     They skip the Python wrapper around each (``libsumo.vehicle.getSpeed(v)`` only calls
     ``_libsumo.vehicle_getSpeed(v)``): half the cost of a call, paid once per sample. None if this libsumo
@@ -275,15 +318,20 @@ def _vehicle_getters(api: Any) -> tuple[Any, Any, Any, Any] | None:
     import sys
 
     raw = sys.modules.get(f"{api.__name__}._libsumo")
-    names = ("vehicle_getSpeed", "vehicle_getPosition", "vehicle_getAcceleration", "vehicle_getLaneID")
+    names = (
+        "vehicle_getSpeed",
+        "vehicle_getPosition",
+        "vehicle_getAcceleration",
+        "vehicle_getLaneID",
+        "vehicle_getRouteIndex",
+        "vehicle_getRoute",
+    )
     if raw is None or not all(hasattr(raw, n) for n in names):
         return None
     return tuple(getattr(raw, n) for n in names)
 
 
 def _circle(x: float, y: float, r: float, n: int = 24) -> list[tuple[float, float]]:
-    import math
-
     return [(x + r * math.cos(2 * math.pi * i / n), y + r * math.sin(2 * math.pi * i / n)) for i in range(n + 1)]
 
 

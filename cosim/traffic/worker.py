@@ -33,6 +33,8 @@ from cosim.values import RsuWindow
 
 WINDOW_INT = ("window", "rsu", "total_flown", "in_range_max", "samples", "step")
 WINDOW_FLOAT = ("start", "end", "in_range_mean", "mean_speed")
+SAMPLE_ARRAYS = ("s_rsu", "s_time", "s_x", "s_y", "s_vehicle", "s_extra")
+"""Names of a ``steps`` frame's sample arrays, in the order of :data:`cosim.traffic.observe.SampleArrays`."""
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -158,7 +160,7 @@ def _arrays(
     ).reshape(-1, len(WINDOW_FLOAT))
     if samples:
         out["s_step"] = np.concatenate([np.full(len(a[0]), k, np.int64) for k, a in samples])
-        for j, name in enumerate(("s_rsu", "s_time", "s_x", "s_y", "s_vehicle")):
+        for j, name in enumerate(SAMPLE_ARRAYS):
             out[name] = np.concatenate([a[j] for _, a in samples])
     return out
 

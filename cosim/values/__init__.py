@@ -17,13 +17,17 @@ from __future__ import annotations
 from cosim.values.history import HISTORY_COLUMNS, RoundHistory, RoundRecord, mean_rate
 from cosim.values.rounds import Assignment, RoundContext, Tier, Tiers
 from cosim.values.traffic import (
+    EXTRA_LABELS,
     FEATURES,
     LABEL,
+    LABELS,
+    MOVES,
     WINDOW_COLUMNS,
     RsuSite,
     RsuWindow,
     SampleSet,
     WindowTable,
+    feature_columns,
     make_sample_set,
 )
 from cosim.values.wire import (
@@ -42,9 +46,12 @@ from cosim.values.wire import (
 )
 
 __all__ = [
+    "EXTRA_LABELS",
     "FEATURES",
     "HISTORY_COLUMNS",
     "LABEL",
+    "LABELS",
+    "MOVES",
     "WINDOW_COLUMNS",
     "Address",
     "AggregateHandle",
@@ -67,6 +74,7 @@ __all__ = [
     "WindowTable",
     "check_port",
     "combine",
+    "feature_columns",
     "make_sample_set",
     "mean_rate",
     "parse_address",

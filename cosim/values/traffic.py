@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,11 +20,31 @@ FEATURES: tuple[str, ...] = (
     "mean_speed_in_range",  # m/s, mean speed of those vehicles
     "tod_sin",  # sin(2*pi*t/86400), time of day
     "tod_cos",  # cos(2*pi*t/86400)
+    "lane_index",  # the vehicle's lane, counted from the right (0 = rightmost lane of its edge)
+    "rel_x",  # m, the vehicle's position minus the RSU's, east (network x)
+    "rel_y",  # m, the same, north (network y)
 )
-"""Feature columns of every sample (``SampleSet.x``), in order. The one place the feature list lives."""
+"""Feature columns of every sample (``SampleSet.x``), in order. The one place the feature list lives.
+
+New columns are only ever appended, so ``FEATURES.index(name)`` of an older column never changes; a workload
+selects its columns by name (:meth:`SampleSet.features`). Data without a column (a CSV file, a recording made
+before the column existed) holds NaN there."""
 
 LABEL = "speed_future"
-"""Label column: the same vehicle's speed ``samples.horizon`` seconds after the observation."""
+"""Label column: the same vehicle's speed ``samples.horizon`` seconds after the observation (``SampleSet.y``)."""
+
+MOVES: tuple[str, ...] = ("straight", "left", "right", "turnaround")
+"""Classes of the ``next_move`` label, by index: SUMO's connection ``dir`` s, l (and L), r (and R), t."""
+
+EXTRA_LABELS: tuple[str, ...] = ("next_move",)
+"""Further label columns of every sample (``SampleSet.extra``), in order; NaN where a sample has no such label.
+
+``next_move``: the index in :data:`MOVES` of the vehicle's move at the RSU's junction, from the connection
+between its current edge and the next edge of its route; NaN unless its current edge ends at that junction
+(see :mod:`cosim.traffic.observe`)."""
+
+LABELS: tuple[str, ...] = (LABEL, *EXTRA_LABELS)
+"""Every label a sample carries: :data:`LABEL` (``SampleSet.y``), then :data:`EXTRA_LABELS`."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +89,43 @@ class RsuWindow:
         }
 
 
+@functools.cache
+def feature_columns(names: tuple[str, ...]) -> slice | np.ndarray:
+    """Where the columns ``names`` sit in ``SampleSet.x``: a slice when they are consecutive, else indices.
+
+    An unknown name raises :class:`KeyError` naming it and the known ones.
+    """
+    try:
+        idx = [FEATURES.index(n) for n in names]
+    except ValueError:
+        bad = next(n for n in names if n not in FEATURES)
+        raise KeyError(f"no feature column {bad!r} (known: {', '.join(FEATURES)})") from None
+    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
+        return slice(idx[0], idx[0] + len(idx))
+    out = np.array(idx, dtype=np.intp)
+    out.setflags(write=False)
+    return out
+
+
+_NO_EXTRA: np.ndarray = np.zeros((0, len(EXTRA_LABELS)), dtype=np.float32)
+"""Stands for ``extra`` left out of a :class:`SampleSet` (replaced by NaN rows)."""
+_NO_EXTRA.setflags(write=False)
+
+
+def _no_extra() -> np.ndarray:
+    return _NO_EXTRA
+
+
 @dataclass(frozen=True)
 class SampleSet:
     """Labelled samples of one RSU, in time order.
 
-    ``x`` is (n, features) float32, ``y`` is (n,) float32, ``time`` (n,) float64 simulated seconds of
-    each observation, ``vehicle`` (n,) int64: the observed vehicle (an index stable within a traffic run,
-    so a workload can follow one vehicle's observations and an evaluation can split by vehicle).
+    ``x`` is (n, len(FEATURES)) float32, ``y`` (n,) float32 the label :data:`LABEL`, ``extra`` (n,
+    len(EXTRA_LABELS)) float32 the other labels (NaN where a sample has none), ``time`` (n,) float64 simulated
+    seconds of each observation, ``vehicle`` (n,) int64: the observed vehicle (an index stable within a traffic
+    run, so a workload can follow one vehicle's observations and an evaluation can split by vehicle).
+
+    Read columns by name: :meth:`features` and :meth:`label`; :meth:`select` keeps rows of every column.
     """
 
     rsu: RsuId
@@ -82,24 +133,62 @@ class SampleSet:
     x: np.ndarray
     y: np.ndarray
     vehicle: np.ndarray
+    extra: np.ndarray = field(default_factory=_no_extra)
+    """(n, len(EXTRA_LABELS)) float32; left out, every extra label is NaN (filled in by ``__post_init__``)."""
+
+    def __post_init__(self) -> None:
+        if self.extra is _NO_EXTRA:
+            nan = np.full((len(self.y), len(EXTRA_LABELS)), np.nan, dtype=np.float32)
+            object.__setattr__(self, "extra", nan)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def features(self, names: tuple[str, ...]) -> np.ndarray:
+        """The feature columns ``names`` (of :data:`FEATURES`), in that order: (n, len(names)) float32."""
+        return self.x[:, feature_columns(tuple(names))]
+
+    def label(self, name: str) -> np.ndarray:
+        """The label column ``name`` (of :data:`LABELS`): (n,) float32."""
+        if name == LABEL:
+            return self.y
+        try:
+            return self.extra[:, EXTRA_LABELS.index(name)]
+        except ValueError:
+            raise KeyError(f"no label column {name!r} (known: {', '.join(LABELS)})") from None
+
+    def select(self, rows: np.ndarray) -> SampleSet:
+        """The samples at ``rows`` (a boolean mask or indices), every column kept."""
+        return SampleSet(self.rsu, self.time[rows], self.x[rows], self.y[rows], self.vehicle[rows], self.extra[rows])
+
 
 def make_sample_set(
-    rsu: RsuId, time: np.ndarray, x: np.ndarray, y: np.ndarray, vehicle: np.ndarray | None = None, n_features: int = 0
+    rsu: RsuId,
+    time: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    vehicle: np.ndarray | None = None,
+    n_features: int = 0,
+    extra: np.ndarray | None = None,
 ) -> SampleSet:
-    """A :class:`SampleSet` with the contract's dtypes and shapes (``vehicle`` defaults to one per row)."""
+    """A :class:`SampleSet` with the contract's dtypes and shapes.
+
+    ``vehicle`` defaults to one per row, ``extra`` to NaN (no further label known).
+    """
     yy = np.asarray(y, dtype=np.float32).reshape(-1)
     width = n_features or (int(np.shape(x)[-1]) if np.ndim(x) > 1 else 0)
     veh = np.arange(len(yy), dtype=np.int64) if vehicle is None else np.asarray(vehicle, dtype=np.int64).reshape(-1)
+    if extra is None:
+        more = np.full((len(yy), len(EXTRA_LABELS)), np.nan, dtype=np.float32)
+    else:
+        more = np.asarray(extra, dtype=np.float32).reshape(-1, len(EXTRA_LABELS))
     return SampleSet(
         rsu=rsu,
         time=np.asarray(time, dtype=np.float64).reshape(-1),
         x=np.asarray(x, dtype=np.float32).reshape(-1, width),
         y=yy,
         vehicle=veh,
+        extra=more,
     )
 
 

@@ -235,3 +235,27 @@ def test_latency_aware_gives_each_rsu_the_heaviest_tier_within_the_shortest_make
     assert got.score == pytest.approx({"a": 3.1, "b": 6.0, "c": 3.3})
     first = LatencyAware(ClusteringConfig(strategy="latency-aware")).assign(ctx({"a": [9], "b": [5], "c": [1]}))
     assert first.tier_of == {"a": "high", "b": "medium", "c": "low"}  # no history yet: by traffic, as dynamic
+
+
+def test_latency_aware_gives_an_rsu_without_history_the_typical_rsus_costs() -> None:
+    from cosim.clustering.latency import LatencyAware
+    from cosim.config import ClusteringConfig
+    from cosim.values import RoundRecord
+
+    def record(rsu: str, per_sample_link: float) -> RoundRecord:
+        return RoundRecord(
+            round=0, rsu=rsu, tier="medium", batch_size=64, client_depth=2, t_start_s=0.0, t_end_s=10.0,
+            samples_available=100, samples_trained=100, forwards=2, compute_s=100 * 2 * 0.01,
+            uplink_s=100 * per_sample_link, downlink_s=0.0, server_queue_s=0.0, bytes=1, rate_up_bps=1.0,
+            rate_down_bps=1.0, t_arrival_s=5.0, barrier_wait_s=0.0, late=False, crashed=False,
+        )  # fmt: skip
+
+    # c took no part in round 0: it is predicted with the median of a's and b's costs (link 0.026 s/sample)
+    history = RoundHistory.from_records(RSUS, [t.name for t in THREE], [record("a", 0.002), record("b", 0.05)])
+    c = ctx({r: [1] for r in RSUS}, r=1)
+    got = LatencyAware(ClusteringConfig(strategy="latency-aware")).assign(type(c)(**{**c.__dict__, "history": history}))
+    assert set(got.score) == set(RSUS) and all(v == v for v in got.score.values())  # no NaN
+    assert got.score["c"] == pytest.approx(
+        100 * (got_depth := {"high": 3, "medium": 2, "low": 1}[got.tier_of["c"]]) * 0.01 + 100 * 0.026
+    )
+    assert got_depth >= 1

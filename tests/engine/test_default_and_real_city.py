@@ -36,6 +36,11 @@ def test_cosim_run_without_arguments_runs_quickstart(tmp_path: Path) -> None:
     first, last = (rounds[rounds["round"] == r] for r in (0, rounds["round"].max()))
     mean = lambda g: (g["eval_loss"] * g["eval_samples"]).sum() / g["eval_samples"].sum()  # noqa: E731
     assert mean(last) < 0.8 * mean(first)  # the default run visibly learns
+    # ... and time matters in it: a round lasts seconds, ends with its slowest RSU, and the others wait for it
+    summary = info["summary"]
+    assert summary["mean_round_s"] > 2.0 and summary["mean_straggler_s"] > 0.5
+    assert max(summary["mean_barrier_wait_s"].values()) > 1.0
+    assert "straggler per round" in proc.stdout and "barrier wait, low" in proc.stdout
 
 
 def test_imported_real_city_co_simulates(pasubio: Path, tmp_path: Path) -> None:

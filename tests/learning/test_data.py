@@ -81,3 +81,30 @@ def test_training_window(window: float) -> None:
         third, _ = d.take_round(50.0)  # nothing new: the window trains again on what is still recent enough
         assert third[:, 0].tolist() == list(range(25, 40))
         assert len(d.take_round(70.0)[1]) == 0
+
+
+@pytest.mark.parametrize("split", ["vehicle", "sample"])
+def test_the_runs_held_out_set_does_not_depend_on_when_rounds_take_the_samples(split: str) -> None:
+    """Two runs whose rounds start at other instants (another strategy) end with the same held-out set."""
+    t = np.arange(300.0)
+    vehicles = np.arange(300) % 37
+    sets = []
+    for starts in ([50, 120, 121, 260], [90, 200]):
+        d = RsuData("A", Identity(), np.random.default_rng(5), 0.25, split=split, seed=9, train_window=30.0)
+        for lo, hi in zip([0, *starts], [*starts, 300], strict=True):
+            d.add(samples("A", t[lo:hi], vehicles[lo:hi]))
+            if hi in starts:
+                d.take_round(float(hi))
+        assert len(d.held_out()[1]) < 300 * 0.25 * 1.5  # a round's set: only what was taken so far
+        d.close()
+        sets.append((d.all_held_out()[0], d.trained_on()[0], d))
+    (a, ta, da), (b, tb, db) = sets
+    np.testing.assert_array_equal(a, b)  # the same samples, in the same order
+    assert 0 < len(a) < 300
+    # what the rounds took for training: each sample once (the window re-used some), none held out
+    assert len(set(ta[:, 0].tolist())) == len(ta) and not set(ta[:, 0].tolist()) & set(a[:, 0].tolist())
+    held = set(a[:, 0].tolist())
+    assert set(ta[:, 0].tolist()) == set(range(260)) - held  # what arrived after the last take is never trained on
+    assert set(tb[:, 0].tolist()) == set(range(200)) - held
+    assert max(held) > 260  # but its held-out part completes the held-out set
+    assert da.closed and len(da.fresh()[1]) == 0

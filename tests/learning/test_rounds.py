@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -127,3 +128,42 @@ def test_round_state_errors() -> None:
         b.start(3, {"a": "t"})
     with pytest.raises(InvalidRequest, match="not a participant"):
         b.submit(3, sub("zz", 1.0))
+
+
+def exact_barrier(timeout_s: float) -> RoundBarrier:
+    return RoundBarrier(timeout_s, mean_of, lambda tier: {"x": np.full(1, -1.0, np.float32)}, exact=True)
+
+
+def test_an_exact_barrier_never_releases_on_wall_time() -> None:
+    b = exact_barrier(timeout_s=0.1)
+    b.start(0, {"a": "t", "b": "t"})
+    first = b.submit(0, sub("a", 1.0))
+    time.sleep(0.4)  # far past the wall-clock timeout: a plain barrier would have released without b
+    assert not first.done()
+    assert b.submit(0, sub("b", 3.0)).result(10).included
+    np.testing.assert_allclose(first.result(10).weights["x"], [2.0])  # both in the average
+    assert b.end(0).result(10).late == ()
+
+
+def test_an_exact_barrier_waits_for_exactly_the_named_aggregates() -> None:
+    b = exact_barrier(timeout_s=30.0)
+    b.start(1, {"a": "t", "b": "t", "c": "t"})
+    outcome = b.end(1, awaiting=["a", "b"], wait_s=0.01)  # wait_s is not its limit: timeout_s is
+    b.submit(1, sub("a", 1.0))
+    time.sleep(0.2)
+    assert not outcome.done()  # b's Aggregate is still on its way
+    b.submit(1, sub("b", 3.0))
+    got = outcome.result(10)
+    assert got.arrived == ("a", "b") and got.late == ("c",) and not got.timed_out
+
+
+def test_an_exact_barrier_stops_the_run_rather_than_release_without_a_named_aggregate() -> None:
+    b = exact_barrier(timeout_s=0.2)
+    b.start(2, {"a": "t", "b": "t"})
+    pending = b.submit(2, sub("a", 1.0))
+    outcome = b.end(2, awaiting=["a", "b"])
+    with pytest.raises(RoundStateError, match=r"round = 2: the Aggregate of b had not reached .* 0\.2 wall-clock"):
+        outcome.result(10)
+    with pytest.raises(RoundStateError, match="the run stops"):
+        pending.result(10)
+    assert b.last_released == -1  # never aggregated

@@ -11,12 +11,12 @@ from cosim.learning.aggregation import shared_weight_names
 from cosim.learning.client import TierPrograms
 from cosim.learning.core import SplitServer
 from cosim.learning.models import ModelSpec, weight_shapes
-from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE
+from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_FEATURES
 from cosim.learning.workloads.speed_seq import SpeedSeqParams, VehicleHistory
 from cosim.ports import Workload
 from cosim.registry import WORKLOADS
 from cosim.rpc import codec
-from cosim.traffic.values import feature_samples
+from cosim.traffic.values import FEATURES, feature_samples
 
 pytestmark = pytest.mark.tf
 
@@ -61,13 +61,15 @@ def test_tiers_share_the_first_convolutions_not_dense_layers() -> None:
 
 def test_history_encoder_by_hand() -> None:
     enc = VehicleHistory(history=3, max_gap_s=12.0)
-    x = np.arange(6 * 8, dtype=np.float32).reshape(6, 8) * FEATURE_SCALE
+    speed_columns = np.arange(6 * 8, dtype=np.float32).reshape(6, 8) * FEATURE_SCALE
+    x = np.full((6, len(FEATURES)), np.nan, dtype=np.float32)  # the columns speed-seq does not read are NaN
+    x[:, [FEATURES.index(f) for f in SPEED_FEATURES]] = speed_columns
     # vehicle 7 at t = 0, 5, 10, 15; vehicle 9 at t = 5; vehicle 7 again at t = 40 (a gap: new history)
     time = np.array([0.0, 5.0, 5.0, 10.0, 15.0, 40.0])
     veh = np.array([7, 7, 9, 7, 7, 7])
     samples = feature_samples("r", time, x, np.full(6, 30.0), veh)
     out, y = enc.encode(samples)
-    rows = x / FEATURE_SCALE
+    rows = speed_columns / FEATURE_SCALE
     assert out.shape == (6, 3, 8)
     np.testing.assert_array_equal(out[0], [np.zeros(8), np.zeros(8), rows[0]])  # first sighting: zero-padded
     np.testing.assert_array_equal(out[1], [np.zeros(8), rows[0], rows[1]])

@@ -20,12 +20,13 @@ import cosim
 from cosim.config import Config
 from cosim.errors import ConfigError
 from cosim.learning.models import ModelSpec
+from cosim.learning.workloads.speed import SPEED_FEATURES as FEATURES
 from cosim.rpc import channel, codec
 from cosim.rpc.connect import LoopbackTransport
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.security import ClientSecurity
 from cosim.rpc.server import start_server, unix_sockets
-from cosim.traffic.values import FEATURES, LABEL
+from cosim.traffic.values import LABEL
 from cosim.v1 import splitfed_pb2_grpc as pb_grpc
 
 pytestmark = [pytest.mark.grpc, pytest.mark.tf]

@@ -87,7 +87,7 @@ def test_a_server_of_another_model_is_refused_with_one_line(tmp_path: Path, free
     errors = [line for line in res.stderr.splitlines() if line.startswith("cosim: error:")]
     assert res.returncode != 0 and len(errors) == 1, res.stderr
     assert f"server 127.0.0.1:{port}: Hello: FAILED_PRECONDITION: the server runs another model: " in errors[0]
-    assert "workload.hidden_width: server 48, client 32" in errors[0]
+    assert "workload.hidden_width: server 48, client 64" in errors[0]
     assert "Traceback" not in res.stderr
 
 

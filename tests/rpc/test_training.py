@@ -18,10 +18,11 @@ import cosim
 from cosim.config import Config
 from cosim.errors import TransportError
 from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE
+from cosim.learning.workloads.speed import SPEED_FEATURES as FEATURES
 from cosim.rpc import channel
 from cosim.rpc.grpc_transport import GrpcTransport
 from cosim.rpc.server import ServerHandle, start_server
-from cosim.traffic.values import FEATURES, LABEL
+from cosim.traffic.values import LABEL
 
 pytestmark = [pytest.mark.grpc, pytest.mark.tf]
 

@@ -19,7 +19,7 @@ from cosim.scenario.sumocfg import read_sumocfg
 
 SHIPPED = {"quickstart": 6, "grid-rush": 12, "spider-city": 20}
 """Name -> minimum number of RSUs."""
-VARIANTS = {"grid-rush-sync": 12}
+VARIANTS = {"grid-rush-sync": 12, "grid-rush-moves": 12}
 """Scenarios that reuse another's SUMO files (no recipe of their own): name -> minimum number of RSUs."""
 
 

@@ -66,6 +66,9 @@ def test_run_metrics() -> None:
     m = run_metrics(rounds_table(), messages, configured_target=15.0)
     assert m["time_to_target_s"] == 30.0 and m["rounds_to_target"] == 2 and m["bytes_to_target"] == 2000
     assert m["final_prequential_loss"] == pytest.approx(30.0)  # the last round that had samples to score
+    # over all rounds, by sample: round 0 scored a 5 x 50 and b 5 x 20, round 1 a 4 x 30 (b, round 2: none)
+    assert m["prequential_loss"] == pytest.approx((5 * 50 + 5 * 20 + 4 * 30) / 14)
+    assert m["prequential_samples"] == 14 and m["prequential_metric"] == pytest.approx(1.0)
     assert m["mean_round_s"] == pytest.approx(40.0 / 3)
     assert m["server_busy_frac"] == pytest.approx(8.0 / 40.0)
     assert m["mean_straggler_s"] == pytest.approx((2.0 + 1.5 + 4.0) / 3) and m["max_straggler_s"] == 4.0
@@ -97,3 +100,13 @@ def test_rsu_delays_are_per_rsu_and_kind_by_hand() -> None:
     b = d[(d["rsu"] == "b") & (d["kind"] == "forward")].iloc[0]
     assert b["messages"] == 2 and b["bytes_up_mean"] == 200 and b["uplink_mean_s"] == 2.0
     assert b["uplink_p95_s"] == pytest.approx(1.0 + 0.95 * 2.0) and b["queue_mean_s"] == pytest.approx(0.1)
+
+
+def test_cap_binding_share_counts_the_rsu_rounds_with_data_that_the_cap_stopped() -> None:
+    table = rounds_table()
+    table["samples"] = [10, 0, 10, 10, 10, 10]  # b had nothing to train in round 0: not counted
+    table["capped"] = [True, False, False, True, False, False]
+    assert run_metrics(table, None)["cap_binding_share"] == pytest.approx(2 / 5)
+    table["capped"] = False
+    assert run_metrics(table, None)["cap_binding_share"] == 0.0
+    assert math.isnan(run_metrics(table.drop(columns=["capped"]), None)["cap_binding_share"])

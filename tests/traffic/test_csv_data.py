@@ -134,3 +134,31 @@ def test_non_integer_vehicle_names_file_column_and_row(make_cfg, tmp_path, value
     msg = str(err.value)
     assert msg.endswith(f"center.csv: column 'vehicle' row 3: {shown} is not an integer vehicle id")
     assert "\n" not in msg
+
+
+def test_csv_without_the_newer_columns_reads_nan_and_a_next_move_column_is_a_label(make_cfg, tmp_path):
+    d = data_dir(tmp_path)
+    old = pd.read_csv(d / "center.csv").drop(columns=["lane_index", "rel_x", "rel_y"])  # a file from before them
+    old["next_move"] = pd.Series([0, None, 2, 1, None, 3], dtype=object)  # empty cells: no move for that row
+    old.to_csv(d / "center.csv", index=False)
+    src = open_traffic(make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"'))
+    try:
+        src.advance(300)
+        s = src.take_samples()
+    finally:
+        src.close()
+    c = s["center"]
+    lane = FEATURES.index("lane_index")
+    assert np.isnan(c.x[:, lane:]).all() and np.isfinite(c.x[:, :lane]).all()
+    np.testing.assert_array_equal(c.label("next_move"), [0, np.nan, 2, 1, np.nan, 3])
+    assert np.isnan(s["far"].label("next_move")).all()  # no such column: NaN
+    assert s["far"].x[:, lane].tolist() == [8.0, 9.0, 10.0]  # the file has it: read
+
+
+def test_a_next_move_that_is_not_a_number_names_file_column_and_row(make_cfg, tmp_path):
+    d = data_dir(tmp_path)
+    df = pd.read_csv(d / "center.csv")
+    df["next_move"] = pd.Series([0, "left", 2, 1, 0, 3], dtype=object)
+    df.to_csv(d / "center.csv", index=False)
+    with pytest.raises(ConfigError, match=r"center.csv: column 'next_move' row 3: 'left' is not a finite number"):
+        open_traffic(make_cfg(samples_extra=f'data_dir = "{d.as_posix()}"'))

@@ -68,12 +68,18 @@ def scenario_source(scenario: StudyScenario) -> Iterator[str]:
 def plan_scenario(spec: StudySpec, scenario: StudyScenario, source: str) -> ComparePlan:
     """The comparison of one scenario, checked (one ConfigError line naming the study file and scenario)."""
     try:
+        overrides = spec.overrides_for(scenario)
+        if scenario.ablation:
+            from cosim.config.ablations import overrides as ablated
+            from cosim.runner import resolve_config
+
+            overrides = [*overrides, *ablated(scenario.ablation, resolve_config(source, overrides))]
         return plan(
             source,
-            strategies=spec.strategies,
+            strategies=scenario.strategies or spec.strategies,
             baseline=spec.baseline,
             seeds=spec.seeds,
-            overrides=spec.overrides_for(scenario),
+            overrides=overrides,
             out=spec.out / scenario.key,
         )
     except ConfigError as exc:

@@ -21,6 +21,12 @@ A study file (``docs/study.toml`` is the shipped one)::
     [scenarios.set]                     # fields for this scenario only (after the common ones)
     "learning.rounds" = 5
 
+    [[scenarios]]                       # an arm: the same city under a named ablation, fewer strategies
+    name = "grid-rush-sync"
+    arm = "batch-only"                  # its folder and label: grid-rush-sync-batch-only
+    ablation = "batch-only"             # cosim.config.ablations: batch-only, depth-only, no-cap, one-tier ...
+    strategies = ["static", "dynamic"]  # a subset of the study's strategies (with its baseline)
+
     [[scenarios]]
     name = "bologna-pasubio"
     import = "../../shared/real-scenarios/bologna-pasubio/run.sumocfg"   # imported into a temporary folder
@@ -45,7 +51,7 @@ from cosim.experiments.plan import choose_strategies, parse_seeds
 from cosim.report.metrics import check_margins, measure_names
 
 TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
-SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note")
+SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note", "arm", "ablation", "strategies")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ class StudyScenario:
     overrides: tuple[tuple[str, Any], ...] = ()
     note: str = ""
     """One line the doc prints about this scenario (e.g. why its traffic span is short)."""
+    arm: str = ""
+    """A label that tells this entry from others of the same city (its folder: ``<city>-<arm>``)."""
+    ablation: str = ""
+    """A named ablation (:mod:`cosim.config.ablations`) applied after the fields set."""
+    strategies: tuple[str, ...] = ()
+    """The strategies this entry compares (a subset of the study's with its baseline; empty: all of them)."""
 
     @property
     def key(self) -> str:
@@ -72,6 +84,8 @@ class StudyScenario:
         stem = (
             p.stem if p.suffix == ".toml" and p.stem != "scenario" else p.name if p.suffix != ".toml" else p.parent.name
         )
+        if self.arm:
+            stem = f"{stem}-{self.arm}"
         return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "scenario"
 
     @property
@@ -150,7 +164,7 @@ def load_study(path: str | Path) -> StudySpec:
     scenarios = raw.get("scenarios")
     if not isinstance(scenarios, list) or not scenarios:
         raise ConfigError(f"{where}: [[scenarios]] is missing: name at least one scenario")
-    parsed = tuple(_scenario(s, where, base, k) for k, s in enumerate(scenarios))
+    parsed = tuple(_scenario(s, where, base, k, order, baseline) for k, s in enumerate(scenarios))
     seen = [s.key for s in parsed]
     repeated = sorted({n for n in seen if seen.count(n) > 1})
     if repeated:
@@ -173,7 +187,7 @@ def load_study(path: str | Path) -> StudySpec:
     )
 
 
-def _scenario(raw: Any, where: str, base: Path, k: int) -> StudyScenario:
+def _scenario(raw: Any, where: str, base: Path, k: int, study_strategies: list[str], baseline: str) -> StudyScenario:
     at = f"{where}: scenarios[{k}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{at}: must be a table")
@@ -192,6 +206,23 @@ def _scenario(raw: Any, where: str, base: Path, k: int) -> StudyScenario:
     imported = raw.get("import")
     if imported is not None and not isinstance(imported, str):
         raise ConfigError(f"{at}: import = {imported!r}: must be the path of a .sumocfg")
+    arm = raw.get("arm", "")
+    if not isinstance(arm, str) or (arm and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", arm)):
+        raise ConfigError(f"{at}: arm = {arm!r}: must be a short label (letters, digits, - _ .)")
+    ablation = raw.get("ablation", "")
+    if ablation:
+        from cosim.config.ablations import ABLATIONS
+
+        if ablation not in ABLATIONS:
+            raise ConfigError(f"{at}: ablation = {ablation!r}: not a named ablation (known: {', '.join(ABLATIONS)})")
+    own = raw.get("strategies", [])
+    if not isinstance(own, list) or not all(isinstance(n, str) for n in own):
+        raise ConfigError(f"{at}: strategies = {own!r}: must be a list of strategy names")
+    outside = [n for n in own if n not in study_strategies]
+    if outside:
+        raise ConfigError(f"{at}: strategies: {outside[0]!r} is not one of the study's ({', '.join(study_strategies)})")
+    if own and baseline not in own:
+        raise ConfigError(f"{at}: strategies = {own!r}: must include the study's baseline {baseline!r}")
     local = base / name
     path = str(local.resolve()) if local.exists() else name
     return StudyScenario(
@@ -203,4 +234,7 @@ def _scenario(raw: Any, where: str, base: Path, k: int) -> StudyScenario:
         optional=bool(raw.get("optional", False)),
         overrides=_table(raw.get("set"), at, "set"),
         note=str(raw.get("note", "")),
+        arm=arm,
+        ablation=str(ablation or ""),
+        strategies=tuple(own),
     )

@@ -17,7 +17,7 @@ import numpy as np
 
 from cosim.config.limits import MAX_LAYER_WIDTH, MAX_LAYERS
 from cosim.errors import ConfigError
-from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.learning.workloads.speed import LABEL_SCALE, SPEED_SPEC, dense, mae, mse, scaled_features
 from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
@@ -38,7 +38,7 @@ class ScaledFeatures:
 
     def encode(self, samples: SampleSet) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` in training units."""
-        return samples.x / FEATURE_SCALE, samples.y / np.float32(LABEL_SCALE)
+        return scaled_features(samples), samples.y / np.float32(LABEL_SCALE)
 
 
 @WORKLOADS.register("speed-mlp", default=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from cosim.config.limits import MAX_HISTORY, MAX_SEQUENCE_WIDTH
 from cosim.errors import ConfigError
-from cosim.learning.workloads.speed import FEATURE_SCALE, LABEL_SCALE, SPEED_SPEC, dense, mae, mse
+from cosim.learning.workloads.speed import LABEL_SCALE, SPEED_SPEC, dense, mae, mse, scaled_features
 from cosim.plugins import Scenario, Workload
 from cosim.registry import WORKLOADS
 from cosim.values import SampleSet
@@ -55,7 +55,7 @@ class VehicleHistory:
     def encode(self, samples: SampleSet) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)``: x of shape (n, history, 8), y (n,), in training units."""
         n, k = len(samples), self.k
-        scaled = samples.x / FEATURE_SCALE
+        scaled = scaled_features(samples)
         out = np.zeros((n, k, scaled.shape[1]), dtype=np.float32)
         rows, last = self._rows, self._last
         for i in np.argsort(samples.time, kind="stable"):

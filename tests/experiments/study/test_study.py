@@ -196,3 +196,38 @@ def test_the_shipped_study_plans(tmp_path: Path) -> None:
         assert cfg.learning.schedule == "synchronous" and cfg.workload.name == "speed-seq" and cfg.seed == 3
         assert cfg.learning.max_batches_per_round == 16 and cfg.compute.mode == "flops"
         assert len(checked.pairs()) == 20
+
+
+def test_an_arm_is_a_city_under_a_named_ablation_with_fewer_strategies(tmp_path: Path) -> None:
+    from cosim.experiments.study.run import plan_scenario
+
+    study = tmp_path / "arms.toml"
+    study.write_text(
+        f"""strategies = ["static", "dynamic", "random"]
+seeds = "1-2"
+[[scenarios]]
+name = "{SHIFT}"
+[[scenarios]]
+name = "{SHIFT}"
+arm = "batch-only"
+ablation = "batch-only"
+strategies = ["static", "dynamic"]
+"""
+    )
+    spec = load_study(study)
+    whole, arm = spec.scenarios
+    assert (whole.key, arm.key) == ("shift", "shift-batch-only")
+    plan = plan_scenario(spec, arm, arm.path)
+    assert list(plan.strategies) == ["static", "dynamic"]
+    cfg = plan.config("dynamic", 1)
+    assert {t.client_depth for t in cfg.learning.tiers.values()} == {2}  # every tier at the middle tier's depth
+    assert [t.batch_size for t in cfg.learning.tiers.values()] == [128, 64, 32]  # batch sizes still differ
+    for bad, words in [
+        ('ablation = "no-such"', "not a named ablation"),
+        ('strategies = ["dynamic"]', "must include the study's baseline 'static'"),
+        ('strategies = ["static", "forecast"]', "'forecast' is not one of the study's"),
+        ('arm = "a b"', "must be a short label"),
+    ]:
+        study.write_text(f'strategies = ["static", "dynamic", "random"]\n[[scenarios]]\nname = "{SHIFT}"\n{bad}\n')
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            load_study(study)

@@ -112,7 +112,7 @@ def test_unknown_scenario_fails_before_running(tmp_path: Path) -> None:
         ("network.rsu_uplink_mbps", '[10, "fast"]', "network.rsu_uplink_mbps = 'fast': must be a number"),
         ("learning.tiers.huge.batch_size", "[8]", "learning.tiers.huge: no such entry (have: high, medium, low)"),
         ("rsus.nowhere.radius", "[50.0]", "rsus.nowhere: no such entry"),
-        ("learning.round_period", "[400.0]", "not before traffic.end"),
+        ("learning.round_period", "[1000.0]", "not before traffic.end"),
     ],
 )
 def test_bad_grid_values_fail_when_points_are_built(tmp_path: Path, key: str, values: str, words: str) -> None:

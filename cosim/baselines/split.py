@@ -1,0 +1,135 @@
+"""Train the run's split model outside the run: one client part and the server part as one model, one pass.
+
+:class:`SplitTrainer` is one compiled train step and one compiled prediction per client depth (weights
+as tensors, Keras 3 ``stateless_call``, a ``None`` batch dimension: one trace each, whatever the data),
+so the local baseline of every RSU and the central baseline share them. A step is what a round of the
+run does for one batch -- client forward, server forward and loss, backward through both, Adam on each
+weight (the update of :func:`cosim.learning.client.adam_step`, the client's; the server's Keras Adam has
+the same defaults) -- with nothing sent anywhere. Training starts from the run's initial weights.
+
+:func:`batch_sizes` turns a run's ``rounds`` rows into the budget: per RSU-round, its trained samples
+over its Forward calls; :func:`batches` draws them from a data set in shuffled passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from cosim.learning.client import adam_step
+from cosim.learning.models import ModelSpec
+
+
+class SplitTrainer:
+    """The split model at one client depth: train from the initial weights, predict."""
+
+    def __init__(self, spec: ModelSpec, depth: int) -> None:
+        self.depth = depth
+        self.client = spec.client_at(depth)
+        self.server = spec.server_model()
+        self.task = spec.task
+        self.learning_rate = spec.learning_rate
+        self._split = len(self.client.trainable_variables)
+        self.initial = [
+            tf.constant(v.numpy()) for v in [*self.client.trainable_variables, *self.server.trainable_variables]
+        ]
+        self._fixed = (
+            [tf.constant(v.numpy()) for v in self.client.non_trainable_variables],
+            [tf.constant(v.numpy()) for v in self.server.non_trainable_variables],
+        )
+        w_sig = [tf.TensorSpec(w.shape, tf.float32) for w in self.initial]
+        x_sig = tf.TensorSpec([None, *spec.input_shape], tf.float32)
+        y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
+        self._train = tf.function(
+            self._step, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, y_sig]
+        )
+        self._predict = tf.function(self._forward, input_signature=[w_sig, x_sig])
+
+    def _forward(self, weights: list[tf.Tensor], x: tf.Tensor, training: bool = False) -> tf.Tensor:
+        act, _ = self.client.stateless_call(weights[: self._split], self._fixed[0], x, training=training)
+        pred, _ = self.server.stateless_call(weights[self._split :], self._fixed[1], act, training=training)
+        return pred
+
+    def _step(
+        self,
+        weights: list[tf.Tensor],
+        m: list[tf.Tensor],
+        v: list[tf.Tensor],
+        step: tf.Tensor,
+        x: tf.Tensor,
+        y: tf.Tensor,
+    ) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            loss = self.task.loss(y, self._forward(weights, x, training=True))
+        grads = tape.gradient(loss, weights)
+        return adam_step(weights, m, v, step, grads, self.learning_rate)
+
+    def train(self, x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator) -> list[tf.Tensor]:
+        """Weights after one step per entry of ``sizes`` (that many samples each), from the initial weights."""
+        weights = list(self.initial)
+        m = [tf.zeros_like(w) for w in weights]
+        v = [tf.zeros_like(w) for w in weights]
+        step = tf.constant(0.0)
+        for xb, yb in batches(x, y, sizes, rng):
+            weights, m, v, step = self._train(weights, m, v, step, tf.constant(xb), tf.constant(yb))
+        return weights
+
+    def predict(self, weights: list[tf.Tensor], x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        """The model's outputs for ``x``."""
+        out = [self._predict(weights, tf.constant(x[s : s + chunk])).numpy() for s in range(0, len(x), chunk)]
+        return np.concatenate(out) if out else np.zeros((0,), np.float32)
+
+
+def batches(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches of the given sizes, drawn in order from shuffled passes over ``(x, y)`` (nothing if empty)."""
+    if len(y) == 0:
+        return
+    order = rng.permutation(len(y))
+    at = 0
+    for size in sizes:
+        take: list[np.ndarray] = []
+        while size > 0:
+            if at == len(order):
+                order, at = rng.permutation(len(y)), 0
+            part = order[at : at + size]
+            take.append(part)
+            at += len(part)
+            size -= len(part)
+        idx = np.concatenate(take)
+        yield x[idx], y[idx]
+
+
+def batch_sizes(rows: pd.DataFrame) -> list[int]:
+    """The budget of some ``rounds`` rows: per row, its ``samples_trained`` spread over its ``batches``.
+
+    As many steps as the run made and as many samples as it trained, round by round in the run's order.
+    """
+    out: list[int] = []
+    for n, k in rows.sort_values(["round", "rsu"])[["samples_trained", "batches"]].itertuples(index=False):
+        n, k = int(_number(n)), int(_number(k))
+        if n > 0 and k > 0:
+            out += [len(part) for part in np.array_split(np.arange(n), k) if len(part)]
+    return out
+
+
+def most_trained_depth(rows: pd.DataFrame) -> int | None:
+    """The client depth of these rows that trained the most samples (ties: the deeper); None without training."""
+    trained = rows[rows["samples_trained"].fillna(0) > 0]
+    if trained.empty:
+        return None
+    totals: dict[int, int] = {}
+    for depth, n in trained[["client_depth", "samples_trained"]].itertuples(index=False):
+        totals[int(depth)] = totals.get(int(depth), 0) + int(n)
+    best = max(totals.values())
+    return max(d for d, n in totals.items() if n == best)
+
+
+def _number(value: Any) -> float:
+    return float(value) if pd.notna(value) else 0.0
