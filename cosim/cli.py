@@ -72,6 +72,16 @@ def overrides_of(args: argparse.Namespace) -> list[tuple[str, object]]:
     return pairs
 
 
+def _add_style(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--style",
+        default="screen",
+        metavar="STYLE",
+        help=f"{what}: screen (default; sized to their content) or paper (each one column, 3.5 in, or the page, "
+        "7.16 in, wide; 8 pt text, 7 pt ticks and legends; 300-dpi PNG)",
+    )
+
+
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scenario", help="list shipped scenarios or import a SUMO scenario")
     ssub = p.add_subparsers(dest="scenario_cmd", required=True)
@@ -246,6 +256,7 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
         help="output folder (default: runs/<scenario>-compare-s<seeds>-<digest of the configs>; "
         "a rerun into the same folder skips finished runs)",
     )
+    _add_style(p, "the report's figures (a rerun into the same folder redraws them)")
     p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")
     p.add_argument("--no-ray", action="store_true", help="run one after the other in this process, even with Ray")
@@ -266,6 +277,7 @@ def _add_study_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", nargs="?", help="study file (default: docs/study.toml of this checkout)")
     p.add_argument("--only", metavar="SCENARIO", help="run only this scenario of the study (the doc shows all)")
     p.add_argument("--doc-only", action="store_true", help="rewrite the document from the finished runs; run nothing")
+    _add_style(p, "the figures of each scenario's report (finished runs are reused, their reports redrawn)")
     p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")
     p.add_argument("--no-ray", action="store_true", help="run one after the other in this process, even with Ray")
@@ -285,6 +297,7 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", help="address of an existing Ray cluster (default: start Ray locally)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--out", help="output folder (overrides the file's out)")
+    _add_style(p, "the sweep's plots")
     p.set_defaults(handler=_sweep)
 
 

@@ -11,6 +11,7 @@ from cosim.console import LineProgress, jobs_display, make_console
 from cosim.errors import ConfigError
 from cosim.experiments.compare import execute
 from cosim.experiments.plan import format_seeds, parse_seeds, parse_strategies, plan
+from cosim.figures import style_of
 from cosim.report.metrics import check_margins, measure_names
 from cosim.report.terminal import print_numbers
 
@@ -85,6 +86,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from cosim.experiments.jobs import default_executor
 
     margins = check_margins(parse_margins(args.margin), measure_names(), "--margin")  # before anything is made
+    style_of(args.style, "--style")
     checked = plan(  # bad input fails before TensorFlow loads
         args.scenario,
         strategies=parse_strategies(args.strategies),
@@ -101,7 +103,7 @@ def compare_command(args: argparse.Namespace) -> int:
     console = make_console(stderr=True)
     with jobs_display(console, disable=args.no_progress) as bar:
         progress = RichProgress(bar)
-        result = execute(checked, progress=progress, executor=executor, margins=margins)
+        result = execute(checked, progress=progress, executor=executor, margins=margins, style=args.style)
         progress.close()
     seeds = checked.seeds
     what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"

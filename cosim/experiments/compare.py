@@ -23,6 +23,7 @@ from cosim.errors import CosimError
 from cosim.experiments.jobs import Executor, Job, Outcome, default_executor
 from cosim.experiments.plan import ComparePlan, format_seeds, plan, traffic_key
 from cosim.experiments.tasks import ConfigRef, RecordTask, RunHooks, RunTask, record_task, run_task
+from cosim.figures import style_of
 from cosim.report.build import build_report
 from cosim.report.metrics import check_margins, measure_names
 from cosim.report.tables import ReportTables, load_report
@@ -78,11 +79,13 @@ def execute(
     executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
     margins: Mapping[str, float] | None = None,
+    style: str = "screen",
 ) -> CompareResult:
     """Record each seed's traffic once (unless recorded), run every (strategy, seed) not finished, write the report.
 
     ``executor`` defaults to :func:`cosim.experiments.jobs.default_executor` (Ray when installed). ``run_fn`` stands
     in for :func:`cosim.runner.run` (tests). ``margins``: measure -> equivalence margin for the report's TOST.
+    ``style``: the report's figures, ``"screen"`` or ``"paper"`` (:func:`cosim.report.build.build_report`).
     """
     runner = executor or default_executor()
     out = checked.out  # absolute (plan() resolves it): Ray workers do not share the driver's working folder
@@ -163,7 +166,7 @@ def execute(
         why = f" (first failure: {first.key}: {first.error})" if first else ""
         raise CosimError(f"{checked.out}: too few runs finished to compare{why}")
     notes = [f"**Failed:** {o.key}: {o.error}" for o in failed]
-    report = build_report(runs, out, baseline=checked.baseline, notes=notes, margins=margins)
+    report = build_report(runs, out, baseline=checked.baseline, notes=notes, margins=margins, style=style)
     return CompareResult(
         report=report,
         plan=checked,
@@ -190,6 +193,7 @@ def compare(
     executor: Executor | None = None,
     run_fn: Callable[..., Any] | None = None,
     margins: Mapping[str, float] | None = None,
+    style: str = "screen",
     **fields: Any,
 ) -> CompareResult:
     """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report.
@@ -197,8 +201,11 @@ def compare(
     Scenario fields are set as in :func:`cosim.runner.run`: ``overrides`` and dotted keywords
     (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader. ``margins`` maps a measure to
     its equivalence margin (``{"final_eval_loss": 0.5}``): the report then tests equivalence (TOST).
+    ``style``: the figures' style, ``"screen"`` (default) or ``"paper"`` (one column, 3.5 in, or the page,
+    7.16 in, wide; print font sizes).
     """
     margins = check_margins(margins or {}, measure_names(), "cosim.compare: margins")
+    style_of(style, "cosim.compare: style")
     checked = plan(
         scenario,
         strategies=strategies,
@@ -209,4 +216,4 @@ def compare(
         overrides=field_overrides(overrides, fields, "cosim.compare"),
         out=out,
     )
-    return execute(checked, progress=progress, executor=executor, run_fn=run_fn, margins=margins)
+    return execute(checked, progress=progress, executor=executor, run_fn=run_fn, margins=margins, style=style)

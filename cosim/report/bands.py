@@ -5,13 +5,12 @@ Student's t interval of the mean over the seeds at each round (:func:`cosim.stat
 there is no band, only the run's line. An interval of a quantity that cannot be negative (a loss, a time, a
 count of bytes) is clipped at 0 and the figure says so. Below :data:`cosim.stats.MIN_PAIRS` seeds every
 figure is stamped *cannot conclude (n seeds)*. The paired differences against the baseline have their own
-figures (:mod:`cosim.report.paired_plots`).
+figures (:mod:`cosim.report.paired_plots`); the bar charts over seeds are in :mod:`cosim.report.bars`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,7 +19,8 @@ import pandas as pd
 from matplotlib.axis import Axis
 from matplotlib.ticker import MaxNLocator
 
-from cosim.report.plots import Plot, clip_note, color, line_style, mark_few_seeds, save
+from cosim.figures import SCREEN, Style, styled
+from cosim.report.plots import Plot, clip_note, legend, line_style, mark_few_seeds, save, set_ylabel
 from cosim.report.rundata import Units
 from cosim.stats import MIN_PAIRS, bounded, mean_ci
 
@@ -62,6 +62,40 @@ def _seeds_note(curves: Curves) -> str:
     return text
 
 
+def overlapping(curves: Curves, column: str, floor: float | None = None) -> list[str]:
+    """The strategies whose 95 % band of ``column`` overlaps the first strategy's (the baseline's) at the last round.
+
+    Only strategies over several seeds have a band. Where bands overlap, the paired differences say more.
+    """
+    names = list(curves)
+    if not names or len(curves[names[0]]) < 2:
+        return []
+    last = band(curves[names[0]], column, floor=floor).iloc[-1]
+    out = []
+    for name in names[1:]:
+        if len(curves[name]) < 2:
+            continue
+        mine = band(curves[name], column, floor=floor).iloc[-1]
+        if mine["low"] <= last["high"] and last["low"] <= mine["high"]:
+            out.append(name)
+    return out
+
+
+def _overlap_note(curves: Curves, labels: Mapping[str, str], column: str, floor: float | None = None) -> str:
+    """A caption's sentence pointing to the paired differences where the bands overlap."""
+    names = overlapping(curves, column, floor)
+    if not names:
+        return ""
+    shown = [labels[n] for n in names]
+    who = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    base = labels[next(iter(curves))]
+    return (
+        f" At the last round the bands of {who} overlap {base}'s: overlapping bands do not show that the "
+        "strategies are alike, as each seed's own difference may have one sign; the paired differences "
+        "(differences.png, loss_difference_vs_round.png) show what the seeds say."
+    )
+
+
 def _curve_plot(
     curves: Curves,
     labels: Mapping[str, str],
@@ -69,6 +103,7 @@ def _curve_plot(
     x: str,
     ax: plt.Axes,
     floor: float | None = None,
+    style: Style = SCREEN,
 ) -> pd.DataFrame:
     """Draw each strategy's mean line, band and faint seed lines; return what was drawn (long table).
 
@@ -77,20 +112,20 @@ def _curve_plot(
     drawn = []
     clipped = False
     for k, (name, seeded) in enumerate(curves.items()):
-        style = line_style(k)
+        look = line_style(k)
         many = len(seeded) > 1
         for seed, c in seeded.items():
             if many:
-                ax.plot(c[x], c[column], color=style["color"], alpha=FAINT, linewidth=0.8, linestyle="-")
+                ax.plot(c[x], c[column], color=look["color"], alpha=FAINT, linewidth=0.8, linestyle="-")
                 drawn.append(
                     pd.DataFrame(
                         {"strategy": name, "label": labels[name], "series": "seed", "seed": seed, "round": c["round"]}
                     ).assign(x=c[x].to_numpy(), y=c[column].to_numpy(), low=np.nan, high=np.nan, n=1)
                 )
         b = band(seeded, column, x, floor)
-        ax.plot(b["x"], b["mean"], label=labels[name], **style)
+        ax.plot(b["x"], b["mean"], label=labels[name], **look)
         if many:
-            ax.fill_between(b["x"], b["low"], b["high"], color=style["color"], alpha=BAND, linewidth=0)
+            ax.fill_between(b["x"], b["low"], b["high"], color=look["color"], alpha=BAND, linewidth=0)
             clipped = clipped or bool(b["clipped"].any())
         drawn.append(
             pd.DataFrame(
@@ -110,28 +145,32 @@ def _curve_plot(
             )
         )
     if clipped:
-        clip_note(ax, "band clipped at 0 (the quantity cannot be negative)")
+        clip_note(ax, "band clipped at 0 (the quantity cannot be negative)", style)
     return pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
 
 
-def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
+@styled
+def loss_vs_time(curves: Curves, labels: Mapping[str, str], units: Units, out: Path, *, style: Style = SCREEN) -> Plot:
     """Eval loss at the end of each round against simulated time (the mean end of that round over seeds)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    data = _curve_plot(curves, labels, "eval_loss", "t_end_s", ax, floor=0.0)
-    mark_few_seeds(fig, fewest(curves))
+    fig, ax = style.subplots("single", style.panel)
+    data = _curve_plot(curves, labels, "eval_loss", "t_end_s", ax, floor=0.0, style=style)
+    mark_few_seeds(fig, fewest(curves), style)
     ax.set_xlabel("simulated time at the end of the round (s)")
-    ax.set_ylabel(f"held-out eval loss, {units.loss}")
-    ax.set_title("Eval loss over simulated time")
+    ax.set_ylabel(f"held-out loss, {units.loss}")
+    ax.set_title(f"Held-out {units.loss_name} over simulated time")
     ax.grid(alpha=0.3)
-    ax.legend()
-    name = save(fig, out, "loss_vs_time.png", data.rename(columns={"x": "t_end_s", "y": "eval_loss"}))
+    legend(ax, style)
+    data = data.rename(columns={"x": "t_end_s", "y": "eval_loss"})
+    name = save(fig, out, "loss_vs_time.png", data, style=style)
     caption = (
         f"Held-out {units.loss_name} after each round's aggregation. {_seeds_note(curves)} "
         "A mean point sits at the mean end time of that round over the seeds."
+        + _overlap_note(curves, labels, "eval_loss", 0.0)
     )
     return Plot(name, "Eval loss vs simulated time", caption)
 
 
+@styled
 def per_round(
     curves: Curves,
     labels: Mapping[str, str],
@@ -143,248 +182,26 @@ def per_round(
     ylabel: str,
     caption: str,
     floor: float | None = None,
+    style: Style = SCREEN,
 ) -> Plot:
     """One value per round (``column`` of the curves): a mean line and band per strategy, the seeds faint.
 
     ``floor``: the lowest value the quantity can take (0 for a loss); bands are clipped there.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    data = _curve_plot(curves, labels, column, "round", ax, floor)
-    mark_few_seeds(fig, fewest(curves))
+    fig, ax = style.subplots("single", style.panel)
+    data = _curve_plot(curves, labels, column, "round", ax, floor, style)
+    mark_few_seeds(fig, fewest(curves), style)
     ax.set_xlabel("round (index)")
-    ax.set_ylabel(ylabel)
+    set_ylabel(ax, ylabel)
     ax.set_title(title)
-    _integer_ticks(ax.xaxis)
+    integer_ticks(ax.xaxis)
     ax.grid(alpha=0.3)
-    ax.legend()
-    name = save(fig, out, file, data.drop(columns="x").rename(columns={"y": column}))
-    return Plot(name, title, f"{caption} {_seeds_note(curves)}")
+    legend(ax, style)
+    name = save(fig, out, file, data.drop(columns="x").rename(columns={"y": column}), style=style)
+    return Plot(name, title, f"{caption} {_seeds_note(curves)}{_overlap_note(curves, labels, column, floor)}")
 
 
-def bars_per_round(
-    curves: Curves,
-    labels: Mapping[str, str],
-    column: str,
-    out: Path,
-    *,
-    file: str,
-    title: str,
-    ylabel: str,
-    caption: str,
-    scale: float = 1.0,
-    total_unit: str = "",
-    integer: bool = False,
-) -> Plot:
-    """A bar per strategy and round (mean over seeds of ``column`` / ``scale``, 95 % interval as a whisker).
-
-    The legend gives each strategy's mean total per run.
-    """
-    n = len(curves)
-    width = 0.8 / n
-    fig, ax = plt.subplots(figsize=(9, 4.4))
-    top = 0.0
-    drawn = []
-    clipped = False
-    for k, (name, seeded) in enumerate(curves.items()):
-        b = band(seeded, column, floor=0.0)
-        clipped = clipped or (len(seeded) > 1 and bool(b["clipped"].any()))
-        totals = [float(c[column].sum()) / scale for c in seeded.values()]
-        total = f"{np.mean(totals):.4g}{' ' + total_unit if total_unit else ''}"
-        xs = b["round"] + (k - (n - 1) / 2) * width
-        means = b["mean"] / scale
-        err = None
-        if len(seeded) > 1:
-            low, high = (means - b["low"] / scale).clip(lower=0), (b["high"] / scale - means).clip(lower=0)
-            err = np.vstack([low.fillna(0).to_numpy(), high.fillna(0).to_numpy()])
-            top = max(top, float((b["high"] / scale).max()))
-        ax.bar(xs, means, width, color=color(k), label=f"{labels[name]} ({total} per run)", yerr=err, capsize=2)
-        top = max(top, float(means.max()))
-        many = len(seeded) > 1
-        drawn.append(
-            pd.DataFrame(
-                {
-                    "strategy": name,
-                    "label": labels[name],
-                    "round": b["round"],
-                    "x": xs,
-                    "value": means,
-                    "low": b["low"] / scale if many else np.nan,
-                    "high": b["high"] / scale if many else np.nan,
-                    "n": b["n"],
-                }
-            )
-        )
-    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
-    ax.set_xlabel("round (index)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    if clipped:
-        clip_note(ax, "whisker clipped at 0 (the quantity cannot be negative)")
-    mark_few_seeds(fig, fewest(curves))
-    _integer_ticks(ax.xaxis)
-    if integer:
-        _integer_ticks(ax.yaxis)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
-    name = save(fig, out, file, data.assign(unit=ylabel))
-    seeds = max(len(s) for s in curves.values())
-    how = f" Bar = mean over {seeds} seeds, whisker = its 95 % confidence interval." if seeds > 1 else ""
-    return Plot(name, title, caption + how)
-
-
-def migrations_per_round(curves: Curves, labels: Mapping[str, str], out: Path) -> Plot:
-    """Tier migrations in each round."""
-    return bars_per_round(
-        curves,
-        labels,
-        "migrations",
-        out,
-        file="migrations_per_round.png",
-        title="Tier migrations per round",
-        ylabel="RSUs that changed tier (count)",
-        caption="An RSU migrates when its tier differs from the previous round's.",
-        integer=True,
-    )
-
-
-def bytes_per_round(curves: Curves, labels: Mapping[str, str], out: Path) -> Plot:
-    """Bytes sent (up + down) in each round."""
-    top = max(float(c["bytes"].max()) for seeded in curves.values() for c in seeded.values())
-    unit, scale = ("MB", 1e6) if top >= 1e6 else ("kB", 1e3)
-    return bars_per_round(
-        curves,
-        labels,
-        "bytes",
-        out,
-        file="bytes_per_round.png",
-        title="Traffic volume per round",
-        ylabel=f"bytes sent, up + down ({unit})",
-        caption="All messages (Forward and Aggregate), request plus reply.",
-        scale=scale,
-        total_unit=unit,
-    )
-
-
-def time_to_target(values: pd.DataFrame, labels: Mapping[str, str], units: Units, out: Path) -> Plot:
-    """Simulated time each strategy needs to reach its seed's target loss: mean [95 % CI] and each seed."""
-    times = values[values["metric"] == "time_to_target_s"]
-    names = list(labels)
-    fig, ax = plt.subplots(figsize=(7.5, 1.3 + 0.6 * len(names)))
-    top = 1.0
-    drawn = []
-    clipped = False
-    for k, name in enumerate(names):
-        mine = times[times["strategy"] == name]
-        xs = mine["value"].astype(float).to_numpy()
-        reached = xs[np.isfinite(xs)]
-        mean, low, high, n = mean_ci(reached.tolist())
-        low, high, cut = bounded(low, high, 0.0)
-        clipped = clipped or (n > 1 and bool(cut))
-        drawn.append(
-            pd.DataFrame({"strategy": name, "label": labels[name], "series": "seed", "seed": mine["seed"], "value": xs})
-        )
-        drawn.append(
-            pd.DataFrame(
-                [{"strategy": name, "label": labels[name], "series": "mean", "value": mean, "low": low, "high": high}]
-            )
-        )
-        if n:
-            err = [[mean - low], [high - mean]] if n > 1 else None
-            ax.barh(k, mean, color=color(k), alpha=0.85, xerr=err, capsize=3)
-            ax.scatter(reached, np.full(n, k) + np.linspace(-0.2, 0.2, n), s=12, color="black", alpha=0.6, zorder=3)
-            top = max(top, float(reached.max()), high if math.isfinite(high) else 0.0)
-        text = f"{mean:.0f} s" if n else "not reached"
-        if n and len(xs) > 1:
-            text += f" [{low:.0f}, {high:.0f}]" if n > 1 else ""
-            text += f", {n}/{len(xs)} seeds reached" if n < len(xs) else ""
-        ax.text(max(mean, high) if n > 1 else (mean if n else 0.0), k, f"  {text}", va="center")
-    ax.set_yticks(range(len(names)), [labels[n] for n in names])
-    ax.invert_yaxis()  # the first strategy (the baseline) on top
-    ax.set_xlim(0, top * 1.45)
-    ax.set_xlabel("simulated time from the first round's start (s)")
-    ax.set_title(f"Simulated time to reach the target eval {units.loss_name}")
-    ax.grid(axis="x", alpha=0.3)
-    if clipped:
-        clip_note(ax, "whisker clipped at 0 (a time cannot be negative)")
-    mark_few_seeds(fig, int(times["seed"].nunique()))
-    data = pd.concat(drawn, ignore_index=True).rename(columns={"value": "time_to_target_s"})
-    name = save(fig, out, "time_to_target.png", data)
-    seeds = times["seed"].nunique()
-    how = (
-        f"Bar = mean over the seeds that reached it (of {seeds}), whisker = its 95 % interval, dots = each seed."
-        if seeds > 1
-        else ""
-    )
-    return Plot(
-        name,
-        "Time to target loss",
-        f"Target = the largest final eval {units.loss_name} of all strategies on the same seed. {how}".strip(),
-    )
-
-
-def barrier_waits(values: pd.DataFrame, labels: Mapping[str, str], tiers: Sequence[str], out: Path) -> Plot:
-    """Mean wait at the barrier per tier: a bar per strategy (mean over seeds, 95 % interval), each seed a dot."""
-    waits = values[values["metric"].str.startswith("barrier_wait_")]
-    shown = [t for t in tiers if waits.loc[waits["metric"] == f"barrier_wait_{t}_s", "value"].notna().any()]
-    n = len(labels)
-    width = 0.8 / max(n, 1)
-    fig, ax = plt.subplots(figsize=(max(7.5, 2.2 * len(shown) + 3), 4.4))
-    drawn = []
-    clipped = False
-    for k, name in enumerate(labels):
-        label: str | None = labels[name]
-        for i, tier in enumerate(shown):
-            xs = values.loc[(values["metric"] == f"barrier_wait_{tier}_s") & (values["strategy"] == name), "value"]
-            mean, low, high, m = mean_ci(xs.tolist())
-            if not m:
-                continue
-            low, high, cut = bounded(low, high, 0.0)
-            clipped = clipped or (m > 1 and bool(cut))
-            x = i + (k - (n - 1) / 2) * width
-            err = [[mean - low], [high - mean]] if m > 1 else None
-            ax.bar(x, mean, width, color=color(k), yerr=err, capsize=2, label=label)
-            label = None  # one legend entry per strategy
-            finite = xs[np.isfinite(xs.astype(float))]
-            ax.scatter(np.full(len(finite), x), finite, s=10, color="black", alpha=0.5, zorder=3)
-            seeds = values.loc[finite.index, "seed"]
-            drawn += [
-                {"strategy": name, "tier": tier, "series": "seed", "seed": sd, "x": x, "barrier_wait_s": float(v)}
-                for sd, v in zip(seeds, finite, strict=True)
-            ]
-            drawn.append(
-                {
-                    "strategy": name,
-                    "tier": tier,
-                    "series": "mean",
-                    "x": x,
-                    "barrier_wait_s": mean,
-                    "low": low,
-                    "high": high,
-                    "n": m,
-                }
-            )
-    ax.set_xticks(range(len(shown)), shown)
-    ax.set_xlabel("tier (busiest first)")
-    ax.set_ylabel("mean wait at the barrier (s, simulated)")
-    ax.set_title("Wait at the round barrier per tier")
-    ax.grid(axis="y", alpha=0.3)
-    if clipped:
-        clip_note(ax, "whisker clipped at 0 (a wait cannot be negative)")
-    mark_few_seeds(fig, int(values["seed"].nunique()))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    name = save(fig, out, "barrier_wait.png", pd.DataFrame(drawn))
-    seeds = values["seed"].nunique()
-    how = f" Bar = mean over {seeds} seeds, whisker = its 95 % interval, dots = each seed." if seeds > 1 else ""
-    return Plot(
-        name,
-        "Barrier wait per tier",
-        "How long the weights of an RSU of each tier waited at the barrier for the slowest one (its arrival to "
-        f"the aggregation), mean over rounds and RSUs.{how}",
-    )
-
-
-def _integer_ticks(axis: Axis) -> None:
+def integer_ticks(axis: Axis) -> None:
     """Ticks on whole numbers only (rounds, counts) on a linear axis (its locator is a ``MaxNLocator``)."""
     locator = axis.get_major_locator()
     if isinstance(locator, MaxNLocator):

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import writing
+from cosim.figures import SCREEN, Style, styled
 from cosim.report.numbers import fmt_ci
-from cosim.report.plots import Plot, color, mark_few_seeds, plt, save
+from cosim.report.plots import Plot, color, legend, mark_few_seeds, save
 from cosim.report.rundata import RunData, Units
 from cosim.stats import bounded, mean_ci
 
@@ -92,6 +93,8 @@ def baselines_section(
     baseline: str,
     units: Units,
     out: Path,
+    *,
+    style: Style = SCREEN,
 ) -> tuple[list[str], Plot | None]:
     """The report's *Baselines* section (markdown lines), and its figure when any run has references."""
     table = baselines_table(data, finals, baseline)
@@ -142,7 +145,7 @@ def baselines_section(
         f"*Margin over linear* = the linear reference's held-out {units.loss_name} minus the strategy's, per run "
         "(> 0: the split model beats a linear model on its own input); mean [95 % CI] over seeds.",
     ]
-    plot = _figure(table, refs, baseline, units, out)
+    plot = _figure(table, refs, baseline, units, out, style=style)
     lines += ["", f"Long table: `reference_losses.csv`; figure: `{plot.file}` (under Plots).", ""]
     return lines, plot
 
@@ -186,11 +189,15 @@ def _mean(values: pd.Series, suffix: str = "", *, signed: bool = False) -> str:
     return f"{text} {suffix}".strip() if suffix else text
 
 
-def _figure(table: pd.DataFrame, refs: pd.DataFrame, baseline: str, units: Units, out: Path) -> Plot:
+@styled
+def _figure(
+    table: pd.DataFrame, refs: pd.DataFrame, baseline: str, units: Units, out: Path, *, style: Style = SCREEN
+) -> Plot:
     """References as vertical lines; each strategy's final loss per seed (dots), mean and 95 % interval."""
     strategies = list(dict.fromkeys(table.loc[table["model"] == "strategy", "strategy"]))
     labels = dict(zip(table["strategy"], table["label"], strict=False))
-    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.55 * len(strategies)))
+    below = 0.45 if style.legend_below else 0.0  # the references' legend, two lines under the plot
+    fig, ax = style.subplots("single", style.frame + 0.3 + style.row * len(strategies) + below)
     drawn = []
     greys = ("0.15", "0.35", "0.55", "0.75")
     styles = ("-", "--", "-.", ":")
@@ -207,10 +214,10 @@ def _figure(table: pd.DataFrame, refs: pd.DataFrame, baseline: str, units: Units
         low, high, _ = bounded(low, high, 0.0)
         seeds = max(seeds, n)
         c = color(pos)
-        ax.scatter(xs, np.full(len(xs), pos), s=14, color=c, alpha=0.5, zorder=2)
+        ax.scatter(xs, np.full(len(xs), pos), s=style.dots(14), color=c, alpha=0.5, zorder=2)
         if n > 1:
-            ax.plot([low, high], [pos, pos], color=c, linewidth=2.2, zorder=3)
-        ax.scatter([mean], [pos], s=46, color=c, edgecolors="black", marker="D", zorder=4)
+            ax.plot([low, high], [pos, pos], color=c, linewidth=2.2 * style.area**0.5, zorder=3)
+        ax.scatter([mean], [pos], s=style.dots(46), color=c, edgecolors="black", marker="D", zorder=4)
         drawn += [
             {"model": name, "series": "seed", "seed": s, "loss": v} for s, v in zip(mine["seed"], xs, strict=True)
         ]
@@ -218,15 +225,16 @@ def _figure(table: pd.DataFrame, refs: pd.DataFrame, baseline: str, units: Units
     ax.set_yticks(range(len(strategies)), [labels[s] for s in strategies])
     ax.set_ylim(len(strategies) - 0.5, -0.5)
     ax.set_xlabel(f"held-out {units.loss} after the last round")
-    ax.set_title(f"Final held-out loss among the reference models (baseline: {labels.get(baseline, baseline)})")
+    ax.set_title("Final held-out loss among the reference models")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    mark_few_seeds(fig, seeds)
+    legend(ax, style, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    mark_few_seeds(fig, seeds, style)
     data = pd.DataFrame(drawn, columns=["model", "series", "seed", "loss", "low", "high", "n"])
-    name = save(fig, out, "baselines.png", data)
+    name = save(fig, out, "baselines.png", data, style=style)
     return Plot(
         name,
         "Final loss among the reference models",
-        "Vertical lines = the reference models' held-out loss (mean over the baseline's runs); diamond = a "
-        "strategy's mean final held-out loss, bar = its 95 % interval, dots = each seed.",
+        f"Vertical lines = the reference models' held-out loss (mean over the runs of the baseline, "
+        f"{labels.get(baseline, baseline)}); diamond = a strategy's mean final held-out loss, bar = its 95 % "
+        "interval, dots = each seed.",
     )

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.errors import ConfigError, RunFolderError, writing
+from cosim.figures import Style, style_of
 from cosim.registry import STRATEGIES
-from cosim.report import bands, paired_plots, plots
+from cosim.report import bands, bars, paired_plots, plots
 from cosim.report.baselines import baselines_section
 from cosim.report.citymap import map_or_note
 from cosim.report.delay_load import delay_vs_load
@@ -70,12 +71,15 @@ def build_report(
     baseline: str | None = None,
     notes: Sequence[str] = (),
     margins: Mapping[str, float] | None = None,
+    style: str | Style = "screen",
 ) -> Path:
     """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the figures; return report.md.
 
-    Every figure is a 200-dpi PNG, an SVG and the CSV of what it draws (:mod:`cosim.figures`); ``map``
-    shows the RSUs on the city's roads by tier and round (:mod:`cosim.report.citymap`), when the run's
-    network can be read here (else the report says why it has none).
+    Every figure is a PNG, an SVG and the CSV of what it draws (:mod:`cosim.figures`); ``map`` shows the
+    RSUs on the city's roads by tier and round (:mod:`cosim.report.citymap`), when the run's network can be
+    read here (else the report says why it has none). ``style`` (:data:`cosim.figures.STYLES`): ``"screen"``
+    (the default: figures sized to their content, 200 dpi) or ``"paper"`` (each figure one column, 3.5 in,
+    or the page, 7.16 in, wide; 8 pt text, 7 pt ticks and legends; 300 dpi).
 
     ``runs`` maps each strategy (a registry name or ``package.module:Class`` path) to its run folder, or
     to one run folder per seed; each folder's run.json must name that strategy. ``baseline`` (default:
@@ -85,6 +89,7 @@ def build_report(
     Also written: ``fairness.csv`` (per run and RSU: final held-out loss, participation rate) and, when the
     runs recorded reference losses, ``reference_losses.csv`` (:mod:`cosim.report.baselines`).
     """
+    look = style_of(style)
     names = list(runs)
     if len(names) < 2:
         raise ConfigError(f"build_report: {len(names)} strategy given; a comparison needs at least two")
@@ -123,23 +128,25 @@ def build_report(
     with writing(out / "fairness.csv"):
         fairness_table(data).to_csv(out / "fairness.csv", index=False)
     finals = {n: {s: float(c["eval_loss"].iloc[-1]) for s, c in seeded.items()} for n, seeded in curves.items()}
-    references, reference_plot = baselines_section(data, finals, base, units, out)
+    references, reference_plot = baselines_section(data, finals, base, units, out, style=look)
+    titles = {m.name: m.label or m.name for m in metrics}
     figures = [
-        paired_plots.differences(values, table, SUMMARY_METRICS, base, out),
+        paired_plots.differences(values, table, SUMMARY_METRICS, base, out, titles=titles, style=look),
         paired_plots.loss_difference_vs_round(
-            curves, labels, base, units, out, margins.get("final_eval_loss", float("nan"))
+            curves, labels, base, units, out, margins.get("final_eval_loss", float("nan")), style=look
         ),
-        bands.loss_vs_time(curves, labels, units, out),
+        bands.loss_vs_time(curves, labels, units, out, style=look),
         bands.per_round(
             curves,
             labels,
             "eval_loss",
             out,
             file="loss_vs_round.png",
-            title="Eval loss per round",
-            ylabel=f"held-out eval loss, {units.loss}",
+            title=f"Held-out {units.loss_name} per round",
+            ylabel=f"held-out loss, {units.loss}",
             caption=f"Held-out {units.loss_name} after each round's aggregation.",
             floor=0.0,
+            style=look,
         ),
         bands.per_round(
             curves,
@@ -147,9 +154,10 @@ def build_report(
             "eval_metric",
             out,
             file="metric_vs_round.png",
-            title=f"Eval {units.metric_name} per round",
-            ylabel=f"held-out eval {units.metric}",
+            title=f"Held-out {units.metric_name} per round",
+            ylabel=f"held-out {units.metric}",
             caption=f"Held-out {units.metric_name}, the workload's metric, after each round's aggregation.",
+            style=look,
         ),
         *(
             [
@@ -159,11 +167,12 @@ def build_report(
                     "prequential_loss",
                     out,
                     file="prequential_vs_round.png",
-                    title="Prequential loss per round",
+                    title=f"Prequential {units.loss_name} per round",
                     ylabel=f"prequential loss, {units.loss}",
                     caption=f"{units.loss_name} of the model after each round on the samples that reached the RSUs "
                     "before the next round, scored before training on them (traffic the model has not seen).",
                     floor=0.0,
+                    style=look,
                 )
             ]
             if all(
@@ -173,24 +182,31 @@ def build_report(
             )
             else []
         ),
-        bands.time_to_target(values, labels, units, out),
-        *([bands.barrier_waits(values, labels, first.tiers, out)] if _has(values, "barrier_wait_") else []),
-        *(plots.tier_heatmap(next(iter(seeded.values())), out) for seeded in data.values()),
-        bands.migrations_per_round(curves, labels, out),
-        delay_distribution(_lists(data), labels, "uplink_s", "uplink delay", out),
-        delay_distribution(_lists(data), labels, "downlink_s", "downlink delay", out),
-        delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out),
-        bands.bytes_per_round(curves, labels, out),
-        delay_vs_load({n: pooled(seeded.values()) for n, seeded in data.items()}, labels, out),
+        bars.time_to_target(values, labels, units, out, style=look),
+        *([bars.barrier_waits(values, labels, first.tiers, out, style=look)] if _has(values, "barrier_wait_") else []),
+        *(plots.tier_heatmap(next(iter(seeded.values())), out, style=look) for seeded in data.values()),
+        bars.migrations_per_round(curves, labels, out, style=look),
+        delay_distribution(_lists(data), labels, "uplink_s", "uplink delay", out, style=look),
+        delay_distribution(_lists(data), labels, "downlink_s", "downlink delay", out, style=look),
+        delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out, style=look),
+        bars.bytes_per_round(curves, labels, out, style=look),
+        delay_vs_load(
+            {n: pooled(seeded.values()) for n, seeded in data.items()},
+            labels,
+            out,
+            seeds=min(len(seeded) for seeded in data.values()),
+            style=look,
+        ),
         *([reference_plot] if reference_plot else []),
     ]
-    city, why = map_or_note({n: next(iter(seeded.values())) for n, seeded in data.items()}, labels, out)
+    firsts = {n: next(iter(seeded.values())) for n, seeded in data.items()}
+    city, why = map_or_note(firsts, labels, out, style=look)
     if city is not None:
         figures.insert(0, city)
     else:
         notes = [*notes, why]
     report = out / "report.md"
-    text = report_markdown(data, base, table, targets, figures, notes, out, extra=references)
+    text = report_markdown(data, base, table, targets, figures, notes, out, extra=references, dpi=look.dpi)
     with writing(report):
         report.write_text(text, encoding="utf-8")
     return report

@@ -31,12 +31,16 @@ from matplotlib.colors import PowerNorm
 from matplotlib.patches import Circle
 
 from cosim.errors import CosimError
+from cosim.figures import SCREEN, Style, styled
 from cosim.palette import tier_colors, tier_hatch
-from cosim.report.plots import Plot, plt, save, tier_legend
+from cosim.report.plots import Plot, save, tier_legend
 from cosim.report.rundata import RunData
 
 MAX_COLUMNS = 6
 """Most rounds shown per strategy."""
+MIN_CIRCLE_IN = 0.1
+"""The smallest circle drawn for an RSU (inches across): a range smaller than that at the map's scale is
+drawn this big, so its tier's colour shows."""
 ROADS_CMAP = "Greys"
 
 
@@ -126,8 +130,12 @@ def _shape_text(shape: list[tuple[float, float]]) -> str:
     return " ".join(f"{x:.2f},{y:.2f}" for x, y in shape)
 
 
-def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) -> Plot:
-    """Draw ``map.png``/``.svg``/``.csv`` from one run per strategy (raises :class:`MapUnavailable`)."""
+@styled
+def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, *, style: Style = SCREEN) -> Plot:
+    """Draw ``map.png``/``.svg``/``.csv`` from one run per strategy (raises :class:`MapUnavailable`).
+
+    The page's width (on screen, 3 in per round shown) is shared by the rounds; each row is a strategy.
+    """
     first = next(iter(runs.values()))
     roads, net = read_roads(first.info)
     sites = rsu_sites(first.info, net)
@@ -143,16 +151,22 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
         y0 = min(y0, *(y - r for _, y, r in sites.values()))
         y1 = max(y1, *(y + r for _, y, r in sites.values()))
     aspect = (y1 - y0) / (x1 - x0) if x1 > x0 else 1.0
-    panel = 3.0
-    fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(0.6 + panel * n_cols + 1.6, 0.9 + panel * aspect * n_rows),
+    side = 2.2 if style.grow else 1.4  # the y axis and the colour bar of the road traffic
+    width = style.width("double", side + 3.0 * n_cols)
+    panel = (width - side) / n_cols
+    fig, axes = style.subplots(
+        "double",
+        0.9 + (panel * aspect + 0.25) * n_rows + (0.0 if style.grow else 0.3),
+        want=side + 3.0 * n_cols,
+        nrows=n_rows,
+        ncols=n_cols,
         squeeze=False,
         sharex=True,
         sharey=True,
         layout="constrained",
     )
+    least = MIN_CIRCLE_IN / 2 * (x1 - x0 + 40) / panel  # metres: the smallest radius drawn
+    named = panel >= 0.45 * len(sites) ** 0.5  # room for every RSU's name in the first column
     busy = roads.vehicles
     top = max(float(busy.max()) if len(busy) else 1.0, 1.0)
     norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=top)
@@ -184,18 +198,18 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
                 k = position.get(tier) if tier is not None else None
                 face = colors[k] if k is not None else "white"
                 hatch = tier_hatch(k) if k is not None else ""
-                ax.add_patch(
-                    Circle((x, y), radius, facecolor=face, alpha=0.55, edgecolor="none", zorder=2, hatch=hatch)
-                )
-                ax.add_patch(Circle((x, y), radius, facecolor="none", edgecolor="black", linewidth=0.6, zorder=3))
-                ax.plot([x], [y], marker="o", markersize=1.6, color="black", zorder=4)
-                if c_i == 0:
+                shown = max(radius, least)
+                ax.add_patch(Circle((x, y), shown, facecolor=face, alpha=0.55, edgecolor="none", zorder=2, hatch=hatch))
+                ax.add_patch(Circle((x, y), shown, facecolor="none", edgecolor="black", linewidth=0.6, zorder=3))
+                if shown == radius:  # the centre, where the circle is the range itself
+                    ax.plot([x], [y], marker="o", markersize=1.6, color="black", zorder=4)
+                if c_i == 0 and named:
                     ax.annotate(
                         rsu,
                         (x, y + radius),
                         ha="center",
                         va="bottom",
-                        fontsize=6,
+                        fontsize=max(5.0, style.note - 1.5),
                         zorder=5,
                         bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
                     )
@@ -210,20 +224,21 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
                         "x_m": x,
                         "y_m": y,
                         "radius_m": radius,
+                        "drawn_radius_m": shown,
                         "color": face,
                         "hatch": hatch,
                     }
                 )
-            when = f", t = {float(t_start.iloc[0]):,.0f} s" if len(t_start) else " (did not run)"
-            ax.set_title(f"{labels[name]}: round {rnd}{when}", fontsize=8.5)
+            when = f"t = {float(t_start.iloc[0]):,.0f} s" if len(t_start) else "did not run"
+            ax.set_title(f"round {rnd}\n{when}", fontsize=style.note + 1)
             ax.set_aspect("equal")
             ax.set_xlim(x0 - 20, x1 + 20)
             ax.set_ylim(y0 - 20, y1 + 20)
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=style.note - 0.5)
             if r_i == n_rows - 1:
                 ax.set_xlabel("x (m)")
             if c_i == 0:
-                ax.set_ylabel("y (m)")
+                ax.set_ylabel(f"{labels[name]}\ny (m)")
     roads_bar = fig.colorbar(
         matplotlib.cm.ScalarMappable(norm=norm, cmap=matplotlib.colors.ListedColormap(cmap(np.linspace(0.15, 1, 64)))),
         ax=axes,
@@ -231,7 +246,7 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
         pad=0.01,
         fraction=0.04,
     )
-    roads_bar.set_label("road traffic: vehicles whose route uses it (count, square-root scale)")
+    roads_bar.set_label("road traffic (vehicles, square-root scale)")
     fig.legend(
         handles=tier_legend(tiers, first.batch_sizes),
         loc="outside lower center",
@@ -251,6 +266,7 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
             "x_m",
             "y_m",
             "radius_m",
+            "drawn_radius_m",
             "color",
             "hatch",
             "vehicles",
@@ -258,9 +274,14 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
         ]
     )
     data = data.astype({"seed": "Int64", "round": "Int64"})  # road rows have none: keep them integers
-    name = save(fig, out, "map.png", data, tight=False)
+    name = save(fig, out, "map.png", data, tight=False, style=style)
     skipped = len({int(r) for run in runs.values() for r in run.rounds["round"].unique()}) - len(rounds)
     more = f" Rounds shown: {', '.join(map(str, rounds))} (of {len(rounds) + skipped})." if skipped else ""
+    small = any(r < least for _, _, r in sites.values())
+    if small:
+        more += f" Ranges under {2 * least:.0f} m across are drawn {MIN_CIRCLE_IN:g} in across, so their tier shows."
+    if not named:
+        more += " Too many RSUs to name at this size: their ids and centres are in map.csv."
     return Plot(
         name,
         "Where the RSUs are, and their tiers",
@@ -271,10 +292,12 @@ def city_map(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) 
     )
 
 
-def map_or_note(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) -> tuple[Plot | None, str]:
+def map_or_note(
+    runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, *, style: Style = SCREEN
+) -> tuple[Plot | None, str]:
     """The map, or None and one line saying why it could not be drawn here."""
     try:
-        return city_map(runs, labels, out), ""
+        return city_map(runs, labels, out, style=style), ""
     except CosimError as exc:  # the network is elsewhere or unreadable: the report goes on without its map
         return None, f"No map: {exc}."
 

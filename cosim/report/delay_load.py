@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.report.plots import Plot, color, line_style, plt, save
+from cosim.figures import SCREEN, Style, styled
+from cosim.report.plots import Plot, color, legend, line_style, mark_few_seeds, save
 from cosim.report.rundata import RunData
 
 BINS = 8
@@ -27,8 +28,8 @@ def load_column(runs: Mapping[str, RunData]) -> tuple[str, str]:
         "cell_vehicles_up" in run.forwards and (run.forwards["cell_vehicles_up"] >= 0).any() for run in runs.values()
     )
     if has_cells:
-        return "cell_vehicles_up", "vehicles in the RSU's cell when the request was sent (count)"
-    return "vehicles_up", "vehicles in the RSU's range when the request was sent (count)"
+        return "cell_vehicles_up", "vehicles in the RSU's cell at sending (count)"
+    return "vehicles_up", "vehicles in the RSU's range at sending (count)"
 
 
 def binned(x: np.ndarray, y: np.ndarray, bins: int = BINS) -> pd.DataFrame:
@@ -50,17 +51,24 @@ def binned(x: np.ndarray, y: np.ndarray, bins: int = BINS) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def delay_vs_load(runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path) -> Plot:
-    """Scatter of each Forward's link delay against its link's load, with binned medians per strategy."""
+@styled
+def delay_vs_load(
+    runs: Mapping[str, RunData], labels: Mapping[str, str], out: Path, *, seeds: int = 1, style: Style = SCREEN
+) -> Plot:
+    """Scatter of each Forward's link delay against its link's load, with binned medians per strategy.
+
+    ``runs``: each strategy's runs pooled into one (:func:`cosim.report.rundata.pooled`) over ``seeds`` seeds
+    (the fewest of any strategy: below :data:`cosim.stats.MIN_PAIRS` the figure is marked).
+    """
     column, xlabel = load_column(runs)
-    fig, ax = plt.subplots(figsize=(8.0, 4.8))
+    fig, ax = style.subplots("single", style.panel + 0.4, want=8.0)
     drawn = []
     for k, (name, run) in enumerate(runs.items()):
         fwd = run.forwards
         x = fwd[column].to_numpy(dtype=float)
         y = (fwd["uplink_s"] + fwd["downlink_s"]).to_numpy(dtype=float) * 1e3
         jitter = (np.arange(len(x)) % 7 - 3) * 0.05  # spread the integer loads a little, deterministically
-        ax.scatter(x + jitter, y, s=6, alpha=0.18, color=color(k), linewidths=0, rasterized=True)
+        ax.scatter(x + jitter, y, s=style.dots(6), alpha=0.18, color=color(k), linewidths=0, rasterized=True)
         drawn.append(
             pd.DataFrame(
                 {
@@ -80,23 +88,24 @@ def delay_vs_load(runs: Mapping[str, RunData], labels: Mapping[str, str], out: P
             )
         )
         if len(b):
-            style = line_style(k)
+            look = line_style(k)
             ax.errorbar(
                 b["x"],
                 b["median"],
                 yerr=[b["median"] - b["q1"], b["q3"] - b["median"]],
                 capsize=3,
                 label=f"{labels[name]} (median, IQR)",
-                **style,
+                **look,
             )
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("Forward link delay, uplink + downlink (ms, simulated)")
-    ax.set_title("Forward delay against the load on the RSU's link")
+    ax.set_ylabel("link delay, up + down (ms, simulated)")
+    ax.set_title("Forward delay against the load on the link")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    legend(ax, style, loc="best", fontsize="small")
+    mark_few_seeds(fig, seeds, style)
     cols = ["strategy", "layer", "rsu", "vehicles", "x", "delay_ms", "q1", "q3", "n"]
     data = pd.concat(drawn, ignore_index=True).reindex(columns=cols)
-    name = save(fig, out, "delay_vs_vehicles.png", data.assign(load_column=column))
+    name = save(fig, out, "delay_vs_vehicles.png", data.assign(load_column=column), style=style)
     where = "in the serving cell" if column == "cell_vehicles_up" else "in the RSU's range"
     return Plot(
         name,

@@ -153,10 +153,11 @@ def report_markdown(
     notes: Sequence[str] = (),
     out: Path | None = None,
     extra: Sequence[str] = (),
+    dpi: int = 200,
 ) -> str:
     """The whole report.md (run folders shown relative to ``out``, the report's folder, when inside it).
 
-    ``extra``: sections placed after the numbers (e.g. the baselines).
+    ``extra``: sections placed after the numbers (e.g. the baselines); ``dpi``: the figures' PNG resolution.
     """
     first = next(iter(runs[baseline].values()))
     n_seeds = fewest_seeds(table)
@@ -237,7 +238,7 @@ def report_markdown(
         "",
     ]
     lines += [
-        "Every figure is a 200-dpi PNG (shown), an SVG (vector, text kept as text) and a CSV of exactly what it "
+        f"Every figure is a {dpi}-dpi PNG (shown), an SVG (vector, text kept as text) and a CSV of exactly what it "
         "draws, so it can be restyled without rerunning anything.",
         "",
     ]

@@ -57,6 +57,13 @@ class Metric:
     needs: tuple[str, ...] = ()
     """What a run must hold for the metric, else it is left out: ``rounds.<column>`` or ``messages.<column>``
     (a column with at least one value) or ``summary.<key>`` (a number of run.json's summary)."""
+    label: str = ""
+    """The measure in a few words, for a figure's title or axis (its unit apart): ``final held-out MSE``."""
+
+    @property
+    def title(self) -> str:
+        """The label with its unit in words: ``mean round duration (s, simulated)``."""
+        return f"{self.label or self.name} ({unit_words(self.unit, self.kind)})"
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
@@ -74,6 +81,15 @@ class Metric:
             elif key not in tables[where].columns or not tables[where][key].notna().any():
                 return False
         return True
+
+
+def unit_words(unit: str, kind: str = "ratio") -> str:
+    """A measure's unit as a figure writes it: ``s (sim.)`` -> ``s, simulated``; none -> fraction or dimensionless."""
+    if unit in ("", "-"):
+        return "fraction" if kind == "fraction" else "dimensionless"
+    if unit.endswith(" (sim.)"):
+        return f"{unit.removesuffix(' (sim.)')}, simulated"
+    return unit
 
 
 def _ms(series: pd.Series, q: float | None = None) -> float:
@@ -138,6 +154,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             units.loss_unit or "-",
             f"held-out {units.loss_name} after the last round",
             lambda run, c, t: float(c["eval_loss"].iloc[-1]),
+            label=f"final held-out {units.loss_name}",
         ),
         Metric(
             "final_eval_metric",
@@ -146,6 +163,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             lambda run, c, t: float(c["eval_metric"].iloc[-1]),
             better="",  # a metric may be an error (lower is better) or an accuracy: the workload does not say
             kind="free",
+            label=f"final held-out {units.metric_name}",
         ),
         Metric(
             "worst_decile_eval_loss",
@@ -154,6 +172,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "each RSU scored on its own held-out samples",
             _fairness("worst_decile_eval_loss"),
             needs=("rounds.eval_loss",),
+            label=f"{units.loss_name} of the worst tenth of RSUs",
         ),
         Metric(
             "min_participation",
@@ -163,6 +182,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             _fairness("min_participation"),
             better="higher",
             kind="fraction",
+            label="lowest RSU participation",
         ),
         Metric(
             "mean_participation",
@@ -171,6 +191,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             _fairness("mean_participation"),
             better="higher",
             kind="fraction",
+            label="mean RSU participation",
         ),
         Metric(
             "final_prequential_loss",
@@ -179,6 +200,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "training on them",
             _summary("final_prequential_loss"),
             needs=("summary.final_prequential_loss",),
+            label=f"final prequential {units.loss_name}",
         ),
         Metric(
             "final_prequential_metric",
@@ -188,12 +210,14 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             better="",
             kind="free",
             needs=("summary.final_prequential_metric",),
+            label=f"final prequential {units.metric_name}",
         ),
         Metric(
             "time_to_target_s",
             "s (sim.)",
             "simulated time until the eval loss reaches the target",
             lambda run, c, t: time_to_target(c, t),
+            label="time to the target loss",
         ),
         Metric(
             "rounds_to_target",
@@ -201,36 +225,42 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "rounds until the eval loss reaches the target",
             lambda r, c, t: rounds_to_target(c, t),
             kind="count",
+            label="rounds to the target loss",
         ),
         Metric(
             "bytes_to_target",
             "MB",
             "bytes sent until the eval loss reaches the target",
             lambda r, c, t: bytes_to_target(c, t),
+            label="data sent to the target loss",
         ),
         Metric(
             "mean_uplink_ms",
             sim_ms,
             "mean uplink delay of Forward requests",
             lambda r, c, t: _ms(r.forwards["uplink_s"]),
+            label="mean Forward uplink delay",
         ),
         Metric(
             "mean_downlink_ms",
             sim_ms,
             "mean downlink delay of Forward replies",
             lambda r, c, t: _ms(r.forwards["downlink_s"]),
+            label="mean Forward downlink delay",
         ),
         Metric(
             "mean_queue_ms",
             sim_ms,
             "mean wait at the server of Forward requests",
             lambda r, c, t: _ms(r.forwards["queue_s"]),
+            label="mean server queue wait",
         ),
         Metric(
             "p95_uplink_ms",
             sim_ms,
             "95th percentile uplink delay of Forward requests",
             lambda r, c, t: _ms(r.forwards["uplink_s"], 0.95),
+            label="95th-percentile uplink delay",
         ),
         Metric(
             "tier_migrations",
@@ -239,20 +269,31 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             lambda r, c, t: float(c["migrations"].sum()),
             better="",
             kind="count",
+            label="tier migrations",
         ),
         Metric(
             "bytes_total",
             "MB",
             "bytes sent up and down, all messages",
             lambda r, c, t: float((r.messages["bytes_up"].sum() + r.messages["bytes_down"].sum()) / 1e6),
+            label="data sent, up + down",
         ),
-        Metric("forwards", "count", "Forward calls", lambda r, c, t: float(len(r.forwards)), better="", kind="count"),
+        Metric(
+            "forwards",
+            "count",
+            "Forward calls",
+            lambda r, c, t: float(len(r.forwards)),
+            better="",
+            kind="count",
+            label="Forward calls",
+        ),
         Metric(
             "late_rsus",
             "count",
             "RSU-rounds that missed the barrier",
             lambda r, c, t: float(c["late"].sum()),
             kind="count",
+            label="RSU-rounds late at the barrier",
         ),
         Metric(
             "mean_round_s",
@@ -260,6 +301,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "mean simulated duration of a round (start to aggregation)",
             _summary("mean_round_s"),
             needs=("summary.mean_round_s",),
+            label="mean round duration",
         ),
         Metric(
             "mean_straggler_s",
@@ -267,6 +309,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "straggler time per round, mean: slowest RSU's arrival at the barrier minus the median arrival",
             _summary("mean_straggler_s"),
             needs=("summary.mean_straggler_s",),
+            label="mean straggler time",
         ),
         Metric(
             "max_straggler_s",
@@ -274,6 +317,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "straggler time per round, the largest",
             _summary("max_straggler_s"),
             needs=("summary.max_straggler_s",),
+            label="longest straggler time",
         ),
         Metric(
             "server_busy_frac",
@@ -283,6 +327,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             better="",
             kind="fraction",
             needs=("summary.server_busy_frac",),
+            label="server busy fraction",
         ),
         *(
             Metric(
@@ -291,6 +336,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
                 f"mean wait at the barrier of the RSUs in tier {tier} (their weights' arrival to the aggregation)",
                 _barrier_wait(tier),
                 needs=("rounds.barrier_wait_s", "summary.mean_barrier_wait_s"),
+                label=f"barrier wait, tier {tier}",
             )
             for tier in tiers
         ),
@@ -300,6 +346,7 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "simulated time from the first round's start to the last round's end",
             lambda r, c, t: float(c["t_end_s"].iloc[-1] - c["t_start_s"].iloc[0]),
             better="",
+            label="simulated time of the rounds",
         ),
     )
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cosim.report.plots import Plot, color, mark_few_seeds, plt, save
+from cosim.figures import SCREEN, Style, styled
+from cosim.report.metrics import unit_words
+from cosim.report.plots import Plot, color, legend, mark_few_seeds, save
 from cosim.report.rundata import Units
 from cosim.stats import CANNOT_CONCLUDE, MIN_PAIRS, mean_ci
 
@@ -49,46 +52,57 @@ def _short(verdict: str) -> str:
     return verdict
 
 
+@styled
 def differences(
     values: pd.DataFrame,
     numbers: pd.DataFrame,
     metrics: Sequence[str],
     baseline: str,
     out: Path,
+    *,
+    titles: Mapping[str, str] | None = None,
+    style: Style = SCREEN,
 ) -> Plot:
-    """Paired difference strategy − baseline per measure: mean, 95 % paired-t interval, each seed, verdict."""
+    """Paired difference strategy − baseline per measure: mean, 95 % paired-t interval, each seed, verdict.
+
+    One panel per measure, titled by ``titles`` (measure -> its words, :attr:`Metric.label`; the unit goes
+    on the x axis); the strategies are named once per row of panels, each one's verdict is written above
+    its row, on the side away from its mean.
+    """
     shown = [m for m in metrics if m in set(numbers["metric"])]
+    titles = titles or {}
     rows = numbers.set_index(["metric", "strategy"])
     labels = dict(zip(numbers["strategy"], numbers["label"], strict=False))
     others = [s for s in labels if s != baseline]
     cols = min(3, max(1, len(shown)))
     nrows = math.ceil(len(shown) / cols)
-    size = (4.6 * cols, 1.1 + (0.62 * len(others) + 1.35) * nrows)
-    fig, axes = plt.subplots(nrows, cols, figsize=size, squeeze=False)
+    height = 0.85 * style.frame + (style.row * len(others) + style.frame + 0.05) * nrows
+    fig, axes = style.subplots("double", height, want=4.6 * cols, nrows=nrows, ncols=cols, squeeze=False)
     drawn = []
-    for ax, metric in zip(axes.flat, shown, strict=False):
+    for i, (ax, metric) in enumerate(zip(axes.flat, shown, strict=False)):
         wide = values[values["metric"] == metric].pivot(index="seed", columns="strategy", values="value")
         unit = str(rows.loc[(metric, baseline), "unit"])
+        kind = str(rows.loc[(metric, baseline), "kind"]) if "kind" in rows.columns else "ratio"
         margin = _number(rows.loc[(metric, baseline), "margin"]) if "margin" in rows.columns else math.nan
         if math.isfinite(margin):
             ax.axvspan(-margin, margin, color=MARGIN_SHADE, alpha=0.12, linewidth=0, label=f"±{margin:g} margin")
-        ticks = []
+        verdicts = []
         for pos, name in enumerate(others):
             row = rows.loc[(metric, name)]
             c = color(list(labels).index(name))
             if name in wide and baseline in wide:
                 d = (wide[name] - wide[baseline]).dropna()
-                ax.scatter(d.to_numpy(), np.full(len(d), pos), s=14, color=c, alpha=0.45, zorder=2)
+                ax.scatter(d.to_numpy(), np.full(len(d), pos), s=style.dots(14), color=c, alpha=0.45, zorder=2)
                 drawn += [
                     {"metric": metric, "unit": unit, "strategy": name, "series": "seed", "seed": s, "difference": v}
                     for s, v in d.items()
                 ]
             low, high = row["difference_low"], row["difference_high"]
             if row["pairs"] > 1 and math.isfinite(low) and math.isfinite(high):
-                ax.plot([low, high], [pos, pos], color=c, linewidth=2.2, zorder=3)
-            ax.scatter([row["difference"]], [pos], s=46, color=c, edgecolors="black", zorder=4, marker="D")
+                ax.plot([low, high], [pos, pos], color=c, linewidth=2.2 * style.area**0.5, zorder=3)
+            ax.scatter([row["difference"]], [pos], s=style.dots(46), color=c, edgecolors="black", zorder=4, marker="D")
             verdict = str(row["verdict"])
-            ticks.append(f"{labels[name]}\n{_short(verdict)}")
+            verdicts.append((pos, _number(row["difference"]), _short(verdict)))
             drawn.append(
                 {
                     "metric": metric,
@@ -105,19 +119,21 @@ def differences(
                 }
             )
         ax.axvline(0, color="grey", linewidth=1, linestyle=(0, (4, 3)))
-        ax.set_yticks(range(len(others)), ticks, fontsize=7.5)
+        ax.set_yticks(range(len(others)), [labels[n] for n in others] if i % cols == 0 else [])
         ax.set_ylim(len(others) - 0.5, -0.5)
-        ax.set_title(metric, fontsize=10)
-        ax.set_xlabel(f"difference, {unit if unit not in ('', '-') else 'dimensionless'}")
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.set_title(titles.get(metric, metric), wrap=True)
+        ax.set_xlabel(f"difference ({unit_words(unit, kind)})")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if style.legend_below else 5))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))  # no offset text under the axis
         ax.grid(axis="x", alpha=0.3)
+        _write_verdicts(ax, verdicts, style)
     for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
     pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].min()) if len(others) else 0
     base_label = labels.get(baseline, baseline)
     title = f"Paired difference, strategy − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})"
     fig.suptitle(title, x=0.02, ha="left")
-    marked = mark_few_seeds(fig, pairs)
+    marked = mark_few_seeds(fig, pairs, style)
     data = pd.DataFrame(
         drawn,
         columns=[
@@ -125,11 +141,12 @@ def differences(
             *("low", "high", "pairs", "margin", "verdict"),
         ],
     )
-    name = save(fig, out, "differences.png", data.assign(label=data["strategy"].map(labels)))
+    data = data.assign(label=data["strategy"].map(labels), title=data["metric"].map(lambda m: titles.get(m, m)))
+    name = save(fig, out, "differences.png", data, style=style)
     how = (
         "Diamond = mean difference over the seeds, bar = its 95 % paired-t interval (a bar that crosses the dashed "
         "zero line: no significant difference), dots = each seed's difference, grey band = the declared "
-        "equivalence margin; the verdict (Holm-adjusted) is under each strategy."
+        "equivalence margin; the verdict (Holm-adjusted) is written above each strategy's row."
         if pairs > 1
         else "One seed: each diamond is a single difference, which cannot support a conclusion."
     )
@@ -138,6 +155,31 @@ def differences(
     return Plot(name, f"Paired differences against {base_label}", f"Same traffic and seed on both sides. {how}")
 
 
+def _write_verdicts(ax: Any, verdicts: Sequence[tuple[int, float, str]], style: Style) -> None:
+    """Each strategy's verdict just above its row, beside its mean, kept inside the panel."""
+    left, right = ax.get_xlim()
+    span = (right - left) or 1.0
+    inches = ax.figure.get_figwidth() * ax.get_position().width
+    for pos, mean, text in verdicts:
+        at = (mean - left) / span if math.isfinite(mean) else 0.5
+        wide = min(0.98, len(text) * 0.55 * style.note / 72 / inches)  # the text's estimated width, of the panel
+        on_right = at > 0.5
+        x = max(at, wide + 0.01) if on_right else min(at, 0.99 - wide)
+        ax.text(
+            x,
+            pos - 0.3,
+            text,
+            transform=ax.get_yaxis_transform(),
+            ha="right" if on_right else "left",
+            va="center",
+            fontsize=style.note,
+            color="0.2",
+            zorder=5,
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "alpha": 0.75, "linewidth": 0},
+        )
+
+
+@styled
 def loss_difference_vs_round(
     curves: Curves,
     labels: Mapping[str, str],
@@ -145,10 +187,12 @@ def loss_difference_vs_round(
     units: Units,
     out: Path,
     margin: float = math.nan,
+    *,
+    style: Style = SCREEN,
 ) -> Plot:
     """Held-out loss of each strategy minus the baseline's on the same seed, per round: seeds, mean and band."""
     others = [s for s in curves if s != baseline]
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    fig, ax = style.subplots("single", style.panel)
     if math.isfinite(margin):
         ax.axhspan(-margin, margin, color=MARGIN_SHADE, alpha=0.12, linewidth=0, label=f"±{margin:g} margin")
     drawn = []
@@ -190,15 +234,16 @@ def loss_difference_vs_round(
     ax.axhline(0, color="grey", linewidth=1, linestyle=(0, (4, 3)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("round (index)")
-    ax.set_ylabel(f"held-out loss difference, {units.loss}")
+    ax.set_ylabel(f"loss difference, {units.loss}")
     base_label = labels[baseline]
-    ax.set_title(f"Held-out {units.loss_name} per round, strategy − {base_label} on the same seed")
+    ax.set_title(f"Held-out {units.loss_name}: strategy − {base_label}, paired by seed")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax, style, fontsize=8)
     n_seeds = fewest or 0
-    mark_few_seeds(fig, n_seeds)
+    mark_few_seeds(fig, n_seeds, style)
     data = pd.DataFrame(drawn, columns=["strategy", "series", "seed", "round", "difference", "low", "high", "n"])
-    name = save(fig, out, "loss_difference_vs_round.png", data.assign(label=data["strategy"].map(labels)))
+    data = data.assign(label=data["strategy"].map(labels))
+    name = save(fig, out, "loss_difference_vs_round.png", data, style=style)
     how = (
         f"Line = mean difference over {n_seeds} seeds, band = its 95 % paired-t interval, faint lines = each seed; "
         "below the dashed zero line the strategy's loss is lower than the baseline's on the same seed."

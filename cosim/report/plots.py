@@ -1,7 +1,7 @@
 """The comparison's figures and their style: one question per figure, every strategy in each.
 
 This module holds the style (colours, markers, hatches), the :class:`Plot` record and the tier heat map;
-:mod:`cosim.report.bands` holds the figures over seeds (means, intervals),
+:mod:`cosim.report.bands` holds the curves over seeds (means, bands), :mod:`cosim.report.bars` the bar charts,
 :mod:`cosim.report.paired_plots` the paired differences against the baseline, :mod:`cosim.report.baselines`
 the reference models, :mod:`cosim.report.distributions` the per-RSU delay distributions and
 :mod:`cosim.report.citymap` the map. Below :data:`cosim.stats.MIN_PAIRS` seeds :func:`mark_few_seeds` stamps
@@ -11,7 +11,8 @@ Strategies get colours by position from the Okabe-Ito palette (distinguishable w
 deficiencies), plus a marker and line style per position so lines stay apart in grey print too. Tiers
 get cividis colours, busiest brightest, and each tier a hatch pattern and its name written in the cell,
 so no reader has to tell tiers apart by colour alone. Every figure is written by
-:func:`cosim.figures.save_figure`: a 200-dpi PNG, an SVG and the CSV of what it draws.
+:func:`cosim.figures.save_figure`: a PNG, an SVG and the CSV of what it draws. Each figure function takes
+``style=`` (:class:`cosim.figures.Style`: screen or paper), which sets its size and its text.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch, Rectangle
 
-from cosim.figures import plt, save_figure
+from cosim.figures import SCREEN, Style, plt, save_figure, styled
 from cosim.palette import MARKERS, OKABE_ITO, tier_colors, tier_hatch
 from cosim.report.rundata import RunData, safe_name, tier_matrix
 
@@ -40,8 +43,10 @@ __all__ = [
     "Plot",
     "clip_note",
     "color",
+    "legend",
     "line_style",
     "mark_few_seeds",
+    "set_ylabel",
     "plt",
     "save",
     "tier_colors",
@@ -91,12 +96,12 @@ def line_style(position: int) -> dict[str, Any]:
     }
 
 
-def save(fig: Figure, out: Path, name: str, data: pd.DataFrame, *, tight: bool = True) -> str:
-    """Write ``fig`` as ``out/name`` (PNG at 200 dpi, SVG) and ``data`` as its CSV; return the PNG's name."""
-    return save_figure(fig, out, name, data, tight=tight).png.name
+def save(fig: Figure, out: Path, name: str, data: pd.DataFrame, *, tight: bool = True, style: Style = SCREEN) -> str:
+    """Write ``fig`` as ``out/name`` (PNG at the style's dpi, SVG) and ``data`` as its CSV; return the PNG's name."""
+    return save_figure(fig, out, name, data, tight=tight, style=style).png.name
 
 
-def mark_few_seeds(fig: Figure, seeds: int) -> bool:
+def mark_few_seeds(fig: Figure, seeds: int, style: Style = SCREEN) -> bool:
     """Stamp ``cannot conclude (n seeds)`` on a figure over fewer than :data:`cosim.stats.MIN_PAIRS` seeds.
 
     The mark is the figure's super-title (appended to one it already has), dark red and framed, so the
@@ -112,13 +117,58 @@ def mark_few_seeds(fig: Figure, seeds: int) -> bool:
     if title:  # keep the title; the mark goes on a line of its own above it
         fig.suptitle(f"{mark}\n{title}", x=0.02, ha="left", fontweight="bold", color=FEW_SEEDS_COLOR)
     else:
-        fig.suptitle(mark, x=0.99, ha="right", fontsize=9, fontweight="bold", color=FEW_SEEDS_COLOR, bbox=frame)
+        size = style.note + 1.5
+        fig.suptitle(mark, x=0.99, ha="right", fontsize=size, fontweight="bold", color=FEW_SEEDS_COLOR, bbox=frame)
     return True
 
 
-def clip_note(ax: Any, what: str = "interval clipped at 0 (the quantity cannot be negative)") -> None:
+def clip_note(
+    ax: Any, what: str = "interval clipped at 0 (the quantity cannot be negative)", style: Style = SCREEN
+) -> None:
     """Say on the axes that a drawn interval was clipped to the values the quantity can take."""
-    ax.text(0.01, 0.01, what, transform=ax.transAxes, ha="left", va="bottom", fontsize=7.5, style="italic")
+    ax.text(0.01, 0.01, what, transform=ax.transAxes, ha="left", va="bottom", fontsize=style.note, style="italic")
+
+
+def set_ylabel(ax: Any, text: str) -> None:
+    """The y axis's label, its unit moved to a second line when the label is longer than the figure is tall."""
+    size = FontProperties(size=matplotlib.rcParams["axes.labelsize"]).get_size_in_points()
+    if len(text) * 0.55 * size / 72 > 0.85 * ax.figure.get_figheight() and " (" in text:
+        head, _, unit = text.rpartition(" (")
+        text = f"{head}\n({unit}"
+    ax.set_ylabel(text)
+
+
+def legend(ax: Any, style: Style, *, handles: list[Artist] | None = None, **screen: Any) -> None:
+    """The figure's legend: placed as ``screen`` says on screen; below the plots, across the figure, in print.
+
+    Below the plots it never covers data; its columns are as many as fit the figure's width.
+    """
+    if not style.legend_below:
+        if handles is not None:
+            screen["handles"] = handles
+        ax.legend(**screen)
+        return
+    fig = ax.figure
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    else:
+        labels = [str(h.get_label()) for h in handles]
+    if not handles:
+        return
+    ncols = _columns(labels, fig.get_figwidth())
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, title=screen.get("title"))
+
+
+def _columns(labels: list[str], width: float) -> int:
+    """Legend columns: the fewest rows whose entries fit ``width`` inches (entries fill a column, then the next)."""
+    size = FontProperties(size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
+    entries = [(3.4 + 0.55 * len(text)) * size / 72 for text in labels]  # handle, gaps and text, in inches
+    for ncols in range(len(labels), 1, -1):
+        rows = -(-len(labels) // ncols)
+        columns = [entries[i : i + rows] for i in range(0, len(entries), rows)]
+        if sum(max(c) for c in columns) <= 0.97 * width:
+            return -(-len(labels) // rows)  # as few columns as give that many rows: 2 x 2, not 2 + 1 + 1
+    return 1
 
 
 def tier_legend(tiers: list[str], sizes: dict[str, int] | None = None) -> list[Patch]:
@@ -136,14 +186,16 @@ def tier_legend(tiers: list[str], sizes: dict[str, int] | None = None) -> list[P
     ]
 
 
-def tier_heatmap(run: RunData, out: Path) -> Plot:
+@styled
+def tier_heatmap(run: RunData, out: Path, *, style: Style = SCREEN) -> Plot:
     """Each RSU's tier in each round, for one run of a strategy: colour, hatch and the tier's name per cell."""
     matrix = tier_matrix(run)
     tiers = run.tiers
     colors = tier_colors(len(tiers))
     n_rsus, n_rounds = matrix.shape
-    width = min(14, max(6.5, 3.5 + 0.55 * n_rounds))
-    fig, ax = plt.subplots(figsize=(width, min(14, max(3.0, 1.5 + 0.3 * n_rsus))))
+    height = max(2.0 * style.frame, style.frame + style.row / 2 * n_rsus) + (0.5 if style.legend_below else 0.0)
+    span = style.fit(n_rounds * 2 * style.slot)  # a cell: two slots wide
+    fig, ax = style.subplots(span, height, want=3.5 + 0.55 * n_rounds)
     label_cells = n_rounds <= 30 and n_rsus <= 60
     short = _short_names(tiers)
     values = matrix.to_numpy()
@@ -172,7 +224,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
                     short[k],
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=style.note - 0.5,
                     color="black",
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.85, "linewidth": 0},
                 )
@@ -182,7 +234,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
     ax.scatter(
         [cols[c] + 0.32 for c in moved["round"]],
         [rows[str(r)] - 0.28 for r in moved["rsu"]],
-        s=16,
+        s=style.dots(16),
         c="white",
         edgecolors="black",
         linewidths=0.8,
@@ -202,7 +254,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
     handles.append(
         plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label="migrated")
     )
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="tier, busiest first")
+    legend(ax, style, handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="tier, busiest first")
     r = run.rounds
     data = pd.DataFrame(
         {
@@ -216,7 +268,7 @@ def tier_heatmap(run: RunData, out: Path) -> Plot:
             "migrated": r["migrated"].astype(bool),
         }
     )
-    name = save(fig, out, f"tiers_{safe_name(run.strategy)}.png", data)
+    name = save(fig, out, f"tiers_{safe_name(run.strategy)}.png", data, style=style)
     return Plot(
         name,
         f"Tier of each RSU over rounds ({run.label})",

@@ -33,6 +33,14 @@ def png_dpi(path: Path) -> float:
         return float(im.info["dpi"][0])
 
 
+def width_in(png: Path) -> float:
+    """A PNG's width in inches (pixels over the dots per inch its pHYs chunk records, rounded)."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        return im.size[0] / round(im.info["dpi"][0])
+
+
 def needs_shift() -> None:
     if not (SHIFT / "scenario.toml").exists():
         pytest.skip("tests/fixtures/shift not present")
@@ -254,6 +262,21 @@ def test_a_failed_run_is_named_and_the_others_are_compared(tmp_path: Path) -> No
     again = FakeRuns()
     result = compare(SHIFT, seeds=[1, 2], rounds=2, out=out, run_fn=again, executor=SerialExecutor())
     assert list(again.seen) == [("dynamic", 2)] and not result.failed
+
+
+@pytest.mark.sumo
+def test_a_paper_compare_writes_column_and_page_wide_figures_and_a_rerun_redraws_them(tmp_path: Path) -> None:
+    needs_shift()
+    out = tmp_path / "c"
+    compare(SHIFT, seeds=[1], rounds=2, out=out, run_fn=FakeRuns(), executor=SerialExecutor(), style="paper")
+    widths = {png.stem: round(width_in(png), 2) for png in out.glob("*.png")}
+    assert widths and set(widths.values()) <= {3.5, 7.16}, widths
+    assert widths["loss_vs_time"] == 3.5 and widths["differences"] == 7.16
+    assert png_dpi(out / "differences.png") == pytest.approx(300, abs=0.5)
+    again = FakeRuns()
+    compare(SHIFT, seeds=[1], rounds=2, out=out, run_fn=again, executor=SerialExecutor())  # the default: screen
+    assert not again.seen  # nothing ran again: only the report was redrawn
+    assert width_in(out / "loss_vs_time.png") == pytest.approx(7.5)
 
 
 @pytest.mark.sumo

@@ -185,7 +185,7 @@ def test_units_and_tiers_come_from_run_json(tmp_path: Path) -> None:
     assert rows.loc[("final_eval_metric", "static"), "unit"] == "-"  # the workload gives no unit
     assert rows.loc[("final_eval_metric", "static"), "meaning"] == "held-out accuracy after the last round"
     text = report.read_text()
-    assert "Eval accuracy per round" in text and "(m/s)" not in text
+    assert "Held-out accuracy per round" in text and "(m/s)" not in text
     other = make_run(tmp_path / "speed", strategy="forecast", n_rsus=6, n_rounds=4)
     with pytest.raises(RunFolderError, match="compare runs of one workload"):
         build_report({**runs, "forecast": other}, tmp_path / "mixed")

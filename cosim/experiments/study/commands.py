@@ -8,9 +8,11 @@ from pathlib import Path
 from rich.progress import Progress
 
 from cosim.console import LineProgress, jobs_display, make_console
+from cosim.errors import ConfigError
 from cosim.experiments.commands import RichProgress
 from cosim.experiments.study.run import run_study
 from cosim.experiments.study.spec import StudyScenario, load_study
+from cosim.figures import style_of
 
 DEFAULT = Path(__file__).resolve().parents[3] / "docs" / "study.toml"
 """The shipped study (docs/study.toml of the checkout)."""
@@ -34,6 +36,12 @@ def study_command(args: argparse.Namespace) -> int:
     from cosim.experiments.jobs import default_executor
 
     spec = load_study(args.study or DEFAULT)
+    style_of(args.style, "--style")
+    if args.doc_only and args.style != "screen":
+        raise ConfigError(
+            f"--style {args.style} with --doc-only: the document copies the figures as the reports drew them; "
+            "run without --doc-only to redraw them (finished runs are reused)"
+        )
     if args.doc_only:
         from cosim.experiments.study.markdown import write_study
 
@@ -52,7 +60,7 @@ def study_command(args: argparse.Namespace) -> int:
             current.append(ScenarioProgress(bar, scenario))
             return current[-1]
 
-        result = run_study(spec, executor=executor, progress=progress, only=args.only)
+        result = run_study(spec, executor=executor, progress=progress, only=args.only, style=args.style)
         if current:
             current[-1].close()
     failed = 0

@@ -24,6 +24,7 @@ from cosim.experiments.compare import CompareProgress, CompareResult, execute
 from cosim.experiments.jobs import Executor
 from cosim.experiments.plan import ComparePlan, plan
 from cosim.experiments.study.spec import StudyScenario, StudySpec
+from cosim.figures import style_of
 from cosim.traces.recorder import write_json
 
 
@@ -108,6 +109,7 @@ def run_study(
     progress: Callable[[StudyScenario], CompareProgress | None] | None = None,
     only: str | None = None,
     write: Callable[[StudySpec], Path] | None = None,
+    style: str = "screen",
 ) -> StudyResult:
     """Compare the strategies on every scenario (``only``: one of them), then write the doc.
 
@@ -115,8 +117,10 @@ def run_study(
     written from the comparison folders, so it also shows scenarios finished by an earlier invocation;
     each scenario's wall time and job counts go to ``<out>/<scenario>/study.json`` (kept as they are when an
     invocation made nothing: the measurement stays that of the invocation that did the work). ``write``
-    defaults to :func:`cosim.experiments.study.markdown.write_study`.
+    defaults to :func:`cosim.experiments.study.markdown.write_study`. ``style``: the reports' figures,
+    ``"screen"`` or ``"paper"`` (a rerun over finished runs redraws them in the style asked for).
     """
+    style_of(style, "style")
     if only is not None and only not in {s.key for s in spec.scenarios} | {s.name for s in spec.scenarios}:
         names = ", ".join(s.key for s in spec.scenarios)
         raise ConfigError(f"--only = {only!r}: not a scenario of {spec.source} ({names})")
@@ -138,7 +142,11 @@ def run_study(
         for scenario, checked in plans:
             t0 = time.perf_counter()
             result = execute(
-                checked, progress=progress(scenario) if progress else None, executor=executor, margins=spec.equivalence
+                checked,
+                progress=progress(scenario) if progress else None,
+                executor=executor,
+                margins=spec.equivalence,
+                style=style,
             )
             wall = time.perf_counter() - t0
             info = facts(checked)

@@ -15,7 +15,10 @@ from cosim.experiments.sweep.run import run_sweep
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Check the grid, run it on Ray, print the table's location and the failed points."""
+    from cosim.figures import style_of
+
     spec = load_spec(args.config, out=args.out)
+    style_of(args.style, "--style")
     check_scenarios(spec)
     console = make_console(stderr=True)
     columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"))
@@ -26,7 +29,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             tag = "reused" if row["reused"] else row["status"]
             bar.update(task, advance=1, last=f"{row['name']}: {tag}")
 
-        table = run_sweep(spec, executor=RayExecutor(args.address, args.num_cpus), on_row=on_row)
+        table = run_sweep(spec, executor=RayExecutor(args.address, args.num_cpus), on_row=on_row, style=args.style)
     failed = table[table["status"] == "failed"]
     for row in failed.itertuples(index=False):
         console.print(f"failed: {row.name}: {row.error}")

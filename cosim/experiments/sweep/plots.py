@@ -3,8 +3,9 @@
 Strategies take colours by their position in the sweep (Okabe-Ito palette, safe with colour-vision
 deficiencies) and a marker each, and are shown by their registry label (a hindsight strategy is marked so).
 The loss's and metric's names and units come from the runs' workload. Each plot is written by
-:func:`cosim.figures.save_figure`: ``sweep_<metric>.png`` (200 dpi), ``.svg`` and ``.csv`` (one row per
-drawn point: strategy, setting, mean, interval, n).
+:func:`cosim.figures.save_figure` in the given style (:class:`cosim.figures.Style`: screen or paper):
+``sweep_<metric>.png``, ``.svg`` and ``.csv`` (one row per drawn point: strategy, setting, mean, interval,
+n). A plot whose groups rest on fewer than :data:`cosim.stats.MIN_PAIRS` seeds is marked *cannot conclude*.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.errors import ConfigError
-from cosim.figures import plt, save_figure
+from cosim.figures import SCREEN, Style, save_figure, styled
 from cosim.palette import MARKERS, OKABE_ITO
 from cosim.registry import STRATEGIES
-from cosim.report.plots import clip_note
+from cosim.report.plots import clip_note, legend, mark_few_seeds, set_ylabel
 
 PALETTE = OKABE_ITO
 """Okabe-Ito colours in the order strategies take them (the report uses the same order)."""
@@ -56,8 +57,14 @@ def label_of(strategy: str) -> str:
         return strategy
 
 
+@styled
 def plot_summary(
-    summary: pd.DataFrame, keys: list[str], out: Path, units: Mapping[str, str] | None = None
+    summary: pd.DataFrame,
+    keys: list[str],
+    out: Path,
+    units: Mapping[str, str] | None = None,
+    *,
+    style: Style = SCREEN,
 ) -> list[Path]:
     """One figure per metric (PNG, SVG, CSV): a point per group (mean) with its 95 % CI as an error bar.
 
@@ -70,11 +77,12 @@ def plot_summary(
         if frame.empty or frame["mean"].isna().all():
             continue
         settings = list(dict.fromkeys(tuple(r) for r in frame[others].itertuples(index=False)))
-        fig, ax = plt.subplots(figsize=(min(16, 7 + 1.3 * len(settings)), 4.2))
         strategies = list(dict.fromkeys(frame["strategy"]))
+        span = style.fit(len(settings) * len(strategies) * style.slot)
+        fig, ax = style.subplots(span, style.panel - 0.2, want=7 + 1.3 * len(settings))
         spread = 0.6 / max(1, len(strategies))
         counts = set(frame["n"].astype(int))
-        same_n = f", n = {counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
+        same_n = f"{counts.pop()} seeds" if len(counts) == 1 else ""  # else each point says its n
         drawn: list[dict[str, object]] = []
         for k, strategy in enumerate(strategies):
             xs, ys, lo, hi, ns = [], [], [], [], []
@@ -110,28 +118,35 @@ def plot_summary(
                 ys,
                 yerr=[lo, hi],
                 fmt=MARKERS[k % len(MARKERS)],
-                capsize=5,
+                capsize=5 if style.grow else 2.5,
                 color=color,
-                label=f"{label_of(strategy)} (mean, 95 % CI{same_n})",
+                label=label_of(strategy),
             )
             for x, y, n in zip(xs, ys, ns, strict=True) if not same_n else ():
                 ax.annotate(
-                    f"n={n}", (x, y), xytext=(7, 0), textcoords="offset points", fontsize=8, color=color, va="center"
+                    f"n={n}",
+                    (x, y),
+                    xytext=(7, 0),
+                    textcoords="offset points",
+                    fontsize=style.note + 0.5,
+                    color=color,
+                    va="center",
                 )
         ax.set_xticks(range(len(settings)), ["\n".join(_short(v) for v in s) for s in settings])
         ax.set_xlim(-0.6, len(settings) - 0.4)
         ax.set_xlabel("\n".join(others) if others else "")
-        ax.set_ylabel(label)
+        set_ylabel(ax, label)
         top = max(float(frame["ci95_high"].max() if frame["ci95_high"].notna().any() else 0), frame["mean"].max())
         ax.set_ylim(0, top * scale * 1.1 if top > 0 else 1)  # every plotted metric is >= 0
         what = label.split(",")[0].split(" (")[0]
         what = what[0].upper() + what[1:]
-        ax.set_title(f"{what} per strategy\n(mean over seeds, 95 % confidence interval)")
+        ax.set_title(f"{what} per strategy\n(mean over {same_n or 'seeds'}, 95 % confidence interval)")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        legend(ax, style, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         if "ci95_clipped" in frame and frame["ci95_clipped"].fillna("").astype(str).str.len().gt(0).any():
-            clip_note(ax, "interval clipped at 0 (the quantity cannot be negative)")
-        written.append(save_figure(fig, out, f"sweep_{metric}", pd.DataFrame(drawn)).png)
+            clip_note(ax, "interval clipped at 0 (the quantity cannot be negative)", style)
+        mark_few_seeds(fig, int(frame["n"].min()), style)
+        written.append(save_figure(fig, out, f"sweep_{metric}", pd.DataFrame(drawn), style=style).png)
     return written
 
 

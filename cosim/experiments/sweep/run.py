@@ -103,8 +103,15 @@ def run_sweep(
     executor: Executor | None = None,
     task: Task = run_point,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    style: str = "screen",
 ) -> pd.DataFrame:
-    """Run every point not already finished, write the tables and plots, return the runs table."""
+    """Run every point not already finished, write the tables and plots, return the runs table.
+
+    ``style``: the plots' style, ``"screen"`` or ``"paper"`` (:data:`cosim.figures.STYLES`), checked first.
+    """
+    from cosim.figures import style_of
+
+    style_of(style, "style")
     out = spec.out.resolve()  # Ray workers do not share the driver's current folder
     make_folder(out / "runs", "--out", empty=False)
     rows: list[dict[str, Any]] = []
@@ -128,7 +135,7 @@ def run_sweep(
     order = {p.name: i for i, p in enumerate(spec.points)}
     rows.sort(key=lambda r: order[r["name"]])
     table = pd.DataFrame(rows)
-    write_tables(table, spec, out)
+    write_tables(table, spec, out, style=style)
     return table
 
 
@@ -161,9 +168,10 @@ def summarize(table: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
-    """runs.csv/.parquet, summary.csv/.parquet and the plots."""
+def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path, *, style: str = "screen") -> list[Path]:
+    """runs.csv/.parquet, summary.csv/.parquet and the plots (in ``style``: screen or paper)."""
     from cosim.experiments.sweep.plots import plot_summary
+    from cosim.figures import style_of
 
     summary = summarize(table, group_keys(spec))
     written = [out / "runs.csv", out / "runs.parquet", out / "summary.csv", out / "summary.parquet"]
@@ -173,7 +181,8 @@ def write_tables(table: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
                 frame.to_csv(path, index=False)
             else:
                 frame.to_parquet(path, index=False)
-    return written + plot_summary(summary, group_keys(spec), out, units=units_of(table))
+    look = style_of(style)
+    return written + plot_summary(summary, group_keys(spec), out, units=units_of(table), style=look)
 
 
 def units_of(table: pd.DataFrame) -> dict[str, str]:
