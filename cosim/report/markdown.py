@@ -28,7 +28,7 @@ from cosim.stats import (
 
 SUMMARY_METRICS = (
     "final_eval_loss",
-    "final_prequential_loss",
+    "prequential_loss",
     "final_eval_metric",
     "worst_decile_eval_loss",
     "min_participation",
@@ -37,6 +37,7 @@ SUMMARY_METRICS = (
     "bytes_to_target",
     "mean_round_s",
     "mean_straggler_s",
+    "cap_binding_share",
     "server_busy_frac",
     "mean_uplink_ms",
     "tier_migrations",

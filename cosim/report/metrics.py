@@ -194,6 +194,15 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             label="mean RSU participation",
         ),
         Metric(
+            "prequential_loss",
+            units.loss_unit or "-",
+            f"prequential {units.loss_name} over all rounds: each round's incoming samples scored by the model "
+            "before training on them, the sample-weighted mean over the rounds",
+            _summary("prequential_loss"),
+            needs=("summary.prequential_loss",),
+            label=f"prequential {units.loss_name}, all rounds",
+        ),
+        Metric(
             "final_prequential_loss",
             units.loss_unit or "-",
             f"prequential {units.loss_name}: the last model scored on the samples that arrived after it, before "
@@ -339,6 +348,16 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
                 label=f"barrier wait, tier {tier}",
             )
             for tier in tiers
+        ),
+        Metric(
+            "cap_binding_share",
+            "fraction",
+            "share of the RSU-rounds in which the batch cap bound (the RSU had more samples than it could train)",
+            _summary("cap_binding_share"),
+            better="",
+            kind="fraction",
+            needs=("summary.cap_binding_share",),
+            label="batch cap binding share",
         ),
         Metric(
             "sim_time_s",

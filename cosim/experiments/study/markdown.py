@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import writing
+from cosim.experiments.study.mechanisms import arm_facts, mechanisms_section
 from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.registry import STRATEGIES
 from cosim.report.headline import headline, study_headline
@@ -124,6 +125,11 @@ def _schedule(info: dict[str, Any]) -> str:
     return f"{info['rounds']} {kind} rounds every {info['round_period']:g} s"
 
 
+def _arm(spec: StudySpec, scenario: StudyScenario) -> tuple[str, ...]:
+    """The strategies one entry of the study compares."""
+    return scenario.strategies or tuple(spec.strategies)
+
+
 def _hindsight(strategies: Sequence[str]) -> list[str]:
     return [s for s in strategies if STRATEGIES.entry(s).flags.get("reads_future")]
 
@@ -142,6 +148,7 @@ def write_study(spec: StudySpec) -> Path:
     lines += _design(spec, data)
     lines += _budget(spec, data)
     lines += _glance(spec, data)
+    lines += mechanisms_section(spec, data)
     lines += _gap(spec, data)
     for scenario in spec.scenarios:
         lines += _scenario(spec, scenario, data[scenario.key])
@@ -219,7 +226,7 @@ def _design(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         found = data[s.key]
         info = found[2] if found else {}
         span = info.get("traffic")
-        span_text = f"{span[0]:g}–{span[1]:g}" if span else "—"
+        span_text = f"{span[0]:g}–{span[1]:g}" if span and None not in span else "—"
         rounds = _schedule(info)
         cap = info.get("max_batches")
         cap_text = "all" if cap == 0 else (str(cap) if cap is not None else "—")
@@ -316,7 +323,7 @@ def _glance(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         if not found:
             continue
         rows = found[0].set_index(["metric", "strategy"])
-        for name in others:
+        for name in [n for n in others if n in _arm(spec, s)]:
             cells = [s.key, _label(name)]
             for metric in GLANCE:
                 if (metric, name) not in rows.index:
@@ -348,11 +355,12 @@ def _gap(spec: StudySpec, data: dict[str, Any]) -> list[str]:
         ]
         for s in spec.scenarios:
             found = data[s.key]
-            if not found:
+            if not found or bound not in _arm(spec, s):
                 continue
-            gap = recompute(found[0], found[1], bound, spec.equivalence, [bound, *others])
+            mine = [n for n in others if n in _arm(spec, s)]
+            gap = recompute(found[0], found[1], bound, spec.equivalence, [bound, *mine])
             rows = gap.set_index(["metric", "strategy"])
-            for name in others:
+            for name in mine:
                 cells = [s.key, _label(name)]
                 for metric in GLANCE:
                     if (metric, name) not in rows.index:
@@ -387,6 +395,7 @@ def _scenario(spec: StudySpec, scenario: StudyScenario, found: Any) -> list[str]
         "",
         *numbers_markdown(shown, spec.baseline, fewest_seeds(numbers)),
         "",
+        *arm_facts(spec, scenario, folder, fewest_seeds(numbers)),
     ]
     if info.get("failed"):
         lines += [f"> **Failed:** {f}" for f in info["failed"]] + [""]

@@ -182,20 +182,25 @@ def test_the_shipped_study_plans(tmp_path: Path) -> None:
     from cosim.experiments.study.run import plan_scenario, scenario_source
 
     spec = load_study(ROOT / "docs" / "study.toml")
-    assert spec.strategies == ("static", "dynamic", "forecast", "hindsight") and spec.seeds == (1, 2, 3, 4, 5)
+    assert spec.strategies == ("static", "dynamic", "forecast", "latency-aware", "random", "hindsight")
+    assert spec.seeds == tuple(range(1, 11))  # ten paired seeds in every arm: arms were cut, not seeds
     assert spec.doc == ROOT / "docs" / "study.md" and spec.out == ROOT / "runs" / "study"
     spec = dataclasses.replace(spec, out=tmp_path / "study")  # not the checkout's runs/, whatever they hold
     keys = [s.key for s in spec.scenarios]
-    assert keys[:2] == ["grid-rush-sync", "spider-city"] and "bologna-pasubio" in keys
+    assert keys[:3] == ["grid-rush-sync", "grid-rush-moves", "grid-rush-moves-deadline"]
+    assert {"grid-rush-sync-no-cap", "grid-rush-sync-batch-only", "grid-rush-sync-depth-only"} <= set(keys)
     for scenario in spec.scenarios:
         if not scenario.available:
             continue  # the real city is only where ../shared is
         with scenario_source(scenario) as source:
             checked = plan_scenario(spec, scenario, source)
         cfg = checked.config("dynamic", 3)
-        assert cfg.learning.schedule == "synchronous" and cfg.workload.name == "speed-seq" and cfg.seed == 3
+        assert cfg.workload.name == ("next-move" if "moves" in scenario.key else "speed-seq") and cfg.seed == 3
         assert cfg.learning.max_batches_per_round == 16 and cfg.compute.mode == "flops"
-        assert len(checked.pairs()) == 20
+        assert cfg.learning.schedule == ("deadline" if scenario.key.endswith("deadline") else "synchronous")
+        assert len(checked.pairs()) == 10 * len(scenario.strategies or spec.strategies)
+        # the reference models are scored by the baseline's runs only
+        assert checked.config("static", 3).learning.baselines and not cfg.learning.baselines
 
 
 def test_an_arm_is_a_city_under_a_named_ablation_with_fewer_strategies(tmp_path: Path) -> None:
@@ -231,3 +236,39 @@ strategies = ["static", "dynamic"]
         study.write_text(f'strategies = ["static", "dynamic", "random"]\n[[scenarios]]\nname = "{SHIFT}"\n{bad}\n')
         with pytest.raises(ConfigError, match=re.escape(words)):
             load_study(study)
+
+
+def test_the_ablations_table_puts_each_arm_beside_the_city_as_shipped(tmp_path: Path) -> None:
+    """Synthetic arms: dynamic is lower on every seed as shipped and the same under batch-only."""
+    from cosim.experiments.study.markdown import write_study
+    from cosim.report import build_report
+    from cosim.testing import make_run
+
+    study = tmp_path / "arms.toml"
+    study.write_text(
+        f'strategies = ["static", "dynamic"]\nseeds = "1-5"\nout = "runs"\ndoc = "study.md"\n'
+        f'[[scenarios]]\nname = "{SHIFT}"\n[[scenarios]]\nname = "{SHIFT}"\narm = "batch-only"\n'
+        'ablation = "batch-only"\n'
+    )
+    spec = load_study(study)
+    for key, gap in (("shift", 0.05), ("shift-batch-only", 0.0)):
+        runs: dict[str, list[Path]] = {"static": [], "dynamic": []}
+        for seed in range(1, 6):
+            for name in runs:
+                end = 0.3 + 0.01 * seed * (1 + 0.1 * (name == "dynamic")) - (gap if name == "dynamic" else 0.0)
+                runs[name].append(
+                    make_run(spec.out / key / f"s{seed}" / name, strategy=name, retier=name == "dynamic", seed=seed,
+                             loss_end=end)
+                )  # fmt: skip
+        build_report(runs, spec.out / key)
+    text = write_study(spec).read_text()
+    section = text[text.index("## What the ablations show") : text.index("## shift\n")]
+    rows = [line for line in section.splitlines() if line.startswith("| shift")]
+    assert [r.split(" | ")[1] for r in rows] == ["nothing (as shipped)", ABLATION_TEXT]
+    shipped, ablated = (r.split(" | ") for r in rows)
+    assert shipped[2] == "dynamic" and "lower" in shipped[5]  # final loss: lower on every seed as shipped
+    assert "lower" not in ablated[5]  # ... and not once batch size is all that differs
+    assert "power of this arm: With 5 paired seeds" in text
+
+
+ABLATION_TEXT = "tiers differ only in batch size (every tier at the reference depth)"
