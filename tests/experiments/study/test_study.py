@@ -262,7 +262,7 @@ def test_the_ablations_table_puts_each_arm_beside_the_city_as_shipped(tmp_path: 
                 )  # fmt: skip
         build_report(runs, spec.out / key)
     text = write_study(spec).read_text()
-    section = text[text.index("## What the ablations show") : text.index("## shift\n")]
+    section = text[text.index("## What the ablations show") : text.index("\n## shift\n")]
     rows = [line for line in section.splitlines() if line.startswith("| shift")]
     assert [r.split(" | ")[1] for r in rows] == ["nothing (as shipped)", ABLATION_TEXT]
     shipped, ablated = (r.split(" | ") for r in rows)
