@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cosim.errors import writing
+from cosim.experiments.study.answer import answer_lines, write_answer
 from cosim.experiments.study.mechanisms import arm_facts, mechanisms_section
 from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.registry import STRATEGIES
@@ -145,6 +146,9 @@ def write_study(spec: StudySpec) -> Path:
     spec.figures.mkdir(parents=True, exist_ok=True)
     data = {s.key: _read(spec.out / s.key, spec) for s in spec.scenarios}
     lines = _head(spec, data)
+    answer = answer_lines(spec, data)
+    if answer:
+        lines += ["## The answer", "", *answer, ""]
     lines += _design(spec, data)
     lines += _budget(spec, data)
     lines += _glance(spec, data)
@@ -154,6 +158,8 @@ def write_study(spec: StudySpec) -> Path:
         lines += _scenario(spec, scenario, data[scenario.key])
     with writing(spec.doc):
         spec.doc.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    for page in spec.answer_into:
+        write_answer(page, answer or ["*No arm of the study has finished yet.*"], _rel(spec.doc, page.parent))
     return spec.doc
 
 

@@ -50,7 +50,19 @@ from cosim.errors import ConfigError
 from cosim.experiments.plan import choose_strategies, parse_seeds
 from cosim.report.metrics import check_margins, measure_names
 
-TOP_KEYS = ("title", "question", "notes", "strategies", "baseline", "seeds", "out", "doc", "figures", "budget_minutes")
+TOP_KEYS = (
+    "title",
+    "question",
+    "notes",
+    "strategies",
+    "baseline",
+    "seeds",
+    "out",
+    "doc",
+    "figures",
+    "budget_minutes",
+    "answer_into",
+)
 SCENARIO_KEYS = ("name", "import", "rsus", "radius", "optional", "set", "note", "arm", "ablation", "strategies")
 
 
@@ -114,6 +126,8 @@ class StudySpec:
     scenarios: tuple[StudyScenario, ...]
     equivalence: Mapping[str, float] = field(default_factory=dict)
     """Measure -> equivalence margin in its unit (``[equivalence]``): TOST tests against it."""
+    answer_into: tuple[Path, ...] = ()
+    """Pages (``answer_into``, relative to the study file) whose answer markers get the study's generated answer."""
 
     def overrides_for(self, scenario: StudyScenario) -> list[tuple[str, Any]]:
         """The scenario.toml fields set for ``scenario``: the common ones, then its own."""
@@ -161,6 +175,9 @@ def load_study(path: str | Path) -> StudySpec:
     notes = raw.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise ConfigError(f"{where}: notes must be a list of strings")
+    into = raw.get("answer_into", [])
+    if not isinstance(into, list) or not all(isinstance(n, str) for n in into):
+        raise ConfigError(f"{where}: answer_into must be a list of page paths (relative to the study file)")
     scenarios = raw.get("scenarios")
     if not isinstance(scenarios, list) or not scenarios:
         raise ConfigError(f"{where}: [[scenarios]] is missing: name at least one scenario")
@@ -184,6 +201,7 @@ def load_study(path: str | Path) -> StudySpec:
         overrides=_table(raw.get("set"), where, "set"),
         scenarios=parsed,
         equivalence=equivalence,
+        answer_into=tuple((base / n).resolve() for n in into),
     )
 
 

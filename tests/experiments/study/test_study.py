@@ -247,15 +247,19 @@ def test_the_ablations_table_puts_each_arm_beside_the_city_as_shipped(tmp_path: 
     study = tmp_path / "arms.toml"
     study.write_text(
         f'strategies = ["static", "dynamic"]\nseeds = "1-5"\nout = "runs"\ndoc = "study.md"\n'
+        'answer_into = ["page.md"]\n'
         f'[[scenarios]]\nname = "{SHIFT}"\n[[scenarios]]\nname = "{SHIFT}"\narm = "batch-only"\n'
         'ablation = "batch-only"\n'
     )
+    page = tmp_path / "page.md"
+    page.write_text("# Results\n\n<!-- study answer: start -->\nold\n<!-- study answer: end -->\n\nkept\n")
     spec = load_study(study)
     for key, gap in (("shift", 0.05), ("shift-batch-only", 0.0)):
         runs: dict[str, list[Path]] = {"static": [], "dynamic": []}
         for seed in range(1, 6):
             for name in runs:
-                end = 0.3 + 0.01 * seed * (1 + 0.1 * (name == "dynamic")) - (gap if name == "dynamic" else 0.0)
+                noise = 0.004 * (-1) ** seed if name == "dynamic" else 0.0  # no sign on every seed
+                end = 0.3 + 0.01 * seed + noise - (gap if name == "dynamic" else 0.0)
                 runs[name].append(
                     make_run(spec.out / key / f"s{seed}" / name, strategy=name, retier=name == "dynamic", seed=seed,
                              loss_end=end)
@@ -269,6 +273,13 @@ def test_the_ablations_table_puts_each_arm_beside_the_city_as_shipped(tmp_path: 
     assert shipped[2] == "dynamic" and "lower" in shipped[5]  # final loss: lower on every seed as shipped
     assert "lower" not in ablated[5]  # ... and not once batch size is all that differs
     assert "power of this arm: With 5 paired seeds" in text
+    # the answer: where (shipped arm) and why (what the ablation does to it), in the doc and the page
+    answer = text[text.index("## The answer") : text.index("## Design")]
+    assert "- **shift** — dynamic: final held-out loss -0.0" in answer and "(lower, better" in answer
+    assert "- **shift, dynamic, final held-out loss**" in answer and "batch-only: vanishes (" in answer
+    written = page.read_text()
+    assert "old" not in written and written.endswith("kept\n") and "batch-only: vanishes (" in written
+    assert "[the study](study.md)" in written
 
 
 ABLATION_TEXT = "tiers differ only in batch size (every tier at the reference depth)"
