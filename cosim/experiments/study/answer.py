@@ -97,8 +97,15 @@ def where_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
                 text += f"; no significant difference in {', '.join(same)}"
             parts.append(f"{label}: {text}")
         if parts:
-            lines.append(f"- **{s.key}** — " + ". ".join(parts) + ".")
+            lines += [f"- **{s.key}** ({_what(found)}):", *(f"    - {p}." for p in parts)]
     return lines
+
+
+def _what(found: Found) -> str:
+    """``speed-seq, synchronous rounds`` from the arm's recorded settings."""
+    assert found is not None
+    info = found[2]
+    return f"{info.get('workload', '?')}, {info.get('schedule', 'periodic')} rounds"
 
 
 def why_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
