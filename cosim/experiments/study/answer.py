@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.errors import ConfigError, writing
+from cosim.experiments.study.mechanisms import row_of
 from cosim.experiments.study.spec import StudyScenario, StudySpec
 from cosim.report.headline import unit_text
 from cosim.report.markdown import confirmed
@@ -64,6 +65,10 @@ def _delta(row: pd.Series, metric: str) -> str:
     return f"{ANSWER_METRICS.get(metric, metric)} {delta}{unit_text(row['unit'])} ({row['verdict']}{side}{pct})"
 
 
+def _same(row: pd.Series, metric: str) -> str:
+    return ANSWER_METRICS[metric] + (" (equivalent)" if str(row["verdict"]).startswith("equivalent") else "")
+
+
 def _strategies(spec: StudySpec, scenario: StudyScenario) -> list[str]:
     return [s for s in (scenario.strategies or spec.strategies) if s != spec.baseline]
 
@@ -81,17 +86,13 @@ def where_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
             present = [m for m in ANSWER_METRICS if (m, name) in rows.index]
             if not present:
                 continue
-            label = str(rows.loc[(present[0], name)]["label"])
-            seeds = int(rows.loc[(present[0], name)]["pairs"])
-            if str(rows.loc[(present[0], name)]["verdict"]).startswith(CANNOT_CONCLUDE):
+            label = str(row_of(rows, present[0], name)["label"])
+            seeds = int(row_of(rows, present[0], name)["pairs"])
+            if str(row_of(rows, present[0], name)["verdict"]).startswith(CANNOT_CONCLUDE):
                 parts.append(f"{label}: cannot conclude ({seeds} seeds)")
                 continue
-            differs = [_delta(rows.loc[(m, name)], m) for m in present if _significant(rows.loc[(m, name)])]
-            same = [
-                ANSWER_METRICS[m] + (" (equivalent)" if str(rows.loc[(m, name)]["verdict"]).startswith("equiv") else "")
-                for m in present
-                if not _significant(rows.loc[(m, name)])
-            ]
+            differs = [_delta(row_of(rows, m, name), m) for m in present if _significant(row_of(rows, m, name))]
+            same = [_same(row_of(rows, m, name), m) for m in present if not _significant(row_of(rows, m, name))]
             text = "; ".join(differs) if differs else "no confirmed difference"
             if same:
                 text += f"; no significant difference in {', '.join(same)}"
@@ -119,16 +120,16 @@ def why_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
         rows = _rows(found)
         for name in _strategies(spec, shipped):
             for metric in WHY_METRICS:
-                if (metric, name) not in rows.index or not _significant(rows.loc[(metric, name)]):
+                if (metric, name) not in rows.index or not _significant(row_of(rows, metric, name)):
                     continue
-                row = rows.loc[(metric, name)]
+                row = row_of(rows, metric, name)
                 fates = []
                 for arm in arms:
                     other = data.get(arm.key)
                     if not other or (metric, name) not in _rows(other).index:
                         fates.append(f"{arm.ablation}: not run")
                         continue
-                    ablated = _rows(other).loc[(metric, name)]
+                    ablated = row_of(_rows(other), metric, name)
                     fates.append(f"{arm.ablation}: {_fate(row, ablated)}")
                 diff = fmt(float(row["difference"]))
                 unit = unit_text(row["unit"])

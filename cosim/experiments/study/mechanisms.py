@@ -44,10 +44,17 @@ def _arm(spec: StudySpec, scenario: StudyScenario) -> tuple[str, ...]:
     return scenario.strategies or tuple(spec.strategies)
 
 
+def row_of(rows: pd.DataFrame, metric: str, strategy: str) -> pd.Series:
+    """The numbers row of ``metric`` and ``strategy`` (``rows`` indexed by metric and strategy)."""
+    row = rows.loc[(metric, strategy)]
+    assert isinstance(row, pd.Series)  # one row per measure and strategy
+    return row
+
+
 def _cell(rows: pd.DataFrame, metric: str, name: str) -> str:
     if (metric, name) not in rows.index:
         return "—"
-    row = rows.loc[(metric, name)]
+    row = row_of(rows, metric, name)
     delta = fmt_ci(row["difference"], row["difference_low"], row["difference_high"], signed=True)
     mark = "" if confirmed(row) else f" {CHECK_MARK}"
     return f"{delta}: {verdict_text(row)}{mark}"
@@ -56,7 +63,7 @@ def _cell(rows: pd.DataFrame, metric: str, name: str) -> str:
 def _base(rows: pd.DataFrame, metric: str, baseline: str) -> str:
     if (metric, baseline) not in rows.index:
         return "—"
-    row = rows.loc[(metric, baseline)]
+    row = row_of(rows, metric, baseline)
     return fmt_ci(row["value"], row["value_low"], row["value_high"])
 
 
