@@ -155,6 +155,16 @@ def arm_facts(spec: StudySpec, scenario: StudyScenario, folder: Path, pairs: int
             f"- label spread between the RSUs: eta squared {_mean_text(eta)} (the share of the label variance "
             "that lies between RSUs)."
         )
+    refs = []
+    for model in ("trivial", "linear", "local", "central"):
+        values = [_number(s.get(f"baseline_{model}_loss")) for s in base.values()]
+        if any(math.isfinite(v) for v in values):
+            refs.append(f"{model} {_mean_text(values)}")
+    if refs:
+        lines.append(
+            "- held-out loss of the reference models (trivial: a constant; linear: on the model's own input; local: "
+            "each RSU alone; central: the split model on the pooled data, same budget): " + "; ".join(refs) + "."
+        )
     margins = []
     for name in _arm(spec, scenario):
         own = _summaries(folder, name)
@@ -170,6 +180,24 @@ def arm_facts(spec: StudySpec, scenario: StudyScenario, folder: Path, pairs: int
             "- margin over the linear baseline (its held-out loss minus the strategy's final one, per seed; > 0: "
             "the split model beats a linear model on its own input): " + "; ".join(margins) + "."
         )
+    if any(math.isfinite(v) for v in jsd):  # a classification: its metric is the accuracy
+        accuracy = []
+        for name in _arm(spec, scenario):
+            own = _summaries(folder, name)
+            diffs = [
+                _number(summary.get("final_eval_metric")) - _number(base[seed].get("baseline_linear_metric"))
+                for seed, summary in own.items()
+                if seed in base
+            ]
+            if any(math.isfinite(d) for d in diffs):
+                accuracy.append(f"{_label(name)} {_mean_text([100 * d for d in diffs], signed=True)}")
+        if accuracy:
+            lines.append(
+                "- accuracy margin over the linear (logistic) baseline, percentage points (the strategy's final "
+                "held-out accuracy minus the baseline's, per seed; > 0: the split model is more often right): "
+                + "; ".join(accuracy)
+                + "."
+            )
     sentence = power_sentence(pairs)
     if sentence:
         lines.append(f"- power of this arm: {sentence.split('. ')[0]}.")
