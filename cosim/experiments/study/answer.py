@@ -152,7 +152,7 @@ def _fate(shipped: pd.Series, ablated: pd.Series) -> str:
         return f"vanishes ({delta}, {ablated['verdict']})"
     rel = ablated.get("relative_pct")
     if isinstance(rel, float) and math.isfinite(rel) and abs(rel) < SAME_WITHIN * 100:
-        return f"vanishes to a negligible {ablated['verdict']} ({delta}, {rel:+.2g} %)"
+        return f"vanishes: what is left is negligible ({delta}, {rel:+.2g} %)"
     if str(ablated["verdict"]) != str(shipped["verdict"]):
         return f"flips ({delta})"
     return f"stays ({delta})"
