@@ -118,7 +118,10 @@ def why_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
         if shipped.ablation or not arms or not found:
             continue
         rows = _rows(found)
+        ablated_names = {n for arm in arms for n in _strategies(spec, arm)}
         for name in _strategies(spec, shipped):
+            if name not in ablated_names:
+                continue
             for metric in WHY_METRICS:
                 if (metric, name) not in rows.index or not _significant(row_of(rows, metric, name)):
                     continue
@@ -155,7 +158,8 @@ def _fate(shipped: pd.Series, ablated: pd.Series) -> str:
         return f"vanishes: what is left is negligible ({delta}, {rel:+.2g} %)"
     if str(ablated["verdict"]) != str(shipped["verdict"]):
         return f"flips ({delta})"
-    return f"stays ({delta})"
+    share = float(ablated["difference"]) / float(shipped["difference"])
+    return f"stays ({delta}, {100 * share:.0f} % of the difference as shipped)"
 
 
 def answer_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
@@ -170,11 +174,21 @@ def answer_lines(spec: StudySpec, data: Mapping[str, Found]) -> list[str]:
         *where,
     ]
     why = why_lines(spec, data)
+    shipped = [
+        s for s in spec.scenarios if not s.ablation and any(a.name == s.name and a.ablation for a in spec.scenarios)
+    ]
+    unablated = sorted(
+        {n for s in shipped for n in _strategies(spec, s)}
+        - {n for a in spec.scenarios if a.ablation for n in _strategies(spec, a)}
+    )
+    if why and unablated:
+        why.append(f"- Not in the ablation arms (cut to fit the budget): {', '.join(unablated)}.")
     if why:
         lines += [
             "",
             "Why, by ablation: each confirmed difference of a city as shipped, in each arm that takes one "
-            "mechanism out (*vanishes*: that mechanism carried it; *stays*: it did not; *flips*: it reverses):",
+            "mechanism out (*vanishes*: that mechanism carried it; *stays*: it did not, or only for the share that "
+            "is gone; *flips*: it reverses):",
             "",
             *why,
         ]
