@@ -107,13 +107,15 @@ def study_headline(tables: Sequence[tuple[str, pd.DataFrame]], baseline: str, pr
     if not tables:
         return "No scenario of this study has finished yet."
     found, fewer, equivalent, plain, total = [], [], 0, 0, 0
-    meaning, base_label = "", baseline
+    meanings: list[str] = []
+    base_label = baseline
     seeds: set[int] = set()
     for scenario, table in tables:
         rows = table[table["metric"] == primary]
         base = rows[rows["strategy"] == baseline]
         if len(base):
-            base_label, meaning = str(base["label"].iloc[0]), str(base["meaning"].iloc[0])
+            base_label = str(base["label"].iloc[0])
+            meanings.append(str(base["meaning"].iloc[0]))
         for _, row in rows[rows["strategy"] != baseline].iterrows():
             total += 1
             seeds.add(int(row["pairs"]))
@@ -129,6 +131,8 @@ def study_headline(tables: Sequence[tuple[str, pd.DataFrame]], baseline: str, pr
     names = [s for s, _ in tables]
     where = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
     n = f"{min(seeds)}" if len(seeds) == 1 else f"{min(seeds)} to {max(seeds)}" if seeds else "0"
+    # arms of different workloads measure their loss differently (MSE, cross-entropy): then say so
+    meaning = meanings[0] if len(set(meanings)) == 1 else "final held-out loss (each arm in its own unit)"
     head = f"Over {n} seeds on {where}, against {base_label}'s {meaning}: "
     concluded = total - len(fewer)
     same = plain + equivalent
