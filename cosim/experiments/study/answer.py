@@ -25,7 +25,7 @@ import pandas as pd
 
 from cosim.errors import ConfigError, writing
 from cosim.experiments.study.mechanisms import row_of
-from cosim.experiments.study.spec import StudyScenario, StudySpec
+from cosim.experiments.study.spec import ANSWER_MARKERS, StudyScenario, StudySpec
 from cosim.report.headline import unit_text
 from cosim.report.markdown import confirmed
 from cosim.report.numbers import SAME_WITHIN, fmt, fmt_ci
@@ -40,7 +40,7 @@ ANSWER_METRICS = {
 """The measures the answer reports, with the words it uses for them."""
 WHY_METRICS = ("mean_round_s", "final_eval_loss")
 """The measures whose mechanisms the ablations explain."""
-START, END = "<!-- study answer: start -->", "<!-- study answer: end -->"
+START, END = ANSWER_MARKERS
 
 Found = tuple[pd.DataFrame, pd.DataFrame, dict[str, object]] | None
 

@@ -201,8 +201,24 @@ def load_study(path: str | Path) -> StudySpec:
         overrides=_table(raw.get("set"), where, "set"),
         scenarios=parsed,
         equivalence=equivalence,
-        answer_into=tuple((base / n).resolve() for n in into),
+        answer_into=tuple(_answer_page(base / n, where) for n in into),
     )
+
+
+ANSWER_MARKERS = ("<!-- study answer: start -->", "<!-- study answer: end -->")
+"""What a page of ``answer_into`` must hold: the study's answer is written between them."""
+
+
+def _answer_page(path: Path, where: str) -> Path:
+    """A page of ``answer_into``, checked before anything runs (it exists and holds both markers)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: answer_into: {path}: cannot be read ({exc.__class__.__name__})") from None
+    start, end = ANSWER_MARKERS
+    if start not in text or end not in text or text.index(start) > text.index(end):
+        raise ConfigError(f"{where}: answer_into: {path}: no '{start}' ... '{end}' markers to write the answer between")
+    return path.resolve()
 
 
 def _scenario(raw: Any, where: str, base: Path, k: int, study_strategies: list[str], baseline: str) -> StudyScenario:

@@ -87,6 +87,9 @@ def test_study_file_is_checked(tmp_path: Path) -> None:
         ('[[scenarios]]\nname = "x"\nrsus = 0\n', "scenarios[0]: rsus = 0: must be an integer >= 1"),
         ('[[scenarios]]\nname = "x"\n[[scenarios]]\nname = "x"\n', "scenario 'x' is listed twice"),
         ('[set]\nlearning = { rounds = 2 }\n[[scenarios]]\nname = "x"\n', 'write dotted keys, e.g. "learning.field"'),
+        ('answer_into = "README.md"\n[[scenarios]]\nname = "x"\n', "answer_into must be a list of page paths"),
+        ('answer_into = ["nope.md"]\n[[scenarios]]\nname = "x"\n', "nope.md: cannot be read (FileNotFoundError)"),
+        ('answer_into = ["study.toml"]\n[[scenarios]]\nname = "x"\n', "no '<!-- study answer: start -->' ..."),
     ):
         with pytest.raises(ConfigError) as info:
             load_study(study_file(tmp_path, body))
