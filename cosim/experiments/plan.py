@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,12 +93,15 @@ class ComparePlan:
     def finished(self, strategy: str, seed: int) -> bool:
         """Whether the run's folder holds a finished run of this plan's config."""
         info = finished_run(self.run_folder(strategy, seed))
-        return info is not None and config_difference(info.get("config"), self.config(strategy, seed)) is None
+        return (
+            info is not None
+            and config_difference(info.get("config"), self.config(strategy, seed), _source(info)) is None
+        )
 
     def recorded(self, seed: int) -> bool:
         """Whether the seed's recording exists and was made from this plan's traffic config."""
         key = read_key(self.recording(seed))
-        return key is not None and key == traffic_key(self.config(self.baseline, seed))
+        return key is not None and traffic_difference(key, self.config(self.baseline, seed)) is None
 
     def describe(self) -> dict[str, Any]:
         """compare.json: what this comparison is."""
@@ -273,8 +277,8 @@ def _check_folder(checked: ComparePlan) -> None:
         raise ConfigError(f"{folder}: output folder exists, is not empty and holds no comparison; choose another --out")
     for seed in checked.seeds:
         key = read_key(checked.recording(seed))
-        if key is not None and key != traffic_key(checked.config(checked.baseline, seed)):
-            diff = _first_difference(key, traffic_key(checked.config(checked.baseline, seed)), "")
+        diff = traffic_difference(key, checked.config(checked.baseline, seed)) if key is not None else None
+        if diff is not None:
             raise ConfigError(
                 f"{checked.recording(seed)}: recorded with another traffic config ({diff}); choose another --out"
             )
@@ -282,7 +286,7 @@ def _check_folder(checked: ComparePlan) -> None:
         run = checked.run_folder(strategy, seed)
         info = finished_run(run)
         if info is not None:
-            diff = config_difference(info.get("config"), checked.config(strategy, seed))
+            diff = config_difference(info.get("config"), checked.config(strategy, seed), _source(info))
             if diff is not None:
                 raise ConfigError(f"{run}: finished with another config ({diff}); choose another --out")
 
@@ -292,35 +296,71 @@ def _plain(data: Any) -> Any:
     return json.loads(json.dumps(data, default=str))
 
 
-def config_difference(recorded: Any, cfg: Config) -> str | None:
-    """None when run.json's ``config`` is ``cfg``'s; else the first differing field, ``a.b: x != y``."""
-    return _first_difference(_plain(recorded), _plain(cfg.to_dict()), "")
+def _source(info: Mapping[str, Any]) -> Path | None:
+    """The folder of the scenario file a finished run was made from (run.json ``source``)."""
+    source = info.get("source")
+    return Path(source).parent if isinstance(source, str) and source else None
 
 
-def _first_difference(a: Any, b: Any, path: str) -> str | None:
+def config_difference(recorded: Any, cfg: Config, recorded_folder: Path | None = None) -> str | None:
+    """None when run.json's ``config`` is ``cfg``'s; else the first differing field, ``a.b: x != y``.
+
+    A path is the same when it is the same file, or the same path relative to each side's scenario folder
+    (``recorded_folder``: the recorded run's), so a moved checkout or a scenario imported into a new
+    temporary folder still finds its finished runs.
+    """
+    folders = (recorded_folder, cfg.folder) if recorded_folder is not None else None
+    return _first_difference(_plain(recorded), _plain(cfg.to_dict()), "", folders)
+
+
+def traffic_difference(key: Mapping[str, Any], cfg: Config) -> str | None:
+    """None when a recording's key (:func:`traffic_key`) fits ``cfg``'s traffic; else the first difference."""
+    recorded = {k: v for k, v in key.items() if k != SOURCE_KEY}
+    source = key.get(SOURCE_KEY)
+    folders = (Path(source), cfg.folder) if isinstance(source, str) else None
+    now = {k: v for k, v in traffic_key(cfg).items() if k != SOURCE_KEY}
+    return _first_difference(recorded, now, "", folders)
+
+
+def _same_path(a: Any, b: Any, folders: tuple[Path, Path] | None) -> bool:
+    if folders is None or not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    if not (os.path.isabs(a) and os.path.isabs(b)):
+        return False
+    return os.path.relpath(a, folders[0]) == os.path.relpath(b, folders[1])
+
+
+def _first_difference(a: Any, b: Any, path: str, folders: tuple[Path, Path] | None = None) -> str | None:
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b)):
             where = f"{path}.{key}" if path else str(key)
             if key not in a or key not in b:
                 made_by = "the folder's runs predate it: another cosim version" if key in b else "the plan lacks it"
                 return f"{where}: {made_by}"
-            found = _first_difference(a[key], b[key], where)
+            found = _first_difference(a[key], b[key], where, folders)
             if found:
                 return found
         return None
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = _first_difference(x, y, f"{path}[{i}]")
+            found = _first_difference(x, y, f"{path}[{i}]", folders)
             if found:
                 return found
         return None
-    return None if a == b else f"{path or 'config'}: {a!r} in the folder, {b!r} now"
+    return None if a == b or _same_path(a, b, folders) else f"{path or 'config'}: {a!r} in the folder, {b!r} now"
+
+
+SOURCE_KEY = "scenario_folder"
+"""The traffic key's record of the scenario folder its paths were resolved from."""
 
 
 def traffic_key(cfg: Config) -> dict[str, Any]:
-    """What a traffic recording depends on (:data:`TRAFFIC_KEYS` of the config), as JSON data."""
+    """What a traffic recording depends on (:data:`TRAFFIC_KEYS` of the config), as JSON data.
+
+    It also names the scenario folder its paths came from, so a moved checkout still finds its recordings.
+    """
     raw = _plain(cfg.to_dict())
-    return {k: raw.get(k) for k in TRAFFIC_KEYS}
+    return {**{k: raw.get(k) for k in TRAFFIC_KEYS}, SOURCE_KEY: str(cfg.folder)}
 
 
 def key_path(recording: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -180,7 +181,8 @@ class FakeRuns:
             loss_end=loss_end,
         )
         info = json.loads((folder / "run.json").read_text())  # as the runner writes it: the resolved config
-        (folder / "run.json").write_text(json.dumps({**info, "config": cfg.to_dict()}, default=str))
+        run = {**info, "config": cfg.to_dict(), "source": str(cfg.source)}
+        (folder / "run.json").write_text(json.dumps(run, default=str))
 
 
 @pytest.mark.sumo
@@ -236,6 +238,13 @@ def test_each_seed_is_recorded_once_and_replayed_for_every_strategy(tmp_path: Pa
         .loc[("final_eval_loss", "hindsight"), "pairs"]
         == 3
     )
+
+    # a moved checkout (the scenario copied elsewhere) still finds its recordings and finished runs
+    moved = tmp_path / "elsewhere" / "shift"
+    shutil.copytree(SHIFT, moved)
+    here = plan(moved, strategies=strategies, seeds=[11, 12, 13], rounds=2, out=out)
+    assert all(here.recorded(seed) for seed in (11, 12, 13))
+    assert all(here.finished(name, seed) for name, seed in here.pairs())
 
     # the folder now belongs to this comparison: other settings are refused before anything runs
     with pytest.raises(ConfigError) as info:
