@@ -62,6 +62,8 @@ def _delta(row: pd.Series, metric: str) -> str:
     side = ""
     if isinstance(better, str) and better in SIGNIFICANT:
         side = ", better" if str(row["verdict"]) == better else ", worse"
+    small = isinstance(rel, float) and math.isfinite(rel) and abs(rel) < SAME_WITHIN * 100
+    pct += ", negligible" if small else ""
     return f"{ANSWER_METRICS.get(metric, metric)} {delta}{unit_text(row['unit'])} ({row['verdict']}{side}{pct})"
 
 
