@@ -170,7 +170,8 @@ def time_to_target(
         if n and len(xs) > 1:
             text += f" [{low:.0f}, {high:.0f}]" if n > 1 else ""
             text += f", {n}/{len(xs)} seeds reached" if n < len(xs) else ""
-        ax.text(max(mean, high) if n > 1 else (mean if n else 0.0), k, f"  {text}", va="center")
+        right = max(mean, high, float(reached.max())) if n > 1 else (mean if n else 0.0)
+        ax.text(right, k, f"  {text}", va="center")  # right of the whisker and of every seed's dot
         longest = max(longest, len(text) + 2)
     ax.set_yticks(range(len(names)), [labels[n] for n in names])
     ax.invert_yaxis()  # the first strategy (the baseline) on top
