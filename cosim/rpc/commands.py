@@ -163,12 +163,15 @@ def serve_command(args: argparse.Namespace) -> int:
             flush=True,
         )
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT stops the server even when it was started in the background, whose shell ignores SIGINT for it
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         handle.wait()
     except KeyboardInterrupt:
         print("cosim serve: stopped", file=sys.stderr)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         handle.stop()
         info.update(status="stopped", stopped_utc=datetime.now(UTC).isoformat(timespec="seconds"))
         _write_json(folder / SERVER_JSON, info)

@@ -223,3 +223,24 @@ def _aggregate(t: GrpcTransport, rsu: str, round_: int):  # noqa: ANN202
     handle = t.submit_aggregate(rsu, round_, "low", weights, 16)
     t.end_round(round_)
     return handle
+
+
+def test_sigint_stops_a_server_started_where_sigint_is_ignored(scenario: Path, tmp_path: Path, free_port) -> None:  # noqa: ANN001
+    """A shell starts a background job with SIGINT ignored; `cosim serve` still stops on it, cleanly."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosim", "serve", str(scenario), "--port", str(port), "--out", str(tmp_path / "s")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 (as `cosim serve &` does)
+    )
+    try:
+        assert "listening on" in (proc.stdout.readline() if proc.stdout else "")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads((tmp_path / "s" / "server.json").read_text())["status"] == "stopped"
