@@ -139,6 +139,37 @@ def _mean_text(values: list[float], signed: bool = False) -> str:
     return "n/a" if n == 0 else fmt_ci(mean, low, high, signed=signed)
 
 
+def _margins(
+    spec: StudySpec,
+    scenario: StudyScenario,
+    folder: Path,
+    base: Mapping[int, Mapping[str, Any]],
+    minuend: str,
+    subtrahend: str,
+    *,
+    scale: float,
+) -> list[str]:
+    """Per strategy, ``scale x (minuend - subtrahend)`` per seed as ``label mean [CI]``.
+
+    A key named ``baseline_*`` is read from the baseline strategy's run of the seed (the reference models are
+    scored there), any other from the strategy's own run.
+    """
+
+    def value(key: str, own: Mapping[str, Any], seed: int) -> float:
+        return _number((base[seed] if key.startswith("baseline_") else own).get(key))
+
+    out = []
+    for name in _arm(spec, scenario):
+        diffs = [
+            scale * (value(minuend, own, seed) - value(subtrahend, own, seed))
+            for seed, own in _summaries(folder, name).items()
+            if seed in base
+        ]
+        if any(math.isfinite(d) for d in diffs):
+            out.append(f"{_label(name)} {_mean_text(diffs, signed=True)}")
+    return out
+
+
 def arm_facts(spec: StudySpec, scenario: StudyScenario, folder: Path, pairs: int) -> list[str]:
     """How much the arm's RSUs differ, each strategy's margin over the linear baseline, the arm's power."""
     base = _summaries(folder, spec.baseline)
@@ -165,32 +196,14 @@ def arm_facts(spec: StudySpec, scenario: StudyScenario, folder: Path, pairs: int
             "- held-out loss of the reference models (trivial: a constant; linear: on the model's own input; local: "
             "each RSU alone; central: the split model on the pooled data, same budget): " + "; ".join(refs) + "."
         )
-    margins = []
-    for name in _arm(spec, scenario):
-        own = _summaries(folder, name)
-        diffs = [
-            _number(base[seed].get("baseline_linear_loss")) - _number(summary.get("final_eval_loss"))
-            for seed, summary in own.items()
-            if seed in base
-        ]
-        if any(math.isfinite(d) for d in diffs):
-            margins.append(f"{_label(name)} {_mean_text(diffs, signed=True)}")
-    if margins:
+    loss = _margins(spec, scenario, folder, base, "baseline_linear_loss", "final_eval_loss", scale=1.0)
+    if loss:
         lines.append(
             "- margin over the linear baseline (its held-out loss minus the strategy's final one, per seed; > 0: "
-            "the split model beats a linear model on its own input): " + "; ".join(margins) + "."
+            "the split model beats a linear model on its own input): " + "; ".join(loss) + "."
         )
-    if any(math.isfinite(v) for v in jsd):  # a classification: its metric is the accuracy
-        accuracy = []
-        for name in _arm(spec, scenario):
-            own = _summaries(folder, name)
-            diffs = [
-                _number(summary.get("final_eval_metric")) - _number(base[seed].get("baseline_linear_metric"))
-                for seed, summary in own.items()
-                if seed in base
-            ]
-            if any(math.isfinite(d) for d in diffs):
-                accuracy.append(f"{_label(name)} {_mean_text([100 * d for d in diffs], signed=True)}")
+    if any(math.isfinite(v) for v in jsd):  # a classification: its metric is the accuracy (higher is better)
+        accuracy = _margins(spec, scenario, folder, base, "final_eval_metric", "baseline_linear_metric", scale=100.0)
         if accuracy:
             lines.append(
                 "- accuracy margin over the linear (logistic) baseline, percentage points (the strategy's final "
