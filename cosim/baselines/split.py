@@ -1,10 +1,11 @@
 """Train the run's split model outside the run: one client part and the server part as one model, one pass.
 
 :class:`SplitTrainer` is one compiled train step and one compiled prediction per client depth (weights
-as tensors, Keras 3 ``stateless_call``, a ``None`` batch dimension: one trace each, whatever the data),
+and Adam state packed into one tensor by :mod:`cosim.learning.packing`, Keras 3 ``stateless_call``, a
+``None`` batch dimension: one trace each, whatever the data),
 so the local baseline of every RSU and the central baseline share them. A step is what a round of the
 run does for one batch -- client forward, server forward and loss, backward through both, Adam on each
-weight (the update of :func:`cosim.learning.client.adam_step`, the client's; the server's Keras Adam has
+weight (the update of :func:`cosim.learning.adam.adam_step`, the client's; the server's Keras Adam has
 the same defaults) -- with nothing sent anywhere. Training starts from the run's initial weights.
 
 :func:`batch_sizes` turns a run's ``rounds`` rows into the budget: per RSU-round, its trained samples
@@ -20,8 +21,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from cosim.learning.client import adam_step
 from cosim.learning.models import ModelSpec
+from cosim.learning.packing import Packing
 
 
 class SplitTrainer:
@@ -34,53 +35,50 @@ class SplitTrainer:
         self.task = spec.task
         self.learning_rate = spec.learning_rate
         self._split = len(self.client.trainable_variables)
-        self.initial = [
-            tf.constant(v.numpy()) for v in [*self.client.trainable_variables, *self.server.trainable_variables]
-        ]
+        self.traces = 0
+        """How many times a compiled function was traced (both are traced once, here)."""
+        initial = [v.numpy() for v in [*self.client.trainable_variables, *self.server.trainable_variables]]
+        self.packing = Packing([w.shape for w in initial])
+        self.initial = tf.constant(self.packing.join(initial))
+        """The run's initial weights of both parts, packed flat (what :meth:`predict` takes)."""
         self._fixed = (
             [tf.constant(v.numpy()) for v in self.client.non_trainable_variables],
             [tf.constant(v.numpy()) for v in self.server.non_trainable_variables],
         )
-        w_sig = [tf.TensorSpec(w.shape, tf.float32) for w in self.initial]
+        s_sig = tf.TensorSpec([self.packing.state_size], tf.float32)
+        w_sig = tf.TensorSpec([self.packing.size], tf.float32)
         x_sig = tf.TensorSpec([None, *spec.input_shape], tf.float32)
         y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
-        self._train = tf.function(
-            self._step, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, y_sig]
-        )
-        self._predict = tf.function(self._forward, input_signature=[w_sig, x_sig])
+        self._train = tf.function(self._step, input_signature=[s_sig, x_sig, y_sig]).get_concrete_function()
+        self._predict = tf.function(self._predict_flat, input_signature=[w_sig, x_sig]).get_concrete_function()
 
     def _forward(self, weights: list[tf.Tensor], x: tf.Tensor, training: bool = False) -> tf.Tensor:
         act, _ = self.client.stateless_call(weights[: self._split], self._fixed[0], x, training=training)
         pred, _ = self.server.stateless_call(weights[self._split :], self._fixed[1], act, training=training)
         return pred
 
-    def _step(
-        self,
-        weights: list[tf.Tensor],
-        m: list[tf.Tensor],
-        v: list[tf.Tensor],
-        step: tf.Tensor,
-        x: tf.Tensor,
-        y: tf.Tensor,
-    ) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
+    def _predict_flat(self, flat: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+        self.traces += 1
+        return self._forward(self.packing.unpack(flat), x)
+
+    def _step(self, state: tf.Tensor, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        self.traces += 1
+        weights = self.packing.weights_of(state)
         with tf.GradientTape() as tape:
             tape.watch(weights)
             loss = self.task.loss(y, self._forward(weights, x, training=True))
         grads = tape.gradient(loss, weights)
-        return adam_step(weights, m, v, step, grads, self.learning_rate)
+        return self.packing.adam(state, grads, self.learning_rate)
 
-    def train(self, x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator) -> list[tf.Tensor]:
-        """Weights after one step per entry of ``sizes`` (that many samples each), from the initial weights."""
-        weights = list(self.initial)
-        m = [tf.zeros_like(w) for w in weights]
-        v = [tf.zeros_like(w) for w in weights]
-        step = tf.constant(0.0)
+    def train(self, x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator) -> tf.Tensor:
+        """Weights (packed flat) after one step per entry of ``sizes`` (that many samples each), from the initial."""
+        state = tf.concat([self.initial, tf.zeros([2 * self.packing.size + 1])], axis=0)
         for xb, yb in batches(x, y, sizes, rng):
-            weights, m, v, step = self._train(weights, m, v, step, tf.constant(xb), tf.constant(yb))
-        return weights
+            state = self._train(state, tf.constant(xb), tf.constant(yb))
+        return state[: self.packing.size]
 
-    def predict(self, weights: list[tf.Tensor], x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-        """The model's outputs for ``x``."""
+    def predict(self, weights: tf.Tensor, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        """The model's outputs for ``x`` with the packed ``weights`` :meth:`train` returned."""
         out = [self._predict(weights, tf.constant(x[s : s + chunk])).numpy() for s in range(0, len(x), chunk)]
         return np.concatenate(out) if out else np.zeros((0,), np.float32)
 

@@ -1,12 +1,12 @@
 """Client side of split learning: one compiled program per client depth, a light state per RSU.
 
 Up to ~100 RSUs run in the engine's process. Rather than one Keras model (and one trace) per RSU, each
-client depth has one :class:`TierProgram` whose ``tf.function`` objects take the weights as tensors (Keras 3
-``stateless_call``) and have a fixed ``input_signature`` with a ``None`` batch dimension (shapes taken
-from the workload's own model): one trace per depth and function, whatever the RSU, tier or batch size.
-Each :class:`SplitClient` only holds its weights and its Adam state as tensors. (Keras's
-``optimizer.stateless_apply`` is not supported on the TensorFlow backend, so the client's Adam update is
-written out here with Keras's default hyper-parameters; a test checks it against ``keras.optimizers.Adam``.)
+client depth has one :class:`TierProgram` whose compiled steps take the weights as tensors (Keras 3
+``stateless_call``) and have a fixed signature with a ``None`` batch dimension (shapes taken from the
+workload's own model): one trace per depth and function, whatever the RSU, tier or batch size. Each
+:class:`SplitClient` only holds one tensor: its weights and Adam state packed flat
+(:mod:`cosim.learning.packing`), so a step binds three tensors rather than three per weight. The Adam
+update is :func:`cosim.learning.adam.adam_step` (Keras's defaults, checked against ``keras.optimizers.Adam``).
 
 :class:`RsuClients` is the engine's :class:`cosim.ports.ClientPool`: a client per RSU, kept in its tier's
 model at its depth (the tier's, or its own when a strategy sizes it), switching to the tier's latest model
@@ -23,63 +23,44 @@ import numpy as np
 import tensorflow as tf
 
 from cosim.learning.models import ModelSpec, Weights, check_weights, weight_shapes
-
-BETA_1 = 0.9
-BETA_2 = 0.999
-EPSILON = 1e-7
+from cosim.learning.packing import Packing
 
 
 class TierProgram:
-    """The compiled client forward and train step of one client depth, shared by all RSUs at that depth."""
+    """The compiled client forward and train step of one client depth, shared by all RSUs at that depth.
+
+    Both take a client's packed Adam state (:class:`cosim.learning.packing.Packing`) rather than its weights
+    one by one, and are kept as concrete functions of their signature: a call binds three tensors.
+    """
 
     def __init__(self, spec: ModelSpec, depth: int) -> None:
         self.depth = depth
         self.model = spec.client_at(depth)
         self.shapes = weight_shapes(self.model)
         self.names = list(self.shapes)
+        self.packing = Packing(list(self.shapes.values()))
         self.learning_rate = spec.learning_rate
         self.traces = 0
         """How many times a function of this program was traced (a test checks this stays at 2)."""
-        w_sig = [tf.TensorSpec(s, tf.float32) for s in self.shapes.values()]
+        s_sig = tf.TensorSpec([self.packing.state_size], tf.float32)
         x_sig = tf.TensorSpec([None, *spec.input_shape], tf.float32)
         g_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
-        self.forward = tf.function(self._forward, input_signature=[w_sig, x_sig])
-        self.train = tf.function(
-            self._train, input_signature=[w_sig, w_sig, w_sig, tf.TensorSpec([], tf.float32), x_sig, g_sig]
-        )
+        self.forward = tf.function(self._forward, input_signature=[s_sig, x_sig]).get_concrete_function()
+        self.train = tf.function(self._train, input_signature=[s_sig, x_sig, g_sig]).get_concrete_function()
 
-    def _forward(self, weights: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
+    def _forward(self, state: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
         self.traces += 1
-        act, _ = self.model.stateless_call(weights, [], x, training=False)
+        act, _ = self.model.stateless_call(self.packing.weights_of(state), [], x, training=False)
         return act
 
-    def _train(
-        self,
-        weights: list[tf.Tensor],
-        m: list[tf.Tensor],
-        v: list[tf.Tensor],
-        step: tf.Tensor,
-        x: tf.Tensor,
-        act_grads: tf.Tensor,
-    ) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
+    def _train(self, state: tf.Tensor, x: tf.Tensor, act_grads: tf.Tensor) -> tf.Tensor:
         self.traces += 1
+        weights = self.packing.weights_of(state)
         with tf.GradientTape() as tape:
             tape.watch(weights)
             act, _ = self.model.stateless_call(weights, [], x, training=True)
         grads = tape.gradient(act, weights, output_gradients=act_grads)
-        return adam_step(weights, m, v, step, grads, self.learning_rate)
-
-
-def adam_step(
-    weights: list[tf.Tensor], m: list[tf.Tensor], v: list[tf.Tensor], step: tf.Tensor, grads: list[tf.Tensor], lr: float
-) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor], tf.Tensor]:
-    """One Adam update (Keras's defaults: beta_1 0.9, beta_2 0.999, epsilon 1e-7), as pure tensor maths."""
-    step = step + 1.0
-    rate = lr * tf.sqrt(1.0 - BETA_2**step) / (1.0 - BETA_1**step)
-    new_m = [BETA_1 * a + (1.0 - BETA_1) * g for a, g in zip(m, grads, strict=True)]
-    new_v = [BETA_2 * b + (1.0 - BETA_2) * tf.square(g) for b, g in zip(v, grads, strict=True)]
-    new_w = [w - rate * a / (tf.sqrt(b) + EPSILON) for w, a, b in zip(weights, new_m, new_v, strict=True)]
-    return new_w, new_m, new_v, step
+        return self.packing.adam(state, grads, self.learning_rate)
 
 
 class TierPrograms:
@@ -132,7 +113,7 @@ class TierPrograms:
 
 
 class SplitClient:
-    """One RSU's client part: its tier, depth, weights and Adam state; compiled steps come from the programs."""
+    """One RSU's client part: its tier, depth and packed Adam state; compiled steps come from the programs."""
 
     def __init__(self, programs: TierPrograms, rsu: str, tier: str, depth: int) -> None:
         self.programs = programs
@@ -143,10 +124,8 @@ class SplitClient:
         self.tier = tier
         self.depth = depth
         self._prog = self.programs.program(depth)
-        self._weights = list(self.programs.latest(tier, depth))
-        self._m = [tf.zeros_like(w) for w in self._weights]
-        self._v = [tf.zeros_like(w) for w in self._weights]
-        self._step = tf.constant(0.0, tf.float32)
+        latest = [t.numpy() for t in self.programs.latest(tier, depth)]
+        self._state = tf.constant(self._prog.packing.fresh_state(latest))
 
     def switch(self, tier: str, depth: int) -> None:
         """Continue with ``tier``'s latest model at ``depth`` (fresh optimizer state); no-op when unchanged."""
@@ -155,22 +134,32 @@ class SplitClient:
 
     def forward(self, x: np.ndarray | tf.Tensor) -> tf.Tensor:
         """Cut-layer activations of a batch of encoded inputs (float32)."""
-        return self._prog.forward(self._weights, tf.convert_to_tensor(x, tf.float32))
+        return self._prog.forward(self._state, tf.convert_to_tensor(x, tf.float32))
 
     def backward(self, x: np.ndarray | tf.Tensor, act_grads: tf.Tensor) -> None:
         """Apply the server's activation gradients: recompute the forward under a tape, then one Adam step."""
-        self._weights, self._m, self._v, self._step = self._prog.train(
-            self._weights, self._m, self._v, self._step, tf.convert_to_tensor(x, tf.float32), act_grads
+        self._state = self._prog.train(self._state, tf.convert_to_tensor(x, tf.float32), act_grads)
+
+    def _blocks(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], float]:
+        packing, state = self._prog.packing, self._state.numpy()
+        n = packing.size
+        return (
+            packing.split(state[:n]),
+            packing.split(state[n : 2 * n]),
+            packing.split(state[2 * n : 3 * n]),
+            float(state[-1]),
         )
 
     def get_weights(self) -> Weights:
         """The client's weights by layer/variable name (numpy float32 copies)."""
-        return {n: np.array(w.numpy(), dtype=np.float32) for n, w in zip(self._prog.names, self._weights, strict=True)}
+        return dict(zip(self._prog.names, self._prog.packing.split(self._state.numpy()), strict=False))
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Replace the weights by name (all of this tier's variables, exact shapes); keeps optimizer state."""
         check_weights(weights, self._prog.shapes, where=f"rsu {self.rsu} tier {self.tier}")
-        self._weights = [tf.convert_to_tensor(weights[n], tf.float32) for n in self._prog.names]
+        state = self._state.numpy().copy()
+        state[: self._prog.packing.size] = self._prog.packing.join([weights[n] for n in self._prog.names])
+        self._state = tf.constant(state)
 
     def adopt(self, weights: Mapping[str, np.ndarray]) -> None:
         """Continue with the round's aggregate for this tier, and publish it as the tier's latest model."""
@@ -180,17 +169,14 @@ class SplitClient:
     def state_dict(self) -> dict[str, Any]:
         """Tier, weights, Adam moments and step count (numpy copies)."""
         names = self._prog.names
-
-        def named(ts: list[tf.Tensor]) -> dict[str, np.ndarray]:
-            return {n: np.array(t.numpy(), dtype=np.float32) for n, t in zip(names, ts, strict=True)}
-
+        w, m, v, step = self._blocks()
         return {
             "tier": self.tier,
             "depth": self.depth,
-            "weights": named(self._weights),
-            "m": named(self._m),
-            "v": named(self._v),
-            "step": float(self._step.numpy()),
+            "weights": dict(zip(names, w, strict=True)),
+            "m": dict(zip(names, m, strict=True)),
+            "v": dict(zip(names, v, strict=True)),
+            "step": step,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -200,10 +186,10 @@ class SplitClient:
         where = f"checkpoint: rsu {self.rsu} tier {self.tier}"
         for key in ("weights", "m", "v"):
             check_weights(state[key], self._prog.shapes, where=f"{where} {key}")
-        self._weights = [tf.convert_to_tensor(state["weights"][n], tf.float32) for n in self._prog.names]
-        self._m = [tf.convert_to_tensor(state["m"][n], tf.float32) for n in self._prog.names]
-        self._v = [tf.convert_to_tensor(state["v"][n], tf.float32) for n in self._prog.names]
-        self._step = tf.constant(float(state["step"]), tf.float32)
+        packing, names = self._prog.packing, self._prog.names
+        blocks = [packing.join([state[key][n] for n in names]) for key in ("weights", "m", "v")]
+        flat = np.concatenate([*blocks, np.array([float(state["step"])], np.float32)])
+        self._state = tf.constant(flat)
 
 
 class RsuClients:

@@ -107,7 +107,8 @@ class SplitServer:
         self.traces = 0
         act_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
         y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
-        self._train = tf.function(self._train_step, input_signature=[act_sig, y_sig])
+        # a concrete function: a call binds its two tensors without matching them against a signature again
+        self._train = tf.function(self._train_step, input_signature=[act_sig, y_sig]).get_concrete_function()
         self._eval = tf.function(self._eval_step, input_signature=[act_sig, y_sig])
 
     @classmethod

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cosim.learning.client import adam_step
+from cosim.learning.adam import adam_step
 
 pytestmark = pytest.mark.tf
 
