@@ -277,6 +277,12 @@ def _add_study_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", nargs="?", help="study file (default: docs/study.toml of this checkout)")
     p.add_argument("--only", metavar="SCENARIO", help="run only this scenario of the study (the doc shows all)")
     p.add_argument("--doc-only", action="store_true", help="rewrite the document from the finished runs; run nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run nothing: list each arm's runs, how many are on disk (reused), and estimate the wall time on "
+        "--num-cpus cores from the arms' recorded job timings (study.json), else from a per-run model",
+    )
     _add_style(p, "the figures of each scenario's report (finished runs are reused, their reports redrawn)")
     p.add_argument("--address", help="address of an existing Ray cluster (default: local Ray when installed)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance, i.e. runs at once (default: all)")

@@ -221,8 +221,11 @@ def plan(
     rounds: int | None = None,
     overrides: Overrides = (),
     out: str | Path | None = None,
+    create: bool = True,
 ) -> ComparePlan:
     """Check a comparison before anything runs; every problem is one ConfigError line.
+
+    ``create``: make the output folder (False: only check it, e.g. for a dry run that writes nothing).
 
     ``overrides`` are dotted scenario.toml fields applied to every run (``rounds`` is a shortcut applied
     after them). ``seeds`` (default: the scenario's seed) are the paired replications; ``seed`` is a
@@ -262,7 +265,8 @@ def plan(
         overrides=tuple(pairs),
     )
     _check_folder(checked)
-    make_folder(folder, empty=False)  # one line if it cannot be written
+    if create:
+        make_folder(folder, empty=False)  # one line if it cannot be written
     return checked
 
 

@@ -65,8 +65,11 @@ def scenario_source(scenario: StudyScenario) -> Iterator[str]:
         yield str(import_sumocfg(scenario.imported, scenario.rsus, scenario.radius, out=tmp, name=scenario.key))
 
 
-def plan_scenario(spec: StudySpec, scenario: StudyScenario, source: str) -> ComparePlan:
-    """The comparison of one scenario, checked (one ConfigError line naming the study file and scenario)."""
+def plan_scenario(spec: StudySpec, scenario: StudyScenario, source: str, *, create: bool = True) -> ComparePlan:
+    """The comparison of one scenario, checked (one ConfigError line naming the study file and scenario).
+
+    ``create``: make its output folder (False for a dry run: nothing is written).
+    """
     try:
         overrides = spec.overrides_for(scenario)
         if scenario.ablation:
@@ -81,6 +84,7 @@ def plan_scenario(spec: StudySpec, scenario: StudyScenario, source: str) -> Comp
             seeds=spec.seeds,
             overrides=overrides,
             out=spec.out / scenario.key,
+            create=create,
         )
     except ConfigError as exc:
         raise ConfigError(f"{spec.source}: scenario {scenario.key}: {exc}") from None
@@ -102,6 +106,14 @@ def facts(checked: ComparePlan) -> dict[str, Any]:
     }
 
 
+def chosen_scenarios(spec: StudySpec, only: str | None) -> list[StudyScenario]:
+    """The study's scenarios, or the one ``only`` names (its folder name or its name); else one ConfigError line."""
+    if only is not None and only not in {s.key for s in spec.scenarios} | {s.name for s in spec.scenarios}:
+        names = ", ".join(s.key for s in spec.scenarios)
+        raise ConfigError(f"--only = {only!r}: not a scenario of {spec.source} ({names})")
+    return [s for s in spec.scenarios if only is None or only in (s.key, s.name)]
+
+
 def run_study(
     spec: StudySpec,
     *,
@@ -121,10 +133,7 @@ def run_study(
     ``"screen"`` or ``"paper"`` (a rerun over finished runs redraws them in the style asked for).
     """
     style_of(style, "style")
-    if only is not None and only not in {s.key for s in spec.scenarios} | {s.name for s in spec.scenarios}:
-        names = ", ".join(s.key for s in spec.scenarios)
-        raise ConfigError(f"--only = {only!r}: not a scenario of {spec.source} ({names})")
-    chosen = [s for s in spec.scenarios if only is None or only in (s.key, s.name)]
+    chosen = chosen_scenarios(spec, only)
     from cosim.experiments.study.markdown import git_commit
 
     started = time.perf_counter()
