@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import chain, compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -135,7 +134,7 @@ class Observer:
         """Samples waiting for their label, by the observation at which it is due (one block per sampling step)."""
         self._sub_end: dict[str, int] = {}
         """Per vehicle: last observation its speed subscriptions cover."""
-        self._lanes: dict[str, tuple[float, float, str]] = {"": (math.nan, math.nan, "")}
+        self._lanes: dict[str, tuple[float, float, str]] = {}
         """Lane id -> (lane count of its edge, its index from the right, its edge) (asked once per lane)."""
         self._vehicle_index: dict[str, int] = {}
         """Vehicle id -> its index in samples (first-seen order: the same in every run of a seed)."""
@@ -212,26 +211,84 @@ class Observer:
             sim.schedule_detail(self.clock.now(i + 1))  # SUMO's clock reads now(i+1) after observation i
 
     def _sample(self, sim: ObservedSim, i: int, get: Any) -> None:
-        # one block of arrays per sampling step. A row holds the FEATURES in their order, then the EXTRA_LABELS
-        # (tests/traffic/test_moves.py reads them by name)
+        # the per-sample hot path: kept inline on purpose; one block of arrays per sampling step. A row holds
+        # the FEATURES in their order, then the EXTRA_LABELS (tests/traffic/test_moves.py reads them by name)
         due = i + self._horizon
         if self._horizon and due >= self.clock.n_steps:
             return  # a label after the run's end can never be known
         t = self.clock.obs_time(i)
         tod = 2.0 * math.pi * (t % _DAY) / _DAY
-        if self._poll:
-            found = self._polled_rows(sim, get, math.sin(tod), math.cos(tod))
-        else:
-            found = self._subscribed_rows(sim, get, math.sin(tod), math.cos(tod))
-        if found is None:
-            return
-        table, rsu, vids = found
-        x, extra = table[:, :_NF], table[:, _NF:]
+        tod_sin, tod_cos = math.sin(tod), math.cos(tod)
+        lanes, hypot, nan = self._lanes, math.hypot, math.nan
+        rows: list[tuple[float, ...]] = []
+        rsus: list[int] = []
+        vids: list[str] = []
         index = self._vehicle_index
-        fresh = [v for v in dict.fromkeys(vids) if v not in index]  # first-seen order
-        if fresh:
-            index.update(zip(fresh, range(len(index), len(index) + len(fresh)), strict=True))
-        veh = np.fromiter(map(index.__getitem__, vids), np.int64, len(vids))
+        poll = self._poll
+        if poll:  # libsumo: three getter calls per vehicle in range (once per step if it is near two RSUs)
+            pos_of, accel_of, lane_of = sim.detail_getters()
+            index_of, route_of = sim.route_getters()
+            seen: dict[str, tuple[Any, float, str]] = {}
+        for ri, poi in enumerate(self._detail_pois):
+            vehs = get(poi)
+            if not vehs:
+                continue
+            n = len(vehs)
+            fn = float(n)
+            mean = sum([v[_SPEED] for v in vehs.values()]) / n
+            site = self._sites[ri]
+            sx, sy = site.x, site.y
+            moves = self._moves[ri]
+            k = len(rows)
+            if poll:
+                for vid, v in vehs.items():
+                    d = seen.get(vid)
+                    if d is None:
+                        d = seen[vid] = (pos_of(vid), accel_of(vid), lane_of(vid))
+                    (x, y), accel, lane = d
+                    if not lane:  # off the road (parked in a parking area, teleporting): in range, no sample
+                        continue
+                    info = lanes.get(lane)
+                    if info is None:
+                        info = self._lane_info(sim, lane)
+                    lc, li, edge = info
+                    move = nan
+                    ahead = moves.get(edge)
+                    if ahead is not None:  # heading for this RSU's junction: two more getter calls
+                        nxt = index_of(vid) + 1
+                        route = route_of(vid)
+                        if nxt < len(route):
+                            move = ahead.get(route[nxt], nan)
+                    dx, dy = x - sx, y - sy
+                    rows.append((v[_SPEED], accel, hypot(dx, dy), lc, fn, mean, tod_sin, tod_cos, li, dx, dy, move))
+                    vids.append(vid)
+            else:
+                for vid, v in vehs.items():
+                    lane = v[_LANE]
+                    if not lane:  # off the road: in range, no sample
+                        continue
+                    x, y = v[_POS]
+                    info = lanes.get(lane)
+                    if info is None:
+                        info = self._lane_info(sim, lane)
+                    lc, li, edge = info
+                    move = nan
+                    ahead = moves.get(edge)
+                    if ahead is not None:
+                        nxt = v[_ROUTE_INDEX] + 1
+                        route = v[_EDGES]
+                        if nxt < len(route):
+                            move = ahead.get(route[nxt], nan)
+                    dx, dy = x - sx, y - sy
+                    rows.append((v[_SPEED], v[_ACCEL], hypot(dx, dy), lc, fn, mean, tod_sin, tod_cos, li, dx, dy, move))
+                    vids.append(vid)
+            rsus += [ri] * (len(rows) - k)
+        if not rows:
+            return
+        table = np.array(rows, dtype=np.float32)
+        x, extra = table[:, :_NF], table[:, _NF:]
+        rsu = np.array(rsus, dtype=np.intp)
+        veh = np.array([index.setdefault(v, len(index)) for v in vids], dtype=np.int64)
         if not self._horizon:
             self._release(_Block(t, rsu, [], veh, x, extra, x[:, 0].copy()))
             return
@@ -247,135 +304,6 @@ class Observer:
                 sub_end[vid] = new_end
                 sim.subscribe_speed(vid, begin, end)
 
-    def _polled_rows(
-        self, sim: ObservedSim, get: Any, tod_sin: float, tod_cos: float
-    ) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-        """The sample rows of this step (float32 table, RSU index, vehicle id) from libsumo getters, as arrays.
-
-        Each vehicle in range of any RSU is asked once for its position, acceleration and lane (``map`` over
-        the compiled getters: no Python per call), then every RSU's rows are gathered from those arrays; only
-        the vehicles heading for an RSU's junction get two more calls (route index, route). Every value is the
-        float64 the per-vehicle loop computed (``math.hypot`` included) before the one cast to float32, so the
-        samples are bit for bit those of the loop (``tests/traffic/test_recorded_case.py``).
-        """
-        vids: list[str] = []
-        speeds: list[float] = []
-        counts: list[int] = []
-        rsus: list[int] = []
-        means: list[float] = []
-        for ri, poi in enumerate(self._detail_pois):
-            vehs = get(poi)
-            if not vehs:
-                continue
-            s = list(map(_speed_of, vehs.values()))
-            vids += vehs
-            speeds += s
-            counts.append(len(s))
-            rsus.append(ri)
-            means.append(sum(s) / len(s))
-        if not vids:
-            return None
-        pos_of, accel_of, lane_of = sim.detail_getters()
-        uniq = list(dict.fromkeys(vids))
-        n_u, n = len(uniq), len(vids)
-        where = dict(zip(uniq, range(n_u), strict=True))
-        u = np.fromiter(map(where.__getitem__, vids), np.intp, n)
-        xy = np.fromiter(chain.from_iterable(map(pos_of, uniq)), np.float64, 2 * n_u).reshape(n_u, 2)
-        accel = np.fromiter(map(accel_of, uniq), np.float64, n_u)
-        lane_ids = list(map(lane_of, uniq))
-        infos = list(map(self._lanes.get, lane_ids))
-        if None in infos:  # a lane seen for the first time
-            infos = [
-                self._lane_info(sim, lane) if info is None else info for lane, info in zip(lane_ids, infos, strict=True)
-            ]
-        lc, li, edges = zip(*infos, strict=True)
-        on = np.fromiter(map(bool, lane_ids), bool, n_u)[u]  # off the road (no lane): in range, no sample
-        cnt = np.array(counts)
-        rsu = np.repeat(np.array(rsus, dtype=np.intp), cnt)
-        sites = self._sites
-        dx = xy[u, 0] - np.repeat(np.array([sites[r].x for r in rsus], dtype=np.float64), cnt)
-        dy = xy[u, 1] - np.repeat(np.array([sites[r].y for r in rsus], dtype=np.float64), cnt)
-        nan = math.nan
-        move = np.full(n, nan)
-        edge_of = np.array(edges, dtype=object)[u].tolist()
-        index_of, route_of = sim.route_getters()
-        a = 0
-        for ri, k in zip(rsus, counts, strict=True):
-            moves = self._moves[ri]
-            if moves:
-                ahead = list(map(moves.get, edge_of[a : a + k]))
-                hits = [h for h, m in enumerate(ahead, a) if m is not None]
-                if hits:  # heading for this RSU's junction: the next edge of its route gives the move
-                    mine = [vids[h] for h in hits]
-                    nxt = [j + 1 for j in map(index_of, mine)]
-                    move[hits] = [
-                        m.get(r[j], nan) if j < len(r) else nan
-                        for m, j, r in zip([m for m in ahead if m is not None], nxt, map(route_of, mine), strict=True)
-                    ]
-            a += k
-        table = np.empty((n, _NF + len(EXTRA_LABELS)), dtype=np.float64)
-        table[:, 0] = speeds
-        table[:, 1] = accel[u]
-        table[:, 2] = list(map(math.hypot, dx.tolist(), dy.tolist()))
-        table[:, 3] = np.array(lc, dtype=np.float64)[u]
-        table[:, 4] = np.repeat(cnt.astype(np.float64), cnt)
-        table[:, 5] = np.repeat(np.array(means, dtype=np.float64), cnt)
-        table[:, 6] = tod_sin
-        table[:, 7] = tod_cos
-        table[:, 8] = np.array(li, dtype=np.float64)[u]
-        table[:, 9] = dx
-        table[:, 10] = dy
-        table[:, 11] = move
-        if not on.all():
-            table, rsu = table[on], rsu[on]
-            vids = list(compress(vids, on.tolist()))
-            if not vids:
-                return None
-        return table.astype(np.float32), rsu, vids
-
-    def _subscribed_rows(
-        self, sim: ObservedSim, get: Any, tod_sin: float, tod_cos: float
-    ) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-        """The sample rows of this step from the merged counting and detail subscription results (TraCI)."""
-        lanes, hypot, nan = self._lanes, math.hypot, math.nan
-        rows: list[tuple[float, ...]] = []
-        rsus: list[int] = []
-        vids: list[str] = []
-        for ri, poi in enumerate(self._detail_pois):
-            vehs = get(poi)
-            if not vehs:
-                continue
-            n = len(vehs)
-            fn = float(n)
-            mean = sum(map(_speed_of, vehs.values())) / n
-            site = self._sites[ri]
-            sx, sy = site.x, site.y
-            moves = self._moves[ri]
-            k = len(rows)
-            for vid, v in vehs.items():
-                lane = v[_LANE]
-                if not lane:  # off the road: in range, no sample
-                    continue
-                x, y = v[_POS]
-                info = lanes.get(lane)
-                if info is None:
-                    info = self._lane_info(sim, lane)
-                lc, li, edge = info
-                move = nan
-                ahead = moves.get(edge)
-                if ahead is not None:
-                    nxt = v[_ROUTE_INDEX] + 1
-                    route = v[_EDGES]
-                    if nxt < len(route):
-                        move = ahead.get(route[nxt], nan)
-                dx, dy = x - sx, y - sy
-                rows.append((v[_SPEED], v[_ACCEL], hypot(dx, dy), lc, fn, mean, tod_sin, tod_cos, li, dx, dy, move))
-                vids.append(vid)
-            rsus += [ri] * (len(rows) - k)
-        if not rows:
-            return None
-        return np.array(rows, dtype=np.float32), np.array(rsus, dtype=np.intp), vids
-
     def _label(self, sim: ObservedSim, i: int) -> None:
         block = self._pending.pop(i)
         if self._poll:
@@ -383,16 +311,14 @@ class Observer:
         else:
             get = sim.vehicle_results().get
             found = [None if (v := get(vid)) is None else v[_SPEED] for vid in block.vids]
-        b = block
-        if None in found:  # some vehicles left the simulation: their samples are dropped
-            keep = np.array([v is not None for v in found])
-            if not keep.any():
-                return
-            found = list(compress(found, keep.tolist()))
-            b = _Block(b.time, b.rsu[keep], [], b.veh[keep], b.x[keep], b.extra[keep], None)
-        elif not found:
+        speeds = [v for v in found if v is not None]
+        if not speeds:
             return
-        self._release(_Block(b.time, b.rsu, [], b.veh, b.x, b.extra, np.array(found, dtype=np.float32)))
+        b = block
+        if len(speeds) < len(found):  # some vehicles left the simulation: their samples are dropped
+            keep = np.array([v is not None for v in found])
+            b = _Block(b.time, b.rsu[keep], [], b.veh[keep], b.x[keep], b.extra[keep], None)
+        self._release(_Block(b.time, b.rsu, [], b.veh, b.x, b.extra, np.array(speeds, dtype=np.float32)))
 
     def _lane_info(self, sim: ObservedSim, lane: str) -> tuple[float, float, str]:
         cut = lane.rfind("_")

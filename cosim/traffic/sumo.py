@@ -170,25 +170,6 @@ class SumoSim:
         """Each vehicle's speed now, None for a vehicle that has left the simulation (one getter call each)."""
         get = self._getters[0] if self._getters else self._api.vehicle.getSpeed
         out: list[float | None] = []
-        rest = iter(vehicles)
-        while True:
-            try:
-                out.extend(map(get, rest))  # the getter called from C: no Python per vehicle
-                return out
-            except Exception:  # libsumo.TraCIException: no such vehicle (any more)
-                # ``extend`` kept the speeds read before the failing vehicle, which ``map`` consumed; should
-                # it ever not, that vehicle is not missing after all: read the rest one by one
-                k = len(out)
-                try:
-                    get(vehicles[k])
-                except Exception:
-                    out.append(None)
-                    continue
-                return out[:k] + self._speeds_one_by_one(get, vehicles[k:])
-
-    @staticmethod
-    def _speeds_one_by_one(get: Any, vehicles: Sequence[str]) -> list[float | None]:
-        out: list[float | None] = []
         for vehicle in vehicles:
             try:
                 out.append(get(vehicle))

@@ -31,15 +31,7 @@ def fake_sim(present: dict[str, float]) -> SumoSim:
 
 @pytest.mark.parametrize(
     "asked",
-    [
-        [],
-        ["a", "b", "c"],
-        ["x", "a", "b"],
-        ["a", "x", "b"],
-        ["a", "b", "x"],
-        ["x", "y", "a", "z", "b", "w"],
-        ["x", "y"],
-    ],
+    [[], ["a", "b", "c"], ["x", "a", "b"], ["a", "x", "b"], ["a", "b", "x"], ["x", "y", "a", "z", "b", "w"], ["x"]],
 )
 def test_speeds_are_in_order_with_none_for_vehicles_gone(asked: list[str]) -> None:
     present = {"a": 1.5, "b": 0.0, "c": 13.25}
