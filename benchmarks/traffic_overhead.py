@@ -15,18 +15,34 @@ on a shared machine), then one ``RESULT`` line per scenario: grid-rush last (``t
 1.4), Bologna Pasubio with 18 RSUs before it (``traffic_overhead_pasubio``, target 1.3) when
 ``../shared/real-scenarios/bologna-pasubio`` is present (imported to a temporary folder, never copied).
 
-    python benchmarks/traffic_overhead.py [--repeats N] [--scenario NAME] [--no-pasubio]
+    python benchmarks/traffic_overhead.py [--repeats N] [--scenario NAME] [--no-pasubio] [--breakdown]
 
-Where the time goes (CPU seconds, medians, 2 shared cores; see docs/speed.md). On grid-rush the
-observation that remains after issue 12 is SUMO evaluating the 15 counting context subscriptions and
-libsumo turning them into Python dicts every step (~65 vehicles in range per step), the Python counting,
-and ~45k samples with their labels (three libsumo getters per sample and one for its label, ~1 us
-together). Removed by issue 12: 116k (Pasubio) / 19k (grid-rush) per-vehicle speed subscriptions for
-labels, which SUMO evaluated at every step they covered, and 13k / 11k scheduled detail context
-subscriptions (each evaluated on the spot by ``subscribeContext``). On Pasubio ~440 vehicles are in
-range of some RSU at every step, and libsumo's conversion of the context results alone costs ~4 us
-per vehicle and step (more than SUMO's own evaluation of them): that conversion is the floor of any
-exact per-step counting through libsumo's Python API, and keeps Pasubio above 1.3.
+``--breakdown`` adds three in-process sides to the rotation, each one layer more than the floor: cosim's RSU
+context subscriptions added but never read (SUMO evaluates them), read every step (libsumo converts them),
+and counted by cosim's live traffic source with samples at one step only; it prints the CPU each layer adds.
+
+Where the time goes (issue 21; CPU seconds, medians of 3 rotations of ``--breakdown`` on a quiet moment of
+the 2 shared cores; the table is in docs/speed.md). Pasubio, 18 RSUs, ~440 vehicles in range of some RSU at
+each of 3,600 steps: bare 5.10, floor 5.55 (1.09x). Adding the RSUs' context subscriptions, never read: 6.54
+(1.28x): SUMO evaluates each and stores its results every step. Reading them every step: 7.29 (1.43x):
+libsumo copies its result map and SWIG builds a dict per vehicle and RSU (~290 ns an entry hot, ~0.4 us in
+the run). Counting: ~0.3 s (thread CPU of the counting code in the run; within the noise of the sides).
+Samples and labels, the rest up to cosim's 9.06 (1.78x): 308k samples, each asked of libsumo's getters
+(position, acceleration, lane; route index and route for the ~60 % heading for the RSU's junction; the
+speed when due; 150-450 ns a call), ~1.0 s of thread CPU in the sampling and label steps, and SUMO's own
+steps run ~0.8 s slower in the runs that sample (thread CPU of the steps in one process with and without
+sampling; not attributed, likely caches). Grid-rush (15 RSUs, ~65 vehicles in range): bare 1.40, floor
+1.47 (1.05x), subscribed 1.62 (1.16x), read 1.71 (1.22x), counted 1.75 (1.25x), cosim 2.01 (1.43x).
+
+Processing each step's results as arrays (the getters called through ``map`` on the vehicles in range,
+numpy rows, one cast; the label speeds through one ``map``) was built, gave bit-identical outputs, and was
+measured slower in the run (sampling 0.88-0.91 s against 0.78-0.79 s on Pasubio, 0.14-0.16 against
+0.12-0.14 s on grid-rush): the Python around the getters is not where the time is, the getters are, and
+the ~25 numpy calls per sampling step run cold after every SUMO step. So the per-vehicle loop stays.
+The floor of exact per-step counting through libsumo is the *read* side: 1.43x bare on Pasubio, above
+the 1.3 target before cosim counts one vehicle (SUMO's evaluation of the subscriptions alone is 1.28x).
+Removed earlier by issue 12: per-vehicle speed subscriptions for labels and scheduled detail context
+subscriptions (116k and 13k on Pasubio).
 """
 
 from __future__ import annotations
@@ -91,25 +107,65 @@ def run_floor(cfg: Config, out: Path) -> Timing:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def run_rsus(cfg: Config, out: Path, *, read: bool) -> Timing:
+    """libsumo with cosim's RSU context subscriptions, stepped to the end; ``read``: their results read each step.
+
+    Without ``read``: what SUMO pays to evaluate the subscriptions (and keep their results) at every step;
+    with it: plus libsumo copying the results and converting them into Python dicts. Nothing is counted.
+    """
+    from cosim.scenario.sites import resolve_sites
+
+    cpu, start = time.process_time(), time.perf_counter()
+    sim = sumo.start(cfg, output_dir=out)
+    try:
+        for site in resolve_sites(cfg, sim.junction_position, sim.net_bounds()):
+            sim.add_rsu(site.id, site.x, site.y, site.radius)
+        step, results = sim.step, sim.context_results
+        for _ in range(round((cfg.traffic.end - cfg.traffic.begin) / cfg.traffic.step_length)):
+            step()
+            if read:
+                results()
+    finally:
+        sim.close()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def run_counting(cfg: Config, out: Path) -> Timing:
+    """cosim's live traffic source with samples taken at one step only: subscriptions, results and exact counting."""
+    from cosim.traffic.live import LiveTraffic
+
+    t = cfg.traffic
+    counting = cfg.with_overrides(("samples.period", t.end - t.begin))
+    cpu, start = time.process_time(), time.perf_counter()
+    with LiveTraffic(counting, output_dir=out) as src:
+        src.advance(t.end)
+        src.take_windows()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def _children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-def measure(name: str, scenario: str, repeats: int, tmp: Path) -> dict[str, list[Timing]]:
-    """Warm-up, then ``repeats`` rotations of bare, cosim and floor; prints each run."""
+def measure(name: str, scenario: str, repeats: int, tmp: Path, breakdown: bool = False) -> dict[str, list[Timing]]:
+    """Warm-up, then ``repeats`` rotations of bare, cosim and floor (and the breakdown's sides); prints each run."""
     cfg = config.load(resolve_scenario(scenario))
     sides: dict[str, Callable[[Path], Timing]] = {
         "bare": lambda out: run_bare(cfg, out),
         "cosim": lambda out: run_cosim(scenario, out),
         "floor": lambda out: run_floor(cfg, out),
     }
+    if breakdown:
+        sides["subscribed"] = lambda out: run_rsus(cfg, out, read=False)
+        sides["read"] = lambda out: run_rsus(cfg, out, read=True)
+        sides["counted"] = lambda out: run_counting(cfg, out)
     order = list(sides)
     for side in order:
         sides[side](tmp / f"{name}-warm-{side}")
     times: dict[str, list[Timing]] = {side: [] for side in order}
     for i in range(repeats):
-        for side in order[i % 3 :] + order[: i % 3]:
+        for side in order[i % len(order) :] + order[: i % len(order)]:
             times[side].append(sides[side](tmp / f"{name}-{i}-{side}"))
         print(
             f"{name} run {i + 1}: "
@@ -132,6 +188,17 @@ def summarize(name: str, times: dict[str, list[Timing]]) -> float:
         )
     ratio = wall["cosim"] / wall["bare"]
     print(f"{name}: ratio {ratio:.3f}, floor (libsumo stepping alone / bare) {wall['floor'] / wall['bare']:.3f}")
+    if "counted" in cpu:
+        layers = [
+            ("SUMO evaluating the RSUs' context subscriptions", "floor", "subscribed"),
+            ("libsumo copying and converting their results to Python", "subscribed", "read"),
+            ("cosim counting (entries, in range, speeds) and windows", "read", "counted"),
+            ("samples and labels (getters), run folder", "counted", "cosim"),
+        ]
+        print(f"{name} where cosim's CPU goes above the floor (medians of each round's difference):")
+        for what, lo, hi in layers:
+            d = med(h[1] - lo_[1] for h, lo_ in zip(times[hi], times[lo], strict=True))
+            print(f"  {what}: {d:+.2f} s ({d / cpu['bare']:+.3f} of bare)")
     return ratio
 
 
@@ -141,6 +208,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--pasubio-repeats", type=int, default=3)
     parser.add_argument("--no-pasubio", action="store_true", help="skip Bologna Pasubio even when it is present")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run libsumo with the RSU subscriptions unread, read, and counted: where cosim's time goes",
+    )
     a = parser.parse_args()
     sumo._import_libsumo()  # one-off import costs, not per-run overhead
     import pandas  # noqa: F401
@@ -153,9 +225,9 @@ def main() -> None:
             from cosim.scenario.importer import import_sumocfg
 
             toml = import_sumocfg(PASUBIO, n_rsus=18, out=Path(tmp) / "pasubio")
-            ratio = summarize("pasubio", measure("pasubio", str(toml), a.pasubio_repeats, Path(tmp)))
+            ratio = summarize("pasubio", measure("pasubio", str(toml), a.pasubio_repeats, Path(tmp), a.breakdown))
             results.append(f"RESULT traffic_overhead_pasubio ratio={ratio:.3f} target=1.3")
-        ratio = summarize(a.scenario, measure(a.scenario, a.scenario, a.repeats, Path(tmp)))
+        ratio = summarize(a.scenario, measure(a.scenario, a.scenario, a.repeats, Path(tmp), a.breakdown))
         results.append(f"RESULT traffic_overhead ratio={ratio:.3f} target=1.4")
     for line in results:
         print(line, flush=True)

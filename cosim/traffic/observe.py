@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 _SPEED, _POS, _LANE, _ACCEL, _ROUTE_INDEX, _EDGES = 0x40, 0x42, 0x51, 0x72, 0x69, 0x54
 _DAY = 86400.0
 _NF = len(FEATURES)
+_speed_of = itemgetter(_SPEED)
 
 Moves = Mapping[str, Mapping[str, int]]
 """One junction's moves: ``{incoming edge: {next edge: index in MOVES}}``."""
@@ -176,7 +178,7 @@ class Observer:
                 csum[j] += n
                 if n > cmax[j]:
                     cmax[j] = n
-                ssum[j] += sum([v[_SPEED] for v in vehs.values()])
+                ssum[j] += sum(map(_speed_of, vehs.values()))
                 prevs[j] = vehs
                 nows[j] = n
             elif nows[j]:
