@@ -180,7 +180,7 @@ class Strategy(Plugin, abc.ABC):
     - ``ctx.windows`` -- every finished traffic window of every RSU (a :class:`WindowTable`);
     - ``ctx.history`` -- every finished round of every RSU: tier, batch size, depth, samples available and
       trained, Forwards, compute / uplink / downlink / server-queue seconds, bytes, mean rates, arrival at
-      the barrier, barrier wait, late, crashed (a :class:`RoundHistory`; empty in round 0);
+      the barrier, barrier wait, late, crashed, joules spent (a :class:`RoundHistory`; empty in round 0);
     - ``ctx.link_summary`` -- the link model's own per-RSU summary of the last round;
     - ``ctx.previous`` (the last :class:`Assignment`), ``ctx.round``, ``ctx.t_start_s``, ``ctx.t_next_s``,
       ``ctx.sites``, ``ctx.tiers`` (the config's tiers, busiest first), ``ctx.batch_size_range`` and

@@ -280,6 +280,7 @@ def round_records(rows: Mapping[RsuId, RoundRow], tally: Mapping[RsuId, RsuTally
                 barrier_wait_s=float(row["barrier_wait_s"]),
                 late=bool(row["late"]),
                 crashed=bool(row["crashed"]),
+                energy_j=float(row["energy_total_j"]),
             )
         )
     return out
