@@ -128,7 +128,8 @@ class FlopCompute(ComputeModel):
         out: dict[str, Any] = {
             t: {"device": p.tier_devices.get(t, p.rsu_device), "depth": d, "forward_flops_per_sample":
                 f.forward, "params": f.params, "fallback_layers": list(f.fallbacks),
-                "active_w": self.rsu_power(t).active_w, "idle_w": self.rsu_power(t).idle_w}
+                "active_w": self.rsu_power(t).active_w, "idle_w": self.rsu_power(t).idle_w,
+                "power_source": self.rsu_power(t).source}
             for d, f in self.client_flops.items() if (t := self.tier_of_depth.get(d)) is not None
         }  # fmt: skip
         if self.server_flops is not None:
@@ -139,6 +140,7 @@ class FlopCompute(ComputeModel):
                 "fallback_layers": list(self.server_flops.fallbacks),
                 "active_w": self.server.active_w,
                 "idle_w": self.server.idle_w,
+                "power_source": self.server.power.source,
             }
         return out
 
