@@ -459,6 +459,8 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
         rows["label spread between RSUs, eta squared (share of variance)"] = s["label_eta2"]
     if "cap_binding_share" in s:
         rows["batch cap binding, share of RSU-rounds"] = s["cap_binding_share"]
+    if "energy_per_round_j" in s:  # cosim.traces.metrics: all RSUs' joules per round (docs: energy)
+        rows["energy per round, all RSUs, J (simulated)"] = s["energy_per_round_j"]
     for tier, wait in s.get("mean_barrier_wait_s", {}).items():
         rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
     rows.update(

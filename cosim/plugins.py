@@ -67,13 +67,17 @@ from cosim.ports import (
 )
 from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
 from cosim.values import (
+    DEFAULT_RSU_POWER,
     EXTRA_LABELS,
     FEATURES,
     LABEL,
     LABELS,
     MOVES,
     Assignment,
+    DevicePower,
+    Joules,
     LaneRegion,
+    RadioPower,
     RoundContext,
     RoundHistory,
     RoundRecord,
@@ -176,7 +180,7 @@ class Strategy(Plugin, abc.ABC):
     - ``ctx.windows`` -- every finished traffic window of every RSU (a :class:`WindowTable`);
     - ``ctx.history`` -- every finished round of every RSU: tier, batch size, depth, samples available and
       trained, Forwards, compute / uplink / downlink / server-queue seconds, bytes, mean rates, arrival at
-      the barrier, barrier wait, late, crashed (a :class:`RoundHistory`; empty in round 0);
+      the barrier, barrier wait, late, crashed, joules spent (a :class:`RoundHistory`; empty in round 0);
     - ``ctx.link_summary`` -- the link model's own per-RSU summary of the last round;
     - ``ctx.previous`` (the last :class:`Assignment`), ``ctx.round``, ``ctx.t_start_s``, ``ctx.t_next_s``,
       ``ctx.sites``, ``ctx.tiers`` (the config's tiers, busiest first), ``ctx.batch_size_range`` and
@@ -223,7 +227,10 @@ class LinkModel(Plugin, abc.ABC):
     - :meth:`round_summary` -- per RSU, what the model wants strategies to know of the last round
       (``ctx.link_summary``) [nothing];
     - :attr:`trace_fields` -- the per-message values the model reports, each becoming ``<name>_up`` and
-      ``<name>_down`` columns of the ``messages`` trace and a word of the pcap tag [none].
+      ``<name>_down`` columns of the ``messages`` trace and a word of the pcap tag [none];
+    - :meth:`transfer_energy` ``(rsu, direction, nbytes, transfer, radio)`` -- the joules the RSU's radio
+      spent on one message [``radio.joules(direction, nbytes, transfer.seconds)``: the scenario's
+      ``network.radio_*`` figures over the transfer's simulated seconds].
     """
 
     trace_fields: ClassVar[tuple[TraceField, ...]] = ()
@@ -255,6 +262,17 @@ class LinkModel(Plugin, abc.ABC):
     def round_summary(self) -> Mapping[RsuId, Mapping[str, float]]:
         """Per RSU, the model's summary of the last round for strategies (default: nothing)."""
         return {}
+
+    def transfer_energy(
+        self, rsu: RsuId, direction: Direction, nbytes: int, transfer: Transfer, radio: RadioPower
+    ) -> Joules:
+        """Joules the RSU's radio spent sending (``up``) or receiving (``down``) one message.
+
+        ``radio`` holds the scenario's figures (``network.radio_*``); the default applies them to the
+        message's bits and its transfer's simulated seconds (:meth:`RadioPower.joules`). Override it when
+        the model knows better (a transmit power per cell, retransmissions that cost more than time).
+        """
+        return radio.joules(direction, nbytes, transfer.seconds)
 
 
 # ------------------------------------------------------------------------------------------ workloads
@@ -333,8 +351,11 @@ class ComputeModel(Plugin, abc.ABC):
 
     **Optional hooks:** :meth:`start` ``(ctx)`` -- bind to the run's split model (``ctx.client_part(depth)``,
     ``ctx.server_part()``, ``ctx.depths``, ``ctx.tiers``), e.g. to count FLOPs [nothing];
-    :meth:`describe` -- what run.json records of the model [nothing]. ``reproducible = False`` for a model
-    whose times depend on the machine (run.json says so).
+    :meth:`describe` -- what run.json records of the model [nothing]; :meth:`rsu_power` ``(tier)`` -- the
+    electrical power of the tier's RSU board [:data:`~cosim.values.DEFAULT_RSU_POWER`, the Jetson Nano's];
+    :meth:`step_energy` ``(step, seconds)`` -- the joules of one client step [``seconds x
+    rsu_power(tier).active_w``]. ``reproducible = False`` for a model whose times depend on the machine
+    (run.json says so).
     """
 
     reproducible: ClassVar[bool] = True
@@ -358,6 +379,14 @@ class ComputeModel(Plugin, abc.ABC):
     def describe(self) -> dict[str, Any]:
         """What run.json records of the model (default: nothing)."""
         return {}
+
+    def rsu_power(self, tier: TierName) -> DevicePower:
+        """Electrical power of the RSU board of ``tier`` (default: :data:`~cosim.values.DEFAULT_RSU_POWER`)."""
+        return DEFAULT_RSU_POWER
+
+    def step_energy(self, step: ComputeStep, seconds: SimSeconds) -> Joules:
+        """Joules of one client step of ``seconds`` simulated seconds (default: seconds x the tier's active W)."""
+        return seconds * self.rsu_power(step.tier).active_w
 
 
 SEAMS: dict[str, type[Plugin]] = {
@@ -401,13 +430,17 @@ __all__ = [
     "ComputeModel",
     "ComputeStep",
     "ConfigError",
+    "DEFAULT_RSU_POWER",
     "DataSpec",
+    "DevicePower",
     "Direction",
+    "Joules",
     "LaneRegion",
     "LinkContext",
     "LinkModel",
     "Plugin",
     "PluginError",
+    "RadioPower",
     "RoundContext",
     "RoundHistory",
     "RoundRecord",

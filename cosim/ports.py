@@ -46,10 +46,13 @@ from cosim.values import (
     AggregateHandle,
     AggregateResult,
     Assignment,
+    DevicePower,
     EvalResult,
     ForwardResult,
+    Joules,
     LaneRegion,
     Prepared,
+    RadioPower,
     RoundContext,
     RoundOutcome,
     RsuSite,
@@ -223,6 +226,12 @@ class LinkModel(Protocol):
         """Per RSU, the model's summary of the last round for strategies."""
         ...
 
+    def transfer_energy(
+        self, rsu: RsuId, direction: Direction, nbytes: int, transfer: Transfer, radio: RadioPower
+    ) -> Joules:
+        """Joules the RSU's radio spent on one message (``radio``: the scenario's figures)."""
+        ...
+
 
 # ------------------------------------------------------------------------------------ compute
 
@@ -286,6 +295,14 @@ class ComputeModel(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """What run.json records of the model."""
+        ...
+
+    def rsu_power(self, tier: TierName) -> DevicePower:
+        """Electrical power of the RSU board of ``tier``."""
+        ...
+
+    def step_energy(self, step: ComputeStep, seconds: SimSeconds) -> Joules:
+        """Joules of one client step of ``seconds`` simulated seconds."""
         ...
 
 

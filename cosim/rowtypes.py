@@ -52,6 +52,8 @@ class MessageRow(TypedDict):
     loss: float
     rate_up_bps: float
     rate_down_bps: float
+    energy_up_j: float
+    energy_down_j: float
 
 
 class RoundRow(TypedDict):
@@ -102,6 +104,10 @@ class RoundRow(TypedDict):
     round_bytes: int
     cum_bytes: int
     elapsed_s: SimSeconds
+    energy_compute_j: float
+    energy_radio_j: float
+    energy_idle_j: float
+    energy_total_j: float
 
 
 class WindowRow(TypedDict):

@@ -456,8 +456,10 @@ def summarize(
     if table is not None and len(table):
         metrics = run_metrics(table, messages, cfg.learning.target_loss if cfg else 0.0)
         if cfg:  # tiers in the config's order, busiest first
-            waits = metrics.get("mean_barrier_wait_s", {})
-            metrics["mean_barrier_wait_s"] = {t: waits[t] for t in cfg.learning.tiers if t in waits}
+            for key in ("mean_barrier_wait_s", "mean_rsu_round_energy_j"):
+                by_tier = metrics.get(key)
+                if by_tier is not None:
+                    metrics[key] = {t: by_tier[t] for t in cfg.learning.tiers if t in by_tier}
         out.update(metrics)
     if messages is not None and len(messages):
         fwd = messages[messages["kind"] == "forward"]

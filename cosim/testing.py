@@ -27,6 +27,7 @@ from cosim.registry import STRATEGIES
 from cosim.rowtypes import MessageRow, RoundRow, TrafficRow
 from cosim.traces.metrics import run_metrics
 from cosim.traces.recorder import TraceRecorder, read_table
+from cosim.values import DEFAULT_RSU_POWER, LTE_RADIO
 from cosim.version import __version__
 
 TIERS: tuple[tuple[str, int], ...] = (("high", 128), ("medium", 64), ("low", 32))
@@ -126,7 +127,15 @@ def make_run(
             tier = assigned[rsu]
             t = t0
             acc = per_rsu.setdefault(
-                rsu, {"compute_s": 0.0, "uplink_s": 0.0, "downlink_s": 0.0, "server_queue_s": 0.0, "bytes": 0}
+                rsu,
+                {
+                    "compute_s": 0.0,
+                    "uplink_s": 0.0,
+                    "downlink_s": 0.0,
+                    "server_queue_s": 0.0,
+                    "bytes": 0,
+                    "radio_j": 0.0,
+                },
             )
             for b in range(batches + 1):
                 kind = "forward" if b < batches else "aggregate"
@@ -168,6 +177,8 @@ def make_run(
                     "loss": float(rng.uniform(0.2, 1.0)) if kind == "forward" else float("nan"),
                     "rate_up_bps": up * 8 / uplink,
                     "rate_down_bps": down * 8 / downlink,
+                    "energy_up_j": LTE_RADIO.joules("up", up, uplink),
+                    "energy_down_j": LTE_RADIO.joules("down", down, downlink),
                 }
                 link_cols = {
                     f"{f.name}_{d}": (1.0 / n_up if f.name == "share" else f.missing)
@@ -179,6 +190,7 @@ def make_run(
                 acc["uplink_s"] += uplink
                 acc["downlink_s"] += downlink
                 acc["bytes"] += up + down
+                acc["radio_j"] += row["energy_up_j"] + row["energy_down_j"]
                 if kind == "forward":
                     acc["server_queue_s"] += queue
                     busy += server
@@ -194,6 +206,9 @@ def make_run(
         round_bytes = sum(int(acc["bytes"]) for acc in per_rsu.values())
         cum_bytes += round_bytes
         for j, rsu in enumerate(rsus):
+            acc = per_rsu[rsu]
+            compute_j = acc["compute_s"] * DEFAULT_RSU_POWER.active_w
+            idle_j = max(0.0, t_end - t0 - acc["compute_s"]) * DEFAULT_RSU_POWER.idle_w
             prev = previous.get(rsu, "")
             moved_now = bool(prev) and prev != assigned[rsu]
             migrations += int(moved_now)
@@ -243,6 +258,10 @@ def make_run(
                 "round_bytes": round_bytes,
                 "cum_bytes": cum_bytes,
                 "elapsed_s": t_end,
+                "energy_compute_j": compute_j,
+                "energy_radio_j": acc["radio_j"],
+                "energy_idle_j": idle_j,
+                "energy_total_j": compute_j + acc["radio_j"] + idle_j,
             }
             rec.append("rounds", rounds_row)
             previous[rsu] = assigned[rsu]

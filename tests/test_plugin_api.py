@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from cosim.traces.recorder import read_table
+from cosim.values import LTE_RADIO
 
 pytestmark = [pytest.mark.sumo, pytest.mark.tf]
 
@@ -188,6 +189,15 @@ def test_the_link_models_own_field_reaches_the_trace_run_json_and_the_exports(ru
     assert b"ge_state=bad" in pcap and b"ge_state=good" in pcap
     lua = (tmp_path / "pcap" / "cosim.lua").read_text()
     assert 'f.ge_state = ProtoField.string("cosim.ge_state"' in lua and "ge_state = true" in lua
+
+
+def test_a_link_model_written_before_energy_still_gets_its_messages_joules(run: Path) -> None:
+    m = read_table(run, "messages")  # GilbertElliott has no transfer_energy: the base class applies the radio
+    radio = LTE_RADIO  # the scenario leaves network.radio_* at their defaults
+    expected = [radio.joules("up", b, t) for b, t in zip(m["bytes_up"], m["uplink_s"], strict=True)]
+    np.testing.assert_allclose(m["energy_up_j"], expected, rtol=1e-9)
+    r = read_table(run, "rounds")
+    assert (r["energy_total_j"] > 0).all()
 
 
 def test_the_strategy_reads_last_rounds_times_and_sizes_one_rsu_itself(run: Path) -> None:

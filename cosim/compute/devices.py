@@ -17,11 +17,19 @@ most of a peak, large-model training 30-50 % (PaLM: 46 % model FLOP utilisation)
 with layers this small are likely below the CPU figure (too few threads for their cores). Give a
 device its own ``efficiency`` and ``overhead_ms`` when you have a measurement (the script prints a
 ``[compute.devices.<name>]`` table for the machine it runs on).
+
+Each profile also has electrical power figures (:mod:`cosim.values.energy`): ``active_w`` while the board
+computes (its power under full load: a step at a share of the peak probably draws less, so compute energy is
+an upper bound) and ``idle_w`` otherwise, with ``power_source`` saying where they come from and which of
+them is an assumption. A profile of your own that gives none gets the default RSU's figures
+(:data:`~cosim.values.energy.DEFAULT_RSU_POWER`, the Jetson Nano's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from cosim.values import DEFAULT_RSU_POWER, DevicePower
 
 DEFAULT_EFFICIENCY = 0.15
 """Share of peak FLOP/s a small-batch training step reaches on the built-in devices (see above)."""
@@ -42,6 +50,18 @@ class DeviceProfile:
     """Fixed time of every step (kernel launches, framework dispatch), milliseconds."""
     source: str = ""
     """Where the peak comes from (shown in run.json and the docs)."""
+    active_w: float = DEFAULT_RSU_POWER.active_w
+    """Board power under full compute load, W."""
+    idle_w: float = DEFAULT_RSU_POWER.idle_w
+    """Board power while it does not compute, W."""
+    power_source: str = ""
+    """Where ``active_w`` and ``idle_w`` come from ('' in a profile of your own: cosim's default RSU power)."""
+
+    @property
+    def power(self) -> DevicePower:
+        """The profile's power figures as a :class:`~cosim.values.DevicePower`."""
+        source = self.power_source or f"assumed: cosim's default RSU power ({DEFAULT_RSU_POWER.source})"
+        return DevicePower(self.active_w, self.idle_w, source)
 
     @property
     def flops_per_s(self) -> float:
@@ -60,7 +80,7 @@ class DeviceProfile:
             return f"compute.devices.{name}.efficiency = {self.efficiency!r}: must be in (0, 1]"
         if self.overhead_ms < 0:
             return f"compute.devices.{name}.overhead_ms = {self.overhead_ms!r}: must be >= 0"
-        return ""
+        return self.power.problem(f"compute.devices.{name}")
 
 
 DEVICES: dict[str, DeviceProfile] = {
@@ -68,23 +88,42 @@ DEVICES: dict[str, DeviceProfile] = {
         48.0,
         source="4 Cortex-A72 cores x 1.5 GHz x 8 FP32 FLOP/cycle (one 4-wide NEON FMA per cycle, measured by "
         "vfpbench on Cortex-A72); a CPU-only RSU board",
+        active_w=6.4,
+        idle_w=2.7,
+        power_source="measured at 5 V on the bare board (Jeff Geerling's Pi Dramble power benchmarks): idle "
+        "540 mA = 2.7 W, 4 cores under stress --cpu 4 1280 mA = 6.4 W",
     ),
     "jetson-nano": DeviceProfile(
         235.9,
         source="NVIDIA Jetson Nano: 128 Maxwell CUDA cores x 921.6 MHz x 2 FLOP per FMA (NVIDIA quotes "
         "472 GFLOPS in FP16)",
+        active_w=DEFAULT_RSU_POWER.active_w,
+        idle_w=DEFAULT_RSU_POWER.idle_w,
+        power_source=DEFAULT_RSU_POWER.source,
     ),
     "jetson-orin-nano": DeviceProfile(
         1280.0,
         source="NVIDIA Jetson Orin Nano 8 GB: 1024 Ampere CUDA cores x 625 MHz x 2 FLOP per FMA",
+        active_w=15.0,
+        idle_w=3.0,
+        power_source="NVIDIA Jetson Orin Nano 8 GB: 15 W nvpmodel mode (NVIDIA's module data sheet: 7 W and "
+        "15 W modes); idle 3 W is an assumption",
     ),
     "t4": DeviceProfile(
         8100.0,
         source="NVIDIA T4 data sheet: 8.1 TFLOPS FP32 (2560 CUDA cores at 1.59 GHz); a common edge-server GPU",
+        active_w=70.0,
+        idle_w=10.0,
+        power_source="NVIDIA T4 data sheet: 70 W maximum board power; idle 10 W is an assumption (the "
+        "order nvidia-smi reports for an idle T4, not a data-sheet figure)",
     ),
     "a100": DeviceProfile(
         19500.0,
         source="NVIDIA A100 data sheet: 19.5 TFLOPS FP32 (without TF32 Tensor Cores)",
+        active_w=400.0,
+        idle_w=50.0,
+        power_source="NVIDIA A100 data sheet: 400 W maximum power of the SXM4 module (PCIe: 250 W); idle "
+        "50 W is an assumption",
     ),
 }
-"""Built-in device profiles by name (FP32 peaks)."""
+"""Built-in device profiles by name (FP32 peaks, power figures)."""

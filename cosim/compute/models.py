@@ -35,6 +35,7 @@ from cosim.plugins import ComputeModel, Scenario
 from cosim.ports import ComputeContext, ComputeStep
 from cosim.registry import COMPUTE
 from cosim.types import SimSeconds, TierName
+from cosim.values import DevicePower
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class FlopParams:
     device_speed: Mapping[str, float] = field(default_factory=dict)
     """Per tier, a factor on its RSU device's effective FLOP/s (a tier not named has 1)."""
     devices: Mapping[str, DeviceProfile] = field(default_factory=dict)
-    """Your own profiles: ``[compute.devices.<name>]`` with peak_gflops, efficiency, overhead_ms, source."""
+    """Your own profiles: ``[compute.devices.<name>]`` with peak_gflops, efficiency, overhead_ms, source, and
+    active_w, idle_w, power_source (the board's power; cosim's default RSU power when left out)."""
 
 
 @COMPUTE.register("flops", default=True)
@@ -97,9 +99,15 @@ class FlopCompute(ComputeModel):
         self.tier_of_depth = {t.client_depth: t.name for t in reversed(ctx.tiers)}
         self.server_flops = model_flops(ctx.server_part())
 
+    def _device(self, tier: TierName) -> DeviceProfile:
+        return self.devices[self.params.tier_devices.get(tier, self.params.rsu_device)]
+
     def _rsu(self, tier: TierName, flops: float) -> SimSeconds:
-        device = self.devices[self.params.tier_devices.get(tier, self.params.rsu_device)]
-        return device.seconds(flops, self.params.device_speed.get(tier, 1.0))
+        return self._device(tier).seconds(flops, self.params.device_speed.get(tier, 1.0))
+
+    def rsu_power(self, tier: TierName) -> DevicePower:
+        """The power figures of the tier's device profile (``device_speed`` does not change them)."""
+        return self._device(tier).power
 
     def client_forward(self, step: ComputeStep) -> SimSeconds:
         """Simulated seconds of a client forward pass over the step's samples."""
@@ -119,7 +127,9 @@ class FlopCompute(ComputeModel):
         p = self.params
         out: dict[str, Any] = {
             t: {"device": p.tier_devices.get(t, p.rsu_device), "depth": d, "forward_flops_per_sample":
-                f.forward, "params": f.params, "fallback_layers": list(f.fallbacks)}
+                f.forward, "params": f.params, "fallback_layers": list(f.fallbacks),
+                "active_w": self.rsu_power(t).active_w, "idle_w": self.rsu_power(t).idle_w,
+                "power_source": self.rsu_power(t).source}
             for d, f in self.client_flops.items() if (t := self.tier_of_depth.get(d)) is not None
         }  # fmt: skip
         if self.server_flops is not None:
@@ -128,6 +138,9 @@ class FlopCompute(ComputeModel):
                 "forward_flops_per_sample": self.server_flops.forward,
                 "params": self.server_flops.params,
                 "fallback_layers": list(self.server_flops.fallbacks),
+                "active_w": self.server.active_w,
+                "idle_w": self.server.idle_w,
+                "power_source": self.server.power.source,
             }
         return out
 

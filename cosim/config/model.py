@@ -251,6 +251,10 @@ def validate(cfg: Config) -> None:
         raise bad("clustering.hysteresis", cfg.clustering.hysteresis, "must be >= 0")
     if not 29 <= cfg.network.mtu_bytes <= 65521:
         raise bad("network.mtu_bytes", cfg.network.mtu_bytes, "must be in 29 .. 65521 (IPv4 + UDP headers fit)")
+    for name in ("radio_up_w_per_mbps", "radio_down_w_per_mbps", "radio_base_w"):
+        watts = getattr(cfg.network, name)
+        if not (math.isfinite(watts) and watts >= 0):
+            raise bad(f"network.{name}", watts, "must be a finite number >= 0 (watts)")
     validate_faults(cfg.faults, [r.id for r in cfg.rsus], t.begin, t.end, bad)
     for section in PLUGIN_SECTIONS:
         _plugin_check(cfg, getattr(cfg, section))

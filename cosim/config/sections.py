@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from cosim import registry
 from cosim.errors import ConfigError
-from cosim.values import Tier, Tiers
+from cosim.values import LTE_RADIO, RadioPower, Tier, Tiers
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,24 @@ class NetworkConfig(PluginSection):
     """A registered link model or a ``package.module:Class`` path; its parameters follow in this table."""
     mtu_bytes: int = 1500
     """Packet size used when a run is exported as a pcap packet train."""
+    radio_up_w_per_mbps: float = LTE_RADIO.up_w_per_mbps
+    """RSU radio power per Mbit/s sent (J per Mbit up); default: LTE, Huang et al. MobiSys 2012 (alpha_u)."""
+    radio_down_w_per_mbps: float = LTE_RADIO.down_w_per_mbps
+    """RSU radio power per Mbit/s received (J per Mbit down); default: LTE, Huang et al. (alpha_d)."""
+    radio_base_w: float = LTE_RADIO.base_w
+    """RSU radio power while a message is in transfer, whatever its rate, W; default: LTE, Huang et al. (beta)."""
     params: Any = None
+
+    @property
+    def radio(self) -> RadioPower:
+        """The RSU radio's power figures (docs/explanation/energy.md)."""
+        default = (self.radio_up_w_per_mbps, self.radio_down_w_per_mbps, self.radio_base_w) == (
+            LTE_RADIO.up_w_per_mbps,
+            LTE_RADIO.down_w_per_mbps,
+            LTE_RADIO.base_w,
+        )
+        source = LTE_RADIO.source if default else "network.radio_* of the scenario"
+        return RadioPower(self.radio_up_w_per_mbps, self.radio_down_w_per_mbps, self.radio_base_w, source)
 
 
 @dataclass(frozen=True)

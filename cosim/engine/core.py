@@ -437,6 +437,7 @@ class Engine:
             latest=run.latest,
             wall_s=time.perf_counter() - wall0,
             crashed=crashed,
+            idle_w={rsu: p.compute.rsu_power(tiers[rsu]).idle_w for rsu in run.rsus},
         )
         run.records.extend(round_records(rows, run.ledger.tally))
         self._crashes.end_round(r, t_start, run.env.now)

@@ -11,7 +11,7 @@ import numpy as np
 from cosim.engine.rows import RoundSummary
 from cosim.rowtypes import RoundRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
-from cosim.values import Assignment, EvalResult, RoundRecord, RsuWindow, combine, mean_rate
+from cosim.values import Assignment, EvalResult, Joules, RoundRecord, RsuWindow, combine, mean_rate
 
 
 @dataclass
@@ -41,21 +41,31 @@ class RsuTally:
     bytes: int = 0
     t_finish: SimTime = math.nan
     """When its weights reached the server (NaN: not a participant, or late)."""
+    energy_compute_j: Joules = 0.0
+    """Joules of its client steps (the compute model's ``step_energy``)."""
+    energy_radio_j: Joules = 0.0
+    """Joules its radio spent on its messages, both directions (the link model's ``transfer_energy``)."""
 
     @property
     def link_s(self) -> SimSeconds:
         """Simulated transfer time of all its messages, both directions."""
         return self.uplink_s + self.downlink_s
 
-    def sent(self, nbytes: int, seconds: SimSeconds) -> None:
-        """A message of ``nbytes`` went up in ``seconds``."""
+    def sent(self, nbytes: int, seconds: SimSeconds, joules: Joules = 0.0) -> None:
+        """A message of ``nbytes`` went up in ``seconds``, its radio spending ``joules``."""
         self.uplink_s += seconds
         self.bits_up += 8.0 * nbytes
+        self.energy_radio_j += joules
 
-    def received(self, nbytes: int, seconds: SimSeconds) -> None:
-        """A reply of ``nbytes`` came down in ``seconds``."""
+    def received(self, nbytes: int, seconds: SimSeconds, joules: Joules = 0.0) -> None:
+        """A reply of ``nbytes`` came down in ``seconds``, its radio spending ``joules``."""
         self.downlink_s += seconds
         self.bits_down += 8.0 * nbytes
+        self.energy_radio_j += joules
+
+    def idle_j(self, duration: SimSeconds, idle_w: float) -> Joules:
+        """Joules its board drew while not computing in a round of ``duration`` simulated seconds."""
+        return idle_w * max(0.0, duration - self.compute_s)
 
 
 def straggler(finishes: Sequence[float]) -> float:
@@ -100,8 +110,12 @@ class RoundLedger:
         latest: Mapping[RsuId, RsuWindow],
         wall_s: float,
         crashed: Sequence[RsuId] = (),
+        idle_w: Mapping[RsuId, float] | None = None,
     ) -> tuple[RoundSummary, dict[RsuId, RoundRow]]:
-        """The round's summary and rows (prequential columns still empty)."""
+        """The round's summary and rows (prequential columns still empty).
+
+        ``idle_w``: each RSU board's power while it does not compute (none given: no idle energy).
+        """
         tiers = assignment.tier_of
         round_bytes = sum(t.bytes for t in self.tally.values())
         self.cum_bytes += round_bytes
@@ -145,6 +159,7 @@ class RoundLedger:
             t_release=t_release,
             cum_bytes=self.cum_bytes,
             first_start=self.first_start if self.first_start is not None else t_start,
+            idle_w=idle_w or {},
         )
         return summary, rows
 
@@ -164,8 +179,12 @@ def round_rows(
     t_release: SimTime,
     cum_bytes: int,
     first_start: SimTime,
+    idle_w: Mapping[RsuId, float] | None = None,
 ) -> dict[RsuId, RoundRow]:
     """The ``rounds`` rows of one ended round, by RSU (see :mod:`cosim.traces.schema`).
+
+    An RSU's energy is its steps' (``energy_compute_j``), its messages' (``energy_radio_j``) and its board's
+    idle draw over the rest of the round (``energy_idle_j``: ``idle_w`` x (duration - compute_s)).
 
     The prequential columns are filled in when the next round starts (the samples they score arrive
     until then).
@@ -178,6 +197,7 @@ def round_rows(
         w = latest.get(rsu)
         t = tally[rsu]
         ev = evals[rsu]
+        idle = t.idle_j(duration, (idle_w or {}).get(rsu, 0.0))
         out[rsu] = {
             "run_id": run_id,
             "strategy": strategy,
@@ -224,6 +244,10 @@ def round_rows(
             "round_bytes": summary.bytes_total,
             "cum_bytes": cum_bytes,
             "elapsed_s": summary.t_end_s - first_start,
+            "energy_compute_j": t.energy_compute_j,
+            "energy_radio_j": t.energy_radio_j,
+            "energy_idle_j": idle,
+            "energy_total_j": t.energy_compute_j + t.energy_radio_j + idle,
         }
     return out
 
@@ -256,6 +280,7 @@ def round_records(rows: Mapping[RsuId, RoundRow], tally: Mapping[RsuId, RsuTally
                 barrier_wait_s=float(row["barrier_wait_s"]),
                 late=bool(row["late"]),
                 crashed=bool(row["crashed"]),
+                energy_j=float(row["energy_total_j"]),
             )
         )
     return out

@@ -10,7 +10,7 @@ from typing import Any
 from cosim.ports import TraceField
 from cosim.rowtypes import MessageRow
 from cosim.types import RsuId, SimSeconds, SimTime, TierName
-from cosim.values import EvalResult, Transfer
+from cosim.values import EvalResult, Joules, Transfer
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,12 @@ def message_row(
     client_s: float,
     wall_ms: float,
     loss: float,
+    energy: tuple[Joules, Joules] = (0.0, 0.0),
 ) -> MessageRow:
     """One row of the ``messages`` table (see :mod:`cosim.traces.schema`) but the link model's own fields.
 
-    The sink gets it with :func:`message_fields` added (their names depend on the link model).
+    The sink gets it with :func:`message_fields` added (their names depend on the link model). ``energy``:
+    the joules the RSU's radio spent sending the request and receiving the reply.
     """
     t_arrive = up.t_send + up.transfer.seconds
     return {
@@ -121,6 +123,8 @@ def message_row(
         "loss": loss,
         "rate_up_bps": up.transfer.bandwidth_bps,
         "rate_down_bps": down.transfer.bandwidth_bps,
+        "energy_up_j": energy[0],
+        "energy_down_j": energy[1],
     }
 
 

@@ -25,9 +25,9 @@ from cosim.config import Config
 from cosim.engine.ledger import RoundLedger, RsuTally
 from cosim.engine.parts import EngineParts
 from cosim.engine.rows import Leg, message_fields, message_row
-from cosim.ports import Client, ComputeStep
+from cosim.ports import Client, ComputeStep, Direction
 from cosim.types import RsuId, SimSeconds, SimTime, TierName, WallSeconds
-from cosim.values import AggregateHandle, AggregateResult
+from cosim.values import AggregateHandle, AggregateResult, Joules
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Arrival:
     up: Leg
     bytes_up: int
     n_samples: int
+    energy_up_j: Joules = 0.0
+    """Joules the RSU's radio spent sending the weights up."""
 
 
 @dataclass
@@ -93,7 +95,9 @@ class RsuRound:
                 n = len(yb)
                 w0 = time.perf_counter()
                 acts = client.forward(xb)
-                client_fwd = compute.client_forward(self._step(n, time.perf_counter() - w0))
+                step = self._step(n, time.perf_counter() - w0)
+                client_fwd = compute.client_forward(step)
+                tally.energy_compute_j += compute.step_energy(step, client_fwd)
                 yield env.timeout(client_fwd)
                 request = transport.prepare_forward(rsu, sh.round, b, tier, acts, yb)
                 up = Leg(env.now, (yield from link.transmit(rsu, "up", request.nbytes)))
@@ -110,13 +114,14 @@ class RsuRound:
                 tally.samples_trained += n
                 tally.losses.append(reply.loss * loss_scale)
                 tally.compute_s += client_fwd + client_bwd
-                tally.sent(request.nbytes, up.transfer.seconds)
-                tally.received(reply.bytes_down, down.transfer.seconds)
+                energy = (self._radio("up", request.nbytes, up), self._radio("down", reply.bytes_down, down))
+                tally.sent(request.nbytes, up.transfer.seconds, energy[0])
+                tally.received(reply.bytes_down, down.transfer.seconds, energy[1])
                 tally.server_queue_s += t_served - (up.t_send + up.transfer.seconds)
                 sh.ledger.server_busy_s += t_done - t_served
                 self._message(
                     "forward", b, n, request.nbytes, reply.bytes_down, up, t_served, down, client_fwd,
-                    reply.wall_ms, reply.loss * loss_scale,
+                    reply.wall_ms, reply.loss * loss_scale, energy,
                 )  # fmt: skip
             tally.capped = 0 < cap <= tally.batches and tally.samples_trained < len(self.y) * lc.local_epochs
             # Weights up: the barrier is in simulated time; the real Aggregate call is submitted on arrival.
@@ -127,16 +132,26 @@ class RsuRound:
             t_send = env.now
             transfer = yield from link.transmit(rsu, "up", request.nbytes)
             handle = transport.send_aggregate(request)
-            tally.sent(request.nbytes, transfer.seconds)
+            energy_up = self._radio("up", request.nbytes, Leg(t_send, transfer))
+            tally.sent(request.nbytes, transfer.seconds, energy_up)
             tally.t_finish = t_send + transfer.seconds
-            sh.arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, trained)
+            sh.arrivals[rsu] = Arrival(handle, Leg(t_send, transfer), request.nbytes, trained, energy_up)
         except simpy.Interrupt:
             return
 
     def _backward(self, client: Client, xb: np.ndarray, grads: Any, n: int) -> SimSeconds:
         w0 = time.perf_counter()
         client.backward(xb, grads)
-        return self.shared.parts.compute.client_backward(self._step(n, time.perf_counter() - w0))
+        compute = self.shared.parts.compute
+        step = self._step(n, time.perf_counter() - w0)
+        seconds = compute.client_backward(step)
+        self.tally.energy_compute_j += compute.step_energy(step, seconds)
+        return seconds
+
+    def _radio(self, direction: Direction, nbytes: int, leg: Leg) -> Joules:
+        """Joules the RSU's radio spent on one message (the link model's, from the scenario's figures)."""
+        sh = self.shared
+        return sh.parts.link.transfer_energy(self.rsu, direction, nbytes, leg.transfer, sh.cfg.network.radio)
 
     def _step(self, n: int, wall_s: WallSeconds) -> ComputeStep:
         return ComputeStep(self.rsu, self.tier, self.tally.client_depth, n, wall_s)
@@ -150,21 +165,22 @@ class RsuRound:
             yield env.timeout(t_release - env.now)
         t_done = env.now
         down = Leg(t_done, (yield from sh.parts.link.transmit(self.rsu, "down", outcome.bytes_down)))
-        self.tally.received(outcome.bytes_down, down.transfer.seconds)
+        energy_down = self._radio("down", outcome.bytes_down, down)
+        self.tally.received(outcome.bytes_down, down.transfer.seconds, energy_down)
         self._message(
             "aggregate", -1, arrival.n_samples, arrival.bytes_up, outcome.bytes_down, arrival.up, t_release, down,
-            0.0, outcome.wall_ms, float("nan"),
+            0.0, outcome.wall_ms, float("nan"), (arrival.energy_up_j, energy_down),
         )  # fmt: skip
 
     def _message(
         self, kind: str, batch: int, batch_size: int, bytes_up: int, bytes_down: int, up: Leg, t_served: SimTime,
-        down: Leg, client_s: float, wall_ms: float, loss: float,
+        down: Leg, client_s: float, wall_ms: float, loss: float, energy: tuple[Joules, Joules],
     ) -> None:  # fmt: skip
         sh = self.shared
         self.tally.bytes += bytes_up + bytes_down
         row = message_row(
             sh.run_id, sh.strategy, sh.round, self.rsu, self.tier, kind, batch, batch_size, bytes_up, bytes_down,
-            up, t_served, down, client_s, wall_ms, loss,
+            up, t_served, down, client_s, wall_ms, loss, energy,
         )  # fmt: skip
         sh.parts.sink.append("messages", {**row, **message_fields(up, down, sh.parts.link.trace_fields)})
 

@@ -8,7 +8,8 @@ from cosim.faults.plan import Faults
 from cosim.faults.wrap import Wrapper
 from cosim.plugins import ComputeModel
 from cosim.ports import ComputeContext, ComputeStep
-from cosim.types import SimSeconds
+from cosim.types import SimSeconds, TierName
+from cosim.values import DevicePower, Joules
 
 
 class SlowdownCompute(Wrapper):
@@ -44,3 +45,11 @@ class SlowdownCompute(Wrapper):
     def describe(self) -> dict[str, Any]:
         """The inner model's description (run.json)."""
         return self.inner.describe()
+
+    def rsu_power(self, tier: TierName) -> DevicePower:
+        """The inner model's RSU power."""
+        return self.inner.rsu_power(tier)
+
+    def step_energy(self, step: ComputeStep, seconds: SimSeconds) -> Joules:
+        """The inner model's energy of a client step (a slowdown stretches the server's steps only)."""
+        return self.inner.step_energy(step, seconds)

@@ -24,7 +24,7 @@ from cosim.faults.wrap import Wrapper
 from cosim.plugins import LinkModel
 from cosim.ports import Direction, LinkContext, TraceField
 from cosim.types import RsuId
-from cosim.values import LaneRegion, Transfer
+from cosim.values import Joules, LaneRegion, RadioPower, Transfer
 
 OUTAGE = TraceField(
     "outage_s", "float64", 0.0, "simulated seconds the message waited for its RSU's backhaul to come back ([[faults]])"
@@ -48,6 +48,14 @@ class OutageLink(Wrapper):
     def round_summary(self) -> Mapping[RsuId, Mapping[str, float]]:
         """The inner model's summary."""
         return self.inner.round_summary()
+
+    def transfer_energy(
+        self, rsu: RsuId, direction: Direction, nbytes: int, transfer: Transfer, radio: RadioPower
+    ) -> Joules:
+        """The inner model's energy of the transfer that got through: not the time held for the backhaul or lost."""
+        waited = float(transfer.extra.get("outage_s", 0.0) or 0.0)
+        active = dataclasses.replace(transfer, seconds=max(0.0, transfer.seconds - waited))
+        return self.inner.transfer_energy(rsu, direction, nbytes, active, radio)
 
     def start(self, ctx: LinkContext) -> None:
         """Start the inner model on the run's clock."""

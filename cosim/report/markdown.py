@@ -35,6 +35,8 @@ SUMMARY_METRICS = (
     "time_to_target_s",
     "rounds_to_target",
     "bytes_to_target",
+    "energy_to_target",
+    "energy_per_round",
     "mean_round_s",
     "mean_straggler_s",
     "cap_binding_share",

@@ -113,6 +113,11 @@ def bytes_to_target(curve: pd.DataFrame, target: float) -> float:
     return to_target(curve, target)["bytes_to_target"] / 1e6
 
 
+def energy_to_target(curve: pd.DataFrame, target: float) -> float:
+    """Joules of all RSUs until the eval loss is at or below ``target`` (NaN: never, or no energy traced)."""
+    return to_target(curve, target)["energy_to_target_j"]
+
+
 def _summary(key: str) -> Compute:
     """The run's own number ``key`` of run.json's summary (computed once, by the run)."""
 
@@ -242,6 +247,22 @@ def metric_list(units: Units, tiers: Sequence[str] = ()) -> tuple[Metric, ...]:
             "bytes sent until the eval loss reaches the target",
             lambda r, c, t: bytes_to_target(c, t),
             label="data sent to the target loss",
+        ),
+        Metric(
+            "energy_to_target",
+            "J (sim.)",
+            "joules of all RSUs (compute, radio, idle board) until the eval loss reaches the target",
+            lambda r, c, t: energy_to_target(c, t),
+            needs=("rounds.energy_total_j",),
+            label="RSU energy to the target loss",
+        ),
+        Metric(
+            "energy_per_round",
+            "J (sim.)",
+            "joules of all RSUs per round (compute, radio, idle board), mean over rounds",
+            _summary("energy_per_round_j"),
+            needs=("rounds.energy_total_j", "summary.energy_per_round_j"),
+            label="RSU energy per round",
         ),
         Metric(
             "mean_uplink_ms",

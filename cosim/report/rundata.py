@@ -187,7 +187,7 @@ def round_curve(run: RunData) -> pd.DataFrame:
     ``elapsed_s`` = the round's end minus the first round's start and ``cum_bytes`` = bytes of every
     message up to and including the round, as the run's own metrics count them
     (:mod:`cosim.traces.metrics`). Traces that record the round timing add ``straggler_s`` and
-    ``server_busy_s``.
+    ``server_busy_s``; traces with energy (schema 9) ``round_energy_j`` and ``cum_energy_j``.
     """
     r = run.rounds
     overall = _weighted(r, "eval")
@@ -213,6 +213,10 @@ def round_curve(run: RunData) -> pd.DataFrame:
     out["bytes"] = sent.reindex(out.index).fillna(0).astype("int64")
     out["cum_bytes"] = out["bytes"].cumsum()
     out["elapsed_s"] = out["t_end_s"] - out["t_start_s"].iloc[0]
+    if "energy_total_j" in r.columns:  # schema 9: joules of all RSUs per round, and so far
+        energy = r.groupby("round")["energy_total_j"].agg(lambda e: e.sum() if e.notna().all() else float("nan"))
+        out["round_energy_j"] = energy.astype(float)
+        out["cum_energy_j"] = out["round_energy_j"].cumsum()
     out.index.name = "round"
     return out.reset_index()
 

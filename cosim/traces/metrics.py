@@ -18,6 +18,12 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
   ``prequential_samples`` likewise. **final prequential loss** -- that of the last round with samples
   to score only (the last round's own score covers just the samples that arrived while it ran, since
   the run ends with it: a short last round may have few or none).
+* **energy** (docs/explanation/energy.md) -- per round, the joules of all RSUs (``energy_total_j`` summed
+  over the round's rows: compute, radio and idle board power, in simulated time); **energy per round** --
+  its mean over rounds; **energy total** -- its sum, with the compute, radio and idle parts apart;
+  **energy per RSU-round by tier** -- the mean of ``energy_total_j`` over the RSU-rounds of each tier;
+  **energy to target** -- joules of all rounds up to and including the one that reaches the target, as
+  bytes to target. NaN for a trace without energy columns.
 * **cap binding share** -- of the RSU-rounds with training samples, the share in which the batch cap
   (``learning.max_batches_per_round`` under ``learning.budget``) stopped the RSU before its data ran out
   (the ``capped`` column); 0 when the cap never bound, NaN without such rounds;
@@ -77,9 +83,21 @@ def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
                 "straggler_s": float(first["straggler_s"]),
                 "server_busy_s": float(first["server_busy_s"]),
                 "start_delay_s": float(first["start_delay_s"]),
+                "round_energy_j": _energy(g),
             }
         )
-    return pd.DataFrame(rows)
+    curve = pd.DataFrame(rows)
+    if len(curve):
+        curve["cum_energy_j"] = curve["round_energy_j"].cumsum()
+    return curve
+
+
+def _energy(group: pd.DataFrame) -> float:
+    """Joules of all RSUs in one round (NaN: the trace has no energy, or a row left it missing)."""
+    if "energy_total_j" not in group.columns:
+        return math.nan
+    values = group["energy_total_j"].astype("float64")
+    return float(values.sum()) if values.notna().all() else math.nan
 
 
 def target_loss(curve: pd.DataFrame, configured: float = 0.0) -> tuple[float, str]:
@@ -93,8 +111,13 @@ def target_loss(curve: pd.DataFrame, configured: float = 0.0) -> tuple[float, st
 
 
 def to_target(curve: pd.DataFrame, target: float) -> dict[str, float]:
-    """Time, rounds and bytes until the first round whose held-out loss is at or below ``target``."""
-    out = {"time_to_target_s": math.nan, "rounds_to_target": math.nan, "bytes_to_target": math.nan}
+    """Time, rounds, bytes and joules until the first round whose held-out loss is at or below ``target``."""
+    out = {
+        "time_to_target_s": math.nan,
+        "rounds_to_target": math.nan,
+        "bytes_to_target": math.nan,
+        "energy_to_target_j": math.nan,
+    }
     if not math.isfinite(target) or curve.empty:
         return out
     hit = curve[curve["eval_loss"] <= target * (1 + 1e-9)]
@@ -105,6 +128,7 @@ def to_target(curve: pd.DataFrame, target: float) -> dict[str, float]:
         time_to_target_s=float(first["elapsed_s"]),
         rounds_to_target=float(first["round"] + 1),
         bytes_to_target=float(first["cum_bytes"]),
+        energy_to_target_j=float(first["cum_energy_j"]) if "cum_energy_j" in first.index else math.nan,
     )
     return out
 
@@ -139,6 +163,7 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
         },
     )
     out["cap_binding_share"] = cap_binding_share(rounds)
+    out.update(energy_metrics(rounds, curve))
     if messages is not None and len(messages):
         wall = messages.loc[messages["kind"] == "forward", "wall_rpc_ms"]
         if len(wall):
@@ -155,3 +180,31 @@ def cap_binding_share(rounds: pd.DataFrame) -> float:
     if trained.empty:
         return math.nan
     return float(trained["capped"].fillna(False).astype(bool).mean())
+
+
+ENERGY_PARTS: tuple[str, ...] = ("compute", "radio", "idle")
+"""The parts of an RSU's energy in a round (``energy_<part>_j`` columns of ``rounds``)."""
+
+
+def energy_metrics(rounds: pd.DataFrame, curve: pd.DataFrame) -> dict[str, Any]:
+    """Energy per round (all RSUs, mean over rounds), in total and by part, and per RSU-round by tier (joules).
+
+    Empty for a trace without energy columns (written before schema 9).
+    """
+    if "energy_total_j" not in rounds.columns or curve.empty or not rounds["energy_total_j"].notna().any():
+        return {}
+    per_round = curve["round_energy_j"]
+    out: dict[str, Any] = {
+        "energy_per_round_j": float(per_round.mean()),
+        "energy_total_j": float(per_round.sum()),
+    }
+    for part in ENERGY_PARTS:
+        column = f"energy_{part}_j"
+        if column in rounds.columns:
+            out[f"energy_{part}_total_j"] = float(rounds[column].astype("float64").sum())
+    out["mean_rsu_round_energy_j"] = {
+        str(tier): float(e.mean())
+        for tier, e in rounds.groupby("tier", sort=False)["energy_total_j"]
+        if e.notna().any()
+    }
+    return out

@@ -14,7 +14,7 @@ from cosim.ports import TraceField
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -43,7 +43,10 @@ one) and ``uplink_s``/``downlink_s`` (``link_s`` split by direction).
 8: fair arms (issue 19). ``messages.batch_size`` of ``aggregate`` rows is the samples the RSU trained in the
 round (its FedAvg weight), no longer the samples it had; ``rounds`` gained ``capped`` (the batch cap stopped
 the RSU before its data ran out). Run folders gain ``baselines.csv`` (:mod:`cosim.baselines`); run.json's
-``final_eval_*`` score the final models on the run's held-out set (``last_round_eval_*``: the last round's)."""
+``final_eval_*`` score the final models on the run's held-out set (``last_round_eval_*``: the last round's).
+9: energy (issue 22). ``messages`` gained ``energy_up_j``/``energy_down_j`` (the RSU radio's joules per
+message), ``rounds`` gained ``energy_compute_j``, ``energy_radio_j``, ``energy_idle_j`` and ``energy_total_j``
+(each RSU's joules in the round, docs/explanation/energy.md); joules are of simulated time."""
 
 RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
@@ -103,6 +106,18 @@ MESSAGES: tuple[Column, ...] = (
     ),
     ("rate_up_bps", "float64", "mean rate the request got while it was serialised, bit/s of simulated time"),
     ("rate_down_bps", "float64", "mean rate the reply got while it was serialised, bit/s of simulated time"),
+    (
+        "energy_up_j",
+        "float64",
+        "joules the RSU's radio spent sending the request (link model's transfer_energy; default: "
+        "network.radio_up_w_per_mbps x Mbit + network.radio_base_w x uplink_s)",
+    ),
+    (
+        "energy_down_j",
+        "float64",
+        "joules the RSU's radio spent receiving the reply (default: network.radio_down_w_per_mbps x Mbit + "
+        "network.radio_base_w x downlink_s)",
+    ),
 )
 """The ``messages`` columns every run has; the link model's own fields follow (:func:`table_columns`)."""
 
@@ -191,11 +206,39 @@ ROUNDS: tuple[Column, ...] = (
     ("round_bytes", "Int64", "round: bytes sent and received by all RSUs"),
     ("cum_bytes", "Int64", "round: bytes of all rounds up to and including this one"),
     ("elapsed_s", "float64", "round: t_end_s minus the first round's t_start_s (time to reach this round's model)"),
+    (
+        "energy_compute_j",
+        "float64",
+        "joules of the RSU's client steps this round (compute model's step_energy; default: active W x compute_s)",
+    ),
+    (
+        "energy_radio_j",
+        "float64",
+        "joules the RSU's radio spent on its messages this round (energy_up_j + energy_down_j)",
+    ),
+    (
+        "energy_idle_j",
+        "float64",
+        "joules the RSU's board drew while not computing: its idle W x (t_end_s - t_start_s - compute_s)",
+    ),
+    ("energy_total_j", "float64", "energy_compute_j + energy_radio_j + energy_idle_j: the RSU's energy in the round"),
 )
 
 MISSING: dict[str, dict[str, object]] = {
-    "messages": {"rate_up_bps": float("nan"), "rate_down_bps": float("nan")},
-    "rounds": {"crashed": False, "capped": False},
+    "messages": {
+        "rate_up_bps": float("nan"),
+        "rate_down_bps": float("nan"),
+        "energy_up_j": float("nan"),
+        "energy_down_j": float("nan"),
+    },
+    "rounds": {
+        "crashed": False,
+        "capped": False,
+        "energy_compute_j": float("nan"),
+        "energy_radio_j": float("nan"),
+        "energy_idle_j": float("nan"),
+        "energy_total_j": float("nan"),
+    },
 }
 """Per table, columns a row may leave out and the value written for them (a link model's fields: their own)."""
 

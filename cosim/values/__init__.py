@@ -9,11 +9,12 @@ scenario -> traffic: :class:`RsuSite`; traffic -> clustering/engine: :class:`Rsu
 
 Modules: :mod:`~cosim.values.traffic` (sites, windows, samples), :mod:`~cosim.values.history` (what the
 rounds did), :mod:`~cosim.values.rounds` (tiers, context, assignment), :mod:`~cosim.values.wire` (transfers,
-requests, replies, addresses).
+requests, replies, addresses), :mod:`~cosim.values.energy` (power figures and joules).
 """
 
 from __future__ import annotations
 
+from cosim.values.energy import DEFAULT_RSU_POWER, LTE_RADIO, DevicePower, Joules, RadioPower
 from cosim.values.history import HISTORY_COLUMNS, RoundHistory, RoundRecord, mean_rate
 from cosim.values.rounds import Assignment, RoundContext, Tier, Tiers
 from cosim.values.traffic import (
@@ -46,6 +47,11 @@ from cosim.values.wire import (
 )
 
 __all__ = [
+    "DEFAULT_RSU_POWER",
+    "LTE_RADIO",
+    "DevicePower",
+    "Joules",
+    "RadioPower",
     "EXTRA_LABELS",
     "FEATURES",
     "HISTORY_COLUMNS",

@@ -66,6 +66,8 @@ class RoundRecord:
     """It missed the deadline (its weights were not in the average)."""
     crashed: bool
     """A crash cut its round short ([[faults]])."""
+    energy_j: float = float("nan")
+    """Joules it spent in the round: compute, radio and idle board (``rounds.energy_total_j``; NaN: not known)."""
 
     @property
     def round_s(self) -> SimSeconds:

@@ -82,6 +82,8 @@ def test_outages_hold_or_retry_messages_and_a_slowdown_stretches_server_steps(re
         14.0
     )  # tried at +0, +7; +14 got through
     assert m.loc[(0, "west", "forward"), "outage_s_up"] == 0.0
+    # the radio is charged for the transfer that got through, not for the time held for the backhaul
+    assert east["energy_up_j"] == pytest.approx(ref.loc[(0, "east", "forward"), "energy_up_j"], rel=0.01)
     rounds = t["rounds"].set_index(["round", "rsu"])
     assert rounds.loc[(0, "east"), "t_end_s"] > 130.0  # the barrier waited for east
     assert rounds.loc[(1, "east"), "t_start_s"] == 240.0  # and the next round was on time

@@ -361,3 +361,28 @@ def test_the_runs_own_metrics_are_read_and_left_out_where_a_run_lacks_them(trio:
     left = [m.name for m in available_metrics(metrics, [run, old])]
     assert "final_eval_loss" in left and "time_to_target_s" in left
     assert not {"final_prequential_loss", "mean_straggler_s", "barrier_wait_high_s"} & set(left)
+
+
+def test_energy_measures_are_read_from_the_run_and_left_out_of_a_run_without_energy(trio: dict[str, Path]) -> None:
+    from cosim.report.metrics import available_metrics, metric_list
+
+    run = load_run(trio["dynamic"])
+    metrics = metric_list(run.units, run.tiers)
+    curve = round_curve(run)
+    values = {m.name: m.compute(run, curve, 1.0) for m in available_metrics(metrics, [run])}
+    assert values["energy_per_round"] == pytest.approx(run.summary["energy_per_round_j"])
+    per_round = run.rounds.groupby("round")["energy_total_j"].sum()
+    assert values["energy_per_round"] == pytest.approx(per_round.mean())
+    # energy to target: joules of every round up to and including the first at or below the target
+    target = float(curve["eval_loss"].iloc[2])
+    hit = int(curve.index[curve["eval_loss"] <= target * (1 + 1e-9)][0])
+    energy = next(m for m in metrics if m.name == "energy_to_target")
+    assert energy.compute(run, curve, target) == pytest.approx(per_round.iloc[: hit + 1].sum())
+    old = RunData(
+        run.folder,
+        {**run.info, "summary": {k: v for k, v in run.summary.items() if not k.startswith("energy_")}},
+        run.messages,
+        run.rounds.drop(columns=[c for c in run.rounds.columns if c.startswith("energy_")]),
+    )
+    left = [m.name for m in available_metrics(metrics, [run, old])]
+    assert "energy_per_round" not in left and "energy_to_target" not in left

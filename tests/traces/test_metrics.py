@@ -33,6 +33,11 @@ def rounds_table() -> pd.DataFrame:
                     "bytes": nbytes[i], "round_bytes": sum(nbytes), "cum_bytes": cum, "elapsed_s": end - 100.0,
                     "server_busy_s": busy, "t_finish_s": finish[i], "t_release_s": release,
                     "barrier_wait_s": release - finish[i], "straggler_s": max(finish) - sum(finish) / 2,
+                    # joules: a spends 10 per round index + 1, b 5; split 1 : 3 : 6 into compute, radio, idle
+                    "energy_total_j": (10.0 if rsu == "a" else 5.0) * (r + 1),
+                    "energy_compute_j": (1.0 if rsu == "a" else 0.5) * (r + 1),
+                    "energy_radio_j": (3.0 if rsu == "a" else 1.5) * (r + 1),
+                    "energy_idle_j": (6.0 if rsu == "a" else 3.0) * (r + 1),
                 }
             )  # fmt: skip
     return pd.DataFrame(rows)
@@ -48,7 +53,12 @@ def test_round_curve_weights_rsus_by_their_samples() -> None:
 
 def test_to_target_counts_time_rounds_and_bytes_until_the_first_round_at_or_below_it() -> None:
     c = round_curve(rounds_table())
-    assert to_target(c, 15.0) == {"time_to_target_s": 30.0, "rounds_to_target": 2.0, "bytes_to_target": 2000.0}
+    assert to_target(c, 15.0) == {
+        "time_to_target_s": 30.0,
+        "rounds_to_target": 2.0,
+        "bytes_to_target": 2000.0,
+        "energy_to_target_j": 15.0 + 30.0,  # rounds 0 and 1, both RSUs
+    }
     assert to_target(c, 16.0) == to_target(c, 15.0)
     assert to_target(c, 17.5)["rounds_to_target"] == 1.0  # round 0 is exactly at the target
     assert all(math.isnan(v) for v in to_target(c, 5.0).values())  # never reached
@@ -110,3 +120,19 @@ def test_cap_binding_share_counts_the_rsu_rounds_with_data_that_the_cap_stopped(
     table["capped"] = False
     assert run_metrics(table, None)["cap_binding_share"] == 0.0
     assert math.isnan(run_metrics(table.drop(columns=["capped"]), None)["cap_binding_share"])
+
+
+def test_energy_per_round_sums_the_rsus_and_averages_the_rounds() -> None:
+    m = run_metrics(rounds_table(), None)
+    assert m["energy_per_round_j"] == pytest.approx((15.0 + 30.0 + 45.0) / 3)
+    assert m["energy_total_j"] == pytest.approx(90.0)
+    parts = [m[f"energy_{p}_total_j"] for p in ("compute", "radio", "idle")]
+    assert parts == pytest.approx([9.0, 27.0, 54.0]) and sum(parts) == pytest.approx(m["energy_total_j"])
+    assert m["mean_rsu_round_energy_j"] == pytest.approx({"high": 20.0, "low": 10.0})
+
+
+def test_a_trace_without_energy_has_no_energy_metrics() -> None:
+    old = rounds_table().drop(columns=[c for c in columns("rounds") if c.startswith("energy_")])
+    m = run_metrics(old, None)
+    assert not any(k.startswith("energy_") and k != "energy_to_target_j" for k in m)
+    assert math.isnan(m["energy_to_target_j"])
