@@ -27,7 +27,17 @@ from cosim import interrupts
 from cosim.errors import RunFolderError, writing
 from cosim.ports import TraceField
 from cosim.traces import runfolder
-from cosim.traces.schema import DERIVED, OPTIONAL, SCHEMA_VERSION, TABLES, columns, missing_values, table_columns
+from cosim.traces.schema import (
+    DERIVED,
+    OPTIONAL,
+    SCHEMA_VERSION,
+    TABLES,
+    added_since,
+    columns,
+    missing_values,
+    readable_versions,
+    table_columns,
+)
 
 TablePosition = dict[str, int]
 """How far one table is written: ``rows``, ``csv_bytes`` (size of ``<table>.csv``) and ``parts`` (Parquet parts)."""
@@ -261,8 +271,10 @@ def read_run(folder: str | Path) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise RunFolderError(f"{path}: not a run.json (a JSON object was expected)")
     version = info.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise RunFolderError(f"{path}: schema_version = {version!r}, this cosim reads version {SCHEMA_VERSION}")
+    if version not in readable_versions():
+        oldest = min(readable_versions())
+        also = f" (and older ones back to {oldest})" if oldest < SCHEMA_VERSION else ""
+        raise RunFolderError(f"{path}: schema_version = {version!r}, this cosim reads version {SCHEMA_VERSION}{also}")
     info["status"] = runfolder.status(folder, info)  # a "running" run whose process is gone has died
     return info
 
@@ -301,12 +313,27 @@ def read_table(folder: str | Path, table: str, fields: Sequence[TraceField] | No
         raise RunFolderError(f"{folder}: missing {table}.parquet and {table}.csv")
     names = [c[0] for c in cols]
     missing = [c for c in names if c not in frame.columns]
+    if missing and table in TABLES:  # columns a later version only added: an older folder reads with them missing
+        later = set(added_since(_folder_version(folder), table))
+        defaults = missing_values(table, fields)
+        for name in [c for c in missing if c in later]:
+            frame[name] = defaults.get(name, float("nan"))
+        missing = [c for c in missing if c not in later]
     if missing:
         raise RunFolderError(f"{folder}: {table} lacks columns {missing} (written by another version?)")
     try:
         return frame[names].astype({n: t for n, t, _ in cols})
     except (ValueError, TypeError) as exc:
         raise RunFolderError(f"{folder}: {table} has values of the wrong type ({_first_line(exc)})") from None
+
+
+def _folder_version(folder: Path) -> int:
+    """The schema version run.json records (the current one when it cannot be read: nothing is then excused)."""
+    try:
+        version = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        return SCHEMA_VERSION
+    return version if isinstance(version, int) else SCHEMA_VERSION
 
 
 def _read_part(path: Path) -> pd.DataFrame:

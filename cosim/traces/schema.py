@@ -51,6 +51,29 @@ message), ``rounds`` gained ``energy_compute_j``, ``energy_radio_j``, ``energy_i
 RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
 
+ADDED: dict[int, dict[str, tuple[str, ...]]] = {
+    9: {
+        "messages": ("energy_up_j", "energy_down_j"),
+        "rounds": ("energy_compute_j", "energy_radio_j", "energy_idle_j", "energy_total_j"),
+    },
+}
+"""Per version, the columns it only added (nothing renamed, nothing changed meaning): a folder of the version
+before it is still read, with these columns as missing values (:data:`MISSING`)."""
+
+
+def readable_versions() -> tuple[int, ...]:
+    """Schema versions this cosim reads: the current one, and older ones back to the last change of meaning."""
+    versions = [SCHEMA_VERSION]
+    while versions[-1] in ADDED:
+        versions.append(versions[-1] - 1)
+    return tuple(versions)
+
+
+def added_since(version: int, table: str) -> tuple[str, ...]:
+    """Columns of ``table`` a folder of schema ``version`` lacks because later versions only added them."""
+    return tuple(c for v in range(version + 1, SCHEMA_VERSION + 1) for c in ADDED.get(v, {}).get(table, ()))
+
+
 Column = tuple[str, str, str]  # name, pandas dtype, meaning
 
 MESSAGES: tuple[Column, ...] = (

@@ -51,6 +51,32 @@ def test_missing_or_foreign_run_folders_are_rejected(tmp_path: Path) -> None:
         read_table(tmp_path, "rounds")
 
 
+def test_a_folder_of_the_version_before_reads_with_the_columns_it_lacked_missing(tmp_path: Path) -> None:
+    """Schema 9 only added energy columns: a schema 8 run (e.g. a study's earlier runs) still reads."""
+    rec = TraceRecorder(tmp_path)
+    rec.write_run_json({"status": "finished"})
+    rec.append("messages", message(0, 0))
+    rec.flush()
+    old = pd.read_csv(tmp_path / "messages.csv").drop(columns=["energy_up_j", "energy_down_j"])
+    old.to_csv(tmp_path / "messages.csv", index=False)
+    for part in (tmp_path / "messages.parquet").glob("part-*.parquet"):
+        pd.read_parquet(part).drop(columns=["energy_up_j", "energy_down_j"]).to_parquet(part)
+    info = json.loads((tmp_path / "run.json").read_text())
+    (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 8}))
+    assert read_run(tmp_path)["schema_version"] == 8
+    frame = read_table(tmp_path, "messages")
+    assert list(frame.columns) == columns("messages") and frame["energy_up_j"].isna().all()
+    assert frame["loss"].tolist() == [0.25]
+    (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 7}))
+    with pytest.raises(
+        RunFolderError, match="schema_version = 7, this cosim reads version 9 \\(and older ones back to 8\\)"
+    ):
+        read_run(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 9}))
+    with pytest.raises(RunFolderError, match="lacks columns"):  # a current folder must have them all
+        read_table(tmp_path, "messages")
+
+
 def test_markdown_schema_lists_every_column() -> None:
     md = markdown("messages")
     assert all(f"`{c}`" in md for c in columns("messages"))
