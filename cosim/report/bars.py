@@ -133,6 +133,26 @@ def bytes_per_round(curves: Curves, labels: Mapping[str, str], out: Path, *, sty
     )
 
 
+def energy_per_round(curves: Curves, labels: Mapping[str, str], out: Path, *, style: Style = SCREEN) -> Plot:
+    """Joules all RSUs spent in each round (compute, radio and idle; docs/explanation/energy.md)."""
+    top = max(float(c["round_energy_j"].max()) for seeded in curves.values() for c in seeded.values())
+    unit, scale = ("kJ", 1e3) if top >= 1e4 else ("J", 1.0)
+    return bars_per_round(
+        curves,
+        labels,
+        "round_energy_j",
+        out,
+        file="energy_per_round.png",
+        title="RSU energy per round",
+        ylabel=f"energy of all RSUs ({unit}, simulated)",
+        caption="Every RSU's joules in the round: client compute, radio for its messages, and idle power for the "
+        "rest of the round (docs/explanation/energy.md).",
+        scale=scale,
+        total_unit=unit,
+        style=style,
+    )
+
+
 @styled
 def time_to_target(
     values: pd.DataFrame, labels: Mapping[str, str], units: Units, out: Path, *, style: Style = SCREEN

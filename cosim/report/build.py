@@ -190,6 +190,15 @@ def build_report(
         delay_distribution(_lists(data), labels, "downlink_s", "downlink delay", out, style=look),
         delay_distribution(_lists(data), labels, "queue_s", "queue wait at the server", out, style=look),
         bars.bytes_per_round(curves, labels, out, style=look),
+        *(
+            [bars.energy_per_round(curves, labels, out, style=look)]
+            if all(
+                "round_energy_j" in c and c["round_energy_j"].notna().all() and len(c)
+                for seeded in curves.values()
+                for c in seeded.values()
+            )
+            else []
+        ),
         delay_vs_load(
             {n: pooled(seeded.values()) for n, seeded in data.items()},
             labels,

@@ -107,7 +107,7 @@ def test_three_strategies_differences_against_the_baseline_by_hand(report: Path)
 def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None:
     text = report.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(images) == 14 + 3  # 14 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
+    assert len(images) == 15 + 3  # 15 shared figures (differences, delay_vs_vehicles...) + a heat map per strategy
     for name in images:  # every linked plot exists and is a PNG
         assert (report.parent / name).read_bytes()[:8] == PNG
     assert {"tiers_static.png", "tiers_dynamic.png", "tiers_forecast.png", "differences.png"} <= set(images)
@@ -116,6 +116,11 @@ def test_report_links_every_plot_one_heat_map_per_strategy(report: Path) -> None
     assert {"prequential_vs_round.png", "barrier_wait.png"} <= set(images)  # the runs carry schema 3's timing
     curves = pd.read_csv(report.parent / "rounds.csv")
     assert curves.groupby("strategy").size().to_dict() == {"dynamic": 5, "forecast": 5, "static": 5}
+    assert "energy_per_round.png" in images  # every run carries energy (schema 9)
+    energy = pd.read_csv(report.parent / "energy_per_round.csv")  # the numbers beside the figure
+    drawn = energy[energy["strategy"] == "static"].set_index("round")["value"]
+    static = curves[curves["strategy"] == "static"].set_index("round")["round_energy_j"]
+    assert drawn.to_numpy() == pytest.approx(static.to_numpy()) and (drawn > 0).all()
 
 
 def test_single_seed_report_and_table_say_they_cannot_conclude(
