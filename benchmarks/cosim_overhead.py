@@ -18,6 +18,9 @@ Side B (baseline) = **bare SUMO + training**, each measured on its own in the sa
 Side C (lockstep, for reference): the same co-simulation with SUMO stepped in the engine's process, as
 before issue 12 (``traffic_process=False``).
 
+Both sides leave out the reference models a run scores at its end (``learning.baselines = false``): they
+are an analysis after the co-simulation, not part of it.
+
 After an untimed warm-up run (one-off TensorFlow, gRPC and SUMO start-up), sides alternate, each
 repeated. TensorFlow's thread pools are set once for the whole process (``--tf-threads``, default the
 runner's pipelined setting), so every side trains with the same pools. Prints each run, the
@@ -221,7 +224,9 @@ def main() -> None:
     print(f"TensorFlow thread pools: intra-op {intra or 'default'}, inter-op {inter or 'default'}")
 
     def prepared(scenario: str | Path) -> Config:
-        cfg = load_scenario(scenario)
+        # The reference models a run scores at its end (learning.baselines, issue 19) are an analysis the
+        # baseline side does not do: off on both sides, so the ratio stays the co-simulation's overhead.
+        cfg = load_scenario(scenario).with_overrides(("learning.baselines", False))
         if args.rounds:
             cfg = cfg.with_overrides(**{"learning.rounds": args.rounds})
         if args.local_epochs:
