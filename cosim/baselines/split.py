@@ -49,7 +49,10 @@ class SplitTrainer:
         w_sig = tf.TensorSpec([self.packing.size], tf.float32)
         x_sig = tf.TensorSpec([None, *spec.input_shape], tf.float32)
         y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
-        self._train = tf.function(self._step, input_signature=[s_sig, x_sig, y_sig]).get_concrete_function()
+        i_sig = tf.TensorSpec([None], tf.int32)
+        self._train = tf.function(
+            self._loop, input_signature=[s_sig, x_sig, y_sig, i_sig, i_sig, i_sig]
+        ).get_concrete_function()
         self._predict = tf.function(self._predict_flat, input_signature=[w_sig, x_sig]).get_concrete_function()
 
     def _forward(self, weights: list[tf.Tensor], x: tf.Tensor, training: bool = False) -> tf.Tensor:
@@ -61,8 +64,17 @@ class SplitTrainer:
         self.traces += 1
         return self._forward(self.packing.unpack(flat), x)
 
-    def _step(self, state: tf.Tensor, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def _loop(
+        self, state: tf.Tensor, x: tf.Tensor, y: tf.Tensor, rows: tf.Tensor, starts: tf.Tensor, sizes: tf.Tensor
+    ) -> tf.Tensor:
+        """Every step in one compiled loop: step ``i`` trains on ``rows[starts[i] : starts[i] + sizes[i]]``."""
         self.traces += 1
+        for i in tf.range(tf.shape(sizes)[0]):
+            take = rows[starts[i] : starts[i] + sizes[i]]
+            state = self._step(state, tf.gather(x, take), tf.gather(y, take))
+        return state
+
+    def _step(self, state: tf.Tensor, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         weights = self.packing.weights_of(state)
         with tf.GradientTape() as tape:
             tape.watch(weights)
@@ -72,9 +84,16 @@ class SplitTrainer:
 
     def train(self, x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator) -> tf.Tensor:
         """Weights (packed flat) after one step per entry of ``sizes`` (that many samples each), from the initial."""
+        taken = list(batch_rows(len(y), sizes, rng))
+        if not taken:
+            return self.initial
         state = tf.concat([self.initial, tf.zeros([2 * self.packing.size + 1])], axis=0)
-        for xb, yb in batches(x, y, sizes, rng):
-            state = self._train(state, tf.constant(xb), tf.constant(yb))
+        lengths = np.array([len(t) for t in taken], np.int32)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+        rows = np.concatenate(taken).astype(np.int32)
+        state = self._train(
+            state, tf.constant(x), tf.constant(y), tf.constant(rows), tf.constant(starts), tf.constant(lengths)
+        )
         return state[: self.packing.size]
 
     def predict(self, weights: tf.Tensor, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
@@ -83,24 +102,29 @@ class SplitTrainer:
         return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 
-def batches(
-    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Batches of the given sizes, drawn in order from shuffled passes over ``(x, y)`` (nothing if empty)."""
-    if len(y) == 0:
+def batch_rows(n: int, sizes: Sequence[int], rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """The row indices of batches of the given sizes, drawn in order from shuffled passes over ``n`` rows."""
+    if n == 0:
         return
-    order = rng.permutation(len(y))
+    order = rng.permutation(n)
     at = 0
     for size in sizes:
         take: list[np.ndarray] = []
         while size > 0:
             if at == len(order):
-                order, at = rng.permutation(len(y)), 0
+                order, at = rng.permutation(n), 0
             part = order[at : at + size]
             take.append(part)
             at += len(part)
             size -= len(part)
-        idx = np.concatenate(take)
+        yield np.concatenate(take)
+
+
+def batches(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches of the given sizes, drawn in order from shuffled passes over ``(x, y)`` (nothing if empty)."""
+    for idx in batch_rows(len(y), sizes, rng):
         yield x[idx], y[idx]
 
 
