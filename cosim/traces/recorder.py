@@ -317,7 +317,7 @@ def read_table(folder: str | Path, table: str, fields: Sequence[TraceField] | No
         later = set(added_since(_folder_version(folder), table))
         defaults = missing_values(table, fields)
         for name in [c for c in missing if c in later]:
-            frame[name] = defaults.get(name, float("nan"))
+            frame[name] = pd.Series(defaults.get(name, float("nan")), index=frame.index)
         missing = [c for c in missing if c not in later]
     if missing:
         raise RunFolderError(f"{folder}: {table} lacks columns {missing} (written by another version?)")

@@ -316,7 +316,7 @@ def test_compare_end_to_end_on_the_shift_fixture(tmp_path: Path) -> None:
     cols = ["window", "rsu", "total_flown", "in_range_max", "samples"]
     pd.testing.assert_frame_equal(static[cols], dynamic[cols])  # the same vehicles in both runs
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) == 16 + 2  # 15 shared figures (baselines.png among them), the map, a heat map per strategy
+    assert len(pngs) == 17 + 2  # 16 shared figures (baselines.png, energy_per_round.png), the map, a heat map each
     assert (out / "map.png").is_file() and (out / "baselines.png").is_file()
     for png in pngs:  # every figure: PNG at 200 dpi, SVG, and the CSV of what it draws
         assert png_dpi(png) == pytest.approx(200, abs=0.5), png.name
