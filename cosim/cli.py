@@ -461,6 +461,10 @@ def run_rows(s: dict[str, Any], spec: DataSpec) -> dict[str, object]:
         rows["batch cap binding, share of RSU-rounds"] = s["cap_binding_share"]
     if "energy_per_round_j" in s:  # cosim.traces.metrics: all RSUs' joules per round (docs: energy)
         rows["energy per round, all RSUs, J (simulated)"] = s["energy_per_round_j"]
+    if "async_updates" in s:  # cosim.traces.metrics.async_metrics: the async schedule's updates
+        rows["async updates that reached the server"] = s["async_updates"]
+        rows["async updates dropped as too stale, share"] = s["async_dropped_share"]
+        rows["async update staleness, mean versions (max)"] = f"{s['mean_staleness']:.2f} ({s['max_staleness']})"
     for tier, wait in s.get("mean_barrier_wait_s", {}).items():
         rows[f"barrier wait, {tier}, mean s (simulated)"] = wait
     rows.update(

@@ -337,9 +337,19 @@ class Transport(Protocol):
         ...
 
     def prepare_aggregate(
-        self, rsu: RsuId, round_: int, tier: TierName, weights: Mapping[str, np.ndarray], n_samples: int
+        self,
+        rsu: RsuId,
+        round_: int,
+        tier: TierName,
+        weights: Mapping[str, np.ndarray],
+        n_samples: int,
+        base_version: int | None = None,
     ) -> Prepared[Any]:
-        """Encode an Aggregate request."""
+        """Encode an Aggregate request.
+
+        ``base_version``: an ``async`` update, which the server merges on arrival; :meth:`collect` returns
+        its reply without :meth:`end_round`.
+        """
         ...
 
     def send_aggregate(self, prepared: Prepared[Any]) -> AggregateHandle:

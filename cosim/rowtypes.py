@@ -54,6 +54,9 @@ class MessageRow(TypedDict):
     rate_down_bps: float
     energy_up_j: float
     energy_down_j: float
+    model_version: int
+    staleness: int
+    update: str
 
 
 class RoundRow(TypedDict):

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from cosim import checkpoints, interrupts, ports, registry
+from cosim.checkpoints.replay import ReplaySink
 from cosim.checkpoints.store import CHECKPOINT
 from cosim.config import Config
 from cosim.engine import Engine, RoundSummary, schedule
@@ -31,6 +32,7 @@ from cosim.errors import (
     Interrupted,
     OutputError,
     PluginError,
+    RunFolderError,
     ScenarioError,
     SimulationStalled,
     writing,
@@ -263,6 +265,11 @@ def resume(
             security=security, loopback=loopback,
         )  # fmt: skip
         ckpt = checkpoints.read(folder)
+        if ckpt is not None and ckpt.engine.replay and cfg.server:
+            raise RunFolderError(
+                f"--resume = {folder}: an async run on a remote server cannot resume (the server holds the updates "
+                "it merged; the run replays from its beginning); start the server and the run again"
+            )
         truncate(folder, ckpt.traces if ckpt else None)
     except BaseException:
         lock.release()
@@ -308,8 +315,11 @@ def _execute(
     started = time.perf_counter()
     engine: Engine | None = None
     last: list[Any] = [ckpt.traces if ckpt else None]  # trace position of the latest checkpoint
+    replay = ReplaySink(recorder, folder, ckpt.traces) if ckpt is not None and ckpt.engine.replay else None
 
     def checkpoint(eng: Engine) -> None:
+        if replay is not None and replay.replaying:  # an async run replaying rounds its folder already holds
+            return
         last[0] = recorder.position()  # every finished round is flushed: kept even if the checkpoint cannot be written
         written = checkpoints.write(folder, eng, parts.transport, recorder)
         last[0] = written.traces
@@ -322,16 +332,21 @@ def _execute(
             recorder.write_run_json(info)
             try:
                 parts.open()
-                bundle = parts.engine_parts(recorder)
+                bundle = parts.engine_parts(replay if replay is not None else recorder)
                 info["workload"] = dataclasses.asdict(bundle.data_spec)
                 info["compute"] = bundle.compute.describe()
                 if resumed:
                     note = checkpoints.restore_server(parts.transport, ckpt)
+                    if replay is not None:
+                        note = (
+                            "async run: replayed from its beginning (same seed, same traces); the rows written before "
+                            "the checkpoint were kept and checked against the replay"
+                        )
                     info.setdefault("resumes", []).append(checkpoints.resume_note(info, ckpt, note))
                 recorder.write_run_json(info)
                 engine = Engine(
                     cfg, bundle, run_id=run_id, on_round=on_round, on_time=on_time, on_checkpoint=checkpoint,
-                    resume=ckpt.engine if ckpt else None,
+                    resume=ckpt.engine if ckpt and replay is None else None,
                 )  # fmt: skip
                 result = engine.run()
                 models = parts.finish(folder / "models")

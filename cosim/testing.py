@@ -179,6 +179,9 @@ def make_run(
                     "rate_down_bps": down * 8 / downlink,
                     "energy_up_j": LTE_RADIO.joules("up", up, uplink),
                     "energy_down_j": LTE_RADIO.joules("down", down, downlink),
+                    "model_version": -1,
+                    "staleness": -1,
+                    "update": "",
                 }
                 link_cols = {
                     f"{f.name}_{d}": (1.0 / n_up if f.name == "share" else f.missing)

@@ -61,7 +61,7 @@ def write(folder: Path, engine: Engine, transport: Any, recorder: TraceRecorder)
 
     state = engine.state()
     core = local_core(transport)
-    server = core.snapshot() if core is not None else None
+    server = core.snapshot() if core is not None and not state.replay else None
     ckpt = RunCheckpoint(state, server, recorder.position(), datetime.now(UTC).isoformat(timespec="seconds"))
     tree = {
         "schema_version": SCHEMA_VERSION,
@@ -157,7 +157,7 @@ def restore_server(transport: Any, ckpt: RunCheckpoint | None) -> str:
 
     core = local_core(transport)
     if core is not None:
-        if ckpt is None:
+        if ckpt is None or ckpt.engine.replay:
             return ""  # a new server for a run that starts again from its beginning
         if ckpt.server is None:
             raise RunFolderError("checkpoint: no server state, but this run's server is in process")

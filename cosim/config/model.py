@@ -222,6 +222,20 @@ def validate(cfg: Config) -> None:
     _positive(bad, "learning.learning_rate", lc.learning_rate)
     if not math.isfinite(lc.max_update_norm):
         raise bad("learning.max_update_norm", lc.max_update_norm, "must be finite (0 = from the model, < 0 = no bound)")
+    for name in ("staleness_a", "staleness_b"):
+        value = getattr(lc, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise bad(f"learning.{name}", value, "must be a finite number >= 0")
+    if lc.staleness_bound < 0:
+        raise bad("learning.staleness_bound", lc.staleness_bound, "must be >= 0 (global model versions)")
+    if lc.buffer_size < 1:
+        raise bad("learning.buffer_size", lc.buffer_size, "must be >= 1 (updates a tier merges at once)")
+    if not (math.isfinite(lc.mixing_rate) and 0.0 < lc.mixing_rate <= 1.0):
+        raise bad("learning.mixing_rate", lc.mixing_rate, "must be in (0, 1]")
+    if lc.schedule == "async":
+        crash = next((f for f in cfg.faults if f.kind == "crash"), None)
+        if crash is not None:
+            raise bad("learning.schedule", lc.schedule, "does not support RSU crashes yet ([[faults]] kind = 'crash')")
     if not 0.0 <= lc.trim_fraction < 0.5:
         raise bad("learning.trim_fraction", lc.trim_fraction, "must be in [0, 0.5)")
     wd = cfg.watchdog

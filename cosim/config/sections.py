@@ -128,8 +128,9 @@ class LearningConfig:
 
     rounds: int = 5
     """Training rounds (fewer run when the next would start at or after traffic.end; run.json says why)."""
-    schedule: Literal["periodic", "deadline", "synchronous"] = "periodic"
-    """When rounds start and how their barrier releases (see Round schedules in the docs)."""
+    schedule: Literal["periodic", "deadline", "synchronous", "async"] = "periodic"
+    """When rounds start and how their barrier releases (see Round schedules in the docs). ``async``: no
+    barrier; rounds are the strategy's tier periods, and each RSU's update is merged on arrival (below)."""
     round_period: float = 120.0
     """Simulated seconds between round starts: round r is due at begin + (r + 1) * round_period
     (synchronous: round 0 only)."""
@@ -147,6 +148,19 @@ class LearningConfig:
     """At the end of the run, score the baselines (mean label, ridge regression, local-only and centralised
     training of the split model with the run's budget) on the run's held-out set: baselines.csv and the
     summary's baseline_* keys (docs/explanation/baselines.md)."""
+    staleness: Literal["constant", "polynomial", "hinge"] = "polynomial"
+    """async: FedAsync's staleness function S(s) that weighs an update s versions old (constant: 1;
+    polynomial: (1 + s) ** -staleness_a; hinge: 1 up to staleness_b, then 1 / (staleness_a (s - b) + 1))."""
+    staleness_a: float = 0.5
+    """async: the exponent (polynomial) or slope (hinge) of the staleness function."""
+    staleness_b: float = 4.0
+    """async, hinge: the staleness up to which an update counts fully."""
+    staleness_bound: int = 8
+    """async: updates staler than this many global model versions are dropped (and traced as dropped)."""
+    buffer_size: int = 1
+    """async: updates a tier buffers before it merges them (FedBuff's K; 1 = merge every arrival)."""
+    mixing_rate: float = 0.6
+    """async: FedAsync's alpha, how far a tier's model moves towards a fresh update (0 < alpha <= 1)."""
     wall_barrier_timeout_s: float = 60.0
     """Wall-clock seconds. ``cosim serve``: its Aggregate barrier releases without the missing RSUs this long
     after the first arrived. A run's own server (in process, over gRPC or not) never releases on wall time,

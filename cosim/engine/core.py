@@ -39,6 +39,7 @@ import simpy
 
 from cosim.config import Config
 from cosim.engine import restore
+from cosim.engine.asynchronous import AsyncRsus
 from cosim.engine.crashes import Crashes
 from cosim.engine.evaluate import complete_held_out, evaluate_chunked
 from cosim.engine.ledger import RoundLedger, round_records
@@ -158,7 +159,8 @@ class Engine:
             restore.restore(p, run, crashes, resume, lambda t: self._ingest(t, live=False))
         env.process(self._traffic_process())
         crashes.start(env)
-        done = env.process(self._rounds_process())
+        rounds = AsyncRsus(self).process() if self.schedule.kind == "async" else self._rounds_process()
+        done = env.process(rounds)
         self._watchdog(env).run(done)
         p.sink.flush()
         run.result.sim_end_s = env.now
@@ -198,9 +200,20 @@ class Engine:
         )
 
     def state(self) -> EngineState:
-        """The engine's checkpoint (valid at the start of a round, when ``on_checkpoint`` is called)."""
+        """The engine's checkpoint (valid at the start of a round, when ``on_checkpoint`` is called).
+
+        An ``async`` run's holds only where it is (``replay``): it resumes by replaying from its beginning.
+        """
         assert self._crashes is not None
-        return restore.capture(self.parts, self.run_state, self._crashes)
+        run = self.run_state
+        if self.schedule.kind == "async":  # messages are always in flight: only where the run is
+            return EngineState(
+                t_s=run.env.now, grid_t_s=run.grid_t, cursor=dataclasses.replace(run.cursor),
+                rounds=tuple(run.result.rounds), cum_bytes=run.ledger.cum_bytes, first_start=run.ledger.first_start,
+                data_log=(), data_digest={}, windows=len(run.windows), down=(), events_done=0, crashes_done=0,
+                batch_streams=0, replay=True,
+            )  # fmt: skip
+        return restore.capture(self.parts, run, self._crashes)
 
     # ------------------------------------------------------------------ traffic
 

@@ -121,7 +121,8 @@ class RoundLedger:
         self.cum_bytes += round_bytes
         arrived = [rsu for rsu in self.rsus if math.isfinite(self.tally[rsu].t_finish)]
         waits: dict[TierName, list[float]] = {}
-        for rsu in arrived:
+        barrier = math.isfinite(t_release)  # no barrier (async): no barrier wait, no straggler
+        for rsu in arrived if barrier else []:
             waits.setdefault(tiers[rsu], []).append(t_release - self.tally[rsu].t_finish)
         losses = [loss for t in self.tally.values() for loss in t.losses]
         overall = combine([evals[rsu] for rsu in self.rsus])
@@ -140,7 +141,7 @@ class RoundLedger:
             wall_s=wall_s,
             t_due_s=due,
             eval_samples=overall.n,
-            straggler_s=straggler([self.tally[rsu].t_finish for rsu in arrived]),
+            straggler_s=straggler([self.tally[rsu].t_finish for rsu in arrived]) if barrier else math.nan,
             server_busy_s=self.server_busy_s,
             barrier_wait_s={tier: float(np.mean(w)) for tier, w in waits.items()},
             crashed=tuple(crashed),

@@ -87,11 +87,15 @@ def message_row(
     wall_ms: float,
     loss: float,
     energy: tuple[Joules, Joules] = (0.0, 0.0),
+    version: int = -1,
+    staleness: int = -1,
+    update: str = "",
 ) -> MessageRow:
     """One row of the ``messages`` table (see :mod:`cosim.traces.schema`) but the link model's own fields.
 
     The sink gets it with :func:`message_fields` added (their names depend on the link model). ``energy``:
-    the joules the RSU's radio spent sending the request and receiving the reply.
+    the joules the RSU's radio spent sending the request and receiving the reply. ``version``, ``staleness``
+    and ``update``: an ``async`` run's model version and what became of an update (-1, -1, '' otherwise).
     """
     t_arrive = up.t_send + up.transfer.seconds
     return {
@@ -125,6 +129,9 @@ def message_row(
         "rate_down_bps": down.transfer.bandwidth_bps,
         "energy_up_j": energy[0],
         "energy_down_j": energy[1],
+        "model_version": version,
+        "staleness": staleness,
+        "update": update,
     }
 
 

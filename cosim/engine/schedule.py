@@ -10,6 +10,10 @@ deadline       as periodic                                             when ever
                                                                        ``barrier_timeout`` after the start
                                                                        (RSUs still missing are dropped:
                                                                        ``late``)
+async          as periodic; a round is the period its tiers hold      no barrier: an RSU sends its update
+               for. RSUs do not wait for rounds: each trains          when done; the server merges it on
+               whenever it has a batch of new samples                 arrival, weighted by its staleness,
+               (:mod:`cosim.engine.asynchronous`)                     and replies with the newest model
 synchronous    round 0 at ``begin + round_period``; round r + 1 when   when every participant's weights
                round r's aggregate has reached every participating     arrived
                RSU, plus ``round_gap``; a round with no new sample
@@ -31,7 +35,7 @@ from cosim.types import SimSeconds, SimTime
 if TYPE_CHECKING:
     from cosim.config import Config
 
-ScheduleKind = Literal["periodic", "deadline", "synchronous"]
+ScheduleKind = Literal["periodic", "deadline", "synchronous", "async"]
 
 
 @dataclass(frozen=True)

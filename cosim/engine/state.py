@@ -71,6 +71,9 @@ class EngineState:
     """Parts without state hooks (they restart as new after a resume)."""
     history: tuple[RoundRecord, ...] = ()
     """What every RSU did in every finished round (the strategies' history)."""
+    replay: bool = False
+    """An ``async`` run's checkpoint: only where the run was (its messages in flight cannot be saved); it
+    resumes by replaying from its beginning (:mod:`cosim.checkpoints.replay`)."""
 
     def to_tree(self) -> dict[str, Any]:
         """As plain values for the checkpoint file."""
@@ -95,6 +98,7 @@ class EngineState:
             "plugins": dict(self.plugins),
             "stateless": list(self.stateless),
             "history": [_record_to_tree(r) for r in self.history],
+            "replay": self.replay,
         }
 
     @classmethod
@@ -122,6 +126,7 @@ class EngineState:
             plugins=dict(t.get("plugins", {})),
             stateless=tuple(t.get("stateless", ())),
             history=tuple(_record_from_tree(r) for r in t.get("history", ())),
+            replay=bool(t.get("replay", False)),
         )
 
 

@@ -52,6 +52,9 @@ class Submission:
     tier: str
     weights: Mapping[str, np.ndarray]
     n_samples: int
+    base_version: int | None = None
+    """The global model version the client's work started from: an ``async`` update, merged on arrival
+    (:mod:`cosim.learning.staleness`); None: a round's submission, averaged at its barrier."""
 
 
 def fedavg(updates: Sequence[tuple[Mapping[str, np.ndarray], float]]) -> Weights:

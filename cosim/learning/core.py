@@ -38,6 +38,7 @@ from cosim.learning.limits import (
 )
 from cosim.learning.models import ModelSpec, Weights, check_weights, get_weights, set_weights, weight_shapes
 from cosim.learning.rounds import AggregateReply, RoundBarrier
+from cosim.learning.staleness import AsyncAggregator, Update
 from cosim.learning.state import ServerState, model_difference
 from cosim.values import EvalResult, RoundOutcome
 
@@ -70,6 +71,7 @@ class SplitServer:
         trim_fraction: float = 0.1,
         max_batches_per_round: int = 0,
         exact_barrier: bool = False,
+        merger: AsyncAggregator | None = None,
     ) -> None:
         self.spec = spec
         self.weighting: Weighting = weighting
@@ -102,8 +104,17 @@ class SplitServer:
         self._known = KnownRsus(rsus)
         self._lock = threading.Lock()  # guards the server model, its optimizer and the tier weights
         self.barrier = RoundBarrier(
-            wall_barrier_timeout_s, self._aggregate, self.tier_weights, on_release=self._save_state, exact=exact_barrier
+            wall_barrier_timeout_s,
+            self._aggregate,
+            self.tier_weights,
+            on_release=self._save_state,
+            exact=exact_barrier,
+            weights_expected=merger is None,
         )
+        self.merger = merger
+        """The ``async`` schedule's merge rule (None: the server only takes round submissions)."""
+        if merger is not None:
+            merger.tiers, merger.shared = self._tier_weights, self._shared
         self.traces = 0
         act_sig = tf.TensorSpec([None, *spec.cut_shape], tf.float32)
         y_sig = tf.TensorSpec([None, *spec.label_shape], tf.float32)
@@ -137,6 +148,7 @@ class SplitServer:
             trim_fraction=lc.trim_fraction,
             max_batches_per_round=min(lc.batch_cap(t.batch_size) for t in lc.tiers.values()),
             exact_barrier=exact_barrier,
+            merger=AsyncAggregator.from_config(lc) if lc.schedule == "async" else None,
         )
 
     # ------------------------------------------------------------------ compiled steps
@@ -254,12 +266,20 @@ class SplitServer:
         return grads, float(loss)
 
     def submit_aggregate(
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int
+        self,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n: int,
+        base_version: int | None = None,
     ) -> Future[AggregateReply]:
         """Submit a client's weights; the future resolves when the round's barrier releases (never blocks).
 
         The claimed sample count ``n`` is clipped to what the round's Forward calls make plausible
-        (:func:`cosim.learning.guards.plausible_samples`); the reply's note says so.
+        (:func:`cosim.learning.guards.plausible_samples`); the reply's note says so. With ``base_version``
+        (an ``async`` run's update) the update is merged on arrival instead and the future is already
+        resolved (:meth:`merge`).
         """
         try:
             self._check_rsu(rsu)
@@ -267,17 +287,49 @@ class SplitServer:
             check_index(round_, "round")
             if n < 1 or n > MAX_SAMPLES:
                 raise InvalidRequest(f"n_samples = {n}: must be within 1..{MAX_SAMPLES}")
+            if base_version is not None and self.merger is None:
+                raise InvalidRequest(f"base_version = {base_version}: this server runs rounds, not async updates")
+            if base_version is not None and not 0 <= base_version <= MAX_SAMPLES:
+                raise InvalidRequest(f"base_version = {base_version}: must be within 0..{MAX_SAMPLES}")
             current = self._check_depth(rsu, tier, weights)
             check_update(rsu, tier, weights, current, self.max_update_norm[tier])
         except LearningError:
-            self.barrier.reject(round_, rsu)
+            if base_version is None:
+                self.barrier.reject(round_, rsu)
             raise
         counted = plausible_samples(int(n), self.barrier.trained(round_, rsu), self.max_batches_per_round)
         note = ""
         if counted < n:
             note = f"n_samples = {n} counted as {counted}: the rows rsu {rsu} trained in round {round_}"
             log.info("round %d: %s", round_, note)
+        if base_version is not None:
+            fut: Future[AggregateReply] = Future()
+            fut.set_result(self.merge(Update(rsu, tier, dict(weights), counted, base_version), note))
+            return fut
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), counted), note)
+
+    def merge(self, update: Update, note: str = "") -> AggregateReply:
+        """Merge an ``async`` update on arrival (:class:`~cosim.learning.staleness.AsyncAggregator`).
+
+        The reply carries the tier's newest model at the update's depth, the new global version, the
+        update's staleness and what became of it (merged, buffered or dropped).
+        """
+        if self.merger is None:
+            raise InvalidRequest(f"rsu {update.rsu}: this server runs rounds, not async updates")
+        with self._lock:
+            if update.base_version > self.merger.version:
+                raise InvalidRequest(
+                    f"base_version = {update.base_version}: newer than the server's model "
+                    f"(version {self.merger.version})"
+                )
+            self.merger.tiers = self._tier_weights
+            arrival = self.merger.arrive(update)
+            weights = {n: self._tier_weights[update.tier][n].copy() for n in update.weights}
+        if arrival.status == "dropped":
+            log.info("async: update of %s dropped (staleness %d)", update.rsu, arrival.staleness)
+        return AggregateReply(
+            weights, arrival.status != "dropped", note, arrival.version, arrival.staleness, arrival.status
+        )
 
     def _check_depth(self, rsu: str, tier: str, weights: Mapping[str, np.ndarray]) -> Weights:
         """The tier's current weights of the client depth ``weights`` has (refused when it fits no depth)."""
@@ -290,9 +342,17 @@ class SplitServer:
         current = self._tier_weights[tier]
         return {n: current[n] for n in names}
 
-    def aggregate(self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n: int) -> AggregateReply:
+    def aggregate(
+        self,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n: int,
+        base_version: int | None = None,
+    ) -> AggregateReply:
         """Submit a client's weights and wait until the round's barrier releases (in-process callers)."""
-        return self.submit_aggregate(rsu, round_, tier, weights, n).result()
+        return self.submit_aggregate(rsu, round_, tier, weights, n, base_version).result()
 
     def end_round_async(self, round_: int, awaiting: tuple[str, ...] = (), wait_s: float = 10.0) -> Future:
         """Release the round's barrier with whoever arrived (after waiting up to ``wait_s`` for ``awaiting``)."""

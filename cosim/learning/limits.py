@@ -8,6 +8,7 @@ time. The byte size of a whole message is bounded by gRPC itself (:data:`cosim.r
 from __future__ import annotations
 
 from cosim.learning.errors import InvalidRequest, TooLarge
+from cosim.values.wire import OPEN_ROUNDS
 
 MAX_NAME_CHARS = 256
 """Longest RSU id, tier name or weight name a request may carry."""
@@ -24,8 +25,8 @@ MAX_DIM = 2**31 - 1
 """Largest size of one tensor dimension."""
 MAX_SAMPLES = 2**31 - 1
 """Largest sample count an Aggregate may claim (FedAvg weighs clients by it)."""
-MAX_OPEN_ROUNDS = 4
-"""Rounds that may be open (started, not yet released) at once."""
+MAX_OPEN_ROUNDS = OPEN_ROUNDS
+"""Rounds that may be open (started, not yet released) at once (the protocol's: :data:`cosim.values.OPEN_ROUNDS`)."""
 ROUND_WINDOW = 64
 """How far above the last released round a StartRound may go (a fresh server: rounds 0..63)."""
 MAX_ECHO_CHARS = 80

@@ -19,6 +19,12 @@ class AggregateReply:
     weights: Weights
     included: bool
     note: str = ""
+    version: int = -1
+    """``async`` updates: the global model version after the server took it (-1: a round's aggregate)."""
+    staleness: int = -1
+    """``async`` updates: global versions merged since the update's base version (-1: not an async update)."""
+    update: str = ""
+    """``async`` updates: ``merged``, ``buffered`` or ``dropped`` (:class:`cosim.learning.staleness.Arrival`)."""
 
 
 @dataclass

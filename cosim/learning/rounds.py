@@ -68,8 +68,12 @@ class RoundBarrier:
         on_release: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         exact: bool = False,
+        weights_expected: bool = True,
     ) -> None:
         self.timeout_s = timeout_s
+        self.weights_expected = weights_expected
+        """False for an ``async`` server: its rounds only check Forwards (updates are merged on arrival), so a
+        round released without weights is normal, not worth a warning."""
         self.exact = exact
         """Release only on ``end`` with every named Aggregate, never on a wall-clock timer (see the module)."""
         self._aggregate = aggregate
@@ -325,7 +329,7 @@ class RoundBarrier:
             return Done(None, failed + self._answer_end_waiters(r).answers)
         self.last_released = max(self.last_released, r.number)
         missing = sorted(set(r.expected) - set(r.arrivals))
-        if missing:
+        if missing and self.weights_expected:
             log.warning("round %d released (%s) without %s", r.number, "timeout" if timed_out else "end", missing)
         replies: list[tuple[Future, Any]] = [
             (fut, AggregateReply(_copy(r.results.get(tier) or self._current(tier), names), included=True, note=note))

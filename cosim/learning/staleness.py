@@ -1,6 +1,7 @@
 """Semi-asynchronous aggregation (pure numpy): merge updates on arrival, weighted by how stale they are.
 
-The building block of the ``async`` schedule (issue 22; the engine does not drive it yet). The server
+The merge rule of the ``async`` schedule (:mod:`cosim.engine.asynchronous` drives it; the server applies it
+in :meth:`cosim.learning.core.SplitServer.merge`). The server
 keeps one **global model version** ``v`` (how many merges it has made). An RSU starts its local work
 from version ``b`` and sends its update whenever it is done; the update's **staleness** is ``s = v - b``
 at arrival.
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -121,6 +122,35 @@ class AsyncAggregator:
     version: int = 0
     buffers: dict[str, list[tuple[Update, int]]] = field(default_factory=dict)
     """Per tier, the waiting updates and their staleness at arrival."""
+
+    @classmethod
+    def from_config(cls, lc: Any) -> AsyncAggregator:
+        """The merge rule of a scenario's ``[learning]`` (its tier models are the server's: it sets them)."""
+        fn = StalenessFunction(lc.staleness, float(lc.staleness_a), float(lc.staleness_b))
+        return cls({}, (), fn, float(lc.mixing_rate), int(lc.staleness_bound), int(lc.buffer_size))
+
+    def state(self) -> dict[str, Any]:
+        """The version and the buffered updates (a checkpoint keeps them; the tier models are the server's)."""
+        return {
+            "version": self.version,
+            "buffers": {
+                t: [
+                    {"rsu": u.rsu, "n": u.n_samples, "base": u.base_version, "s": s, "weights": dict(u.weights)}
+                    for u, s in b
+                ]
+                for t, b in self.buffers.items()
+            },
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state`."""
+        self.version = int(state["version"])
+        self.buffers = {
+            str(t): [
+                (Update(str(e["rsu"]), str(t), dict(e["weights"]), int(e["n"]), int(e["base"])), int(e["s"])) for e in b
+            ]
+            for t, b in dict(state.get("buffers", {})).items()
+        }
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha <= 1.0:

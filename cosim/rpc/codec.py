@@ -182,10 +182,17 @@ def decode_forward_reply(reply: pb.ForwardReply) -> tuple[tf.Tensor, float]:
 
 
 def aggregate_request(
-    rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+    rsu: str,
+    round_: int,
+    tier: str,
+    weights: Mapping[str, np.ndarray],
+    n_samples: int,
+    base_version: int | None = None,
 ) -> pb.AggregateRequest:
-    """A client's weights after its local epochs."""
+    """A client's weights after its local epochs (``base_version``: an async update, merged on arrival)."""
     req = pb.AggregateRequest(rsu=rsu, round=round_, tier=tier, n_samples=n_samples)
+    if base_version is not None:
+        req.base_version = base_version
     fill_weights(req.weights, weights)
     return req
 
@@ -193,12 +200,15 @@ def aggregate_request(
 def decode_aggregate_request(req: pb.AggregateRequest) -> tuple[int, Submission]:
     """``(round, submission)``."""
     weights = decode_weights(req.weights, "weights")
-    return req.round, Submission(rsu=req.rsu, tier=req.tier, weights=weights, n_samples=int(req.n_samples))
+    base = int(req.base_version) if req.HasField("base_version") else None
+    return req.round, Submission(req.rsu, req.tier, weights, int(req.n_samples), base)
 
 
 def aggregate_reply(reply: AggregateReply) -> pb.AggregateReply:
     """The weights the client continues with."""
     msg = pb.AggregateReply(included=reply.included, note=reply.note)
+    if reply.update:  # an async update's answer (a round's aggregate leaves them out: no byte more on the wire)
+        msg.version, msg.staleness, msg.update = reply.version, reply.staleness, reply.update
     fill_weights(msg.weights, reply.weights)
     return msg
 
@@ -209,6 +219,9 @@ def decode_aggregate_reply(reply: pb.AggregateReply) -> AggregateReply:
         weights={n: w.copy() for n, w in decode_weights(reply.weights, "weights").items()},
         included=reply.included,
         note=reply.note,
+        version=int(reply.version) if reply.update else -1,
+        staleness=int(reply.staleness) if reply.update else -1,
+        update=reply.update,
     )
 
 

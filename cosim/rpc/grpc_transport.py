@@ -208,16 +208,23 @@ class GrpcTransport(OneShotCalls):
         return ForwardResult(grads, loss, prepared.nbytes, reply.ByteSize(), wall_ms)
 
     def prepare_aggregate(  # noqa: D102
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+        self,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n_samples: int,
+        base_version: int | None = None,
     ) -> Prepared[pb.AggregateRequest]:
-        req = codec.aggregate_request(rsu, round_, tier, weights, n_samples)
+        req = codec.aggregate_request(rsu, round_, tier, weights, n_samples, base_version)
         return Prepared("aggregate", req.ByteSize(), req, (rsu, round_, tier))
 
     def send_aggregate(self, prepared: Prepared[pb.AggregateRequest]) -> AggregateHandle:  # noqa: D102
         req = prepared.message
         rsu, round_, tier = req.rsu, req.round, req.tier  # as in prepared.meta
         fut = self._send_aggregate(req)
-        self._submitted.setdefault(round_, []).append(rsu)
+        if not req.HasField("base_version"):  # an async update is answered at once: end_round does not wait
+            self._submitted.setdefault(round_, []).append(rsu)
         self._requests[(round_, rsu)] = req
         self._futures[(round_, rsu)] = fut
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
@@ -254,7 +261,10 @@ class GrpcTransport(OneShotCalls):
             reply = self._call("Aggregate", request, timeout=self._aggregate_timeout_s)  # late: the round has ended
         wall_ms = (time.perf_counter() - handle.started) * 1e3
         out = codec.decode_aggregate_reply(reply)
-        return AggregateResult(out.weights, out.included, handle.bytes_up, reply.ByteSize(), wall_ms, out.note)
+        return AggregateResult(
+            out.weights, out.included, handle.bytes_up, reply.ByteSize(), wall_ms, out.note,
+            out.version, out.staleness, out.update,
+        )  # fmt: skip
 
     def evaluate(  # noqa: D102
         self, rsu: str, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray

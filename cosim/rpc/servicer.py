@@ -130,7 +130,7 @@ class Calls:
         except LearningError:
             self.core.barrier.reject(req.round, req.rsu)  # EndRound need not wait for it
             raise
-        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples)
+        return self.core.submit_aggregate(sub.rsu, round_, sub.tier, sub.weights, sub.n_samples, sub.base_version)
 
     @staticmethod
     def aggregate_reply(reply: Any) -> bytes:  # noqa: D102

@@ -41,8 +41,9 @@ def _labels(labels: tf.Tensor | np.ndarray) -> tf.Tensor:
 ForwardArgs: TypeAlias = tuple[str, int, int, str, tf.Tensor, tf.Tensor]
 """An in-process Forward: the arguments of :meth:`SplitServer.forward` (rsu, round, batch, tier, act, labels)."""
 
-AggregateArgs: TypeAlias = tuple[str, int, str, dict[str, np.ndarray], int]
-"""An in-process Aggregate: the arguments of :meth:`SplitServer.submit_aggregate` (rsu, round, tier, w, n)."""
+AggregateArgs: TypeAlias = tuple[str, int, str, dict[str, np.ndarray], int, int | None]
+"""An in-process Aggregate: the arguments of :meth:`SplitServer.submit_aggregate` (rsu, round, tier, w, n,
+base version)."""
 
 
 class PrepareSend(Protocol):
@@ -55,7 +56,13 @@ class PrepareSend(Protocol):
     def send_forward(self, prepared: Prepared[Any]) -> ForwardResult: ...  # noqa: D102
 
     def prepare_aggregate(  # noqa: D102
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+        self,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n_samples: int,
+        base_version: int | None = None,
     ) -> Prepared[Any]: ...
 
     def send_aggregate(self, prepared: Prepared[Any]) -> AggregateHandle: ...  # noqa: D102
@@ -77,10 +84,16 @@ class OneShotCalls:
         return self.send_forward(self.prepare_forward(rsu, round_, batch, tier, activations, labels))
 
     def submit_aggregate(
-        self: PrepareSend, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+        self: PrepareSend,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n_samples: int,
+        base_version: int | None = None,
     ) -> AggregateHandle:
         """Send a client's weights without blocking."""
-        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples))
+        return self.send_aggregate(self.prepare_aggregate(rsu, round_, tier, weights, n_samples, base_version))
 
 
 class LocalTransport(OneShotCalls):
@@ -113,16 +126,25 @@ class LocalTransport(OneShotCalls):
         return ForwardResult(grads=grads, loss=loss, bytes_up=prepared.nbytes, bytes_down=down, wall_ms=wall_ms)
 
     def prepare_aggregate(  # noqa: D102
-        self, rsu: str, round_: int, tier: str, weights: Mapping[str, np.ndarray], n_samples: int
+        self,
+        rsu: str,
+        round_: int,
+        tier: str,
+        weights: Mapping[str, np.ndarray],
+        n_samples: int,
+        base_version: int | None = None,
     ) -> Prepared[AggregateArgs]:
-        up = codec.aggregate_request(rsu, round_, tier, weights, n_samples).ByteSize() if self.measure_bytes else 0
+        up = 0
+        if self.measure_bytes:
+            up = codec.aggregate_request(rsu, round_, tier, weights, n_samples, base_version).ByteSize()
         w = {n: np.array(a, dtype=np.float32) for n, a in weights.items()}
-        return Prepared("aggregate", up, (rsu, round_, tier, w, n_samples))
+        return Prepared("aggregate", up, (rsu, round_, tier, w, n_samples, base_version))
 
     def send_aggregate(self, prepared: Prepared[AggregateArgs]) -> AggregateHandle:  # noqa: D102
-        rsu, round_, tier, _, _ = prepared.message
+        rsu, round_, tier, _, _, base_version = prepared.message
         fut = self.core.submit_aggregate(*prepared.message)
-        self._submitted.setdefault(round_, []).append(rsu)
+        if base_version is None:  # an async update is answered at once: end_round does not wait for it
+            self._submitted.setdefault(round_, []).append(rsu)
         return AggregateHandle(rsu, round_, tier, prepared.nbytes, time.perf_counter(), fut)
 
     def end_round(self, round_: int) -> RoundOutcome:  # noqa: D102
@@ -133,7 +155,10 @@ class LocalTransport(OneShotCalls):
         reply: AggregateReply = handle.future.result()
         wall_ms = (time.perf_counter() - handle.started) * 1e3
         down = codec.aggregate_reply(reply).ByteSize() if self.measure_bytes else 0
-        return AggregateResult(reply.weights, reply.included, handle.bytes_up, down, wall_ms, reply.note)
+        return AggregateResult(
+            reply.weights, reply.included, handle.bytes_up, down, wall_ms, reply.note,
+            reply.version, reply.staleness, reply.update,
+        )  # fmt: skip
 
     def evaluate(  # noqa: D102
         self, rsu: str, tier: str, activations: tf.Tensor, labels: tf.Tensor | np.ndarray

@@ -31,6 +31,9 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
   arrival; mean and max over rounds.
 * **server busy fraction** -- server compute time over the time the rounds lasted (sums over rounds).
 * **barrier wait per tier** -- mean over rounds and RSUs of each tier of ``barrier_wait_s``.
+* **async updates** (``learning.schedule = "async"``; :func:`async_metrics`) -- of the updates that reached
+  the server (``aggregate`` rows with an ``update``): how many, the share merged into a model (merged or
+  buffered), the share dropped as too stale, and the mean and maximum staleness (global versions).
 * **gRPC call time** -- median and 95th percentile of the wall-clock milliseconds of the real Forward
   calls (``wall_rpc_ms``: wall clock, never added to simulated time).
 """
@@ -165,11 +168,30 @@ def run_metrics(rounds: pd.DataFrame, messages: pd.DataFrame | None, configured_
     out["cap_binding_share"] = cap_binding_share(rounds)
     out.update(energy_metrics(rounds, curve))
     if messages is not None and len(messages):
+        out.update(async_metrics(messages))
         wall = messages.loc[messages["kind"] == "forward", "wall_rpc_ms"]
         if len(wall):
             out["median_wall_rpc_ms"] = float(wall.median())
             out["p95_wall_rpc_ms"] = float(wall.quantile(0.95))
     return out
+
+
+def async_metrics(messages: pd.DataFrame) -> dict[str, Any]:
+    """What became of an ``async`` run's updates (empty for the other schedules, or a trace before schema 10)."""
+    if "update" not in messages.columns:
+        return {}
+    updates = messages[(messages["kind"] == "aggregate") & (messages["update"].fillna("") != "")]
+    if updates.empty:
+        return {}
+    staleness = updates["staleness"].astype("float64")
+    dropped = updates["update"] == "dropped"
+    return {
+        "async_updates": int(len(updates)),
+        "async_taken_share": float((~dropped).mean()),
+        "async_dropped_share": float(dropped.mean()),
+        "mean_staleness": float(staleness.mean()),
+        "max_staleness": int(staleness.max()),
+    }
 
 
 def cap_binding_share(rounds: pd.DataFrame) -> float:

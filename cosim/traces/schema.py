@@ -14,7 +14,7 @@ from cosim.ports import TraceField
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """Bumped when a table's columns change meaning; run.json records it and readers check it.
 
 2: ``rounds.eval_mae`` became ``eval_metric`` (the workload's metric, named in run.json); ``rounds``
@@ -46,7 +46,11 @@ the RSU before its data ran out). Run folders gain ``baselines.csv`` (:mod:`cosi
 ``final_eval_*`` score the final models on the run's held-out set (``last_round_eval_*``: the last round's).
 9: energy (issue 22). ``messages`` gained ``energy_up_j``/``energy_down_j`` (the RSU radio's joules per
 message), ``rounds`` gained ``energy_compute_j``, ``energy_radio_j``, ``energy_idle_j`` and ``energy_total_j``
-(each RSU's joules in the round, docs/explanation/energy.md); joules are of simulated time."""
+(each RSU's joules in the round, docs/explanation/energy.md); joules are of simulated time.
+10: asynchronous rounds (issue 22, ``learning.schedule = "async"``). ``messages`` gained ``model_version``,
+``staleness`` and ``update`` (the global model version an RSU trains from or, on ``aggregate`` rows, the
+version after the server took its update; the update's staleness; merged, buffered or dropped); -1, -1 and
+'' in the other schedules."""
 
 RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
@@ -56,6 +60,7 @@ ADDED: dict[int, dict[str, tuple[str, ...]]] = {
         "messages": ("energy_up_j", "energy_down_j"),
         "rounds": ("energy_compute_j", "energy_radio_j", "energy_idle_j", "energy_total_j"),
     },
+    10: {"messages": ("model_version", "staleness", "update")},
 }
 """Per version, the columns it only added (nothing renamed, nothing changed meaning): a folder of the version
 before it is still read, with these columns as missing values (:data:`MISSING`)."""
@@ -140,6 +145,23 @@ MESSAGES: tuple[Column, ...] = (
         "float64",
         "joules the RSU's radio spent receiving the reply (default: network.radio_down_w_per_mbps x Mbit + "
         "network.radio_base_w x downlink_s)",
+    ),
+    (
+        "model_version",
+        "int64",
+        "async schedule: the global model version the RSU trains from (forward) or, after the server took its "
+        "update, the version it continues with (aggregate); -1 in the other schedules",
+    ),
+    (
+        "staleness",
+        "int64",
+        "async schedule, aggregate: global versions merged between the update's start and its arrival; -1 otherwise",
+    ),
+    (
+        "update",
+        "string",
+        "async schedule, aggregate: merged (it completed its tier's buffer, which was merged), buffered (waits "
+        "for the buffer) or dropped (staler than learning.staleness_bound); '' otherwise",
     ),
 )
 """The ``messages`` columns every run has; the link model's own fields follow (:func:`table_columns`)."""
@@ -253,6 +275,9 @@ MISSING: dict[str, dict[str, object]] = {
         "rate_down_bps": float("nan"),
         "energy_up_j": float("nan"),
         "energy_down_j": float("nan"),
+        "model_version": -1,
+        "staleness": -1,
+        "update": "",
     },
     "rounds": {
         "crashed": False,

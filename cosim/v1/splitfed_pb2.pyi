@@ -106,28 +106,36 @@ class ForwardReply(_message.Message):
     def __init__(self, gradients: _Optional[_Union[Tensor, _Mapping]] = ..., loss: _Optional[float] = ...) -> None: ...
 
 class AggregateRequest(_message.Message):
-    __slots__ = ("rsu", "round", "tier", "weights", "n_samples")
+    __slots__ = ("rsu", "round", "tier", "weights", "n_samples", "base_version")
     RSU_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     N_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
     rsu: str
     round: int
     tier: str
     weights: _containers.RepeatedCompositeFieldContainer[NamedTensor]
     n_samples: int
-    def __init__(self, rsu: _Optional[str] = ..., round: _Optional[int] = ..., tier: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., n_samples: _Optional[int] = ...) -> None: ...
+    base_version: int
+    def __init__(self, rsu: _Optional[str] = ..., round: _Optional[int] = ..., tier: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., n_samples: _Optional[int] = ..., base_version: _Optional[int] = ...) -> None: ...
 
 class AggregateReply(_message.Message):
-    __slots__ = ("weights", "included", "note")
+    __slots__ = ("weights", "included", "note", "version", "staleness", "update")
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     INCLUDED_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STALENESS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
     weights: _containers.RepeatedCompositeFieldContainer[NamedTensor]
     included: bool
     note: str
-    def __init__(self, weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., included: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+    version: int
+    staleness: int
+    update: str
+    def __init__(self, weights: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., included: _Optional[bool] = ..., note: _Optional[str] = ..., version: _Optional[int] = ..., staleness: _Optional[int] = ..., update: _Optional[str] = ...) -> None: ...
 
 class EndRoundRequest(_message.Message):
     __slots__ = ("round", "awaiting")

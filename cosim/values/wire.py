@@ -11,6 +11,10 @@ import numpy as np
 
 from cosim.types import SimSeconds
 
+OPEN_ROUNDS = 4
+"""Rounds a server holds open (started, not yet released) at once: part of the protocol, so the engine (an
+``async`` run's rounds overlap) and the server (:data:`cosim.learning.limits.MAX_OPEN_ROUNDS`) agree."""
+
 # ----------------------------------------------------------------------------------------- network
 
 
@@ -112,6 +116,13 @@ class AggregateResult:
     wall_ms: float
     """Wall time from submission until the result was available (includes waiting at the barrier)."""
     note: str = ""
+    version: int = -1
+    """``async`` updates: the global model version after the server took it, which ``weights`` are (-1: a
+    round's aggregate)."""
+    staleness: int = -1
+    """``async`` updates: global versions merged since the update's base version (-1: not async)."""
+    update: str = ""
+    """``async`` updates: ``merged``, ``buffered`` or ``dropped``."""
 
 
 @dataclass

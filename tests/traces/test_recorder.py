@@ -52,27 +52,32 @@ def test_missing_or_foreign_run_folders_are_rejected(tmp_path: Path) -> None:
 
 
 def test_a_folder_of_the_version_before_reads_with_the_columns_it_lacked_missing(tmp_path: Path) -> None:
-    """Schema 9 only added energy columns: a schema 8 run (e.g. a study's earlier runs) still reads."""
+    """Schemas 9 and 10 only added columns: a schema 8 run (e.g. a study's earlier runs) still reads."""
     rec = TraceRecorder(tmp_path)
     rec.write_run_json({"status": "finished"})
     rec.append("messages", message(0, 0))
     rec.flush()
-    old = pd.read_csv(tmp_path / "messages.csv").drop(columns=["energy_up_j", "energy_down_j"])
+    added = ["energy_up_j", "energy_down_j", "model_version", "staleness", "update"]
+    old = pd.read_csv(tmp_path / "messages.csv").drop(columns=added)
     old.to_csv(tmp_path / "messages.csv", index=False)
     for part in (tmp_path / "messages.parquet").glob("part-*.parquet"):
-        pd.read_parquet(part).drop(columns=["energy_up_j", "energy_down_j"]).to_parquet(part)
+        pd.read_parquet(part).drop(columns=added).to_parquet(part)
     info = json.loads((tmp_path / "run.json").read_text())
     (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 8}))
     assert read_run(tmp_path)["schema_version"] == 8
     frame = read_table(tmp_path, "messages")
     assert list(frame.columns) == columns("messages") and frame["energy_up_j"].isna().all()
     assert frame["loss"].tolist() == [0.25]
+    assert frame["model_version"].tolist() == [-1] and frame["update"].tolist() == [""]  # not an async run
     (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 7}))
     with pytest.raises(
-        RunFolderError, match="schema_version = 7, this cosim reads version 9 \\(and older ones back to 8\\)"
+        RunFolderError, match="schema_version = 7, this cosim reads version 10 \\(and older ones back to 8\\)"
     ):
         read_run(tmp_path)
     (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 9}))
+    with pytest.raises(RunFolderError, match="lacks columns"):  # schema 9 had the energy columns
+        read_table(tmp_path, "messages")
+    (tmp_path / "run.json").write_text(json.dumps({**info, "schema_version": 10}))
     with pytest.raises(RunFolderError, match="lacks columns"):  # a current folder must have them all
         read_table(tmp_path, "messages")
 
