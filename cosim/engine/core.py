@@ -40,8 +40,10 @@ import simpy
 from cosim.config import Config
 from cosim.engine import restore
 from cosim.engine.asynchronous import AsyncRsus
+from cosim.engine.checks import check_assignment
 from cosim.engine.crashes import Crashes
 from cosim.engine.evaluate import complete_held_out, evaluate_chunked
+from cosim.engine.inrange import InRange
 from cosim.engine.ledger import RoundLedger, round_records
 from cosim.engine.parts import EngineParts
 from cosim.engine.rows import EngineResult, RoundSummary
@@ -51,8 +53,7 @@ from cosim.engine.schedule import RoundSchedule
 from cosim.engine.state import EngineState
 from cosim.engine.watchdog import Watchdog
 from cosim.engine.windowlog import WindowLog
-from cosim.errors import PluginError
-from cosim.ports import LinkContext, TrafficSource
+from cosim.ports import LinkContext
 from cosim.rowtypes import RoundRow, TrafficRow
 from cosim.seeds import LINK, STRATEGY
 from cosim.simtime import resolution
@@ -66,31 +67,6 @@ class _Ended:
 
     summary: RoundSummary
     rows: dict[RsuId, RoundRow]
-
-
-class _InRange:
-    """The link model's view of the traffic: vehicles in an RSU's range, or on a lane region, now.
-
-    The counts of all RSUs (and regions) are read once per traffic step, not once per message: a round
-    sends messages in proportion to its RSUs, and each read builds a mapping of every RSU.
-    """
-
-    def __init__(self, traffic: TrafficSource) -> None:
-        self._traffic = traffic
-        self._counts: tuple[SimTime, Mapping[RsuId, int]] | None = None
-        self._regions: tuple[SimTime, Mapping[str, int]] | None = None
-
-    def in_range(self, rsu: RsuId) -> int:
-        now = self._traffic.now
-        if self._counts is None or self._counts[0] != now:
-            self._counts = (now, self._traffic.in_range())
-        return int(self._counts[1].get(rsu, 0))
-
-    def in_region(self, region: str) -> int:
-        now = self._traffic.now
-        if self._regions is None or self._regions[0] != now:
-            self._regions = (now, self._traffic.region_counts())
-        return int(self._regions[1].get(region, 0))
 
 
 class Engine:
@@ -150,7 +126,7 @@ class Engine:
         sites = tuple(p.traffic.sites)
         p.link.start(
             LinkContext(
-                env, sites, _InRange(p.traffic), p.streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
+                env, sites, InRange(p.traffic), p.streams.root(LINK), cfg.traffic.step_length, cfg.traffic.begin
             )
         )
         if p.faults is not None:
@@ -207,12 +183,7 @@ class Engine:
         assert self._crashes is not None
         run = self.run_state
         if self.schedule.kind == "async":  # messages are always in flight: only where the run is
-            return EngineState(
-                t_s=run.env.now, grid_t_s=run.grid_t, cursor=dataclasses.replace(run.cursor),
-                rounds=tuple(run.result.rounds), cum_bytes=run.ledger.cum_bytes, first_start=run.ledger.first_start,
-                data_log=(), data_digest={}, windows=len(run.windows), down=(), events_done=0, crashes_done=0,
-                batch_streams=0, replay=True,
-            )  # fmt: skip
+            return restore.position(run)
         return restore.capture(self.parts, run, self._crashes)
 
     # ------------------------------------------------------------------ traffic
@@ -338,36 +309,9 @@ class Engine:
             future=future,
         )
         assignment = p.strategy.assign(ctx)
-        self._check_assignment(assignment, ctx)
+        check_assignment(p.strategy.name, self.run_state.rsus, self.tiers, assignment, ctx)
         p.traffic.show_tiers(assignment.tier_of)
         return assignment
-
-    def _check_assignment(self, a: Assignment, ctx: RoundContext) -> None:
-        name = self.parts.strategy.name
-        rsus = self.run_state.rsus
-        known = [t.name for t in self.tiers]
-        missing = [rsu for rsu in rsus if rsu not in a.tier_of]
-        if missing:
-            raise PluginError(f"clustering strategy {name!r} gave no tier to RSU {missing[0]!r}")
-        bad = {rsu: t for rsu, t in a.tier_of.items() if t not in known}
-        if bad:
-            rsu, tier = next(iter(bad.items()))
-            raise PluginError(
-                f"clustering strategy {name!r} put RSU {rsu!r} in tier {tier!r} (tiers: {', '.join(known)})"
-            )
-        lo, hi = ctx.batch_size_range
-        for rsu, size in a.batch_size.items():
-            if rsu not in a.tier_of or isinstance(size, bool) or not isinstance(size, int) or not lo <= size <= hi:
-                raise PluginError(
-                    f"clustering strategy {name!r} gave RSU {rsu!r} batch_size = {size!r} "
-                    f"(an RSU of the run, and an integer in learning.batch_size_range [{lo}, {hi}])"
-                )
-        for rsu, depth in a.client_depth.items():
-            if rsu not in a.tier_of or depth not in ctx.depths:
-                raise PluginError(
-                    f"clustering strategy {name!r} gave RSU {rsu!r} client_depth = {depth!r} "
-                    f"(an RSU of the run, and one of the depths {list(ctx.depths)})"
-                )
 
     def _run_round(
         self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float, due: SimTime

@@ -82,6 +82,18 @@ def capture(parts: EngineParts, run: RunState, crashes: Crashes) -> EngineState:
     )
 
 
+def position(run: RunState) -> EngineState:
+    """Where an ``async`` run is: its checkpoint (``replay``) keeps only the round, instant and finished rounds.
+
+    Such a run resumes by replaying from its beginning (:mod:`cosim.checkpoints.replay`).
+    """
+    return EngineState(
+        t_s=run.env.now, grid_t_s=run.grid_t, cursor=dataclasses.replace(run.cursor), rounds=tuple(run.result.rounds),
+        cum_bytes=run.ledger.cum_bytes, first_start=run.ledger.first_start, data_log=(), data_digest={},
+        windows=len(run.windows), down=(), events_done=0, crashes_done=0, batch_streams=0, replay=True,
+    )  # fmt: skip
+
+
 def restore(
     parts: EngineParts,
     run: RunState,
