@@ -109,7 +109,8 @@ def compare_command(args: argparse.Namespace) -> int:
         progress.close()
     seeds = checked.seeds
     what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"
-    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what, scenario=checked.scenario)
+    side = "arm" if checked.arms_of else "strategy"
+    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what, scenario=checked.scenario, side=side)
     for outcome in result.failed:
         console.print(f"failed: {outcome.key}: {outcome.error}")
     if result.reused:

@@ -165,7 +165,9 @@ def test_compare_schedules_end_to_end_on_the_shift_fixture(tmp_path: Path) -> No
         env={**os.environ, "COLUMNS": "160"},
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "synchronous (baseline)" in r.stdout and "deadline" in r.stdout
+    text = " ".join(r.stdout.split())
+    assert "same traffic for every arm" in text and "Δ = arm − synchronous" in text
+    assert "synchronous (baseline)" in text and "deadline" in text
     described = json.loads((out / "compare.json").read_text())
     assert described["schedules"] == ["synchronous", "deadline"] and described["strategies"] == ["static"]
     for seed in (1, 2):
