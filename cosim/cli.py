@@ -227,12 +227,26 @@ def _add_compare_command(sub: argparse._SubParsersAction) -> None:
         default = ",".join(STRATEGIES.flagged("baseline"))
         return f"the strategy differences are taken against (default: {default} if compared, else the first listed)"
 
+    def schedules_help() -> str:
+        from cosim.experiments.schedules import schedule_choices
+
+        return (
+            f"comma-separated round schedules (learning.schedule): {', '.join(schedule_choices())}; the arms are "
+            "then strategies x schedules, named by the schedule (one strategy), the strategy (one schedule) or "
+            "strategy/schedule, the baseline's first schedule the reference (default: every run keeps the scenario's)"
+        )
+
     p = sub.add_parser(
         "compare",
         help="run several clustering strategies over several seeds on paired traffic and write a comparison report",
     )
     p.add_argument("scenario", nargs="?", default="quickstart", help="scenario name, folder or scenario.toml")
     p.add_argument("--strategies", metavar="A,B,...", help=strategies_help())
+    p.add_argument(
+        "--schedules",
+        metavar="X,Y,...",
+        help=schedules_help(),
+    )
     p.add_argument("--baseline", metavar="NAME", help=baseline_help())
     p.add_argument(
         "--seeds",

@@ -1032,6 +1032,26 @@ CASES: tuple[Case, ...] = (
     # --- cosim compare
     Case("compare one strategy", ("compare", "quickstart", "--strategies", "static"), "at least two strategies", 2),
     Case("compare unknown strategy", ("compare", "quickstart", "--strategies", "static,nope"), "'nope'", 2),
+    Case(
+        "compare unknown schedule",
+        ("compare", "quickstart", "--schedules", "synchronous,weekly", "--out", "{out}"),
+        "--schedules = 'synchronous,weekly': 'weekly' is not a round schedule (learning.schedule: periodic,",
+        2,
+        then="no_out",
+    ),
+    Case(
+        "compare schedule twice",
+        ("compare", "quickstart", "--schedules", "deadline,deadline", "--out", "{out}"),
+        "--schedules = 'deadline,deadline': 'deadline' is listed twice",
+        2,
+        then="no_out",
+    ),
+    Case(
+        "compare --schedules and --set learning.schedule",
+        ("compare", "quickstart", "--schedules", "periodic,deadline", "--set", "learning.schedule=deadline"),
+        "--set learning.schedule: compare runs each schedule of --schedules",
+        2,
+    ),
     Case("compare --out in /proc", ("compare", "quickstart", "--out", "/proc/x"), "cannot write there", 2, "I/O"),
     Case("compare --out under a file", ("compare", "quickstart", "--out", "{afile}/x"), "Not a directory", 2, "I/O"),
     Case("compare half-written --out", ("compare", "quickstart", "--out", "{half_run}"), "is not empty", 2, "file"),

@@ -1,4 +1,4 @@
-"""``cosim compare SCENARIO [--strategies A,B,...] [--seeds 1-5] [--baseline NAME] ...`` with rich progress."""
+"""``cosim compare SCENARIO [--strategies A,B,...] [--schedules X,Y,...] [--seeds 1-5] [--baseline NAME] ...``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cosim.console import LineProgress, jobs_display, make_console
 from cosim.errors import ConfigError
 from cosim.experiments.compare import execute
 from cosim.experiments.plan import format_seeds, parse_seeds, parse_strategies, plan
+from cosim.experiments.schedules import parse_schedules
 from cosim.figures import style_of
 from cosim.report.metrics import check_margins, measure_names
 from cosim.report.terminal import print_numbers
@@ -96,6 +97,7 @@ def compare_command(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         overrides=[parse_override(text) for text in args.set],
         out=args.out,
+        schedules=parse_schedules(args.schedules),
     )
     executor = default_executor(args.address, args.num_cpus, serial=args.no_ray)
     if executor.in_process:
@@ -107,7 +109,8 @@ def compare_command(args: argparse.Namespace) -> int:
         progress.close()
     seeds = checked.seeds
     what = f"{checked.scenario}, seed{'s' if len(seeds) > 1 else ''} {format_seeds(seeds)}"
-    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what, scenario=checked.scenario)
+    side = "arm" if checked.arms_of else "strategy"
+    print_numbers(result.report.parent / "numbers.csv", checked.baseline, what, scenario=checked.scenario, side=side)
     for outcome in result.failed:
         console.print(f"failed: {outcome.key}: {outcome.error}")
     if result.reused:

@@ -1,8 +1,9 @@
-"""``cosim compare``: several clustering strategies x several seeds on paired traffic, then the report.
+"""``cosim compare``: several strategies (x round schedules) x several seeds on paired traffic, then the report.
 
-For each seed the scenario's traffic is run live once and recorded; every strategy of that seed then
-replays the recording, so the strategies see exactly the same vehicles, windows and samples, with the
-same seed (a paired design: differences are taken seed by seed). :func:`cosim.experiments.plan.plan`
+For each seed the scenario's traffic is run live once and recorded; every arm (a strategy, or a strategy
+under one round schedule: ``schedules``) of that seed then replays the recording, so the arms see exactly
+the same vehicles, windows and samples, with the same seed (a paired design: differences are taken seed
+by seed). :func:`cosim.experiments.plan.plan`
 checks everything before :func:`execute` runs anything expensive; the runs fan out over Ray when it
 is installed (:func:`cosim.experiments.jobs.default_executor`), else they run one after the other in this process.
 A rerun into the same folder skips finished runs and reuses recordings (see :mod:`cosim.experiments.plan`).
@@ -81,7 +82,7 @@ def execute(
     margins: Mapping[str, float] | None = None,
     style: str = "screen",
 ) -> CompareResult:
-    """Record each seed's traffic once (unless recorded), run every (strategy, seed) not finished, write the report.
+    """Record each seed's traffic once (unless recorded), run every (arm, seed) not finished, write the report.
 
     ``executor`` defaults to :func:`cosim.experiments.jobs.default_executor` (Ray when installed). ``run_fn`` stands
     in for :func:`cosim.runner.run` (tests). ``margins``: measure -> equivalence margin for the report's TOST.
@@ -131,9 +132,12 @@ def execute(
     reused = [(s, seed) for s, seed in checked.pairs() if seed in usable and checked.finished(s, seed)]
     todo = [(s, seed) for s, seed in checked.pairs() if seed in usable and (s, seed) not in reused]
     if progress:
-        progress.stage(
-            f"runs: {len(checked.strategies)} strategies x {len(checked.seeds)} seeds", len(reused) + len(todo)
+        arms = (
+            f"{len(checked.strategies)} strategies x {len(checked.schedules)} schedules"
+            if checked.arms_of
+            else f"{len(checked.strategies)} strategies"
         )
+        progress.stage(f"runs: {arms} x {len(checked.seeds)} seeds", len(reused) + len(todo))
         for s, seed in reused:
             progress.done(_title(labels[s], seed), "reused")
     hooks = progress if (progress and runner.in_process) else None
@@ -158,7 +162,7 @@ def execute(
     made = {job.key for job in run_jobs if job.key in timings}
     runs = {
         s: [checked.run_folder(s, seed) for seed in usable if (s, seed) in reused or _title(labels[s], seed) in made]
-        for s in checked.strategies
+        for s in checked.arms
     }
     runs = {s: folders for s, folders in runs.items() if folders}
     if checked.baseline not in runs or len(runs) < 2:
@@ -166,7 +170,9 @@ def execute(
         why = f" (first failure: {first.key}: {first.error})" if first else ""
         raise CosimError(f"{checked.out}: too few runs finished to compare{why}")
     notes = [f"**Failed:** {o.key}: {o.error}" for o in failed]
-    report = build_report(runs, out, baseline=checked.baseline, notes=notes, margins=margins, style=style)
+    report = build_report(
+        runs, out, baseline=checked.baseline, notes=notes, margins=margins, style=style, arms=checked.arms_of or None
+    )
     return CompareResult(
         report=report,
         plan=checked,
@@ -194,9 +200,13 @@ def compare(
     run_fn: Callable[..., Any] | None = None,
     margins: Mapping[str, float] | None = None,
     style: str = "screen",
+    schedules: Sequence[str] | None = None,
     **fields: Any,
 ) -> CompareResult:
     """Run ``strategies`` (default: the registry's comparison set) x ``seeds`` on paired traffic; write the report.
+
+    ``schedules`` (values of ``learning.schedule``): run every strategy under each, the arms being strategies x
+    schedules (:func:`cosim.experiments.plan.plan`).
 
     Scenario fields are set as in :func:`cosim.runner.run`: ``overrides`` and dotted keywords
     (``**{"network.rsu_uplink_mbps": 5}``), validated like the TOML loader. ``margins`` maps a measure to
@@ -215,5 +225,6 @@ def compare(
         rounds=rounds,
         overrides=field_overrides(overrides, fields, "cosim.compare"),
         out=out,
+        schedules=schedules,
     )
     return execute(checked, progress=progress, executor=executor, run_fn=run_fn, margins=margins, style=style)

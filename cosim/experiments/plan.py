@@ -1,11 +1,14 @@
-"""A checked comparison plan: strategies x seeds, each run's config, where everything goes, what is done.
+"""A checked comparison plan: arms x seeds, each run's config, where everything goes, what is done.
+
+An arm is a clustering strategy, or with ``schedules`` (``--schedules``) a strategy under one round schedule
+(``learning.schedule``): the arms are then strategies x schedules, the baseline strategy's first schedule first.
 
 Output folder of ``cosim compare``::
 
     <out>/compare.json                     what was compared (scenario, strategies, baseline, seeds, overrides)
     <out>/report.md, numbers.csv, ...      the report (cosim.report.build_report)
-    <out>/s<seed>/traffic.npz (+ .json)    the seed's traffic, recorded once and replayed by every strategy
-    <out>/s<seed>/<strategy>/              one run folder per strategy and seed
+    <out>/s<seed>/traffic.npz (+ .json)    the seed's traffic, recorded once and replayed by every arm
+    <out>/s<seed>/<arm>/                   one run folder per arm and seed (an arm without schedules: its strategy)
 
 A rerun into the same folder skips every run whose run.json says ``finished`` with the same config, and
 reuses every seed's recording made from the same traffic config; a finished run or a recording made
@@ -21,16 +24,17 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cosim.config import ClusteringConfig, Config
 from cosim.errors import ConfigError
 from cosim.experiments.jobs import finished_run
+from cosim.experiments.schedules import check_schedules
 from cosim.registry import STRATEGIES
 from cosim.report.build import choose_baseline
-from cosim.report.rundata import safe_name
+from cosim.report.rundata import Arm, safe_name
 from cosim.runner import check_schedule
 from cosim.scenario.resolve import Overrides, load_scenario
 from cosim.traces.runfolder import make_folder
@@ -43,26 +47,48 @@ MAX_SEEDS = 1000
 
 @dataclass(frozen=True)
 class ComparePlan:
-    """A checked comparison: each (strategy, seed)'s config, the baseline, where everything goes."""
+    """A checked comparison: each (arm, seed)'s config, the baseline arm, where everything goes.
+
+    Without schedules an arm is a strategy and named by it; with schedules each arm is in :attr:`arms_of`.
+    """
 
     configs: Mapping[str, Mapping[int, Config]]
-    """Strategy (baseline first) -> seed -> its validated config; the same scenario and overrides for all."""
+    """Arm (baseline first) -> seed -> its validated config; the same scenario and overrides for all."""
     baseline: str
+    """The baseline arm: every paired difference is taken against it."""
     seeds: tuple[int, ...]
     out: Path
     """Absolute (Ray workers do not share the driver's working folder)."""
     folders: Mapping[str, str]
-    """Strategy -> its run folders' name under ``<out>/s<seed>``."""
+    """Arm -> its run folders' name under ``<out>/s<seed>``."""
     overrides: tuple[tuple[str, Any], ...] = ()
+    arms_of: Mapping[str, Arm] = field(default_factory=dict)
+    """Arm -> its strategy, round schedule and label; empty when the arms are strategies (no ``schedules``)."""
 
     @property
-    def strategies(self) -> list[str]:
-        """The compared strategies, baseline first."""
+    def arms(self) -> list[str]:
+        """The compared arms, baseline first (without schedules: the strategies)."""
         return list(self.configs)
 
     @property
+    def strategies(self) -> list[str]:
+        """The compared strategies, baseline first (each once, whatever the schedules)."""
+        return list(dict.fromkeys(self.strategy_of(a) for a in self.configs))
+
+    @property
+    def schedules(self) -> list[str]:
+        """The compared round schedules, as listed (empty: every run keeps the scenario's)."""
+        return list(dict.fromkeys(a.schedule for a in self.arms_of.values()))
+
+    def strategy_of(self, arm: str) -> str:
+        """The clustering strategy of an arm's runs."""
+        return self.arms_of[arm].strategy if self.arms_of else arm
+
+    @property
     def labels(self) -> dict[str, str]:
-        """Each strategy as shown to people (a hindsight strategy is marked so)."""
+        """Each arm as shown to people (a hindsight strategy is marked so)."""
+        if self.arms_of:
+            return {a: self.arms_of[a].label for a in self.configs}
         return {s: STRATEGIES.entry(s).label for s in self.configs}
 
     @property
@@ -70,33 +96,30 @@ class ComparePlan:
         """The scenario's name."""
         return self.config(self.baseline, self.seeds[0]).name
 
-    def config(self, strategy: str, seed: int) -> Config:
+    def config(self, arm: str, seed: int) -> Config:
         """The config of one run."""
-        return self.configs[strategy][seed]
+        return self.configs[arm][seed]
 
     def seed_folder(self, seed: int) -> Path:
         """Where a seed's recording and runs go."""
         return self.out / f"s{seed}"
 
     def recording(self, seed: int) -> Path:
-        """The seed's traffic recording, replayed by every strategy."""
+        """The seed's traffic recording, replayed by every arm."""
         return self.seed_folder(seed) / "traffic.npz"
 
-    def run_folder(self, strategy: str, seed: int) -> Path:
-        """Where ``strategy``'s run on ``seed`` is written."""
-        return self.seed_folder(seed) / self.folders[strategy]
+    def run_folder(self, arm: str, seed: int) -> Path:
+        """Where ``arm``'s run on ``seed`` is written."""
+        return self.seed_folder(seed) / self.folders[arm]
 
     def pairs(self) -> list[tuple[str, int]]:
-        """Every (strategy, seed), seed by seed."""
+        """Every (arm, seed), seed by seed."""
         return [(s, seed) for seed in self.seeds for s in self.configs]
 
-    def finished(self, strategy: str, seed: int) -> bool:
+    def finished(self, arm: str, seed: int) -> bool:
         """Whether the run's folder holds a finished run of this plan's config."""
-        info = finished_run(self.run_folder(strategy, seed))
-        return (
-            info is not None
-            and config_difference(info.get("config"), self.config(strategy, seed), _source(info)) is None
-        )
+        info = finished_run(self.run_folder(arm, seed))
+        return info is not None and config_difference(info.get("config"), self.config(arm, seed), _source(info)) is None
 
     def recorded(self, seed: int) -> bool:
         """Whether the seed's recording exists and was made from this plan's traffic config."""
@@ -104,9 +127,9 @@ class ComparePlan:
         return key is not None and traffic_difference(key, self.config(self.baseline, seed)) is None
 
     def describe(self) -> dict[str, Any]:
-        """compare.json: what this comparison is."""
+        """compare.json: what this comparison is (with schedules also ``schedules`` and ``arms``)."""
         cfg = self.config(self.baseline, self.seeds[0])
-        return {
+        out: dict[str, Any] = {
             "format": "cosim-compare",
             "scenario": cfg.name,
             "source": str(cfg.source) if cfg.source else None,
@@ -115,8 +138,12 @@ class ComparePlan:
             "baseline": self.baseline,
             "seeds": list(self.seeds),
             "overrides": [[k, v] for k, v in self.overrides],
-            "folders": {s: self.folders[s] for s in self.strategies},
+            "folders": {s: self.folders[s] for s in self.arms},
         }
+        if self.arms_of:
+            out["schedules"] = self.schedules
+            out["arms"] = {a: {"strategy": arm.strategy, "schedule": arm.schedule} for a, arm in self.arms_of.items()}
+        return out
 
 
 def parse_strategies(text: str | None) -> list[str] | None:
@@ -175,17 +202,22 @@ def format_seeds(seeds: Sequence[int]) -> str:
 
 
 def choose_strategies(
-    strategies: Sequence[str] | None = None, baseline: str | None = None, field_name: str = "--strategies"
+    strategies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    field_name: str = "--strategies",
+    *,
+    fewest: int = 2,
 ) -> tuple[list[str], str]:
     """The strategies to compare (baseline first) and the baseline, checked against the registry.
 
     ``strategies`` defaults to the registry's ``compare`` set; an unknown name is one ConfigError line
-    naming ``field_name``, the value and what is available.
+    naming ``field_name``, the value and what is available. ``fewest``: how many must be given (1 when
+    round schedules are compared too).
     """
     names = list(STRATEGIES.flagged("compare") if strategies is None else strategies)
     for name in names:
         STRATEGIES.entry(name, field_name)
-    if len(names) < 2:
+    if len(names) < fewest:
         raise ConfigError(
             f"{field_name} = {','.join(names)!r}: give at least two strategies to compare ({STRATEGIES.choices()})"
         )
@@ -222,17 +254,24 @@ def plan(
     overrides: Overrides = (),
     out: str | Path | None = None,
     create: bool = True,
+    schedules: Sequence[str] | None = None,
 ) -> ComparePlan:
     """Check a comparison before anything runs; every problem is one ConfigError line.
 
     ``create``: make the output folder (False: only check it, e.g. for a dry run that writes nothing).
+
+    ``schedules`` (values of ``learning.schedule``): compare every strategy under each of them. The arms are
+    then strategies x schedules, strategy by strategy, the baseline strategy's first schedule the baseline arm;
+    see :func:`arms` for their names. Without it (None) the arms are the strategies.
 
     ``overrides`` are dotted scenario.toml fields applied to every run (``rounds`` is a shortcut applied
     after them). ``seeds`` (default: the scenario's seed) are the paired replications; ``seed`` is a
     shortcut for one seed. A strategy's own parameter (``clustering.<param>``) goes only to the compared
     strategies that take it.
     """
-    order, base = choose_strategies(strategies, baseline)
+    chosen_schedules = check_schedules(schedules) if schedules is not None else None
+    fewest = 1 if chosen_schedules is not None and len(chosen_schedules) > 1 else 2
+    order, base = choose_strategies(strategies, baseline, fewest=fewest)
     pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
     if seed is not None and seeds is not None:
         raise ConfigError(f"--seed {seed} and --seeds {format_seeds(seeds)}: give one of them")
@@ -240,29 +279,35 @@ def plan(
         raise ConfigError("--set seed: compare runs every seed of --seeds; name them there")
     if any(key == "clustering.strategy" for key, _ in pairs):
         raise ConfigError("--set clustering.strategy: compare runs each strategy of --strategies; name them there")
+    if chosen_schedules is not None and any(key == "learning.schedule" for key, _ in pairs):
+        raise ConfigError("--set learning.schedule: compare runs each schedule of --schedules; name them there")
     if rounds is not None:
         pairs.append(("learning.rounds", rounds))
     if seeds is not None and not seeds:
         raise ConfigError("--seeds: give at least one seed")
     cfg = load_scenario(scenario)
     chosen = tuple(seeds) if seeds is not None else (seed if seed is not None else cfg.seed,)
+    arms_of = arms(order, chosen_schedules) if chosen_schedules is not None else {}
     configs: dict[str, dict[int, Config]] = {}
-    for name in order:
-        first = cfg.with_overrides(("clustering.strategy", name), *_pairs_for(name, order, pairs))
-        if name != base and first.learning.baselines and not any(k == "learning.baselines" for k, _ in pairs):
-            # the reference models need the seed's held-out set, the same for every strategy: the baseline's
-            # runs score them and the report places every strategy against them (about 20 s of a 40 s run)
+    for name in arms_of or order:
+        strategy = arms_of[name].strategy if arms_of else name
+        schedule = [("learning.schedule", arms_of[name].schedule)] if arms_of else []
+        first = cfg.with_overrides(("clustering.strategy", strategy), *_pairs_for(strategy, order, pairs), *schedule)
+        if configs and first.learning.baselines and not any(k == "learning.baselines" for k, _ in pairs):
+            # the reference models need the seed's held-out set, the same for every arm: the baseline's
+            # runs score them and the report places every arm against them (about 20 s of a 40 s run)
             first = first.with_overrides(("learning.baselines", False))
         check_schedule(first)
         configs[name] = {s: first.with_overrides(("seed", s)) for s in chosen}
     folder = (Path(out) if out else default_out(configs, chosen)).resolve()
     checked = ComparePlan(
         configs=configs,
-        baseline=base,
+        baseline=next(iter(configs)),
         seeds=chosen,
         out=folder,
-        folders=_folder_names(order),
+        folders=_folder_names(list(configs)),
         overrides=tuple(pairs),
+        arms_of=arms_of,
     )
     _check_folder(checked)
     if create:
@@ -402,8 +447,29 @@ def _pairs_for(strategy: str, strategies: Iterable[str], pairs: list[tuple[str, 
     return out
 
 
+def arms(strategies: Sequence[str], schedules: Sequence[str]) -> dict[str, Arm]:
+    """Strategies x schedules, strategy by strategy, each arm by its name.
+
+    The name (and label) says what varies: the schedule when one strategy is compared (``deadline``), the
+    strategy when one schedule is (``dynamic``), else both (``dynamic/deadline``); the label uses the
+    strategy's label (a hindsight strategy is marked so).
+    """
+    out: dict[str, Arm] = {}
+    for strategy in strategies:
+        label = STRATEGIES.entry(strategy).label
+        for schedule in schedules:
+            if len(strategies) == 1:
+                name, shown = schedule, schedule
+            elif len(schedules) == 1:
+                name, shown = strategy, label
+            else:
+                name, shown = f"{strategy}/{schedule}", f"{label}/{schedule}"
+            out[name] = Arm(strategy, schedule, shown)
+    return out
+
+
 def _folder_names(strategies: Sequence[str]) -> dict[str, str]:
-    """A distinct, file-system-safe folder name per strategy."""
+    """A distinct, file-system-safe folder name per arm (a strategy, or ``strategy-schedule``)."""
     out: dict[str, str] = {}
     for name in strategies:
         base = safe_name(name)

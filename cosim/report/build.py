@@ -1,11 +1,12 @@
-"""Write a comparison report folder from run folders: one per strategy, or one per strategy and seed.
+"""Write a comparison report folder from run folders: one per arm, or one per arm and seed.
 
-No simulation here. Runs of one strategy are told apart by their seed (run.json); strategies are
-paired seed by seed (:mod:`cosim.report.numbers`).
+No simulation here. An arm is a strategy, or (``arms``) a strategy under one round schedule. Runs of one
+arm are told apart by their seed (run.json); arms are paired seed by seed (:mod:`cosim.report.numbers`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from cosim.report.distributions import delay_distribution
 from cosim.report.markdown import SUMMARY_METRICS, report_markdown
 from cosim.report.metrics import available_metrics, check_margins, metric_list, target_loss
 from cosim.report.numbers import numbers_table, values_table
-from cosim.report.rundata import RunData, load_run, pooled, round_curve
+from cosim.report.rundata import Arm, RunData, load_run, pooled, round_curve
 from cosim.traces.fairness import participation_rates, rsu_final_losses
 
 RunFolders = str | Path | Sequence[str | Path]
@@ -45,8 +46,13 @@ def choose_baseline(strategies: Sequence[str], baseline: str | None = None, fiel
     return flagged[0] if flagged else strategies[0]
 
 
-def load_runs(runs: Mapping[str, RunFolders], order: Sequence[str]) -> dict[str, dict[int, RunData]]:
-    """Strategy -> seed -> its run, each folder checked to hold that strategy, no seed twice per strategy."""
+def load_runs(
+    runs: Mapping[str, RunFolders], order: Sequence[str], arms: Mapping[str, Arm] | None = None
+) -> dict[str, dict[int, RunData]]:
+    """Arm -> seed -> its run, each folder checked to hold that arm's strategy (and schedule), no seed twice per arm.
+
+    Without ``arms`` each arm is the strategy of its name.
+    """
     out: dict[str, dict[int, RunData]] = {}
     for name in order:
         given = runs[name]
@@ -54,8 +60,15 @@ def load_runs(runs: Mapping[str, RunFolders], order: Sequence[str]) -> dict[str,
         if not folders:
             raise ConfigError(f"build_report: no run folder given for {name!r}")
         seeded: dict[int, RunData] = {}
+        arm = arms.get(name) if arms else None
         for folder in folders:
-            run = load_run(folder, expect=name)
+            run = load_run(folder, expect=arm.strategy if arm else name)
+            if arm is not None:
+                if run.schedule != arm.schedule:
+                    raise RunFolderError(
+                        f"{run.folder}: learning.schedule = {run.schedule!r}, expected {arm.schedule!r}"
+                    )
+                run = dataclasses.replace(run, arm=name, arm_label=arm.label)
             seed = run.seed if run.seed is not None else -1
             if seed in seeded:
                 raise RunFolderError(f"{run.folder}: seed {seed} of {name!r} is also the seed of {seeded[seed].folder}")
@@ -72,6 +85,7 @@ def build_report(
     notes: Sequence[str] = (),
     margins: Mapping[str, float] | None = None,
     style: str | Style = "screen",
+    arms: Mapping[str, Arm] | None = None,
 ) -> Path:
     """Write ``report.md``, ``numbers.csv``, ``values.csv``, ``rounds.csv`` and the figures; return report.md.
 
@@ -88,14 +102,19 @@ def build_report(
     ``margins`` maps a measure to its equivalence margin (in the measure's unit): TOST tests against it.
     Also written: ``fairness.csv`` (per run and RSU: final held-out loss, participation rate) and, when the
     runs recorded reference losses, ``reference_losses.csv`` (:mod:`cosim.report.baselines`).
+
+    ``arms`` maps a key of ``runs`` that is not a strategy to its :class:`~cosim.report.rundata.Arm` (a strategy
+    under one round schedule, and its label): its folders must hold that strategy and schedule, and every
+    table, figure and CSV shows the arm (the tables' ``strategy`` column holds its key). ``baseline`` then
+    defaults to the first key of ``runs``.
     """
     look = style_of(style)
     names = list(runs)
     if len(names) < 2:
         raise ConfigError(f"build_report: {len(names)} strategy given; a comparison needs at least two")
-    base = choose_baseline(names, baseline)
+    base = choose_baseline(names, baseline if baseline is not None or not arms else names[0])
     order = [base, *(n for n in names if n != base)]
-    data = load_runs(runs, order)
+    data = load_runs(runs, order, arms)
     every = [run for seeded in data.values() for run in seeded.values()]
     _check_comparable(every)
     out = Path(out_dir)
@@ -130,10 +149,11 @@ def build_report(
     finals = {n: {s: float(c["eval_loss"].iloc[-1]) for s, c in seeded.items()} for n, seeded in curves.items()}
     references, reference_plot = baselines_section(data, finals, base, units, out, style=look)
     titles = {m.name: m.label or m.name for m in metrics}
+    side = "arm" if arms else "strategy"
     figures = [
-        paired_plots.differences(values, table, SUMMARY_METRICS, base, out, titles=titles, style=look),
+        paired_plots.differences(values, table, SUMMARY_METRICS, base, out, titles=titles, side=side, style=look),
         paired_plots.loss_difference_vs_round(
-            curves, labels, base, units, out, margins.get("final_eval_loss", float("nan")), style=look
+            curves, labels, base, units, out, margins.get("final_eval_loss", float("nan")), side=side, style=look
         ),
         bands.loss_vs_time(curves, labels, units, out, style=look),
         bands.per_round(
@@ -215,7 +235,9 @@ def build_report(
     else:
         notes = [*notes, why]
     report = out / "report.md"
-    text = report_markdown(data, base, table, targets, figures, notes, out, extra=references, dpi=look.dpi)
+    text = report_markdown(
+        data, base, table, targets, figures, notes, out, extra=references, dpi=look.dpi, arms=bool(arms)
+    )
     with writing(report):
         report.write_text(text, encoding="utf-8")
     return report

@@ -157,16 +157,19 @@ def report_markdown(
     out: Path | None = None,
     extra: Sequence[str] = (),
     dpi: int = 200,
+    arms: bool = False,
 ) -> str:
     """The whole report.md (run folders shown relative to ``out``, the report's folder, when inside it).
 
     ``extra``: sections placed after the numbers (e.g. the baselines); ``dpi``: the figures' PNG resolution.
+    ``arms``: the runs' keys are arms (a strategy under a round schedule, :class:`cosim.report.rundata.Arm`).
     """
     first = next(iter(runs[baseline].values()))
     n_seeds = fewest_seeds(table)
     caveat = seed_caveat(n_seeds)
     seeds = sorted({s for seeded in runs.values() for s in seeded})
-    lines = [f"# Clustering strategies compared: {first.scenario}", ""]
+    what = "Strategies and round schedules" if arms else "Clustering strategies"
+    lines = [f"# {what} compared: {first.scenario}", ""]
     lines += [f"**{headline(table, baseline, first.scenario)}**", ""]
     if caveat:
         head, _, rest = caveat.partition(": ")
@@ -179,16 +182,20 @@ def report_markdown(
         pairing = f"paired seed by seed over {len(shared)} seeds ({', '.join(map(str, sorted(shared)))})"
     else:
         pairing = f"but the runs used different seeds ({', '.join(map(str, seeds))}), so nothing is paired"
+    side = "arm" if arms else "strategy"
     lines += [
-        f"Baseline: **{first.label}**; every difference is *strategy − baseline*, {pairing}.",
+        f"Baseline: **{first.label}**; every difference is *{side} − baseline*, {pairing}.",
         "",
-        "| strategy | what it does | seeds | rounds | run folders |",
+        f"| {side} | what it does | seeds | rounds | run folders |",
         "| --- | --- | ---: | ---: | --- |",
     ]
     bounds = []
     for name, seeded in runs.items():
         run = next(iter(seeded.values()))
-        summary, upper = _summary_of(name)
+        summary, upper = _summary_of(run.strategy)
+        if arms:
+            said = f"`{run.strategy}`: {summary}" if summary else f"`{run.strategy}`."
+            summary = f"{said} Round schedule: `{run.schedule}`."
         if upper:
             bounds.append(run.label)
         role = " (baseline)" if name == baseline else ""
@@ -235,6 +242,7 @@ def report_markdown(
         "",
         "Long tables: `numbers.csv` (metric × strategy, with every statistic), `values.csv` (strategy × seed × "
         "metric); per-round curves with each seed's target: `rounds.csv`.",
+        *(["Their `strategy` column names the arm (strategy under a round schedule)."] if arms else []),
         "",
         *extra,
         "## Plots",

@@ -61,9 +61,12 @@ def differences(
     out: Path,
     *,
     titles: Mapping[str, str] | None = None,
+    side: str = "strategy",
     style: Style = SCREEN,
 ) -> Plot:
     """Paired difference strategy − baseline per measure: mean, 95 % paired-t interval, each seed, verdict.
+
+    ``side``: what the compared things are called in the title (``"arm"`` when they are arms).
 
     One panel per measure, titled by ``titles`` (measure -> its words, :attr:`Metric.label`; the unit goes
     on the x axis); the strategies are named once per row of panels, each one's verdict is written above
@@ -131,7 +134,7 @@ def differences(
         ax.set_visible(False)
     pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].min()) if len(others) else 0
     base_label = labels.get(baseline, baseline)
-    title = f"Paired difference, strategy − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})"
+    title = f"Paired difference, {side} − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})"
     fig.suptitle(title, x=0.02, ha="left")
     marked = mark_few_seeds(fig, pairs, style)
     data = pd.DataFrame(
@@ -188,9 +191,13 @@ def loss_difference_vs_round(
     out: Path,
     margin: float = math.nan,
     *,
+    side: str = "strategy",
     style: Style = SCREEN,
 ) -> Plot:
-    """Held-out loss of each strategy minus the baseline's on the same seed, per round: seeds, mean and band."""
+    """Held-out loss of each strategy minus the baseline's on the same seed, per round: seeds, mean and band.
+
+    ``side``: what the compared things are called in the title (``"arm"`` when they are arms).
+    """
     others = [s for s in curves if s != baseline]
     fig, ax = style.subplots("single", style.panel)
     if math.isfinite(margin):
@@ -236,7 +243,7 @@ def loss_difference_vs_round(
     ax.set_xlabel("round (index)")
     ax.set_ylabel(f"loss difference, {units.loss}")
     base_label = labels[baseline]
-    ax.set_title(f"Held-out {units.loss_name}: strategy − {base_label}, paired by seed")
+    ax.set_title(f"Held-out {units.loss_name}: {side} − {base_label}, paired by seed")
     ax.grid(alpha=0.3)
     legend(ax, style, fontsize=8)
     n_seeds = fewest or 0

@@ -268,7 +268,7 @@ def tier_heatmap(run: RunData, out: Path, *, style: Style = SCREEN) -> Plot:
             "migrated": r["migrated"].astype(bool),
         }
     )
-    name = save(fig, out, f"tiers_{safe_name(run.strategy)}.png", data, style=style)
+    name = save(fig, out, f"tiers_{safe_name(run.name)}.png", data, style=style)
     return Plot(
         name,
         f"Tier of each RSU over rounds ({run.label})",

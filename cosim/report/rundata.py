@@ -64,6 +64,18 @@ def _with_unit(name: str, unit: str) -> str:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """A compared arm that is more than a strategy: the strategy its runs hold, under one round schedule."""
+
+    strategy: str
+    """The clustering strategy (a registry name or a ``package.module:Class`` path)."""
+    schedule: str
+    """The runs' ``learning.schedule``."""
+    label: str
+    """The arm as shown to people (figures, tables)."""
+
+
+@dataclass(frozen=True)
 class RunData:
     """One run folder, read and checked."""
 
@@ -71,6 +83,10 @@ class RunData:
     info: dict[str, Any]
     messages: pd.DataFrame
     rounds: pd.DataFrame
+    arm: str | None = None
+    """The compared arm the run belongs to, when it is more than the strategy (None: the strategy is the arm)."""
+    arm_label: str | None = None
+    """That arm as shown to people."""
 
     @property
     def strategy(self) -> str:
@@ -79,8 +95,19 @@ class RunData:
 
     @property
     def label(self) -> str:
-        """The strategy as shown to people (run.json's label, e.g. marked as hindsight)."""
-        return str(self.info.get("strategy_label") or label_of(self.strategy))
+        """The arm as shown to people: the arm's label, else the strategy's (run.json's, e.g. marked as hindsight)."""
+        return self.arm_label or str(self.info.get("strategy_label") or label_of(self.strategy))
+
+    @property
+    def name(self) -> str:
+        """The arm the run belongs to (without arms: its strategy)."""
+        return self.arm or self.strategy
+
+    @property
+    def schedule(self) -> str | None:
+        """The run's round schedule (run.json's config ``learning.schedule``; None when it has none)."""
+        found = ((self.info.get("config") or {}).get("learning") or {}).get("schedule")
+        return str(found) if found is not None else None
 
     @property
     def seed(self) -> int | None:
@@ -139,6 +166,8 @@ def pooled(runs: Iterable[RunData]) -> RunData:
         runs[0].info,
         pd.concat([r.messages for r in runs], ignore_index=True),
         pd.concat([r.rounds for r in runs], ignore_index=True),
+        runs[0].arm,
+        runs[0].arm_label,
     )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | None = None, scenario: str = "") -> None:
+def print_numbers(
+    path: Path, baseline: str, what: str, metrics: list[str] | None = None, scenario: str = "", side: str = "strategy"
+) -> None:
     """A report's numbers on the terminal: its headline, then per metric and strategy mean [95 % CI], Δ, verdict.
 
     ``metrics`` defaults to the report's summary metrics (every metric is in numbers.csv); ``scenario``
-    names the scenario in the headline (default: ``what``).
+    names the scenario in the headline (default: ``what``); ``side``: what the compared things are called
+    (``"arm"`` for strategies under round schedules).
     """
     import pandas as pd
 
@@ -29,8 +32,8 @@ def print_numbers(path: Path, baseline: str, what: str, metrics: list[str] | Non
     n_seeds = fewest_seeds(numbers)
     multi = n_seeds >= 2
     pairing = "paired seed by seed" if multi else "one seed"
-    title = f"{what}: same traffic for every strategy, {pairing}; Δ = strategy − {labels[baseline]}"
-    headers = ["metric", "unit", "strategy", "mean [95 % CI]" if multi else "value", "Δ [95 % CI]" if multi else "Δ"]
+    title = f"{what}: same traffic for every {side}, {pairing}; Δ = {side} − {labels[baseline]}"
+    headers = ["metric", "unit", side, "mean [95 % CI]" if multi else "value", "Δ [95 % CI]" if multi else "Δ"]
     headers.append("verdict (paired t, Holm)")
     right = [False, False, False, True, True, False]
     table: list[list[str]] = []
