@@ -102,6 +102,7 @@ def compare(
     rounds: int | None = None,
     overrides: _Any = (),
     out: str | _Path | None = None,
+    schedules: _Iterable[str] | None = None,
     parallel: bool = False,
     num_cpus: int | None = None,
     progress: bool | None = None,
@@ -123,6 +124,8 @@ def compare(
         rounds: ``learning.rounds`` of every run.
         overrides: scenario.toml fields, as in :func:`run`.
         out: the comparison's folder.
+        schedules: round schedules (values of ``learning.schedule``) to run every strategy under, as
+            ``cosim compare --schedules``: the arms are then strategies x schedules (default: the scenario's).
         parallel: run on Ray (``num_cpus`` at once) instead of one run after the other in this process.
         num_cpus: how many runs at once with ``parallel``.
         progress: show the stages and the run in progress (default: on a terminal or in a notebook).
@@ -152,6 +155,7 @@ def compare(
             rounds=rounds,
             overrides=overrides,
             out=out,
+            schedules=list(schedules) if schedules is not None else None,
             progress=hooks,
             executor=executor,
             style=style,

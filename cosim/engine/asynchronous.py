@@ -118,6 +118,7 @@ class AsyncRsus:
         self.stopped = True
         for r in sorted(self.busy):
             self._cut(r, "the run ended")
+        yield env.timeout(0)  # the cut iterations take their tier's newest model before the last scores
         self.sync()
         e._close(self._end_round(self.round, t_open, sched.due(self.round, None), wall0))
         for r in sorted(self.rounds):
