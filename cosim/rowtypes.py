@@ -110,6 +110,7 @@ class RoundRow(TypedDict):
     energy_compute_j: float
     energy_radio_j: float
     energy_idle_j: float
+    energy_between_j: float
     energy_total_j: float
 
 

@@ -264,6 +264,7 @@ def make_run(
                 "energy_compute_j": compute_j,
                 "energy_radio_j": acc["radio_j"],
                 "energy_idle_j": idle_j,
+                "energy_between_j": 0.0,
                 "energy_total_j": compute_j + acc["radio_j"] + idle_j,
             }
             rec.append("rounds", rounds_row)

@@ -405,7 +405,11 @@ class Engine:
         """Score the ended round's model on the samples that arrived since (test, then train); write its rows."""
         p, run = self.parts, self.run_state
         scores = {}
+        between = max(0.0, run.env.now - ended.summary.t_end_s)  # the round owns its time until the next starts
         for rsu, row in ended.rows.items():
+            extra = p.compute.rsu_power(row["tier"]).idle_w * between
+            row["energy_between_j"] = extra
+            row["energy_total_j"] += extra
             result = self._evaluate(rsu, row["tier"], p.datasets[rsu].fresh())
             scores[rsu] = result
             row["prequential_loss"] = result.loss

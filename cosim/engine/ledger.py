@@ -185,7 +185,8 @@ def round_rows(
     """The ``rounds`` rows of one ended round, by RSU (see :mod:`cosim.traces.schema`).
 
     An RSU's energy is its steps' (``energy_compute_j``), its messages' (``energy_radio_j``) and its board's
-    idle draw over the rest of the round (``energy_idle_j``: ``idle_w`` x (duration - compute_s)).
+    idle draw over the rest of the round (``energy_idle_j``: ``idle_w`` x (duration - compute_s)); the idle draw
+    until the next round starts (``energy_between_j``) is added when it starts.
 
     The prequential columns are filled in when the next round starts (the samples they score arrive
     until then).
@@ -248,6 +249,7 @@ def round_rows(
             "energy_compute_j": t.energy_compute_j,
             "energy_radio_j": t.energy_radio_j,
             "energy_idle_j": idle,
+            "energy_between_j": 0.0,  # the engine adds it when the next round starts (Engine._close)
             "energy_total_j": t.energy_compute_j + t.energy_radio_j + idle,
         }
     return out

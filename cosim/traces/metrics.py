@@ -19,11 +19,12 @@ bytes so far, elapsed time, straggler time, server busy time. Per run (:func:`ru
   to score only (the last round's own score covers just the samples that arrived while it ran, since
   the run ends with it: a short last round may have few or none).
 * **energy** (docs/explanation/energy.md) -- per round, the joules of all RSUs (``energy_total_j`` summed
-  over the round's rows: compute, radio and idle board power, in simulated time); **energy per round** --
-  its mean over rounds; **energy total** -- its sum, with the compute, radio and idle parts apart;
-  **energy per RSU-round by tier** -- the mean of ``energy_total_j`` over the RSU-rounds of each tier;
-  **energy to target** -- joules of all rounds up to and including the one that reaches the target, as
-  bytes to target. NaN for a trace without energy columns.
+  over the round's rows: compute, radio and idle board power in the round, and idle power from its end to
+  the next round's start, in simulated time); **energy per round** -- its mean over rounds; **energy
+  total** -- its sum, with the compute, radio, idle and between parts apart; **energy per RSU-round by
+  tier** -- the mean of ``energy_total_j`` over the RSU-rounds of each tier; **energy to target** --
+  joules of all RSUs from the first round's start to the end of the round that reaches the target (that
+  round's time after it is not counted), as bytes to target. NaN for a trace without energy columns.
 * **cap binding share** -- of the RSU-rounds with training samples, the share in which the batch cap
   (``learning.max_batches_per_round`` under ``learning.budget``) stopped the RSU before its data ran out
   (the ``capped`` column); 0 when the cap never bound, NaN without such rounds;
@@ -87,6 +88,7 @@ def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
                 "server_busy_s": float(first["server_busy_s"]),
                 "start_delay_s": float(first["start_delay_s"]),
                 "round_energy_j": _energy(g),
+                "round_between_j": _energy(g, "energy_between_j"),
             }
         )
     curve = pd.DataFrame(rows)
@@ -95,12 +97,20 @@ def round_curve(rounds: pd.DataFrame) -> pd.DataFrame:
     return curve
 
 
-def _energy(group: pd.DataFrame) -> float:
+def _energy(group: pd.DataFrame, column: str = "energy_total_j") -> float:
     """Joules of all RSUs in one round (NaN: the trace has no energy, or a row left it missing)."""
-    if "energy_total_j" not in group.columns:
+    if column not in group.columns:
         return math.nan
-    values = group["energy_total_j"].astype("float64")
+    values = group[column].astype("float64")
     return float(values.sum()) if values.notna().all() else math.nan
+
+
+def _energy_to(row: pd.Series) -> float:
+    """Joules of all RSUs up to the end of ``row``'s round: its cumulative energy less its time after it ended."""
+    if "cum_energy_j" not in row.index:
+        return math.nan
+    between = float(row.get("round_between_j", math.nan))
+    return float(row["cum_energy_j"]) - (between if math.isfinite(between) else 0.0)
 
 
 def target_loss(curve: pd.DataFrame, configured: float = 0.0) -> tuple[float, str]:
@@ -131,7 +141,7 @@ def to_target(curve: pd.DataFrame, target: float) -> dict[str, float]:
         time_to_target_s=float(first["elapsed_s"]),
         rounds_to_target=float(first["round"] + 1),
         bytes_to_target=float(first["cum_bytes"]),
-        energy_to_target_j=float(first["cum_energy_j"]) if "cum_energy_j" in first.index else math.nan,
+        energy_to_target_j=_energy_to(first),
     )
     return out
 
@@ -204,7 +214,7 @@ def cap_binding_share(rounds: pd.DataFrame) -> float:
     return float(trained["capped"].fillna(False).astype(bool).mean())
 
 
-ENERGY_PARTS: tuple[str, ...] = ("compute", "radio", "idle")
+ENERGY_PARTS: tuple[str, ...] = ("compute", "radio", "idle", "between")
 """The parts of an RSU's energy in a round (``energy_<part>_j`` columns of ``rounds``)."""
 
 

@@ -50,7 +50,10 @@ message), ``rounds`` gained ``energy_compute_j``, ``energy_radio_j``, ``energy_i
 10: asynchronous rounds (issue 22, ``learning.schedule = "async"``). ``messages`` gained ``model_version``,
 ``staleness`` and ``update`` (the global model version an RSU trains from or, on ``aggregate`` rows, the
 version after the server took its update; the update's staleness; merged, buffered or dropped); -1, -1 and
-'' in the other schedules."""
+'' in the other schedules. ``rounds`` gained ``energy_between_j`` (the RSUs' idle draw from a round's end to the
+next round's start), and ``energy_total_j`` now includes it: a round's energy covers the time it owns, so
+schedules whose rounds leave gaps (periodic, deadline, synchronous with a ``round_gap``) and async, whose
+rounds do not, are compared over the same time."""
 
 RENAMED: dict[str, dict[str, str]] = {}
 """Columns renamed at the latest version bump, old name -> new (CHANGELOG.md lists them)."""
@@ -60,7 +63,7 @@ ADDED: dict[int, dict[str, tuple[str, ...]]] = {
         "messages": ("energy_up_j", "energy_down_j"),
         "rounds": ("energy_compute_j", "energy_radio_j", "energy_idle_j", "energy_total_j"),
     },
-    10: {"messages": ("model_version", "staleness", "update")},
+    10: {"messages": ("model_version", "staleness", "update"), "rounds": ("energy_between_j",)},
 }
 """Per version, the columns it only added (nothing renamed, nothing changed meaning): a folder of the version
 before it is still read, with these columns as missing values (:data:`MISSING`)."""
@@ -266,7 +269,18 @@ ROUNDS: tuple[Column, ...] = (
         "float64",
         "joules the RSU's board drew while not computing: its idle W x (t_end_s - t_start_s - compute_s)",
     ),
-    ("energy_total_j", "float64", "energy_compute_j + energy_radio_j + energy_idle_j: the RSU's energy in the round"),
+    (
+        "energy_between_j",
+        "float64",
+        "joules the RSU's board drew from the round's end until the next round started: its idle W x that time "
+        "(0 for the last round, and under async, whose rounds follow each other)",
+    ),
+    (
+        "energy_total_j",
+        "float64",
+        "energy_compute_j + energy_radio_j + energy_idle_j + energy_between_j: the RSU's energy from the round's "
+        "start to the next round's",
+    ),
 )
 
 MISSING: dict[str, dict[str, object]] = {
@@ -285,6 +299,7 @@ MISSING: dict[str, dict[str, object]] = {
         "energy_compute_j": float("nan"),
         "energy_radio_j": float("nan"),
         "energy_idle_j": float("nan"),
+        "energy_between_j": float("nan"),
         "energy_total_j": float("nan"),
     },
 }

@@ -67,7 +67,9 @@ class RoundRecord:
     crashed: bool
     """A crash cut its round short ([[faults]])."""
     energy_j: float = float("nan")
-    """Joules it spent in the round: compute, radio and idle board (``rounds.energy_total_j``; NaN: not known)."""
+    """Joules it spent in the round: compute, radio and idle board while the round ran (``rounds.energy_total_j``
+    less ``energy_between_j``, the time after it, which is known only when the next round starts; NaN: not
+    known)."""
 
     @property
     def round_s(self) -> SimSeconds:

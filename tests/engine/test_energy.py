@@ -34,7 +34,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> cosim.runner.Result:
 
 def test_every_rsu_round_has_positive_energy_that_is_the_sum_of_its_parts(run) -> None:
     r = read_table(run.folder, "rounds")
-    parts = r[["energy_compute_j", "energy_radio_j", "energy_idle_j"]]
+    parts = r[["energy_compute_j", "energy_radio_j", "energy_idle_j", "energy_between_j"]]
     assert (r["energy_total_j"] > 0).all() and (parts >= 0).all().all()
     np.testing.assert_allclose(r["energy_total_j"], parts.sum(axis=1), rtol=1e-12)
     trained = r[r["batches"] > 0]
@@ -47,6 +47,25 @@ def test_compute_and_idle_energy_are_the_tiers_device_power_times_the_traced_sec
     np.testing.assert_allclose(r["energy_compute_j"], r["compute_s"] * device.map(lambda d: d.active_w), rtol=1e-9)
     rest = (r["t_end_s"] - r["t_start_s"] - r["compute_s"]).clip(lower=0)
     np.testing.assert_allclose(r["energy_idle_j"], rest * device.map(lambda d: d.idle_w), rtol=1e-9)
+
+
+def test_a_round_owns_its_time_until_the_next_starts_the_idle_draw_between_is_counted(run) -> None:
+    r = read_table(run.folder, "rounds")
+    device = r["tier"].map(lambda t: DEVICES["jetson-nano" if t == "low" else "raspberry-pi-4"])
+    starts = r.groupby("round")["t_start_s"].first()
+    gap = r["round"].map(lambda k: starts.get(k + 1, np.nan)) - r["t_end_s"]  # periodic slots: a gap of ~2 min
+    first = r["round"] == 0
+    assert (gap[first] > 60).all()
+    np.testing.assert_allclose(r.loc[first, "energy_between_j"], (gap * device.map(lambda d: d.idle_w))[first])
+    assert (r.loc[~first, "energy_between_j"] == 0).all()  # the last round: the run ends with it
+    # energy to target stops at the end of the target round (its time after it is not counted)
+    s = run.summary
+    if np.isfinite(s["time_to_target_s"]):
+        k = int(s["rounds_to_target"]) - 1
+        upto = r[r["round"] <= k]
+        assert s["energy_to_target_j"] == pytest.approx(
+            upto["energy_total_j"].sum() - upto.loc[upto["round"] == k, "energy_between_j"].sum()
+        )
 
 
 def test_radio_energy_is_huang_et_als_lte_model_of_each_message_and_adds_up_per_round(run) -> None:
@@ -66,6 +85,6 @@ def test_the_summary_has_energy_per_round_and_its_parts(run) -> None:
     per_round = r.groupby("round")["energy_total_j"].sum()
     assert s["energy_per_round_j"] == pytest.approx(per_round.mean())
     assert s["energy_total_j"] == pytest.approx(
-        s["energy_compute_total_j"] + s["energy_radio_total_j"] + s["energy_idle_total_j"]
+        s["energy_compute_total_j"] + s["energy_radio_total_j"] + s["energy_idle_total_j"] + s["energy_between_total_j"]
     )
     assert set(s["mean_rsu_round_energy_j"]) == set(r["tier"])
