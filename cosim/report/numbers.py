@@ -264,8 +264,13 @@ def direction(base: float, value: float) -> str:
 
 
 def fewest_seeds(numbers: pd.DataFrame) -> int:
-    """The fewest seeds any strategy of a numbers table ran on."""
-    return int(numbers["seeds"].min()) if len(numbers) else 0
+    """The fewest seeds any strategy of a numbers table ran on.
+
+    A measure an arm does not have at all (0 seeds: e.g. the straggler time of an ``async`` arm, which has no
+    barrier) says nothing about how many seeds ran, so it is not counted.
+    """
+    seeds = numbers["seeds"][numbers["seeds"] > 0] if len(numbers) else numbers.get("seeds", pd.Series(dtype=int))
+    return int(seeds.min()) if len(seeds) else 0
 
 
 def seed_caveat(seeds: int) -> str:

@@ -137,3 +137,13 @@ def test_margins_must_name_a_measure_and_be_positive(tmp_path: Path) -> None:
     assert str(info.value).startswith("equivalence margin: final_eval_los = 0.5: not a measure (measures: ")
     with pytest.raises(ConfigError, match="final_eval_loss = -1: an equivalence margin must be a positive number"):
         build_report(runs, tmp_path / "x", margins={"final_eval_loss": -1})
+
+
+def test_a_measure_an_arm_does_not_have_does_not_count_as_one_seed() -> None:
+    """An async arm has no straggler time (no barrier): its 0-seed row must not make 5 seeds read as 1."""
+    from cosim.report.numbers import fewest_seeds, seed_caveat
+
+    numbers = pd.DataFrame({"metric": ["final_eval_loss", "final_eval_loss", "mean_straggler_s"], "seeds": [5, 5, 0]})
+    assert fewest_seeds(numbers) == 5 and seed_caveat(fewest_seeds(numbers)) == ""
+    assert fewest_seeds(numbers.assign(seeds=[2, 5, 0])) == 2
+    assert fewest_seeds(numbers.iloc[:0]) == 0
