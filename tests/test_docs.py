@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +139,15 @@ def test_tutorial_notebook_runs_and_writes_only_into_a_temporary_folder(tmp_path
     assert "cosim kind=forward dir=up" in outputs  # the pcap's tags were read back
     assert "final_eval_loss" in outputs
     assert _git_status() == before
+
+
+def test_the_schedule_comparison_page_is_generated_from_its_numbers() -> None:
+    """docs/schedules.md holds no typed number: it is what scripts/schedules_doc.py renders from its CSVs."""
+    spec = importlib.util.spec_from_file_location("schedules_doc", ROOT / "scripts" / "schedules_doc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (ROOT / "docs" / "schedules.md").read_text() == module.page()
+    numbers = pd.read_csv(ROOT / "docs" / "schedules" / "numbers.csv")
+    assert set(numbers["strategy"]) == {"synchronous", "deadline", "async"}
+    assert (numbers.loc[numbers["metric"] == "final_eval_loss", "seeds"] >= 5).all()

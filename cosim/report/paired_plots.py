@@ -132,7 +132,9 @@ def differences(
         _write_verdicts(ax, verdicts, style)
     for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
-    pairs = int(numbers.loc[numbers["strategy"] != baseline, "pairs"].min()) if len(others) else 0
+    # a measure an arm does not have (0 pairs: an async arm's straggler time) says nothing about the seeds
+    paired = numbers.loc[(numbers["strategy"] != baseline) & (numbers["pairs"] > 0), "pairs"]
+    pairs = int(paired.min()) if len(others) and len(paired) else 0
     base_label = labels.get(baseline, baseline)
     title = f"Paired difference, {side} − {base_label} ({pairs} seed{'s' if pairs != 1 else ''})"
     fig.suptitle(title, x=0.02, ha="left")

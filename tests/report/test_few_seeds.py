@@ -147,3 +147,14 @@ def test_a_measure_an_arm_does_not_have_does_not_count_as_one_seed() -> None:
     assert fewest_seeds(numbers) == 5 and seed_caveat(fewest_seeds(numbers)) == ""
     assert fewest_seeds(numbers.assign(seeds=[2, 5, 0])) == 2
     assert fewest_seeds(numbers.iloc[:0]) == 0
+
+
+def test_the_differences_figure_counts_seeds_without_the_measures_an_arm_lacks(tmp_path: Path) -> None:
+    """The shipped schedule comparison: 5 seeds, though async has no straggler time (0 pairs there)."""
+    from cosim.report.paired_plots import differences
+
+    numbers = pd.read_csv(Path(__file__).resolve().parents[2] / "docs" / "schedules" / "numbers.csv")
+    assert (numbers.loc[numbers["metric"] == "mean_straggler_s", "pairs"].min()) == 0
+    values = pd.DataFrame(columns=["metric", "strategy", "seed", "value"])
+    plot = differences(values, numbers, ["final_eval_loss", "mean_straggler_s"], "synchronous", tmp_path)
+    assert "One seed" not in plot.caption and "Fewer than" not in plot.caption
