@@ -34,24 +34,55 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import numpy as np
 import simpy
 
-from cosim.engine.ledger import round_records
+from cosim.config import Config
+from cosim.engine.ledger import EndedRound, round_records
+from cosim.engine.parts import EngineParts
 from cosim.engine.rsu import RoundShared, RsuRound
-from cosim.types import RsuId, SimTime
-from cosim.values import Assignment
+from cosim.engine.runstate import RunState
+from cosim.engine.schedule import RoundSchedule
+from cosim.types import RsuId, SimTime, TierName
+from cosim.values import Assignment, EvalResult, Tiers
 from cosim.values.wire import OPEN_ROUNDS as MAX_OPEN_ROUNDS
 
-if TYPE_CHECKING:
-    from cosim.engine.core import Engine, _Ended
+
+class RoundHost(Protocol):
+    """What the async rounds use of the engine (:class:`cosim.engine.Engine` is one)."""
+
+    cfg: Config
+    parts: EngineParts
+    run_id: str
+    schedule: RoundSchedule
+    tiers: Tiers
+
+    @property
+    def run_state(self) -> RunState:  # noqa: D102
+        ...
+
+    def sync_traffic(self) -> None:  # noqa: D102
+        ...
+
+    def checkpoint(self, r: int) -> None:  # noqa: D102
+        ...
+
+    def assign(self, r: int, previous: Assignment | None, t_next: SimTime) -> Assignment:  # noqa: D102
+        ...
+
+    def close(self, ended: EndedRound) -> None:  # noqa: D102
+        ...
+
+    def evaluate(self, rsu: RsuId, tier: TierName, data: tuple[np.ndarray, np.ndarray]) -> EvalResult:  # noqa: D102
+        ...
 
 
 class AsyncRsus:
     """The rounds (tier periods) and RSU processes of one ``async`` run (see the module docstring)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: RoundHost) -> None:
         self.engine = engine
         run = engine.run_state
         self.env = run.env
@@ -86,7 +117,7 @@ class AsyncRsus:
         e, run = self.engine, self.engine.run_state
         sched, cfg, env = e.schedule, e.cfg, self.env
         c = run.cursor
-        ended: _Ended | None = None
+        ended: EndedRound | None = None
         t_open = env.now
         wall0 = time.perf_counter()
         for r in range(cfg.learning.rounds):
@@ -99,10 +130,10 @@ class AsyncRsus:
             self.sync()
             if self.assignment is not None:
                 ended = self._end_round(self.round, t_open, sched.due(self.round, None), wall0)
-                e._close(ended)
-            e._checkpoint(r)  # flushed; the checkpoint says where the run is (it resumes by replay)
+                e.close(ended)
+            e.checkpoint(r)  # flushed; the checkpoint says where the run is (it resumes by replay)
             wall0 = time.perf_counter()
-            assignment = e._assign(r, c.previous, sched.horizon(r, env.now, None))
+            assignment = e.assign(r, c.previous, sched.horizon(r, env.now, None))
             t_open = env.now
             self._open(r, assignment)
             if r == 0:
@@ -120,7 +151,7 @@ class AsyncRsus:
             self._cut(r, "the run ended")
         yield env.timeout(0)  # the cut iterations take their tier's newest model before the last scores
         self.sync()
-        e._close(self._end_round(self.round, t_open, sched.due(self.round, None), wall0))
+        e.close(self._end_round(self.round, t_open, sched.due(self.round, None), wall0))
         for r in sorted(self.rounds):
             self._end_server_round(r)
 
@@ -145,14 +176,12 @@ class AsyncRsus:
         self.busy[r] = {}
         self._maybe_end(r - 1)
 
-    def _end_round(self, r: int, t_start: SimTime, due: SimTime, wall0: float) -> _Ended:
+    def _end_round(self, r: int, t_start: SimTime, due: SimTime, wall0: float) -> EndedRound:
         """The period of round ``r`` is over: score every RSU's current model, build the round's rows."""
-        from cosim.engine.core import _Ended
-
         e, run, p = self.engine, self.engine.run_state, self.engine.parts
         assert self.assignment is not None
         tier_now = dict(self.client_tier)
-        evals = {rsu: e._evaluate(rsu, tier_now[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
+        evals = {rsu: e.evaluate(rsu, tier_now[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
         summary, rows = run.ledger.close(
             r,
             self.assignment,
@@ -172,7 +201,7 @@ class AsyncRsus:
             row["tier"] = tier_now[rsu]  # the tier whose model the scores are of (the prequential score's too)
         run.records.extend(round_records(rows, run.ledger.tally))
         p.sink.flush()
-        return _Ended(summary, rows)
+        return EndedRound(summary, rows)
 
     def _end_server_round(self, r: int) -> None:
         if self.rounds.pop(r, None) is not None:
@@ -195,7 +224,7 @@ class AsyncRsus:
         """Take the traffic's windows and samples up to now (once per instant)."""
         if self._synced != self.env.now:
             self._synced = self.env.now
-            self.engine._sync_traffic()
+            self.engine.sync_traffic()
 
     def _rsu(self, rsu: RsuId) -> Generator[Any, Any, None]:
         """One RSU for the whole run: wait for a batch of new samples, train, send the update, repeat."""

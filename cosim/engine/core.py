@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,7 @@ from cosim.engine.checks import check_assignment
 from cosim.engine.crashes import Crashes
 from cosim.engine.evaluate import complete_held_out, evaluate_chunked
 from cosim.engine.inrange import InRange
-from cosim.engine.ledger import RoundLedger, round_records
+from cosim.engine.ledger import EndedRound, RoundLedger, round_records
 from cosim.engine.parts import EngineParts
 from cosim.engine.rows import EngineResult, RoundSummary
 from cosim.engine.rsu import RoundShared, RsuRound
@@ -54,19 +53,11 @@ from cosim.engine.state import EngineState
 from cosim.engine.watchdog import Watchdog
 from cosim.engine.windowlog import WindowLog
 from cosim.ports import LinkContext
-from cosim.rowtypes import RoundRow, TrafficRow
+from cosim.rowtypes import TrafficRow
 from cosim.seeds import LINK, STRATEGY
 from cosim.simtime import resolution
 from cosim.types import RsuId, SimTime, TierName
 from cosim.values import Assignment, EvalResult, RoundContext, WindowTable, combine
-
-
-@dataclass
-class _Ended:
-    """A round that has ended; its rows wait for the prequential score taken when the next round starts."""
-
-    summary: RoundSummary
-    rows: dict[RsuId, RoundRow]
 
 
 class Engine:
@@ -152,7 +143,7 @@ class Engine:
         if last is None:  # no round ran: no final model
             return
         run.result.final_eval = {
-            rsu: self._evaluate(rsu, last.tier_of[rsu], p.datasets[rsu].all_held_out()) for rsu in run.rsus
+            rsu: self.evaluate(rsu, last.tier_of[rsu], p.datasets[rsu].all_held_out()) for rsu in run.rsus
         }
 
     def _watchdog(self, env: simpy.Environment) -> Watchdog:
@@ -188,7 +179,7 @@ class Engine:
 
     # ------------------------------------------------------------------ traffic
 
-    def _sync_traffic(self) -> None:
+    def sync_traffic(self) -> None:
         """Bring the traffic to ``env.now`` and take what finished since the last call (windows, samples)."""
         self._ingest(self.run_state.env.now, live=True)
 
@@ -244,7 +235,7 @@ class Engine:
         sched, run = self.schedule, self.run_state
         env, c = run.env, run.cursor
         assert self._crashes is not None
-        ended: _Ended | None = None
+        ended: EndedRound | None = None
         resumed = self._resume is not None  # the checkpoint was taken at this round's start
         for r in range(c.next_round, self.cfg.learning.rounds):
             c = run.cursor
@@ -255,38 +246,39 @@ class Engine:
                     break
                 if env.now < start:
                     yield env.timeout(start - env.now)
-                self._sync_traffic()
+                self.sync_traffic()
                 if sched.waits_for_data:  # a synchronous round needs something new to learn from
                     step = self.cfg.traffic.step_length
                     while not self._any_fresh() and sched.fits(env.now + step):
                         yield env.timeout(step)
-                        self._sync_traffic()
+                        self.sync_traffic()
                     if not self._any_fresh():
                         run.result.stop_reason = f"round {r}: no new sample at any RSU before traffic.end"
                         break
                 self._crashes.rejoin(r, env.now)
                 if ended is not None:
-                    self._close(ended)
-                self._checkpoint(r)
+                    self.close(ended)
+                self.checkpoint(r)
             resumed = False
             wall0 = time.perf_counter()
-            assignment = self._assign(r, c.previous, sched.horizon(r, env.now, c.last_duration))
+            assignment = self.assign(r, c.previous, sched.horizon(r, env.now, c.last_duration))
             t_start = env.now
             ended = yield from self._run_round(r, assignment, c.previous, wall0, due)
             c.previous, c.previous_end, c.last_duration = assignment, env.now, env.now - t_start
             c.next_round = r + 1
-        self._sync_traffic()  # windows and samples that finished after the last round started
+        self.sync_traffic()  # windows and samples that finished after the last round started
         if ended is not None:
-            self._close(ended)
+            self.close(ended)
 
-    def _checkpoint(self, r: int) -> None:
+    def checkpoint(self, r: int) -> None:
         """Round ``r`` starts: everything before it is flushed; hand the engine to the checkpoint hook."""
         self.run_state.cursor.next_round = r
         self.parts.sink.flush()
         if self.on_checkpoint is not None:
             self.on_checkpoint(self)
 
-    def _assign(self, r: int, previous: Assignment | None, t_next: SimTime) -> Assignment:
+    def assign(self, r: int, previous: Assignment | None, t_next: SimTime) -> Assignment:
+        """Round ``r``'s tiers from the strategy (checked), for the period up to ``t_next``."""
         p, run = self.parts, self.run_state
         now = run.env.now
         future = None
@@ -315,7 +307,7 @@ class Engine:
 
     def _run_round(
         self, r: int, assignment: Assignment, previous: Assignment | None, wall0: float, due: SimTime
-    ) -> Generator[Any, Any, _Ended]:
+    ) -> Generator[Any, Any, EndedRound]:
         p, run = self.parts, self.run_state
         env = run.env
         assert self._crashes is not None
@@ -374,12 +366,12 @@ class Engine:
         work: Mapping[RsuId, tuple[np.ndarray, np.ndarray]],
         wall0: float,
         crashed: list[RsuId],
-    ) -> _Ended:
+    ) -> EndedRound:
         """Evaluate the round's model on the held-out set, build its rows, flush its messages."""
         p, run = self.parts, self.run_state
         assert self._crashes is not None
         tiers = assignment.tier_of
-        evals = {rsu: self._evaluate(rsu, tiers[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
+        evals = {rsu: self.evaluate(rsu, tiers[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
         summary, rows = run.ledger.close(
             r,
             assignment,
@@ -399,9 +391,9 @@ class Engine:
         run.records.extend(round_records(rows, run.ledger.tally))
         self._crashes.end_round(r, t_start, run.env.now)
         p.sink.flush()  # the round's messages (its rows follow once its prequential score is known)
-        return _Ended(summary, rows)
+        return EndedRound(summary, rows)
 
-    def _close(self, ended: _Ended) -> None:
+    def close(self, ended: EndedRound) -> None:
         """Score the ended round's model on the samples that arrived since (test, then train); write its rows."""
         p, run = self.parts, self.run_state
         scores = {}
@@ -410,7 +402,7 @@ class Engine:
             extra = p.compute.rsu_power(row["tier"]).idle_w * between
             row["energy_between_j"] = extra
             row["energy_total_j"] += extra
-            result = self._evaluate(rsu, row["tier"], p.datasets[rsu].fresh())
+            result = self.evaluate(rsu, row["tier"], p.datasets[rsu].fresh())
             scores[rsu] = result
             row["prequential_loss"] = result.loss
             row["prequential_metric"] = result.metric
@@ -428,7 +420,7 @@ class Engine:
         if self.on_round:
             self.on_round(summary)
 
-    def _evaluate(self, rsu: RsuId, tier: TierName, data: tuple[np.ndarray, np.ndarray]) -> EvalResult:
+    def evaluate(self, rsu: RsuId, tier: TierName, data: tuple[np.ndarray, np.ndarray]) -> EvalResult:
         """Loss and metric (reporting units) of ``rsu``'s current model on ``data`` (NaN when empty)."""
         x, y = data
         if len(y) == 0:

@@ -68,6 +68,14 @@ class RsuTally:
         return idle_w * max(0.0, duration - self.compute_s)
 
 
+@dataclass
+class EndedRound:
+    """A round that has ended; its rows wait for the prequential score taken when the next round starts."""
+
+    summary: RoundSummary
+    rows: dict[RsuId, RoundRow]
+
+
 def straggler(finishes: Sequence[float]) -> float:
     """Slowest finish minus the median finish (NaN without finishes)."""
     done = [f for f in finishes if math.isfinite(f)]
@@ -249,7 +257,7 @@ def round_rows(
             "energy_compute_j": t.energy_compute_j,
             "energy_radio_j": t.energy_radio_j,
             "energy_idle_j": idle,
-            "energy_between_j": 0.0,  # the engine adds it when the next round starts (Engine._close)
+            "energy_between_j": 0.0,  # the engine adds it when the next round starts (Engine.close)
             "energy_total_j": t.energy_compute_j + t.energy_radio_j + idle,
         }
     return out
