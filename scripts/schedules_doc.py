@@ -80,8 +80,9 @@ Reading it (the verdicts are the table's; this page's text names no number of it
   the target comes later, which also costs energy to target, since the boards draw power all along.
 - **Async** ends as accurate as synchronous (no significant difference; not shown equivalent either), but
   its models score worse on the samples arriving during the run (prequential), it sends about twice the
-  bytes and spends more energy per round (every RSU trains whenever it has a batch, and the radio
-  carries it), and about a third of its updates are dropped as too stale: with 15 RSUs and a buffer of
+  bytes (every RSU trains whenever it has a batch), and it spends more energy per round -- more radio,
+  and its last round is a whole 120 s period while the other schedules' runs end with their last round
+  (`energy_per_round.png`) -- and about a third of its updates are dropped as too stale: with 15 RSUs and a buffer of
   one, the global version moves on at every merge, so an update that took a few merges' time is several
   versions old (the table of updates). A larger `learning.buffer_size` or `learning.staleness_bound`
   trades staleness for waiting or for staler models; quiet RSUs, which rarely have a batch of new
