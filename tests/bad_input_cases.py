@@ -1047,6 +1047,13 @@ CASES: tuple[Case, ...] = (
         then="no_out",
     ),
     Case(
+        "compare a schedule the rounds do not fit",
+        ("compare", "quickstart", "--schedules", "synchronous,async", "--strategies", "dynamic", "--out", "{out}"),
+        "arm async (learning.schedule = 'async'): ",
+        2,
+        then="no_out",
+    ),
+    Case(
         "compare --schedules and --set learning.schedule",
         ("compare", "quickstart", "--schedules", "periodic,deadline", "--set", "learning.schedule=deadline"),
         "--set learning.schedule: compare runs each schedule of --schedules",

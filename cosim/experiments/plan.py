@@ -297,7 +297,12 @@ def plan(
             # the reference models need the seed's held-out set, the same for every arm: the baseline's
             # runs score them and the report places every arm against them (about 20 s of a 40 s run)
             first = first.with_overrides(("learning.baselines", False))
-        check_schedule(first)
+        try:
+            check_schedule(first)
+        except ConfigError as exc:  # name the arm: its schedule may be the only one the rounds do not fit
+            if not arms_of:
+                raise
+            raise ConfigError(f"arm {name} (learning.schedule = {arms_of[name].schedule!r}): {exc}") from None
         configs[name] = {s: first.with_overrides(("seed", s)) for s in chosen}
     folder = (Path(out) if out else default_out(configs, chosen)).resolve()
     checked = ComparePlan(
