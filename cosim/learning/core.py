@@ -288,7 +288,10 @@ class SplitServer:
             if n < 1 or n > MAX_SAMPLES:
                 raise InvalidRequest(f"n_samples = {n}: must be within 1..{MAX_SAMPLES}")
             if base_version is not None and self.merger is None:
-                raise InvalidRequest(f"base_version = {base_version}: this server runs rounds, not async updates")
+                raise InvalidRequest(
+                    f"base_version = {base_version}: this server runs rounds, not async updates "
+                    "(start it from a scenario with learning.schedule = 'async')"
+                )
             if base_version is not None and not 0 <= base_version <= MAX_SAMPLES:
                 raise InvalidRequest(f"base_version = {base_version}: must be within 0..{MAX_SAMPLES}")
             current = self._check_depth(rsu, tier, weights)
