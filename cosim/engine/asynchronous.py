@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import simpy
 
 from cosim.config import Config
-from cosim.engine.ledger import EndedRound, round_records
+from cosim.engine.ledger import EndedRound
 from cosim.engine.parts import EngineParts
 from cosim.engine.rsu import RoundShared, RsuRound
 from cosim.engine.runstate import RunState
@@ -77,6 +77,22 @@ class RoundHost(Protocol):
 
     def evaluate(self, rsu: RsuId, tier: TierName, data: tuple[np.ndarray, np.ndarray]) -> EvalResult:  # noqa: D102
         ...
+
+    def end_round(  # noqa: D102
+        self,
+        r: int,
+        assignment: Assignment,
+        previous: Assignment | None,
+        *,
+        t_start: SimTime,
+        due: SimTime,
+        t_release: SimTime,
+        late: Sequence[RsuId],
+        samples: Mapping[RsuId, int],
+        wall0: float,
+        crashed: Sequence[RsuId] = (),
+        scored_tiers: Mapping[RsuId, TierName] | None = None,
+    ) -> EndedRound: ...
 
 
 class AsyncRsus:
@@ -177,31 +193,12 @@ class AsyncRsus:
         self._maybe_end(r - 1)
 
     def _end_round(self, r: int, t_start: SimTime, due: SimTime, wall0: float) -> EndedRound:
-        """The period of round ``r`` is over: score every RSU's current model, build the round's rows."""
-        e, run, p = self.engine, self.engine.run_state, self.engine.parts
+        """The period of round ``r`` is over: score every RSU's current model (no barrier), build the rows."""
         assert self.assignment is not None
-        tier_now = dict(self.client_tier)
-        evals = {rsu: e.evaluate(rsu, tier_now[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
-        summary, rows = run.ledger.close(
-            r,
-            self.assignment,
-            self._before,
-            t_start=t_start,
-            t_end=self.env.now,
-            due=due,
-            t_release=math.nan,  # no barrier
-            late=[],
-            samples=self.taken,
-            evals=evals,
-            latest=run.latest,
-            wall_s=time.perf_counter() - wall0,
-            idle_w={rsu: p.compute.rsu_power(self.assignment.tier_of[rsu]).idle_w for rsu in run.rsus},
-        )
-        for rsu, row in rows.items():
-            row["tier"] = tier_now[rsu]  # the tier whose model the scores are of (the prequential score's too)
-        run.records.extend(round_records(rows, run.ledger.tally))
-        p.sink.flush()
-        return EndedRound(summary, rows)
+        return self.engine.end_round(
+            r, self.assignment, self._before, t_start=t_start, due=due, t_release=math.nan, late=(),
+            samples=self.taken, wall0=wall0, scored_tiers=dict(self.client_tier),
+        )  # fmt: skip
 
     def _end_server_round(self, r: int) -> None:
         if self.rounds.pop(r, None) is not None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -352,26 +352,38 @@ class Engine:
         if downs:
             yield env.all_of(downs)
         p.clients.end_round(tiers)
-        return self._end_round(r, assignment, previous, t_start, due, t_release, late, work, wall0, list(crashed))
+        samples = {rsu: len(work[rsu][1]) for rsu in run.rsus}
+        return self.end_round(
+            r, assignment, previous, t_start=t_start, due=due, t_release=t_release, late=late, samples=samples,
+            wall0=wall0, crashed=list(crashed),
+        )  # fmt: skip
 
-    def _end_round(
+    def end_round(
         self,
         r: int,
         assignment: Assignment,
         previous: Assignment | None,
+        *,
         t_start: SimTime,
         due: SimTime,
         t_release: SimTime,
-        late: list[RsuId],
-        work: Mapping[RsuId, tuple[np.ndarray, np.ndarray]],
+        late: Sequence[RsuId],
+        samples: Mapping[RsuId, int],
         wall0: float,
-        crashed: list[RsuId],
+        crashed: Sequence[RsuId] = (),
+        scored_tiers: Mapping[RsuId, TierName] | None = None,
     ) -> EndedRound:
-        """Evaluate the round's model on the held-out set, build its rows, flush its messages."""
+        """Evaluate the round's model on the held-out set, build its rows, flush its messages.
+
+        ``t_release``: NaN without a barrier (async). ``scored_tiers``: the tier each RSU's model is in when
+        it is scored, if not its assigned one (an async RSU at work keeps its iteration's tier); the rows
+        carry it, so the prequential score is of the same model.
+        """
         p, run = self.parts, self.run_state
         assert self._crashes is not None
         tiers = assignment.tier_of
-        evals = {rsu: self.evaluate(rsu, tiers[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
+        scored = scored_tiers or tiers
+        evals = {rsu: self.evaluate(rsu, scored[rsu], p.datasets[rsu].held_out()) for rsu in run.rsus}
         summary, rows = run.ledger.close(
             r,
             assignment,
@@ -381,13 +393,15 @@ class Engine:
             due=due,
             t_release=t_release,
             late=late,
-            samples={rsu: len(work[rsu][1]) for rsu in run.rsus},
+            samples=samples,
             evals=evals,
             latest=run.latest,
             wall_s=time.perf_counter() - wall0,
             crashed=crashed,
             idle_w={rsu: p.compute.rsu_power(tiers[rsu]).idle_w for rsu in run.rsus},
         )
+        for rsu, row in rows.items():
+            row["tier"] = scored[rsu]
         run.records.extend(round_records(rows, run.ledger.tally))
         self._crashes.end_round(r, t_start, run.env.now)
         p.sink.flush()  # the round's messages (its rows follow once its prequential score is known)

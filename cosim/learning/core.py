@@ -38,7 +38,7 @@ from cosim.learning.limits import (
 )
 from cosim.learning.models import ModelSpec, Weights, check_weights, get_weights, set_weights, weight_shapes
 from cosim.learning.rounds import AggregateReply, RoundBarrier
-from cosim.learning.staleness import AsyncAggregator, Update
+from cosim.learning.staleness import AsyncAggregator
 from cosim.learning.state import ServerState, model_difference
 from cosim.values import EvalResult, RoundOutcome
 
@@ -307,11 +307,11 @@ class SplitServer:
             log.info("round %d: %s", round_, note)
         if base_version is not None:
             fut: Future[AggregateReply] = Future()
-            fut.set_result(self.merge(Update(rsu, tier, dict(weights), counted, base_version), note))
+            fut.set_result(self.merge(Submission(rsu, tier, dict(weights), counted, base_version), note))
             return fut
         return self.barrier.submit(round_, Submission(rsu, tier, dict(weights), counted), note)
 
-    def merge(self, update: Update, note: str = "") -> AggregateReply:
+    def merge(self, update: Submission, note: str = "") -> AggregateReply:
         """Merge an ``async`` update on arrival (:class:`~cosim.learning.staleness.AsyncAggregator`).
 
         The reply carries the tier's newest model at the update's depth, the new global version, the
@@ -320,7 +320,7 @@ class SplitServer:
         if self.merger is None:
             raise InvalidRequest(f"rsu {update.rsu}: this server runs rounds, not async updates")
         with self._lock:
-            if update.base_version > self.merger.version:
+            if update.base_version is not None and update.base_version > self.merger.version:
                 raise InvalidRequest(
                     f"base_version = {update.base_version}: newer than the server's model "
                     f"(version {self.merger.version})"

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cosim.learning.aggregation import Submission
 from cosim.learning.errors import InvalidRequest
 from cosim.learning.models import Weights
 
@@ -76,17 +77,6 @@ class StalenessFunction:
 
 
 @dataclass(frozen=True)
-class Update:
-    """One RSU's weights after its local work, started from global version ``base_version``."""
-
-    rsu: str
-    tier: str
-    weights: Mapping[str, np.ndarray]
-    n_samples: int
-    base_version: int
-
-
-@dataclass(frozen=True)
 class Arrival:
     """What became of an update: its staleness, whether it was dropped, and the merge it triggered (if any)."""
 
@@ -116,11 +106,11 @@ class AsyncAggregator:
     alpha: float = 1.0
     """FedAsync's mixing rate for a fresh update, in (0, 1]."""
     staleness_bound: int = 8
-    """Updates staler than this many versions are dropped."""
+    """Submissions staler than this many versions are dropped."""
     buffer_size: int = 1
-    """Updates a tier buffers before it merges (FedBuff's K)."""
+    """Submissions a tier buffers before it merges (FedBuff's K)."""
     version: int = 0
-    buffers: dict[str, list[tuple[Update, int]]] = field(default_factory=dict)
+    buffers: dict[str, list[tuple[Submission, int]]] = field(default_factory=dict)
     """Per tier, the waiting updates and their staleness at arrival."""
 
     @classmethod
@@ -147,7 +137,8 @@ class AsyncAggregator:
         self.version = int(state["version"])
         self.buffers = {
             str(t): [
-                (Update(str(e["rsu"]), str(t), dict(e["weights"]), int(e["n"]), int(e["base"])), int(e["s"])) for e in b
+                (Submission(str(e["rsu"]), str(t), dict(e["weights"]), int(e["n"]), int(e["base"])), int(e["s"]))
+                for e in b
             ]
             for t, b in dict(state.get("buffers", {})).items()
         }
@@ -160,12 +151,14 @@ class AsyncAggregator:
         if self.buffer_size < 1:
             raise InvalidRequest(f"buffer_size = {self.buffer_size!r}: must be >= 1")
 
-    def arrive(self, update: Update) -> Arrival:
+    def arrive(self, update: Submission) -> Arrival:
         """Take one update: drop it, buffer it, or (buffer full) merge its tier into a new version."""
         if update.tier not in self.tiers:
             raise InvalidRequest(f"tier = {update.tier!r}: unknown tier (known: {', '.join(self.tiers)})")
         if update.n_samples < 1:
             raise InvalidRequest(f"n_samples = {update.n_samples}: must be >= 1")
+        if update.base_version is None:
+            raise InvalidRequest(f"rsu {update.rsu}: an async update needs the base_version its work started from")
         s = self.version - update.base_version
         weight = self.staleness(s)
         if s > self.staleness_bound:
@@ -179,7 +172,7 @@ class AsyncAggregator:
         self.version += 1
         return Arrival(update.rsu, update.tier, self.version, s, weight, "merged", tuple(u.rsu for u, _ in buffer))
 
-    def _merge(self, tier: str, buffer: Sequence[tuple[Update, int]]) -> None:
+    def _merge(self, tier: str, buffer: Sequence[tuple[Submission, int]]) -> None:
         total = float(sum(u.n_samples for u, _ in buffer))
         rate = sum(self.alpha * self.staleness(s) * u.n_samples for u, s in buffer) / total
         model = self.tiers[tier]
@@ -205,4 +198,4 @@ class AsyncAggregator:
         return {n: w.copy() for n, w in self.tiers[tier].items()}
 
 
-__all__ = ["STALENESS_KINDS", "Arrival", "AsyncAggregator", "StalenessFunction", "StalenessKind", "Update"]
+__all__ = ["STALENESS_KINDS", "Arrival", "AsyncAggregator", "StalenessFunction", "StalenessKind"]
